@@ -1,0 +1,290 @@
+// Module entry: namespaces, netlink sockets, rtnetlink encoders and parsers,
+// and flock. Everything blocking returns a Promise settled off the JS thread.
+#include <errno.h>
+#include <linux/netlink.h>
+#include <napi.h>
+#include <linux/nsfs.h>
+#include <sched.h>
+#include <sys/file.h>
+#include <sys/ioctl.h>
+
+#include <cstring>
+
+#include "js_convert.h"
+#include "netlink_handle.h"
+#include "netlink_message.h"
+#include "netns.h"
+#include "promise_worker.h"
+#include "rtnl_encode.h"
+#include "rtnl_parse.h"
+
+namespace nsnet {
+
+namespace {
+
+struct AddonData {
+  Napi::FunctionReference netlinkHandle;
+};
+
+NetlinkStatus fromErrno(int error) { return {error, {}}; }
+
+std::string stringArg(const Napi::CallbackInfo& info, size_t i) {
+  if (!info[i].IsString()) throw Napi::TypeError::New(info.Env(), "expected a string argument");
+  return info[i].As<Napi::String>().Utf8Value();
+}
+
+int32_t intArg(const Napi::CallbackInfo& info, size_t i) {
+  if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), "expected a number argument");
+  return info[i].As<Napi::Number>().Int32Value();
+}
+
+Napi::Object objectArg(const Napi::CallbackInfo& info, size_t i) {
+  if (!info[i].IsObject()) throw Napi::TypeError::New(info.Env(), "expected an object argument");
+  return info[i].As<Napi::Object>();
+}
+
+Napi::Value bytesValue(Napi::Env env, const Bytes& bytes) {
+  return Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
+}
+
+// A copy of a Buffer argument: Node's pooled Buffers may be unaligned.
+Bytes bufferArg(const Napi::CallbackInfo& info, size_t i) {
+  if (!info[i].IsBuffer()) throw Napi::TypeError::New(info.Env(), "expected a Buffer argument");
+  auto buffer = info[i].As<Napi::Buffer<uint8_t>>();
+  return Bytes(buffer.Data(), buffer.Data() + buffer.Length());
+}
+
+[[noreturn]] void throwMalformed(Napi::Env env) {
+  throw errnoError(env, {EBADMSG, "malformed netlink message"});
+}
+
+// --- namespaces -----------------------------------------------------------
+
+// createNamespace(bindPath: string): Promise<fd>; '' for an unnamed one.
+Napi::Value createNamespaceJs(const Napi::CallbackInfo& info) {
+  auto path = stringArg(info, 0);
+  auto fd = std::make_shared<int>(-1);
+  return PromiseWorker::start(
+      info.Env(),
+      [path, fd] {
+        *fd = createNamespace(path);
+        return fromErrno(*fd < 0 ? -*fd : 0);
+      },
+      [fd](Napi::Env env) { return Napi::Number::New(env, *fd); });
+}
+
+Napi::Value shareNamespaceDirectoryJs(const Napi::CallbackInfo& info) {
+  auto dir = stringArg(info, 0);
+  return PromiseWorker::start(info.Env(), [dir] { return fromErrno(shareNamespaceDirectory(dir)); }, nullptr);
+}
+
+Napi::Value removeNamespaceMountJs(const Napi::CallbackInfo& info) {
+  auto path = stringArg(info, 0);
+  return PromiseWorker::start(info.Env(), [path] { return fromErrno(removeNamespaceMount(path)); }, nullptr);
+}
+
+// readSysctl(netnsFd, path): Promise<string>
+Napi::Value readSysctlJs(const Napi::CallbackInfo& info) {
+  int netnsFd = intArg(info, 0);
+  auto path = stringArg(info, 1);
+  auto value = std::make_shared<std::string>();
+  return PromiseWorker::start(
+      info.Env(), [netnsFd, path, value] { return fromErrno(readSysctl(netnsFd, path, *value)); },
+      [value](Napi::Env env) { return Napi::String::New(env, *value); });
+}
+
+// writeSysctl(netnsFd, path, value): Promise<void>
+Napi::Value writeSysctlJs(const Napi::CallbackInfo& info) {
+  int netnsFd = intArg(info, 0);
+  auto path = stringArg(info, 1);
+  auto value = stringArg(info, 2);
+  return PromiseWorker::start(
+      info.Env(), [netnsFd, path, value] { return fromErrno(writeSysctl(netnsFd, path, value)); }, nullptr);
+}
+
+// openNetlink(netnsFd, protocol): Promise<NetlinkHandle>
+Napi::Value openNetlinkJs(const Napi::CallbackInfo& info) {
+  int netnsFd = intArg(info, 0);
+  int protocol = intArg(info, 1);
+  auto fd = std::make_shared<int>(-1);
+  return PromiseWorker::start(
+      info.Env(),
+      [netnsFd, protocol, fd] {
+        *fd = openNetlinkIn(netnsFd, protocol);
+        return fromErrno(*fd < 0 ? -*fd : 0);
+      },
+      [fd](Napi::Env env) -> Napi::Value {
+        auto* data = env.GetInstanceData<AddonData>();
+        return data->netlinkHandle.New({Napi::Number::New(env, *fd)});
+      });
+}
+
+// flock(fd, mode: 'exclusive' | 'shared' | 'unlock'): Promise<void>, waits for the lock.
+Napi::Value flockJs(const Napi::CallbackInfo& info) {
+  int fd = intArg(info, 0);
+  auto mode = stringArg(info, 1);
+  int operation = mode == "exclusive" ? LOCK_EX : mode == "shared" ? LOCK_SH : LOCK_UN;
+  return PromiseWorker::start(
+      info.Env(),
+      [fd, operation] {
+        int result;
+        do result = flock(fd, operation);
+        while (result < 0 && errno == EINTR);
+        return fromErrno(result < 0 ? errno : 0);
+      },
+      nullptr);
+}
+
+// isNetNamespace(fd): whether fd refers to a network namespace (no I/O).
+Napi::Value isNetNamespaceJs(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), ioctl(intArg(info, 0), NS_GET_NSTYPE) == CLONE_NEWNET);
+}
+
+// --- rtnetlink encoders (synchronous, pure) ---------------------------------
+
+Napi::Value encodeLinkCreateJs(const Napi::CallbackInfo& info) {
+  return bytesValue(info.Env(), encodeLinkCreate(toLinkCreate(objectArg(info, 0))));
+}
+
+Napi::Value encodeLinkChangeJs(const Napi::CallbackInfo& info) {
+  LinkChange change{static_cast<uint32_t>(intArg(info, 0)), toLinkAttributes(objectArg(info, 1))};
+  return bytesValue(info.Env(), encodeLinkChange(change));
+}
+
+// encodeLinkDelete(index, name) and encodeLinkGet(index, name): by index when
+// index > 0, else by name.
+Napi::Value encodeLinkDeleteJs(const Napi::CallbackInfo& info) {
+  return bytesValue(info.Env(), encodeLinkDelete(static_cast<uint32_t>(intArg(info, 0)), stringArg(info, 1)));
+}
+
+Napi::Value encodeLinkGetJs(const Napi::CallbackInfo& info) {
+  return bytesValue(info.Env(), encodeLinkGet(static_cast<uint32_t>(intArg(info, 0)), stringArg(info, 1)));
+}
+
+Napi::Value encodeLinkDumpJs(const Napi::CallbackInfo& info) {
+  return bytesValue(info.Env(), encodeLinkDump(toLinkDumpFilter(objectArg(info, 0))));
+}
+
+// encodeAddress(add: boolean, spec)
+Napi::Value encodeAddressJs(const Napi::CallbackInfo& info) {
+  return bytesValue(info.Env(), encodeAddress(info[0].ToBoolean().Value(), toAddressSpec(objectArg(info, 1))));
+}
+
+// encodeAddressDump(family, index)
+Napi::Value encodeAddressDumpJs(const Napi::CallbackInfo& info) {
+  return bytesValue(info.Env(), encodeAddressDump(static_cast<uint8_t>(intArg(info, 0)),
+                                                  static_cast<uint32_t>(intArg(info, 1))));
+}
+
+// encodeRoute(op: 'add' | 'replace' | 'delete', spec)
+Napi::Value encodeRouteJs(const Napi::CallbackInfo& info) {
+  auto op = stringArg(info, 0);
+  RouteOp routeOp = op == "add" ? RouteOp::Add : op == "replace" ? RouteOp::Replace : RouteOp::Delete;
+  if (op != "add" && op != "replace" && op != "delete")
+    throw Napi::TypeError::New(info.Env(), "unknown route operation: " + op);
+  return bytesValue(info.Env(), encodeRoute(routeOp, toRouteSpec(objectArg(info, 1))));
+}
+
+Napi::Value encodeRouteDumpJs(const Napi::CallbackInfo& info) {
+  return bytesValue(info.Env(), encodeRouteDump(toRouteDumpFilter(objectArg(info, 0))));
+}
+
+// --- parsers (synchronous, pure) ------------------------------------------
+
+template <typename Info, typename Parse, typename Convert>
+Napi::Value parseWith(const Napi::CallbackInfo& info, Parse parse, Convert convert) {
+  Bytes bytes = bufferArg(info, 0);
+  std::vector<Info> items;
+  if (!parse(bytes.data(), bytes.size(), items)) throwMalformed(info.Env());
+  auto out = Napi::Array::New(info.Env(), items.size());
+  for (uint32_t i = 0; i < items.size(); i++) out.Set(i, convert(info.Env(), items[i]));
+  return out;
+}
+
+Napi::Value parseLinksJs(const Napi::CallbackInfo& info) {
+  return parseWith<LinkInfo>(info, parseLinks, fromLinkInfo);
+}
+
+Napi::Value parseAddressesJs(const Napi::CallbackInfo& info) {
+  return parseWith<AddressInfo>(info, parseAddresses, fromAddressInfo);
+}
+
+Napi::Value parseRoutesJs(const Napi::CallbackInfo& info) {
+  return parseWith<RouteInfo>(info, parseRoutes, fromRouteInfo);
+}
+
+// parseMessages(buffer): [{ type, flags, seq, payload }], for inspection and tests.
+Napi::Value parseMessagesJs(const Napi::CallbackInfo& info) {
+  Bytes bytes = bufferArg(info, 0);
+  std::vector<Message> messages;
+  if (!splitMessages(bytes.data(), bytes.size(), messages)) throwMalformed(info.Env());
+  auto out = Napi::Array::New(info.Env(), messages.size());
+  for (uint32_t i = 0; i < messages.size(); i++) {
+    auto object = Napi::Object::New(info.Env());
+    object.Set("type", messages[i].header->nlmsg_type);
+    object.Set("flags", messages[i].header->nlmsg_flags);
+    object.Set("seq", messages[i].header->nlmsg_seq);
+    object.Set("payload", Napi::Buffer<uint8_t>::Copy(info.Env(), messages[i].payload, messages[i].payloadLen));
+    out.Set(i, object);
+  }
+  return out;
+}
+
+// parseAttributes(buffer): [{ type, data }], every attribute, known or not.
+Napi::Value parseAttributesJs(const Napi::CallbackInfo& info) {
+  Bytes bytes = bufferArg(info, 0);
+  AttributeList attrs;
+  if (!parseAttributes(bytes.data(), bytes.size(), attrs)) throwMalformed(info.Env());
+  auto out = Napi::Array::New(info.Env(), attrs.size());
+  for (uint32_t i = 0; i < attrs.size(); i++) {
+    auto object = Napi::Object::New(info.Env());
+    object.Set("type", attrs[i].type);
+    object.Set("data", Napi::Buffer<uint8_t>::Copy(info.Env(), attrs[i].data, attrs[i].len));
+    out.Set(i, object);
+  }
+  return out;
+}
+
+}  // namespace
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+  auto* data = new AddonData();
+  Napi::Function handle = NetlinkHandle::define(env);
+  data->netlinkHandle = Napi::Persistent(handle);
+  env.SetInstanceData(data);
+
+  exports.Set("NETLINK_ROUTE", NETLINK_ROUTE);
+  exports.Set("NETLINK_NETFILTER", NETLINK_NETFILTER);
+  const std::pair<const char*, Napi::Function::Callback> functions[] = {
+      {"createNamespace", createNamespaceJs},
+      {"shareNamespaceDirectory", shareNamespaceDirectoryJs},
+      {"removeNamespaceMount", removeNamespaceMountJs},
+      {"readSysctl", readSysctlJs},
+      {"writeSysctl", writeSysctlJs},
+      {"openNetlink", openNetlinkJs},
+      {"flock", flockJs},
+      {"isNetNamespace", isNetNamespaceJs},
+      {"encodeLinkCreate", encodeLinkCreateJs},
+      {"encodeLinkChange", encodeLinkChangeJs},
+      {"encodeLinkDelete", encodeLinkDeleteJs},
+      {"encodeLinkGet", encodeLinkGetJs},
+      {"encodeLinkDump", encodeLinkDumpJs},
+      {"encodeAddress", encodeAddressJs},
+      {"encodeAddressDump", encodeAddressDumpJs},
+      {"encodeRoute", encodeRouteJs},
+      {"encodeRouteDump", encodeRouteDumpJs},
+      {"parseLinks", parseLinksJs},
+      {"parseAddresses", parseAddressesJs},
+      {"parseRoutes", parseRoutesJs},
+      {"parseMessages", parseMessagesJs},
+      {"parseAttributes", parseAttributesJs},
+  };
+  for (const auto& [name, callback] : functions) exports.Set(name, Napi::Function::New(env, callback, name));
+  return exports;
+}
+
+}  // namespace nsnet
+
+static Napi::Object initModule(Napi::Env env, Napi::Object exports) { return nsnet::init(env, exports); }
+
+NODE_API_MODULE(nsnet, initModule)

@@ -1,0 +1,27 @@
+// Conversions between JavaScript values and the plain rtnetlink structs.
+// Runs on the JS thread; input has been validated by the TypeScript layer,
+// and anything still malformed throws a TypeError here.
+#pragma once
+
+#include <napi.h>
+
+#include "rtnl_types.h"
+
+namespace nsnet {
+
+LinkAttributes toLinkAttributes(const Napi::Object& object);
+LinkCreate toLinkCreate(const Napi::Object& object);
+LinkDumpFilter toLinkDumpFilter(const Napi::Object& object);
+AddressSpec toAddressSpec(const Napi::Object& object);
+RouteSpec toRouteSpec(const Napi::Object& object);
+RouteDumpFilter toRouteDumpFilter(const Napi::Object& object);
+
+Napi::Object fromLinkInfo(Napi::Env env, const LinkInfo& info);
+Napi::Object fromAddressInfo(Napi::Env env, const AddressInfo& info);
+Napi::Object fromRouteInfo(Napi::Env env, const RouteInfo& info);
+
+// Bytes of an address in text form ("10.0.0.1", "fd00::1"); throws if invalid.
+Bytes addressBytes(Napi::Env env, const std::string& text);
+std::string addressText(const Bytes& bytes);
+
+}  // namespace nsnet

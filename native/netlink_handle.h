@@ -1,0 +1,30 @@
+// The JavaScript face of a NetlinkSocket: batched ACK requests and queries,
+// both answered through Promises from libuv's pool.
+#pragma once
+
+#include <napi.h>
+
+#include <memory>
+
+#include "netlink_socket.h"
+
+namespace nsnet {
+
+class NetlinkHandle : public Napi::ObjectWrap<NetlinkHandle> {
+ public:
+  static Napi::Function define(Napi::Env env);
+  explicit NetlinkHandle(const Napi::CallbackInfo& info);
+
+ private:
+  // transact(requests: Buffer[]): Promise<(null | {errno, code, extack})[]>
+  Napi::Value transact(const Napi::CallbackInfo& info);
+  // query(request: Buffer): Promise<Buffer> with every reply message
+  Napi::Value query(const Napi::CallbackInfo& info);
+  Napi::Value close(const Napi::CallbackInfo& info);
+  std::shared_ptr<NetlinkSocket> open(Napi::Env env) const;
+
+  // Shared with in-flight workers, so close() never frees a socket in use.
+  std::shared_ptr<NetlinkSocket> socket_;
+};
+
+}  // namespace nsnet

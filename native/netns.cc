@@ -1,0 +1,100 @@
+#include "netns.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "netlink_socket.h"
+
+namespace nsnet {
+
+int runInNamespace(int netnsFd, const std::function<int()>& work) {
+  int result = 0;
+  std::thread worker([&] {
+    if (netnsFd >= 0 && setns(netnsFd, CLONE_NEWNET) < 0) {
+      result = errno;
+      return;
+    }
+    result = work();
+  });
+  worker.join();
+  return result;
+}
+
+int createNamespace(const std::string& bindPath) {
+  int fd = -1;
+  int error = 0;
+  std::thread worker([&] {
+    if (unshare(CLONE_NEWNET) < 0) {
+      error = errno;
+      return;
+    }
+    const char* self = "/proc/thread-self/ns/net";
+    if (!bindPath.empty() && mount(self, bindPath.c_str(), "none", MS_BIND, nullptr) < 0) {
+      error = errno;
+      return;
+    }
+    fd = open(self, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) error = errno;
+  });
+  worker.join();
+  if (error && fd >= 0) close(fd);
+  return error ? -error : fd;
+}
+
+int shareNamespaceDirectory(const std::string& dir) {
+  const char* path = dir.c_str();
+  if (mount("", path, "none", MS_SHARED | MS_REC, nullptr) == 0) return 0;
+  if (errno != EINVAL) return errno;
+  // Not a mount point yet: bind it onto itself first.
+  if (mount(path, path, "none", MS_BIND | MS_REC, nullptr) < 0) return errno;
+  return mount("", path, "none", MS_SHARED | MS_REC, nullptr) == 0 ? 0 : errno;
+}
+
+int removeNamespaceMount(const std::string& path) {
+  // EINVAL: not mounted (half-created); still remove the file.
+  if (umount2(path.c_str(), MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT) return errno;
+  if (unlink(path.c_str()) < 0) return errno;
+  return 0;
+}
+
+int readSysctl(int netnsFd, const std::string& path, std::string& value) {
+  // /proc/sys/net shows the namespace of the task that opens it.
+  return runInNamespace(netnsFd, [&] {
+    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    char buffer[4096];
+    ssize_t got;
+    int error = 0;
+    while ((got = read(fd, buffer, sizeof buffer)) > 0) value.append(buffer, static_cast<size_t>(got));
+    if (got < 0) error = errno;
+    close(fd);
+    return error;
+  });
+}
+
+int writeSysctl(int netnsFd, const std::string& path, const std::string& value) {
+  return runInNamespace(netnsFd, [&] {
+    int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0) return errno;
+    int error = 0;
+    if (write(fd, value.data(), value.size()) < 0) error = errno;
+    if (close(fd) < 0 && !error) error = errno;
+    return error;
+  });
+}
+
+int openNetlinkIn(int netnsFd, int protocol) {
+  int fd = -1;
+  int error = runInNamespace(netnsFd, [&] {
+    fd = NetlinkSocket::open(protocol);
+    return fd < 0 ? -fd : 0;
+  });
+  return error ? -error : fd;
+}
+
+}  // namespace nsnet

@@ -1,0 +1,33 @@
+// Network namespace operations. Anything that must run inside a namespace
+// happens on a fresh thread that switches with setns(2) and then exits, so
+// no long-lived thread (the JS thread, libuv's pool) ever changes namespace.
+#pragma once
+
+#include <functional>
+#include <string>
+
+namespace nsnet {
+
+// Runs `work` on a new thread that first joins the namespace `netnsFd`
+// (no switch when netnsFd < 0). Returns 0 or the errno of setns / `work`.
+int runInNamespace(int netnsFd, const std::function<int()>& work);
+
+// Creates a namespace. With a non-empty `bindPath` (an existing empty file)
+// the namespace is bind-mounted there. Returns an O_RDONLY fd on it, or -errno.
+int createNamespace(const std::string& bindPath);
+
+// Makes the netns directory a shared mount point, as `ip netns` does, so
+// namespaces mounted in it are seen from other mount namespaces. Returns errno.
+int shareNamespaceDirectory(const std::string& dir);
+
+// Unmounts and removes a named namespace file. Returns errno.
+int removeNamespaceMount(const std::string& path);
+
+// Reads or writes a /proc/sys file inside a namespace. Returns errno.
+int readSysctl(int netnsFd, const std::string& path, std::string& value);
+int writeSysctl(int netnsFd, const std::string& path, const std::string& value);
+
+// Opens a netlink socket of `protocol` inside a namespace: fd or -errno.
+int openNetlinkIn(int netnsFd, int protocol);
+
+}  // namespace nsnet

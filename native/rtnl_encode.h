@@ -1,0 +1,23 @@
+// Encodes rtnetlink requests (links, addresses, routes) from plain structs.
+#pragma once
+
+#include "rtnl_types.h"
+
+namespace nsnet {
+
+Bytes encodeLinkCreate(const LinkCreate& spec);
+// A link is named by its index, or by name when the index is 0 (for a change,
+// attrs.name is then the name that identifies it, not a new one).
+Bytes encodeLinkChange(const LinkChange& change);
+Bytes encodeLinkDelete(uint32_t index, const std::string& name);
+Bytes encodeLinkGet(uint32_t index, const std::string& name);
+Bytes encodeLinkDump(const LinkDumpFilter& filter);
+
+Bytes encodeAddress(bool add, const AddressSpec& spec);
+Bytes encodeAddressDump(uint8_t family, uint32_t index);
+
+enum class RouteOp { Add, Replace, Delete };
+Bytes encodeRoute(RouteOp op, const RouteSpec& spec);
+Bytes encodeRouteDump(const RouteDumpFilter& filter);
+
+}  // namespace nsnet

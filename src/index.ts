@@ -1,0 +1,24 @@
+/** nsnet: container networking for Node.js on Linux, without Docker. */
+export { NetNamespace, netnsDir } from './netns';
+export type { NamespaceTarget } from './netns';
+export { NsnetError, NetlinkError } from './errors';
+export type { NsnetErrorCode } from './errors';
+export type {
+  Link,
+  LinkSpec,
+  LinkKind,
+  LinkChanges,
+  LinkFilter,
+  OperState,
+  VethSpec,
+  VethPeerOptions,
+  BridgeSpec,
+  DummySpec,
+  VxlanSpec,
+  MacvlanSpec,
+  IpvlanSpec,
+} from './rtnl/links';
+export type { Address, AddressFilter, AddressOptions } from './rtnl/addresses';
+export type { Route, RouteEntry, RouteFilter, RouteScope } from './rtnl/routes';
+export type { IpFamily } from './ip';
+export { withFileLock } from './state/lock';

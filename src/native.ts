@@ -1,0 +1,164 @@
+/** Typed interface of the C++ addon, and its loader. */
+import bindings from 'bindings';
+import { existsSync } from 'node:fs';
+import * as path from 'node:path';
+
+import { NsnetError } from './errors';
+
+/** Result of one request of a batch: null when the kernel acknowledged it. */
+export interface NativeStatus {
+  errno: number;
+  code: string;
+  message: string;
+  extack?: string;
+}
+
+export interface NetlinkHandle {
+  /** Requests answered by an ACK, several per sendmsg; one status each. */
+  transact(requests: Buffer[]): Promise<(NativeStatus | null)[]>;
+  /** A get or a dump: resolves to every reply message. */
+  query(request: Buffer): Promise<Buffer>;
+  close(): void;
+}
+
+export interface NativeLinkAttributes {
+  name?: string;
+  mtu?: number;
+  mac?: string;
+  master?: number;
+  up?: boolean;
+  alias?: string;
+  netnsFd?: number;
+  txQueueLength?: number;
+}
+
+export interface NativeLinkCreate extends NativeLinkAttributes {
+  kind: string;
+  peer?: NativeLinkAttributes;
+  parentIndex?: number;
+  mode?: number;
+  vxlanId?: number;
+  vxlanPort?: number;
+  vxlanLocal?: string;
+  vxlanGroup?: string;
+}
+
+export interface NativeLink {
+  index: number;
+  name: string;
+  kind: string;
+  mtu: number;
+  mac: string;
+  flags: number;
+  operState: number;
+  master: number;
+  link: number;
+  linkNetnsId?: number;
+  alias: string;
+}
+
+export interface NativeAddressSpec {
+  index: number;
+  address: string;
+  prefixLength: number;
+  noDad?: boolean;
+}
+
+export interface NativeAddress {
+  family: number;
+  prefixLength: number;
+  scope: number;
+  index: number;
+  flags: number;
+  address: string;
+  label: string;
+}
+
+export interface NativeRouteSpec {
+  family: number;
+  dst?: string;
+  dstLength?: number;
+  gateway?: string;
+  src?: string;
+  oif?: number;
+  metric?: number;
+  table?: number;
+  scope?: number;
+}
+
+export interface NativeRoute {
+  family: number;
+  dstLength: number;
+  dst: string;
+  gateway: string;
+  src: string;
+  oif: number;
+  metric?: number;
+  table: number;
+  scope: number;
+  protocol: number;
+  type: number;
+}
+
+export interface NativeAddon {
+  NETLINK_ROUTE: number;
+  NETLINK_NETFILTER: number;
+
+  createNamespace(bindPath: string): Promise<number>;
+  shareNamespaceDirectory(dir: string): Promise<void>;
+  removeNamespaceMount(path: string): Promise<void>;
+  isNetNamespace(fd: number): boolean;
+  readSysctl(netnsFd: number, path: string): Promise<string>;
+  writeSysctl(netnsFd: number, path: string, value: string): Promise<void>;
+  openNetlink(netnsFd: number, protocol: number): Promise<NetlinkHandle>;
+  flock(fd: number, mode: 'exclusive' | 'shared' | 'unlock'): Promise<void>;
+
+  encodeLinkCreate(spec: NativeLinkCreate): Buffer;
+  encodeLinkChange(index: number, attrs: NativeLinkAttributes): Buffer;
+  encodeLinkDelete(index: number, name: string): Buffer;
+  encodeLinkGet(index: number, name: string): Buffer;
+  encodeLinkDump(filter: { master?: number; kind?: string }): Buffer;
+  encodeAddress(add: boolean, spec: NativeAddressSpec): Buffer;
+  encodeAddressDump(family: number, index: number): Buffer;
+  encodeRoute(op: 'add' | 'replace' | 'delete', spec: NativeRouteSpec): Buffer;
+  encodeRouteDump(filter: { family?: number; table?: number; oif?: number }): Buffer;
+
+  parseLinks(replies: Buffer): NativeLink[];
+  parseAddresses(replies: Buffer): NativeAddress[];
+  parseRoutes(replies: Buffer): NativeRoute[];
+  parseMessages(data: Buffer): { type: number; flags: number; seq: number; payload: Buffer }[];
+  parseAttributes(data: Buffer): { type: number; data: Buffer }[];
+}
+
+const packageRoot = path.resolve(__dirname, '..');
+const buildDirs = ['build/Release', 'build/Debug'].map((dir) => path.join(packageRoot, dir));
+
+function load(): NativeAddon {
+  try {
+    return bindings({ bindings: 'nsnet', module_root: packageRoot }) as NativeAddon;
+  } catch (error) {
+    throw new NsnetError(
+      'NATIVE_MODULE_MISSING',
+      `nsnet's native addon could not be loaded (build it with \`npm run build\`): ${(error as Error).message}`,
+    );
+  }
+}
+
+let addon: NativeAddon | undefined;
+
+/** The addon, loaded on first use. */
+export function native(): NativeAddon {
+  return (addon ??= load());
+}
+
+/** The helper that enters a namespace and executes a program (see nsnet_exec.c). */
+export function execHelperPath(): string {
+  const found = buildDirs.map((dir) => path.join(dir, 'nsnet-exec')).find((file) => existsSync(file));
+  if (!found) {
+    throw new NsnetError(
+      'NATIVE_MODULE_MISSING',
+      `nsnet-exec was not found in ${buildDirs.join(' or ')} (build it with \`npm run build\`)`,
+    );
+  }
+  return found;
+}

@@ -1,0 +1,258 @@
+/** Network namespaces: `NetNamespace`, with its links, addresses, routes, sysctls and programs. */
+import type { ChildProcess, SpawnOptions } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+
+import { asKernelError, invalid, kernelError, NsnetError } from './errors';
+import { native } from './native';
+import { Addresses } from './rtnl/addresses';
+import { RtnlConnection } from './rtnl/connection';
+import { Links } from './rtnl/links';
+import { Routes } from './rtnl/routes';
+import { spawnInNamespace } from './spawn';
+import { sysctlPath } from './sysctl';
+
+const openFile = promisify(fs.open);
+const DEFAULT_NETNS_DIR = '/run/netns';
+
+/** Where named namespaces are mounted: `NSNET_NETNS_DIR`, else /run/netns (as `ip netns`). */
+export function netnsDir(): string {
+  return process.env.NSNET_NETNS_DIR || DEFAULT_NETNS_DIR;
+}
+
+/** Namespace names as `ip netns` accepts them, kept to safe characters. */
+export function checkNamespaceName(name: unknown): string {
+  if (typeof name !== 'string' || !/^[a-zA-Z0-9_][a-zA-Z0-9_.-]{0,254}$/.test(name)) {
+    throw invalid(
+      `namespace name must be 1-255 characters of letters, digits, '_', '.' or '-', not starting with '.' or '-': ${String(name)}`,
+    );
+  }
+  return name;
+}
+
+export type NamespaceTarget = string | { pid: number };
+
+const sharedDirs = new Set<string>();
+const CLOSED = -1;
+const NOT_YET_OPEN = -2;
+let hostNamespace: NetNamespace | undefined;
+
+export class NetNamespace {
+  readonly links: Links;
+  readonly addresses: Addresses;
+  readonly routes: Routes;
+  readonly label: string;
+  private fdValue: number;
+  private conn?: Promise<RtnlConnection>;
+
+  private constructor(
+    /** The name under the netns directory; undefined for the host and unnamed namespaces. */
+    readonly name: string | undefined,
+    /** A path that opens this namespace (`ip netns exec`, `nsenter --net=`). */
+    readonly path: string,
+    fd: number,
+    /** Identifies the namespace (as `ls -L -i` or `ip netns identify` would). */
+    readonly inode: number,
+    private readonly isHost = false,
+  ) {
+    this.fdValue = fd;
+    this.label = isHost ? 'host namespace' : name ? `netns "${name}"` : `netns ${path}`;
+    this.links = new Links(this);
+    this.addresses = new Addresses(this, this.links);
+    this.routes = new Routes(this, this.links);
+  }
+
+  /** Creates a namespace; a named one is mounted at `<netnsDir>/<name>`. `lo` starts down, as in the kernel. */
+  static async create(name?: string): Promise<NetNamespace> {
+    if (name === undefined) {
+      const fd = await asKernelError('netns create', () => native().createNamespace(''));
+      return NetNamespace.fromFd(undefined, `/proc/${process.pid}/fd/${fd}`, fd);
+    }
+    checkNamespaceName(name);
+    const dir = netnsDir();
+    const file = path.join(dir, name);
+    await asKernelError(`netns create ${name}`, async () => {
+      await fs.promises.mkdir(dir, { recursive: true, mode: 0o755 });
+      if (!sharedDirs.has(dir)) {
+        await native().shareNamespaceDirectory(dir);
+        sharedDirs.add(dir);
+      }
+    });
+    try {
+      await (await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o444)).close();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
+        throw new NsnetError('NETNS_EXISTS', `netns "${name}" already exists in ${dir}`);
+      }
+      throw kernelError(`netns create ${name}`, error);
+    }
+    try {
+      const fd = await native().createNamespace(file);
+      return NetNamespace.fromFd(name, file, fd);
+    } catch (error) {
+      await fs.promises.unlink(file).catch(() => undefined);
+      throw kernelError(`netns create ${name}`, error);
+    }
+  }
+
+  /** Opens an existing namespace: by name (under the netns directory), by path, or by `{ pid }`. */
+  static async open(target: NamespaceTarget): Promise<NetNamespace> {
+    let name: string | undefined;
+    let file: string;
+    if (typeof target === 'object' && target !== null && 'pid' in target) {
+      if (!Number.isInteger(target.pid) || target.pid <= 0) throw invalid(`pid must be a positive integer`);
+      file = `/proc/${target.pid}/ns/net`;
+    } else if (typeof target === 'string' && target.includes('/')) {
+      file = target;
+    } else {
+      name = checkNamespaceName(target);
+      file = path.join(netnsDir(), name);
+    }
+    let fd: number;
+    try {
+      fd = await openFile(file, fs.constants.O_RDONLY);
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ESRCH') {
+        throw new NsnetError('NETNS_NOT_FOUND', `no network namespace at ${file}`);
+      }
+      throw kernelError(`netns open ${file}`, error);
+    }
+    if (!native().isNetNamespace(fd)) {
+      fs.closeSync(fd);
+      throw new NsnetError('NETNS_NOT_FOUND', `${file} is not a network namespace`);
+    }
+    return NetNamespace.fromFd(name, file, fd);
+  }
+
+  /**
+   * The named namespaces under the netns directory. Their descriptors open on
+   * first use, so listing does not keep deleted namespaces alive.
+   */
+  static async list(): Promise<NetNamespace[]> {
+    let names: string[];
+    try {
+      names = await fs.promises.readdir(netnsDir());
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw kernelError(`netns list ${netnsDir()}`, error);
+    }
+    const found = await Promise.all(
+      names.sort().map(async (name) => {
+        const ns = await NetNamespace.open(name).catch(() => undefined); // skips stale files
+        ns?.release();
+        return ns;
+      }),
+    );
+    return found.filter((ns): ns is NetNamespace => ns !== undefined);
+  }
+
+  /** The namespace this process runs in. */
+  static host(): NetNamespace {
+    if (!hostNamespace) {
+      const fd = fs.openSync('/proc/self/ns/net', fs.constants.O_RDONLY);
+      hostNamespace = new NetNamespace(undefined, `/proc/${process.pid}/ns/net`, fd, fs.fstatSync(fd).ino, true);
+    }
+    return hostNamespace;
+  }
+
+  private static fromFd(name: string | undefined, file: string, fd: number): NetNamespace {
+    return new NetNamespace(name, file, fd, fs.fstatSync(fd).ino);
+  }
+
+  /** The open descriptor of the namespace (for IFLA_NET_NS_FD and setns). */
+  get fd(): number {
+    if (this.fdValue === NOT_YET_OPEN) this.reopen();
+    if (this.fdValue === CLOSED) throw new NsnetError('NAMESPACE_CLOSED', `${this.label} is closed`);
+    return this.fdValue;
+  }
+
+  get closed(): boolean {
+    return this.fdValue === CLOSED;
+  }
+
+  /** Closes the descriptor but lets the next use open the same path again. */
+  private release(): void {
+    fs.closeSync(this.fdValue);
+    this.fdValue = NOT_YET_OPEN;
+  }
+
+  private reopen(): void {
+    let fd: number;
+    try {
+      fd = fs.openSync(this.path, fs.constants.O_RDONLY);
+    } catch {
+      throw new NsnetError('NETNS_NOT_FOUND', `${this.label} no longer exists`);
+    }
+    if (fs.fstatSync(fd).ino !== this.inode) {
+      fs.closeSync(fd);
+      throw new NsnetError('NETNS_NOT_FOUND', `${this.label} was replaced by another namespace`);
+    }
+    this.fdValue = fd;
+  }
+
+  /** The rtnetlink connection of this namespace, opened inside it once. */
+  connection(): Promise<RtnlConnection> {
+    if (!this.conn) {
+      // The host's socket is opened without switching namespace.
+      const fd = this.isHost ? -1 : this.fd;
+      this.conn = asKernelError(`netlink open in ${this.label}`, async () => {
+        return new RtnlConnection(await native().openNetlink(fd, native().NETLINK_ROUTE));
+      });
+      this.conn.catch(() => (this.conn = undefined));
+    }
+    return this.conn;
+  }
+
+  /** Reads a `net.*` sysctl inside this namespace, e.g. `net.ipv4.ip_forward`. */
+  sysctl(key: string): Promise<string>;
+  /** Writes a `net.*` sysctl inside this namespace. */
+  sysctl(key: string, value: string | number | boolean): Promise<void>;
+  async sysctl(key: string, value?: string | number | boolean): Promise<string | void> {
+    const file = sysctlPath(key);
+    const fd = this.isHost ? -1 : this.fd;
+    if (value === undefined) {
+      const text = await asKernelError(`sysctl ${key} in ${this.label}`, () => native().readSysctl(fd, file));
+      return text.trim();
+    }
+    const text = typeof value === 'boolean' ? (value ? '1' : '0') : String(value);
+    if (/[\n\0]/.test(text)) throw invalid(`sysctl value may not contain a newline: ${JSON.stringify(text)}`);
+    await asKernelError(`sysctl ${key}=${text} in ${this.label}`, () => native().writeSysctl(fd, file, text));
+  }
+
+  /** Runs a program inside this namespace; stdio, exit code and signals as with child_process.spawn. */
+  spawn(command: string, args: readonly string[] = [], options: SpawnOptions = {}): ChildProcess {
+    return spawnInNamespace(this.fd, command, args, options);
+  }
+
+  /** Releases this handle's descriptor and socket. The namespace itself stays. */
+  close(): void {
+    if (this.isHost) return;
+    this.dropConnection();
+    if (this.fdValue >= 0) fs.closeSync(this.fdValue);
+    this.fdValue = CLOSED;
+  }
+
+  /**
+   * Deletes the namespace: closes this handle and, for a named one, unmounts
+   * and removes its file. The kernel then removes its interfaces (a veth's
+   * host end goes with it) once no process or open handle holds it.
+   */
+  async delete(): Promise<void> {
+    if (this.isHost) throw new NsnetError('HOST_NAMESPACE', 'the host namespace cannot be deleted');
+    this.close();
+    if (this.name === undefined) return;
+    try {
+      await native().removeNamespaceMount(this.path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw kernelError(`netns delete ${this.name}`, error);
+    }
+  }
+
+  private dropConnection(): void {
+    const conn = this.conn;
+    this.conn = undefined;
+    conn?.then((c) => c.close()).catch(() => undefined);
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * One rtnetlink socket of one namespace. Requests that only need an ACK are
+ * queued and sent together: while one batch is with the kernel, the next one
+ * collects, so a burst of operations costs a few sendmsg calls.
+ */
+import { kernelError, NsnetError } from '../errors';
+import type { NativeStatus, NetlinkHandle } from '../native';
+
+interface PendingRequest {
+  op: string;
+  message: Buffer;
+  resolve: () => void;
+  reject: (error: Error) => void;
+}
+
+export class RtnlConnection {
+  private pending: PendingRequest[] = [];
+  private inFlight = false;
+  private closed = false;
+
+  constructor(private readonly handle: NetlinkHandle) {}
+
+  /** Sends a request that the kernel answers with an ACK. */
+  request(op: string, message: Buffer): Promise<void> {
+    if (this.closed) return Promise.reject(closedError(op));
+    return new Promise((resolve, reject) => {
+      this.pending.push({ op, message, resolve, reject });
+      // Requests made in the same tick join this batch.
+      if (!this.inFlight && this.pending.length === 1) queueMicrotask(() => this.flush());
+    });
+  }
+
+  /** Sends a get or a dump; resolves to the raw reply messages. */
+  async query(op: string, message: Buffer): Promise<Buffer> {
+    if (this.closed) throw closedError(op);
+    try {
+      return await this.handle.query(message);
+    } catch (error) {
+      throw kernelError(op, error);
+    }
+  }
+
+  close(): void {
+    this.closed = true;
+    this.handle.close();
+  }
+
+  private flush(): void {
+    if (this.inFlight || this.pending.length === 0) return;
+    const batch = this.pending;
+    this.pending = [];
+    this.inFlight = true;
+    this.handle
+      .transact(batch.map((request) => request.message))
+      .then(
+        (statuses) => batch.forEach((request, i) => settle(request, statuses[i])),
+        (error: unknown) => batch.forEach((request) => request.reject(kernelError(request.op, error))),
+      )
+      .finally(() => {
+        this.inFlight = false;
+        this.flush();
+      });
+  }
+}
+
+function settle(request: PendingRequest, status: NativeStatus | null | undefined): void {
+  if (!status) request.resolve();
+  else request.reject(kernelError(request.op, status));
+}
+
+function closedError(op: string): NsnetError {
+  return new NsnetError('NAMESPACE_CLOSED', `${op}: the namespace handle is closed`);
+}

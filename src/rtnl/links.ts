@@ -1,0 +1,252 @@
+/** Network interfaces of one namespace: `ns.links`. */
+import { invalid } from '../errors';
+import { ipFamily } from '../ip';
+import { native, type NativeLink, type NativeLinkAttributes, type NativeLinkCreate } from '../native';
+import { checkAlias, checkInterfaceName, checkMac, checkMtu, checkOneOf, checkUint } from '../validate';
+import type { RtnlContext } from './context';
+
+/** The namespace a link end is put in (a NetNamespace satisfies it). */
+export interface NamespaceRef {
+  readonly fd: number;
+}
+
+interface CommonLinkOptions {
+  name: string;
+  mtu?: number;
+  mac?: string;
+  /** Bridge (or bond) to enslave the link to, by name or index. */
+  master?: string | number;
+  up?: boolean;
+  alias?: string;
+}
+
+export interface VethPeerOptions {
+  name: string;
+  /** Where the peer is created; the namespace of `links` when omitted. */
+  netns?: NamespaceRef;
+  mtu?: number;
+  mac?: string;
+  up?: boolean;
+  alias?: string;
+}
+
+export interface VethSpec extends CommonLinkOptions {
+  kind: 'veth';
+  peer: VethPeerOptions;
+}
+export interface BridgeSpec extends CommonLinkOptions {
+  kind: 'bridge';
+}
+export interface DummySpec extends CommonLinkOptions {
+  kind: 'dummy';
+}
+export interface VxlanSpec extends CommonLinkOptions {
+  kind: 'vxlan';
+  id: number;
+  /** Remote endpoint or multicast group. */
+  group?: string;
+  local?: string;
+  port?: number;
+  /** Underlying device, by name or index. */
+  dev?: string | number;
+}
+export const MACVLAN_MODES = ['private', 'vepa', 'bridge', 'passthru', 'source'] as const;
+export interface MacvlanSpec extends CommonLinkOptions {
+  kind: 'macvlan';
+  parent: string | number;
+  mode?: (typeof MACVLAN_MODES)[number];
+}
+export const IPVLAN_MODES = ['l2', 'l3', 'l3s'] as const;
+export interface IpvlanSpec extends CommonLinkOptions {
+  kind: 'ipvlan';
+  parent: string | number;
+  mode?: (typeof IPVLAN_MODES)[number];
+}
+
+export type LinkSpec = VethSpec | BridgeSpec | DummySpec | VxlanSpec | MacvlanSpec | IpvlanSpec;
+export type LinkKind = LinkSpec['kind'];
+
+export interface LinkChanges {
+  up?: boolean;
+  mtu?: number;
+  mac?: string;
+  /** Bridge to enslave to; null releases the link from its master. */
+  master?: string | number | null;
+  /** New name (the kernel refuses while the link is up). */
+  name?: string;
+  /** Moves the link to another namespace. */
+  netns?: NamespaceRef;
+  alias?: string;
+}
+
+export type OperState = 'unknown' | 'notpresent' | 'down' | 'lowerlayerdown' | 'testing' | 'dormant' | 'up';
+const OPER_STATES: OperState[] = ['unknown', 'notpresent', 'down', 'lowerlayerdown', 'testing', 'dormant', 'up'];
+
+export interface Link {
+  index: number;
+  name: string;
+  /** veth, bridge, dummy, ...; 'loopback' or 'device' for links without a kind. */
+  kind: string;
+  mtu: number;
+  mac: string;
+  up: boolean;
+  operState: OperState;
+  /** Index of the bridge this link is attached to. */
+  master?: number;
+  /** For a veth: the peer's index, in the peer's namespace. */
+  peerIndex?: number;
+  alias?: string;
+}
+
+export interface LinkFilter {
+  kind?: string;
+  /** Only links attached to this master (name or index). */
+  master?: string | number;
+}
+
+const IFF_UP = 0x1;
+const IFF_LOOPBACK = 0x8;
+
+export function toLink(raw: NativeLink): Link {
+  const link: Link = {
+    index: raw.index,
+    name: raw.name,
+    kind: raw.kind || (raw.flags & IFF_LOOPBACK ? 'loopback' : 'device'),
+    mtu: raw.mtu,
+    mac: raw.mac,
+    up: (raw.flags & IFF_UP) !== 0,
+    operState: OPER_STATES[raw.operState] ?? 'unknown',
+  };
+  if (raw.master) link.master = raw.master;
+  if (raw.kind === 'veth' && raw.link) link.peerIndex = raw.link;
+  if (raw.alias) link.alias = raw.alias;
+  return link;
+}
+
+function checkLinkRef(nameOrIndex: unknown): string | number {
+  if (typeof nameOrIndex === 'number') return checkUint(nameOrIndex, 'interface index', 0x7fffffff, 1);
+  return checkInterfaceName(nameOrIndex);
+}
+
+function checkCommon(options: VethPeerOptions | CommonLinkOptions, what: string): NativeLinkAttributes {
+  if (typeof options !== 'object' || options === null) throw invalid(`${what} must be an object`);
+  const attrs: NativeLinkAttributes = { name: checkInterfaceName(options.name, `${what} name`) };
+  if (options.mtu !== undefined) attrs.mtu = checkMtu(options.mtu);
+  if (options.mac !== undefined) attrs.mac = checkMac(options.mac);
+  if (options.up !== undefined) attrs.up = Boolean(options.up);
+  if (options.alias !== undefined) attrs.alias = checkAlias(options.alias);
+  return attrs;
+}
+
+function checkNamespaceRef(netns: unknown, what: string): number {
+  const fd = (netns as NamespaceRef | undefined)?.fd;
+  if (!Number.isInteger(fd) || (fd as number) < 0) throw invalid(`${what} must be an open NetNamespace`);
+  return fd as number;
+}
+
+export class Links {
+  constructor(private readonly ctx: RtnlContext) {}
+
+  /** Creates a link. A veth is made in one request, its peer directly in `peer.netns`. */
+  async add(spec: LinkSpec): Promise<void> {
+    const request = await this.createRequest(spec);
+    const conn = await this.ctx.connection();
+    await conn.request(`link add ${spec.kind} ${spec.name} in ${this.ctx.label}`, native().encodeLinkCreate(request));
+  }
+
+  async get(nameOrIndex: string | number): Promise<Link> {
+    const ref = checkLinkRef(nameOrIndex);
+    const conn = await this.ctx.connection();
+    const message =
+      typeof ref === 'number' ? native().encodeLinkGet(ref, '') : native().encodeLinkGet(0, ref);
+    const replies = await conn.query(`link get ${ref} in ${this.ctx.label}`, message);
+    const [link] = native().parseLinks(replies);
+    if (!link) throw invalid(`link get ${ref}: the kernel sent no link`);
+    return toLink(link);
+  }
+
+  async list(filter: LinkFilter = {}): Promise<Link[]> {
+    const dumpFilter: { kind?: string; master?: number } = {};
+    if (filter.kind !== undefined) {
+      if (typeof filter.kind !== 'string' || !/^[a-z0-9_-]{1,15}$/.test(filter.kind)) {
+        throw invalid(`link kind filter is not a kind name: ${String(filter.kind)}`);
+      }
+      dumpFilter.kind = filter.kind;
+    }
+    if (filter.master !== undefined) dumpFilter.master = await this.indexOf(filter.master);
+    const conn = await this.ctx.connection();
+    const replies = await conn.query(`link list in ${this.ctx.label}`, native().encodeLinkDump(dumpFilter));
+    return native().parseLinks(replies).map(toLink);
+  }
+
+  async set(nameOrIndex: string | number, changes: LinkChanges): Promise<void> {
+    const ref = checkLinkRef(nameOrIndex);
+    if (typeof changes !== 'object' || changes === null) throw invalid('link changes must be an object');
+    const attrs: NativeLinkAttributes = {};
+    if (changes.up !== undefined) attrs.up = Boolean(changes.up);
+    if (changes.mtu !== undefined) attrs.mtu = checkMtu(changes.mtu);
+    if (changes.mac !== undefined) attrs.mac = checkMac(changes.mac);
+    if (changes.alias !== undefined) attrs.alias = checkAlias(changes.alias);
+    if (changes.netns !== undefined) attrs.netnsFd = checkNamespaceRef(changes.netns, 'netns');
+    const newName = changes.name === undefined ? undefined : checkInterfaceName(changes.name, 'new name');
+    if (changes.master !== undefined) attrs.master = changes.master === null ? 0 : await this.indexOf(changes.master);
+    // The kernel finds a link by name when no index is given, except on rename.
+    let index = typeof ref === 'number' ? ref : 0;
+    if (newName !== undefined && index === 0) index = await this.indexOf(ref);
+    if (newName !== undefined) attrs.name = newName;
+    else if (index === 0) attrs.name = ref as string;
+    const conn = await this.ctx.connection();
+    await conn.request(`link set ${ref} in ${this.ctx.label}`, native().encodeLinkChange(index, attrs));
+  }
+
+  /** Deletes a link (for a veth, both ends). */
+  async delete(nameOrIndex: string | number): Promise<void> {
+    const ref = checkLinkRef(nameOrIndex);
+    const conn = await this.ctx.connection();
+    const message =
+      typeof ref === 'number' ? native().encodeLinkDelete(ref, '') : native().encodeLinkDelete(0, ref);
+    await conn.request(`link delete ${ref} in ${this.ctx.label}`, message);
+  }
+
+  /** The index of a link given by name or index. */
+  async indexOf(nameOrIndex: string | number): Promise<number> {
+    const ref = checkLinkRef(nameOrIndex);
+    return typeof ref === 'number' ? ref : (await this.get(ref)).index;
+  }
+
+  private async createRequest(spec: LinkSpec): Promise<NativeLinkCreate> {
+    if (typeof spec !== 'object' || spec === null) throw invalid('link spec must be an object');
+    const kind = checkOneOf(spec.kind, ['veth', 'bridge', 'dummy', 'vxlan', 'macvlan', 'ipvlan'], 'link kind');
+    const request: NativeLinkCreate = { kind, ...checkCommon(spec, 'link') };
+    switch (spec.kind) {
+      case 'veth': {
+        request.peer = checkCommon(spec.peer, 'veth peer');
+        if (spec.peer.netns !== undefined) request.peer.netnsFd = checkNamespaceRef(spec.peer.netns, 'peer.netns');
+        break;
+      }
+      case 'vxlan': {
+        request.vxlanId = checkUint(spec.id, 'VXLAN id', 0xffffff);
+        if (spec.port !== undefined) request.vxlanPort = checkUint(spec.port, 'VXLAN port', 65535, 1);
+        const local = spec.local === undefined ? undefined : ipFamily(spec.local, 'VXLAN local');
+        const group = spec.group === undefined ? undefined : ipFamily(spec.group, 'VXLAN group');
+        if (local && group && local !== group) throw invalid('VXLAN local and group must be of one IP family');
+        if (local) request.vxlanLocal = spec.local;
+        if (group) request.vxlanGroup = spec.group;
+        if (spec.dev !== undefined) request.parentIndex = await this.indexOf(spec.dev);
+        break;
+      }
+      case 'macvlan':
+        request.parentIndex = await this.indexOf(spec.parent);
+        request.mode = 1 << MACVLAN_MODES.indexOf(checkOneOf(spec.mode ?? 'bridge', MACVLAN_MODES, 'macvlan mode'));
+        break;
+      case 'ipvlan':
+        request.parentIndex = await this.indexOf(spec.parent);
+        request.mode = IPVLAN_MODES.indexOf(checkOneOf(spec.mode ?? 'l2', IPVLAN_MODES, 'ipvlan mode'));
+        break;
+      default:
+        break;
+    }
+    if (spec.master !== undefined) request.master = await this.indexOf(spec.master);
+    return request;
+  }
+}

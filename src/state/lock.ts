@@ -1,0 +1,39 @@
+/** Exclusive locks on files, across processes (flock) and within this one. */
+import * as fs from 'node:fs';
+
+import { kernelError } from '../errors';
+import { native } from '../native';
+
+// One waiter per file in this process: a blocked flock holds a libuv pool
+// thread, and the lock holder may need one to finish.
+const queues = new Map<string, Promise<unknown>>();
+
+/** Runs `fn` while holding an exclusive flock on `file` (created if missing). */
+export async function withFileLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  const previous = queues.get(file) ?? Promise.resolve();
+  const run = previous.catch(() => undefined).then(() => lockAndRun(file, fn));
+  const tail = run.catch(() => undefined);
+  queues.set(file, tail);
+  try {
+    return await run;
+  } finally {
+    if (queues.get(file) === tail) queues.delete(file);
+  }
+}
+
+async function lockAndRun<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  let handle: fs.promises.FileHandle;
+  try {
+    handle = await fs.promises.open(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+  } catch (error) {
+    throw kernelError(`lock ${file}`, error);
+  }
+  try {
+    await native().flock(handle.fd, 'exclusive').catch((error: unknown) => {
+      throw kernelError(`lock ${file}`, error);
+    });
+    return await fn();
+  } finally {
+    await handle.close(); // closing the descriptor releases the flock
+  }
+}
