@@ -20,14 +20,16 @@ interface CommonLinkOptions {
   alias?: string;
 }
 
+/**
+ * The peer starts down: the kernel cannot open one end of a veth before the
+ * pair exists, so bring it up afterwards from its own namespace.
+ */
 export interface VethPeerOptions {
   name: string;
   /** Where the peer is created; the namespace of `links` when omitted. */
   netns?: NamespaceRef;
   mtu?: number;
   mac?: string;
-  up?: boolean;
-  alias?: string;
 }
 
 export interface VethSpec extends CommonLinkOptions {
@@ -128,7 +130,7 @@ function checkLinkRef(nameOrIndex: unknown): string | number {
   return checkInterfaceName(nameOrIndex);
 }
 
-function checkCommon(options: VethPeerOptions | CommonLinkOptions, what: string): NativeLinkAttributes {
+function checkCommon(options: VethPeerOptions & { up?: boolean; alias?: string }, what: string): NativeLinkAttributes {
   if (typeof options !== 'object' || options === null) throw invalid(`${what} must be an object`);
   const attrs: NativeLinkAttributes = { name: checkInterfaceName(options.name, `${what} name`) };
   if (options.mtu !== undefined) attrs.mtu = checkMtu(options.mtu);
@@ -149,9 +151,16 @@ export class Links {
 
   /** Creates a link. A veth is made in one request, its peer directly in `peer.netns`. */
   async add(spec: LinkSpec): Promise<void> {
-    const request = await this.createRequest(spec);
+    const { alias, ...request } = await this.createRequest(spec);
     const conn = await this.ctx.connection();
     await conn.request(`link add ${spec.kind} ${spec.name} in ${this.ctx.label}`, native().encodeLinkCreate(request));
+    // The kernel ignores IFLA_IFALIAS on creation. Only once the link is
+    // known to be ours may it be changed (a batched change could hit a
+    // namesake that made the creation fail).
+    if (alias !== undefined) {
+      const message = native().encodeLinkChange(0, { name: request.name, alias });
+      await conn.request(`link set ${spec.name} alias in ${this.ctx.label}`, message);
+    }
   }
 
   async get(nameOrIndex: string | number): Promise<Link> {
@@ -220,6 +229,10 @@ export class Links {
     const request: NativeLinkCreate = { kind, ...checkCommon(spec, 'link') };
     switch (spec.kind) {
       case 'veth': {
+        const peer = spec.peer as { up?: boolean; alias?: string } | undefined;
+        if (peer?.up !== undefined || peer?.alias !== undefined) {
+          throw invalid('a veth peer cannot be brought up or given an alias at creation; set it in its namespace afterwards');
+        }
         request.peer = checkCommon(spec.peer, 'veth peer');
         if (spec.peer.netns !== undefined) request.peer.netnsFd = checkNamespaceRef(spec.peer.netns, 'peer.netns');
         break;

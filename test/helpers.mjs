@@ -1,0 +1,106 @@
+// Helpers shared by the integration tests: unique names, iproute2 as the
+// independent oracle, and node programs run inside namespaces.
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+
+import { expect } from 'chai';
+
+let counter = 0;
+
+/** A name unique within this run, short enough for an interface (<= 15 bytes). */
+export function uniqueName(prefix) {
+  counter += 1;
+  return `${prefix}${process.pid % 1000}x${counter}`;
+}
+
+/** `ip -j [-n netns] ARGS...` parsed; the kernel's state as iproute2 reads it. */
+export function ipJson(args, netns) {
+  const prefix = netns ? ['-n', netns] : [];
+  const out = execFileSync('ip', ['-j', ...prefix, ...args], { encoding: 'utf8' });
+  return out.trim() ? JSON.parse(out) : [];
+}
+
+/** `ip -d -j link show DEV` of one link, or undefined if it does not exist. */
+export function ipLink(dev, netns) {
+  try {
+    return ipJson(['-d', 'link', 'show', 'dev', dev], netns)[0];
+  } catch {
+    return undefined;
+  }
+}
+
+export function ip(args) {
+  return execFileSync('ip', args, { encoding: 'utf8' });
+}
+
+/** Expects `promise` to reject with an error of this class name and code. */
+export async function expectReject(promise, name, code) {
+  let error;
+  try {
+    await promise;
+  } catch (e) {
+    error = e;
+  }
+  expect(error, `expected a rejection with ${code}`).to.be.an('error');
+  expect(error.name).to.equal(name);
+  expect(error.code).to.equal(code);
+  return error;
+}
+
+/**
+ * Runs a node script inside `ns` (a NetNamespace); resolves to its stdout once
+ * it exits with status 0, rejects otherwise.
+ */
+export async function runNode(ns, script, args = []) {
+  const child = ns.spawn(process.execPath, ['-e', script, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const [code] = await once(child, 'exit');
+  if (code !== 0) throw new Error(`node in namespace exited with ${code}: ${stderr}`);
+  return stdout;
+}
+
+/**
+ * Starts a TCP echo server inside `ns` on `port`; resolves once it listens.
+ * The server replies "<prefix>:<data>" and stays until killed.
+ */
+export async function startTcpServer(ns, port, prefix = 'echo') {
+  const script = `
+    const net = require('node:net');
+    const server = net.createServer((socket) => {
+      socket.on('data', (data) => socket.end('${prefix}:' + data));
+    });
+    server.listen(${port}, '::', () => console.log('listening'));
+  `;
+  const child = ns.spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve, reject) => {
+    child.stdout.once('data', resolve);
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return child;
+}
+
+/** Connects from `ns` to host:port, sends `message`, resolves to the reply. */
+export function tcpRequest(ns, host, port, message, timeoutMs = 3000) {
+  const script = `
+    const net = require('node:net');
+    const socket = net.connect({ host: process.argv[1], port: Number(process.argv[2]), timeout: ${timeoutMs} });
+    let reply = '';
+    socket.on('connect', () => socket.write(process.argv[3]));
+    socket.on('data', (data) => (reply += data));
+    socket.on('end', () => { process.stdout.write(reply); process.exit(0); });
+    socket.on('timeout', () => { console.error('timeout'); process.exit(2); });
+    socket.on('error', (e) => { console.error(e.code); process.exit(3); });
+  `;
+  return runNode(ns, script, [host, String(port), message]);
+}
+
+/** Stops a process this test started, by its PID, and waits for it. */
+export async function stop(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = once(child, 'exit');
+  process.kill(child.pid, 'SIGTERM');
+  await exited;
+}

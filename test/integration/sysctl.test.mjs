@@ -1,0 +1,49 @@
+import { execFileSync } from 'node:child_process';
+
+import { expect } from 'chai';
+
+import { NetNamespace } from '../../dist/index.js';
+import { expectReject, uniqueName } from '../helpers.mjs';
+
+/** The value as `ip netns exec` + cat reads it: the kernel's, not ours. */
+function readInNamespace(name, file) {
+  return execFileSync('ip', ['netns', 'exec', name, 'cat', file], { encoding: 'utf8' }).trim();
+}
+
+describe('ns.sysctl', () => {
+  let ns;
+  beforeEach(async () => {
+    ns = await NetNamespace.create(uniqueName('sys'));
+  });
+  afterEach(async () => {
+    await ns.delete();
+  });
+
+  it('writes inside the namespace only', async () => {
+    const hostBefore = await NetNamespace.host().sysctl('net.ipv4.ip_forward');
+    await ns.sysctl('net.ipv4.ip_forward', 1);
+    expect(readInNamespace(ns.name, '/proc/sys/net/ipv4/ip_forward')).to.equal('1');
+    expect(await ns.sysctl('net.ipv4.ip_forward')).to.equal('1');
+    expect(await NetNamespace.host().sysctl('net.ipv4.ip_forward')).to.equal(hostBefore);
+  });
+
+  it('reads and writes per-interface keys, dotted or with slashes', async () => {
+    await ns.links.add({ kind: 'bridge', name: 'eth0.100' });
+    await ns.sysctl('net/ipv4/conf/eth0.100/arp_notify', true);
+    expect(readInNamespace(ns.name, '/proc/sys/net/ipv4/conf/eth0.100/arp_notify')).to.equal('1');
+    await ns.sysctl('net.ipv6.conf.lo.disable_ipv6', '1');
+    expect(await ns.sysctl('net.ipv6.conf.lo.disable_ipv6')).to.equal('1');
+  });
+
+  it('refuses keys outside net.* and path tricks', async () => {
+    for (const bad of ['kernel.hostname', 'net', 'net..ipv4', 'net/../kernel/hostname', '', 'net.ipv4.ip_forward\n']) {
+      await expectReject(ns.sysctl(bad), 'NsnetError', 'INVALID_ARGUMENT');
+    }
+    await expectReject(ns.sysctl('net.ipv4.ip_forward', '1\n0'), 'NsnetError', 'INVALID_ARGUMENT');
+  });
+
+  it('reports a missing key as ENOENT', async () => {
+    const error = await expectReject(ns.sysctl('net.ipv4.conf.nodev.forwarding'), 'NetlinkError', 'ENOENT');
+    expect(error.op).to.contain('net.ipv4.conf.nodev.forwarding');
+  });
+});

@@ -1,0 +1,59 @@
+// `npm test`: the unit suites as they are, then the integration suites inside
+// a throw-away network sandbox (scripts/sandbox), never in this machine's own
+// namespace. Ends with one line, "N passed, N failed[, N skipped]".
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const mocha = join(root, 'node_modules', 'mocha', 'bin', 'mocha.js');
+const reporter = join(root, 'test', 'summary-reporter.cjs');
+const workDir = mkdtempSync(join(tmpdir(), 'nsnet-test-'));
+
+const suites = [
+  { name: 'unit', command: [], spec: 'test/unit/**/*.test.mjs' },
+  {
+    name: 'integration',
+    command: [join(root, 'scripts', 'sandbox')],
+    spec: 'test/integration/**/*.test.mjs',
+    require: 'test/integration/hooks.mjs',
+  },
+];
+
+const only = process.argv[2]; // `npm test -- unit` or `npm test -- integration`
+// A suite that crashed or ran nothing counts as one failure.
+const totals = { passes: 0, failures: 0, pending: 0 };
+
+for (const suite of suites.filter((s) => !only || s.name === only)) {
+  const summaryFile = join(workDir, `${suite.name}.json`);
+  const args = [mocha, '--reporter', reporter, '--timeout', '60000'];
+  if (suite.require) args.push('--require', suite.require);
+  args.push(suite.spec);
+  const [program, ...rest] = suite.command.length ? [...suite.command, process.execPath] : [process.execPath];
+  console.log(`\n== ${suite.name} tests ==`);
+  const result = spawnSync(program, [...rest, ...args], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, NSNET_TEST_SUMMARY: summaryFile },
+  });
+  let counts;
+  try {
+    counts = JSON.parse(readFileSync(summaryFile, 'utf8'));
+  } catch {
+    console.error(`The ${suite.name} suite did not finish (exit status ${result.status ?? result.signal}).`);
+    totals.failures += 1;
+    continue;
+  }
+  for (const key of Object.keys(totals)) totals[key] += counts[key];
+  if (counts.passes + counts.failures === 0) {
+    console.error(`The ${suite.name} suite ran no test.`);
+    totals.failures += 1;
+  }
+}
+
+rmSync(workDir, { recursive: true, force: true });
+const skipped = totals.pending ? `, ${totals.pending} skipped` : '';
+console.log(`\n${totals.passes} passed, ${totals.failures} failed${skipped}`);
+process.exit(totals.failures > 0 ? 1 : 0);
