@@ -1,0 +1,30 @@
+// Every example runs as a user would run it, so none can rot.
+import { execFile } from 'node:child_process';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+
+import { expect } from 'chai';
+
+import { ipJson } from '../helpers.mjs';
+
+const examplesDir = join(process.cwd(), 'examples');
+const expectations = {
+  'veth-between-namespaces.mjs': 'blue -> red:8080 over the bridge: "red got: hello from blue"',
+};
+
+describe('examples', () => {
+  it('has an expectation for every example', () => {
+    expect(readdirSync(examplesDir).filter((f) => f.endsWith('.mjs')).sort()).to.deep.equal(Object.keys(expectations).sort());
+  });
+
+  for (const [file, expected] of Object.entries(expectations)) {
+    it(`${file} runs, shows what it claims and leaves nothing behind`, async () => {
+      const linksBefore = ipJson(['link']).length;
+      const { stdout } = await promisify(execFile)(process.execPath, [join(examplesDir, file)]);
+      expect(stdout).to.contain(expected);
+      expect(ipJson(['link']).length).to.equal(linksBefore);
+      expect(ipJson(['netns', 'list'])).to.deep.equal([]);
+    });
+  }
+});
