@@ -156,7 +156,8 @@ Bytes encodeRoute(RouteOp op, const RouteSpec& spec) {
   header.rtm_protocol = op == RouteOp::Delete ? 0 : spec.protocol;
   // A delete matches any scope unless one is asked for (as `ip route del` does).
   header.rtm_scope = op == RouteOp::Delete && spec.scope == 0 ? uint8_t{RT_SCOPE_NOWHERE} : spec.scope;
-  header.rtm_type = spec.type;
+  // Likewise any type: a delete of a blackhole route must match it too.
+  header.rtm_type = op == RouteOp::Delete ? uint8_t{RTN_UNSPEC} : spec.type;
   msg.putHeader(header);
   msg.putU32(RTA_TABLE, spec.table);
   if (!spec.dst.empty()) msg.putBytes(RTA_DST, spec.dst);
