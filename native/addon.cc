@@ -1,12 +1,14 @@
 // Module entry: namespaces, netlink sockets, rtnetlink encoders and parsers,
 // and flock. Everything blocking returns a Promise settled off the JS thread.
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/netlink.h>
 #include <napi.h>
 #include <linux/nsfs.h>
 #include <sched.h>
 #include <sys/file.h>
 #include <sys/ioctl.h>
+#include <unistd.h>
 
 #include <cstring>
 
@@ -58,6 +60,28 @@ Bytes bufferArg(const Napi::CallbackInfo& info, size_t i) {
   throw errnoError(env, {EBADMSG, "malformed netlink message"});
 }
 
+// A private copy of a namespace descriptor argument (-1 stays -1, "this
+// process's namespace"), taken on the JS thread: the caller may close its own
+// descriptor, and the number be reused, before the work runs.
+class NamespaceFd {
+ public:
+  NamespaceFd(const Napi::CallbackInfo& info, size_t i) {
+    int fd = intArg(info, i);
+    if (fd < 0) return;
+    fd_ = fcntl(fd, F_DUPFD_CLOEXEC, 0);
+    if (fd_ < 0) throw errnoError(info.Env(), {errno, "namespace descriptor"});
+  }
+  ~NamespaceFd() {
+    if (fd_ >= 0) close(fd_);
+  }
+  NamespaceFd(const NamespaceFd&) = delete;
+  NamespaceFd& operator=(const NamespaceFd&) = delete;
+  int get() const { return fd_; }
+
+ private:
+  int fd_ = -1;
+};
+
 // --- namespaces -----------------------------------------------------------
 
 // createNamespace(bindPath: string): Promise<fd>; '' for an unnamed one.
@@ -85,32 +109,32 @@ Napi::Value removeNamespaceMountJs(const Napi::CallbackInfo& info) {
 
 // readSysctl(netnsFd, path): Promise<string>
 Napi::Value readSysctlJs(const Napi::CallbackInfo& info) {
-  int netnsFd = intArg(info, 0);
+  auto netns = std::make_shared<NamespaceFd>(info, 0);
   auto path = stringArg(info, 1);
   auto value = std::make_shared<std::string>();
   return PromiseWorker::start(
-      info.Env(), [netnsFd, path, value] { return fromErrno(readSysctl(netnsFd, path, *value)); },
+      info.Env(), [netns, path, value] { return fromErrno(readSysctl(netns->get(), path, *value)); },
       [value](Napi::Env env) { return Napi::String::New(env, *value); });
 }
 
 // writeSysctl(netnsFd, path, value): Promise<void>
 Napi::Value writeSysctlJs(const Napi::CallbackInfo& info) {
-  int netnsFd = intArg(info, 0);
+  auto netns = std::make_shared<NamespaceFd>(info, 0);
   auto path = stringArg(info, 1);
   auto value = stringArg(info, 2);
   return PromiseWorker::start(
-      info.Env(), [netnsFd, path, value] { return fromErrno(writeSysctl(netnsFd, path, value)); }, nullptr);
+      info.Env(), [netns, path, value] { return fromErrno(writeSysctl(netns->get(), path, value)); }, nullptr);
 }
 
 // openNetlink(netnsFd, protocol): Promise<NetlinkHandle>
 Napi::Value openNetlinkJs(const Napi::CallbackInfo& info) {
-  int netnsFd = intArg(info, 0);
+  auto netns = std::make_shared<NamespaceFd>(info, 0);
   int protocol = intArg(info, 1);
   auto fd = std::make_shared<int>(-1);
   return PromiseWorker::start(
       info.Env(),
-      [netnsFd, protocol, fd] {
-        *fd = openNetlinkIn(netnsFd, protocol);
+      [netns, protocol, fd] {
+        *fd = openNetlinkIn(netns->get(), protocol);
         return fromErrno(*fd < 0 ? -*fd : 0);
       },
       [fd](Napi::Env env) -> Napi::Value {
@@ -133,6 +157,14 @@ Napi::Value flockJs(const Napi::CallbackInfo& info) {
         return fromErrno(result < 0 ? errno : 0);
       },
       nullptr);
+}
+
+// duplicateFd(fd): a close-on-exec copy, for a descriptor that a queued
+// request names (IFLA_NET_NS_FD) and that must outlive its owner's close().
+Napi::Value duplicateFdJs(const Napi::CallbackInfo& info) {
+  int fd = fcntl(intArg(info, 0), F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) throw errnoError(info.Env(), {errno, "duplicate descriptor"});
+  return Napi::Number::New(info.Env(), fd);
 }
 
 // isNetNamespace(fd): whether fd refers to a network namespace (no I/O).
@@ -264,6 +296,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
       {"openNetlink", openNetlinkJs},
       {"flock", flockJs},
       {"isNetNamespace", isNetNamespaceJs},
+      {"duplicateFd", duplicateFdJs},
       {"encodeLinkCreate", encodeLinkCreateJs},
       {"encodeLinkChange", encodeLinkChangeJs},
       {"encodeLinkDelete", encodeLinkDeleteJs},

@@ -26,6 +26,13 @@ int runInNamespace(int netnsFd, const std::function<int()>& work) {
 }
 
 int createNamespace(const std::string& bindPath) {
+  bool named = !bindPath.empty();
+  if (named) {
+    // The mount point; O_EXCL makes a taken name fail before anything is made.
+    int file = open(bindPath.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
+    if (file < 0) return -errno;
+    close(file);
+  }
   int fd = -1;
   int error = 0;
   std::thread worker([&] {
@@ -34,7 +41,7 @@ int createNamespace(const std::string& bindPath) {
       return;
     }
     const char* self = "/proc/thread-self/ns/net";
-    if (!bindPath.empty() && mount(self, bindPath.c_str(), "none", MS_BIND, nullptr) < 0) {
+    if (named && mount(self, bindPath.c_str(), "none", MS_BIND, nullptr) < 0) {
       error = errno;
       return;
     }
@@ -42,8 +49,10 @@ int createNamespace(const std::string& bindPath) {
     if (fd < 0) error = errno;
   });
   worker.join();
-  if (error && fd >= 0) close(fd);
-  return error ? -error : fd;
+  if (!error) return fd;
+  if (fd >= 0) close(fd);
+  if (named) removeNamespaceMount(bindPath);
+  return -error;
 }
 
 int shareNamespaceDirectory(const std::string& dir) {

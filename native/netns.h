@@ -12,8 +12,9 @@ namespace nsnet {
 // (no switch when netnsFd < 0). Returns 0 or the errno of setns / `work`.
 int runInNamespace(int netnsFd, const std::function<int()>& work);
 
-// Creates a namespace. With a non-empty `bindPath` (an existing empty file)
-// the namespace is bind-mounted there. Returns an O_RDONLY fd on it, or -errno.
+// Creates a namespace. With a non-empty `bindPath` (which must not exist:
+// EEXIST otherwise) it is bind-mounted there. Returns an O_RDONLY fd on it,
+// or -errno with nothing left behind.
 int createNamespace(const std::string& bindPath);
 
 // Makes the netns directory a shared mount point, as `ip netns` does, so

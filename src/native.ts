@@ -108,6 +108,7 @@ export interface NativeAddon {
   shareNamespaceDirectory(dir: string): Promise<void>;
   removeNamespaceMount(path: string): Promise<void>;
   isNetNamespace(fd: number): boolean;
+  duplicateFd(fd: number): number;
   readSysctl(netnsFd: number, path: string): Promise<string>;
   writeSysctl(netnsFd: number, path: string, value: string): Promise<void>;
   openNetlink(netnsFd: number, protocol: number): Promise<NetlinkHandle>;

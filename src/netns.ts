@@ -80,18 +80,12 @@ export class NetNamespace {
       }
     });
     try {
-      await (await fs.promises.open(file, fs.constants.O_RDONLY | fs.constants.O_CREAT | fs.constants.O_EXCL, 0o444)).close();
+      const fd = await native().createNamespace(file);
+      return NetNamespace.fromFd(name, file, fd);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
         throw new NsnetError('NETNS_EXISTS', `netns "${name}" already exists in ${dir}`);
       }
-      throw kernelError(`netns create ${name}`, error);
-    }
-    try {
-      const fd = await native().createNamespace(file);
-      return NetNamespace.fromFd(name, file, fd);
-    } catch (error) {
-      await fs.promises.unlink(file).catch(() => undefined);
       throw kernelError(`netns create ${name}`, error);
     }
   }

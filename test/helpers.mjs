@@ -97,6 +97,19 @@ export function tcpRequest(ns, host, port, message, timeoutMs = 3000) {
   return runNode(ns, script, [host, String(port), message]);
 }
 
+/**
+ * Polls `check` until it returns true, for kernel work that finishes in the
+ * background (a deleted namespace's interfaces go in a batched cleanup).
+ */
+export async function eventually(check, timeoutMs = 5000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+  return true;
+}
+
 /** Stops a process this test started, by its PID, and waits for it. */
 export async function stop(child) {
   if (child.exitCode !== null || child.signalCode !== null) return;

@@ -40,8 +40,12 @@ export class RtnlConnection {
     }
   }
 
+  /** Fails what is still queued; a batch already with the kernel completes. */
   close(): void {
     this.closed = true;
+    const queued = this.pending;
+    this.pending = [];
+    for (const request of queued) request.reject(closedError(request.op));
     this.handle.close();
   }
 
@@ -50,8 +54,8 @@ export class RtnlConnection {
     const batch = this.pending;
     this.pending = [];
     this.inFlight = true;
-    this.handle
-      .transact(batch.map((request) => request.message))
+    // The executor turns a synchronous throw of transact() into a rejection.
+    new Promise<(NativeStatus | null)[]>((resolve) => resolve(this.handle.transact(batch.map((r) => r.message))))
       .then(
         (statuses) => batch.forEach((request, i) => settle(request, statuses[i])),
         (error: unknown) => batch.forEach((request) => request.reject(kernelError(request.op, error))),

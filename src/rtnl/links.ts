@@ -1,4 +1,6 @@
 /** Network interfaces of one namespace: `ns.links`. */
+import { closeSync } from 'node:fs';
+
 import { invalid } from '../errors';
 import { ipFamily } from '../ip';
 import { native, type NativeLink, type NativeLinkAttributes, type NativeLinkCreate } from '../native';
@@ -140,10 +142,21 @@ function checkCommon(options: VethPeerOptions & { up?: boolean; alias?: string }
   return attrs;
 }
 
-function checkNamespaceRef(netns: unknown, what: string): number {
+/**
+ * A private copy of a namespace's descriptor, for a request that names it
+ * (IFLA_NET_NS_FD): the owner may close its own before the request is sent.
+ * The copy goes into `held`, to be closed once the request has settled.
+ */
+function holdNamespaceFd(netns: unknown, what: string, held: number[]): number {
   const fd = (netns as NamespaceRef | undefined)?.fd;
   if (!Number.isInteger(fd) || (fd as number) < 0) throw invalid(`${what} must be an open NetNamespace`);
-  return fd as number;
+  const copy = native().duplicateFd(fd as number);
+  held.push(copy);
+  return copy;
+}
+
+function closeAll(fds: number[]): void {
+  for (const fd of fds) closeSync(fd);
 }
 
 export class Links {
@@ -151,7 +164,16 @@ export class Links {
 
   /** Creates a link. A veth is made in one request, its peer directly in `peer.netns`. */
   async add(spec: LinkSpec): Promise<void> {
-    const { alias, ...request } = await this.createRequest(spec);
+    const held: number[] = [];
+    try {
+      await this.create(spec, held);
+    } finally {
+      closeAll(held);
+    }
+  }
+
+  private async create(spec: LinkSpec, held: number[]): Promise<void> {
+    const { alias, ...request } = await this.createRequest(spec, held);
     const conn = await this.ctx.connection();
     await conn.request(`link add ${spec.kind} ${spec.name} in ${this.ctx.label}`, native().encodeLinkCreate(request));
     // The kernel ignores IFLA_IFALIAS on creation. Only once the link is
@@ -189,6 +211,15 @@ export class Links {
   }
 
   async set(nameOrIndex: string | number, changes: LinkChanges): Promise<void> {
+    const held: number[] = [];
+    try {
+      await this.change(nameOrIndex, changes, held);
+    } finally {
+      closeAll(held);
+    }
+  }
+
+  private async change(nameOrIndex: string | number, changes: LinkChanges, held: number[]): Promise<void> {
     const ref = checkLinkRef(nameOrIndex);
     if (typeof changes !== 'object' || changes === null) throw invalid('link changes must be an object');
     const attrs: NativeLinkAttributes = {};
@@ -196,7 +227,7 @@ export class Links {
     if (changes.mtu !== undefined) attrs.mtu = checkMtu(changes.mtu);
     if (changes.mac !== undefined) attrs.mac = checkMac(changes.mac);
     if (changes.alias !== undefined) attrs.alias = checkAlias(changes.alias);
-    if (changes.netns !== undefined) attrs.netnsFd = checkNamespaceRef(changes.netns, 'netns');
+    if (changes.netns !== undefined) attrs.netnsFd = holdNamespaceFd(changes.netns, 'netns', held);
     const newName = changes.name === undefined ? undefined : checkInterfaceName(changes.name, 'new name');
     if (changes.master !== undefined) attrs.master = changes.master === null ? 0 : await this.indexOf(changes.master);
     // The kernel finds a link by name when no index is given, except on rename.
@@ -223,7 +254,7 @@ export class Links {
     return typeof ref === 'number' ? ref : (await this.get(ref)).index;
   }
 
-  private async createRequest(spec: LinkSpec): Promise<NativeLinkCreate> {
+  private async createRequest(spec: LinkSpec, held: number[]): Promise<NativeLinkCreate> {
     if (typeof spec !== 'object' || spec === null) throw invalid('link spec must be an object');
     const kind = checkOneOf(spec.kind, ['veth', 'bridge', 'dummy', 'vxlan', 'macvlan', 'ipvlan'], 'link kind');
     const request: NativeLinkCreate = { kind, ...checkCommon(spec, 'link') };
@@ -234,7 +265,7 @@ export class Links {
           throw invalid('a veth peer cannot be brought up or given an alias at creation; set it in its namespace afterwards');
         }
         request.peer = checkCommon(spec.peer, 'veth peer');
-        if (spec.peer.netns !== undefined) request.peer.netnsFd = checkNamespaceRef(spec.peer.netns, 'peer.netns');
+        if (spec.peer.netns !== undefined) request.peer.netnsFd = holdNamespaceFd(spec.peer.netns, 'peer.netns', held);
         break;
       }
       case 'vxlan': {

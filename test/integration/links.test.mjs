@@ -246,4 +246,20 @@ describe('ns.links', () => {
     const after = new Set(ipJson(['link']).map((link) => link.ifname));
     for (const name of names) expect(after.has(name), name).to.equal(false);
   });
+
+  it('settles every request when the handle closes mid-burst: queued ones fail NAMESPACE_CLOSED', async function () {
+    this.timeout(60000);
+    const other = await NetNamespace.open(ns.name);
+    const names = Array.from({ length: 600 }, () => uniqueName('c'));
+    const first = names.slice(0, 300).map((name) => other.links.add({ kind: 'bridge', name }));
+    await new Promise((resolve) => setImmediate(resolve)); // the first batch is with the kernel
+    const second = names.slice(300).map((name) => other.links.add({ kind: 'bridge', name }));
+    other.close();
+    const results = await Promise.allSettled([...first, ...second]);
+    const codes = new Set(results.filter((r) => r.status === 'rejected').map((r) => r.reason.code));
+    expect([...codes].filter((code) => code !== "NAMESPACE_CLOSED")).to.deep.equal([]);
+    // Whatever the kernel acknowledged exists; nothing reported failed does.
+    const present = new Set(ipJson(['link'], ns.name).map((link) => link.ifname));
+    results.forEach((result, i) => expect(present.has(names[i]), names[i]).to.equal(result.status === 'fulfilled'));
+  });
 });
