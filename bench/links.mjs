@@ -9,7 +9,8 @@
 // Contenders: nsnet (concurrent requests, batched by the library), one
 // `ip -batch -` process per step, and one `ip` process per operation.
 //
-// NSNET_BENCH_VETHS and NSNET_BENCH_NAMESPACES override N and M.
+// NSNET_BENCH_VETHS and NSNET_BENCH_NAMESPACES override N and M, and
+// NSNET_BENCH_ROUNDS the number of rounds (the table shows the medians).
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -19,6 +20,8 @@ import { NetNamespace } from '../dist/index.js';
 
 const VETHS = countFromEnv('NSNET_BENCH_VETHS', 1000);
 const NAMESPACES = countFromEnv('NSNET_BENCH_NAMESPACES', 200);
+// Each contender runs this many rounds, interleaved; the table shows medians.
+const ROUNDS = countFromEnv('NSNET_BENCH_ROUNDS', 3);
 // The veth peers are spread over this many namespaces, made before timing.
 const TARGETS = Math.min(10, VETHS);
 // nsnet requests issued together with Promise.all.
@@ -257,6 +260,7 @@ async function runContender(contender) {
   await contender.prepare?.(plan);
   rates.vethCreate = await timed(VETHS, () => contender.createVeths(plan));
   checkVeths(plan, true);
+  await settleKernel();
   rates.vethDelete = await timed(VETHS, () => contender.deleteVeths(plan));
   checkVeths(plan, false);
   contender.finish?.();
@@ -267,6 +271,7 @@ async function runContender(contender) {
   );
 
   const names = namespaceNames(contender.prefix);
+  await settleKernel();
   rates.netnsCreate = await timed(NAMESPACES, () => contender.createNamespaces(names));
   checkNamespaces(contender.prefix, NAMESPACES);
   rates.netnsDelete = await timed(NAMESPACES, () => contender.deleteNamespaces(names));
@@ -280,6 +285,12 @@ const STEPS = [
   ['netnsCreate', `netns create (${NAMESPACES})`],
   ['netnsDelete', `netns delete (${NAMESPACES})`],
 ];
+
+/** The per-step median of several rounds' rates. */
+function medians(runs) {
+  const median = (values) => values.sort((a, b) => a - b)[Math.floor(values.length / 2)];
+  return Object.fromEntries(STEPS.map(([key]) => [key, median(runs.map((rates) => rates[key]))]));
+}
 
 function printTable(results) {
   const { nsnet, batch, perop } = results;
@@ -312,17 +323,20 @@ async function main() {
   fs.mkdirSync(NETNS_DIR, { recursive: true });
   const ipVersion = ip('-V').trim();
   console.log(`node ${process.version}, ${ipVersion}, kernel ${fs.readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}`);
-  console.log(`${VETHS} veths (peers over ${TARGETS} namespaces), ${NAMESPACES} namespaces\n`);
+  console.log(`${VETHS} veths (peers over ${TARGETS} namespaces), ${NAMESPACES} namespaces, median of ${ROUNDS} rounds\n`);
 
-  const results = {};
-  for (const contender of [nsnetContender(), ipBatchContender(), ipPerOpContender()]) {
-    process.stdout.write(`${contender.label} ...`);
-    const start = performance.now();
-    results[contender.prefix] = await runContender(contender);
-    console.log(` ${((performance.now() - start) / 1000).toFixed(1)} s`);
+  const contenders = [nsnetContender(), ipBatchContender(), ipPerOpContender()];
+  const rounds = Object.fromEntries(contenders.map((c) => [c.prefix, []]));
+  for (let round = 1; round <= ROUNDS; round++) {
+    for (const contender of contenders) {
+      process.stdout.write(`round ${round}/${ROUNDS}: ${contender.label} ...`);
+      const start = performance.now();
+      rounds[contender.prefix].push(await runContender(contender));
+      console.log(` ${((performance.now() - start) / 1000).toFixed(1)} s`);
+    }
   }
   console.log();
-  printTable(results);
+  printTable(Object.fromEntries(Object.entries(rounds).map(([prefix, runs]) => [prefix, medians(runs)])));
 }
 
 main().catch((error) => {
