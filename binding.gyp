@@ -11,7 +11,8 @@
         "native/netns.cc",
         "native/promise_worker.cc",
         "native/rtnl_encode.cc",
-        "native/rtnl_parse.cc"
+        "native/rtnl_parse.cc",
+        "native/state_files.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],

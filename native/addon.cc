@@ -6,7 +6,6 @@
 #include <napi.h>
 #include <linux/nsfs.h>
 #include <sched.h>
-#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <unistd.h>
 
@@ -19,6 +18,7 @@
 #include "promise_worker.h"
 #include "rtnl_encode.h"
 #include "rtnl_parse.h"
+#include "state_files.h"
 
 namespace nsnet {
 
@@ -84,17 +84,27 @@ class NamespaceFd {
 
 // --- namespaces -----------------------------------------------------------
 
-// createNamespace(bindPath: string): Promise<fd>; '' for an unnamed one.
+Napi::Value newNetlinkHandle(Napi::Env env, int fd) {
+  return env.GetInstanceData<AddonData>()->netlinkHandle.New({Napi::Number::New(env, fd)});
+}
+
+// createNamespace(bindPath: string): Promise<{ fd, rtnl }>; '' for an unnamed
+// one. `rtnl` is a NetlinkHandle on a rtnetlink socket opened inside it.
 Napi::Value createNamespaceJs(const Napi::CallbackInfo& info) {
   auto path = stringArg(info, 0);
-  auto fd = std::make_shared<int>(-1);
+  auto fds = std::make_shared<std::pair<int, int>>(-1, -1);
   return PromiseWorker::start(
       info.Env(),
-      [path, fd] {
-        *fd = createNamespace(path);
-        return fromErrno(*fd < 0 ? -*fd : 0);
+      [path, fds] {
+        fds->first = createNamespace(path, NETLINK_ROUTE, &fds->second);
+        return fromErrno(fds->first < 0 ? -fds->first : 0);
       },
-      [fd](Napi::Env env) { return Napi::Number::New(env, *fd); });
+      [fds](Napi::Env env) -> Napi::Value {
+        auto result = Napi::Object::New(env);
+        result.Set("fd", fds->first);
+        result.Set("rtnl", newNetlinkHandle(env, fds->second));
+        return result;
+      });
 }
 
 Napi::Value shareNamespaceDirectoryJs(const Napi::CallbackInfo& info) {
@@ -137,26 +147,52 @@ Napi::Value openNetlinkJs(const Napi::CallbackInfo& info) {
         *fd = openNetlinkIn(netns->get(), protocol);
         return fromErrno(*fd < 0 ? -*fd : 0);
       },
-      [fd](Napi::Env env) -> Napi::Value {
-        auto* data = env.GetInstanceData<AddonData>();
-        return data->netlinkHandle.New({Napi::Number::New(env, *fd)});
+      [fd](Napi::Env env) { return newNetlinkHandle(env, *fd); });
+}
+
+// lockFile(path): Promise<fd>, once an exclusive flock on the file is held.
+Napi::Value lockFileJs(const Napi::CallbackInfo& info) {
+  auto path = stringArg(info, 0);
+  auto fd = std::make_shared<int>(-1);
+  return PromiseWorker::start(
+      info.Env(),
+      [path, fd] {
+        *fd = lockFile(path);
+        return fromErrno(*fd < 0 ? -*fd : 0);
+      },
+      [fd](Napi::Env env) { return Napi::Number::New(env, *fd); });
+}
+
+// readFile(path): Promise<Buffer | null>, null when the file does not exist.
+Napi::Value readFileJs(const Napi::CallbackInfo& info) {
+  auto path = stringArg(info, 0);
+  auto data = std::make_shared<Bytes>();
+  auto missing = std::make_shared<bool>(false);
+  return PromiseWorker::start(
+      info.Env(),
+      [path, data, missing] {
+        int error = readWholeFile(path, *data);
+        *missing = error == ENOENT;
+        return fromErrno(*missing ? 0 : error);
+      },
+      [data, missing](Napi::Env env) -> Napi::Value {
+        if (*missing) return env.Null();
+        return Napi::Buffer<uint8_t>::Copy(env, data->data(), data->size());
       });
 }
 
-// flock(fd, mode: 'exclusive' | 'shared' | 'unlock'): Promise<void>, waits for the lock.
-Napi::Value flockJs(const Napi::CallbackInfo& info) {
-  int fd = intArg(info, 0);
-  auto mode = stringArg(info, 1);
-  int operation = mode == "exclusive" ? LOCK_EX : mode == "shared" ? LOCK_SH : LOCK_UN;
-  return PromiseWorker::start(
-      info.Env(),
-      [fd, operation] {
-        int result;
-        do result = flock(fd, operation);
-        while (result < 0 && errno == EINTR);
-        return fromErrno(result < 0 ? errno : 0);
-      },
-      nullptr);
+// createFile(path, data: Buffer): Promise<void>; EEXIST when the file exists.
+Napi::Value createFileJs(const Napi::CallbackInfo& info) {
+  auto path = stringArg(info, 0);
+  auto data = std::make_shared<Bytes>(bufferArg(info, 1));
+  return PromiseWorker::start(info.Env(), [path, data] { return fromErrno(createFile(path, *data)); }, nullptr);
+}
+
+// replaceFile(path, data: Buffer): Promise<void>, atomically (write + rename).
+Napi::Value replaceFileJs(const Napi::CallbackInfo& info) {
+  auto path = stringArg(info, 0);
+  auto data = std::make_shared<Bytes>(bufferArg(info, 1));
+  return PromiseWorker::start(info.Env(), [path, data] { return fromErrno(replaceFile(path, *data)); }, nullptr);
 }
 
 // duplicateFd(fd): a close-on-exec copy, for a descriptor that a queued
@@ -294,7 +330,10 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
       {"readSysctl", readSysctlJs},
       {"writeSysctl", writeSysctlJs},
       {"openNetlink", openNetlinkJs},
-      {"flock", flockJs},
+      {"lockFile", lockFileJs},
+      {"readFile", readFileJs},
+      {"replaceFile", replaceFileJs},
+      {"createFile", createFileJs},
       {"isNetNamespace", isNetNamespaceJs},
       {"duplicateFd", duplicateFdJs},
       {"encodeLinkCreate", encodeLinkCreateJs},

@@ -74,6 +74,7 @@ LinkAttributes toLinkAttributes(const Napi::Object& object) {
   attrs.alias = optionalString(object, "alias");
   if (has(object, "netnsFd")) attrs.netnsFd = object.Get("netnsFd").As<Napi::Number>().Int32Value();
   attrs.txQueueLength = optionalU32(object, "txQueueLength");
+  if (has(object, "hairpin")) attrs.hairpin = object.Get("hairpin").ToBoolean().Value();
   return attrs;
 }
 

@@ -25,7 +25,7 @@ int runInNamespace(int netnsFd, const std::function<int()>& work) {
   return result;
 }
 
-int createNamespace(const std::string& bindPath) {
+int createNamespace(const std::string& bindPath, int netlinkProtocol, int* netlinkFd) {
   bool named = !bindPath.empty();
   if (named) {
     // The mount point; O_EXCL makes a taken name fail before anything is made.
@@ -46,7 +46,14 @@ int createNamespace(const std::string& bindPath) {
       return;
     }
     fd = open(self, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) error = errno;
+    if (fd < 0) {
+      error = errno;
+      return;
+    }
+    if (netlinkProtocol >= 0) {
+      *netlinkFd = NetlinkSocket::open(netlinkProtocol);
+      if (*netlinkFd < 0) error = -*netlinkFd;
+    }
   });
   worker.join();
   if (!error) return fd;

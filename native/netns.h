@@ -14,8 +14,9 @@ int runInNamespace(int netnsFd, const std::function<int()>& work);
 
 // Creates a namespace. With a non-empty `bindPath` (which must not exist:
 // EEXIST otherwise) it is bind-mounted there. Returns an O_RDONLY fd on it,
-// or -errno with nothing left behind.
-int createNamespace(const std::string& bindPath);
+// or -errno with nothing left behind. With `netlinkProtocol` >= 0, also
+// opens a netlink socket inside it, from the same thread, into *netlinkFd.
+int createNamespace(const std::string& bindPath, int netlinkProtocol, int* netlinkFd);
 
 // Makes the netns directory a shared mount point, as `ip netns` does, so
 // namespaces mounted in it are seen from other mount namespaces. Returns errno.

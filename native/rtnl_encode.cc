@@ -35,6 +35,14 @@ void putLinkAttributes(MessageBuilder& msg, const LinkAttributes& attrs) {
   if (attrs.alias) msg.putString(IFLA_IFALIAS, *attrs.alias);
   if (attrs.netnsFd) msg.putU32(IFLA_NET_NS_FD, static_cast<uint32_t>(*attrs.netnsFd));
   if (attrs.txQueueLength) msg.putU32(IFLA_TXQLEN, *attrs.txQueueLength);
+  if (attrs.hairpin) {
+    size_t info = msg.beginNested(IFLA_LINKINFO);
+    msg.putString(IFLA_INFO_SLAVE_KIND, "bridge");
+    size_t data = msg.beginNested(IFLA_INFO_SLAVE_DATA);
+    msg.putU8(IFLA_BRPORT_MODE, *attrs.hairpin ? 1 : 0);
+    msg.endNested(data);
+    msg.endNested(info);
+  }
 }
 
 void putLinkInfoData(MessageBuilder& msg, const LinkCreate& spec) {

@@ -21,6 +21,7 @@ struct LinkAttributes {
   std::optional<std::string> alias;
   std::optional<int> netnsFd;
   std::optional<uint32_t> txQueueLength;
+  std::optional<bool> hairpin;  // as a bridge port: reflect frames back out
 };
 
 struct LinkCreate {

@@ -30,6 +30,7 @@ export interface NativeLinkAttributes {
   alias?: string;
   netnsFd?: number;
   txQueueLength?: number;
+  hairpin?: boolean;
 }
 
 export interface NativeLinkCreate extends NativeLinkAttributes {
@@ -104,7 +105,8 @@ export interface NativeAddon {
   NETLINK_ROUTE: number;
   NETLINK_NETFILTER: number;
 
-  createNamespace(bindPath: string): Promise<number>;
+  /** A new namespace, and a rtnetlink socket opened inside it by the same thread. */
+  createNamespace(bindPath: string): Promise<{ fd: number; rtnl: NetlinkHandle }>;
   shareNamespaceDirectory(dir: string): Promise<void>;
   removeNamespaceMount(path: string): Promise<void>;
   isNetNamespace(fd: number): boolean;
@@ -112,7 +114,10 @@ export interface NativeAddon {
   readSysctl(netnsFd: number, path: string): Promise<string>;
   writeSysctl(netnsFd: number, path: string, value: string): Promise<void>;
   openNetlink(netnsFd: number, protocol: number): Promise<NetlinkHandle>;
-  flock(fd: number, mode: 'exclusive' | 'shared' | 'unlock'): Promise<void>;
+  lockFile(path: string): Promise<number>;
+  readFile(path: string): Promise<Buffer | null>;
+  replaceFile(path: string, data: Buffer): Promise<void>;
+  createFile(path: string, data: Buffer): Promise<void>;
 
   encodeLinkCreate(spec: NativeLinkCreate): Buffer;
   encodeLinkChange(index: number, attrs: NativeLinkAttributes): Buffer;

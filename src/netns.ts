@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 
 import { asKernelError, invalid, kernelError, NsnetError } from './errors';
-import { native } from './native';
+import { native, type NetlinkHandle } from './native';
 import { Addresses } from './rtnl/addresses';
 import { RtnlConnection } from './rtnl/connection';
 import { Links } from './rtnl/links';
@@ -66,8 +66,8 @@ export class NetNamespace {
   /** Creates a namespace; a named one is mounted at `<netnsDir>/<name>`. `lo` starts down, as in the kernel. */
   static async create(name?: string): Promise<NetNamespace> {
     if (name === undefined) {
-      const fd = await asKernelError('netns create', () => native().createNamespace(''));
-      return NetNamespace.fromFd(undefined, `/proc/${process.pid}/fd/${fd}`, fd);
+      const { fd, rtnl } = await asKernelError('netns create', () => native().createNamespace(''));
+      return NetNamespace.fromFd(undefined, `/proc/${process.pid}/fd/${fd}`, fd, rtnl);
     }
     checkNamespaceName(name);
     const dir = netnsDir();
@@ -80,8 +80,8 @@ export class NetNamespace {
       }
     });
     try {
-      const fd = await native().createNamespace(file);
-      return NetNamespace.fromFd(name, file, fd);
+      const { fd, rtnl } = await native().createNamespace(file);
+      return NetNamespace.fromFd(name, file, fd, rtnl);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
         throw new NsnetError('NETNS_EXISTS', `netns "${name}" already exists in ${dir}`);
@@ -151,8 +151,29 @@ export class NetNamespace {
     return hostNamespace;
   }
 
-  private static fromFd(name: string | undefined, file: string, fd: number): NetNamespace {
-    return new NetNamespace(name, file, fd, fs.fstatSync(fd).ino);
+  /**
+   * A handle on a namespace known by path and inode (from a stored record).
+   * It opens on first use, and fails NETNS_NOT_FOUND if the namespace at that
+   * path is gone or is another one.
+   * @internal
+   */
+  static atPath(file: string, inode: number, name?: string): NetNamespace {
+    return new NetNamespace(name, file, NOT_YET_OPEN, inode);
+  }
+
+  /** Whether the namespace at `path` is still the one with this inode. */
+  static async exists(file: string, inode: number): Promise<boolean> {
+    try {
+      return (await fs.promises.stat(file)).ino === inode;
+    } catch {
+      return false;
+    }
+  }
+
+  private static fromFd(name: string | undefined, file: string, fd: number, rtnl?: NetlinkHandle): NetNamespace {
+    const ns = new NetNamespace(name, file, fd, fs.fstatSync(fd).ino);
+    if (rtnl) ns.conn = Promise.resolve(new RtnlConnection(rtnl));
+    return ns;
   }
 
   /** The open descriptor of the namespace (for IFLA_NET_NS_FD and setns). */
@@ -167,7 +188,9 @@ export class NetNamespace {
   }
 
   /** Closes the descriptor but lets the next use open the same path again. */
-  private release(): void {
+  release(): void {
+    if (this.fdValue < 0 || this.isHost) return;
+    this.dropConnection();
     fs.closeSync(this.fdValue);
     this.fdValue = NOT_YET_OPEN;
   }

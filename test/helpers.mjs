@@ -16,7 +16,7 @@ export function uniqueName(prefix) {
 /** `ip -j [-n netns] ARGS...` parsed; the kernel's state as iproute2 reads it. */
 export function ipJson(args, netns) {
   const prefix = netns ? ['-n', netns] : [];
-  const out = execFileSync('ip', ['-j', ...prefix, ...args], { encoding: 'utf8' });
+  const out = execFileSync('ip', ['-j', ...prefix, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   return out.trim() ? JSON.parse(out) : [];
 }
 

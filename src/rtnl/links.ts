@@ -81,6 +81,8 @@ export interface LinkChanges {
   /** Moves the link to another namespace. */
   netns?: NamespaceRef;
   alias?: string;
+  /** As a bridge port: send frames back out of the port they came in on. */
+  hairpin?: boolean;
 }
 
 export type OperState = 'unknown' | 'notpresent' | 'down' | 'lowerlayerdown' | 'testing' | 'dormant' | 'up';
@@ -94,6 +96,8 @@ export interface Link {
   mtu: number;
   mac: string;
   up: boolean;
+  /** The link has carrier (IFF_LOWER_UP): a veth whose both ends are up. */
+  carrier: boolean;
   operState: OperState;
   /** Index of the bridge this link is attached to. */
   master?: number;
@@ -110,6 +114,7 @@ export interface LinkFilter {
 
 const IFF_UP = 0x1;
 const IFF_LOOPBACK = 0x8;
+const IFF_LOWER_UP = 0x10000;
 
 export function toLink(raw: NativeLink): Link {
   const link: Link = {
@@ -119,6 +124,7 @@ export function toLink(raw: NativeLink): Link {
     mtu: raw.mtu,
     mac: raw.mac,
     up: (raw.flags & IFF_UP) !== 0,
+    carrier: (raw.flags & IFF_LOWER_UP) !== 0,
     operState: OPER_STATES[raw.operState] ?? 'unknown',
   };
   if (raw.master) link.master = raw.master;
@@ -227,6 +233,7 @@ export class Links {
     if (changes.mtu !== undefined) attrs.mtu = checkMtu(changes.mtu);
     if (changes.mac !== undefined) attrs.mac = checkMac(changes.mac);
     if (changes.alias !== undefined) attrs.alias = checkAlias(changes.alias);
+    if (changes.hairpin !== undefined) attrs.hairpin = Boolean(changes.hairpin);
     if (changes.netns !== undefined) attrs.netnsFd = holdNamespaceFd(changes.netns, 'netns', held);
     const newName = changes.name === undefined ? undefined : checkInterfaceName(changes.name, 'new name');
     if (changes.master !== undefined) attrs.master = changes.master === null ? 0 : await this.indexOf(changes.master);

@@ -1,5 +1,5 @@
 /** Exclusive locks on files, across processes (flock) and within this one. */
-import * as fs from 'node:fs';
+import { closeSync } from 'node:fs';
 
 import { kernelError } from '../errors';
 import { native } from '../native';
@@ -22,18 +22,15 @@ export async function withFileLock<T>(file: string, fn: () => Promise<T>): Promi
 }
 
 async function lockAndRun<T>(file: string, fn: () => Promise<T>): Promise<T> {
-  let handle: fs.promises.FileHandle;
+  let fd: number;
   try {
-    handle = await fs.promises.open(file, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o600);
+    fd = await native().lockFile(file);
   } catch (error) {
     throw kernelError(`lock ${file}`, error);
   }
   try {
-    await native().flock(handle.fd, 'exclusive').catch((error: unknown) => {
-      throw kernelError(`lock ${file}`, error);
-    });
     return await fn();
   } finally {
-    await handle.close(); // closing the descriptor releases the flock
+    closeSync(fd); // closing the descriptor releases the flock
   }
 }

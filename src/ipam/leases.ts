@@ -1,0 +1,66 @@
+/**
+ * Address leases of one subnet: which address belongs to which endpoint.
+ * Pure functions over a table that the caller reads and writes under the
+ * state lock. Allocation is round-robin from the last address handed out, so
+ * a just-released address is not reused at once (stale ARP caches).
+ */
+import { NsnetError } from '../errors';
+import type { Subnet } from './subnet';
+
+export interface LeaseTable {
+  /** address -> owner (endpoint id) */
+  addresses: Record<string, string>;
+  /** Offset of the address handed out last, as a decimal string. */
+  last?: string;
+}
+
+export function emptyLeaseTable(): LeaseTable {
+  return { addresses: {} };
+}
+
+/**
+ * Leases `requested` (refused with ADDRESS_IN_USE / ADDRESS_OUT_OF_RANGE) or
+ * the next free address after the last one, skipping `reserved` (the
+ * gateway). SUBNET_FULL when none is left.
+ */
+export function allocateAddress(
+  table: LeaseTable,
+  subnet: Subnet,
+  owner: string,
+  reserved: ReadonlySet<string>,
+  requested?: string,
+): string {
+  const { first, last } = subnet.usableRange;
+  if (requested !== undefined) {
+    const offset = subnet.contains(requested) ? subnet.offsetOf(requested) : -1n;
+    if (offset < first || offset > last) {
+      throw new NsnetError('ADDRESS_OUT_OF_RANGE', `${requested} is not a usable address of ${subnet.cidr}`);
+    }
+    const address = subnet.address(offset); // canonical text
+    if (reserved.has(address) || table.addresses[address] !== undefined) {
+      throw new NsnetError('ADDRESS_IN_USE', `${address} is already in use on ${subnet.cidr}`);
+    }
+    table.addresses[address] = owner;
+    return address;
+  }
+  const span = last - first + 1n;
+  const previous = table.last === undefined ? last : BigInt(table.last);
+  // Large IPv6 subnets: the search ends long before the span does.
+  const limit = span < 1n << 20n ? span : 1n << 20n;
+  for (let step = 1n; step <= limit; step++) {
+    const offset = first + ((previous - first + step) % span + span) % span;
+    const address = subnet.address(offset);
+    if (reserved.has(address) || table.addresses[address] !== undefined) continue;
+    table.addresses[address] = owner;
+    table.last = offset.toString();
+    return address;
+  }
+  throw new NsnetError('SUBNET_FULL', `no free address left in ${subnet.cidr}`);
+}
+
+/** Releases every address of `owner`; returns them. */
+export function releaseAddresses(table: LeaseTable, owner: string): string[] {
+  const released = Object.keys(table.addresses).filter((address) => table.addresses[address] === owner);
+  for (const address of released) delete table.addresses[address];
+  return released;
+}

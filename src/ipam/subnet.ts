@@ -1,0 +1,106 @@
+/** IPv4 and IPv6 subnets as numbers: containment, overlap, and the n-th address. */
+import { isIP } from 'node:net';
+
+import { invalid } from '../errors';
+import { addressBytes, hasHostBits, type IpFamily, parseCidr } from '../ip';
+
+export class Subnet {
+  private constructor(
+    readonly family: IpFamily,
+    /** The network address as a number. */
+    readonly base: bigint,
+    readonly prefixLength: number,
+  ) {}
+
+  /** Parses `10.0.0.0/24`; host bits must be clear (the kernel's rule for routes). */
+  static parse(cidr: unknown, what = 'subnet'): Subnet {
+    const parsed = parseCidr(cidr, what);
+    if (typeof cidr !== 'string' || !cidr.includes('/')) throw invalid(`${what} needs a prefix length: ${String(cidr)}`);
+    if (hasHostBits(parsed)) throw invalid(`${what} ${String(cidr)} has bits set past its prefix length`);
+    return new Subnet(parsed.family, toNumber(parsed.address), parsed.prefixLength);
+  }
+
+  static of(family: IpFamily, base: bigint, prefixLength: number): Subnet {
+    const bits = BigInt(bitsOf(family) - prefixLength);
+    return new Subnet(family, (base >> bits) << bits, prefixLength);
+  }
+
+  get bits(): number {
+    return bitsOf(this.family);
+  }
+
+  /** How many addresses the subnet spans, network and broadcast included. */
+  get size(): bigint {
+    return 1n << BigInt(this.bits - this.prefixLength);
+  }
+
+  get last(): bigint {
+    return this.base + this.size - 1n;
+  }
+
+  get cidr(): string {
+    return `${this.address(0n)}/${this.prefixLength}`;
+  }
+
+  /** The address at `offset` from the network address, in text form. */
+  address(offset: bigint): string {
+    return toText(this.family, this.base + offset);
+  }
+
+  contains(address: string): boolean {
+    if (isIP(address) !== this.family) return false;
+    const value = toNumber(address);
+    return value >= this.base && value <= this.last;
+  }
+
+  /** The offset of an address inside the subnet. */
+  offsetOf(address: string): bigint {
+    return toNumber(address) - this.base;
+  }
+
+  overlaps(other: Subnet): boolean {
+    return this.family === other.family && this.base <= other.last && other.base <= this.last;
+  }
+
+  /**
+   * Offsets that may be handed out: IPv4 keeps the network and broadcast
+   * addresses back (except on /31 and /32), IPv6 the subnet-router anycast.
+   */
+  get usableRange(): { first: bigint; last: bigint } {
+    if (this.family === 4 && this.prefixLength >= 31) return { first: 0n, last: this.size - 1n };
+    if (this.family === 6 && this.prefixLength === 128) return { first: 0n, last: 0n };
+    return { first: 1n, last: this.family === 4 ? this.size - 2n : this.size - 1n };
+  }
+}
+
+function bitsOf(family: IpFamily): number {
+  return family === 4 ? 32 : 128;
+}
+
+export function toNumber(address: string): bigint {
+  let value = 0n;
+  for (const byte of addressBytes(address)) value = (value << 8n) | BigInt(byte);
+  return value;
+}
+
+export function toText(family: IpFamily, value: bigint): string {
+  if (family === 4) return [24n, 16n, 8n, 0n].map((shift) => Number((value >> shift) & 0xffn)).join('.');
+  const groups = Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(112 - 16 * i)) & 0xffffn));
+  // Compress the longest run of zero groups (RFC 5952).
+  let best = { start: -1, length: 0 };
+  for (let i = 0; i < 8; ) {
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
+    let j = i;
+    while (j < 8 && groups[j] === 0) j++;
+    if (j - i > best.length && j - i > 1) best = { start: i, length: j - i };
+    i = j;
+  }
+  const hex = groups.map((g) => g.toString(16));
+  if (best.start < 0) return hex.join(':');
+  const head = hex.slice(0, best.start).join(':');
+  const tail = hex.slice(best.start + best.length).join(':');
+  return `${head}::${tail}`;
+}

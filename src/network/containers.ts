@@ -1,0 +1,231 @@
+/**
+ * Docker's network modes for a container id: 'bridge' (the default network),
+ * a network's name, 'host', 'none' and 'container:<id>'.
+ */
+import { invalid, NsnetError } from '../errors';
+import { join } from 'node:path';
+
+import { NetNamespace, netnsDir } from '../netns';
+import { currentStore } from '../state/store';
+import { type ConnectOptions, disconnect, type Endpoint, endpointKey, type EndpointRecord } from './endpoint';
+import { BridgeNetwork, createBridgeNetwork, getNetwork } from './network';
+import { checkNetworkName } from './options';
+
+export const DEFAULT_NETWORK = 'bridge';
+export const DEFAULT_BRIDGE = 'nsnet0';
+const CONTAINER_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
+
+export type ContainerMode = 'bridge' | 'network' | 'host' | 'none' | 'container';
+
+export interface SetupOptions extends ConnectOptions {
+  /** 'bridge' (default), a network's name, 'host', 'none' or 'container:<id>'. */
+  network?: string;
+}
+
+export interface ContainerRecord {
+  id: string;
+  mode: ContainerMode;
+  network?: string;
+  /** The container whose namespace this one joined. */
+  joined?: string;
+  /** Containers that joined this one's namespace. */
+  joinedBy?: string[];
+  netnsPath?: string;
+  netnsInode?: number;
+  /** The namespace was made for this container and goes with it. */
+  ownsNamespace: boolean;
+  endpoint?: string;
+  status: 'creating' | 'ready';
+  pid: number;
+  created: string;
+}
+
+export interface Container {
+  id: string;
+  mode: ContainerMode;
+  netns: NetNamespace;
+  endpoint?: Endpoint;
+}
+
+export function checkContainerId(id: unknown): string {
+  if (typeof id !== 'string' || !CONTAINER_ID.test(id)) {
+    throw invalid(`container id must match ^[a-zA-Z0-9][a-zA-Z0-9_.-]*$ (64 characters at most): ${String(id)}`);
+  }
+  return id;
+}
+
+interface Plan {
+  mode: ContainerMode;
+  network?: string;
+  joined?: string;
+}
+
+function planFor(options: SetupOptions): Plan {
+  const network = options.network ?? DEFAULT_NETWORK;
+  if (typeof network !== 'string') throw invalid('network must be a string');
+  const connectOptions = ['ip', 'ipv6', 'mac', 'ifname'].filter((key) => (options as Record<string, unknown>)[key] !== undefined);
+  let plan: Plan;
+  if (network === 'host' || network === 'none') plan = { mode: network };
+  else if (network.startsWith('container:')) plan = { mode: 'container', joined: checkContainerId(network.slice('container:'.length)) };
+  else if (network === DEFAULT_NETWORK) plan = { mode: 'bridge', network };
+  else plan = { mode: 'network', network: checkNetworkName(network) };
+  if (!plan.network && connectOptions.length) {
+    throw invalid(`${connectOptions.join(', ')} only apply to a container on a bridge network, not '${network}'`);
+  }
+  return plan;
+}
+
+function exists(id: string): NsnetError {
+  return new NsnetError('CONTAINER_EXISTS', `container "${id}" already exists`);
+}
+
+/** Claims the id (CONTAINER_EXISTS if taken); a join also registers with its source. */
+async function reserve(id: string, plan: Plan): Promise<{ record: ContainerRecord; joined?: ContainerRecord }> {
+  const store = currentStore();
+  const record: ContainerRecord = {
+    id,
+    mode: plan.mode,
+    ownsNamespace: plan.mode !== 'host' && plan.mode !== 'container',
+    status: 'creating',
+    pid: process.pid,
+    created: new Date().toISOString(),
+  };
+  if (plan.network) record.network = plan.network;
+  // Known before the namespace exists, so reconcile can find it after a crash.
+  if (record.ownsNamespace) record.netnsPath = join(netnsDir(), id);
+  if (!plan.joined) {
+    if (!(await store.create('containers', id, record))) throw exists(id);
+    return { record };
+  }
+  const source = plan.joined;
+  record.joined = source;
+  return store.locked(async () => {
+    const joined = await store.read<ContainerRecord>('containers', source);
+    if (!joined || joined.status !== 'ready') throw new NsnetError('CONTAINER_NOT_FOUND', `no container "${source}" to join`);
+    if (!(await store.create('containers', id, record))) throw exists(id);
+    joined.joinedBy = [...(joined.joinedBy ?? []), id];
+    await store.write('containers', source, joined);
+    return { record, joined };
+  });
+}
+
+/** Removes a container record; a joiner also leaves its source's list. */
+async function forget(record: ContainerRecord): Promise<void> {
+  const store = currentStore();
+  if (!record.joined) {
+    await store.remove('containers', record.id);
+    return;
+  }
+  const source = record.joined;
+  await store.locked(async () => {
+    const joined = await store.read<ContainerRecord>('containers', source);
+    if (joined?.joinedBy) {
+      joined.joinedBy = joined.joinedBy.filter((other) => other !== record.id);
+      await store.write('containers', source, joined);
+    }
+    await store.remove('containers', record.id);
+  });
+}
+
+async function defaultNetwork(): Promise<BridgeNetwork> {
+  try {
+    return await getNetwork(DEFAULT_NETWORK);
+  } catch (error) {
+    if (!(error instanceof NsnetError && error.code === 'NETWORK_NOT_FOUND')) throw error;
+    return createBridgeNetwork({ name: DEFAULT_NETWORK, bridge: DEFAULT_BRIDGE });
+  }
+}
+
+/** The namespace a container gets, and its endpoint when on a network. */
+async function attach(record: ContainerRecord, joined: ContainerRecord | undefined, options: SetupOptions): Promise<Container> {
+  if (record.mode === 'host') return { id: record.id, mode: 'host', netns: NetNamespace.host() };
+  if (record.mode === 'container') {
+    const source = joined as ContainerRecord;
+    const netns = source.netnsPath ? await NetNamespace.open(source.netnsPath) : NetNamespace.host();
+    if (source.netnsInode !== undefined && netns.inode !== source.netnsInode) {
+      netns.close();
+      throw new NsnetError('CONTAINER_NOT_FOUND', `the namespace of container "${source.id}" is gone`);
+    }
+    return { id: record.id, mode: 'container', netns };
+  }
+  const network =
+    record.mode === 'none'
+      ? undefined
+      : record.mode === 'bridge'
+        ? await defaultNetwork()
+        : await getNetwork(record.network as string);
+  const netns = await NetNamespace.create(record.id);
+  try {
+    if (record.mode === 'none') {
+      await netns.links.set('lo', { up: true });
+      return { id: record.id, mode: 'none', netns };
+    }
+    const { network: _network, ...connectOptions } = options;
+    const endpoint = await (network as BridgeNetwork).connect(netns, connectOptions); // brings lo up too
+    return { id: record.id, mode: record.mode, netns, endpoint };
+  } catch (error) {
+    await netns.delete().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Sets up the network of container `id` in one of Docker's modes. */
+export async function setupContainer(id: string, options: SetupOptions = {}): Promise<Container> {
+  checkContainerId(id);
+  if (typeof options !== 'object' || options === null) throw invalid('setup options must be an object');
+  const plan = planFor(options);
+  const { record, joined } = await reserve(id, plan);
+  const store = currentStore();
+  let container: Container;
+  try {
+    container = await attach(record, joined, options);
+  } catch (error) {
+    await forget(record);
+    throw error;
+  }
+  if (container.mode !== 'host') {
+    record.netnsPath = container.netns.path;
+    record.netnsInode = container.netns.inode;
+  }
+  if (container.endpoint) record.endpoint = endpointKey(container.endpoint.network, container.netns.inode);
+  record.status = 'ready';
+  await store.write('containers', id, record);
+  return container;
+}
+
+/**
+ * Tears down container `id`: its endpoint (addresses released), and the
+ * namespace made for it. Succeeds when the container or parts of it are gone
+ * already; refused with CONTAINER_IN_USE while other containers joined it.
+ */
+export async function teardownContainer(id: string): Promise<void> {
+  checkContainerId(id);
+  const store = currentStore();
+  const record = await store.read<ContainerRecord>('containers', id);
+  if (!record) return;
+  if (record.joinedBy?.length) {
+    throw new NsnetError('CONTAINER_IN_USE', `containers ${record.joinedBy.join(', ')} share the network of "${id}"`, {
+      joinedBy: record.joinedBy,
+    });
+  }
+  const failures: string[] = [];
+  const note = (error: Error) => void failures.push(error.message);
+  const { netnsPath, netnsInode } = record;
+  const ownNamespace = record.ownsNamespace && netnsPath !== undefined && netnsInode !== undefined;
+  await Promise.all([
+    (async () => {
+      if (!record.endpoint) return;
+      const endpoint = await store.read<EndpointRecord>('endpoints', record.endpoint);
+      // Deleting the namespace lets the kernel remove the veth, in bulk.
+      if (endpoint) await disconnect(endpoint, { keepLinks: ownNamespace });
+    })().catch(note),
+    (async () => {
+      if (!ownNamespace || !(await NetNamespace.exists(netnsPath, netnsInode))) return;
+      await NetNamespace.atPath(netnsPath, netnsInode, id).delete();
+    })().catch(note),
+  ]);
+  if (failures.length) {
+    throw new NsnetError('TEARDOWN_INCOMPLETE', `teardown of "${id}" left: ${failures.join('; ')}`, { failures });
+  }
+  await forget(record);
+}

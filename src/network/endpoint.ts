@@ -1,0 +1,326 @@
+/**
+ * Endpoints: a namespace's veth on a network's bridge, with its addresses and
+ * default route. Connecting records the endpoint and leases its addresses
+ * first (so concurrent connects never share an address), then makes the
+ * links; any failure undoes every step done so far.
+ */
+import { randomBytes } from 'node:crypto';
+
+import { invalid, NetlinkError, NsnetError } from '../errors';
+import { ipFamily } from '../ip';
+import { allocateAddress, emptyLeaseTable, type LeaseTable, releaseAddresses } from '../ipam/leases';
+import { Subnet } from '../ipam/subnet';
+import { NetNamespace } from '../netns';
+import { currentStore } from '../state/store';
+import { checkInterfaceName, checkMac } from '../validate';
+import { randomLocalMac } from './mac';
+import type { NetworkRecord } from './options';
+
+export interface ConnectOptions {
+  /** Interface name inside the namespace; eth0 when omitted. */
+  ifname?: string;
+  /** Static IPv4 address; else the next free one. */
+  ip?: string;
+  /** Static IPv6 address (dual-stack networks); else the next free one. */
+  ipv6?: string;
+  /** MAC address inside the namespace; random locally administered when omitted. */
+  mac?: string;
+}
+
+/** A published port (filled in by the firewall layer). */
+export interface PublishedPort {
+  hostIp: string;
+  hostPort: number;
+  containerPort: number;
+  protocol: 'tcp' | 'udp' | 'sctp';
+}
+
+export interface EndpointRecord {
+  id: string;
+  network: string;
+  netnsPath: string;
+  netnsInode: number;
+  ifname: string;
+  hostIfname: string;
+  mac: string;
+  ipv4: string;
+  prefixLength: number;
+  ipv6?: string;
+  prefixLength6?: number;
+  gateway?: string;
+  gateway6?: string;
+  ports: PublishedPort[];
+  /** 'creating' until every step is done, by process `pid`. */
+  status: 'creating' | 'ready';
+  pid: number;
+  created: string;
+}
+
+export interface Endpoint {
+  id: string;
+  network: string;
+  netns: NetNamespace;
+  ifname: string;
+  hostIfname: string;
+  mac: string;
+  ipv4: string;
+  ipv6?: string;
+  /** The default route's gateway; none on internal networks. */
+  gateway?: string;
+  gateway6?: string;
+  ports: PublishedPort[];
+}
+
+export const ENDPOINT_ALIAS_PREFIX = 'nsnet:endpoint:';
+
+/** Endpoint records are keyed by network and namespace: one endpoint per pair. */
+export function endpointKey(network: string, netnsInode: number): string {
+  return `${network}@${netnsInode}`;
+}
+
+export function leaseTableName(network: string): string {
+  return network;
+}
+
+/** The leases of one network, a table per address family. */
+export interface NetworkLeases {
+  ipv4: LeaseTable;
+  ipv6?: LeaseTable;
+}
+
+/** Releases every address of `owner`, both families; returns them. */
+export function releaseLeases(leases: NetworkLeases, owner: string): string[] {
+  return [...releaseAddresses(leases.ipv4, owner), ...(leases.ipv6 ? releaseAddresses(leases.ipv6, owner) : [])];
+}
+
+export function toEndpoint(record: EndpointRecord, ns?: NetNamespace): Endpoint {
+  const endpoint: Endpoint = {
+    id: record.id,
+    network: record.network,
+    netns: ns ?? NetNamespace.atPath(record.netnsPath, record.netnsInode),
+    ifname: record.ifname,
+    hostIfname: record.hostIfname,
+    mac: record.mac,
+    ipv4: record.ipv4,
+    ports: record.ports,
+  };
+  if (record.ipv6) endpoint.ipv6 = record.ipv6;
+  if (record.gateway) endpoint.gateway = record.gateway;
+  if (record.gateway6) endpoint.gateway6 = record.gateway6;
+  return endpoint;
+}
+
+interface CheckedConnect {
+  ifname: string;
+  mac: string;
+  ip?: string;
+  ipv6?: string;
+}
+
+function checkConnectOptions(network: NetworkRecord, options: ConnectOptions): CheckedConnect {
+  if (typeof options !== 'object' || options === null) throw invalid('connect options must be an object');
+  if ('publish' in options && (options as { publish?: unknown[] }).publish?.length) {
+    throw new NsnetError('NOT_SUPPORTED', 'published ports need the firewall layer, which this version does not have yet');
+  }
+  const known = new Set(['ifname', 'ip', 'ipv6', 'mac', 'publish']);
+  const unknown = Object.keys(options).filter((key) => !known.has(key));
+  if (unknown.length) throw invalid(`unknown connect option ${unknown.join(', ')}`);
+  const checked: CheckedConnect = {
+    ifname: checkInterfaceName(options.ifname ?? 'eth0', 'ifname'),
+    mac: options.mac === undefined ? randomLocalMac() : checkMac(options.mac),
+  };
+  if (options.ip !== undefined) {
+    if (ipFamily(options.ip, 'ip') !== 4) throw invalid(`ip must be an IPv4 address: ${options.ip}`);
+    checked.ip = options.ip;
+  }
+  if (options.ipv6 !== undefined) {
+    if (!network.ipv6) throw invalid(`network "${network.name}" has no IPv6 subnet for ipv6 ${options.ipv6}`);
+    if (ipFamily(options.ipv6, 'ipv6') !== 6) throw invalid(`ipv6 must be an IPv6 address: ${options.ipv6}`);
+    checked.ipv6 = options.ipv6;
+  }
+  return checked;
+}
+
+/** Leases the addresses and writes the record, under the state lock. */
+async function reserve(network: NetworkRecord, ns: NetNamespace, options: CheckedConnect): Promise<EndpointRecord> {
+  const store = currentStore();
+  return store.locked(async () => {
+    const key = endpointKey(network.name, ns.inode);
+    const [existing, stored] = await Promise.all([
+      store.read<EndpointRecord>('endpoints', key),
+      store.read<NetworkLeases>('leases', leaseTableName(network.name)),
+    ]);
+    if (existing) {
+      throw new NsnetError('ENDPOINT_EXISTS', `${ns.label} is already connected to network "${network.name}"`);
+    }
+    const id = randomBytes(8).toString('hex');
+    const leases: NetworkLeases = stored ?? { ipv4: emptyLeaseTable() };
+    const subnet = Subnet.parse(network.subnet);
+    const ipv4 = allocateAddress(leases.ipv4, subnet, id, new Set([network.gateway]), options.ip);
+    const record: EndpointRecord = {
+      id,
+      network: network.name,
+      netnsPath: ns.path,
+      netnsInode: ns.inode,
+      ifname: options.ifname,
+      hostIfname: `veth${id.slice(0, 7)}`,
+      mac: options.mac,
+      ipv4,
+      prefixLength: subnet.prefixLength,
+      ports: [],
+      status: 'creating',
+      pid: process.pid,
+      created: new Date().toISOString(),
+    };
+    if (network.ipv6) {
+      const subnet6 = Subnet.parse(network.ipv6.subnet);
+      leases.ipv6 ??= emptyLeaseTable();
+      record.ipv6 = allocateAddress(leases.ipv6, subnet6, id, new Set([network.ipv6.gateway]), options.ipv6);
+      record.prefixLength6 = subnet6.prefixLength;
+    }
+    if (!network.internal) {
+      record.gateway = network.gateway;
+      if (network.ipv6) record.gateway6 = network.ipv6.gateway;
+    }
+    await Promise.all([store.write('leases', leaseTableName(network.name), leases), store.write('endpoints', key, record)]);
+    return record;
+  });
+}
+
+/** Forgets an endpoint: its record and its leases. */
+export async function forgetEndpoint(record: EndpointRecord): Promise<void> {
+  const store = currentStore();
+  const key = endpointKey(record.network, record.netnsInode);
+  await store.locked(async () => {
+    const [leases, current] = await Promise.all([
+      store.read<NetworkLeases>('leases', leaseTableName(record.network)),
+      store.read<EndpointRecord>('endpoints', key),
+    ]);
+    await Promise.all([
+      leases && releaseLeases(leases, record.id).length ? store.write('leases', leaseTableName(record.network), leases) : undefined,
+      current?.id === record.id ? store.remove('endpoints', key) : undefined,
+    ]);
+  });
+}
+
+/** Runs one step of a connect; a failure names the step. */
+async function step<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    const cause = error as NsnetError;
+    const failure = new NsnetError(cause.code ?? 'CONNECT_FAILED', `connect failed at "${name}": ${cause.message}`, {
+      step: name,
+    });
+    (failure as { cause?: unknown }).cause = error;
+    throw failure;
+  }
+}
+
+const IFF_LOWER_UP_WAIT_MS = 2000;
+
+// Bridge indexes by bridge name and MAC (a bridge made again gets a new index).
+const bridgeIndexes = new Map<string, number>();
+
+async function bridgeIndex(network: NetworkRecord, refresh: boolean): Promise<number> {
+  const key = `${network.bridge} ${network.bridgeMac}`;
+  const cached = bridgeIndexes.get(key);
+  if (cached !== undefined && !refresh) return cached;
+  const bridge = await NetNamespace.host().links.get(network.bridge);
+  bridgeIndexes.set(key, bridge.index);
+  return bridge.index;
+}
+
+async function createVeth(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, refresh = false): Promise<void> {
+  const master = await bridgeIndex(network, refresh);
+  try {
+    await NetNamespace.host().links.add({
+      kind: 'veth',
+      name: record.hostIfname,
+      master,
+      mtu: network.mtu,
+      up: true,
+      peer: { name: record.ifname, netns: ns, mac: record.mac, mtu: network.mtu },
+    });
+  } catch (error) {
+    // A cached index of a bridge made again since: look it up once more.
+    if (refresh || !(error instanceof NetlinkError && error.code === 'ENODEV')) throw error;
+    await createVeth(network, ns, record, true);
+  }
+}
+
+/** Makes the links, addresses and routes of a reserved endpoint. */
+async function plumb(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord): Promise<void> {
+  const host = NetNamespace.host();
+  await step('create veth', () => createVeth(network, ns, record));
+  const [peer] = await Promise.all([
+    step('find peer', () => ns.links.get(record.ifname)),
+    step('tag host end, hairpin on', () =>
+      host.links.set(record.hostIfname, { alias: `${ENDPOINT_ALIAS_PREFIX}${record.network}:${record.id}`, hairpin: true }),
+    ),
+    // An IPv4-only endpoint gets no IPv6 at all, as with Docker. Before the
+    // link goes up, so no link-local address appears.
+    network.ipv6
+      ? undefined
+      : step('disable IPv6', () => ns.sysctl(`net/ipv6/conf/${record.ifname}/disable_ipv6`, 1).catch(ignoreMissing)),
+  ]);
+  // Issued together: one batch, applied by the kernel in this order.
+  const configure: Promise<void>[] = [
+    ns.links.set('lo', { up: true }),
+    ns.links.set(peer.index, { up: true }),
+    ns.addresses.add(peer.index, `${record.ipv4}/${record.prefixLength}`),
+  ];
+  if (record.ipv6) configure.push(ns.addresses.add(peer.index, `${record.ipv6}/${record.prefixLength6}`, { nodad: true }));
+  if (record.gateway) configure.push(ns.routes.add({ dst: 'default', gateway: record.gateway }));
+  if (record.gateway6) configure.push(ns.routes.add({ dst: 'default', gateway: record.gateway6 }));
+  await step('configure addresses and routes', async () => {
+    const results = await Promise.allSettled(configure);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  });
+  await step('wait for carrier', () => waitForCarrier(ns, peer.index));
+}
+
+function ignoreMissing(error: unknown): void {
+  if (!(error instanceof NetlinkError && error.code === 'ENOENT')) throw error;
+}
+
+async function waitForCarrier(ns: NetNamespace, index: number): Promise<void> {
+  const deadline = Date.now() + IFF_LOWER_UP_WAIT_MS;
+  for (;;) {
+    if ((await ns.links.get(index)).carrier) return;
+    if (Date.now() > deadline) throw new NsnetError('LINK_NOT_READY', `interface ${index} has no carrier`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
+/** Connects `ns` to `network`; undoes everything on failure. */
+export async function connect(network: NetworkRecord, ns: NetNamespace, options: ConnectOptions): Promise<EndpointRecord> {
+  const checked = checkConnectOptions(network, options);
+  const record = await reserve(network, ns, checked);
+  try {
+    await plumb(network, ns, record);
+  } catch (error) {
+    await removeHostEnd(record).catch(() => undefined);
+    await forgetEndpoint(record);
+    throw error;
+  }
+  record.status = 'ready';
+  await currentStore().write('endpoints', endpointKey(record.network, record.netnsInode), record);
+  return record;
+}
+
+/** Deletes the host end of an endpoint (and so its peer); gone already is fine. */
+export async function removeHostEnd(record: EndpointRecord): Promise<void> {
+  try {
+    await NetNamespace.host().links.delete(record.hostIfname);
+  } catch (error) {
+    if (!(error instanceof NetlinkError && error.code === 'ENODEV')) throw error;
+  }
+}
+
+/** Removes an endpoint: links (unless its namespace is going anyway), leases, record. */
+export async function disconnect(record: EndpointRecord, options: { keepLinks?: boolean } = {}): Promise<void> {
+  if (!options.keepLinks) await removeHostEnd(record);
+  await forgetEndpoint(record);
+}

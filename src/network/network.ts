@@ -1,0 +1,208 @@
+/** Bridge networks: create, look up, list, remove; connect and disconnect namespaces. */
+import { invalid, NsnetError } from '../errors';
+import { Subnet } from '../ipam/subnet';
+import { NetNamespace } from '../netns';
+import { currentStore } from '../state/store';
+import { createBridge, deleteBridge, findBridge } from './bridge';
+import {
+  connect,
+  type ConnectOptions,
+  disconnect,
+  type Endpoint,
+  endpointKey,
+  type EndpointRecord,
+  leaseTableName,
+  toEndpoint,
+} from './endpoint';
+import { randomLocalMac } from './mac';
+import {
+  type BridgeNetworkOptions,
+  checkNetworkName,
+  checkNetworkOptions,
+  differences,
+  type NetworkRecord,
+} from './options';
+import { checkSubnetFree, pickSubnet } from './subnets';
+import { type ConnectTarget, openTarget } from './target';
+
+export class BridgeNetwork {
+  constructor(private readonly record: NetworkRecord) {}
+
+  get name(): string {
+    return this.record.name;
+  }
+  get bridge(): string {
+    return this.record.bridge;
+  }
+  get subnet(): string {
+    return this.record.subnet;
+  }
+  get gateway(): string {
+    return this.record.gateway;
+  }
+  get ipv6(): { subnet: string; gateway: string } | undefined {
+    return this.record.ipv6;
+  }
+  get mtu(): number {
+    return this.record.mtu;
+  }
+  get internal(): boolean {
+    return this.record.internal;
+  }
+  /** Everything stored about the network. */
+  get options(): Readonly<NetworkRecord> {
+    return this.record;
+  }
+
+  /** Connects a namespace: veth on the bridge, addresses, default route. */
+  async connect(target: ConnectTarget, options: ConnectOptions = {}): Promise<Endpoint> {
+    const { ns, owned } = await openTarget(target);
+    try {
+      const record = await connect(this.record, ns, options);
+      return toEndpoint(record, owned ? undefined : ns);
+    } finally {
+      if (owned) ns.close();
+    }
+  }
+
+  /**
+   * Removes the endpoint of a namespace on this network. Succeeds when the
+   * namespace or its link is gone already; the addresses are released anyway.
+   */
+  async disconnect(target: ConnectTarget): Promise<void> {
+    const record = await this.findEndpoint(target);
+    if (record) await disconnect(record);
+  }
+
+  async endpoints(): Promise<Endpoint[]> {
+    return (await this.endpointRecords()).map((record) => toEndpoint(record));
+  }
+
+  /** Removes the network; refused with NETWORK_IN_USE while endpoints exist, unless forced. */
+  async remove(options: { force?: boolean } = {}): Promise<void> {
+    await removeNetwork(this.name, options);
+  }
+
+  /** @internal */
+  async endpointRecords(): Promise<EndpointRecord[]> {
+    return (await currentStore().list<EndpointRecord>('endpoints')).filter((e) => e.network === this.name);
+  }
+
+  private async findEndpoint(target: ConnectTarget): Promise<EndpointRecord | undefined> {
+    const store = currentStore();
+    let opened: { ns: NetNamespace; owned: boolean } | undefined;
+    try {
+      opened = await openTarget(target);
+    } catch (error) {
+      if (!(error instanceof NsnetError && error.code === 'NETNS_NOT_FOUND')) throw error;
+    }
+    if (opened) {
+      const { ns, owned } = opened;
+      if (owned) ns.close();
+      return store.read<EndpointRecord>('endpoints', endpointKey(this.name, ns.inode));
+    }
+    // The namespace is gone: find the endpoint by the path it had.
+    const path = typeof target === 'string' ? target : undefined;
+    return (await this.endpointRecords()).find(
+      (e) => path !== undefined && (e.netnsPath === path || e.netnsPath.endsWith(`/${path}`)),
+    );
+  }
+}
+
+/**
+ * Creates a bridge network, or returns the existing one when the options
+ * agree (NETWORK_CONFLICT when they do not).
+ */
+export async function createBridgeNetwork(options: BridgeNetworkOptions): Promise<BridgeNetwork> {
+  const wanted = checkNetworkOptions(options);
+  const store = currentStore();
+  return store.locked(async () => {
+    const existing = await store.read<NetworkRecord>('networks', wanted.name);
+    if (existing) {
+      const differing = differences(existing, wanted);
+      if (differing.length) {
+        throw new NsnetError(
+          'NETWORK_CONFLICT',
+          `network "${wanted.name}" exists with different ${differing.join(', ')}`,
+          { differing },
+        );
+      }
+      if (!(await findBridge(existing))) await createBridge(existing); // gone since: make it again
+      return new BridgeNetwork(existing);
+    }
+    const networks = await store.list<NetworkRecord>('networks');
+    const sameBridge = networks.find((n) => n.bridge === wanted.bridge);
+    if (sameBridge) {
+      throw new NsnetError('BRIDGE_NAME_TAKEN', `bridge ${wanted.bridge} belongs to network "${sameBridge.name}"`);
+    }
+    if (await findBridge({ name: wanted.name, bridge: wanted.bridge })) {
+      throw new NsnetError('BRIDGE_NAME_TAKEN', `bridge ${wanted.bridge} exists without a network record`);
+    }
+    let subnet = wanted.subnet;
+    if (subnet === undefined) subnet = await pickSubnet(networks);
+    else await checkSubnetFree(subnet, networks);
+    if (wanted.ipv6) await checkSubnetFree(wanted.ipv6.subnet, networks);
+    const record: NetworkRecord = {
+      ...wanted,
+      subnet,
+      gateway: wanted.gateway ?? firstHost(subnet),
+      subnetAuto: wanted.subnet === undefined,
+      bridgeMac: randomLocalMac(),
+      created: new Date().toISOString(),
+    };
+    await createBridge(record);
+    try {
+      await store.write('networks', record.name, record);
+    } catch (error) {
+      await deleteBridge(record).catch(() => undefined);
+      throw error;
+    }
+    return new BridgeNetwork(record);
+  });
+}
+
+function firstHost(cidr: string): string {
+  const subnet = Subnet.parse(cidr);
+  return subnet.address(subnet.usableRange.first);
+}
+
+/** The network of this name, or NETWORK_NOT_FOUND. */
+export async function getNetwork(name: string): Promise<BridgeNetwork> {
+  checkNetworkName(name);
+  const record = await currentStore().read<NetworkRecord>('networks', name);
+  if (!record) throw new NsnetError('NETWORK_NOT_FOUND', `no network named "${name}"`);
+  return new BridgeNetwork(record);
+}
+
+export async function listNetworks(): Promise<BridgeNetwork[]> {
+  const records = await currentStore().list<NetworkRecord>('networks');
+  return records.sort((a, b) => a.name.localeCompare(b.name)).map((record) => new BridgeNetwork(record));
+}
+
+/**
+ * Removes a network: its bridge and records. Refused with NETWORK_IN_USE
+ * while endpoints exist, unless `force`, which disconnects them first.
+ */
+export async function removeNetwork(name: string, options: { force?: boolean } = {}): Promise<void> {
+  checkNetworkName(name);
+  if (typeof options !== 'object' || options === null) throw invalid('remove options must be an object');
+  const store = currentStore();
+  await store.locked(async () => {
+    const record = await store.read<NetworkRecord>('networks', name);
+    if (!record) throw new NsnetError('NETWORK_NOT_FOUND', `no network named "${name}"`);
+    const endpoints = (await store.list<EndpointRecord>('endpoints')).filter((e) => e.network === name);
+    if (endpoints.length && !options.force) {
+      throw new NsnetError('NETWORK_IN_USE', `network "${name}" has ${endpoints.length} endpoint(s); disconnect them or use force`, {
+        endpoints: endpoints.map((e) => e.id),
+      });
+    }
+    // Inside the lock, so the records go directly (disconnect() would lock again).
+    for (const endpoint of endpoints) {
+      await NetNamespace.host().links.delete(endpoint.hostIfname).catch(() => undefined);
+      await store.remove('endpoints', endpointKey(endpoint.network, endpoint.netnsInode));
+    }
+    await deleteBridge(record);
+    await store.remove('leases', leaseTableName(name));
+    await store.remove('networks', name);
+  });
+}

@@ -1,0 +1,110 @@
+/**
+ * reconcile(): brings the kernel and the state directory back in line after
+ * crashes and outside changes. Safe to run at any time: work another live
+ * process has in progress is left alone.
+ */
+import { stat } from 'node:fs/promises';
+
+import { NetNamespace } from '../netns';
+import { currentStore } from '../state/store';
+import { createBridge, findBridge } from './bridge';
+import type { ContainerRecord } from './containers';
+import {
+  ENDPOINT_ALIAS_PREFIX,
+  endpointKey,
+  type EndpointRecord,
+  leaseTableName,
+  type NetworkLeases,
+  releaseLeases,
+  removeHostEnd,
+} from './endpoint';
+import type { NetworkRecord } from './options';
+
+export interface ReconcileReport {
+  /** Endpoints whose namespace is gone, or whose connect died half-way (keys). */
+  endpoints: string[];
+  /** Host interfaces tagged as nsnet's that belong to no endpoint. */
+  links: string[];
+  /** Leases that belong to no endpoint, as "network address". */
+  leases: string[];
+  /** Containers whose namespace is gone, or whose setup died half-way. */
+  containers: string[];
+  /** Networks whose bridge was missing and was made again. */
+  bridges: string[];
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Work of a process that died before finishing it. */
+function abandoned(record: { status: string; pid: number }): boolean {
+  return record.status === 'creating' && !processAlive(record.pid);
+}
+
+export async function reconcile(): Promise<ReconcileReport> {
+  const store = currentStore();
+  const report: ReconcileReport = { endpoints: [], links: [], leases: [], containers: [], bridges: [] };
+  await store.locked(async () => {
+    const networks = await store.list<NetworkRecord>('networks');
+    for (const network of networks) {
+      if (await findBridge(network)) continue;
+      await createBridge(network);
+      report.bridges.push(network.name);
+    }
+
+    // Containers first: removing one's namespace can orphan its endpoint.
+    for (const container of await store.list<ContainerRecord>('containers')) {
+      const { netnsPath, netnsInode } = container;
+      const namespaceGone = netnsPath !== undefined && netnsInode !== undefined && !(await NetNamespace.exists(netnsPath, netnsInode));
+      if (!namespaceGone && !abandoned(container)) continue;
+      if (container.ownsNamespace && !namespaceGone && netnsPath !== undefined) {
+        // An abandoned setup recorded the path before it made the namespace.
+        const inode = netnsInode ?? (await stat(netnsPath).catch(() => undefined))?.ino;
+        if (inode !== undefined) await NetNamespace.atPath(netnsPath, inode, container.id).delete().catch(() => undefined);
+      }
+      await store.remove('containers', container.id);
+      report.containers.push(container.id);
+    }
+
+    const live: EndpointRecord[] = [];
+    for (const endpoint of await store.list<EndpointRecord>('endpoints')) {
+      const gone = !(await NetNamespace.exists(endpoint.netnsPath, endpoint.netnsInode));
+      if (!gone && !abandoned(endpoint)) {
+        live.push(endpoint);
+        continue;
+      }
+      await removeHostEnd(endpoint);
+      await store.remove('endpoints', endpointKey(endpoint.network, endpoint.netnsInode));
+      report.endpoints.push(endpointKey(endpoint.network, endpoint.netnsInode));
+    }
+
+    const liveIds = new Set(live.map((e) => e.id));
+    for (const link of await NetNamespace.host().links.list({ kind: 'veth' })) {
+      if (!link.alias?.startsWith(ENDPOINT_ALIAS_PREFIX)) continue;
+      const id = link.alias.slice(link.alias.lastIndexOf(':') + 1);
+      if (liveIds.has(id)) continue;
+      await NetNamespace.host().links.delete(link.index).catch(() => undefined);
+      report.links.push(link.name);
+    }
+
+    const networkNames = new Set(networks.map((n) => n.name));
+    for (const network of networkNames) {
+      const leases = await store.read<NetworkLeases>('leases', leaseTableName(network));
+      if (!leases) continue;
+      const owners = [leases.ipv4, leases.ipv6].flatMap((table) => (table ? Object.values(table.addresses) : []));
+      const orphans = [...new Set(owners)].filter((owner) => !liveIds.has(owner));
+      const released = orphans.flatMap((owner) => releaseLeases(leases, owner));
+      if (!released.length) continue;
+      await store.write('leases', leaseTableName(network), leases);
+      report.leases.push(...released.map((address) => `${network} ${address}`));
+    }
+
+  });
+  return report;
+}

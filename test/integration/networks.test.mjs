@@ -1,0 +1,304 @@
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { expect } from 'chai';
+
+import { createBridgeNetwork, getNetwork, listNetworks, NetNamespace, removeNetwork } from '../../dist/index.js';
+import { expectReject, ip, ipJson, ipLink, runNode, startTcpServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
+
+const stateDir = process.env.NSNET_STATE_DIR;
+const stateFiles = () => ['networks', 'endpoints', 'leases', 'containers'].flatMap((kind) => readdirSync(join(stateDir, kind)).map((f) => `${kind}/${f}`)).sort();
+const procSys = (key) => readFileSync(`/proc/sys/${key}`, 'utf8').trim();
+
+describe('bridge networks', () => {
+  const made = [];
+  const namespaces = [];
+  let subnetCounter = 0;
+  /** A subnet no other test uses. */
+  const freshSubnet = () => `10.${100 + (process.pid % 50)}.${subnetCounter++}.0/24`;
+
+  async function network(options = {}) {
+    const name = options.name ?? uniqueName('net');
+    made.push(name);
+    return createBridgeNetwork({ subnet: freshSubnet(), ...options, name });
+  }
+  async function namespace() {
+    const ns = await NetNamespace.create(uniqueName('ep'));
+    namespaces.push(ns);
+    return ns;
+  }
+
+  afterEach(async () => {
+    for (const ns of namespaces.splice(0)) await ns.delete().catch(() => undefined);
+    for (const name of made.splice(0)) await removeNetwork(name, { force: true }).catch(() => undefined);
+  });
+
+  describe('createBridgeNetwork', () => {
+    it('makes the bridge as Docker does: pinned MAC, MTU, gateway, accept_ra=0, forwarding, route_localnet', async () => {
+      const net = await network({ mtu: 1400, ipv6: { subnet: 'fd00:90:1::/64' } });
+      const bridge = ipLink(net.bridge);
+      expect(bridge.linkinfo.info_kind).to.equal('bridge');
+      expect(bridge.mtu).to.equal(1400);
+      expect(bridge.address).to.equal(net.options.bridgeMac);
+      expect(parseInt(bridge.address.slice(0, 2), 16) & 0x3).to.equal(0x2); // locally administered unicast
+      expect(bridge.flags).to.include('UP');
+      expect(bridge.ifalias).to.equal(`nsnet:network:${net.name}`);
+      const addrs = ipJson(['addr', 'show', 'dev', net.bridge])[0].addr_info.map((a) => `${a.local}/${a.prefixlen}`);
+      expect(addrs).to.include.members([`${net.gateway}/24`, 'fd00:90:1::1/64']);
+      expect(net.gateway).to.equal(net.subnet.replace(/0\/24$/, '1'));
+      expect(procSys(`net/ipv6/conf/${net.bridge}/accept_ra`)).to.equal('0');
+      expect(procSys(`net/ipv4/conf/${net.bridge}/route_localnet`)).to.equal('1');
+      expect(procSys('net/ipv4/ip_forward')).to.equal('1');
+      expect(procSys('net/ipv6/conf/all/forwarding')).to.equal('1');
+    });
+
+    it('returns the existing network for the same options, and refuses different ones', async () => {
+      const net = await network();
+      const again = await createBridgeNetwork({ name: net.name, subnet: net.subnet });
+      expect(again.options).to.deep.equal(net.options);
+      const error = await expectReject(createBridgeNetwork({ name: net.name, subnet: net.subnet, mtu: 9000 }), 'NsnetError', 'NETWORK_CONFLICT');
+      expect(error.details.differing).to.deep.equal(['mtu']);
+      expect(ipLink(net.bridge).mtu).to.equal(1500);
+    });
+
+    it('is seen by another process from the state directory', async () => {
+      const net = await network({ internal: true });
+      const out = await runNode(
+        NetNamespace.host(),
+        `require(${JSON.stringify(join(process.cwd(), 'dist/index.js'))}).getNetwork(process.argv[1])
+           .then((n) => console.log(JSON.stringify(n.options)))`,
+        [net.name],
+      );
+      expect(JSON.parse(out)).to.deep.equal(net.options);
+      expect((await listNetworks()).map((n) => n.name)).to.include(net.name);
+    });
+
+    it('picks the first free /24 of 10.89.0.0/16, avoiding host routes, addresses and other networks', async () => {
+      const blocker = uniqueName('bl');
+      ip(['link', 'add', blocker, 'type', 'bridge']);
+      try {
+        ip(['addr', 'add', '10.89.0.1/24', 'dev', blocker]);
+        ip(['link', 'set', blocker, 'up']);
+        ip(['route', 'add', '10.89.1.0/25', 'dev', blocker]);
+        const first = await network({ subnet: undefined });
+        expect(first.subnet).to.equal('10.89.2.0/24');
+        expect(first.options.subnetAuto).to.equal(true);
+        const second = await network({ subnet: undefined });
+        expect(second.subnet).to.equal('10.89.3.0/24');
+      } finally {
+        ip(['link', 'del', blocker]);
+      }
+    });
+
+    it('refuses a subnet overlapping another network or a host route, changing nothing', async () => {
+      const net = await network();
+      const before = { links: ipJson(['link']).length, state: stateFiles() };
+      const overlapping = net.subnet.replace('.0/24', '.128/25');
+      const error = await expectReject(network({ subnet: overlapping }), 'NsnetError', 'SUBNET_OVERLAP');
+      expect(error.message).to.contain(net.name);
+      await expectReject(network({ subnet: '127.0.0.0/16' }), 'NsnetError', 'SUBNET_OVERLAP');
+      expect(ipJson(['link']).length).to.equal(before.links);
+      expect(stateFiles()).to.deep.equal(before.state);
+    });
+
+    it('refuses a bridge name held by a foreign interface or another network', async () => {
+      const foreign = uniqueName('fo');
+      ip(['link', 'add', foreign, 'type', 'bridge']);
+      try {
+        await expectReject(network({ bridge: foreign }), 'NsnetError', 'BRIDGE_NAME_TAKEN');
+        expect(ipLink(foreign).ifalias).to.equal(undefined);
+      } finally {
+        ip(['link', 'del', foreign]);
+      }
+      const net = await network();
+      await expectReject(network({ bridge: net.bridge }), 'NsnetError', 'BRIDGE_NAME_TAKEN');
+    });
+
+    it('refuses bad options with INVALID_ARGUMENT before changing anything', async () => {
+      const before = { links: ipJson(['link']).length, state: stateFiles() };
+      const bad = [
+        { name: '' },
+        { name: '-x' },
+        { name: 'a'.repeat(65) },
+        { name: 'ok', bridge: 'x'.repeat(16) },
+        { name: 'ok', subnet: '10.0.0.1/24' },
+        { name: 'ok', subnet: '10.0.0.0/31' },
+        { name: 'ok', subnet: 'fd00::/64' },
+        { name: 'ok', subnet: '10.0.0.0/24', gateway: '10.0.1.1' },
+        { name: 'ok', gateway: '10.0.0.1' },
+        { name: 'ok', ipv6: { subnet: '10.0.0.0/24' } },
+        { name: 'ok', mtu: 10 },
+        { name: 'ok', masquerade: 'yes' },
+        { name: 'ok', firewall: 'pf' },
+        { name: 'ok', hostIp: 'localhost' },
+        { name: 'ok', colour: 'blue' },
+      ];
+      for (const options of bad) await expectReject(createBridgeNetwork(options), 'NsnetError', 'INVALID_ARGUMENT');
+      expect(ipJson(['link']).length).to.equal(before.links);
+      expect(stateFiles()).to.deep.equal(before.state);
+    });
+
+    it('removes a network only when empty, unless forced', async () => {
+      const net = await network();
+      const ns = await namespace();
+      await net.connect(ns);
+      await expectReject(net.remove(), 'NsnetError', 'NETWORK_IN_USE');
+      expect(ipLink(net.bridge)).to.not.equal(undefined);
+      await removeNetwork(net.name, { force: true });
+      made.pop();
+      expect(ipLink(net.bridge)).to.equal(undefined);
+      expect(ipLink('eth0', ns.name)).to.equal(undefined);
+      expect(stateFiles().filter((f) => f.includes(net.name))).to.deep.equal([]);
+      await expectReject(getNetwork(net.name), 'NsnetError', 'NETWORK_NOT_FOUND');
+    });
+  });
+
+  describe('connect and disconnect', () => {
+    it('gives a namespace a veth on the bridge with address, MAC, MTU and default route', async () => {
+      const net = await network({ mtu: 1450 });
+      const ns = await namespace();
+      const ep = await net.connect(ns, { mac: '02:42:ac:11:00:09' });
+      expect(ep).to.include({ network: net.name, ifname: 'eth0', mac: '02:42:ac:11:00:09', gateway: net.gateway });
+      expect(ep.netns).to.equal(ns);
+      const eth0 = ipLink('eth0', ns.name);
+      expect(eth0).to.include({ address: '02:42:ac:11:00:09', mtu: 1450, operstate: 'UP' });
+      const [addr] = ipJson(['-4', 'addr', 'show', 'dev', 'eth0'], ns.name)[0].addr_info;
+      expect(`${addr.local}/${addr.prefixlen}`).to.equal(`${ep.ipv4}/24`);
+      expect(ipJson(['route'], ns.name).find((r) => r.dst === 'default')).to.include({ gateway: net.gateway, dev: 'eth0' });
+      expect(ipLink('lo', ns.name).flags).to.include('UP');
+      const hostEnd = ipLink(ep.hostIfname);
+      expect(hostEnd).to.include({ master: net.bridge, mtu: 1450 });
+      expect(hostEnd.linkinfo.info_slave_data.hairpin).to.equal(true);
+      expect(hostEnd.ifalias).to.equal(`nsnet:endpoint:${net.name}:${ep.id}`);
+      expect(procSys.call(null, 'net/ipv4/ip_forward')).to.equal('1');
+      const disabled = execFileSync('ip', ['netns', 'exec', ns.name, 'cat', '/proc/sys/net/ipv6/conf/eth0/disable_ipv6'], { encoding: 'utf8' });
+      expect(disabled.trim()).to.equal('1');
+      expect((await net.endpoints()).map((e) => e.id)).to.deep.equal([ep.id]);
+    });
+
+    it('carries TCP both ways between two namespaces, and to the gateway', async () => {
+      const net = await network();
+      const [a, b] = [await namespace(), await namespace()];
+      const epA = await net.connect(a);
+      const epB = await net.connect(b);
+      const serverA = await startTcpServer(a, 7101, 'a');
+      const serverB = await startTcpServer(b, 7102, 'b');
+      const serverHost = await startTcpServer(NetNamespace.host(), 7103, 'gw');
+      try {
+        expect(await tcpRequest(b, epA.ipv4, 7101, 'from b')).to.equal('a:from b');
+        expect(await tcpRequest(a, epB.ipv4, 7102, 'from a')).to.equal('b:from a');
+        expect(await tcpRequest(a, net.gateway, 7103, 'to gateway')).to.equal('gw:to gateway');
+      } finally {
+        await Promise.all([stop(serverA), stop(serverB), stop(serverHost)]);
+      }
+    });
+
+    it('gives dual-stack endpoints IPv6 without DAD, and TCP over it', async () => {
+      const net = await network({ ipv6: { subnet: 'fd00:90:2::/64' } });
+      const [a, b] = [await namespace(), await namespace()];
+      const epA = await net.connect(a);
+      const epB = await net.connect(b, { ipv6: 'fd00:90:2::99' });
+      expect(epA.ipv6).to.equal('fd00:90:2::2');
+      expect(epB.ipv6).to.equal('fd00:90:2::99');
+      const info = ipJson(['-6', 'addr', 'show', 'dev', 'eth0'], a.name)[0].addr_info.find((x) => x.local === epA.ipv6);
+      expect(info).to.include({ prefixlen: 64, nodad: true });
+      expect(info.tentative).to.equal(undefined);
+      expect(ipJson(['-6', 'route'], a.name).find((r) => r.dst === 'default')).to.include({ gateway: 'fd00:90:2::1' });
+      const server = await startTcpServer(b, 7104, 'v6');
+      try {
+        expect(await tcpRequest(a, epB.ipv6, 7104, 'hello')).to.equal('v6:hello');
+      } finally {
+        await stop(server);
+      }
+    });
+
+    it('leaves internal networks without gateway address or default route', async () => {
+      const net = await network({ internal: true });
+      const ns = await namespace();
+      const ep = await net.connect(ns);
+      expect(ep.gateway).to.equal(undefined);
+      expect(ipJson(['-4', 'addr', 'show', 'dev', net.bridge])[0]?.addr_info ?? []).to.deep.equal([]);
+      expect(ipJson(['route'], ns.name).find((r) => r.dst === 'default')).to.equal(undefined);
+    });
+
+    it('honours static addresses and refuses taken, gateway and out-of-range ones', async () => {
+      const net = await network();
+      const base = net.subnet.replace('.0/24', '');
+      const [a, b] = [await namespace(), await namespace()];
+      const ep = await net.connect(a, { ip: `${base}.50` });
+      expect(ep.ipv4).to.equal(`${base}.50`);
+      const before = stateFiles();
+      await expectReject(net.connect(b, { ip: `${base}.50` }), 'NsnetError', 'ADDRESS_IN_USE');
+      await expectReject(net.connect(b, { ip: net.gateway }), 'NsnetError', 'ADDRESS_IN_USE');
+      await expectReject(net.connect(b, { ip: `${base}.255` }), 'NsnetError', 'ADDRESS_OUT_OF_RANGE');
+      await expectReject(net.connect(b, { ip: '192.0.2.1' }), 'NsnetError', 'ADDRESS_OUT_OF_RANGE');
+      await expectReject(net.connect(a), 'NsnetError', 'ENDPOINT_EXISTS');
+      expect(stateFiles()).to.deep.equal(before);
+      expect(ipJson(['link'], b.name).map((l) => l.ifname)).to.deep.equal(['lo']);
+    });
+
+    it('hands out addresses round-robin and says SUBNET_FULL when none is left', async () => {
+      const net = await network({ subnet: `10.${100 + (process.pid % 50)}.${subnetCounter++}.0/29` });
+      const spaces = [];
+      for (let i = 0; i < 6; i++) spaces.push(await namespace());
+      const first = await net.connect(spaces[0]);
+      await net.disconnect(spaces[0]);
+      const second = await net.connect(spaces[1]);
+      expect(second.ipv4).to.not.equal(first.ipv4); // not reused at once
+      for (const ns of spaces.slice(2, 5)) await net.connect(ns);
+      await net.connect(spaces[0]); // wraps round to the released address
+      await expectReject(net.connect(spaces[5]), 'NsnetError', 'SUBNET_FULL');
+      const addresses = (await net.endpoints()).map((e) => e.ipv4);
+      expect(new Set(addresses).size).to.equal(5);
+    });
+
+    it('disconnects: links, lease and record go; twice, or with the namespace gone, succeeds', async () => {
+      const net = await network();
+      const ns = await namespace();
+      const ep = await net.connect(ns);
+      await net.disconnect(ns);
+      expect(ipLink(ep.hostIfname)).to.equal(undefined);
+      expect(ipLink('eth0', ns.name)).to.equal(undefined);
+      expect(await net.endpoints()).to.deep.equal([]);
+      await net.disconnect(ns);
+      const gone = await namespace();
+      const ep2 = await net.connect(gone);
+      await gone.delete();
+      await net.disconnect(gone.name);
+      expect(await net.endpoints()).to.deep.equal([]);
+      const leases = JSON.parse(readFileSync(join(stateDir, 'leases', `${net.name}.json`), 'utf8'));
+      expect(Object.keys(leases.ipv4.addresses)).to.not.include(ep2.ipv4);
+    });
+
+    it('undoes every step when one fails mid-connect, and says which step', async () => {
+      const net = await network({ ipv6: { subnet: 'fd00:90:3::/64' } });
+      const ns = await namespace();
+      // IPv6 off in the namespace: the veth is made, then the IPv6 address fails.
+      execFileSync('ip', ['netns', 'exec', ns.name, 'sh', '-c', 'echo 1 > /proc/sys/net/ipv6/conf/default/disable_ipv6; echo 1 > /proc/sys/net/ipv6/conf/all/disable_ipv6']);
+      const hostVethsBefore = ipJson(['link', 'show', 'type', 'veth']).length;
+      const before = stateFiles();
+      const error = await expectReject(net.connect(ns), 'NsnetError', 'EACCES');
+      expect(error.details.step).to.equal('configure addresses and routes');
+      expect(error.message).to.contain('configure addresses and routes');
+      expect(ipJson(['link', 'show', 'type', 'veth']).length).to.equal(hostVethsBefore);
+      expect(ipJson(['link'], ns.name).map((l) => l.ifname)).to.deep.equal(['lo']);
+      const withoutLeases = (files) => files.filter((f) => !f.startsWith('leases/'));
+      expect(withoutLeases(stateFiles())).to.deep.equal(withoutLeases(before));
+      const leases = JSON.parse(readFileSync(join(stateDir, 'leases', `${net.name}.json`), 'utf8'));
+      expect(leases.ipv4.addresses).to.deep.equal({});
+    });
+
+    it('refuses bad connect options before changing anything', async () => {
+      const net = await network();
+      const ns = await namespace();
+      const before = stateFiles();
+      for (const options of [{ ifname: 'x'.repeat(16) }, { ip: 'fd00::1' }, { ip: 'nope' }, { mac: '01:00:00:00:00:01' }, { ipv6: 'fd00::1' }, { colour: 1 }]) {
+        await expectReject(net.connect(ns, options), 'NsnetError', 'INVALID_ARGUMENT');
+      }
+      await expectReject(net.connect({ pid: 0 }), 'NsnetError', 'INVALID_ARGUMENT');
+      await expectReject(net.connect('no-such-netns'), 'NsnetError', 'NETNS_NOT_FOUND');
+      expect(stateFiles()).to.deep.equal(before);
+    });
+  });
+});
