@@ -50,7 +50,8 @@ describe('NetNamespace', () => {
   it('opens the namespace of a process by pid', async () => {
     const name = uniqueName('pid');
     const ns = await NetNamespace.create(name);
-    const sleeper = ns.spawn('sleep', ['30']);
+    const sleeper = ns.spawn('sh', ['-c', 'echo ready; exec sleep 30'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await once(sleeper.stdout, 'data'); // past the namespace switch
     try {
       const opened = await NetNamespace.open({ pid: sleeper.pid });
       expect(opened.inode).to.equal(ns.inode);
