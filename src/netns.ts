@@ -158,7 +158,8 @@ export class NetNamespace {
    * @internal
    */
   static atPath(file: string, inode: number, name?: string): NetNamespace {
-    return new NetNamespace(name, file, NOT_YET_OPEN, inode);
+    const named = name ?? (path.dirname(file) === netnsDir() ? path.basename(file) : undefined);
+    return new NetNamespace(named, file, NOT_YET_OPEN, inode);
   }
 
   /** Whether the namespace at `path` is still the one with this inode. */

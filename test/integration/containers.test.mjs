@@ -1,0 +1,125 @@
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { expect } from 'chai';
+
+import { createBridgeNetwork, NetNamespace, netnsDir, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
+import { expectReject, ip, ipJson, ipLink, startTcpServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
+
+const leasesOf = (network) =>
+  Object.keys(JSON.parse(readFileSync(join(process.env.NSNET_STATE_DIR, 'leases', `${network}.json`), 'utf8')).ipv4.addresses);
+
+describe('setupContainer / teardownContainer', () => {
+  const ids = [];
+  const container = (options) => {
+    const id = uniqueName('ct');
+    ids.push(id);
+    return setupContainer(id, options);
+  };
+  afterEach(async () => {
+    for (const id of ids.splice(0).reverse()) await teardownContainer(id).catch(() => undefined);
+  });
+
+  it("'bridge' puts a new namespace on the default network, made on first use as nsnet0", async () => {
+    const c = await container();
+    expect(c.mode).to.equal('bridge');
+    expect(c.netns.name).to.equal(c.id);
+    expect(c.netns.path).to.equal(join(netnsDir(), c.id));
+    const bridge = ipLink('nsnet0');
+    expect(bridge.linkinfo.info_kind).to.equal('bridge');
+    expect(bridge.ifalias).to.equal('nsnet:network:bridge');
+    expect(c.endpoint.network).to.equal('bridge');
+    const links = ipJson(['link'], c.id);
+    expect(links.map((l) => l.ifname)).to.deep.equal(['lo', 'eth0']);
+    expect(links.every((l) => l.flags.includes('UP'))).to.equal(true);
+    expect(ipJson(['-4', 'addr', 'show', 'dev', 'eth0'], c.id)[0].addr_info[0].local).to.equal(c.endpoint.ipv4);
+    expect(ipLink(c.endpoint.hostIfname).master).to.equal('nsnet0');
+  });
+
+  it('a network name puts it on that network, with the address asked for', async () => {
+    const network = uniqueName('cn');
+    await createBridgeNetwork({ name: network, subnet: '10.142.0.0/24' });
+    try {
+      const c = await container({ network, ip: '10.142.0.42', mac: '02:00:00:00:42:42' });
+      expect(c.mode).to.equal('network');
+      expect(c.endpoint).to.include({ network, ipv4: '10.142.0.42', mac: '02:00:00:00:42:42' });
+      expect(ipLink('eth0', c.id).address).to.equal('02:00:00:00:42:42');
+      await teardownContainer(c.id);
+      expect(existsSync(join(netnsDir(), c.id))).to.equal(false);
+      expect(leasesOf(network)).to.deep.equal([]);
+    } finally {
+      await removeNetwork(network, { force: true });
+    }
+  });
+
+  it("'host' uses the host namespace; 'none' a new one with only lo, up", async () => {
+    const host = await container({ network: 'host' });
+    expect(host.mode).to.equal('host');
+    expect(host.netns.inode).to.equal(NetNamespace.host().inode);
+    expect(existsSync(join(netnsDir(), host.id))).to.equal(false);
+    const none = await container({ network: 'none' });
+    expect(none.mode).to.equal('none');
+    const links = ipJson(['link'], none.id);
+    expect(links.map((l) => l.ifname)).to.deep.equal(['lo']);
+    expect(links[0].flags).to.include('UP');
+    expect(none.endpoint).to.equal(undefined);
+  });
+
+  it("'container:<id>' shares the other's namespace and its loopback services", async () => {
+    const first = await container({ network: 'none' });
+    const second = await container({ network: `container:${first.id}` });
+    expect(second.mode).to.equal('container');
+    expect(second.netns.inode).to.equal(first.netns.inode);
+    const server = await startTcpServer(first.netns, 7201, 'first');
+    try {
+      expect(await tcpRequest(second.netns, '127.0.0.1', 7201, 'via lo')).to.equal('first:via lo');
+    } finally {
+      await stop(server);
+    }
+    const error = await expectReject(teardownContainer(first.id), 'NsnetError', 'CONTAINER_IN_USE');
+    expect(error.details.joinedBy).to.deep.equal([second.id]);
+    expect(existsSync(first.netns.path)).to.equal(true);
+    await teardownContainer(second.id);
+    await teardownContainer(first.id);
+    expect(existsSync(first.netns.path)).to.equal(false);
+  });
+
+  it('refuses a duplicate id, an unknown container to join, bad ids and misplaced options', async () => {
+    const c = await container({ network: 'none' });
+    await expectReject(setupContainer(c.id, { network: 'none' }), 'NsnetError', 'CONTAINER_EXISTS');
+    await expectReject(setupContainer(uniqueName('ct'), { network: 'container:nobody-here' }), 'NsnetError', 'CONTAINER_NOT_FOUND');
+    for (const id of ['', '-x', 'a/b', 'a b', 'x'.repeat(65), 5]) {
+      await expectReject(setupContainer(id, { network: 'none' }), 'NsnetError', 'INVALID_ARGUMENT');
+    }
+    await expectReject(setupContainer(uniqueName('ct'), { network: 'host', ip: '10.0.0.2' }), 'NsnetError', 'INVALID_ARGUMENT');
+    await expectReject(setupContainer(uniqueName('ct'), { network: 'no-such-network' }), 'NsnetError', 'NETWORK_NOT_FOUND');
+    expect(ipJson(['netns', 'list']).map((n) => n.name)).to.deep.equal([c.id]);
+  });
+
+  it('tears down twice, and after its namespace was deleted behind its back', async () => {
+    const c = await container();
+    const address = c.endpoint.ipv4;
+    ip(['netns', 'del', c.id]);
+    await teardownContainer(c.id);
+    await teardownContainer(c.id);
+    expect(leasesOf('bridge')).to.not.include(address);
+    const again = await setupContainer(c.id);
+    expect(again.netns.inode).to.not.equal(c.netns.inode);
+    expect(again.endpoint.ipv4).to.not.equal(address); // round-robin: not reused at once
+  });
+
+  it('a failed setup leaves no namespace, record or lease', async () => {
+    const id = uniqueName('ct');
+    execFileSync('ip', ['netns', 'add', id]); // the name is taken
+    try {
+      const leases = leasesOf('bridge');
+      await expectReject(setupContainer(id), 'NsnetError', 'NETNS_EXISTS');
+      expect(leasesOf('bridge')).to.deep.equal(leases);
+      await teardownContainer(id); // nothing recorded: a no-op
+      expect(existsSync(join(netnsDir(), id))).to.equal(true); // not ours: left alone
+    } finally {
+      ip(['netns', 'del', id]);
+    }
+  });
+});
