@@ -6,6 +6,23 @@ export type NsnetErrorCode =
   | 'NETNS_NOT_FOUND'
   | 'HOST_NAMESPACE'
   | 'NAMESPACE_CLOSED'
+  | 'NETWORK_CONFLICT'
+  | 'NETWORK_NOT_FOUND'
+  | 'NETWORK_IN_USE'
+  | 'SUBNET_OVERLAP'
+  | 'NO_FREE_SUBNET'
+  | 'BRIDGE_NAME_TAKEN'
+  | 'ADDRESS_IN_USE'
+  | 'ADDRESS_OUT_OF_RANGE'
+  | 'SUBNET_FULL'
+  | 'ENDPOINT_EXISTS'
+  | 'LINK_NOT_READY'
+  | 'NOT_SUPPORTED'
+  | 'CONTAINER_EXISTS'
+  | 'CONTAINER_NOT_FOUND'
+  | 'CONTAINER_IN_USE'
+  | 'TEARDOWN_INCOMPLETE'
+  | 'STATE_CORRUPT'
   | (string & {});
 
 /** An nsnet error. `code` says why; `details` carries what helps to fix it. */

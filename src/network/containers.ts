@@ -148,20 +148,21 @@ async function attach(record: ContainerRecord, joined: ContainerRecord | undefin
     }
     return { id: record.id, mode: 'container', netns };
   }
-  const network =
-    record.mode === 'none'
-      ? undefined
-      : record.mode === 'bridge'
-        ? await defaultNetwork()
-        : await getNetwork(record.network as string);
-  const netns = await NetNamespace.create(record.id);
+  // The namespace is made while the network is looked up.
+  const [network, created] = await Promise.allSettled([
+    record.mode === 'none' ? undefined : record.mode === 'bridge' ? defaultNetwork() : getNetwork(record.network as string),
+    NetNamespace.create(record.id),
+  ]);
+  if (created.status === 'rejected') throw created.reason;
+  const netns = created.value;
   try {
+    if (network.status === 'rejected') throw network.reason;
     if (record.mode === 'none') {
       await netns.links.set('lo', { up: true });
       return { id: record.id, mode: 'none', netns };
     }
     const { network: _network, ...connectOptions } = options;
-    const endpoint = await (network as BridgeNetwork).connect(netns, connectOptions); // brings lo up too
+    const endpoint = await (network.value as BridgeNetwork).connect(netns, connectOptions); // brings lo up too
     return { id: record.id, mode: record.mode, netns, endpoint };
   } catch (error) {
     await netns.delete().catch(() => undefined);

@@ -1,7 +1,9 @@
 /** Bridge networks: create, look up, list, remove; connect and disconnect namespaces. */
+import { join } from 'node:path';
+
 import { invalid, NsnetError } from '../errors';
 import { Subnet } from '../ipam/subnet';
-import { NetNamespace } from '../netns';
+import { NetNamespace, netnsDir } from '../netns';
 import { currentStore } from '../state/store';
 import { createBridge, deleteBridge, findBridge } from './bridge';
 import {
@@ -102,10 +104,9 @@ export class BridgeNetwork {
       return store.read<EndpointRecord>('endpoints', endpointKey(this.name, ns.inode));
     }
     // The namespace is gone: find the endpoint by the path it had.
-    const path = typeof target === 'string' ? target : undefined;
-    return (await this.endpointRecords()).find(
-      (e) => path !== undefined && (e.netnsPath === path || e.netnsPath.endsWith(`/${path}`)),
-    );
+    if (typeof target !== 'string') return undefined;
+    const path = target.includes('/') ? target : join(netnsDir(), target);
+    return (await this.endpointRecords()).find((e) => e.netnsPath === path);
   }
 }
 

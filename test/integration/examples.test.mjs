@@ -11,6 +11,7 @@ import { eventually, ipJson } from '../helpers.mjs';
 const examplesDir = join(process.cwd(), 'examples');
 const expectations = {
   'veth-between-namespaces.mjs': 'blue -> red:8080 over the bridge: "red got: hello from blue"',
+  'container-modes.mjs': "sidecar shares web's namespace: true\ntool is in the host namespace: true",
 };
 
 describe('examples', () => {
