@@ -64,3 +64,14 @@ export function releaseAddresses(table: LeaseTable, owner: string): string[] {
   for (const address of released) delete table.addresses[address];
   return released;
 }
+
+/** The leases of one network, a table per address family. */
+export interface NetworkLeases {
+  ipv4: LeaseTable;
+  ipv6?: LeaseTable;
+}
+
+/** Releases every address of `owner`, both families; returns them. */
+export function releaseLeases(leases: NetworkLeases, owner: string): string[] {
+  return [...releaseAddresses(leases.ipv4, owner), ...(leases.ipv6 ? releaseAddresses(leases.ipv6, owner) : [])];
+}

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 
 import { NetNamespace, netnsDir } from '../netns';
 import { currentStore } from '../state/store';
-import { type ConnectOptions, disconnect, type Endpoint, endpointKey, type EndpointRecord } from './endpoint';
+import { type ConnectOptions, disconnect } from './endpoint';
+import { type Endpoint, endpointKey, type EndpointRecord } from './endpoint-record';
 import { BridgeNetwork, createBridgeNetwork, getNetwork } from './network';
 import { checkNetworkName } from './options';
 

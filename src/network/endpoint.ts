@@ -8,11 +8,12 @@ import { randomBytes } from 'node:crypto';
 
 import { invalid, NetlinkError, NsnetError } from '../errors';
 import { ipFamily } from '../ip';
-import { allocateAddress, emptyLeaseTable, type LeaseTable, releaseAddresses } from '../ipam/leases';
+import { allocateAddress, emptyLeaseTable, type NetworkLeases, releaseLeases } from '../ipam/leases';
 import { Subnet } from '../ipam/subnet';
 import { NetNamespace } from '../netns';
 import { currentStore } from '../state/store';
 import { checkInterfaceName, checkMac } from '../validate';
+import { ENDPOINT_ALIAS_PREFIX, endpointKey, type EndpointRecord, leaseTableName } from './endpoint-record';
 import { randomLocalMac } from './mac';
 import type { NetworkRecord } from './options';
 
@@ -25,89 +26,6 @@ export interface ConnectOptions {
   ipv6?: string;
   /** MAC address inside the namespace; random locally administered when omitted. */
   mac?: string;
-}
-
-/** A published port (filled in by the firewall layer). */
-export interface PublishedPort {
-  hostIp: string;
-  hostPort: number;
-  containerPort: number;
-  protocol: 'tcp' | 'udp' | 'sctp';
-}
-
-export interface EndpointRecord {
-  id: string;
-  network: string;
-  netnsPath: string;
-  netnsInode: number;
-  ifname: string;
-  hostIfname: string;
-  mac: string;
-  ipv4: string;
-  prefixLength: number;
-  ipv6?: string;
-  prefixLength6?: number;
-  gateway?: string;
-  gateway6?: string;
-  ports: PublishedPort[];
-  /** 'creating' until every step is done, by process `pid`. */
-  status: 'creating' | 'ready';
-  pid: number;
-  created: string;
-}
-
-export interface Endpoint {
-  id: string;
-  network: string;
-  netns: NetNamespace;
-  ifname: string;
-  hostIfname: string;
-  mac: string;
-  ipv4: string;
-  ipv6?: string;
-  /** The default route's gateway; none on internal networks. */
-  gateway?: string;
-  gateway6?: string;
-  ports: PublishedPort[];
-}
-
-export const ENDPOINT_ALIAS_PREFIX = 'nsnet:endpoint:';
-
-/** Endpoint records are keyed by network and namespace: one endpoint per pair. */
-export function endpointKey(network: string, netnsInode: number): string {
-  return `${network}@${netnsInode}`;
-}
-
-export function leaseTableName(network: string): string {
-  return network;
-}
-
-/** The leases of one network, a table per address family. */
-export interface NetworkLeases {
-  ipv4: LeaseTable;
-  ipv6?: LeaseTable;
-}
-
-/** Releases every address of `owner`, both families; returns them. */
-export function releaseLeases(leases: NetworkLeases, owner: string): string[] {
-  return [...releaseAddresses(leases.ipv4, owner), ...(leases.ipv6 ? releaseAddresses(leases.ipv6, owner) : [])];
-}
-
-export function toEndpoint(record: EndpointRecord, ns?: NetNamespace): Endpoint {
-  const endpoint: Endpoint = {
-    id: record.id,
-    network: record.network,
-    netns: ns ?? NetNamespace.atPath(record.netnsPath, record.netnsInode),
-    ifname: record.ifname,
-    hostIfname: record.hostIfname,
-    mac: record.mac,
-    ipv4: record.ipv4,
-    ports: record.ports,
-  };
-  if (record.ipv6) endpoint.ipv6 = record.ipv6;
-  if (record.gateway) endpoint.gateway = record.gateway;
-  if (record.gateway6) endpoint.gateway6 = record.gateway6;
-  return endpoint;
 }
 
 interface CheckedConnect {

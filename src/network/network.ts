@@ -6,16 +6,8 @@ import { Subnet } from '../ipam/subnet';
 import { NetNamespace, netnsDir } from '../netns';
 import { currentStore } from '../state/store';
 import { createBridge, deleteBridge, findBridge } from './bridge';
-import {
-  connect,
-  type ConnectOptions,
-  disconnect,
-  type Endpoint,
-  endpointKey,
-  type EndpointRecord,
-  leaseTableName,
-  toEndpoint,
-} from './endpoint';
+import { connect, type ConnectOptions, disconnect } from './endpoint';
+import { type Endpoint, endpointKey, type EndpointRecord, leaseTableName, toEndpoint } from './endpoint-record';
 import { randomLocalMac } from './mac';
 import {
   type BridgeNetworkOptions,

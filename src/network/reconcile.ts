@@ -5,19 +5,13 @@
  */
 import { stat } from 'node:fs/promises';
 
+import { type NetworkLeases, releaseLeases } from '../ipam/leases';
 import { NetNamespace } from '../netns';
 import { currentStore } from '../state/store';
 import { createBridge, findBridge } from './bridge';
 import type { ContainerRecord } from './containers';
-import {
-  ENDPOINT_ALIAS_PREFIX,
-  endpointKey,
-  type EndpointRecord,
-  leaseTableName,
-  type NetworkLeases,
-  releaseLeases,
-  removeHostEnd,
-} from './endpoint';
+import { removeHostEnd } from './endpoint';
+import { ENDPOINT_ALIAS_PREFIX, endpointKey, type EndpointRecord, leaseTableName } from './endpoint-record';
 import type { NetworkRecord } from './options';
 
 export interface ReconcileReport {
