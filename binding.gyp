@@ -9,6 +9,7 @@
         "native/netlink_message.cc",
         "native/netlink_socket.cc",
         "native/netns.cc",
+        "native/nft_encode.cc",
         "native/promise_worker.cc",
         "native/rtnl_encode.cc",
         "native/rtnl_parse.cc",

@@ -15,6 +15,7 @@
 #include "netlink_handle.h"
 #include "netlink_message.h"
 #include "netns.h"
+#include "nft_encode.h"
 #include "promise_worker.h"
 #include "rtnl_encode.h"
 #include "rtnl_parse.h"
@@ -45,7 +46,9 @@ Napi::Object objectArg(const Napi::CallbackInfo& info, size_t i) {
   return info[i].As<Napi::Object>();
 }
 
+// A built message; empty means an attribute was too long for netlink.
 Napi::Value bytesValue(Napi::Env env, const Bytes& bytes) {
+  if (bytes.empty()) throw Napi::RangeError::New(env, "netlink attribute longer than 65535 bytes");
   return Napi::Buffer<uint8_t>::Copy(env, bytes.data(), bytes.size());
 }
 
@@ -257,6 +260,31 @@ Napi::Value encodeRouteDumpJs(const Napi::CallbackInfo& info) {
   return bytesValue(info.Env(), encodeRouteDump(toRouteDumpFilter(objectArg(info, 0))));
 }
 
+// encodeSetElements({ add, exclusive?, family, table, set, elements: [{ key, data? }] })
+// where key and data are Buffers (concatenated fields padded to 4 bytes).
+Napi::Value encodeSetElementsJs(const Napi::CallbackInfo& info) {
+  Napi::Object object = objectArg(info, 0);
+  SetElementChange change;
+  change.add = object.Get("add").ToBoolean().Value();
+  change.exclusive = object.Get("exclusive").ToBoolean().Value();
+  change.family = static_cast<uint8_t>(object.Get("family").As<Napi::Number>().Uint32Value());
+  change.table = object.Get("table").As<Napi::String>().Utf8Value();
+  change.set = object.Get("set").As<Napi::String>().Utf8Value();
+  auto elements = object.Get("elements").As<Napi::Array>();
+  for (uint32_t i = 0; i < elements.Length(); i++) {
+    auto element = elements.Get(i).As<Napi::Object>();
+    auto bytes = [](const Napi::Value& value) {
+      if (!value.IsBuffer()) return Bytes();
+      auto buffer = value.As<Napi::Buffer<uint8_t>>();
+      return Bytes(buffer.Data(), buffer.Data() + buffer.Length());
+    };
+    SetElement item{bytes(element.Get("key")), bytes(element.Get("data"))};
+    if (item.key.empty()) throw Napi::TypeError::New(info.Env(), "a set element needs a key Buffer");
+    change.elements.push_back(std::move(item));
+  }
+  return bytesValue(info.Env(), encodeSetElements(change));
+}
+
 // --- parsers (synchronous, pure) ------------------------------------------
 
 template <typename Info, typename Parse, typename Convert>
@@ -345,6 +373,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
       {"encodeAddressDump", encodeAddressDumpJs},
       {"encodeRoute", encodeRouteJs},
       {"encodeRouteDump", encodeRouteDumpJs},
+      {"encodeSetElements", encodeSetElementsJs},
       {"parseLinks", parseLinksJs},
       {"parseAddresses", parseAddressesJs},
       {"parseRoutes", parseRoutesJs},

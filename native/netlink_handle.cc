@@ -2,6 +2,7 @@
 
 #include <errno.h>
 
+#include "nft_encode.h"
 #include "promise_worker.h"
 
 namespace nsnet {
@@ -18,6 +19,7 @@ std::vector<uint8_t> bufferBytes(const Napi::Value& value) {
 Napi::Function NetlinkHandle::define(Napi::Env env) {
   return DefineClass(env, "NetlinkHandle",
                      {InstanceMethod<&NetlinkHandle::transact>("transact"),
+                      InstanceMethod<&NetlinkHandle::batch>("batch"),
                       InstanceMethod<&NetlinkHandle::query>("query"),
                       InstanceMethod<&NetlinkHandle::close>("close")});
 }
@@ -27,6 +29,15 @@ NetlinkHandle::NetlinkHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<
 }
 
 Napi::Value NetlinkHandle::transact(const Napi::CallbackInfo& info) {
+  return sendAll(info, false);
+}
+
+Napi::Value NetlinkHandle::batch(const Napi::CallbackInfo& info) {
+  return sendAll(info, true);
+}
+
+Napi::Value NetlinkHandle::sendAll(const Napi::CallbackInfo& info, bool asBatch) {
+  if (!info[0].IsArray()) throw Napi::TypeError::New(info.Env(), "expected an array of Buffers");
   auto array = info[0].As<Napi::Array>();
   auto requests = std::make_shared<std::vector<std::vector<uint8_t>>>();
   for (uint32_t i = 0; i < array.Length(); i++) requests->push_back(bufferBytes(array.Get(i)));
@@ -34,8 +45,9 @@ Napi::Value NetlinkHandle::transact(const Napi::CallbackInfo& info) {
   auto socket = open(info.Env());
   return PromiseWorker::start(
       info.Env(),
-      [socket, requests, results] {
-        *results = socket->transact(*requests);
+      [socket, requests, results, asBatch] {
+        *results = asBatch ? socket->transactBatch(encodeBatchBegin(), *requests, encodeBatchEnd())
+                           : socket->transact(*requests);
         return NetlinkStatus{};
       },
       [results](Napi::Env env) -> Napi::Value {

@@ -18,10 +18,13 @@ class NetlinkHandle : public Napi::ObjectWrap<NetlinkHandle> {
  private:
   // transact(requests: Buffer[]): Promise<(null | {errno, code, extack})[]>
   Napi::Value transact(const Napi::CallbackInfo& info);
+  // batch(requests: Buffer[]): like transact, as one nfnetlink transaction
+  Napi::Value batch(const Napi::CallbackInfo& info);
   // query(request: Buffer): Promise<Buffer> with every reply message
   Napi::Value query(const Napi::CallbackInfo& info);
   Napi::Value close(const Napi::CallbackInfo& info);
   std::shared_ptr<NetlinkSocket> open(Napi::Env env) const;
+  Napi::Value sendAll(const Napi::CallbackInfo& info, bool asBatch);
 
   // Shared with in-flight workers, so close() never frees a socket in use.
   std::shared_ptr<NetlinkSocket> socket_;

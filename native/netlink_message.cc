@@ -19,6 +19,7 @@ void MessageBuilder::append(const void* data, size_t len) {
 void MessageBuilder::alignTail() { buf_.resize(NLMSG_ALIGN(buf_.size()), 0); }
 
 void MessageBuilder::put(uint16_t type, const void* data, size_t len) {
+  if (NLA_HDRLEN + len > 0xffff) overflowed_ = true;
   alignTail();
   nlattr attr{};
   attr.nla_len = static_cast<uint16_t>(NLA_HDRLEN + len);
@@ -43,11 +44,13 @@ size_t MessageBuilder::beginNested(uint16_t type) {
 
 void MessageBuilder::endNested(size_t token) {
   alignTail();
+  if (buf_.size() - token > 0xffff) overflowed_ = true;
   auto len = static_cast<uint16_t>(buf_.size() - token);
   std::memcpy(buf_.data() + token, &len, sizeof len);
 }
 
 std::vector<uint8_t> MessageBuilder::finish() {
+  if (overflowed_) return {};
   alignTail();
   auto len = static_cast<uint32_t>(buf_.size());
   std::memcpy(buf_.data(), &len, sizeof len);

@@ -36,9 +36,11 @@ class MessageBuilder {
   size_t beginNested(uint16_t type);
   void endNested(size_t token);
 
+  // The message, or an empty vector when an attribute outgrew nla_len's 16 bits.
   std::vector<uint8_t> finish();
 
  private:
+  bool overflowed_ = false;
   void append(const void* data, size_t len);
   void alignTail();
   std::vector<uint8_t> buf_;

@@ -145,6 +145,69 @@ std::vector<NetlinkStatus> NetlinkSocket::transact(std::vector<std::vector<uint8
   return results;
 }
 
+std::vector<NetlinkStatus> NetlinkSocket::transactBatch(std::vector<uint8_t> begin,
+                                                        std::vector<std::vector<uint8_t>>& requests,
+                                                        std::vector<uint8_t> end) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  std::vector<std::vector<uint8_t>> all;
+  all.reserve(requests.size() + 2);
+  all.push_back(std::move(begin));
+  for (auto& request : requests) all.push_back(request);
+  all.push_back(std::move(end));
+  uint32_t baseSeq = seq_;
+  seq_ += static_cast<uint32_t>(all.size());
+  for (size_t i = 0; i < all.size(); i++) {
+    auto* header = reinterpret_cast<nlmsghdr*>(all[i].data());
+    header->nlmsg_seq = baseSeq + static_cast<uint32_t>(i);
+    header->nlmsg_flags |= NLM_F_REQUEST;
+    if (i > 0 && i + 1 < all.size()) header->nlmsg_flags |= NLM_F_ACK;  // not the markers
+  }
+  std::vector<NetlinkStatus> results(requests.size());
+  std::vector<bool> answered(requests.size(), false);
+  size_t pending = requests.size();
+  NetlinkStatus failure;
+  if (int error = send(all, 0, all.size())) failure.error = error;
+  std::vector<uint8_t> buffer;
+  while (pending > 0 && !failure.error) {
+    size_t len = 0;
+    if (int error = receive(buffer, len)) {
+      failure.error = error;
+      break;
+    }
+    std::vector<Message> messages;
+    if (!splitMessages(buffer.data(), len, messages)) {
+      failure.error = EBADMSG;
+      break;
+    }
+    for (const auto& message : messages) {
+      uint32_t index = message.header->nlmsg_seq - baseSeq;
+      if (message.header->nlmsg_type != NLMSG_ERROR || index >= all.size()) continue;
+      NetlinkStatus status = statusOf(message);
+      bool marker = index == 0 || index + 1 == all.size();
+      if (marker) {
+        if (status.error) failure = status;
+        continue;
+      }
+      if (answered[index - 1]) continue;
+      answered[index - 1] = true;
+      results[index - 1] = status;
+      pending--;
+      // A failed request aborts the transaction: the rest will not be applied.
+      if (status.error) failure = {ECANCELED, "the batch was aborted by another request's failure"};
+    }
+  }
+  for (size_t i = 0; i < requests.size(); i++)
+    if (!answered[i]) results[i] = failure;
+  if (failure.error) drain();
+  return results;
+}
+
+void NetlinkSocket::drain() {
+  std::vector<uint8_t> buffer(kReceiveBufferSize);
+  while (recv(fd_, buffer.data(), buffer.size(), MSG_DONTWAIT) >= 0) {
+  }
+}
+
 NetlinkStatus NetlinkSocket::query(std::vector<uint8_t>& request, std::vector<uint8_t>& replies) {
   std::lock_guard<std::mutex> lock(mutex_);
   size_t start = replies.size();

@@ -30,6 +30,13 @@ class NetlinkSocket {
   // status per request, in order.
   std::vector<NetlinkStatus> transact(std::vector<std::vector<uint8_t>>& requests);
 
+  // Sends `requests` between the `begin` and `end` markers of an nfnetlink
+  // batch, all in one sendmsg: one transaction, applied whole or not at all.
+  // One status per request; when one fails, the others that got no answer
+  // report ECANCELED.
+  std::vector<NetlinkStatus> transactBatch(std::vector<uint8_t> begin, std::vector<std::vector<uint8_t>>& requests,
+                                           std::vector<uint8_t> end);
+
   // Sends one request that expects data (a get or a dump) and appends the reply
   // messages to `replies`. A dump interrupted by a concurrent change is retried.
   NetlinkStatus query(std::vector<uint8_t>& request, std::vector<uint8_t>& replies);
@@ -38,6 +45,7 @@ class NetlinkSocket {
  private:
   int send(std::vector<std::vector<uint8_t>>& requests, size_t first, size_t count);
   int receive(std::vector<uint8_t>& buffer, size_t& len);
+  void drain();
   NetlinkStatus queryOnce(std::vector<uint8_t>& request, std::vector<uint8_t>& replies, bool& interrupted);
 
   std::mutex mutex_;

@@ -16,6 +16,8 @@ export interface NativeStatus {
 export interface NetlinkHandle {
   /** Requests answered by an ACK, several per sendmsg; one status each. */
   transact(requests: Buffer[]): Promise<(NativeStatus | null)[]>;
+  /** Requests as one nfnetlink transaction (batch begin/end added); one status each. */
+  batch(requests: Buffer[]): Promise<(NativeStatus | null)[]>;
   /** A get or a dump: resolves to every reply message. */
   query(request: Buffer): Promise<Buffer>;
   close(): void;
@@ -128,6 +130,15 @@ export interface NativeAddon {
   encodeAddressDump(family: number, index: number): Buffer;
   encodeRoute(op: 'add' | 'replace' | 'delete', spec: NativeRouteSpec): Buffer;
   encodeRouteDump(filter: { family?: number; table?: number; oif?: number }): Buffer;
+
+  encodeSetElements(change: {
+    add: boolean;
+    exclusive?: boolean;
+    family: number;
+    table: string;
+    set: string;
+    elements: { key: Buffer; data?: Buffer }[];
+  }): Buffer;
 
   parseLinks(replies: Buffer): NativeLink[];
   parseAddresses(replies: Buffer): NativeAddress[];

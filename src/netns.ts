@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { asKernelError, invalid, kernelError, NsnetError } from './errors';
 import { native, type NetlinkHandle } from './native';
 import { Addresses } from './rtnl/addresses';
+import { NftConnection } from './firewall/nftables/connection';
 import { RtnlConnection } from './rtnl/connection';
 import { Links } from './rtnl/links';
 import { Routes } from './rtnl/routes';
@@ -45,6 +46,7 @@ export class NetNamespace {
   readonly label: string;
   private fdValue: number;
   private conn?: Promise<RtnlConnection>;
+  private nft?: Promise<NftConnection>;
 
   private constructor(
     /** The name under the netns directory; undefined for the host and unnamed namespaces. */
@@ -223,6 +225,18 @@ export class NetNamespace {
     return this.conn;
   }
 
+  /** The nf_tables netlink connection of this namespace, opened inside it once. */
+  nftables(): Promise<NftConnection> {
+    if (!this.nft) {
+      const fd = this.isHost ? -1 : this.fd;
+      this.nft = asKernelError(`netfilter open in ${this.label}`, async () => {
+        return new NftConnection(await native().openNetlink(fd, native().NETLINK_NETFILTER));
+      });
+      this.nft.catch(() => (this.nft = undefined));
+    }
+    return this.nft;
+  }
+
   /** Reads a `net.*` sysctl inside this namespace, e.g. `net.ipv4.ip_forward`. */
   sysctl(key: string): Promise<string>;
   /** Writes a `net.*` sysctl inside this namespace. */
@@ -270,7 +284,10 @@ export class NetNamespace {
 
   private dropConnection(): void {
     const conn = this.conn;
+    const nft = this.nft;
     this.conn = undefined;
+    this.nft = undefined;
     conn?.then((c) => c.close()).catch(() => undefined);
+    nft?.then((c) => c.close()).catch(() => undefined);
   }
 }

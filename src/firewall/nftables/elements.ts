@@ -1,0 +1,95 @@
+/**
+ * nf_tables set and map elements, changed through netlink in one transaction:
+ * the per-container path of the nftables firewall (no `nft` process).
+ */
+import { invalid } from '../../errors';
+import { addressBytes, ipFamily } from '../../ip';
+import { native } from '../../native';
+import type { NftConnection } from './connection';
+
+export const NFPROTO_INET = 1;
+const IFNAMSIZ = 16;
+const PROTOCOLS = { tcp: 6, udp: 17, sctp: 132 } as const;
+export type Protocol = keyof typeof PROTOCOLS;
+
+/** Fields of set keys and map values, in nf_tables' byte layout. */
+export const field = {
+  ipv4(address: string): Buffer {
+    if (ipFamily(address) !== 4) throw invalid(`not an IPv4 address: ${address}`);
+    return Buffer.from(addressBytes(address));
+  },
+  ipv6(address: string): Buffer {
+    if (ipFamily(address) !== 6) throw invalid(`not an IPv6 address: ${address}`);
+    return Buffer.from(addressBytes(address));
+  },
+  /** inet_proto: one byte. */
+  protocol(name: Protocol): Buffer {
+    const number = PROTOCOLS[name];
+    if (number === undefined) throw invalid(`protocol must be tcp, udp or sctp: ${String(name)}`);
+    return Buffer.from([number]);
+  },
+  /** inet_service: a port in network byte order. */
+  port(port: number): Buffer {
+    if (!Number.isInteger(port) || port < 1 || port > 65535) throw invalid(`port must be 1-65535: ${String(port)}`);
+    const buffer = Buffer.alloc(2);
+    buffer.writeUInt16BE(port);
+    return buffer;
+  },
+  /** ifname: the name, NUL-padded to IFNAMSIZ. */
+  ifname(name: string): Buffer {
+    const buffer = Buffer.alloc(IFNAMSIZ);
+    if (Buffer.byteLength(name) >= IFNAMSIZ) throw invalid(`interface name too long: ${name}`);
+    buffer.write(name);
+    return buffer;
+  },
+};
+
+/** A concatenation (a . b . c): each field padded to nf_tables' 4-byte registers. */
+export function concat(...fields: Buffer[]): Buffer {
+  return Buffer.concat(fields.map((f) => Buffer.concat([f, Buffer.alloc((4 - (f.length % 4)) % 4)])));
+}
+
+export interface SetElement {
+  key: Buffer;
+  /** A map's value. */
+  data?: Buffer;
+}
+
+export interface SetChange {
+  op: 'add' | 'delete';
+  set: string;
+  elements: SetElement[];
+  /** add: fail with EEXIST if an element is there already. */
+  exclusive?: boolean;
+}
+
+/** The message of one change to a set of table `inet <table>`. */
+export function encodeSetChange(table: string, change: SetChange): Buffer {
+  return native().encodeSetElements({
+    add: change.op === 'add',
+    exclusive: Boolean(change.exclusive),
+    family: NFPROTO_INET,
+    table,
+    set: change.set,
+    elements: change.elements,
+  });
+}
+
+// Elements per message: their list is one attribute, whose length has 16 bits.
+const ELEMENTS_PER_MESSAGE = 1000;
+
+/** Applies changes to sets of `inet <table>` as one transaction: all or none. */
+export async function applySetChanges(conn: NftConnection, table: string, changes: SetChange[]): Promise<void> {
+  const requests = changes.flatMap((change) => {
+    const parts = [];
+    for (let i = 0; i < change.elements.length; i += ELEMENTS_PER_MESSAGE) {
+      const part = { ...change, elements: change.elements.slice(i, i + ELEMENTS_PER_MESSAGE) };
+      parts.push({
+        op: `nft ${change.op} element inet ${table} ${change.set} (${part.elements.length})`,
+        message: encodeSetChange(table, part),
+      });
+    }
+    return parts;
+  });
+  if (requests.length) await conn.transaction(requests);
+}
