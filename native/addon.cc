@@ -267,6 +267,7 @@ Napi::Value encodeSetElementsJs(const Napi::CallbackInfo& info) {
   SetElementChange change;
   change.add = object.Get("add").ToBoolean().Value();
   change.exclusive = object.Get("exclusive").ToBoolean().Value();
+  change.flush = object.Get("flush").ToBoolean().Value();
   change.family = static_cast<uint8_t>(object.Get("family").As<Napi::Number>().Uint32Value());
   change.table = object.Get("table").As<Napi::String>().Utf8Value();
   change.set = object.Get("set").As<Napi::String>().Utf8Value();

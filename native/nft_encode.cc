@@ -43,6 +43,7 @@ Bytes encodeSetElements(const SetElementChange& change) {
   msg.putHeader(header(change.family, 0));
   msg.putString(NFTA_SET_ELEM_LIST_TABLE, change.table);
   msg.putString(NFTA_SET_ELEM_LIST_SET, change.set);
+  if (change.flush) return msg.finish();
   size_t list = msg.beginNested(NFTA_SET_ELEM_LIST_ELEMENTS);
   for (const auto& element : change.elements) {
     size_t item = msg.beginNested(NFTA_LIST_ELEM);

@@ -17,6 +17,7 @@ struct SetElement {
 struct SetElementChange {
   bool add = true;
   bool exclusive = false;  // add: fail with EEXIST when an element exists
+  bool flush = false;      // delete without an element list: empty the set
   uint8_t family = 1;      // NFPROTO_INET
   std::string table;
   std::string set;

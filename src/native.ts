@@ -138,6 +138,8 @@ export interface NativeAddon {
     table: string;
     set: string;
     elements: { key: Buffer; data?: Buffer }[];
+    /** A delete without element list: empties the set. */
+    flush?: boolean;
   }): Buffer;
 
   parseLinks(replies: Buffer): NativeLink[];

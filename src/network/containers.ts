@@ -64,7 +64,7 @@ interface Plan {
 function planFor(options: SetupOptions): Plan {
   const network = options.network ?? DEFAULT_NETWORK;
   if (typeof network !== 'string') throw invalid('network must be a string');
-  const connectOptions = ['ip', 'ipv6', 'mac', 'ifname'].filter((key) => (options as Record<string, unknown>)[key] !== undefined);
+  const connectOptions = ['ip', 'ipv6', 'mac', 'ifname', 'publish'].filter((key) => (options as Record<string, unknown>)[key] !== undefined);
   let plan: Plan;
   if (network === 'host' || network === 'none') plan = { mode: network };
   else if (network.startsWith('container:')) plan = { mode: 'container', joined: checkContainerId(network.slice('container:'.length)) };

@@ -1,13 +1,6 @@
 /** What is stored about an endpoint, and what users get back. */
+import type { PublishedPort } from '../firewall/ports';
 import { NetNamespace } from '../netns';
-
-/** A published port (filled in by the firewall layer). */
-export interface PublishedPort {
-  hostIp: string;
-  hostPort: number;
-  containerPort: number;
-  protocol: 'tcp' | 'udp' | 'sctp';
-}
 
 export interface EndpointRecord {
   id: string;

@@ -7,6 +7,9 @@
 import { randomBytes } from 'node:crypto';
 
 import { invalid, NetlinkError, NsnetError } from '../errors';
+import { applyChanges, endpointChanges, removeElements } from '../firewall/nftables/backend';
+import { releasePorts, takePorts } from '../firewall/ports';
+import { parsePublish, type PortRequest, type PublishSpec } from '../firewall/publish';
 import { ipFamily } from '../ip';
 import { allocateAddress, emptyLeaseTable, type NetworkLeases, releaseLeases } from '../ipam/leases';
 import { Subnet } from '../ipam/subnet';
@@ -26,6 +29,8 @@ export interface ConnectOptions {
   ipv6?: string;
   /** MAC address inside the namespace; random locally administered when omitted. */
   mac?: string;
+  /** Ports to publish: Docker's `-p` specs or objects (see parsePublish). */
+  publish?: PublishSpec[];
 }
 
 interface CheckedConnect {
@@ -33,19 +38,23 @@ interface CheckedConnect {
   mac: string;
   ip?: string;
   ipv6?: string;
+  publish: PortRequest[];
 }
 
 function checkConnectOptions(network: NetworkRecord, options: ConnectOptions): CheckedConnect {
   if (typeof options !== 'object' || options === null) throw invalid('connect options must be an object');
-  if ('publish' in options && (options as { publish?: unknown[] }).publish?.length) {
-    throw new NsnetError('NOT_SUPPORTED', 'published ports need the firewall layer, which this version does not have yet');
-  }
   const known = new Set(['ifname', 'ip', 'ipv6', 'mac', 'publish']);
   const unknown = Object.keys(options).filter((key) => !known.has(key));
   if (unknown.length) throw invalid(`unknown connect option ${unknown.join(', ')}`);
+  const publish = options.publish ?? [];
+  if (!Array.isArray(publish)) throw new NsnetError('INVALID_PUBLISH', 'publish must be an array of port specs');
+  if (publish.length && network.activeFirewall === 'none') {
+    throw new NsnetError('INVALID_PUBLISH', `network "${network.name}" has no firewall (firewall: 'none') to publish ports with`);
+  }
   const checked: CheckedConnect = {
     ifname: checkInterfaceName(options.ifname ?? 'eth0', 'ifname'),
     mac: options.mac === undefined ? randomLocalMac() : checkMac(options.mac),
+    publish: publish.map(parsePublish),
   };
   if (options.ip !== undefined) {
     if (ipFamily(options.ip, 'ip') !== 4) throw invalid(`ip must be an IPv4 address: ${options.ip}`);
@@ -100,12 +109,13 @@ async function reserve(network: NetworkRecord, ns: NetNamespace, options: Checke
       record.gateway = network.gateway;
       if (network.ipv6) record.gateway6 = network.ipv6.gateway;
     }
+    record.ports = await takePorts(store, options.publish, id, network.hostIp);
     await Promise.all([store.write('leases', leaseTableName(network.name), leases), store.write('endpoints', key, record)]);
     return record;
   });
 }
 
-/** Forgets an endpoint: its record and its leases. */
+/** Forgets an endpoint: its record, its leases and its host ports. */
 export async function forgetEndpoint(record: EndpointRecord): Promise<void> {
   const store = currentStore();
   const key = endpointKey(record.network, record.netnsInode);
@@ -117,8 +127,14 @@ export async function forgetEndpoint(record: EndpointRecord): Promise<void> {
     await Promise.all([
       leases && releaseLeases(leases, record.id).length ? store.write('leases', leaseTableName(record.network), leases) : undefined,
       current?.id === record.id ? store.remove('endpoints', key) : undefined,
+      releasePorts(store, record.ports, record.id),
     ]);
   });
+}
+
+/** Takes an endpoint's elements out of the firewall; gone already is fine. */
+async function unpublish(network: NetworkRecord | undefined, record: EndpointRecord): Promise<void> {
+  if (network?.activeFirewall === 'nftables') await removeElements(endpointChanges(network, record, 'delete'));
 }
 
 /** Runs one step of a connect; a failure names the step. */
@@ -197,6 +213,9 @@ async function plumb(network: NetworkRecord, ns: NetNamespace, record: EndpointR
     if (failed) throw failed.reason;
   });
   await step('wait for carrier', () => waitForCarrier(ns, peer.index));
+  // Last, as Docker does: the ports lead somewhere only now.
+  const changes = network.activeFirewall === 'nftables' ? endpointChanges(network, record, 'add') : [];
+  if (changes.length) await step('publish ports', () => applyChanges(changes));
 }
 
 function ignoreMissing(error: unknown): void {
@@ -219,6 +238,7 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, options:
   try {
     await plumb(network, ns, record);
   } catch (error) {
+    await unpublish(network, record).catch(() => undefined);
     await removeHostEnd(record).catch(() => undefined);
     await forgetEndpoint(record);
     throw error;
@@ -237,8 +257,9 @@ export async function removeHostEnd(record: EndpointRecord): Promise<void> {
   }
 }
 
-/** Removes an endpoint: links (unless its namespace is going anyway), leases, record. */
+/** Removes an endpoint: ports, links (unless its namespace is going anyway), leases, record. */
 export async function disconnect(record: EndpointRecord, options: { keepLinks?: boolean } = {}): Promise<void> {
+  await unpublish(await currentStore().read<NetworkRecord>('networks', record.network), record);
   if (!options.keepLinks) await removeHostEnd(record);
   await forgetEndpoint(record);
 }

@@ -2,6 +2,9 @@
 import { join } from 'node:path';
 
 import { invalid, NsnetError } from '../errors';
+import { resolveFirewall } from '../firewall/firewall';
+import { applyChanges, endpointChanges, installRuleset, networkChanges, removeElements } from '../firewall/nftables/backend';
+import { releasePorts } from '../firewall/ports';
 import { Subnet } from '../ipam/subnet';
 import { NetNamespace, netnsDir } from '../netns';
 import { currentStore } from '../state/store';
@@ -141,12 +144,18 @@ export async function createBridgeNetwork(options: BridgeNetworkOptions): Promis
       gateway: wanted.gateway ?? firstHost(subnet),
       subnetAuto: wanted.subnet === undefined,
       bridgeMac: randomLocalMac(),
+      activeFirewall: resolveFirewall(wanted.firewall),
       created: new Date().toISOString(),
     };
     await createBridge(record);
     try {
+      if (record.activeFirewall === 'nftables') {
+        await installRuleset();
+        await applyChanges(networkChanges(record, 'add'));
+      }
       await store.write('networks', record.name, record);
     } catch (error) {
+      if (record.activeFirewall === 'nftables') await removeElements(networkChanges(record, 'delete')).catch(() => undefined);
       await deleteBridge(record).catch(() => undefined);
       throw error;
     }
@@ -191,9 +200,12 @@ export async function removeNetwork(name: string, options: { force?: boolean } =
     }
     // Inside the lock, so the records go directly (disconnect() would lock again).
     for (const endpoint of endpoints) {
+      if (record.activeFirewall === 'nftables') await removeElements(endpointChanges(record, endpoint, 'delete'));
+      await releasePorts(store, endpoint.ports, endpoint.id);
       await NetNamespace.host().links.delete(endpoint.hostIfname).catch(() => undefined);
       await store.remove('endpoints', endpointKey(endpoint.network, endpoint.netnsInode));
     }
+    if (record.activeFirewall === 'nftables') await removeElements(networkChanges(record, 'delete'));
     await deleteBridge(record);
     await store.remove('leases', leaseTableName(name));
     await store.remove('networks', name);

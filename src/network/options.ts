@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 
 import { invalid } from '../errors';
+import type { ActiveFirewall } from '../firewall/firewall';
 import { Subnet } from '../ipam/subnet';
 import { checkInterfaceName, checkMtu, checkOneOf } from '../validate';
 
@@ -45,6 +46,8 @@ export interface NetworkRecord {
   internal: boolean;
   hostIp: string;
   firewall: FirewallBackend;
+  /** The backend in use, resolved from `firewall` when the network was made. */
+  activeFirewall: ActiveFirewall;
   created: string;
 }
 
@@ -84,7 +87,7 @@ function checkGateway(subnet: Subnet, gateway: unknown, what: string): string {
 }
 
 /** Options checked and completed, except the subnet when it is to be picked. */
-export type CheckedOptions = Omit<NetworkRecord, 'bridgeMac' | 'subnet' | 'gateway' | 'subnetAuto' | 'created'> & {
+export type CheckedOptions = Omit<NetworkRecord, 'bridgeMac' | 'subnet' | 'gateway' | 'subnetAuto' | 'created' | 'activeFirewall'> & {
   subnet?: string;
   gateway?: string;
 };

@@ -5,6 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 
+import { installRuleset, restoreElements } from '../firewall/nftables/backend';
 import { type NetworkLeases, releaseLeases } from '../ipam/leases';
 import { NetNamespace } from '../netns';
 import { currentStore } from '../state/store';
@@ -25,6 +26,8 @@ export interface ReconcileReport {
   containers: string[];
   /** Networks whose bridge was missing and was made again. */
   bridges: string[];
+  /** Firewall set and map elements written back (after, say, `nft flush ruleset`). */
+  firewallElements: number;
 }
 
 function processAlive(pid: number): boolean {
@@ -43,7 +46,7 @@ function abandoned(record: { status: string; pid: number }): boolean {
 
 export async function reconcile(): Promise<ReconcileReport> {
   const store = currentStore();
-  const report: ReconcileReport = { endpoints: [], links: [], leases: [], containers: [], bridges: [] };
+  const report: ReconcileReport = { endpoints: [], links: [], leases: [], containers: [], bridges: [], firewallElements: 0 };
   await store.locked(async () => {
     const networks = await store.list<NetworkRecord>('networks');
     for (const network of networks) {
@@ -85,6 +88,14 @@ export async function reconcile(): Promise<ReconcileReport> {
       if (liveIds.has(id)) continue;
       await NetNamespace.host().links.delete(link.index).catch(() => undefined);
       report.links.push(link.name);
+    }
+
+    // The firewall from the records: whatever was flushed comes back, whatever
+    // belongs to nothing goes, in one transaction.
+    const guarded = networks.filter((n) => n.activeFirewall === 'nftables');
+    if (guarded.length) {
+      await installRuleset();
+      report.firewallElements = await restoreElements(guarded, live);
     }
 
     const networkNames = new Set(networks.map((n) => n.name));

@@ -8,6 +8,7 @@
  *   <stateDir>/leases/<network>.json    address leases of a network
  *   <stateDir>/endpoints/<id>.json      endpoints
  *   <stateDir>/containers/<id>.json     containers (setupContainer)
+ *   <stateDir>/ports/<proto>-<port>.json  who publishes a host port
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
@@ -16,8 +17,8 @@ import { asKernelError, kernelError, NsnetError } from '../errors';
 import { native } from '../native';
 import { withFileLock } from './lock';
 
-export type RecordKind = 'networks' | 'leases' | 'endpoints' | 'containers';
-const KINDS: RecordKind[] = ['networks', 'leases', 'endpoints', 'containers'];
+export type RecordKind = 'networks' | 'leases' | 'endpoints' | 'containers' | 'ports';
+const KINDS: RecordKind[] = ['networks', 'leases', 'endpoints', 'containers', 'ports'];
 const DEFAULT_STATE_DIR = '/var/lib/nsnet';
 
 /** `NSNET_STATE_DIR`, else /var/lib/nsnet. */

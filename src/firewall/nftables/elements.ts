@@ -8,6 +8,7 @@ import { native } from '../../native';
 import type { NftConnection } from './connection';
 
 export const NFPROTO_INET = 1;
+export const NFPROTO_BRIDGE = 7;
 const IFNAMSIZ = 16;
 const PROTOCOLS = { tcp: 6, udp: 17, sctp: 132 } as const;
 export type Protocol = keyof typeof PROTOCOLS;
@@ -56,22 +57,26 @@ export interface SetElement {
 }
 
 export interface SetChange {
-  op: 'add' | 'delete';
+  /** 'flush' empties the set (its elements are ignored). */
+  op: 'add' | 'delete' | 'flush';
   set: string;
   elements: SetElement[];
   /** add: fail with EEXIST if an element is there already. */
   exclusive?: boolean;
+  /** The table's family: inet (default) or bridge. */
+  family?: 'inet' | 'bridge';
 }
 
-/** The message of one change to a set of table `inet <table>`. */
+/** The message of one change to a set of table `<family> <table>`. */
 export function encodeSetChange(table: string, change: SetChange): Buffer {
   return native().encodeSetElements({
     add: change.op === 'add',
     exclusive: Boolean(change.exclusive),
-    family: NFPROTO_INET,
+    family: change.family === 'bridge' ? NFPROTO_BRIDGE : NFPROTO_INET,
     table,
     set: change.set,
-    elements: change.elements,
+    elements: change.op === 'flush' ? [] : change.elements,
+    flush: change.op === 'flush',
   });
 }
 
@@ -81,11 +86,14 @@ const ELEMENTS_PER_MESSAGE = 1000;
 /** Applies changes to sets of `inet <table>` as one transaction: all or none. */
 export async function applySetChanges(conn: NftConnection, table: string, changes: SetChange[]): Promise<void> {
   const requests = changes.flatMap((change) => {
+    if (change.op === 'flush') {
+      return [{ op: `nft flush set ${change.family ?? 'inet'} ${table} ${change.set}`, message: encodeSetChange(table, change) }];
+    }
     const parts = [];
     for (let i = 0; i < change.elements.length; i += ELEMENTS_PER_MESSAGE) {
       const part = { ...change, elements: change.elements.slice(i, i + ELEMENTS_PER_MESSAGE) };
       parts.push({
-        op: `nft ${change.op} element inet ${table} ${change.set} (${part.elements.length})`,
+        op: `nft ${change.op} element ${change.family ?? 'inet'} ${table} ${change.set} (${part.elements.length})`,
         message: encodeSetChange(table, part),
       });
     }

@@ -1,0 +1,104 @@
+/** The nftables firewall: the base ruleset once, then set and map elements. */
+import { execFile } from 'node:child_process';
+
+import { NetlinkError, NsnetError } from '../../errors';
+import { NetNamespace } from '../../netns';
+import type { EndpointRecord } from '../../network/endpoint-record';
+import type { NetworkRecord } from '../../network/options';
+import type { PublishedPort } from '../ports';
+import { applySetChanges, concat, field, type SetChange } from './elements';
+import { BRIDGE_TABLE, INET_TABLE, TABLE } from './ruleset';
+
+function nft(args: string[], input?: string): Promise<{ ok: boolean; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = execFile('nft', args, (error, _stdout, stderr) => resolve({ ok: !error, stderr: String(stderr).trim() }));
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+/** Installs whichever of nsnet's two tables is missing (after a flush, too). */
+export async function installRuleset(): Promise<void> {
+  for (const [family, script] of [
+    ['inet', INET_TABLE],
+    ['bridge', BRIDGE_TABLE],
+  ] as const) {
+    if ((await nft(['list', 'table', family, TABLE])).ok) continue;
+    const result = await nft(['-f', '-'], script);
+    if (!result.ok) throw new NsnetError('FIREWALL_FAILED', `nft could not install table ${family} ${TABLE}: ${result.stderr}`);
+  }
+}
+
+/** The elements a network puts in the sets. */
+export function networkChanges(network: NetworkRecord, op: 'add' | 'delete'): SetChange[] {
+  const bridge = [{ key: field.ifname(network.bridge) }];
+  const changes: SetChange[] = [{ op, set: 'bridges', elements: bridge }];
+  if (network.internal) changes.push({ op, set: 'internal_bridges', elements: bridge });
+  else if (network.masquerade) changes.push({ op, set: 'masquerade_bridges', elements: bridge });
+  if (network.icc) {
+    changes.push({ op, set: 'icc_pairs', elements: [{ key: concat(field.ifname(network.bridge), field.ifname(network.bridge)) }] });
+  }
+  return changes;
+}
+
+function portElement(port: PublishedPort, endpoint: EndpointRecord): { set: string; key: Buffer; data: Buffer } | undefined {
+  const proto = field.protocol(port.protocol);
+  const service = field.port(port.hostPort);
+  const wildcard = port.hostIp === '0.0.0.0' || port.hostIp === '::';
+  const v6 = port.hostIp.includes(':');
+  if (v6 && !endpoint.ipv6) return undefined; // nothing to forward to
+  const target = v6 ? field.ipv6(endpoint.ipv6 as string) : field.ipv4(endpoint.ipv4);
+  const data = concat(target, field.port(port.containerPort));
+  if (wildcard) return { set: v6 ? 'ports6_any' : 'ports4_any', key: concat(proto, service), data };
+  const address = v6 ? field.ipv6(port.hostIp) : field.ipv4(port.hostIp);
+  return { set: v6 ? 'ports6' : 'ports4', key: concat(address, proto, service), data };
+}
+
+/** The elements an endpoint puts in the maps: its ports, and its port on an icc-off bridge. */
+export function endpointChanges(network: NetworkRecord, endpoint: EndpointRecord, op: 'add' | 'delete'): SetChange[] {
+  const bySet = new Map<string, SetChange>();
+  for (const port of endpoint.ports) {
+    const element = portElement(port, endpoint);
+    if (!element) continue;
+    const change = bySet.get(element.set) ?? { op, set: element.set, elements: [], exclusive: true };
+    change.elements.push({ key: element.key, data: element.data });
+    bySet.set(element.set, change);
+  }
+  const changes = [...bySet.values()];
+  if (!network.icc) {
+    changes.push({ op, set: 'icc_off_ports', family: 'bridge', elements: [{ key: field.ifname(endpoint.hostIfname) }] });
+  }
+  return changes;
+}
+
+export async function applyChanges(changes: SetChange[]): Promise<void> {
+  await applySetChanges(await NetNamespace.host().nftables(), TABLE, changes);
+}
+
+/** Removes elements; those already gone (a flushed ruleset) are fine. */
+export async function removeElements(changes: SetChange[]): Promise<void> {
+  // Deleted one change at a time: one missing element must not keep the others.
+  for (const change of changes) {
+    try {
+      await applyChanges([change]);
+    } catch (error) {
+      if (!(error instanceof NetlinkError && error.code === 'ENOENT')) throw error;
+    }
+  }
+}
+
+/** Empties nsnet's sets and fills them from the records: one transaction. */
+export async function restoreElements(networks: NetworkRecord[], endpoints: EndpointRecord[]): Promise<number> {
+  const flush: SetChange[] = [
+    ...['bridges', 'masquerade_bridges', 'internal_bridges', 'icc_pairs', 'ports4', 'ports4_any', 'ports6', 'ports6_any'].map(
+      (set): SetChange => ({ op: 'flush', set, elements: [] }),
+    ),
+    { op: 'flush', set: 'icc_off_ports', family: 'bridge', elements: [] },
+  ];
+  const byName = new Map(networks.map((n) => [n.name, n]));
+  const add = [
+    ...networks.flatMap((n) => networkChanges(n, 'add')),
+    ...endpoints.flatMap((e) => (byName.has(e.network) ? endpointChanges(byName.get(e.network) as NetworkRecord, e, 'add') : [])),
+  ];
+  await applyChanges([...flush, ...add]);
+  return add.reduce((count, change) => count + change.elements.length, 0);
+}

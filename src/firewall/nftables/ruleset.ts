@@ -1,0 +1,99 @@
+/**
+ * The base ruleset, installed once with `nft -f` (a readable script that
+ * `nft list` shows back as written). Everything that changes with networks
+ * and containers is an element of these sets and maps, changed over netlink:
+ * the rules themselves never change, so their cost does not grow with the
+ * number of networks, containers or ports.
+ */
+export const TABLE = 'nsnet';
+
+export const INET_TABLE = `
+table inet ${TABLE} {
+  comment "nsnet: container networks. Rules are fixed; sets and maps change."
+
+  # Bridges of nsnet networks, and their properties.
+  set bridges { type ifname; }
+  set masquerade_bridges { type ifname; }
+  set internal_bridges { type ifname; }
+  # bridge . bridge for networks whose containers may talk (icc): with
+  # br_netfilter on, their bridged traffic passes the forward hook too.
+  set icc_pairs { type ifname . ifname; }
+
+  # Published ports: host address . protocol . port -> container address . port.
+  # The *_any maps hold ports published on every host address.
+  map ports4 { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }
+  map ports4_any { type inet_proto . inet_service : ipv4_addr . inet_service; }
+  map ports6 { type ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service; }
+  map ports6_any { type inet_proto . inet_service : ipv6_addr . inet_service; }
+
+  chain raw_prerouting {
+    type filter hook prerouting priority raw; policy accept;
+    # 127.0.0.1-published ports are for this host only.
+    iifname != "lo" ip daddr 127.0.0.0/8 drop
+  }
+
+  chain publish {
+    meta nfproto ipv4 dnat ip to ip daddr . meta l4proto . th dport map @ports4
+    meta nfproto ipv4 dnat ip to meta l4proto . th dport map @ports4_any
+    meta nfproto ipv6 dnat ip6 to ip6 daddr . meta l4proto . th dport map @ports6
+    meta nfproto ipv6 dnat ip6 to meta l4proto . th dport map @ports6_any
+  }
+
+  chain nat_prerouting {
+    type nat hook prerouting priority dstnat; policy accept;
+    fib daddr type local jump publish
+  }
+
+  chain nat_output {
+    type nat hook output priority -100; policy accept;
+    fib daddr type local jump publish
+  }
+
+  chain nat_postrouting {
+    type nat hook postrouting priority srcnat; policy accept;
+    # This host reaching a container through 127.0.0.1.
+    oifname @bridges ip saddr 127.0.0.0/8 masquerade
+    # A container reaching a published port of its own network (hairpin).
+    oifname @bridges iifname @bridges ct status dnat masquerade
+    # Containers reaching out through a non-bridge interface.
+    iifname @masquerade_bridges oifname != @bridges masquerade
+  }
+
+  chain forward {
+    type filter hook forward priority filter; policy accept;
+    oifname @bridges jump into_bridge
+    iifname @bridges jump out_of_bridge
+  }
+
+  chain into_bridge {
+    iifname . oifname @icc_pairs accept
+    oifname @internal_bridges drop
+    ct state established,related accept
+    # Published ports; everything else from outside or other networks stops.
+    ct status dnat accept
+    drop
+  }
+
+  chain out_of_bridge {
+    iifname @internal_bridges drop
+    accept
+  }
+}
+`;
+
+/**
+ * Containers of an icc-off network may not talk to each other over the
+ * bridge. The set holds the host ends of their veths: frames a bridge
+ * forwards from such a port go to another port of the same bridge.
+ */
+export const BRIDGE_TABLE = `
+table bridge ${TABLE} {
+  comment "nsnet: inter-container traffic of icc-off networks"
+  set icc_off_ports { type ifname; }
+
+  chain forward {
+    type filter hook forward priority filter; policy accept;
+    iifname @icc_off_ports drop
+  }
+}
+`;

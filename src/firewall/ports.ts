@@ -1,0 +1,101 @@
+/**
+ * Host ports taken by published ports, across processes: one state record
+ * per protocol and port, changed only under the state lock.
+ */
+import { isIP } from 'node:net';
+
+import { NsnetError } from '../errors';
+import { NetNamespace } from '../netns';
+import type { StateStore } from '../state/store';
+import type { PortProtocol, PortRequest } from './publish';
+
+export interface PublishedPort {
+  hostIp: string;
+  hostPort: number;
+  containerPort: number;
+  protocol: PortProtocol;
+}
+
+/** Who holds a host port: an address (or a wildcard) and the endpoint. */
+interface PortBinding {
+  hostIp: string;
+  owner: string;
+}
+
+const WILDCARDS = new Set(['0.0.0.0', '::']);
+
+/** Two bindings clash when their family matches and the addresses are equal or one is a wildcard. */
+function clash(a: string, b: string): boolean {
+  if (isIP(a) !== isIP(b)) return false;
+  return a === b || WILDCARDS.has(a) || WILDCARDS.has(b);
+}
+
+function recordName(protocol: PortProtocol, port: number): string {
+  return `${protocol}-${port}`;
+}
+
+async function ephemeralRange(): Promise<[number, number]> {
+  const text = await NetNamespace.host().sysctl('net.ipv4.ip_local_port_range');
+  const [low, high] = text.split(/\s+/).map(Number);
+  return Number.isInteger(low) && Number.isInteger(high) && low <= high ? [low, high] : [32768, 60999];
+}
+
+/**
+ * Takes the host ports of `requests` for `owner` (PORT_IN_USE when taken);
+ * a request without a host port gets a free one from the ephemeral range, or
+ * from its host range. Call under the state lock. Returns the mappings.
+ */
+export async function takePorts(
+  store: StateStore,
+  requests: PortRequest[],
+  owner: string,
+  defaultHostIp: string,
+): Promise<PublishedPort[]> {
+  const taken = new Map<string, PortBinding[]>();
+  const bindings = async (protocol: PortProtocol, port: number) => {
+    const name = recordName(protocol, port);
+    if (!taken.has(name)) taken.set(name, (await store.read<PortBinding[]>('ports', name)) ?? []);
+    return taken.get(name) as PortBinding[];
+  };
+  const free = async (protocol: PortProtocol, port: number, hostIp: string) =>
+    !(await bindings(protocol, port)).some((b) => clash(b.hostIp, hostIp));
+  const published: PublishedPort[] = [];
+  for (const request of requests) {
+    const hostIp = request.hostIp ?? defaultHostIp;
+    const count = request.containerPortEnd - request.containerPort + 1;
+    let first = request.hostPort;
+    if (first === undefined || (request.hostPortEnd !== undefined && count === 1)) {
+      const [low, high] = first === undefined ? await ephemeralRange() : [first, request.hostPortEnd as number];
+      first = undefined;
+      const span = high - low + 1;
+      const start = Math.floor(Math.random() * span);
+      for (let i = 0; i < span && first === undefined; i++) {
+        const candidate = low + ((start + i) % span);
+        if (await free(request.protocol, candidate, hostIp)) first = candidate;
+      }
+      if (first === undefined) throw new NsnetError('PORT_IN_USE', `no free ${request.protocol} port in ${low}-${high} on ${hostIp}`);
+    }
+    for (let i = 0; i < count; i++) {
+      const port = { hostIp, hostPort: first + i, containerPort: request.containerPort + i, protocol: request.protocol };
+      if (!(await free(port.protocol, port.hostPort, hostIp))) {
+        throw new NsnetError('PORT_IN_USE', `${port.protocol} port ${port.hostPort} on ${hostIp} is already published`, { port });
+      }
+      (await bindings(port.protocol, port.hostPort)).push({ hostIp, owner });
+      published.push(port);
+    }
+  }
+  await Promise.all([...taken].map(([name, list]) => store.write('ports', name, list)));
+  return published;
+}
+
+/** Gives back the host ports of `owner`. Call under the state lock. */
+export async function releasePorts(store: StateStore, ports: PublishedPort[], owner: string): Promise<void> {
+  const names = [...new Set(ports.map((p) => recordName(p.protocol, p.hostPort)))];
+  await Promise.all(
+    names.map(async (name) => {
+      const list = ((await store.read<PortBinding[]>('ports', name)) ?? []).filter((b) => b.owner !== owner);
+      if (list.length) await store.write('ports', name, list);
+      else await store.remove('ports', name);
+    }),
+  );
+}
