@@ -117,3 +117,43 @@ export async function stop(child) {
   process.kill(child.pid, 'SIGTERM');
   await exited;
 }
+
+/** Starts a UDP echo server inside `ns`: replies "<prefix>:<data>". */
+export async function startUdpServer(ns, port, prefix = 'udp') {
+  const script = `
+    const socket = require('node:dgram').createSocket('udp4');
+    socket.on('message', (data, peer) => socket.send('${prefix}:' + data, peer.port, peer.address));
+    socket.bind(${port}, () => console.log('listening'));
+  `;
+  const child = ns.spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve, reject) => {
+    child.stdout.once('data', resolve);
+    child.once('exit', (code) => reject(new Error(`udp server exited with ${code}`)));
+  });
+  return child;
+}
+
+/** Sends one UDP datagram from `ns` and resolves to the reply; rejects after the timeout. */
+export function udpRequest(ns, host, port, message, timeoutMs = 2000) {
+  const script = `
+    const socket = require('node:dgram').createSocket('udp4');
+    setTimeout(() => { console.error('timeout'); process.exit(2); }, ${timeoutMs});
+    socket.on('message', (data) => { process.stdout.write(String(data)); process.exit(0); });
+    socket.send(process.argv[3], Number(process.argv[2]), process.argv[1]);
+  `;
+  return runNode(ns, script, [host, String(port), message]);
+}
+
+/** Starts a TCP server inside `ns` that replies with the address it sees the client at. */
+export async function startWhoAmIServer(ns, port) {
+  const script = `
+    require('node:net').createServer((s) => s.end(s.remoteAddress.replace(/^::ffff:/, '')))
+      .listen(${port}, '::', () => console.log('listening'));
+  `;
+  const child = ns.spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise((resolve, reject) => {
+    child.stdout.once('data', resolve);
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+  return child;
+}

@@ -1,0 +1,218 @@
+// The nftables firewall with real traffic. A `wan` namespace stands for the
+// outside world, joined to the sandbox host by a veth (host 198.51.100.1,
+// wan 198.51.100.2, and 2001:db8:100::/64); the host routes out through it.
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+
+import { expect } from 'chai';
+
+import { createBridgeNetwork, getNetwork, NetNamespace, reconcile, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
+import {
+  expectReject,
+  ip,
+  startTcpServer,
+  startUdpServer,
+  startWhoAmIServer,
+  stop,
+  tcpRequest,
+  udpRequest,
+  uniqueName,
+} from '../helpers.mjs';
+
+const HOST = '198.51.100.1';
+const WAN = '198.51.100.2';
+const HOST6 = '2001:db8:100::1';
+const WAN6 = '2001:db8:100::2';
+
+const nft = (...args) => execFileSync('nft', args, { encoding: 'utf8' });
+const nftJson = () => JSON.parse(nft('-j', 'list', 'table', 'inet', 'nsnet')).nftables;
+/** The elements of one of nsnet's sets or maps, as nft lists them. */
+function elementsOf(name) {
+  const entry = nftJson().find((e) => (e.map ?? e.set)?.name === name);
+  return (entry?.map ?? entry?.set)?.elem ?? [];
+}
+
+async function fails(promise) {
+  let ok = false;
+  try {
+    await promise;
+    ok = true;
+  } catch {
+    // refused or timed out: as it must be
+  }
+  expect(ok, 'this connection must fail').to.equal(false);
+}
+
+describe('nftables firewall: published ports, masquerade, isolation', function () {
+  this.timeout(120000);
+  const host = NetNamespace.host();
+  let wan;
+  const ids = [];
+  const networks = [];
+  const servers = [];
+  const c = {};
+
+  async function container(key, network, options = {}) {
+    const id = uniqueName(key);
+    ids.push(id);
+    c[key] = await setupContainer(id, { network, ...options });
+    return c[key];
+  }
+  async function network(options) {
+    const name = uniqueName('fw');
+    networks.push(name);
+    await createBridgeNetwork({ name, ...options });
+    return name;
+  }
+
+  before(async () => {
+    nft('add', 'table', 'inet', 'foreign');
+    nft('add', 'set', 'inet', 'foreign', 'keep', '{ type ipv4_addr; }');
+    nft('add', 'element', 'inet', 'foreign', 'keep', '{ 192.0.2.7 }');
+    wan = await NetNamespace.create(uniqueName('wan'));
+    await host.links.add({ kind: 'veth', name: 'wan0', up: true, peer: { name: 'eth0', netns: wan } });
+    await wan.links.set('eth0', { up: true });
+    await wan.links.set('lo', { up: true });
+    await host.addresses.add('wan0', `${HOST}/24`);
+    await wan.addresses.add('eth0', `${WAN}/24`);
+    await host.addresses.add('wan0', `${HOST6}/64`, { nodad: true });
+    await wan.addresses.add('eth0', `${WAN6}/64`, { nodad: true });
+    await host.routes.add({ dst: 'default', gateway: WAN });
+    await host.routes.add({ dst: 'default', gateway: WAN6 });
+
+    const a = await network({ subnet: '10.160.0.0/24', ipv6: { subnet: 'fd00:160::/64' } });
+    const b = await network({ subnet: '10.161.0.0/24' });
+    const iccOff = await network({ subnet: '10.162.0.0/24', icc: false });
+    const internal = await network({ subnet: '10.163.0.0/24', internal: true });
+    const noMasq = await network({ subnet: '10.164.0.0/24', masquerade: false });
+    await container('a1', a, { publish: ['8080:80', '5353:53/udp', '127.0.0.1:8081:81', '[::]:8086:80', { containerPort: 82 }] });
+    await container('a2', a);
+    await container('b1', b);
+    await container('c1', iccOff);
+    await container('c2', iccOff, { publish: ['8090:80'] });
+    await container('d1', internal);
+    await container('d2', internal);
+    await container('e1', noMasq);
+    // The outside knows its way back to these subnets only through the host.
+    await wan.routes.add({ dst: '10.160.0.0/24', gateway: HOST });
+    await wan.routes.add({ dst: '10.164.0.0/24', gateway: HOST });
+    servers.push(
+      await startTcpServer(c.a1.netns, 80, 'a1'),
+      await startTcpServer(c.a1.netns, 81, 'a1-local'),
+      await startTcpServer(c.a1.netns, 82, 'a1-82'),
+      await startUdpServer(c.a1.netns, 53, 'a1-udp'),
+      await startTcpServer(c.c2.netns, 80, 'c2'),
+      await startTcpServer(c.d2.netns, 80, 'd2'),
+      await startWhoAmIServer(wan, 9000),
+    );
+  });
+
+  after(async () => {
+    for (const server of servers) await stop(server);
+    for (const id of ids.reverse()) await teardownContainer(id);
+    for (const name of networks) await removeNetwork(name);
+    await wan.delete();
+    await host.links.delete('wan0').catch(() => undefined);
+    nft('delete', 'table', 'inet', 'foreign');
+  });
+
+  it('publishes tcp and udp ports to the outside, the host and 127.0.0.1', async () => {
+    expect(await tcpRequest(wan, HOST, 8080, 'from wan')).to.equal('a1:from wan');
+    expect(await udpRequest(wan, HOST, 5353, 'dns?')).to.equal('a1-udp:dns?');
+    expect(await tcpRequest(host, HOST, 8080, 'from host')).to.equal('a1:from host');
+    expect(await tcpRequest(host, '127.0.0.1', 8080, 'via lo')).to.equal('a1:via lo');
+    expect(await tcpRequest(host, '127.0.0.1', 8081, 'local only')).to.equal('a1-local:local only');
+  });
+
+  it('reports the ports, with an ephemeral host port picked when none was asked', async () => {
+    const ports = c.a1.endpoint.ports;
+    expect(ports.slice(0, 4)).to.deep.equal([
+      { hostIp: '0.0.0.0', hostPort: 8080, containerPort: 80, protocol: 'tcp' },
+      { hostIp: '0.0.0.0', hostPort: 5353, containerPort: 53, protocol: 'udp' },
+      { hostIp: '127.0.0.1', hostPort: 8081, containerPort: 81, protocol: 'tcp' },
+      { hostIp: '::', hostPort: 8086, containerPort: 80, protocol: 'tcp' },
+    ]);
+    const ephemeral = ports[4];
+    const [low, high] = (await host.sysctl('net.ipv4.ip_local_port_range')).split(/\s+/).map(Number);
+    expect(ephemeral.hostPort).to.be.within(low, high);
+    expect(await tcpRequest(wan, HOST, ephemeral.hostPort, 'eph')).to.equal('a1-82:eph');
+  });
+
+  it('lets a sibling reach a published port through the host address (hairpin)', async () => {
+    expect(await tcpRequest(c.a2.netns, HOST, 8080, 'hairpin')).to.equal('a1:hairpin');
+  });
+
+  it('publishes over IPv6 and masquerades IPv6 traffic', async () => {
+    expect(await tcpRequest(wan, HOST6, 8086, 'v6')).to.equal('a1:v6');
+    expect(await tcpRequest(c.a1.netns, WAN6, 9000, '')).to.equal(HOST6);
+  });
+
+  it('masquerades container traffic as the host, and not when masquerade is off', async () => {
+    expect(await tcpRequest(c.a1.netns, WAN, 9000, '')).to.equal(HOST);
+    expect(await tcpRequest(c.e1.netns, WAN, 9000, '')).to.equal(c.e1.endpoint.ipv4);
+  });
+
+  it('blocks what must not pass', async () => {
+    await fails(tcpRequest(wan, HOST, 8081, 'not for wan', 1000)); // bound to 127.0.0.1
+    await fails(tcpRequest(wan, c.a1.endpoint.ipv4, 80, 'direct', 1000)); // unpublished, direct
+    await fails(tcpRequest(c.b1.netns, c.a1.endpoint.ipv4, 80, 'other network', 1000));
+    await fails(tcpRequest(c.c1.netns, c.c2.endpoint.ipv4, 80, 'icc off', 1000));
+    await fails(tcpRequest(c.d1.netns, WAN, 9000, 'internal out', 1000));
+    expect(await tcpRequest(c.d1.netns, c.d2.endpoint.ipv4, 80, 'inside')).to.equal('d2:inside');
+    expect(await tcpRequest(wan, HOST, 8090, 'published on icc-off')).to.equal('c2:published on icc-off');
+  });
+
+  it('keeps the state in sets and maps, and leaves a foreign table alone', () => {
+    const any4 = elementsOf('ports4_any').map(([key, value]) => [key.concat, value.concat]);
+    expect(any4).to.deep.include([['tcp', 8080], [c.a1.endpoint.ipv4, 80]]);
+    expect(any4).to.deep.include([['udp', 5353], [c.a1.endpoint.ipv4, 53]]);
+    const local = elementsOf('ports4').map(([key, value]) => [key.concat, value.concat]);
+    expect(local).to.deep.include([['127.0.0.1', 'tcp', 8081], [c.a1.endpoint.ipv4, 81]]);
+    expect(elementsOf('bridges')).to.include.members(networks.map((n) => `nsbr-${n}`));
+    expect(JSON.parse(nft('-j', 'list', 'set', 'inet', 'foreign', 'keep')).nftables[1].set.elem).to.deep.equal(['192.0.2.7']);
+  });
+
+  it('refuses a taken host port with PORT_IN_USE, from this process or another', async () => {
+    const a = networks[0];
+    const ns = await NetNamespace.create(uniqueName('pu'));
+    try {
+      const net = await getNetwork(a);
+      await expectReject(net.connect(ns, { publish: ['8080:80'] }), 'NsnetError', 'PORT_IN_USE');
+      const script = `require(${JSON.stringify(join(process.cwd(), 'dist/index.js'))}).getNetwork(process.argv[1])
+        .then((n) => n.connect(process.argv[2], { publish: ['127.0.0.1:8080:80'] }))
+        .then(() => process.exit(0), (e) => { console.log(e.code); process.exit(1); })`;
+      const child = spawn(process.execPath, ['-e', script, a, ns.name], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (d) => (out += d));
+      const [code] = await once(child, 'exit');
+      expect([code, out.trim()]).to.deep.equal([1, 'PORT_IN_USE']);
+      expect(ip(['-n', ns.name, '-br', 'link']).trim().split('\n')).to.have.length(1); // only lo
+      await expectReject(net.connect(ns, { publish: ['8080:80/icmp'] }), 'NsnetError', 'INVALID_PUBLISH');
+    } finally {
+      await ns.delete();
+    }
+  });
+
+  it('puts everything back after nft flush ruleset, with reconcile', async () => {
+    nft('flush', 'ruleset');
+    await fails(tcpRequest(wan, HOST, 8080, 'flushed', 1000));
+    const report = await reconcile();
+    expect(report.firewallElements).to.be.greaterThan(0);
+    expect(await tcpRequest(wan, HOST, 8080, 'restored')).to.equal('a1:restored');
+    await fails(tcpRequest(c.b1.netns, c.a1.endpoint.ipv4, 80, 'still isolated', 1000));
+    nft('add', 'table', 'inet', 'foreign'); // for after()
+  });
+
+  it('leaves no element behind once the containers and networks are gone', async () => {
+    for (const server of servers.splice(0)) await stop(server);
+    for (const id of ids.splice(0).reverse()) await teardownContainer(id);
+    for (const name of networks.splice(0)) await removeNetwork(name);
+    for (const entry of nftJson()) {
+      const set = entry.set ?? entry.map;
+      if (set) expect(set.elem ?? [], set.name).to.deep.equal([]);
+    }
+    const bridgeTable = JSON.parse(nft('-j', 'list', 'table', 'bridge', 'nsnet')).nftables;
+    expect(bridgeTable.find((e) => e.set)?.set.elem ?? []).to.deep.equal([]);
+  });
+});
