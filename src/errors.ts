@@ -23,6 +23,10 @@ export type NsnetErrorCode =
   | 'CONTAINER_IN_USE'
   | 'TEARDOWN_INCOMPLETE'
   | 'STATE_CORRUPT'
+  | 'INVALID_PUBLISH'
+  | 'PORT_IN_USE'
+  | 'FIREWALL_UNAVAILABLE'
+  | 'FIREWALL_FAILED'
   | (string & {});
 
 /** An nsnet error. `code` says why; `details` carries what helps to fix it. */
