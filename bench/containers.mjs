@@ -1,14 +1,17 @@
 // Benchmark: one container at a time, set up then torn down, the way a
 // runtime starts them: a new namespace on one bridge network with an
-// address and a default route (no ports).
+// address and a default route; then again with one published port each and
+// masquerade.
 //
 //   npm run bench            (runs this file inside scripts/sandbox)
 //
 // Contenders: nsnet's setupContainer / teardownContainer; iproute2 with one
 // `ip -batch` for the host side and one `ip -n NS -batch` for the container
-// side (teardown: `ip netns del`); the CNI reference plugins bridge +
-// host-local, executed as a runtime executes them (skipped with a note when
-// Debian's containernetworking-plugins is not installed).
+// side (teardown: `ip netns del`), plus one `nft` per published port (a DNAT
+// rule, deleted by handle); the CNI reference plugins bridge + host-local
+// (+ portmap), executed as a runtime executes them (skipped with a note when
+// Debian's containernetworking-plugins is not installed). netavark is not
+// driven here.
 //
 // NSNET_BENCH_CONTAINERS overrides the count (200).
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -55,27 +58,40 @@ async function run(contender) {
   return { setup: median(setup), teardown: median(teardown) };
 }
 
-function nsnetContender() {
+const hostPort = (i) => 20000 + i;
+
+function nsnetContender(withPort) {
   const network = 'bench';
   return {
     label: 'nsnet',
     prefix: 'nc',
     prepare: () => createBridgeNetwork({ name: network, subnet: '10.150.0.0/16' }),
-    async setup(id) {
-      return (await setupContainer(id, { network })).endpoint.ipv4;
+    async setup(id, i) {
+      const publish = withPort ? [`${hostPort(i)}:80`] : [];
+      return (await setupContainer(id, { network, publish })).endpoint.ipv4;
     },
     teardown: (id) => teardownContainer(id),
     finish: () => removeNetwork(network),
   };
 }
 
-function ipBatchContender() {
+function nft(...args) {
+  return execFileSync('nft', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function ipBatchContender(withPort) {
   const bridge = 'ipbr0';
+  const handles = new Map();
   return {
-    label: 'ip -batch',
+    label: withPort ? 'ip -batch + nft' : 'ip -batch',
     prefix: 'ic',
     prepare() {
       ipBatch([], [`link add ${bridge} type bridge`, `addr add 10.151.0.1/16 dev ${bridge}`, `link set ${bridge} up`]);
+      if (!withPort) return;
+      nft('add', 'table', 'ip', 'benchnat');
+      nft('add', 'chain', 'ip', 'benchnat', 'pre', '{ type nat hook prerouting priority dstnat; }');
+      nft('add', 'chain', 'ip', 'benchnat', 'post', '{ type nat hook postrouting priority srcnat; }');
+      nft('add', 'rule', 'ip', 'benchnat', 'post', 'ip', 'saddr', '10.151.0.0/16', 'oifname', '!=', bridge, 'masquerade');
     },
     setup(id, i) {
       const address = `10.151.${1 + (i >> 8)}.${i & 255}`;
@@ -85,29 +101,48 @@ function ipBatchContender() {
         `link set v${id} master ${bridge} up`,
       ]);
       ipBatch(['-n', id], ['link set lo up', 'link set eth0 up', `addr add ${address}/16 dev eth0`, 'route add default via 10.151.0.1']);
+      if (withPort) {
+        const echo = nft('--echo', '--handle', 'add', 'rule', 'ip', 'benchnat', 'pre', 'tcp', 'dport', String(hostPort(i)), 'dnat', 'to', `${address}:80`);
+        handles.set(id, echo.match(/# handle (\d+)/)[1]);
+      }
       return address;
     },
-    teardown: (id) => ip('netns', 'del', id),
-    finish: () => ip('link', 'del', bridge),
+    teardown(id) {
+      if (withPort) nft('delete', 'rule', 'ip', 'benchnat', 'pre', 'handle', handles.get(id));
+      ip('netns', 'del', id);
+    },
+    finish() {
+      ip('link', 'del', bridge);
+      if (withPort) nft('delete', 'table', 'ip', 'benchnat');
+    },
   };
 }
 
-function cniContender(binDir) {
+function cniContender(binDir, withPort) {
   const dataDir = '/run/cni-bench';
-  const config = JSON.stringify({
+  const bridgeConfig = {
     cniVersion: '1.0.0',
     name: 'bench',
     type: 'bridge',
     bridge: 'cnibr0',
     isGateway: true,
     isDefaultGateway: true,
-    ipMasq: false,
+    ipMasq: withPort,
     hairpinMode: true,
     ipam: { type: 'host-local', subnet: '10.152.0.0/16', dataDir },
+  };
+  const portmapConfig = (i, prevResult) => ({
+    cniVersion: '1.0.0',
+    name: 'bench',
+    type: 'portmap',
+    capabilities: { portMappings: true },
+    runtimeConfig: { portMappings: [{ hostPort: hostPort(i), containerPort: 80, protocol: 'tcp' }] },
+    prevResult,
   });
-  const plugin = (command, id) => {
-    const result = spawnSync(path.join(binDir, 'bridge'), [], {
-      input: config,
+  const results = new Map();
+  const plugin = (type, config, command, id) => {
+    const result = spawnSync(path.join(binDir, type), [], {
+      input: JSON.stringify(config),
       encoding: 'utf8',
       env: {
         ...process.env,
@@ -118,19 +153,25 @@ function cniContender(binDir) {
         CNI_PATH: binDir,
       },
     });
-    if (result.status !== 0) throw new Error(`CNI ${command} failed: ${result.stdout}${result.stderr}`);
+    if (result.status !== 0) throw new Error(`CNI ${type} ${command} failed: ${result.stdout}${result.stderr}`);
     return result.stdout;
   };
   return {
-    label: 'CNI bridge + host-local',
+    label: withPort ? 'CNI bridge + host-local + portmap' : 'CNI bridge + host-local',
     prefix: 'cc',
-    setup(id) {
+    setup(id, i) {
       ip('netns', 'add', id);
-      const result = JSON.parse(plugin('ADD', id));
+      let result = JSON.parse(plugin('bridge', bridgeConfig, 'ADD', id));
+      if (withPort) result = JSON.parse(plugin('portmap', portmapConfig(i, result), 'ADD', id));
+      results.set(id, result);
       return result.ips[0].address.split('/')[0];
     },
-    teardown(id) {
-      plugin('DEL', id);
+    teardown(id, i) {
+      // DEL in reverse order, each with the cached result, as libcni does.
+      const prevResult = results.get(id);
+      if (withPort) plugin('portmap', portmapConfig(i, prevResult), 'DEL', id);
+      plugin('bridge', { ...bridgeConfig, prevResult }, 'DEL', id);
+      results.delete(id);
       ip('netns', 'del', id);
     },
     finish() {
@@ -147,13 +188,19 @@ async function main() {
   // Named namespaces are in the sandbox's private netns directory.
   await NetNamespace.host().links.list();
   console.log(`\n${COUNT} containers, one at a time: new namespace, veth on a bridge, address, default route; then teardown\n`);
-  const contenders = [nsnetContender(), ipBatchContender()];
-  const cniDir = CNI_DIRS.find((dir) => fs.existsSync(path.join(dir, 'bridge')) && fs.existsSync(path.join(dir, 'host-local')));
-  if (cniDir) contenders.push(cniContender(cniDir));
-  else console.log('(CNI plugins not installed, skipped: apt-get install containernetworking-plugins)\n');
+  const cniDir = CNI_DIRS.find((dir) => ['bridge', 'host-local', 'portmap'].every((p) => fs.existsSync(path.join(dir, p))));
+  if (!cniDir) console.log('(CNI plugins not installed, skipped: apt-get install containernetworking-plugins)\n');
+  for (const withPort of [false, true]) {
+    const contenders = [nsnetContender(withPort), ipBatchContender(withPort)];
+    if (cniDir) contenders.push(cniContender(cniDir, withPort));
+    const results = [];
+    for (const contender of contenders) results.push({ label: contender.label, ...(await run(contender)) });
+    console.log(withPort ? '\nwith one published port each, and masquerade:' : 'no published port:');
+    printTable(results);
+  }
+}
 
-  const results = [];
-  for (const contender of contenders) results.push({ label: contender.label, ...(await run(contender)) });
+function printTable(results) {
   const nsnet = results[0];
   const rows = [['contender', 'setup ms (median)', 'teardown ms (median)', 'nsnet faster: setup', 'teardown']];
   for (const r of results) {

@@ -1,6 +1,6 @@
 /**
  * Host ports taken by published ports, across processes: one state record
- * per protocol and port, changed only under the state lock.
+ * per protocol (port -> bindings), changed only under the state lock.
  */
 import { isIP } from 'node:net';
 
@@ -30,9 +30,8 @@ function clash(a: string, b: string): boolean {
   return a === b || WILDCARDS.has(a) || WILDCARDS.has(b);
 }
 
-function recordName(protocol: PortProtocol, port: number): string {
-  return `${protocol}-${port}`;
-}
+/** The bindings of one protocol: port number -> who holds it. */
+type PortTable = Record<string, PortBinding[]>;
 
 async function ephemeralRange(): Promise<[number, number]> {
   const text = await NetNamespace.host().sysctl('net.ipv4.ip_local_port_range');
@@ -51,14 +50,16 @@ export async function takePorts(
   owner: string,
   defaultHostIp: string,
 ): Promise<PublishedPort[]> {
-  const taken = new Map<string, PortBinding[]>();
-  const bindings = async (protocol: PortProtocol, port: number) => {
-    const name = recordName(protocol, port);
-    if (!taken.has(name)) taken.set(name, (await store.read<PortBinding[]>('ports', name)) ?? []);
-    return taken.get(name) as PortBinding[];
+  const tables = new Map<PortProtocol, PortTable>();
+  for (const protocol of new Set(requests.map((r) => r.protocol))) {
+    tables.set(protocol, (await store.read<PortTable>('ports', protocol)) ?? {});
+  }
+  const bindings = (protocol: PortProtocol, port: number) => {
+    const table = tables.get(protocol) as PortTable;
+    return (table[port] ??= []);
   };
-  const free = async (protocol: PortProtocol, port: number, hostIp: string) =>
-    !(await bindings(protocol, port)).some((b) => clash(b.hostIp, hostIp));
+  const free = (protocol: PortProtocol, port: number, hostIp: string) =>
+    !(tables.get(protocol) as PortTable)[port]?.some((b) => clash(b.hostIp, hostIp));
   const published: PublishedPort[] = [];
   for (const request of requests) {
     const hostIp = request.hostIp ?? defaultHostIp;
@@ -71,31 +72,35 @@ export async function takePorts(
       const start = Math.floor(Math.random() * span);
       for (let i = 0; i < span && first === undefined; i++) {
         const candidate = low + ((start + i) % span);
-        if (await free(request.protocol, candidate, hostIp)) first = candidate;
+        if (free(request.protocol, candidate, hostIp)) first = candidate;
       }
       if (first === undefined) throw new NsnetError('PORT_IN_USE', `no free ${request.protocol} port in ${low}-${high} on ${hostIp}`);
     }
     for (let i = 0; i < count; i++) {
       const port = { hostIp, hostPort: first + i, containerPort: request.containerPort + i, protocol: request.protocol };
-      if (!(await free(port.protocol, port.hostPort, hostIp))) {
+      if (!free(port.protocol, port.hostPort, hostIp)) {
         throw new NsnetError('PORT_IN_USE', `${port.protocol} port ${port.hostPort} on ${hostIp} is already published`, { port });
       }
-      (await bindings(port.protocol, port.hostPort)).push({ hostIp, owner });
+      bindings(port.protocol, port.hostPort).push({ hostIp, owner });
       published.push(port);
     }
   }
-  await Promise.all([...taken].map(([name, list]) => store.write('ports', name, list)));
+  await Promise.all([...tables].map(([protocol, table]) => store.write('ports', protocol, table)));
   return published;
 }
 
 /** Gives back the host ports of `owner`. Call under the state lock. */
 export async function releasePorts(store: StateStore, ports: PublishedPort[], owner: string): Promise<void> {
-  const names = [...new Set(ports.map((p) => recordName(p.protocol, p.hostPort)))];
+  const protocols = [...new Set(ports.map((p) => p.protocol))];
   await Promise.all(
-    names.map(async (name) => {
-      const list = ((await store.read<PortBinding[]>('ports', name)) ?? []).filter((b) => b.owner !== owner);
-      if (list.length) await store.write('ports', name, list);
-      else await store.remove('ports', name);
+    protocols.map(async (protocol) => {
+      const table = (await store.read<PortTable>('ports', protocol)) ?? {};
+      for (const port of ports.filter((p) => p.protocol === protocol)) {
+        const left = (table[port.hostPort] ?? []).filter((b) => b.owner !== owner);
+        if (left.length) table[port.hostPort] = left;
+        else delete table[port.hostPort];
+      }
+      await store.write('ports', protocol, table);
     }),
   );
 }

@@ -8,7 +8,7 @@
  *   <stateDir>/leases/<network>.json    address leases of a network
  *   <stateDir>/endpoints/<id>.json      endpoints
  *   <stateDir>/containers/<id>.json     containers (setupContainer)
- *   <stateDir>/ports/<proto>-<port>.json  who publishes a host port
+ *   <stateDir>/ports/<protocol>.json    who publishes each host port
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
