@@ -7,7 +7,7 @@
 import { randomBytes } from 'node:crypto';
 
 import { invalid, NetlinkError, NsnetError } from '../errors';
-import { applyChanges, endpointChanges, removeElements } from '../firewall/nftables/backend';
+import { firewallFor } from '../firewall/firewall';
 import { releasePorts, takePorts } from '../firewall/ports';
 import { parsePublish, type PortRequest, type PublishSpec } from '../firewall/publish';
 import { ipFamily } from '../ip';
@@ -132,9 +132,9 @@ export async function forgetEndpoint(record: EndpointRecord): Promise<void> {
   });
 }
 
-/** Takes an endpoint's elements out of the firewall; gone already is fine. */
+/** Takes an endpoint out of the firewall; gone already is fine. */
 async function unpublish(network: NetworkRecord | undefined, record: EndpointRecord): Promise<void> {
-  if (network?.activeFirewall === 'nftables') await removeElements(endpointChanges(network, record, 'delete'));
+  if (network) await firewallFor(network.activeFirewall)?.removeEndpoint(network, record);
 }
 
 /** Runs one step of a connect; a failure names the step. */
@@ -214,8 +214,8 @@ async function plumb(network: NetworkRecord, ns: NetNamespace, record: EndpointR
   });
   await step('wait for carrier', () => waitForCarrier(ns, peer.index));
   // Last, as Docker does: the ports lead somewhere only now.
-  const changes = network.activeFirewall === 'nftables' ? endpointChanges(network, record, 'add') : [];
-  if (changes.length) await step('publish ports', () => applyChanges(changes));
+  const firewall = firewallFor(network.activeFirewall);
+  if (firewall) await step('publish ports', () => firewall.addEndpoint(network, record));
 }
 
 function ignoreMissing(error: unknown): void {

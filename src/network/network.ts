@@ -2,8 +2,7 @@
 import { join } from 'node:path';
 
 import { invalid, NsnetError } from '../errors';
-import { resolveFirewall } from '../firewall/firewall';
-import { applyChanges, endpointChanges, installRuleset, networkChanges, removeElements } from '../firewall/nftables/backend';
+import { firewallFor, resolveFirewall } from '../firewall/firewall';
 import { releasePorts } from '../firewall/ports';
 import { Subnet } from '../ipam/subnet';
 import { NetNamespace, netnsDir } from '../netns';
@@ -147,15 +146,16 @@ export async function createBridgeNetwork(options: BridgeNetworkOptions): Promis
       activeFirewall: resolveFirewall(wanted.firewall),
       created: new Date().toISOString(),
     };
+    const firewall = firewallFor(record.activeFirewall);
     await createBridge(record);
     try {
-      if (record.activeFirewall === 'nftables') {
-        await installRuleset();
-        await applyChanges(networkChanges(record, 'add'));
+      if (firewall) {
+        await firewall.install();
+        await firewall.addNetwork(record);
       }
       await store.write('networks', record.name, record);
     } catch (error) {
-      if (record.activeFirewall === 'nftables') await removeElements(networkChanges(record, 'delete')).catch(() => undefined);
+      await firewall?.removeNetwork(record).catch(() => undefined);
       await deleteBridge(record).catch(() => undefined);
       throw error;
     }
@@ -199,13 +199,14 @@ export async function removeNetwork(name: string, options: { force?: boolean } =
       });
     }
     // Inside the lock, so the records go directly (disconnect() would lock again).
+    const firewall = firewallFor(record.activeFirewall);
     for (const endpoint of endpoints) {
-      if (record.activeFirewall === 'nftables') await removeElements(endpointChanges(record, endpoint, 'delete'));
+      await firewall?.removeEndpoint(record, endpoint);
       await releasePorts(store, endpoint.ports, endpoint.id);
       await NetNamespace.host().links.delete(endpoint.hostIfname).catch(() => undefined);
       await store.remove('endpoints', endpointKey(endpoint.network, endpoint.netnsInode));
     }
-    if (record.activeFirewall === 'nftables') await removeElements(networkChanges(record, 'delete'));
+    await firewall?.removeNetwork(record);
     await deleteBridge(record);
     await store.remove('leases', leaseTableName(name));
     await store.remove('networks', name);

@@ -5,7 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 
-import { installRuleset, restoreElements } from '../firewall/nftables/backend';
+import { type Firewall, firewallFor } from '../firewall/firewall';
 import { type NetworkLeases, releaseLeases } from '../ipam/leases';
 import { NetNamespace } from '../netns';
 import { currentStore } from '../state/store';
@@ -26,7 +26,7 @@ export interface ReconcileReport {
   containers: string[];
   /** Networks whose bridge was missing and was made again. */
   bridges: string[];
-  /** Firewall set and map elements written back (after, say, `nft flush ruleset`). */
+  /** Firewall elements (nftables) or rules (iptables) written back, after, say, `nft flush ruleset`. */
   firewallElements: number;
 }
 
@@ -92,10 +92,11 @@ export async function reconcile(): Promise<ReconcileReport> {
 
     // The firewall from the records: whatever was flushed comes back, whatever
     // belongs to nothing goes, in one transaction.
-    const guarded = networks.filter((n) => n.activeFirewall === 'nftables');
-    if (guarded.length) {
-      await installRuleset();
-      report.firewallElements = await restoreElements(guarded, live);
+    for (const active of ['nftables', 'iptables'] as const) {
+      const guarded = networks.filter((n) => n.activeFirewall === active);
+      if (!guarded.length) continue;
+      const names = new Set(guarded.map((n) => n.name));
+      report.firewallElements += await (firewallFor(active) as Firewall).restore(guarded, live.filter((e) => names.has(e.network)));
     }
 
     const networkNames = new Set(networks.map((n) => n.name));

@@ -5,6 +5,7 @@ import { NetlinkError, NsnetError } from '../../errors';
 import { NetNamespace } from '../../netns';
 import type { EndpointRecord } from '../../network/endpoint-record';
 import type { NetworkRecord } from '../../network/options';
+import type { Firewall } from '../firewall';
 import type { PublishedPort } from '../ports';
 import { applySetChanges, concat, field, type SetChange } from './elements';
 import { BRIDGE_TABLE, INET_TABLE, TABLE } from './ruleset';
@@ -102,3 +103,18 @@ export async function restoreElements(networks: NetworkRecord[], endpoints: Endp
   await applyChanges([...flush, ...add]);
   return add.reduce((count, change) => count + change.elements.length, 0);
 }
+
+export const nftablesFirewall: Firewall = {
+  install: installRuleset,
+  addNetwork: (network) => applyChanges(networkChanges(network, 'add')),
+  removeNetwork: (network) => removeElements(networkChanges(network, 'delete')),
+  async addEndpoint(network, endpoint) {
+    const changes = endpointChanges(network, endpoint, 'add');
+    if (changes.length) await applyChanges(changes);
+  },
+  removeEndpoint: (network, endpoint) => removeElements(endpointChanges(network, endpoint, 'delete')),
+  async restore(networks, endpoints) {
+    await installRuleset();
+    return restoreElements(networks, endpoints);
+  },
+};

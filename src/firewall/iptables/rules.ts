@@ -1,0 +1,93 @@
+/**
+ * The iptables layout: chains NSNET-* in raw, nat and filter, reached by one
+ * jump each from the built-in chains, and rules tagged with their owner in a
+ * comment ("nsnet:network:<name>", "nsnet:endpoint:<id>"). Every value in a
+ * rule comes from a validated record (interface names, addresses, ports), so
+ * nothing user-supplied reaches iptables-restore unchecked.
+ */
+import type { EndpointRecord } from '../../network/endpoint-record';
+import type { NetworkRecord } from '../../network/options';
+import type { PublishedPort } from '../ports';
+
+export type IpVersion = 4 | 6;
+export type Table = 'raw' | 'nat' | 'filter';
+
+/** A rule: table, chain and the arguments after `-A CHAIN`. */
+export interface Rule {
+  table: Table;
+  chain: string;
+  spec: string;
+}
+
+export const CHAINS: Record<Table, string[]> = {
+  raw: ['NSNET-RAW'],
+  nat: ['NSNET-DNAT', 'NSNET-POSTROUTING'],
+  filter: ['NSNET-FORWARD', 'NSNET-INTO', 'NSNET-OUTOF'],
+};
+
+/** The jumps into nsnet's chains, and the fixed rules inside them. */
+export function baseRules(version: IpVersion): Rule[] {
+  const rules: Rule[] = [
+    { table: 'raw', chain: 'PREROUTING', spec: '-j NSNET-RAW' },
+    { table: 'nat', chain: 'PREROUTING', spec: '-m addrtype --dst-type LOCAL -j NSNET-DNAT' },
+    { table: 'nat', chain: 'OUTPUT', spec: '-m addrtype --dst-type LOCAL -j NSNET-DNAT' },
+    { table: 'nat', chain: 'POSTROUTING', spec: '-j NSNET-POSTROUTING' },
+    { table: 'filter', chain: 'FORWARD', spec: '-j NSNET-FORWARD' },
+    { table: 'filter', chain: 'NSNET-FORWARD', spec: '-j NSNET-INTO' },
+    { table: 'filter', chain: 'NSNET-FORWARD', spec: '-j NSNET-OUTOF' },
+  ];
+  // 127.0.0.1-published ports are for this host only.
+  if (version === 4) rules.push({ table: 'raw', chain: 'NSNET-RAW', spec: '! -i lo -d 127.0.0.0/8 -j DROP' });
+  return rules;
+}
+
+const comment = (owner: string) => `-m comment --comment ${owner}`;
+
+export function networkOwner(network: NetworkRecord): string {
+  return `nsnet:network:${network.name}`;
+}
+
+export function endpointOwner(endpoint: EndpointRecord): string {
+  return `nsnet:endpoint:${endpoint.id}`;
+}
+
+/** The rules of a network, for one IP version. */
+export function networkRules(network: NetworkRecord, version: IpVersion): Rule[] {
+  const subnet = version === 4 ? network.subnet : network.ipv6?.subnet;
+  if (!subnet) return [];
+  const br = network.bridge;
+  const tag = comment(networkOwner(network));
+  const rules: Rule[] = [];
+  const nat = (spec: string) => rules.push({ table: 'nat', chain: 'NSNET-POSTROUTING', spec: `${spec} ${tag}` });
+  const into = (spec: string) => rules.push({ table: 'filter', chain: 'NSNET-INTO', spec: `${spec} ${tag}` });
+  if (!network.internal) {
+    if (version === 4) nat(`-o ${br} -s 127.0.0.0/8 -j MASQUERADE`); // this host through 127.0.0.1
+    nat(`-s ${subnet} -o ${br} -m conntrack --ctstate DNAT -j MASQUERADE`); // hairpin
+    if (network.masquerade) nat(`-s ${subnet} ! -o ${br} -j MASQUERADE`);
+  }
+  // Same-bridge traffic reaches here only with br_netfilter on.
+  into(`-i ${br} -o ${br} -j ${network.icc ? 'ACCEPT' : 'DROP'}`);
+  if (network.internal) into(`-o ${br} -j DROP`);
+  into(`-o ${br} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`);
+  into(`-o ${br} -m conntrack --ctstate DNAT -j ACCEPT`);
+  into(`-o ${br} -j DROP`);
+  rules.push({ table: 'filter', chain: 'NSNET-OUTOF', spec: `-i ${br} -j ${network.internal ? 'DROP' : 'ACCEPT'} ${tag}` });
+  return rules;
+}
+
+function portVersion(port: PublishedPort): IpVersion {
+  return port.hostIp.includes(':') ? 6 : 4;
+}
+
+/** The DNAT rules of an endpoint's published ports, for one IP version. */
+export function endpointRules(endpoint: EndpointRecord, version: IpVersion): Rule[] {
+  const tag = comment(endpointOwner(endpoint));
+  return endpoint.ports
+    .filter((port) => portVersion(port) === version && (version === 4 || endpoint.ipv6))
+    .map((port) => {
+      const wildcard = port.hostIp === '0.0.0.0' || port.hostIp === '::';
+      const destination = version === 4 ? `${endpoint.ipv4}:${port.containerPort}` : `[${endpoint.ipv6}]:${port.containerPort}`;
+      const match = `${wildcard ? '' : `-d ${port.hostIp} `}-p ${port.protocol} -m ${port.protocol} --dport ${port.hostPort}`;
+      return { table: 'nat', chain: 'NSNET-DNAT', spec: `${match} -j DNAT --to-destination ${destination} ${tag}` };
+    });
+}
