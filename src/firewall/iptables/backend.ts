@@ -51,10 +51,14 @@ async function saved(version: IpVersion): Promise<{ table: Table; line: string }
   return lines;
 }
 
+/** Whether a saved rule carries this owner comment (iptables-save may quote it). */
+export function ownedBy(line: string, owner: string): boolean {
+  return line.includes(`--comment ${owner} `) || line.includes(`--comment "${owner}" `);
+}
+
 /** Deletes every saved rule that carries one of these owner comments. */
 async function removeOwned(version: IpVersion, owners: string[]): Promise<void> {
-  const marks = owners.map((owner) => `--comment ${owner}`);
-  const owned = (await saved(version)).filter((l) => l.line.startsWith('-A ') && marks.some((m) => l.line.includes(`${m} `) || l.line.endsWith(m)));
+  const owned = (await saved(version)).filter((l) => l.line.startsWith('-A ') && owners.some((owner) => ownedBy(l.line, owner)));
   await restore(version, owned.map((l) => ({ table: l.table, line: `-D${l.line.slice(2)}` })));
 }
 

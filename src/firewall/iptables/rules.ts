@@ -25,19 +25,23 @@ export const CHAINS: Record<Table, string[]> = {
   filter: ['NSNET-FORWARD', 'NSNET-INTO', 'NSNET-OUTOF'],
 };
 
-/** The jumps into nsnet's chains, and the fixed rules inside them. */
+/**
+ * The jumps into nsnet's chains, and the fixed rules inside them, written in
+ * the order iptables-save prints them, so that an installed rule is found.
+ */
 export function baseRules(version: IpVersion): Rule[] {
+  const tag = '-m comment --comment nsnet';
   const rules: Rule[] = [
-    { table: 'raw', chain: 'PREROUTING', spec: '-j NSNET-RAW' },
-    { table: 'nat', chain: 'PREROUTING', spec: '-m addrtype --dst-type LOCAL -j NSNET-DNAT' },
-    { table: 'nat', chain: 'OUTPUT', spec: '-m addrtype --dst-type LOCAL -j NSNET-DNAT' },
-    { table: 'nat', chain: 'POSTROUTING', spec: '-j NSNET-POSTROUTING' },
-    { table: 'filter', chain: 'FORWARD', spec: '-j NSNET-FORWARD' },
-    { table: 'filter', chain: 'NSNET-FORWARD', spec: '-j NSNET-INTO' },
-    { table: 'filter', chain: 'NSNET-FORWARD', spec: '-j NSNET-OUTOF' },
+    { table: 'raw', chain: 'PREROUTING', spec: `${tag} -j NSNET-RAW` },
+    { table: 'nat', chain: 'PREROUTING', spec: `-m addrtype --dst-type LOCAL ${tag} -j NSNET-DNAT` },
+    { table: 'nat', chain: 'OUTPUT', spec: `-m addrtype --dst-type LOCAL ${tag} -j NSNET-DNAT` },
+    { table: 'nat', chain: 'POSTROUTING', spec: `${tag} -j NSNET-POSTROUTING` },
+    { table: 'filter', chain: 'FORWARD', spec: `${tag} -j NSNET-FORWARD` },
+    { table: 'filter', chain: 'NSNET-FORWARD', spec: `${tag} -j NSNET-INTO` },
+    { table: 'filter', chain: 'NSNET-FORWARD', spec: `${tag} -j NSNET-OUTOF` },
   ];
   // 127.0.0.1-published ports are for this host only.
-  if (version === 4) rules.push({ table: 'raw', chain: 'NSNET-RAW', spec: '! -i lo -d 127.0.0.0/8 -j DROP' });
+  if (version === 4) rules.push({ table: 'raw', chain: 'NSNET-RAW', spec: `-d 127.0.0.0/8 ! -i lo ${tag} -j DROP` });
   return rules;
 }
 
