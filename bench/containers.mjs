@@ -36,26 +36,41 @@ function ipBatch(args, commands) {
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
-/** Times setup and teardown of COUNT containers, one at a time; checks each setup. */
+/**
+ * Sets up COUNT containers one at a time, then tears them down one at a
+ * time; times each step and checks each setup (not timed).
+ */
 async function run(contender) {
   await contender.prepare?.();
   const setup = [];
   const teardown = [];
   for (let i = 0; i < COUNT; i++) {
     const id = `${contender.prefix}${i}`;
-    let start = performance.now();
+    const start = performance.now();
     const address = await contender.setup(id, i);
     setup.push(performance.now() - start);
-    // Not timed: the container really has its address and default route.
     const [eth0] = JSON.parse(ip('-j', '-n', id, '-4', 'addr', 'show', 'dev', 'eth0'));
     if (eth0?.addr_info[0]?.local !== address) throw new Error(`${contender.label}: ${id} lacks ${address}`);
     if (!ip('-n', id, 'route', 'show', 'default').includes('via')) throw new Error(`${contender.label}: ${id} has no default route`);
-    start = performance.now();
-    await contender.teardown(id, i);
+  }
+  for (let i = 0; i < COUNT; i++) {
+    const start = performance.now();
+    await contender.teardown(`${contender.prefix}${i}`, i);
     teardown.push(performance.now() - start);
   }
   await contender.finish?.();
+  await settle();
   return { setup: median(setup), teardown: median(teardown) };
+}
+
+/** Waits until the kernel has cleaned up deleted namespaces, so the next contender starts even. */
+async function settle() {
+  const probe = 'bench-settle';
+  ip('netns', 'add', probe);
+  ip('link', 'add', probe, 'type', 'veth', 'peer', 'name', 'settle-peer', 'netns', probe);
+  ip('netns', 'del', probe);
+  const deadline = Date.now() + 60000;
+  while (ip('-br', 'link').includes(probe) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 }
 
 const hostPort = (i) => 20000 + i;
@@ -187,7 +202,7 @@ async function main() {
   }
   // Named namespaces are in the sandbox's private netns directory.
   await NetNamespace.host().links.list();
-  console.log(`\n${COUNT} containers, one at a time: new namespace, veth on a bridge, address, default route; then teardown\n`);
+  console.log(`\n${COUNT} containers set up one at a time (new namespace, veth on a bridge, address, default route), then torn down one at a time\n`);
   const cniDir = CNI_DIRS.find((dir) => ['bridge', 'host-local', 'portmap'].every((p) => fs.existsSync(path.join(dir, p))));
   if (!cniDir) console.log('(CNI plugins not installed, skipped: apt-get install containernetworking-plugins)\n');
   for (const withPort of [false, true]) {
