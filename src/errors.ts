@@ -17,7 +17,6 @@ export type NsnetErrorCode =
   | 'SUBNET_FULL'
   | 'ENDPOINT_EXISTS'
   | 'LINK_NOT_READY'
-  | 'NOT_SUPPORTED'
   | 'CONTAINER_EXISTS'
   | 'CONTAINER_NOT_FOUND'
   | 'CONTAINER_IN_USE'
