@@ -104,3 +104,23 @@ export async function releasePorts(store: StateStore, ports: PublishedPort[], ow
     }),
   );
 }
+
+/** Releases host ports whose owner is not among `live`; returns them as "tcp 8080". Call under the state lock. */
+export async function releaseOrphanPorts(store: StateStore, live: Set<string>): Promise<string[]> {
+  const released: string[] = [];
+  for (const protocol of ['tcp', 'udp', 'sctp'] as PortProtocol[]) {
+    const table = await store.read<PortTable>('ports', protocol);
+    if (!table) continue;
+    let changed = false;
+    for (const [port, list] of Object.entries(table)) {
+      const kept = list.filter((b) => live.has(b.owner));
+      if (kept.length === list.length) continue;
+      changed = true;
+      released.push(...list.filter((b) => !live.has(b.owner)).map((b) => `${protocol} ${b.hostIp}:${port}`));
+      if (kept.length) table[port] = kept;
+      else delete table[port];
+    }
+    if (changed) await store.write('ports', protocol, table);
+  }
+  return released;
+}

@@ -8,7 +8,7 @@ import { NetNamespace } from '../netns';
 import type { Link } from '../rtnl/links';
 import type { NetworkRecord } from './options';
 
-export const BRIDGE_ALIAS_PREFIX = 'nsnet:network:';
+const BRIDGE_ALIAS_PREFIX = 'nsnet:network:';
 
 export function bridgeAlias(network: string): string {
   return `${BRIDGE_ALIAS_PREFIX}${network}`;

@@ -6,6 +6,7 @@
 import { stat } from 'node:fs/promises';
 
 import { type Firewall, firewallFor } from '../firewall/firewall';
+import { releaseOrphanPorts } from '../firewall/ports';
 import { type NetworkLeases, releaseLeases } from '../ipam/leases';
 import { NetNamespace } from '../netns';
 import { currentStore } from '../state/store';
@@ -26,6 +27,8 @@ export interface ReconcileReport {
   containers: string[];
   /** Networks whose bridge was missing and was made again. */
   bridges: string[];
+  /** Host ports that belong to no endpoint, as "tcp 0.0.0.0:8080". */
+  ports: string[];
   /** Firewall elements (nftables) or rules (iptables) written back, after, say, `nft flush ruleset`. */
   firewallElements: number;
 }
@@ -46,7 +49,7 @@ function abandoned(record: { status: string; pid: number }): boolean {
 
 export async function reconcile(): Promise<ReconcileReport> {
   const store = currentStore();
-  const report: ReconcileReport = { endpoints: [], links: [], leases: [], containers: [], bridges: [], firewallElements: 0 };
+  const report: ReconcileReport = { endpoints: [], links: [], leases: [], containers: [], bridges: [], ports: [], firewallElements: 0 };
   await store.locked(async () => {
     const networks = await store.list<NetworkRecord>('networks');
     for (const network of networks) {
@@ -98,6 +101,8 @@ export async function reconcile(): Promise<ReconcileReport> {
       const names = new Set(guarded.map((n) => n.name));
       report.firewallElements += await (firewallFor(active) as Firewall).restore(guarded, live.filter((e) => names.has(e.network)));
     }
+
+    report.ports = await releaseOrphanPorts(store, liveIds);
 
     const networkNames = new Set(networks.map((n) => n.name));
     for (const network of networkNames) {

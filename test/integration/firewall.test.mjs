@@ -88,7 +88,7 @@ const BACKENDS = {
   },
 };
 
-/** iptables-save lines of a table, owner comments removed for comparison where asked. */
+/** The lines iptables-save (or ip6tables-save) prints for one table. */
 function saveLines(version, table) {
   const out = execFileSync(version === 4 ? 'iptables-save' : 'ip6tables-save', ['-t', table], { encoding: 'utf8' });
   return out.split('\n');
@@ -236,6 +236,24 @@ for (const [backend, view] of Object.entries(BACKENDS)) describe(`${backend} fir
       await expectReject(net.connect(ns, { publish: ['8080:80/icmp'] }), 'NsnetError', 'INVALID_PUBLISH');
     } finally {
       await ns.delete();
+    }
+  });
+
+  it('gives back the ports of an endpoint whose namespace vanished, with reconcile', async () => {
+    const net = await getNetwork(networks[0]);
+    const gone = await NetNamespace.create(uniqueName('gp'));
+    await net.connect(gone, { publish: ['18080:82'] });
+    ip(['netns', 'del', gone.name]);
+    gone.close();
+    const report = await reconcile();
+    expect(report.ports).to.deep.equal(['tcp 0.0.0.0:18080']);
+    const next = await NetNamespace.create(uniqueName('gp'));
+    try {
+      const ep = await net.connect(next, { publish: ['18080:82'] });
+      expect(ep.ports[0].hostPort).to.equal(18080);
+      await net.disconnect(next);
+    } finally {
+      await next.delete();
     }
   });
 

@@ -52,7 +52,7 @@ async function saved(version: IpVersion): Promise<{ table: Table; line: string }
 }
 
 /** Whether a saved rule carries this owner comment (iptables-save may quote it). */
-export function ownedBy(line: string, owner: string): boolean {
+function ownedBy(line: string, owner: string): boolean {
   return line.includes(`--comment ${owner} `) || line.includes(`--comment "${owner}" `);
 }
 
