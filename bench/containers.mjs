@@ -10,8 +10,9 @@
 // side (teardown: `ip netns del`), plus one `nft` per published port (a DNAT
 // rule, deleted by handle); the CNI reference plugins bridge + host-local
 // (+ portmap), executed as a runtime executes them (skipped with a note when
-// Debian's containernetworking-plugins is not installed). netavark is not
-// driven here.
+// Debian's containernetworking-plugins is not installed); netavark, given
+// the JSON a runtime gives it (addresses chosen by the runtime, as podman
+// does), skipped with a note when Debian's netavark is not installed.
 //
 // NSNET_BENCH_CONTAINERS overrides the count (200).
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -24,6 +25,7 @@ import { createBridgeNetwork, NetNamespace, removeNetwork, setupContainer, teard
 const COUNT = Number(process.env.NSNET_BENCH_CONTAINERS || 200);
 const NETNS_DIR = process.env.NSNET_NETNS_DIR || '/run/netns';
 const CNI_DIRS = ['/usr/lib/cni', '/opt/cni/bin'];
+const NETAVARK = ['/usr/lib/podman/netavark', '/usr/libexec/podman/netavark'].find((file) => fs.existsSync(file));
 
 function ip(...args) {
   return execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -196,6 +198,53 @@ function cniContender(binDir, withPort) {
   };
 }
 
+function netavarkContender(withPort) {
+  const configDir = '/run/netavark-bench';
+  const options = (id, i) => ({
+    container_id: id.padEnd(64, '0'),
+    container_name: id,
+    port_mappings: withPort ? [{ host_ip: '', container_port: 80, host_port: hostPort(i), range: 1, protocol: 'tcp' }] : [],
+    networks: { bench: { static_ips: [address(i)], interface_name: 'eth0' } },
+    network_info: {
+      bench: {
+        name: 'bench',
+        id: 'b'.repeat(64),
+        driver: 'bridge',
+        network_interface: 'navbr0',
+        subnets: [{ subnet: '10.153.0.0/16', gateway: '10.153.0.1' }],
+        ipv6_enabled: false,
+        internal: false,
+        dns_enabled: false,
+      },
+    },
+  });
+  const address = (i) => `10.153.${1 + (i >> 8)}.${i & 255}`;
+  const netavark = (command, id, i) => {
+    const result = spawnSync(NETAVARK, ['--config', configDir, command, path.join(NETNS_DIR, id)], {
+      input: JSON.stringify(options(id, i)),
+      encoding: 'utf8',
+    });
+    if (result.status !== 0) throw new Error(`netavark ${command} failed: ${result.stdout}${result.stderr}`);
+  };
+  return {
+    label: 'netavark',
+    prefix: 'vc',
+    setup(id, i) {
+      ip('netns', 'add', id);
+      netavark('setup', id, i);
+      return address(i);
+    },
+    teardown(id, i) {
+      netavark('teardown', id, i);
+      ip('netns', 'del', id);
+    },
+    finish() {
+      // netavark removes its bridge with the last container.
+      fs.rmSync(configDir, { recursive: true, force: true });
+    },
+  };
+}
+
 async function main() {
   if (process.env.NSNET_SANDBOX !== 'inside') {
     throw new Error('run the benchmark inside a throw-away namespace: npm run bench');
@@ -205,9 +254,11 @@ async function main() {
   console.log(`\n${COUNT} containers set up one at a time (new namespace, veth on a bridge, address, default route), then torn down one at a time\n`);
   const cniDir = CNI_DIRS.find((dir) => ['bridge', 'host-local', 'portmap'].every((p) => fs.existsSync(path.join(dir, p))));
   if (!cniDir) console.log('(CNI plugins not installed, skipped: apt-get install containernetworking-plugins)\n');
+  if (!NETAVARK) console.log('(netavark not installed, skipped: apt-get install netavark)\n');
   for (const withPort of [false, true]) {
     const contenders = [nsnetContender(withPort), ipBatchContender(withPort)];
     if (cniDir) contenders.push(cniContender(cniDir, withPort));
+    if (NETAVARK) contenders.push(netavarkContender(withPort));
     const results = [];
     for (const contender of contenders) results.push({ label: contender.label, ...(await run(contender)) });
     console.log(withPort ? '\nwith one published port each, and masquerade:' : 'no published port:');
