@@ -39,21 +39,31 @@ async function ephemeralRange(): Promise<[number, number]> {
   return Number.isInteger(low) && Number.isInteger(high) && low <= high ? [low, high] : [32768, 60999];
 }
 
+/** The port tables that `requests` need, read together. */
+export type PortTables = Map<PortProtocol, PortTable>;
+
+export async function readPortTables(store: StateStore, requests: PortRequest[]): Promise<PortTables> {
+  const protocols = [...new Set(requests.map((r) => r.protocol))];
+  const tables = await Promise.all(protocols.map((p) => store.read<PortTable>('ports', p)));
+  return new Map(protocols.map((p, i) => [p, tables[i] ?? {}]));
+}
+
+export async function writePortTables(store: StateStore, tables: PortTables): Promise<void> {
+  await Promise.all([...tables].map(([protocol, table]) => store.write('ports', protocol, table)));
+}
+
 /**
- * Takes the host ports of `requests` for `owner` (PORT_IN_USE when taken);
- * a request without a host port gets a free one from the ephemeral range, or
- * from its host range. Call under the state lock. Returns the mappings.
+ * Takes the host ports of `requests` for `owner` in `tables` (PORT_IN_USE
+ * when taken); a request without a host port gets a free one from the
+ * ephemeral range, or from its host range. Returns the mappings; the caller
+ * writes the tables back, under the state lock it read them in.
  */
 export async function takePorts(
-  store: StateStore,
+  tables: PortTables,
   requests: PortRequest[],
   owner: string,
   defaultHostIp: string,
 ): Promise<PublishedPort[]> {
-  const tables = new Map<PortProtocol, PortTable>();
-  for (const protocol of new Set(requests.map((r) => r.protocol))) {
-    tables.set(protocol, (await store.read<PortTable>('ports', protocol)) ?? {});
-  }
   const bindings = (protocol: PortProtocol, port: number) => {
     const table = tables.get(protocol) as PortTable;
     return (table[port] ??= []);
@@ -85,7 +95,6 @@ export async function takePorts(
       published.push(port);
     }
   }
-  await Promise.all([...tables].map(([protocol, table]) => store.write('ports', protocol, table)));
   return published;
 }
 

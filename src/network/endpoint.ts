@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 
 import { invalid, NetlinkError, NsnetError } from '../errors';
 import { firewallFor } from '../firewall/firewall';
-import { releasePorts, takePorts } from '../firewall/ports';
+import { readPortTables, releasePorts, takePorts, writePortTables } from '../firewall/ports';
 import { parsePublish, type PortRequest, type PublishSpec } from '../firewall/publish';
 import { ipFamily } from '../ip';
 import { allocateAddress, emptyLeaseTable, type NetworkLeases, releaseLeases } from '../ipam/leases';
@@ -73,9 +73,10 @@ async function reserve(network: NetworkRecord, ns: NetNamespace, options: Checke
   const store = currentStore();
   return store.locked(async () => {
     const key = endpointKey(network.name, ns.inode);
-    const [existing, stored] = await Promise.all([
+    const [existing, stored, portTables] = await Promise.all([
       store.read<EndpointRecord>('endpoints', key),
       store.read<NetworkLeases>('leases', leaseTableName(network.name)),
+      readPortTables(store, options.publish),
     ]);
     if (existing) {
       throw new NsnetError('ENDPOINT_EXISTS', `${ns.label} is already connected to network "${network.name}"`);
@@ -109,8 +110,12 @@ async function reserve(network: NetworkRecord, ns: NetNamespace, options: Checke
       record.gateway = network.gateway;
       if (network.ipv6) record.gateway6 = network.ipv6.gateway;
     }
-    record.ports = await takePorts(store, options.publish, id, network.hostIp);
-    await Promise.all([store.write('leases', leaseTableName(network.name), leases), store.write('endpoints', key, record)]);
+    record.ports = await takePorts(portTables, options.publish, id, network.hostIp);
+    await Promise.all([
+      store.write('leases', leaseTableName(network.name), leases),
+      store.write('endpoints', key, record),
+      writePortTables(store, portTables),
+    ]);
     return record;
   });
 }
@@ -213,7 +218,10 @@ async function plumb(network: NetworkRecord, ns: NetNamespace, record: EndpointR
     if (failed) throw failed.reason;
   });
   await step('wait for carrier', () => waitForCarrier(ns, peer.index));
-  // Last, as Docker does: the ports lead somewhere only now.
+}
+
+/** Last, as Docker does: the ports lead somewhere only now. */
+async function publish(network: NetworkRecord, record: EndpointRecord): Promise<void> {
   const firewall = firewallFor(network.activeFirewall);
   if (firewall) await step('publish ports', () => firewall.addEndpoint(network, record));
 }
@@ -237,15 +245,16 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, options:
   const record = await reserve(network, ns, checked);
   try {
     await plumb(network, ns, record);
+    // Marked ready while the ports are published: a failure still undoes both.
+    const ready: EndpointRecord = { ...record, status: 'ready' };
+    await Promise.all([publish(network, record), currentStore().write('endpoints', endpointKey(record.network, record.netnsInode), ready)]);
+    return ready;
   } catch (error) {
     await unpublish(network, record).catch(() => undefined);
     await removeHostEnd(record).catch(() => undefined);
     await forgetEndpoint(record);
     throw error;
   }
-  record.status = 'ready';
-  await currentStore().write('endpoints', endpointKey(record.network, record.netnsInode), record);
-  return record;
 }
 
 /** Deletes the host end of an endpoint (and so its peer); gone already is fine. */
