@@ -56,6 +56,10 @@ function checkConnectOptions(network: NetworkRecord, options: ConnectOptions): C
     mac: options.mac === undefined ? randomLocalMac() : checkMac(options.mac),
     publish: publish.map(parsePublish),
   };
+  const v6 = checked.publish.find((request) => request.hostIp?.includes(':'));
+  if (v6 && !network.ipv6) {
+    throw new NsnetError('INVALID_PUBLISH', `network "${network.name}" has no IPv6 subnet for a port published on ${v6.hostIp}`);
+  }
   if (options.ip !== undefined) {
     if (ipFamily(options.ip, 'ip') !== 4) throw invalid(`ip must be an IPv4 address: ${options.ip}`);
     checked.ip = options.ip;

@@ -234,6 +234,8 @@ for (const [backend, view] of Object.entries(BACKENDS)) describe(`${backend} fir
       expect([code, out.trim()]).to.deep.equal([1, 'PORT_IN_USE']);
       expect(ip(['-n', ns.name, '-br', 'link']).trim().split('\n')).to.have.length(1); // only lo
       await expectReject(net.connect(ns, { publish: ['8080:80/icmp'] }), 'NsnetError', 'INVALID_PUBLISH');
+      const v4only = await getNetwork(networks[1]);
+      await expectReject(v4only.connect(ns, { publish: ['[::]:8099:80'] }), 'NsnetError', 'INVALID_PUBLISH');
     } finally {
       await ns.delete();
     }
