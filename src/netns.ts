@@ -214,27 +214,23 @@ export class NetNamespace {
 
   /** The rtnetlink connection of this namespace, opened inside it once. */
   connection(): Promise<RtnlConnection> {
-    if (!this.conn) {
-      // The host's socket is opened without switching namespace.
-      const fd = this.isHost ? -1 : this.fd;
-      this.conn = asKernelError(`netlink open in ${this.label}`, async () => {
-        return new RtnlConnection(await native().openNetlink(fd, native().NETLINK_ROUTE));
-      });
-      this.conn.catch(() => (this.conn = undefined));
-    }
+    this.conn ??= this.openSocket('netlink', native().NETLINK_ROUTE, (h) => new RtnlConnection(h), () => (this.conn = undefined));
     return this.conn;
   }
 
   /** The nf_tables netlink connection of this namespace, opened inside it once. */
   nftables(): Promise<NftConnection> {
-    if (!this.nft) {
-      const fd = this.isHost ? -1 : this.fd;
-      this.nft = asKernelError(`netfilter open in ${this.label}`, async () => {
-        return new NftConnection(await native().openNetlink(fd, native().NETLINK_NETFILTER));
-      });
-      this.nft.catch(() => (this.nft = undefined));
-    }
+    this.nft ??= this.openSocket('netfilter', native().NETLINK_NETFILTER, (h) => new NftConnection(h), () => (this.nft = undefined));
     return this.nft;
+  }
+
+  /** Opens a netlink socket inside this namespace; a failure lets the next call try again. */
+  private openSocket<T>(what: string, protocol: number, wrap: (handle: NetlinkHandle) => T, forget: () => void): Promise<T> {
+    // The host's socket is opened without switching namespace.
+    const fd = this.isHost ? -1 : this.fd;
+    const opening = asKernelError(`${what} open in ${this.label}`, async () => wrap(await native().openNetlink(fd, protocol)));
+    opening.catch(forget);
+    return opening;
   }
 
   /** Reads a `net.*` sysctl inside this namespace, e.g. `net.ipv4.ip_forward`. */

@@ -33,6 +33,16 @@ export function ip(args) {
   return execFileSync('ip', args, { encoding: 'utf8' });
 }
 
+/** The `code` of what `fn` throws, or 'no error'. */
+export function errorCode(fn) {
+  try {
+    fn();
+  } catch (error) {
+    return error.code;
+  }
+  return 'no error';
+}
+
 /** Expects `promise` to reject with an error of this class name and code. */
 export async function expectReject(promise, name, code) {
   let error;

@@ -4,15 +4,7 @@ import { expect } from 'chai';
 import { allocateAddress, emptyLeaseTable, releaseAddresses } from '../../dist/ipam/leases.js';
 import { Subnet, toText } from '../../dist/ipam/subnet.js';
 import { checkNetworkOptions, defaultBridgeName, differences } from '../../dist/network/options.js';
-
-const code = (fn) => {
-  try {
-    fn();
-  } catch (error) {
-    return error.code;
-  }
-  return 'no error';
-};
+import { errorCode as code } from '../helpers.mjs';
 
 describe('Subnet', () => {
   it('parses IPv4 and IPv6 prefixes and refuses host bits', () => {

@@ -2,15 +2,7 @@
 import { expect } from 'chai';
 
 import { parsePublish } from '../../dist/index.js';
-
-const code = (fn) => {
-  try {
-    fn();
-  } catch (error) {
-    return error.code;
-  }
-  return 'no error';
-};
+import { errorCode as code } from '../helpers.mjs';
 
 describe('parsePublish', () => {
   it('reads every form of Docker -p', () => {
