@@ -132,8 +132,18 @@ std::vector<NetlinkStatus> NetlinkSocket::transact(std::vector<std::vector<uint8
       }
       for (const auto& message : messages) {
         uint32_t index = message.header->nlmsg_seq - baseSeq;
-        if (message.header->nlmsg_type != NLMSG_ERROR || index >= count || answered[index]) continue;
+        if (index >= count || answered[index]) continue;
+        if (message.header->nlmsg_type != NLMSG_ERROR) {
+          // An echo comes before its ACK.
+          auto& echo = results[first + index].echo;
+          const auto* raw = reinterpret_cast<const uint8_t*>(message.header);
+          echo.insert(echo.end(), raw, raw + message.header->nlmsg_len);
+          echo.resize(NLMSG_ALIGN(echo.size()), 0);
+          continue;
+        }
+        auto echo = std::move(results[first + index].echo);
         results[first + index] = statusOf(message);
+        results[first + index].echo = std::move(echo);
         answered[index] = true;
         pending--;
       }

@@ -11,8 +11,12 @@
 namespace nsnet {
 
 struct NetlinkStatus {
+  NetlinkStatus() = default;
+  NetlinkStatus(int error, std::string extack = {}) : error(error), extack(std::move(extack)) {}
+
   int error = 0;  // positive errno, 0 on success
   std::string extack;
+  std::vector<uint8_t> echo;  // what the kernel echoed back (NLM_F_ECHO), if anything
 };
 
 class NetlinkSocket {
@@ -27,7 +31,8 @@ class NetlinkSocket {
   NetlinkSocket& operator=(const NetlinkSocket&) = delete;
 
   // Sends requests that expect only an ACK, many per sendmsg, and returns one
-  // status per request, in order.
+  // status per request, in order, with what the kernel echoed for requests
+  // that carry NLM_F_ECHO.
   std::vector<NetlinkStatus> transact(std::vector<std::vector<uint8_t>>& requests);
 
   // Sends `requests` between the `begin` and `end` markers of an nfnetlink

@@ -48,7 +48,8 @@ Napi::Error errnoError(Napi::Env env, const NetlinkStatus& status) {
 }
 
 Napi::Value statusValue(Napi::Env env, const NetlinkStatus& status) {
-  if (!status.error) return env.Null();
+  if (!status.error && status.echo.empty()) return env.Null();
+  if (!status.error) return Napi::Buffer<uint8_t>::Copy(env, status.echo.data(), status.echo.size());
   Napi::Object object = Napi::Object::New(env);
   object.Set("errno", status.error);
   object.Set("code", errnoName(status.error));

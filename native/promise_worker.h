@@ -32,7 +32,8 @@ class PromiseWorker : public Napi::AsyncWorker {
 // A JS Error for a kernel errno: { errno, code: 'EEXIST', extack? }.
 Napi::Error errnoError(Napi::Env env, const NetlinkStatus& status);
 
-// The same as a plain object (for per-request results of a batch).
+// The same as a plain object (for per-request results of a batch); a success
+// is null, or a Buffer with what the kernel echoed.
 Napi::Value statusValue(Napi::Env env, const NetlinkStatus& status);
 
 }  // namespace nsnet

@@ -14,8 +14,8 @@ export interface NativeStatus {
 }
 
 export interface NetlinkHandle {
-  /** Requests answered by an ACK, several per sendmsg; one status each. */
-  transact(requests: Buffer[]): Promise<(NativeStatus | null)[]>;
+  /** Requests answered by an ACK, several per sendmsg; one status each (a Buffer: the kernel's echo). */
+  transact(requests: Buffer[]): Promise<(NativeStatus | Buffer | null)[]>;
   /** Requests as one nfnetlink transaction (batch begin/end added); one status each. */
   batch(requests: Buffer[]): Promise<(NativeStatus | null)[]>;
   /** A get or a dump: resolves to every reply message. */

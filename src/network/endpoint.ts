@@ -14,6 +14,7 @@ import { ipFamily } from '../ip';
 import { allocateAddress, emptyLeaseTable, type NetworkLeases, releaseLeases } from '../ipam/leases';
 import { Subnet } from '../ipam/subnet';
 import { NetNamespace } from '../netns';
+import type { Link } from '../rtnl/links';
 import { currentStore } from '../state/store';
 import { checkInterfaceName, checkMac } from '../validate';
 import { ENDPOINT_ALIAS_PREFIX, endpointKey, type EndpointRecord, leaseTableName } from './endpoint-record';
@@ -174,10 +175,10 @@ async function bridgeIndex(network: NetworkRecord, refresh: boolean): Promise<nu
   return bridge.index;
 }
 
-async function createVeth(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, refresh = false): Promise<void> {
+async function createVeth(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, refresh = false): Promise<Link> {
   const master = await bridgeIndex(network, refresh);
   try {
-    await NetNamespace.host().links.add({
+    return await NetNamespace.host().links.add({
       kind: 'veth',
       name: record.hostIfname,
       master,
@@ -188,40 +189,45 @@ async function createVeth(network: NetworkRecord, ns: NetNamespace, record: Endp
   } catch (error) {
     // A cached index of a bridge made again since: look it up once more.
     if (refresh || !(error instanceof NetlinkError && error.code === 'ENODEV')) throw error;
-    await createVeth(network, ns, record, true);
+    return createVeth(network, ns, record, true);
   }
+}
+
+/** Inside the namespace: lo and the interface up, addresses, default routes; then carrier. */
+async function configure(ns: NetNamespace, record: EndpointRecord, peerIndex: number): Promise<void> {
+  // Issued together: one batch, applied by the kernel in this order.
+  const requests: Promise<void>[] = [
+    ns.links.set('lo', { up: true }),
+    ns.links.set(peerIndex, { up: true }),
+    ns.addresses.add(peerIndex, `${record.ipv4}/${record.prefixLength}`),
+  ];
+  if (record.ipv6) requests.push(ns.addresses.add(peerIndex, `${record.ipv6}/${record.prefixLength6}`, { nodad: true }));
+  if (record.gateway) requests.push(ns.routes.add({ dst: 'default', gateway: record.gateway }));
+  if (record.gateway6) requests.push(ns.routes.add({ dst: 'default', gateway: record.gateway6 }));
+  await step('configure addresses and routes', async () => {
+    const results = await Promise.allSettled(requests);
+    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+    if (failed) throw failed.reason;
+  });
+  await step('wait for carrier', () => waitForCarrier(ns, peerIndex));
 }
 
 /** Makes the links, addresses and routes of a reserved endpoint. */
 async function plumb(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord): Promise<void> {
   const host = NetNamespace.host();
-  await step('create veth', () => createVeth(network, ns, record));
-  const [peer] = await Promise.all([
-    step('find peer', () => ns.links.get(record.ifname)),
+  const hostEnd = await step('create veth', () => createVeth(network, ns, record));
+  const peerIndex = hostEnd.peerIndex ?? (await step('find peer', () => ns.links.get(record.ifname))).index;
+  await Promise.all([
     step('tag host end, hairpin on', () =>
-      host.links.set(record.hostIfname, { alias: `${ENDPOINT_ALIAS_PREFIX}${record.network}:${record.id}`, hairpin: true }),
+      host.links.set(hostEnd.index, { alias: `${ENDPOINT_ALIAS_PREFIX}${record.network}:${record.id}`, hairpin: true }),
     ),
-    // An IPv4-only endpoint gets no IPv6 at all, as with Docker. Before the
-    // link goes up, so no link-local address appears.
+    // An IPv4-only endpoint gets no IPv6 at all, as with Docker (an address
+    // the interface may get meanwhile goes when IPv6 is disabled).
     network.ipv6
       ? undefined
       : step('disable IPv6', () => ns.sysctl(`net/ipv6/conf/${record.ifname}/disable_ipv6`, 1).catch(ignoreMissing)),
+    configure(ns, record, peerIndex),
   ]);
-  // Issued together: one batch, applied by the kernel in this order.
-  const configure: Promise<void>[] = [
-    ns.links.set('lo', { up: true }),
-    ns.links.set(peer.index, { up: true }),
-    ns.addresses.add(peer.index, `${record.ipv4}/${record.prefixLength}`),
-  ];
-  if (record.ipv6) configure.push(ns.addresses.add(peer.index, `${record.ipv6}/${record.prefixLength6}`, { nodad: true }));
-  if (record.gateway) configure.push(ns.routes.add({ dst: 'default', gateway: record.gateway }));
-  if (record.gateway6) configure.push(ns.routes.add({ dst: 'default', gateway: record.gateway6 }));
-  await step('configure addresses and routes', async () => {
-    const results = await Promise.allSettled(configure);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
-  });
-  await step('wait for carrier', () => waitForCarrier(ns, peer.index));
 }
 
 /** Last, as Docker does: the ports lead somewhere only now. */

@@ -9,9 +9,11 @@ import type { NativeStatus, NetlinkHandle } from '../native';
 interface PendingRequest {
   op: string;
   message: Buffer;
-  resolve: () => void;
+  resolve: (echo: Buffer | undefined) => void;
   reject: (error: Error) => void;
 }
+
+const NLM_F_ECHO = 0x8;
 
 export class RtnlConnection {
   private pending: PendingRequest[] = [];
@@ -21,7 +23,20 @@ export class RtnlConnection {
   constructor(private readonly handle: NetlinkHandle) {}
 
   /** Sends a request that the kernel answers with an ACK. */
-  request(op: string, message: Buffer): Promise<void> {
+  async request(op: string, message: Buffer): Promise<void> {
+    await this.enqueue(op, message);
+  }
+
+  /**
+   * Sends a request with NLM_F_ECHO: resolves to the object the kernel made,
+   * as it reports it, or undefined where the kernel does not echo.
+   */
+  requestEcho(op: string, message: Buffer): Promise<Buffer | undefined> {
+    message.writeUInt16LE(message.readUInt16LE(6) | NLM_F_ECHO, 6);
+    return this.enqueue(op, message);
+  }
+
+  private enqueue(op: string, message: Buffer): Promise<Buffer | undefined> {
     if (this.closed) return Promise.reject(closedError(op));
     return new Promise((resolve, reject) => {
       this.pending.push({ op, message, resolve, reject });
@@ -55,7 +70,7 @@ export class RtnlConnection {
     this.pending = [];
     this.inFlight = true;
     // The executor turns a synchronous throw of transact() into a rejection.
-    new Promise<(NativeStatus | null)[]>((resolve) => resolve(this.handle.transact(batch.map((r) => r.message))))
+    new Promise<(NativeStatus | Buffer | null)[]>((resolve) => resolve(this.handle.transact(batch.map((r) => r.message))))
       .then(
         (statuses) => batch.forEach((request, i) => settle(request, statuses[i])),
         (error: unknown) => batch.forEach((request) => request.reject(kernelError(request.op, error))),
@@ -67,8 +82,9 @@ export class RtnlConnection {
   }
 }
 
-function settle(request: PendingRequest, status: NativeStatus | null | undefined): void {
-  if (!status) request.resolve();
+function settle(request: PendingRequest, status: NativeStatus | Buffer | null | undefined): void {
+  if (!status) request.resolve(undefined);
+  else if (Buffer.isBuffer(status)) request.resolve(status);
   else request.reject(kernelError(request.op, status));
 }
 

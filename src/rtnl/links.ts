@@ -168,27 +168,36 @@ function closeAll(fds: number[]): void {
 export class Links {
   constructor(private readonly ctx: RtnlContext) {}
 
-  /** Creates a link. A veth is made in one request, its peer directly in `peer.netns`. */
-  async add(spec: LinkSpec): Promise<void> {
+  /**
+   * Creates a link and resolves to it as the kernel reports it (for a veth,
+   * the end made here, whose `peerIndex` names the other). A veth is made in
+   * one request, its peer directly in `peer.netns`.
+   */
+  async add(spec: LinkSpec): Promise<Link> {
     const held: number[] = [];
     try {
-      await this.create(spec, held);
+      return await this.create(spec, held);
     } finally {
       closeAll(held);
     }
   }
 
-  private async create(spec: LinkSpec, held: number[]): Promise<void> {
+  private async create(spec: LinkSpec, held: number[]): Promise<Link> {
     const { alias, ...request } = await this.createRequest(spec, held);
     const conn = await this.ctx.connection();
-    await conn.request(`link add ${spec.kind} ${spec.name} in ${this.ctx.label}`, native().encodeLinkCreate(request));
+    const op = `link add ${spec.kind} ${spec.name} in ${this.ctx.label}`;
+    const echo = await conn.requestEcho(op, native().encodeLinkCreate(request));
+    // Kernels before 6.2 do not echo a new link: ask for it.
+    const [made] = echo ? native().parseLinks(echo).map(toLink) : [await this.get(spec.name)];
     // The kernel ignores IFLA_IFALIAS on creation. Only once the link is
     // known to be ours may it be changed (a batched change could hit a
     // namesake that made the creation fail).
     if (alias !== undefined) {
-      const message = native().encodeLinkChange(0, { name: request.name, alias });
+      const message = native().encodeLinkChange(made.index, { alias });
       await conn.request(`link set ${spec.name} alias in ${this.ctx.label}`, message);
+      made.alias = alias;
     }
+    return made;
   }
 
   async get(nameOrIndex: string | number): Promise<Link> {

@@ -21,14 +21,14 @@ describe('ns.links', () => {
 
   async function addHost(spec) {
     created.push(spec.name);
-    await host.links.add(spec);
+    return host.links.add(spec);
   }
 
   it('creates a veth whose peer appears in the other namespace with its name, MAC and MTU', async () => {
     const br = uniqueName('br');
     const veth = uniqueName('ve');
     await addHost({ kind: 'bridge', name: br, up: true });
-    await addHost({
+    const made = await addHost({
       kind: 'veth',
       name: veth,
       mtu: 1400,
@@ -50,6 +50,8 @@ describe('ns.links', () => {
     expect(peer.link_index).to.equal(hostEnd.ifindex);
     const read = await host.links.get(veth);
     expect(read).to.include({ index: hostEnd.ifindex, name: veth, kind: 'veth', mtu: 1400, up: true });
+    // add() resolves to the link as the kernel made it.
+    expect(made).to.include({ index: hostEnd.ifindex, name: veth, kind: 'veth', peerIndex: peer.ifindex });
     expect(read.master).to.equal(ipLink(br).ifindex);
     expect(read.peerIndex).to.equal(peer.ifindex);
   });
@@ -57,7 +59,8 @@ describe('ns.links', () => {
   it('creates bridges, up or down, with MAC, MTU and alias', async () => {
     const br = uniqueName('br');
     const up = uniqueName('br');
-    await addHost({ kind: 'bridge', name: br, mac: '02:00:00:aa:bb:cc', mtu: 9000, alias: 'nsnet:test' });
+    const made = await addHost({ kind: 'bridge', name: br, mac: '02:00:00:aa:bb:cc', mtu: 9000, alias: 'nsnet:test' });
+    expect(made).to.include({ name: br, kind: 'bridge', mac: '02:00:00:aa:bb:cc', mtu: 9000, alias: 'nsnet:test' });
     await addHost({ kind: 'bridge', name: up, up: true });
     const bridge = ipLink(br);
     expect(bridge.linkinfo.info_kind).to.equal('bridge');
