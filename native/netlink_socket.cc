@@ -170,7 +170,9 @@ std::vector<NetlinkStatus> NetlinkSocket::transactBatch(std::vector<uint8_t> beg
     auto* header = reinterpret_cast<nlmsghdr*>(all[i].data());
     header->nlmsg_seq = baseSeq + static_cast<uint32_t>(i);
     header->nlmsg_flags |= NLM_F_REQUEST;
-    if (i > 0 && i + 1 < all.size()) header->nlmsg_flags |= NLM_F_ACK;  // not the markers
+    // Errors come back unasked; one ACK, on the last request, tells the
+    // batch went through (and keeps a big batch's ACKs from overflowing).
+    if (i + 2 == all.size()) header->nlmsg_flags |= NLM_F_ACK;
   }
   std::vector<NetlinkStatus> results(requests.size());
   std::vector<bool> answered(requests.size(), false);
@@ -199,6 +201,10 @@ std::vector<NetlinkStatus> NetlinkSocket::transactBatch(std::vector<uint8_t> beg
         continue;
       }
       if (answered[index - 1]) continue;
+      if (!status.error && index + 2 == all.size()) {
+        pending = 0;  // the last request's ACK: the whole batch is applied
+        continue;
+      }
       answered[index - 1] = true;
       results[index - 1] = status;
       pending--;

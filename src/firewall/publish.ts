@@ -5,6 +5,8 @@
 import { isIP } from 'node:net';
 
 import { NsnetError } from '../errors';
+import type { IpFamily } from '../ip';
+import { toNumber, toText } from '../ipam/subnet';
 
 export type PortProtocol = 'tcp' | 'udp' | 'sctp';
 const PROTOCOLS: PortProtocol[] = ['tcp', 'udp', 'sctp'];
@@ -45,9 +47,14 @@ function parseRange(text: string, spec: unknown, what: string): [number, number]
   return [first, last];
 }
 
+/** A host address in canonical form, so that one address is one key. */
 function checkHostIp(hostIp: string, spec: unknown): string {
-  if (isIP(hostIp) === 0) throw publishError(spec, `host address "${hostIp}" is not an IP address`);
-  return hostIp;
+  const family = isIP(hostIp);
+  if (family === 0 || hostIp.includes('%')) throw publishError(spec, `host address "${hostIp}" is not an IP address`);
+  const canonical = toText(family as IpFamily, toNumber(hostIp));
+  // IPv6 has no route_localnet: the kernel will not route ::1 to a container.
+  if (canonical === '::1') throw publishError(spec, 'ports cannot be published on ::1; use 127.0.0.1');
+  return canonical;
 }
 
 /**

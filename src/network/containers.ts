@@ -36,7 +36,8 @@ export interface ContainerRecord {
   /** The namespace was made for this container and goes with it. */
   ownsNamespace: boolean;
   endpoint?: string;
-  status: 'creating' | 'ready';
+  /** 'removing' once a teardown has begun: nothing may join it then. */
+  status: 'creating' | 'ready' | 'removing';
   pid: number;
   created: string;
 }
@@ -203,13 +204,19 @@ export async function setupContainer(id: string, options: SetupOptions = {}): Pr
 export async function teardownContainer(id: string): Promise<void> {
   checkContainerId(id);
   const store = currentStore();
-  const record = await store.read<ContainerRecord>('containers', id);
+  // Checked and marked under the lock, so that no join slips in between.
+  const record = await store.locked(async () => {
+    const current = await store.read<ContainerRecord>('containers', id);
+    if (!current) return undefined;
+    if (current.joinedBy?.length) {
+      throw new NsnetError('CONTAINER_IN_USE', `containers ${current.joinedBy.join(', ')} share the network of "${id}"`, {
+        joinedBy: current.joinedBy,
+      });
+    }
+    if (current.status === 'ready') await store.write('containers', id, { ...current, status: 'removing', pid: process.pid });
+    return current;
+  });
   if (!record) return;
-  if (record.joinedBy?.length) {
-    throw new NsnetError('CONTAINER_IN_USE', `containers ${record.joinedBy.join(', ')} share the network of "${id}"`, {
-      joinedBy: record.joinedBy,
-    });
-  }
   const failures: string[] = [];
   const note = (error: Error) => void failures.push(error.message);
   const { netnsPath, netnsInode } = record;

@@ -125,21 +125,31 @@ async function reserve(network: NetworkRecord, ns: NetNamespace, options: Checke
   });
 }
 
-/** Forgets an endpoint: its record, its leases and its host ports. */
-export async function forgetEndpoint(record: EndpointRecord): Promise<void> {
+/** Forgets an endpoint: its record, its leases and its host ports. Under the state lock. */
+async function forgetLocked(record: EndpointRecord): Promise<void> {
   const store = currentStore();
   const key = endpointKey(record.network, record.netnsInode);
-  await store.locked(async () => {
-    const [leases, current] = await Promise.all([
-      store.read<NetworkLeases>('leases', leaseTableName(record.network)),
-      store.read<EndpointRecord>('endpoints', key),
-    ]);
-    await Promise.all([
-      leases && releaseLeases(leases, record.id).length ? store.write('leases', leaseTableName(record.network), leases) : undefined,
-      current?.id === record.id ? store.remove('endpoints', key) : undefined,
-      releasePorts(store, record.ports, record.id),
-    ]);
-  });
+  const [leases, current] = await Promise.all([
+    store.read<NetworkLeases>('leases', leaseTableName(record.network)),
+    store.read<EndpointRecord>('endpoints', key),
+  ]);
+  await Promise.all([
+    leases && releaseLeases(leases, record.id).length ? store.write('leases', leaseTableName(record.network), leases) : undefined,
+    current?.id === record.id ? store.remove('endpoints', key) : undefined,
+    releasePorts(store, record.ports, record.id),
+  ]);
+}
+
+/** Forgets an endpoint: its record, its leases and its host ports. */
+export async function forgetEndpoint(record: EndpointRecord): Promise<void> {
+  await currentStore().locked(() => forgetLocked(record));
+}
+
+/** Waits for every step, then fails with the first failure (nothing left in flight). */
+async function allSteps(steps: (Promise<unknown> | undefined)[]): Promise<void> {
+  const results = await Promise.allSettled(steps);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
 }
 
 /** Takes an endpoint out of the firewall; gone already is fine. */
@@ -212,14 +222,21 @@ async function configure(ns: NetNamespace, record: EndpointRecord, peerIndex: nu
   await step('wait for carrier', () => waitForCarrier(ns, peerIndex));
 }
 
+/** What a connect made so far, so that a rollback undoes exactly that. */
+interface Made {
+  hostIndex?: number;
+  published?: boolean;
+}
+
 /** Makes the links, addresses and routes of a reserved endpoint. */
-async function plumb(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord): Promise<void> {
+async function plumb(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, made: Made): Promise<void> {
   const host = NetNamespace.host();
   const hostEnd = await step('create veth', () => createVeth(network, ns, record));
+  made.hostIndex = hostEnd.index;
   const peerIndex = hostEnd.peerIndex ?? (await step('find peer', () => ns.links.get(record.ifname))).index;
-  await Promise.all([
+  await allSteps([
     step('tag host end, hairpin on', () =>
-      host.links.set(hostEnd.index, { alias: `${ENDPOINT_ALIAS_PREFIX}${record.network}:${record.id}`, hairpin: true }),
+      host.links.set(hostEnd.index, { alias: endpointAlias(record), hairpin: true }),
     ),
     // An IPv4-only endpoint gets no IPv6 at all, as with Docker (an address
     // the interface may get meanwhile goes when IPv6 is disabled).
@@ -253,32 +270,56 @@ async function waitForCarrier(ns: NetNamespace, index: number): Promise<void> {
 export async function connect(network: NetworkRecord, ns: NetNamespace, options: ConnectOptions): Promise<EndpointRecord> {
   const checked = checkConnectOptions(network, options);
   const record = await reserve(network, ns, checked);
+  const made: Made = {};
   try {
-    await plumb(network, ns, record);
+    await plumb(network, ns, record, made);
     // Marked ready while the ports are published: a failure still undoes both.
     const ready: EndpointRecord = { ...record, status: 'ready' };
-    await Promise.all([publish(network, record), currentStore().write('endpoints', endpointKey(record.network, record.netnsInode), ready)]);
+    await allSteps([
+      publish(network, record).then(() => (made.published = true)),
+      currentStore().write('endpoints', endpointKey(record.network, record.netnsInode), ready),
+    ]);
     return ready;
   } catch (error) {
-    await unpublish(network, record).catch(() => undefined);
-    await removeHostEnd(record).catch(() => undefined);
+    // Only what this connect made: a failed publish added nothing, and a
+    // veth that could not be made may be someone else's namesake.
+    if (made.published) await unpublish(network, record).catch(() => undefined);
+    if (made.hostIndex !== undefined) await NetNamespace.host().links.delete(made.hostIndex).catch(() => undefined);
     await forgetEndpoint(record);
     throw error;
   }
 }
 
-/** Deletes the host end of an endpoint (and so its peer); gone already is fine. */
+/**
+ * Deletes the host end of an endpoint (and so its peer) if it is this
+ * endpoint's: tagged with its alias, or, for a connect that died before
+ * tagging it, an untagged veth. Gone already is fine.
+ */
 export async function removeHostEnd(record: EndpointRecord): Promise<void> {
+  const host = NetNamespace.host();
   try {
-    await NetNamespace.host().links.delete(record.hostIfname);
+    const link = await host.links.get(record.hostIfname);
+    const ours = link.alias === endpointAlias(record) || (link.alias === undefined && link.kind === 'veth' && record.status === 'creating');
+    if (ours) await host.links.delete(link.index);
   } catch (error) {
     if (!(error instanceof NetlinkError && error.code === 'ENODEV')) throw error;
   }
 }
 
-/** Removes an endpoint: ports, links (unless its namespace is going anyway), leases, record. */
+function endpointAlias(record: EndpointRecord): string {
+  return `${ENDPOINT_ALIAS_PREFIX}${record.network}:${record.id}`;
+}
+
+/**
+ * Removes an endpoint: links (unless its namespace is going anyway), then
+ * its firewall entries, leases, ports and record together under the state
+ * lock, so that reconcile never writes back the rules of a released address.
+ */
 export async function disconnect(record: EndpointRecord, options: { keepLinks?: boolean } = {}): Promise<void> {
-  await unpublish(await currentStore().read<NetworkRecord>('networks', record.network), record);
   if (!options.keepLinks) await removeHostEnd(record);
-  await forgetEndpoint(record);
+  const store = currentStore();
+  await store.locked(async () => {
+    await unpublish(await store.read<NetworkRecord>('networks', record.network), record);
+    await forgetLocked(record);
+  });
 }

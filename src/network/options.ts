@@ -4,7 +4,8 @@ import { isIP } from 'node:net';
 
 import { invalid } from '../errors';
 import type { ActiveFirewall } from '../firewall/firewall';
-import { Subnet } from '../ipam/subnet';
+import type { IpFamily } from '../ip';
+import { Subnet, toNumber, toText } from '../ipam/subnet';
 import { checkInterfaceName, checkMtu, checkOneOf } from '../validate';
 
 export const FIREWALL_BACKENDS = ['auto', 'nftables', 'iptables', 'none'] as const;
@@ -128,8 +129,9 @@ export function checkNetworkOptions(options: BridgeNetworkOptions): CheckedOptio
 }
 
 function checkHostIp(hostIp: unknown): string {
-  if (typeof hostIp !== 'string' || isIP(hostIp) === 0) throw invalid(`hostIp must be an IP address, got ${String(hostIp)}`);
-  return hostIp;
+  const family = typeof hostIp === 'string' && !hostIp.includes('%') ? isIP(hostIp) : 0;
+  if (family === 0) throw invalid(`hostIp must be an IP address, got ${String(hostIp)}`);
+  return toText(family as IpFamily, toNumber(hostIp as string));
 }
 
 /** The fields on which an existing network and a new request must agree. */

@@ -42,13 +42,19 @@ function processAlive(pid: number): boolean {
   }
 }
 
-/** Work of a process that died before finishing it. */
+/** Work (a setup, a connect, a teardown) of a process that died before finishing it. */
 function abandoned(record: { status: string; pid: number }): boolean {
-  return record.status === 'creating' && !processAlive(record.pid);
+  return record.status !== 'ready' && !processAlive(record.pid);
 }
 
 export async function reconcile(): Promise<ReconcileReport> {
   const store = currentStore();
+  /** Takes a removed joiner off its source's list (under the lock held below). */
+  const leave = async (source: string, joiner: string) => {
+    const joined = await store.read<ContainerRecord>('containers', source);
+    if (!joined?.joinedBy?.includes(joiner)) return;
+    await store.write('containers', source, { ...joined, joinedBy: joined.joinedBy.filter((id) => id !== joiner) });
+  };
   const report: ReconcileReport = { endpoints: [], links: [], leases: [], containers: [], bridges: [], ports: [], firewallElements: 0 };
   await store.locked(async () => {
     const networks = await store.list<NetworkRecord>('networks');
@@ -69,6 +75,7 @@ export async function reconcile(): Promise<ReconcileReport> {
         if (inode !== undefined) await NetNamespace.atPath(netnsPath, inode, container.id).delete().catch(() => undefined);
       }
       await store.remove('containers', container.id);
+      if (container.joined) await leave(container.joined, container.id);
       report.containers.push(container.id);
     }
 

@@ -209,6 +209,9 @@ for (const [backend, view] of Object.entries(BACKENDS)) describe(`${backend} fir
     await fails(tcpRequest(c.b1.netns, c.a1.endpoint.ipv4, 80, 'other network', 1000));
     await fails(tcpRequest(c.c1.netns, c.c2.endpoint.ipv4, 80, 'icc off', 1000));
     await fails(tcpRequest(c.d1.netns, WAN, 9000, 'internal out', 1000));
+    // Even with a route of its own, an internal container reaches no published port.
+    await c.d1.netns.routes.add({ dst: `${HOST}/32`, dev: 'eth0' });
+    await fails(tcpRequest(c.d1.netns, HOST, 8080, 'internal to a published port', 1000));
     expect(await tcpRequest(c.d1.netns, c.d2.endpoint.ipv4, 80, 'inside')).to.equal('d2:inside');
     expect(await tcpRequest(wan, HOST, 8090, 'published on icc-off')).to.equal('c2:published on icc-off');
   });

@@ -16,7 +16,7 @@ describe('parsePublish', () => {
       protocol: 'udp',
     });
     expect(parsePublish('127.0.0.1::80')).to.deep.equal({ hostIp: '127.0.0.1', containerPort: 80, containerPortEnd: 80, protocol: 'tcp' });
-    expect(parsePublish('[::1]:8080:80/sctp')).to.deep.include({ hostIp: '::1', hostPort: 8080, protocol: 'sctp' });
+    expect(parsePublish('[fd00:0::1]:8080:80/sctp')).to.deep.include({ hostIp: 'fd00::1', hostPort: 8080, protocol: 'sctp' });
     expect(parsePublish('8000-8002:80-82')).to.deep.equal({ hostPort: 8000, hostPortEnd: 8002, containerPort: 80, containerPortEnd: 82, protocol: 'tcp' });
     expect(parsePublish('8000-8010:80')).to.deep.include({ hostPort: 8000, hostPortEnd: 8010, containerPort: 80, containerPortEnd: 80 });
   });
@@ -32,7 +32,7 @@ describe('parsePublish', () => {
   });
 
   it('refuses what is not a port spec, with INVALID_PUBLISH', () => {
-    const bad = ['', ':', '0', '65536', '80/icmp', 'a:80', '1.2.3.4:5:6:7', '8000-7999:80', '8000-8002:80-81', '[::1:80:80', 'localhost:80:80', '80-', '-80', ' 80', '80; drop table', { containerPort: 'x' }, { containerPort: 80, protocol: 'gre' }, 42, null];
+    const bad = ['[::1]:8080:80', '[0:0::1]::80', '[fe80::1%eth0]:80:80', '', ':', '0', '65536', '80/icmp', 'a:80', '1.2.3.4:5:6:7', '8000-7999:80', '8000-8002:80-81', '[::1:80:80', 'localhost:80:80', '80-', '-80', ' 80', '80; drop table', { containerPort: 'x' }, { containerPort: 80, protocol: 'gre' }, 42, null];
     for (const spec of bad) expect(code(() => parsePublish(spec)), JSON.stringify(spec)).to.equal('INVALID_PUBLISH');
   });
 });

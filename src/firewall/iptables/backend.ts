@@ -37,7 +37,7 @@ async function restore(version: IpVersion, lines: { table: Table; line: string }
   if (lines.length) await run(tool(version, 'restore'), ['--noflush'], script(lines));
 }
 
-const add = (rule: Rule) => ({ table: rule.table, line: `-A ${rule.chain} ${rule.spec}` });
+const add = (rule: Rule) => ({ table: rule.table, line: `${rule.first ? '-I' : '-A'} ${rule.chain} ${rule.spec}` });
 
 /** The saved rules, per table, as `-A CHAIN ...` lines. */
 async function saved(version: IpVersion): Promise<{ table: Table; line: string }[]> {
@@ -106,7 +106,13 @@ export const iptablesFirewall: Firewall = {
     for (const version of versions(network)) await removeOwned(version, [networkOwner(network)]);
   },
   async addEndpoint(_network, endpoint) {
-    for (const version of [4, 6] as IpVersion[]) await restore(version, endpointRules(endpoint, version).map(add));
+    try {
+      for (const version of [4, 6] as IpVersion[]) await restore(version, endpointRules(endpoint, version).map(add));
+    } catch (error) {
+      // IPv4 may have gone in before IPv6 failed: all or nothing.
+      for (const version of [4, 6] as IpVersion[]) await removeOwned(version, [endpointOwner(endpoint)]).catch(() => undefined);
+      throw error;
+    }
   },
   async removeEndpoint(_network, endpoint) {
     if (!endpoint.ports.length) return;

@@ -12,11 +12,13 @@ import type { PublishedPort } from '../ports';
 export type IpVersion = 4 | 6;
 export type Table = 'raw' | 'nat' | 'filter';
 
-/** A rule: table, chain and the arguments after `-A CHAIN`. */
+/** A rule: table, chain and the arguments after `-A CHAIN` (or `-I CHAIN`, when `first`). */
 export interface Rule {
   table: Table;
   chain: string;
   spec: string;
+  /** Goes at the top of the chain, ahead of the rules of every network. */
+  first?: boolean;
 }
 
 export const CHAINS: Record<Table, string[]> = {
@@ -69,6 +71,9 @@ export function networkRules(network: NetworkRecord, version: IpVersion): Rule[]
     nat(`-s ${subnet} -o ${br} -m conntrack --ctstate DNAT -j MASQUERADE`); // hairpin
     if (network.masquerade) nat(`-s ${subnet} ! -o ${br} -j MASQUERADE`);
   }
+  // An internal network reaches no other network, published ports included:
+  // ahead of every network's DNAT accept.
+  if (network.internal) rules.push({ table: 'filter', chain: 'NSNET-FORWARD', spec: `-i ${br} ! -o ${br} -j DROP ${tag}`, first: true });
   // Same-bridge traffic reaches here only with br_netfilter on.
   into(`-i ${br} -o ${br} -j ${network.icc ? 'ACCEPT' : 'DROP'}`);
   if (network.internal) into(`-o ${br} -j DROP`);

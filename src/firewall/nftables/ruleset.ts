@@ -67,7 +67,10 @@ table inet ${TABLE} {
 
   chain into_bridge {
     iifname . oifname @icc_pairs accept
+    # Internal networks: nothing in from elsewhere, nothing out to another
+    # network either (not even to its published ports).
     oifname @internal_bridges drop
+    iifname @internal_bridges drop
     ct state established,related accept
     # Published ports; everything else from outside or other networks stops.
     ct status dnat accept
