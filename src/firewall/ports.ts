@@ -78,13 +78,17 @@ export async function takePorts(
     if (first === undefined || (request.hostPortEnd !== undefined && count === 1)) {
       const [low, high] = first === undefined ? await ephemeralRange() : [first, request.hostPortEnd as number];
       first = undefined;
-      const span = high - low + 1;
-      const start = Math.floor(Math.random() * span);
+      // A run of `count` free ports that fits in the range.
+      const span = high - low - count + 2;
+      const start = Math.floor(Math.random() * Math.max(span, 1));
+      const runFree = (at: number) => Array.from({ length: count }, (_, k) => at + k).every((p) => free(request.protocol, p, hostIp));
       for (let i = 0; i < span && first === undefined; i++) {
         const candidate = low + ((start + i) % span);
-        if (free(request.protocol, candidate, hostIp)) first = candidate;
+        if (runFree(candidate)) first = candidate;
       }
-      if (first === undefined) throw new NsnetError('PORT_IN_USE', `no free ${request.protocol} port in ${low}-${high} on ${hostIp}`);
+      if (first === undefined) {
+        throw new NsnetError('PORT_IN_USE', `no ${count} free ${request.protocol} port(s) in ${low}-${high} on ${hostIp}`);
+      }
     }
     for (let i = 0; i < count; i++) {
       const port = { hostIp, hostPort: first + i, containerPort: request.containerPort + i, protocol: request.protocol };

@@ -78,11 +78,16 @@ async function reserve(network: NetworkRecord, ns: NetNamespace, options: Checke
   const store = currentStore();
   return store.locked(async () => {
     const key = endpointKey(network.name, ns.inode);
-    const [existing, stored, portTables] = await Promise.all([
+    const [current, existing, stored, portTables] = await Promise.all([
+      store.read<NetworkRecord>('networks', network.name),
       store.read<EndpointRecord>('endpoints', key),
       store.read<NetworkLeases>('leases', leaseTableName(network.name)),
       readPortTables(store, options.publish),
     ]);
+    // The caller's copy may be of a network removed (and made again) since.
+    if (current?.created !== network.created || current.bridgeMac !== network.bridgeMac) {
+      throw new NsnetError('NETWORK_NOT_FOUND', `network "${network.name}" was removed since it was looked up`);
+    }
     if (existing) {
       throw new NsnetError('ENDPOINT_EXISTS', `${ns.label} is already connected to network "${network.name}"`);
     }

@@ -289,6 +289,16 @@ describe('bridge networks', () => {
       expect(leases.ipv4.addresses).to.deep.equal({});
     });
 
+    it('refuses to connect through a stale handle of a network removed and made again', async () => {
+      const old = await network();
+      const ns = await namespace();
+      await removeNetwork(old.name);
+      const again = await createBridgeNetwork({ name: old.name, subnet: freshSubnet() });
+      await expectReject(old.connect(ns), 'NsnetError', 'NETWORK_NOT_FOUND');
+      expect(await again.endpoints()).to.deep.equal([]);
+      expect(ipJson(['link'], ns.name).map((l) => l.ifname)).to.deep.equal(['lo']);
+    });
+
     it('refuses bad connect options before changing anything', async () => {
       const net = await network();
       const ns = await namespace();
