@@ -14,6 +14,13 @@ export function bridgeAlias(network: string): string {
   return `${BRIDGE_ALIAS_PREFIX}${network}`;
 }
 
+/** Bridges tagged as an nsnet network's, by the network name in their tag. */
+export async function taggedBridges(): Promise<Map<string, Link>> {
+  const bridges = await NetNamespace.host().links.list({ kind: 'bridge' });
+  const tagged = bridges.filter((b) => b.alias?.startsWith(BRIDGE_ALIAS_PREFIX));
+  return new Map(tagged.map((b) => [(b.alias as string).slice(BRIDGE_ALIAS_PREFIX.length), b]));
+}
+
 /** The bridge link if it exists; NsnetError BRIDGE_NAME_TAKEN if a foreign link has its name. */
 export async function findBridge(record: Pick<NetworkRecord, 'name' | 'bridge'>): Promise<Link | undefined> {
   let link: Link;

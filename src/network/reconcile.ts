@@ -10,7 +10,7 @@ import { releaseOrphanPorts } from '../firewall/ports';
 import { type NetworkLeases, releaseLeases } from '../ipam/leases';
 import { NetNamespace } from '../netns';
 import { currentStore } from '../state/store';
-import { createBridge, findBridge } from './bridge';
+import { createBridge, findBridge, taggedBridges } from './bridge';
 import type { ContainerRecord } from './containers';
 import { removeHostEnd } from './endpoint';
 import { ENDPOINT_ALIAS_PREFIX, endpointKey, type EndpointRecord, leaseTableName } from './endpoint-record';
@@ -27,6 +27,8 @@ export interface ReconcileReport {
   containers: string[];
   /** Networks whose bridge was missing and was made again. */
   bridges: string[];
+  /** Bridges tagged as nsnet's whose network has no record (a creation that died). */
+  strayBridges: string[];
   /** Host ports that belong to no endpoint, as "tcp 0.0.0.0:8080". */
   ports: string[];
   /** Firewall elements (nftables) or rules (iptables) written back, after, say, `nft flush ruleset`. */
@@ -55,13 +57,19 @@ export async function reconcile(): Promise<ReconcileReport> {
     if (!joined?.joinedBy?.includes(joiner)) return;
     await store.write('containers', source, { ...joined, joinedBy: joined.joinedBy.filter((id) => id !== joiner) });
   };
-  const report: ReconcileReport = { endpoints: [], links: [], leases: [], containers: [], bridges: [], ports: [], firewallElements: 0 };
+  const report: ReconcileReport = { endpoints: [], links: [], leases: [], containers: [], bridges: [], strayBridges: [], ports: [], firewallElements: 0 };
   await store.locked(async () => {
     const networks = await store.list<NetworkRecord>('networks');
     for (const network of networks) {
       if (await findBridge(network)) continue;
       await createBridge(network);
       report.bridges.push(network.name);
+    }
+    const recorded = new Set(networks.map((n) => n.name));
+    for (const [name, bridge] of await taggedBridges()) {
+      if (recorded.has(name)) continue;
+      await NetNamespace.host().links.delete(bridge.index);
+      report.strayBridges.push(bridge.name);
     }
 
     // Containers first: removing one's namespace can orphan its endpoint.

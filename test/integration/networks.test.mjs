@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { expect } from 'chai';
 
-import { createBridgeNetwork, getNetwork, listNetworks, NetNamespace, removeNetwork } from '../../dist/index.js';
+import { createBridgeNetwork, getNetwork, listNetworks, NetNamespace, reconcile, removeNetwork } from '../../dist/index.js';
 import { expectReject, ip, ipJson, ipLink, runNode, startTcpServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
 
 const stateDir = process.env.NSNET_STATE_DIR;
@@ -137,6 +137,19 @@ describe('bridge networks', () => {
       for (const options of bad) await expectReject(createBridgeNetwork(options), 'NsnetError', 'INVALID_ARGUMENT');
       expect(ipJson(['link']).length).to.equal(before.links);
       expect(stateFiles()).to.deep.equal(before.state);
+    });
+
+    it('reconcile makes a missing bridge again, and removes a tagged bridge without a network', async () => {
+      const net = await network();
+      ip(['link', 'del', net.bridge]);
+      const stray = uniqueName('st');
+      ip(['link', 'add', stray, 'type', 'bridge']);
+      ip(['link', 'set', stray, 'alias', `nsnet:network:${uniqueName('gone')}`]);
+      const report = await reconcile();
+      expect(report.bridges).to.deep.equal([net.name]);
+      expect(report.strayBridges).to.deep.equal([stray]);
+      expect(ipLink(net.bridge).address).to.equal(net.options.bridgeMac);
+      expect(ipLink(stray)).to.equal(undefined);
     });
 
     it('removes a network only when empty, unless forced', async () => {
