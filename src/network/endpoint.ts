@@ -271,6 +271,18 @@ async function waitForCarrier(ns: NetNamespace, index: number): Promise<void> {
   }
 }
 
+/** Records the endpoint as ready, unless its network was removed meanwhile. */
+async function markReady(network: NetworkRecord, ready: EndpointRecord): Promise<void> {
+  const store = currentStore();
+  await store.locked(async () => {
+    const current = await store.read<NetworkRecord>('networks', network.name);
+    if (current?.created !== network.created) {
+      throw new NsnetError('NETWORK_NOT_FOUND', `network "${network.name}" was removed while connecting`);
+    }
+    await store.write('endpoints', endpointKey(ready.network, ready.netnsInode), ready);
+  });
+}
+
 /** Connects `ns` to `network`; undoes everything on failure. */
 export async function connect(network: NetworkRecord, ns: NetNamespace, options: ConnectOptions): Promise<EndpointRecord> {
   const checked = checkConnectOptions(network, options);
@@ -280,10 +292,7 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, options:
     await plumb(network, ns, record, made);
     // Marked ready while the ports are published: a failure still undoes both.
     const ready: EndpointRecord = { ...record, status: 'ready' };
-    await allSteps([
-      publish(network, record).then(() => (made.published = true)),
-      currentStore().write('endpoints', endpointKey(record.network, record.netnsInode), ready),
-    ]);
+    await allSteps([publish(network, record).then(() => (made.published = true)), markReady(network, ready)]);
     return ready;
   } catch (error) {
     // Only what this connect made: a failed publish added nothing, and a
