@@ -35,6 +35,21 @@ export function checkNamespaceName(name: unknown): string {
 export type NamespaceTarget = string | { pid: number };
 
 const sharedDirs = new Set<string>();
+
+/** Handles of this process with an open descriptor, by namespace inode. */
+const openHandles = new Map<number, Set<NetNamespace>>();
+
+function track(ns: NetNamespace): void {
+  let handles = openHandles.get(ns.inode);
+  if (!handles) openHandles.set(ns.inode, (handles = new Set()));
+  handles.add(ns);
+}
+
+function untrack(ns: NetNamespace): void {
+  const handles = openHandles.get(ns.inode);
+  handles?.delete(ns);
+  if (handles?.size === 0) openHandles.delete(ns.inode);
+}
 const CLOSED = -1;
 const NOT_YET_OPEN = -2;
 let hostNamespace: NetNamespace | undefined;
@@ -59,6 +74,7 @@ export class NetNamespace {
     private readonly isHost = false,
   ) {
     this.fdValue = fd;
+    if (fd >= 0 && !isHost) track(this);
     this.label = isHost ? 'host namespace' : name ? `netns "${name}"` : `netns ${path}`;
     this.links = new Links(this);
     this.addresses = new Addresses(this, this.links);
@@ -195,6 +211,7 @@ export class NetNamespace {
     if (this.fdValue < 0 || this.isHost) return;
     this.dropConnection();
     fs.closeSync(this.fdValue);
+    untrack(this);
     this.fdValue = NOT_YET_OPEN;
   }
 
@@ -210,6 +227,7 @@ export class NetNamespace {
       throw new NsnetError('NETNS_NOT_FOUND', `${this.label} was replaced by another namespace`);
     }
     this.fdValue = fd;
+    track(this);
   }
 
   /** The rtnetlink connection of this namespace, opened inside it once. */
@@ -259,6 +277,7 @@ export class NetNamespace {
     if (this.isHost) return;
     this.dropConnection();
     if (this.fdValue >= 0) fs.closeSync(this.fdValue);
+    untrack(this);
     this.fdValue = CLOSED;
   }
 
@@ -269,6 +288,9 @@ export class NetNamespace {
    */
   async delete(): Promise<void> {
     if (this.isHost) throw new NsnetError('HOST_NAMESPACE', 'the host namespace cannot be deleted');
+    // Every handle of this process on it goes too: an open descriptor or
+    // socket would keep the namespace, and its interfaces, alive.
+    for (const handle of [...(openHandles.get(this.inode) ?? [])]) handle.close();
     this.close();
     if (this.name === undefined) return;
     try {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 
 import { createBridgeNetwork, NetNamespace, netnsDir, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
-import { expectReject, ip, ipJson, ipLink, startTcpServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
+import { eventually, expectReject, ip, ipJson, ipLink, startTcpServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
 
 const leasesOf = (network) =>
   Object.keys(JSON.parse(readFileSync(join(process.env.NSNET_STATE_DIR, 'leases', `${network}.json`), 'utf8')).ipv4.addresses);
@@ -95,6 +95,14 @@ describe('setupContainer / teardownContainer', () => {
     await expectReject(setupContainer(uniqueName('ct'), { network: 'host', ip: '10.0.0.2' }), 'NsnetError', 'INVALID_ARGUMENT');
     await expectReject(setupContainer(uniqueName('ct'), { network: 'no-such-network' }), 'NsnetError', 'NETWORK_NOT_FOUND');
     expect(ipJson(['netns', 'list']).map((n) => n.name)).to.deep.equal([c.id]);
+  });
+
+  it('teardown frees the namespace even while this process holds its handle: the veth goes', async () => {
+    const c = await container();
+    await c.netns.links.list(); // the handle has a descriptor and a socket open
+    await teardownContainer(c.id);
+    expect(await eventually(() => ipLink(c.endpoint.hostIfname) === undefined, 3000), 'host end removed by the kernel').to.equal(true);
+    await expectReject(c.netns.links.list(), 'NsnetError', 'NAMESPACE_CLOSED');
   });
 
   it('tears down twice, and after its namespace was deleted behind its back', async () => {
