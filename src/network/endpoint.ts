@@ -146,7 +146,7 @@ async function forgetLocked(record: EndpointRecord): Promise<void> {
 }
 
 /** Forgets an endpoint: its record, its leases and its host ports. */
-export async function forgetEndpoint(record: EndpointRecord): Promise<void> {
+async function forgetEndpoint(record: EndpointRecord): Promise<void> {
   await currentStore().locked(() => forgetLocked(record));
 }
 

@@ -18,7 +18,7 @@ function nft(args: string[], input?: string): Promise<{ ok: boolean; stderr: str
 }
 
 /** Installs whichever of nsnet's two tables is missing (after a flush, too). */
-export async function installRuleset(): Promise<void> {
+async function installRuleset(): Promise<void> {
   for (const [family, script] of [
     ['inet', INET_TABLE],
     ['bridge', BRIDGE_TABLE],
@@ -30,7 +30,7 @@ export async function installRuleset(): Promise<void> {
 }
 
 /** The elements a network puts in the sets. */
-export function networkChanges(network: NetworkRecord, op: 'add' | 'delete'): SetChange[] {
+function networkChanges(network: NetworkRecord, op: 'add' | 'delete'): SetChange[] {
   const bridge = [{ key: field.ifname(network.bridge) }];
   const changes: SetChange[] = [{ op, set: 'bridges', elements: bridge }];
   if (network.internal) changes.push({ op, set: 'internal_bridges', elements: bridge });
@@ -55,7 +55,7 @@ function portElement(port: PublishedPort, endpoint: EndpointRecord): { set: stri
 }
 
 /** The elements an endpoint puts in the maps: its ports, and its port on an icc-off bridge. */
-export function endpointChanges(network: NetworkRecord, endpoint: EndpointRecord, op: 'add' | 'delete'): SetChange[] {
+function endpointChanges(network: NetworkRecord, endpoint: EndpointRecord, op: 'add' | 'delete'): SetChange[] {
   const bySet = new Map<string, SetChange>();
   for (const port of endpoint.ports) {
     const element = portElement(port, endpoint);
@@ -71,12 +71,12 @@ export function endpointChanges(network: NetworkRecord, endpoint: EndpointRecord
   return changes;
 }
 
-export async function applyChanges(changes: SetChange[]): Promise<void> {
+async function applyChanges(changes: SetChange[]): Promise<void> {
   await applySetChanges(await NetNamespace.host().nftables(), TABLE, changes);
 }
 
 /** Removes elements; those already gone (a flushed ruleset) are fine. */
-export async function removeElements(changes: SetChange[]): Promise<void> {
+async function removeElements(changes: SetChange[]): Promise<void> {
   // Deleted one change at a time: one missing element must not keep the others.
   for (const change of changes) {
     try {
@@ -88,7 +88,7 @@ export async function removeElements(changes: SetChange[]): Promise<void> {
 }
 
 /** Empties nsnet's sets and fills them from the records: one transaction. */
-export async function restoreElements(networks: NetworkRecord[], endpoints: EndpointRecord[]): Promise<number> {
+async function restoreElements(networks: NetworkRecord[], endpoints: EndpointRecord[]): Promise<number> {
   const flush: SetChange[] = [
     ...['bridges', 'masquerade_bridges', 'internal_bridges', 'icc_pairs', 'ports4', 'ports4_any', 'ports6', 'ports6_any'].map(
       (set): SetChange => ({ op: 'flush', set, elements: [] }),
