@@ -20,6 +20,16 @@ export function ipJson(args, netns) {
   return out.trim() ? JSON.parse(out) : [];
 }
 
+/** Names of links present now that were not in `before` (a Set of names). */
+export function newLinks(before, netns) {
+  return ipJson(['link'], netns).map((link) => link.ifname).filter((name) => !before.has(name));
+}
+
+/** The names of the links present now. */
+export function linkNames(netns) {
+  return new Set(ipJson(['link'], netns).map((link) => link.ifname));
+}
+
 /** `ip -d -j link show DEV` of one link, or undefined if it does not exist. */
 export function ipLink(dev, netns) {
   try {

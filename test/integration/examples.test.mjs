@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 
 import { expect } from 'chai';
 
-import { eventually, ipJson } from '../helpers.mjs';
+import { eventually, ipJson, linkNames, newLinks } from '../helpers.mjs';
 
 const examplesDir = join(process.cwd(), 'examples');
 const expectations = {
@@ -21,13 +21,12 @@ describe('examples', () => {
 
   for (const [file, expected] of Object.entries(expectations)) {
     it(`${file} runs, shows what it claims and leaves nothing behind`, async () => {
-      const names = () => ipJson(['link']).map((link) => link.ifname);
-      const before = new Set(names());
+      const before = linkNames();
       const { stdout } = await promisify(execFile)(process.execPath, [join(examplesDir, file)]);
       expect(stdout).to.contain(expected);
       // No link the example made may stay. (Earlier tests' links may still be
       // leaving: the kernel removes a deleted namespace's veths in the background.)
-      const left = () => names().filter((name) => !before.has(name));
+      const left = () => newLinks(before);
       expect(await eventually(() => left().length === 0, 10000), `links left: ${left()}`).to.equal(true);
       expect(ipJson(['netns', 'list'])).to.deep.equal([]);
     });

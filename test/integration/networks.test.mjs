@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 
 import { createBridgeNetwork, getNetwork, listNetworks, NetNamespace, reconcile, removeNetwork } from '../../dist/index.js';
-import { expectReject, ip, ipJson, ipLink, runNode, startTcpServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
+import { expectReject, ip, ipJson, ipLink, linkNames, newLinks, runNode, startTcpServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
 
 const stateDir = process.env.NSNET_STATE_DIR;
 const stateFiles = () => ['networks', 'endpoints', 'leases', 'containers'].flatMap((kind) => readdirSync(join(stateDir, kind)).map((f) => `${kind}/${f}`)).sort();
@@ -93,12 +93,12 @@ describe('bridge networks', () => {
 
     it('refuses a subnet overlapping another network or a host route, changing nothing', async () => {
       const net = await network();
-      const before = { links: ipJson(['link']).length, state: stateFiles() };
+      const before = { links: linkNames(), state: stateFiles() };
       const overlapping = net.subnet.replace('.0/24', '.128/25');
       const error = await expectReject(network({ subnet: overlapping }), 'NsnetError', 'SUBNET_OVERLAP');
       expect(error.message).to.contain(net.name);
       await expectReject(network({ subnet: '127.0.0.0/16' }), 'NsnetError', 'SUBNET_OVERLAP');
-      expect(ipJson(['link']).length).to.equal(before.links);
+      expect(newLinks(before.links)).to.deep.equal([]);
       expect(stateFiles()).to.deep.equal(before.state);
     });
 
@@ -116,7 +116,7 @@ describe('bridge networks', () => {
     });
 
     it('refuses bad options with INVALID_ARGUMENT before changing anything', async () => {
-      const before = { links: ipJson(['link']).length, state: stateFiles() };
+      const before = { links: linkNames(), state: stateFiles() };
       const bad = [
         { name: '' },
         { name: '-x' },
@@ -135,7 +135,7 @@ describe('bridge networks', () => {
         { name: 'ok', colour: 'blue' },
       ];
       for (const options of bad) await expectReject(createBridgeNetwork(options), 'NsnetError', 'INVALID_ARGUMENT');
-      expect(ipJson(['link']).length).to.equal(before.links);
+      expect(newLinks(before.links)).to.deep.equal([]);
       expect(stateFiles()).to.deep.equal(before.state);
     });
 
