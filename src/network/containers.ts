@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { NetNamespace, netnsDir } from '../netns';
 import { currentStore } from '../state/store';
 import { type ConnectOptions, disconnect } from './endpoint';
-import { type Endpoint, endpointKey, type EndpointRecord } from './endpoint-record';
+import { type Endpoint, endpointKey, type EndpointRecord, toEndpoint } from './endpoint-record';
 import { BridgeNetwork, createBridgeNetwork, getNetwork } from './network';
 import { checkNetworkName } from './options';
 
@@ -237,4 +237,45 @@ export async function teardownContainer(id: string): Promise<void> {
     throw new NsnetError('TEARDOWN_INCOMPLETE', `teardown of "${id}" left: ${failures.join('; ')}`, { failures });
   }
   await forget(record);
+}
+
+/** What is known about a container, as `listContainers` reports it. */
+export interface ContainerInfo {
+  id: string;
+  mode: ContainerMode;
+  network?: string;
+  /** The container whose namespace this one joined ('container:<id>'). */
+  joined?: string;
+  joinedBy: string[];
+  netnsPath?: string;
+  status: ContainerRecord['status'];
+  created: string;
+  endpoint?: Endpoint;
+}
+
+/** Every container in the state directory, by id. */
+export async function listContainers(): Promise<ContainerInfo[]> {
+  const store = currentStore();
+  const [records, endpoints] = await Promise.all([
+    store.list<ContainerRecord>('containers'),
+    store.list<EndpointRecord>('endpoints'),
+  ]);
+  const endpointsByKey = new Map(endpoints.map((e) => [endpointKey(e.network, e.netnsInode), e]));
+  return records
+    .sort((a, b) => a.id.localeCompare(b.id))
+    .map((record) => {
+      const info: ContainerInfo = {
+        id: record.id,
+        mode: record.mode,
+        joinedBy: record.joinedBy ?? [],
+        status: record.status,
+        created: record.created,
+      };
+      if (record.network) info.network = record.network;
+      if (record.joined) info.joined = record.joined;
+      if (record.netnsPath) info.netnsPath = record.netnsPath;
+      const endpoint = record.endpoint ? endpointsByKey.get(record.endpoint) : undefined;
+      if (endpoint) info.endpoint = toEndpoint(endpoint);
+      return info;
+    });
 }

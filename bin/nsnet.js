@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+// The nsnet command (built from src/cli by `npm run build`).
+require('../dist/cli/main.js')
+  .main(process.argv)
+  .then((status) => process.exit(status));

@@ -1,0 +1,137 @@
+/** `nsnet network create|ls|inspect|rm`: bridge networks, as `docker network`. */
+import { Command, Option } from 'commander';
+
+import type { Endpoint } from '../../network/endpoint-record';
+import { BridgeNetwork, createBridgeNetwork, getNetwork, listNetworks, removeNetwork } from '../../network/network';
+import { type BridgeNetworkOptions, FIREWALL_BACKENDS, type FirewallBackend } from '../../network/options';
+import { formatPort, printJson, printTable, withProgress } from '../output';
+import { integer } from '../options';
+
+interface CreateOptions {
+  bridge?: string;
+  subnet?: string;
+  gateway?: string;
+  ipv6Subnet?: string;
+  ipv6Gateway?: string;
+  mtu?: number;
+  masquerade: boolean;
+  icc: boolean;
+  internal?: boolean;
+  hostIp?: string;
+  firewall?: FirewallBackend;
+  json?: boolean;
+}
+
+export function networkCommand(): Command {
+  const network = new Command('network').description('create, list, inspect and remove bridge networks');
+  network
+    .command('create')
+    .description('create a bridge network (or confirm an identical one)')
+    .argument('<name>', 'network name, [a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}')
+    .option('--bridge <device>', 'bridge device name (default nsbr-<name>)')
+    .option('--subnet <cidr>', 'IPv4 subnet (default: the first free /24 of 10.89.0.0/16)')
+    .option('--gateway <address>', 'IPv4 gateway (default: the first host address)')
+    .option('--ipv6-subnet <cidr>', 'IPv6 subnet, for dual stack')
+    .option('--ipv6-gateway <address>', 'IPv6 gateway (default: the first host address)')
+    .option('--mtu <bytes>', 'MTU of the bridge and its endpoints', integer)
+    .option('--no-masquerade', 'do not masquerade traffic leaving the host')
+    .option('--no-icc', 'drop traffic between containers of this network')
+    .option('--internal', 'no route out, no NAT, nothing in from outside')
+    .option('--host-ip <address>', 'default host address of published ports (default 0.0.0.0)')
+    .addOption(new Option('--firewall <backend>', 'firewall backend').choices(FIREWALL_BACKENDS))
+    .option('--json', 'print the network as JSON')
+    .action(async (name: string, options: CreateOptions) => {
+      const net = await withProgress(`creating network ${name}`, () => createBridgeNetwork(networkOptions(name, options)));
+      if (options.json) printJson(networkJson(net));
+      else process.stdout.write(`${net.name}\n`);
+    });
+  network
+    .command('ls')
+    .alias('list')
+    .description('list networks')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const networks = await listNetworks();
+      const counts = await Promise.all(networks.map(async (net) => (await net.endpoints()).length));
+      if (options.json) {
+        printJson(networks.map((net, i) => ({ ...networkJson(net), endpoints: counts[i] })));
+        return;
+      }
+      printTable(
+        ['NAME', 'BRIDGE', 'SUBNET', 'GATEWAY', 'IPV6', 'FIREWALL', 'ENDPOINTS'],
+        networks.map((net, i) => [
+          net.name,
+          net.bridge,
+          net.subnet,
+          net.internal ? '-' : net.gateway,
+          net.ipv6?.subnet ?? '-',
+          net.options.activeFirewall,
+          String(counts[i]),
+        ]),
+      );
+    });
+  network
+    .command('inspect')
+    .description('show networks in detail, with their endpoints')
+    .argument('<name...>', 'network names')
+    .option('--json', 'print JSON')
+    .action(async (names: string[], options: { json?: boolean }) => {
+      const networks = await Promise.all(names.map((name) => getNetwork(name)));
+      const details = await Promise.all(
+        networks.map(async (net) => ({ ...networkJson(net), endpoints: (await net.endpoints()).map(endpointJson) })),
+      );
+      if (options.json) printJson(details);
+      else process.stdout.write(details.map(inspectText).join('\n'));
+    });
+  network
+    .command('rm')
+    .alias('remove')
+    .description('remove networks (refused while they have endpoints, unless --force)')
+    .argument('<name...>', 'network names')
+    .option('-f, --force', 'disconnect endpoints first')
+    .action(async (names: string[], options: { force?: boolean }) => {
+      for (const name of names) {
+        await withProgress(`removing network ${name}`, () => removeNetwork(name, { force: options.force === true }));
+        process.stdout.write(`${name}\n`);
+      }
+    });
+  return network;
+}
+
+function networkOptions(name: string, options: CreateOptions): BridgeNetworkOptions {
+  const wanted: BridgeNetworkOptions = { name, masquerade: options.masquerade, icc: options.icc };
+  if (options.bridge !== undefined) wanted.bridge = options.bridge;
+  if (options.subnet !== undefined) wanted.subnet = options.subnet;
+  if (options.gateway !== undefined) wanted.gateway = options.gateway;
+  if (options.ipv6Subnet !== undefined) {
+    wanted.ipv6 = { subnet: options.ipv6Subnet };
+    if (options.ipv6Gateway !== undefined) wanted.ipv6.gateway = options.ipv6Gateway;
+  }
+  if (options.mtu !== undefined) wanted.mtu = options.mtu;
+  if (options.internal) wanted.internal = true;
+  if (options.hostIp !== undefined) wanted.hostIp = options.hostIp;
+  if (options.firewall !== undefined) wanted.firewall = options.firewall;
+  return wanted;
+}
+
+/** A network as JSON: its stored definition. */
+export function networkJson(net: BridgeNetwork): Record<string, unknown> {
+  return { ...net.options };
+}
+
+/** An endpoint as JSON: the namespace as its path. */
+export function endpointJson(endpoint: Endpoint): Record<string, unknown> {
+  const { netns, ...rest } = endpoint;
+  return { ...rest, netns: netns.path };
+}
+
+function inspectText(net: Record<string, unknown>): string {
+  const { endpoints, ...fields } = net as { endpoints: Record<string, unknown>[] };
+  const lines = Object.entries(fields).map(([key, value]) => `${key}: ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`);
+  lines.push(`endpoints: ${endpoints.length ? '' : 'none'}`);
+  for (const e of endpoints) {
+    const ports = (e.ports as Parameters<typeof formatPort>[0][]).map(formatPort).join(', ');
+    lines.push(`  ${e.netns} ${e.ifname} ${[e.ipv4, e.ipv6].filter(Boolean).join(' ')} ${e.mac} host ${e.hostIfname}${ports ? ` ports ${ports}` : ''}`);
+  }
+  return lines.join('\n') + '\n';
+}

@@ -1,0 +1,48 @@
+/** `nsnet ps`: containers, and endpoints connected without a container, with addresses and ports. */
+import { Command } from 'commander';
+
+import type { Endpoint } from '../../network/endpoint-record';
+import { type ContainerInfo, listContainers } from '../../network/containers';
+import { listNetworks } from '../../network/network';
+import { formatPort, printJson, printTable } from '../output';
+import { endpointJson } from './network';
+
+export function psCommand(): Command {
+  return new Command('ps')
+    .description('list containers and endpoints with their addresses and published ports')
+    .option('--json', 'print JSON')
+    .action(async (options: { json?: boolean }) => {
+      const [containers, endpoints] = await Promise.all([listContainers(), allEndpoints()]);
+      // Endpoints made with net.connect() rather than setupContainer().
+      const owned = new Set(containers.map((c) => c.endpoint?.hostIfname).filter(Boolean));
+      const loose = endpoints.filter((e) => !owned.has(e.hostIfname));
+      if (options.json) {
+        printJson({
+          containers: containers.map((c) => ({ ...c, endpoint: c.endpoint && endpointJson(c.endpoint) })),
+          endpoints: loose.map(endpointJson),
+        });
+        return;
+      }
+      printTable(
+        ['CONTAINER', 'MODE', 'NETWORK', 'ADDRESSES', 'PORTS', 'NETNS', 'STATUS'],
+        [...containers.map(containerRow), ...loose.map((e) => ['-', 'endpoint', ...endpointCells(e), e.netns.path, 'ready'])],
+      );
+    });
+}
+
+async function allEndpoints(): Promise<Endpoint[]> {
+  const perNetwork = await Promise.all((await listNetworks()).map((net) => net.endpoints()));
+  return perNetwork.flat();
+}
+
+function containerRow(c: ContainerInfo): string[] {
+  const mode = c.mode === 'container' ? `container:${c.joined}` : c.mode;
+  const cells = c.endpoint ? endpointCells(c.endpoint) : ['-', '-', '-'];
+  return [c.id, mode, ...cells, c.netnsPath ?? (c.mode === 'host' ? 'host' : '-'), c.status];
+}
+
+/** NETWORK, ADDRESSES, PORTS. */
+function endpointCells(e: Endpoint): string[] {
+  const addresses = [e.ipv4, e.ipv6].filter(Boolean).join(',');
+  return [e.network, addresses, e.ports.map(formatPort).join(',') || '-'];
+}

@@ -1,0 +1,36 @@
+/** `nsnet reconcile`: repair and garbage-collect, and say what was done. */
+import { Command } from 'commander';
+
+import { reconcile, type ReconcileReport } from '../../network/reconcile';
+import { printJson, withProgress } from '../output';
+
+const WHAT: Record<Exclude<keyof ReconcileReport, 'firewallElements'>, string> = {
+  containers: 'containers removed (namespace gone or setup died)',
+  endpoints: 'endpoints removed (namespace gone or connect died)',
+  links: 'stray host interfaces removed',
+  leases: 'leases released',
+  ports: 'host ports released',
+  bridges: 'missing bridges made again',
+  strayBridges: 'bridges of unknown networks removed',
+};
+
+export function reconcileCommand(): Command {
+  return new Command('reconcile')
+    .description('remove what belongs to nothing and put back missing bridges and firewall state')
+    .option('--json', 'print the report as JSON')
+    .action(async (options: { json?: boolean }) => {
+      const report = await withProgress('reconciling', () => reconcile());
+      if (options.json) {
+        printJson(report);
+        return;
+      }
+      const lines: string[] = [];
+      for (const [key, label] of Object.entries(WHAT) as [keyof typeof WHAT, string][]) {
+        if (report[key].length) lines.push(`${label}: ${report[key].join(', ')}`);
+      }
+      if (!lines.length) lines.push('nothing stale found');
+      // Every firewall entry is written again from the records, whether it was missing or not.
+      if (report.firewallElements) lines.push(`firewall entries rewritten from the records: ${report.firewallElements}`);
+      process.stdout.write(lines.join('\n') + '\n');
+    });
+}

@@ -1,0 +1,85 @@
+/** `nsnet run`: Docker's `run` for a plain process, with the container network around it. */
+import { randomBytes } from 'node:crypto';
+
+import { Command } from 'commander';
+
+import { NsnetError } from '../../errors';
+import { setupContainer, teardownContainer, type Container } from '../../network/containers';
+import { errorLine, formatPort } from '../output';
+import { collect } from '../options';
+import { SignalRelay, waitForExit, exitStatus, type Exit } from '../signal-relay';
+
+/** Exit statuses of nsnet itself, as `docker run` uses them. */
+const SETUP_FAILED = 125;
+
+interface RunOptions {
+  name?: string;
+  network: string;
+  publish: string[];
+  ip?: string;
+  ip6?: string;
+  mac?: string;
+}
+
+export function runCommand(): Command {
+  return new Command('run')
+    .description('run COMMAND in a new container network; tear it down when COMMAND exits')
+    .usage('[options] [--] COMMAND [ARGS...]')
+    .option('--name <id>', 'container id (default: 12 random hex digits)')
+    .option('--network <mode>', "'bridge', a network's name, 'host', 'none' or 'container:<id>'", 'bridge')
+    .option('-p, --publish <spec>', 'publish a port, [hostIp:][hostPort:]containerPort[/proto] (repeatable)', collect, [])
+    .option('--ip <address>', 'IPv4 address on the network')
+    .option('--ip6 <address>', 'IPv6 address on the network')
+    .option('--mac <address>', 'MAC address of the container interface')
+    .argument('<command>', 'the program to run inside the container network')
+    .argument('[args...]', 'its arguments')
+    .passThroughOptions()
+    .addHelpText('after', '\nExit status: that of COMMAND (128+N if killed by signal N); 125 if nsnet could not set up the network.')
+    .action(async (command: string, args: string[], options: RunOptions) => {
+      process.exitCode = await run(command, args, options);
+    });
+}
+
+async function run(command: string, args: string[], options: RunOptions): Promise<number> {
+  const id = options.name ?? randomBytes(6).toString('hex');
+  const signals = new SignalRelay();
+  let container: Container;
+  try {
+    container = await setupContainer(id, {
+      network: options.network,
+      publish: options.publish.length ? options.publish : undefined,
+      ip: options.ip,
+      ipv6: options.ip6,
+      mac: options.mac,
+    });
+  } catch (error) {
+    signals.stop();
+    process.stderr.write(errorLine(error) + '\n');
+    return SETUP_FAILED;
+  }
+  let exit: Exit;
+  try {
+    if (process.stderr.isTTY) process.stderr.write(describe(container) + '\n');
+    // A signal that came while the network was being set up ends the run now.
+    exit = signals.pending ? { code: null, signal: signals.pending } : await runInside(container, command, args, signals);
+  } finally {
+    signals.stop();
+    await teardownContainer(id).catch((error: unknown) => {
+      process.stderr.write(errorLine(error) + '\n');
+      if (!(error instanceof NsnetError)) throw error;
+    });
+  }
+  return exitStatus(exit);
+}
+
+function runInside(container: Container, command: string, args: string[], signals: SignalRelay): Promise<Exit> {
+  return waitForExit(container.netns.spawn(command, args, { stdio: 'inherit' }), signals);
+}
+
+function describe(container: Container): string {
+  const endpoint = container.endpoint;
+  if (!endpoint) return `nsnet: container ${container.id} (${container.mode})`;
+  const addresses = [endpoint.ipv4, endpoint.ipv6].filter(Boolean).join(' ');
+  const ports = endpoint.ports.map(formatPort).join(', ');
+  return `nsnet: container ${container.id} on ${endpoint.network}: ${addresses}${ports ? `, ports ${ports}` : ''}`;
+}
