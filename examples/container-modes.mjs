@@ -14,7 +14,8 @@ function nodeIn(ns, script) {
 }
 
 const interfaces = `console.log(Object.entries(require('node:os').networkInterfaces())
-  .map(([name, addrs]) => name + ' ' + addrs.filter((a) => a.family === 'IPv4').map((a) => a.cidr).join(',')).join(', '))`;
+  .map(([name, addrs]) => [name, addrs.filter((a) => a.family === 'IPv4').map((a) => a.cidr).join(',')])
+  .filter(([, v4]) => v4).map((entry) => entry.join(' ')).join(', '))`;
 
 async function main() {
   // The default network stays, like docker0; this removes it only if it made it.

@@ -1,6 +1,7 @@
 /** nsnet: container networking for Node.js on Linux, without Docker. */
 export { NetNamespace, netnsDir } from './netns';
 export type { NamespaceTarget } from './netns';
+export type { ExecOptions, ExecResult } from './spawn';
 export { NsnetError, NetlinkError } from './errors';
 export type { NsnetErrorCode } from './errors';
 export type {

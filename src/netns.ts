@@ -11,7 +11,7 @@ import { NftConnection } from './firewall/nftables/connection';
 import { RtnlConnection } from './rtnl/connection';
 import { Links } from './rtnl/links';
 import { Routes } from './rtnl/routes';
-import { spawnInNamespace } from './spawn';
+import { execInNamespace, type ExecOptions, type ExecResult, spawnInNamespace } from './spawn';
 import { sysctlPath } from './sysctl';
 
 const openFile = promisify(fs.open);
@@ -270,6 +270,14 @@ export class NetNamespace {
   /** Runs a program inside this namespace; stdio, exit code and signals as with child_process.spawn. */
   spawn(command: string, args: readonly string[] = [], options: SpawnOptions = {}): ChildProcess {
     return spawnInNamespace(this.fd, command, args, options);
+  }
+
+  /**
+   * Runs a program inside this namespace to the end, as `execFile` does, and
+   * resolves to `{ code, signal, stdout, stderr }` whatever its exit status.
+   */
+  exec(command: string, args: readonly string[] = [], options: ExecOptions = {}): Promise<ExecResult> {
+    return execInNamespace(this.fd, command, args, options);
   }
 
   /** Releases this handle's descriptor and socket. The namespace itself stays. */

@@ -36,3 +36,31 @@ export function spawnInNamespace(
     stdio: [...stdio, netnsFd],
   });
 }
+
+export interface ExecOptions extends Omit<SpawnOptions, 'stdio'> {
+  /** Written to the program's stdin, which is then closed. */
+  input?: string;
+}
+
+export interface ExecResult {
+  /** The exit status, or null when a signal ended the program. */
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `command` inside a namespace to the end and collects its output. */
+export function execInNamespace(netnsFd: number, command: string, args: readonly string[], options: ExecOptions): Promise<ExecResult> {
+  const { input, ...spawnOptions } = options;
+  const child = spawnInNamespace(netnsFd, command, args, { ...spawnOptions, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
+  child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  child.stdin?.end(input ?? '');
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}

@@ -9,6 +9,7 @@ import { netnsCommand } from './commands/netns';
 import { networkCommand } from './commands/network';
 import { psCommand } from './commands/ps';
 import { reconcileCommand } from './commands/reconcile';
+import { rmCommand } from './commands/rm';
 import { runCommand } from './commands/run';
 import { topologyCommand } from './commands/topology';
 import { errorLine, exitStatusFor, UsageError } from './output';
@@ -31,6 +32,7 @@ export function program(): Command {
     .addCommand(runCommand())
     .addCommand(networkCommand())
     .addCommand(psCommand())
+    .addCommand(rmCommand())
     .addCommand(netnsCommand())
     .addCommand(reconcileCommand())
     .addCommand(topologyCommand())

@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 
 import { NetNamespace } from '../../netns';
-import { printJson, printTable } from '../output';
+import { printJson, printTable, UsageError } from '../output';
 import { exitStatus, SignalRelay, waitForExit } from '../signal-relay';
 
 export function netnsCommand(): Command {
@@ -56,6 +56,9 @@ export function netnsCommand(): Command {
     .argument('[args...]', 'its arguments')
     .passThroughOptions()
     .action(async (name: string, command: string, args: string[]) => {
+      // After the first operand options pass through, so `NAME -- COMMAND` keeps its `--`.
+      if (command === '--') [command, ...args] = args;
+      if (command === undefined) throw new UsageError("missing required argument 'command'");
       const ns = await NetNamespace.open(name);
       const signals = new SignalRelay();
       try {

@@ -24,16 +24,10 @@ socket.setTimeout(3000, () => { console.error('timed out'); process.exit(1); });
 socket.on('error', (e) => { console.error(e.message); process.exit(1); });`;
 
 /** Runs a node program inside `ns` and resolves to what it printed. */
-export function runIn(ns: NetNamespace, script: string): Promise<string> {
-  const child = ns.spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  child.stdout?.on('data', (chunk) => (out += chunk));
-  child.stderr?.on('data', (chunk) => (err += chunk));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(out.trim()) : reject(new Error(err.trim() || `exit status ${code}`))));
-  });
+export async function runIn(ns: NetNamespace, script: string): Promise<string> {
+  const result = await ns.exec(process.execPath, ['-e', script]);
+  if (result.code !== 0) throw new Error(result.stderr.trim() || `exit status ${result.code ?? result.signal}`);
+  return result.stdout.trim();
 }
 
 /** Starts a server program inside `ns`; resolves with its process once it prints "ready". */

@@ -1,0 +1,255 @@
+// The nsnet command driven as a user drives it: real processes, real traffic
+// from a `wan` namespace, exit statuses and one-line errors.
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+import { expect } from 'chai';
+
+import { listNetworks, NetNamespace, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
+import { eventually, ipJson, linkNames, newLinks, tcpRequest, uniqueName } from '../helpers.mjs';
+
+const bin = join(process.cwd(), 'bin', 'nsnet.js');
+const HOST = '203.0.113.1';
+const WAN = '203.0.113.2';
+
+/** Runs `nsnet ARGS...` to the end: { code, stdout, stderr }. */
+function nsnet(args, env = {}) {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args], { env: { ...process.env, ...env } }, (error, stdout, stderr) => {
+      resolve({ code: error ? error.code : 0, stdout, stderr });
+    });
+  });
+}
+
+/** Starts `nsnet ARGS...` in the background, collecting its output. */
+function nsnetProcess(args) {
+  const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  child.output = '';
+  child.stdout.on('data', (chunk) => (child.output += chunk));
+  child.stderr.on('data', (chunk) => (child.output += chunk));
+  return child;
+}
+
+const nftPortElements = () => JSON.stringify(JSON.parse(execFileSync('nft', ['-j', 'list', 'map', 'inet', 'nsnet', 'ports4_any'], { encoding: 'utf8' })));
+
+/** Retries a request until the server behind it answers. */
+async function requestWhenUp(ns, host, port, message) {
+  for (let attempt = 0; attempt < 100; attempt += 1) {
+    try {
+      return await tcpRequest(ns, host, port, message, 500);
+    } catch {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+  }
+  throw new Error(`nothing answered on ${host}:${port}`);
+}
+
+describe('nsnet command', () => {
+  const host = NetNamespace.host();
+  let wan;
+  let hadDefaultNetwork;
+
+  before(async () => {
+    // `nsnet run` makes the default network (and its bridge nsnet0), which stays, as docker0 does.
+    hadDefaultNetwork = (await listNetworks()).some((net) => net.name === 'bridge');
+    wan = await NetNamespace.create(uniqueName('clw'));
+    await host.links.add({ kind: 'veth', name: 'clwan0', up: true, peer: { name: 'eth0', netns: wan } });
+    await wan.links.set('eth0', { up: true });
+    await host.addresses.add('clwan0', `${HOST}/24`);
+    await wan.addresses.add('eth0', `${WAN}/24`);
+  });
+
+  after(async () => {
+    await wan.delete();
+    if (!hadDefaultNetwork) await removeNetwork('bridge');
+  });
+
+  it('run: a published port is reachable from wan and the exit status passes through', async () => {
+    const before = linkNames().add('nsnet0');
+    // Answers one request, then exits with status 7.
+    const server = `require('node:net').createServer((s) => s.on('data', (d) => { s.end('web:' + d); s.on('close', () => process.exit(7)); })).listen(80)`;
+    const run = nsnetProcess(['run', '--name', 'cli-web', '-p', '8090:80', '--', process.execPath, '-e', server]);
+    expect(await requestWhenUp(wan, HOST, 8090, 'from wan')).to.equal('web:from wan');
+    const [code] = await once(run, 'exit');
+    expect(code, run.output).to.equal(7);
+    expect(ipJson(['netns', 'list']).map((ns) => ns.name)).to.not.include('cli-web');
+    expect(await eventually(() => newLinks(before).length === 0, 10000), `links left: ${newLinks(before)}`).to.equal(true);
+    expect(nftPortElements()).to.not.contain('8090');
+    expect(JSON.parse((await nsnet(['ps', '--json'])).stdout).containers).to.deep.equal([]);
+  });
+
+  it('run: SIGTERM stops the program, tears everything down, and exits 128+15', async () => {
+    const before = linkNames();
+    const server = `require('node:net').createServer((s) => s.end('up')).listen(80)`;
+    const run = nsnetProcess(['run', '--name', 'cli-term', '-p', '8091:80', process.execPath, '-e', server]);
+    expect(await requestWhenUp(wan, HOST, 8091, 'x')).to.equal('up');
+    expect(nftPortElements()).to.contain('8091');
+    process.kill(run.pid, 'SIGTERM');
+    const [code] = await once(run, 'exit');
+    expect(code, run.output).to.equal(143);
+    expect(ipJson(['netns', 'list']).map((ns) => ns.name)).to.not.include('cli-term');
+    expect(await eventually(() => newLinks(before).length === 0, 10000), `links left: ${newLinks(before)}`).to.equal(true);
+    expect(nftPortElements()).to.not.contain('8091');
+    expect(JSON.parse((await nsnet(['ps', '--json'])).stdout).containers).to.deep.equal([]);
+  });
+
+  it('run: each network mode, and a program that cannot be found exits 127', async () => {
+    const links = await nsnet(['run', '--network', 'none', '--', 'ip', '-j', 'link']);
+    expect(links.code).to.equal(0);
+    expect(JSON.parse(links.stdout).map((l) => l.ifname)).to.deep.equal(['lo']);
+    const inHost = await nsnet(['run', '--network', 'host', '--', 'readlink', '/proc/self/ns/net']);
+    expect(inHost.stdout.trim()).to.equal(`net:[${host.inode}]`);
+    const missing = await nsnet(['run', '--network', 'none', '--', 'no-such-program-here']);
+    expect(missing.code).to.equal(127);
+    expect(JSON.parse((await nsnet(['ps', '--json'])).stdout).containers).to.deep.equal([]);
+  });
+
+  it('network create / ls / inspect / rm round trip, with --json', async () => {
+    const created = await nsnet(['network', 'create', 'clinet', '--subnet', '10.95.0.0/24', '--ipv6-subnet', 'fd00:95::/64', '--no-icc', '--json']);
+    expect(created.code, created.stderr).to.equal(0);
+    expect(JSON.parse(created.stdout)).to.include({ name: 'clinet', subnet: '10.95.0.0/24', gateway: '10.95.0.1', icc: false, bridge: 'nsbr-clinet' });
+    // The kernel has the bridge with its gateway addresses.
+    const addresses = ipJson(['addr', 'show', 'dev', 'nsbr-clinet'])[0].addr_info.map((a) => `${a.local}/${a.prefixlen}`);
+    expect(addresses).to.include.members(['10.95.0.1/24', 'fd00:95::1/64']);
+
+    const listed = JSON.parse((await nsnet(['network', 'ls', '--json'])).stdout);
+    expect(listed.find((n) => n.name === 'clinet')).to.include({ endpoints: 0, icc: false });
+    const table = (await nsnet(['network', 'ls'])).stdout.split('\n');
+    expect(table[0]).to.match(/^NAME\s+BRIDGE\s+SUBNET/);
+    expect(table.some((line) => /^clinet\s+nsbr-clinet\s+10\.95\.0\.0\/24/.test(line))).to.equal(true);
+
+    const c = await setupContainer('cli-on-net', { network: 'clinet', publish: ['8092:80'] });
+    try {
+      const [inspected] = JSON.parse((await nsnet(['network', 'inspect', 'clinet', '--json'])).stdout);
+      expect(inspected.endpoints).to.have.length(1);
+      expect(inspected.endpoints[0]).to.include({ ipv4: c.endpoint.ipv4, hostIfname: c.endpoint.hostIfname, netns: c.netns.path });
+      expect(inspected.endpoints[0].ports).to.deep.equal([{ hostIp: '0.0.0.0', hostPort: 8092, containerPort: 80, protocol: 'tcp' }]);
+      const refused = await nsnet(['network', 'rm', 'clinet']);
+      expect(refused.code).to.equal(1);
+      expect(refused.stderr).to.match(/^nsnet: NETWORK_IN_USE: .+\n$/);
+    } finally {
+      await teardownContainer('cli-on-net');
+    }
+    const removed = await nsnet(['network', 'rm', 'clinet']);
+    expect(removed).to.include({ code: 0, stdout: 'clinet\n' });
+    expect(ipJson(['link']).map((l) => l.ifname)).to.not.include('nsbr-clinet');
+    expect(JSON.parse((await nsnet(['network', 'ls', '--json'])).stdout).map((n) => n.name)).to.not.include('clinet');
+  });
+
+  it('bad arguments give one line with the code and a non-zero status, and change nothing', async () => {
+    const before = JSON.stringify([ipJson(['link']), ipJson(['netns', 'list'])]);
+    const cases = [
+      [['network', 'create', 'x', '--bogus'], 2, 'USAGE'],
+      [['network', 'create', 'x', '--subnet', '10.96.0.1/24'], 2, 'INVALID_ARGUMENT'],
+      [['network', 'create', 'x', '--mtu', 'big'], 2, 'USAGE'],
+      [['network', 'create', 'x;reboot'], 2, 'INVALID_ARGUMENT'],
+      [['network', 'rm', 'no-such-net'], 1, 'NETWORK_NOT_FOUND'],
+      [['network', 'inspect', 'no-such-net'], 1, 'NETWORK_NOT_FOUND'],
+      [['run', '-p', '80:80:80:80', '--', 'true'], 125, 'INVALID_PUBLISH'],
+      [['run', '--network', 'container:nobody', '--', 'true'], 125, 'CONTAINER_NOT_FOUND'],
+      [['run'], 2, 'USAGE'],
+      [['netns', 'rm', 'no-such-ns'], 1, 'NETNS_NOT_FOUND'],
+      [['frobnicate'], 2, 'USAGE'],
+    ];
+    for (const [args, status, code] of cases) {
+      const result = await nsnet(args);
+      expect(result.code, args.join(' ')).to.equal(status);
+      expect(result.stderr, args.join(' ')).to.match(new RegExp(`^nsnet: ${code}: [^\\n]+\\n$`));
+    }
+    expect(JSON.stringify([ipJson(['link']), ipJson(['netns', 'list'])])).to.equal(before);
+    const debug = await nsnet(['network', 'rm', 'no-such-net'], { NSNET_DEBUG: '1' });
+    expect(debug.stderr).to.match(/^nsnet: NETWORK_NOT_FOUND: .+\n\S*Error.*\n\s+at /);
+  });
+
+  it('--help on every command', async () => {
+    for (const command of [[], ['run'], ['network'], ['network', 'create'], ['ps'], ['rm'], ['netns'], ['netns', 'exec'], ['reconcile'], ['topology'], ['demo']]) {
+      const result = await nsnet([...command, '--help']);
+      expect(result.code, command.join(' ')).to.equal(0);
+      expect(result.stdout, command.join(' ')).to.match(/^Usage: nsnet/);
+    }
+  });
+
+  it('netns add / ls / exec / rm', async () => {
+    const name = uniqueName('clins');
+    expect((await nsnet(['netns', 'add', name])).stdout).to.equal(`${process.env.NSNET_NETNS_DIR}/${name}\n`);
+    expect(ipJson(['netns', 'list']).map((ns) => ns.name)).to.include(name);
+    const listed = JSON.parse((await nsnet(['netns', 'ls', '--json'])).stdout);
+    expect(listed.find((ns) => ns.name === name).inode).to.be.a('number');
+    const inside = await nsnet(['netns', 'exec', name, '--', 'ip', '-j', 'link']);
+    expect(JSON.parse(inside.stdout)).to.have.length(1);
+    expect(JSON.parse(inside.stdout)[0]).to.include({ ifname: 'lo', operstate: 'UNKNOWN' });
+    expect((await nsnet(['netns', 'exec', name, 'sh', '-c', 'exit 5'])).code).to.equal(5);
+    expect((await nsnet(['netns', 'rm', name])).code).to.equal(0);
+    expect(ipJson(['netns', 'list']).map((ns) => ns.name)).to.not.include(name);
+  });
+
+  it('ps, topology (text, --dot, --json) and rm show and remove what is there', async () => {
+    const web = await setupContainer('cli-topo', { publish: ['8093:80'] });
+    await setupContainer('cli-side', { network: 'container:cli-topo' });
+    await setupContainer('cli-none', { network: 'none' });
+    try {
+      const ps = JSON.parse((await nsnet(['ps', '--json'])).stdout);
+      expect(ps.containers.map((c) => c.id)).to.deep.equal(['cli-none', 'cli-side', 'cli-topo']);
+      expect(ps.containers[2].endpoint).to.include({ ipv4: web.endpoint.ipv4, netns: web.netns.path });
+      const psTable = (await nsnet(['ps'])).stdout;
+      expect(psTable).to.match(new RegExp(`cli-topo\\s+bridge\\s+bridge\\s+${web.endpoint.ipv4.replace(/\./g, '\\.')}\\s+0\\.0\\.0\\.0:8093->80/tcp`));
+      expect(psTable).to.match(/cli-side\s+container:cli-topo/);
+
+      const text = (await nsnet(['topology'])).stdout;
+      expect(text).to.match(/^host \(netns inode \d+\)\n/);
+      expect(text).to.contain(`nsnet0  network "bridge"`);
+      expect(text).to.contain(`${web.endpoint.hostIfname} ⇄ eth0 ${web.endpoint.ipv4}`);
+      expect(text).to.contain('cli-topo, cli-side');
+      expect(text).to.contain('published 0.0.0.0:8093->80/tcp');
+      expect(text).to.contain('cli-none  none');
+      const dot = (await nsnet(['topology', '--dot'])).stdout;
+      expect(dot).to.match(/^digraph nsnet \{\n[\s\S]*\}\n$/);
+      expect(dot).to.contain(`"bridge:nsnet0" -> "netns:${web.netns.path}" [label="${web.endpoint.hostIfname}"]`);
+      const model = JSON.parse((await nsnet(['topology', '--json'])).stdout);
+      const bridge = model.networks.find((n) => n.name === 'bridge');
+      expect(bridge.bridgeLink).to.equal('up');
+      expect(bridge.endpoints.find((e) => e.hostIfname === web.endpoint.hostIfname)).to.include({ hostLink: 'up', ipv4: web.endpoint.ipv4 });
+
+      // `nsnet rm` tears down, as teardownContainer does.
+      expect((await nsnet(['rm', 'cli-topo'])).stderr).to.match(/^nsnet: CONTAINER_IN_USE: /);
+      expect((await nsnet(['rm', 'cli-side', 'cli-topo', 'cli-none'])).stdout).to.equal('cli-side\ncli-topo\ncli-none\n');
+      expect(JSON.parse((await nsnet(['ps', '--json'])).stdout).containers).to.deep.equal([]);
+    } finally {
+      for (const id of ['cli-side', 'cli-topo', 'cli-none']) await teardownContainer(id);
+    }
+  });
+
+  it('reconcile says what it removed', async () => {
+    await setupContainer('cli-gone', { network: 'none' });
+    execFileSync('ip', ['netns', 'delete', 'cli-gone']);
+    const result = await nsnet(['reconcile']);
+    expect(result.code).to.equal(0);
+    expect(result.stdout).to.match(/^containers removed \(namespace gone or setup died\): cli-gone$/m);
+    expect((await nsnet(['reconcile'])).stdout).to.match(/^nothing stale found$/m);
+    const report = JSON.parse((await nsnet(['reconcile', '--json'])).stdout);
+    expect(report.containers).to.deep.equal([]);
+  });
+
+  it('demo exits 0, shows the traffic, and leaves this namespace as it was', async () => {
+    const snapshot = () =>
+      JSON.stringify([
+        ipJson(['link']),
+        ipJson(['addr']),
+        ipJson(['route']),
+        ipJson(['netns', 'list']),
+        execFileSync('nft', ['list', 'ruleset'], { encoding: 'utf8' }),
+        readdirSync(process.env.NSNET_STATE_DIR, { recursive: true }).sort(),
+      ]);
+    const before = snapshot();
+    const demo = await nsnet(['demo']);
+    expect(demo.code, demo.stderr).to.equal(0);
+    expect(demo.stdout).to.match(/client -> web 10\.89\.0\.2:80 +hello from web, you are 10\.89\.0\.3/);
+    expect(demo.stdout).to.match(/wan -> host 198\.51\.100\.1:8080 \(published\) +hello from web, you are 198\.51\.100\.2/);
+    expect(demo.stdout).to.match(/client -> wan 198\.51\.100\.2:9000 \(masquerade\) +wan saw you as 198\.51\.100\.1/);
+    expect(demo.stdout).to.contain('published 0.0.0.0:8080->80/tcp');
+    expect(demo.stdout).to.match(/cleaned up: .*\n$/);
+    expect(snapshot()).to.equal(before);
+  });
+});
