@@ -9,6 +9,7 @@ import { type Firewall, firewallFor } from '../firewall/firewall';
 import { releaseOrphanPorts } from '../firewall/ports';
 import { type NetworkLeases, releaseLeases } from '../ipam/leases';
 import { NetNamespace } from '../netns';
+import { processAlive } from '../state/process-alive';
 import { currentStore } from '../state/store';
 import { createBridge, findBridge, taggedBridges } from './bridge';
 import type { ContainerRecord } from './containers';
@@ -33,15 +34,6 @@ export interface ReconcileReport {
   ports: string[];
   /** Firewall elements (nftables) or rules (iptables) written back, after, say, `nft flush ruleset`. */
   firewallElements: number;
-}
-
-function processAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** Work (a setup, a connect, a teardown) of a process that died before finishing it. */

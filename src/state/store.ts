@@ -9,6 +9,7 @@
  *   <stateDir>/endpoints/<id>.json      endpoints
  *   <stateDir>/containers/<id>.json     containers (setupContainer)
  *   <stateDir>/ports/<protocol>.json    who publishes each host port
+ *   <stateDir>/attachments/<id>.json    CNI attachments (network, container, interface)
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
@@ -17,8 +18,8 @@ import { asKernelError, kernelError, NsnetError } from '../errors';
 import { native } from '../native';
 import { withFileLock } from './lock';
 
-export type RecordKind = 'networks' | 'leases' | 'endpoints' | 'containers' | 'ports';
-const KINDS: RecordKind[] = ['networks', 'leases', 'endpoints', 'containers', 'ports'];
+export type RecordKind = 'networks' | 'leases' | 'endpoints' | 'containers' | 'ports' | 'attachments';
+const KINDS: RecordKind[] = ['networks', 'leases', 'endpoints', 'containers', 'ports', 'attachments'];
 const DEFAULT_STATE_DIR = '/var/lib/nsnet';
 
 /** `NSNET_STATE_DIR`, else /var/lib/nsnet. */

@@ -1,0 +1,51 @@
+/**
+ * CNI attachments: what a runtime attached (network, container id, interface
+ * name), recorded before the endpoint is made so that a DEL or GC finds it
+ * even when the namespace is gone.
+ */
+import { processAlive } from '../state/process-alive';
+import { currentStore } from '../state/store';
+
+export interface AttachmentRecord {
+  network: string;
+  containerId: string;
+  ifname: string;
+  netnsPath?: string;
+  /** The endpoint's key, once connected. */
+  endpoint?: string;
+  /** 'creating' while an ADD is at work, by process `pid`. */
+  status: 'creating' | 'ready';
+  pid: number;
+  created: string;
+}
+
+/** ':' appears in none of a network name, a container id or an interface name. */
+export function attachmentKey(network: string, containerId: string, ifname: string): string {
+  return `${network}:${containerId}:${ifname}`;
+}
+
+export function readAttachment(network: string, containerId: string, ifname: string): Promise<AttachmentRecord | undefined> {
+  return currentStore().read<AttachmentRecord>('attachments', attachmentKey(network, containerId, ifname));
+}
+
+export async function attachmentsOf(network: string): Promise<AttachmentRecord[]> {
+  return (await currentStore().list<AttachmentRecord>('attachments')).filter((a) => a.network === network);
+}
+
+/** Records a new attachment; false when one exists for the same network, container and interface. */
+export function createAttachment(record: AttachmentRecord): Promise<boolean> {
+  return currentStore().create('attachments', attachmentKey(record.network, record.containerId, record.ifname), record);
+}
+
+export function writeAttachment(record: AttachmentRecord): Promise<void> {
+  return currentStore().write('attachments', attachmentKey(record.network, record.containerId, record.ifname), record);
+}
+
+export function removeAttachment(record: AttachmentRecord): Promise<void> {
+  return currentStore().remove('attachments', attachmentKey(record.network, record.containerId, record.ifname));
+}
+
+/** An ADD still at work in a live process (its pid) rather than one that died. */
+export function inProgress(record: AttachmentRecord): boolean {
+  return record.status === 'creating' && processAlive(record.pid);
+}

@@ -1,0 +1,68 @@
+/** CHECK: the live state of an attachment against what the runtime was told (prevResult). */
+import type { EndpointRecord } from '../network/endpoint-record';
+import type { NetworkRecord } from '../network/options';
+import { NetNamespace } from '../netns';
+import { CniError, nsnetCode } from './errors';
+
+interface PrevInterface {
+  name?: string;
+  mac?: string;
+  sandbox?: string;
+}
+interface PrevIp {
+  address?: string;
+  interface?: number;
+}
+
+/** What is missing or different; empty when the attachment is whole. */
+export async function attachmentProblems(
+  network: NetworkRecord,
+  endpoint: EndpointRecord,
+  netnsPath: string,
+  prevResult: Record<string, unknown>,
+): Promise<string[]> {
+  const problems: string[] = [];
+  const host = NetNamespace.host();
+  const hostLinks = await host.links.list();
+  const bridge = hostLinks.find((l) => l.name === network.bridge);
+  if (!bridge) problems.push(`bridge ${network.bridge} is missing`);
+  else if (!bridge.up) problems.push(`bridge ${network.bridge} is down`);
+  const hostEnd = hostLinks.find((l) => l.name === endpoint.hostIfname);
+  if (!hostEnd) problems.push(`host interface ${endpoint.hostIfname} is missing`);
+  else if (bridge && hostEnd.master !== bridge.index) problems.push(`host interface ${endpoint.hostIfname} is not on bridge ${network.bridge}`);
+
+  let ns: NetNamespace;
+  try {
+    ns = await NetNamespace.open(netnsPath);
+  } catch {
+    return [...problems, `namespace ${netnsPath} is gone`];
+  }
+  try {
+    if (ns.inode !== endpoint.netnsInode) return [...problems, `namespace ${netnsPath} is not the one attached`];
+    const [links, addresses, routes] = await Promise.all([ns.links.list(), ns.addresses.list({ dev: endpoint.ifname }), ns.routes.list()]);
+    const link = links.find((l) => l.name === endpoint.ifname);
+    if (!link) return [...problems, `interface ${endpoint.ifname} is missing in ${netnsPath}`];
+    if (!link.up) problems.push(`interface ${endpoint.ifname} is down`);
+    const live = new Set(addresses.map((a) => a.cidr));
+    // What the runtime was told about this interface must still hold.
+    const interfaces = (Array.isArray(prevResult.interfaces) ? prevResult.interfaces : []) as PrevInterface[];
+    const index = interfaces.findIndex((i) => i.name === endpoint.ifname && i.sandbox !== undefined);
+    if (index < 0) problems.push(`prevResult has no interface ${endpoint.ifname} in a sandbox`);
+    else if (interfaces[index].mac && interfaces[index].mac?.toLowerCase() !== link.mac) {
+      problems.push(`interface ${endpoint.ifname} has MAC ${link.mac}, prevResult says ${interfaces[index].mac}`);
+    }
+    for (const ip of ((Array.isArray(prevResult.ips) ? prevResult.ips : []) as PrevIp[]).filter((i) => i.interface === index)) {
+      if (ip.address && !live.has(ip.address)) problems.push(`address ${ip.address} is missing on ${endpoint.ifname}`);
+    }
+    const hasDefault = (family: number) => routes.some((r) => r.dst === 'default' && r.family === family);
+    if (endpoint.gateway && !hasDefault(4)) problems.push(`the IPv4 default route is missing`);
+    if (endpoint.gateway6 && !hasDefault(6)) problems.push(`the IPv6 default route is missing`);
+  } finally {
+    ns.close();
+  }
+  return problems;
+}
+
+export function checkFailed(problems: string[]): CniError {
+  return new CniError(nsnetCode('CHECK_FAILED'), `attachment check failed: ${problems.join('; ')}`);
+}

@@ -1,0 +1,81 @@
+/** The result of an ADD, as the reference bridge plugin shapes it, at the config's version. */
+import type { Endpoint } from '../network/endpoint-record';
+import type { NetworkRecord } from '../network/options';
+import type { DnsConfig } from './config';
+import { compareVersions } from './versions';
+
+interface CniInterface {
+  name: string;
+  mac: string;
+  mtu?: number;
+  sandbox?: string;
+}
+interface CniIp {
+  version?: '4' | '6';
+  interface?: number;
+  address: string;
+  gateway?: string;
+}
+interface CniRoute {
+  dst: string;
+  gw?: string;
+}
+export interface CniResult {
+  cniVersion: string;
+  interfaces: CniInterface[];
+  ips: CniIp[];
+  routes?: CniRoute[];
+  dns: DnsConfig;
+}
+
+/** Interfaces bridge, host veth, container interface; addresses on the last; default routes. */
+export function addResult(version: string, network: NetworkRecord, endpoint: Endpoint, hostMac: string, dns: DnsConfig = {}): CniResult {
+  const withMtu = compareVersions(version, '1.1.0') >= 0;
+  const mtu = withMtu ? { mtu: network.mtu } : {};
+  const result: CniResult = {
+    cniVersion: version,
+    interfaces: [
+      { name: network.bridge, mac: network.bridgeMac, ...mtu },
+      { name: endpoint.hostIfname, mac: hostMac, ...mtu },
+      { name: endpoint.ifname, mac: endpoint.mac, ...mtu, sandbox: endpoint.netns.path },
+    ],
+    ips: [],
+    dns,
+  };
+  const prefix = (subnet: string) => subnet.split('/')[1];
+  result.ips.push({ interface: 2, address: `${endpoint.ipv4}/${prefix(network.subnet)}`, ...(endpoint.gateway ? { gateway: endpoint.gateway } : {}) });
+  if (endpoint.ipv6 && network.ipv6) {
+    result.ips.push({ interface: 2, address: `${endpoint.ipv6}/${prefix(network.ipv6.subnet)}`, ...(endpoint.gateway6 ? { gateway: endpoint.gateway6 } : {}) });
+  }
+  const routes: CniRoute[] = [];
+  if (endpoint.gateway) routes.push({ dst: '0.0.0.0/0' });
+  if (endpoint.gateway6) routes.push({ dst: '::/0' });
+  return inVersion(withRoutes(result, routes), version);
+}
+
+/** A result after `previous` (a plugin earlier in the chain): its entries first, ours after. */
+export function chainResult(previous: Record<string, unknown>, ours: CniResult): CniResult {
+  const prevInterfaces = Array.isArray(previous.interfaces) ? (previous.interfaces as CniInterface[]) : [];
+  const shift = prevInterfaces.length;
+  const merged: CniResult = {
+    cniVersion: ours.cniVersion,
+    interfaces: [...prevInterfaces, ...ours.interfaces],
+    ips: [...(Array.isArray(previous.ips) ? (previous.ips as CniIp[]) : []), ...ours.ips.map((ip) => ({ ...ip, interface: (ip.interface ?? 0) + shift }))],
+    dns: Object.keys(ours.dns).length ? ours.dns : ((previous.dns as DnsConfig | undefined) ?? {}),
+  };
+  const routes = [...(Array.isArray(previous.routes) ? (previous.routes as CniRoute[]) : []), ...(ours.routes ?? [])];
+  return inVersion(withRoutes(merged, routes), ours.cniVersion);
+}
+
+/** The result with its routes (if any) before `dns`, in the reference plugin's order. */
+function withRoutes(result: CniResult, routes: CniRoute[]): CniResult {
+  const { dns, ...rest } = result;
+  return routes.length ? { ...rest, routes, dns } : { ...rest, dns };
+}
+
+/** Before 1.0.0 each address carries its family as `version`; from 1.0.0 it does not. */
+function inVersion(result: CniResult, version: string): CniResult {
+  const old = compareVersions(version, '1.0.0') < 0;
+  result.ips = result.ips.map(({ version: _family, ...ip }) => (old ? { version: ip.address.includes(':') ? '6' : '4', ...ip } : ip));
+  return result;
+}
