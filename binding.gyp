@@ -25,6 +25,12 @@
       "type": "executable",
       "sources": ["native/nsnet_exec.c"],
       "cflags": ["-Wall", "-Wextra"]
+    },
+    {
+      "target_name": "nsnet-cni",
+      "type": "executable",
+      "sources": ["native/nsnet_cni.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"]
     }
   ]
 }

@@ -170,14 +170,21 @@ export function native(): NativeAddon {
   return (addon ??= load());
 }
 
-/** The helper that enters a namespace and executes a program (see nsnet_exec.c). */
-export function execHelperPath(): string {
-  const found = buildDirs.map((dir) => path.join(dir, 'nsnet-exec')).find((file) => existsSync(file));
+/** A program built with the addon (build/Release), by name. */
+function builtProgram(name: string): string {
+  const found = buildDirs.map((dir) => path.join(dir, name)).find((file) => existsSync(file));
   if (!found) {
-    throw new NsnetError(
-      'NATIVE_MODULE_MISSING',
-      `nsnet-exec was not found in ${buildDirs.join(' or ')} (build it with \`npm run build\`)`,
-    );
+    throw new NsnetError('NATIVE_MODULE_MISSING', `${name} was not found in ${buildDirs.join(' or ')} (build it with \`npm run build\`)`);
   }
   return found;
+}
+
+/** nsnet-exec, which joins a namespace and executes a program. */
+export function execHelperPath(): string {
+  return builtProgram('nsnet-exec');
+}
+
+/** nsnet-cni, the CNI plugin's native front end. */
+export function cniFrontEndPath(): string {
+  return builtProgram('nsnet-cni');
 }

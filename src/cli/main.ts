@@ -4,6 +4,7 @@ import { join } from 'node:path';
 
 import { Command, CommanderError } from 'commander';
 
+import { cniCommand } from './commands/cni';
 import { demoCommand } from './commands/demo';
 import { netnsCommand } from './commands/netns';
 import { networkCommand } from './commands/network';
@@ -36,6 +37,7 @@ export function program(): Command {
     .addCommand(netnsCommand())
     .addCommand(reconcileCommand())
     .addCommand(topologyCommand())
+    .addCommand(cniCommand())
     .addCommand(demoCommand())
     .addHelpText(
       'after',

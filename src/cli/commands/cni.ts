@@ -1,0 +1,43 @@
+/** `nsnet cni serve|install`: the fast path of the CNI plugin. */
+import { existsSync } from 'node:fs';
+import { mkdir, rm, symlink } from 'node:fs/promises';
+import { join } from 'node:path';
+
+import { Command } from 'commander';
+
+import { NsnetError } from '../../errors';
+import { cniFrontEndPath } from '../../native';
+import { cniSocketPath, serveCni } from '../../cni/service';
+
+export function cniCommand(): Command {
+  const cni = new Command('cni').description('the CNI plugin: a service for its fast path, and installing it');
+  cni
+    .command('serve')
+    .description('answer the nsnet-cni front end over a unix socket (runs until SIGTERM or SIGINT)')
+    .option('--socket <path>', 'socket path (default: $NSNET_CNI_SOCKET or /run/nsnet/cni.sock)')
+    .action(async (options: { socket?: string }) => {
+      const socketPath = options.socket ?? cniSocketPath();
+      const service = await serveCni(socketPath);
+      process.stderr.write(`nsnet cni: serving on ${socketPath}\n`);
+      await new Promise<void>((resolve) => {
+        process.once('SIGTERM', resolve);
+        process.once('SIGINT', resolve);
+      });
+      await service.close();
+    });
+  cni
+    .command('install')
+    .description('link the plugin into a CNI plugin directory')
+    .option('--dir <path>', 'CNI plugin directory', '/opt/cni/bin')
+    .option('--name <type>', 'the plugin name, as "type" in network configs', 'nsnet-cni')
+    .action(async (options: { dir: string; name: string }) => {
+      const target = join(options.dir, options.name);
+      if (!/^[a-zA-Z0-9_.-]+$/.test(options.name)) throw new NsnetError('INVALID_ARGUMENT', `not a plugin name: ${options.name}`);
+      await mkdir(options.dir, { recursive: true });
+      if (existsSync(target)) await rm(target);
+      // A link, not a copy: the front end finds the node fallback beside its real path.
+      await symlink(cniFrontEndPath(), target);
+      process.stdout.write(`${target} -> ${cniFrontEndPath()}\n`);
+    });
+  return cni;
+}

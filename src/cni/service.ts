@@ -1,0 +1,95 @@
+/**
+ * `nsnet cni serve`: answers the CNI front end's requests over a unix socket,
+ * so that an ADD or DEL costs no node start-up. Requests run concurrently;
+ * the state directory's lock keeps them apart, as between processes.
+ */
+import { mkdirSync, unlinkSync } from 'node:fs';
+import { chmod } from 'node:fs/promises';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+
+import { NsnetError } from '../errors';
+import type { CniContext } from './commands';
+import { type CniRequest, handleCni } from './handler';
+
+export const DEFAULT_SOCKET = '/run/nsnet/cni.sock';
+
+/** The socket of `NSNET_CNI_SOCKET`, else /run/nsnet/cni.sock (as the front end looks for it). */
+export function cniSocketPath(): string {
+  return process.env.NSNET_CNI_SOCKET || DEFAULT_SOCKET;
+}
+
+/** Splits a request: "KEY=VALUE\0" entries up to an empty one, then stdin. */
+export function parseRequest(data: Buffer): CniRequest {
+  const env: Record<string, string> = {};
+  let position = 0;
+  while (position < data.length && data[position] !== 0) {
+    const end = data.indexOf(0, position);
+    if (end < 0) break;
+    const entry = data.toString('utf8', position, end);
+    const equals = entry.indexOf('=');
+    if (equals > 0) env[entry.slice(0, equals)] = entry.slice(equals + 1);
+    position = end + 1;
+  }
+  return { env, stdin: data.toString('utf8', position + 1) };
+}
+
+export interface CniService {
+  server: Server;
+  /** Stops accepting, and waits for requests and link removals in progress. */
+  close(): Promise<void>;
+}
+
+export async function serveCni(socketPath = cniSocketPath()): Promise<CniService> {
+  await refuseIfServed(socketPath);
+  mkdirSync(dirname(socketPath), { recursive: true, mode: 0o755 });
+  try {
+    unlinkSync(socketPath); // left by a service that died
+  } catch {
+    // none
+  }
+  const context: CniContext = { deferLinkRemoval: true, pendingRemovals: new Map() };
+  const inFlight = new Set<Promise<void>>();
+  // Half open: the front end ends its side after the request and waits for the answer.
+  const server = createServer({ allowHalfOpen: true }, (socket) => {
+    const work = answer(socket, context).finally(() => inFlight.delete(work));
+    inFlight.add(work);
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(socketPath, resolve);
+  });
+  await chmod(socketPath, 0o600); // root's runtime only
+  return {
+    server,
+    async close() {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await Promise.all([...inFlight]);
+      await Promise.all([...context.pendingRemovals.values()]);
+    },
+  };
+}
+
+async function answer(socket: Socket, context: CniContext): Promise<void> {
+  const chunks: Buffer[] = [];
+  socket.on('data', (chunk) => chunks.push(chunk));
+  const ended = await new Promise<boolean>((resolve) => {
+    socket.once('end', () => resolve(true));
+    socket.once('error', () => resolve(false));
+  });
+  if (!ended) return;
+  const response = await handleCni(parseRequest(Buffer.concat(chunks)), context);
+  socket.end(`${response.exitCode}\n${response.stdout}`);
+}
+
+/** Two services on one socket would steal each other's requests. */
+function refuseIfServed(socketPath: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const probe = createConnection(socketPath);
+    probe.once('connect', () => {
+      probe.destroy();
+      reject(new NsnetError('SERVICE_RUNNING', `an nsnet CNI service already answers on ${socketPath}`));
+    });
+    probe.once('error', () => resolve());
+  });
+}
