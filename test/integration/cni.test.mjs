@@ -1,0 +1,346 @@
+// The CNI plugin executed as a runtime executes it (test/cni-runtime.mjs),
+// on both of its paths: the native front end answered by `nsnet cni serve`,
+// and the plugin run in node once per call. Real namespaces, real traffic.
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+
+import { expect } from 'chai';
+
+import { NetNamespace, removeNetwork } from '../../dist/index.js';
+import { CniPluginError, CniRuntime } from '../cni-runtime.mjs';
+import { eventually, ip, ipJson, linkNames, newLinks, startTcpServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
+
+const root = process.cwd();
+const stateDir = process.env.NSNET_STATE_DIR;
+const REFERENCE_DIRS = ['/usr/lib/cni', '/opt/cni/bin'];
+const referenceDir = REFERENCE_DIRS.find((dir) => ['bridge', 'host-local', 'loopback'].every((p) => existsSync(join(dir, p))));
+
+/** The record files of a kind in the state directory. */
+function readdir(dir) {
+  return readdirSync(dir).filter((f) => f.endsWith('.json'));
+}
+
+/** A plugin directory holding nsnet-cni as `target`. */
+function pluginDir(target) {
+  const dir = mkdtempSync(join(tmpdir(), 'nsnet-cni-'));
+  symlinkSync(target, join(dir, 'nsnet-cni'));
+  return dir;
+}
+
+async function expectCniError(promise, cniCode) {
+  try {
+    await promise;
+  } catch (error) {
+    expect(error, error.message).to.be.instanceOf(CniPluginError);
+    expect(error.exitCode).to.not.equal(0);
+    expect(error.cniCode, error.message).to.equal(cniCode);
+    expect(error.error.msg).to.be.a('string').and.not.equal('');
+    return error.error;
+  }
+  throw new Error(`expected CNI error ${cniCode}, got success`);
+}
+
+const nodeEnv = { NSNET_NODE: process.execPath, PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH}` };
+const frontEnd = join(root, 'build', 'Release', 'nsnet-cni');
+const inNode = join(root, 'bin', 'nsnet-cni.js');
+
+let service;
+let socket;
+
+async function startService() {
+  socket = join(mkdtempSync(join(tmpdir(), 'nsnet-sock-')), 'cni.sock');
+  service = spawn(process.execPath, [join(root, 'bin', 'nsnet.js'), 'cni', 'serve', '--socket', socket], { stdio: ['ignore', 'ignore', 'pipe'] });
+  await once(service.stderr, 'data'); // "serving on ..."
+}
+
+const paths = [
+  { name: 'native front end + nsnet cni serve', dir: () => pluginDir(frontEnd), env: () => ({ ...nodeEnv, NSNET_CNI_SOCKET: socket }) },
+  { name: 'plugin in node (no service)', dir: () => pluginDir(inNode), env: () => ({ ...nodeEnv, NSNET_CNI_SOCKET: '/nonexistent/cni.sock' }) },
+];
+
+describe('CNI plugin', () => {
+  before(startService);
+  after(async () => {
+    await stop(service);
+  });
+
+  for (const path of paths) {
+    describe(path.name, () => {
+      let runtime;
+      let dir;
+      const network = uniqueName('cni');
+      const list = {
+        cniVersion: '1.1.0',
+        name: network,
+        plugins: [{ type: 'nsnet-cni', subnet: '10.170.0.0/24', ipv6Subnet: 'fd00:170::/64', capabilities: { portMappings: true } }],
+      };
+      const namespaces = [];
+
+      before(() => {
+        dir = path.dir();
+        runtime = new CniRuntime([dir], path.env());
+      });
+      after(async () => {
+        for (const ns of namespaces) await ns.delete().catch(() => undefined);
+        await removeNetwork(network, { force: true }).catch(() => undefined);
+        rmSync(dir, { recursive: true, force: true });
+      });
+
+      async function newNamespace() {
+        const ns = await NetNamespace.create(uniqueName('cc'));
+        namespaces.push(ns);
+        return ns;
+      }
+
+      it('ADD, traffic between attachments and through a published port, CHECK, DEL, DEL again: nothing left', async () => {
+        const before = linkNames();
+        const [n1, n2] = [await newNamespace(), await newNamespace()];
+        const a1 = { containerId: 'c1', netns: n1.path, ifname: 'eth0' };
+        const a2 = { containerId: 'c2', netns: n2.path, ifname: 'eth0' };
+        const port = path.name.startsWith('native') ? 18080 : 18081;
+        const r1 = await runtime.addNetworkList(list, a1, { portMappings: [{ hostPort: port, containerPort: 80, protocol: 'tcp' }] });
+        const r2 = await runtime.addNetworkList(list, a2);
+
+        expect(r1.cniVersion).to.equal('1.1.0');
+        expect(r1.interfaces.map((i) => i.name)).to.deep.equal([`nsbr-${network}`, r1.interfaces[1].name, 'eth0']);
+        expect(r1.interfaces[2]).to.include({ sandbox: n1.path, mtu: 1500 });
+        expect(r1.ips.map((i) => i.interface)).to.deep.equal([2, 2]);
+        expect(r1.ips[0]).to.include({ address: '10.170.0.2/24', gateway: '10.170.0.1' });
+        expect(r1.ips[1].address).to.match(/^fd00:170::[0-9a-f]+\/64$/);
+        expect(r1.routes).to.deep.equal([{ dst: '0.0.0.0/0' }, { dst: '::/0' }]);
+        // What the result says is what the kernel has.
+        const link = ipJson(['link', 'show', 'dev', 'eth0'], n1.name)[0];
+        expect(link.address).to.equal(r1.interfaces[2].mac);
+        const hostEnd = ipJson(['-d', 'link', 'show', 'dev', r1.interfaces[1].name])[0];
+        expect(hostEnd.master).to.equal(`nsbr-${network}`);
+        expect(hostEnd.address).to.equal(r1.interfaces[1].mac);
+        const addresses = ipJson(['addr', 'show', 'dev', 'eth0'], n1.name)[0].addr_info.map((a) => `${a.local}/${a.prefixlen}`);
+        expect(addresses).to.include.members(r1.ips.map((i) => i.address));
+
+        const server = await startTcpServer(n1, 80, 'c1');
+        try {
+          const ip1 = r1.ips[0].address.split('/')[0];
+          expect(await tcpRequest(n2, ip1, 80, 'direct')).to.equal('c1:direct');
+          expect(await tcpRequest(NetNamespace.host(), '127.0.0.1', port, 'published')).to.equal('c1:published');
+          expect(await tcpRequest(n2, '10.170.0.1', port, 'hairpin')).to.equal('c1:hairpin');
+        } finally {
+          await stop(server);
+        }
+
+        await runtime.checkNetworkList(list, a1);
+        await runtime.checkNetworkList(list, a2);
+        await runtime.delNetworkList(list, a1);
+        await runtime.delNetworkList(list, a2);
+        // Again, as a runtime retrying after a crash: still success.
+        await runtime.exec('nsnet-cni', 'DEL', runtime.pluginConfig(list, list.plugins[0], {}), a1);
+        await runtime.exec('nsnet-cni', 'DEL', runtime.pluginConfig(list, list.plugins[0], {}), a2);
+
+        expect(readdir(`${stateDir}/attachments`)).to.deep.equal([]);
+        expect(readdir(`${stateDir}/endpoints`)).to.deep.equal([]);
+        expect(await tcpRequest(NetNamespace.host(), '127.0.0.1', port, 'gone', 500).catch((e) => e.message)).to.match(/ECONNREFUSED|timeout/);
+        const left = () => newLinks(before).filter((name) => name !== `nsbr-${network}`);
+        expect(await eventually(() => left().length === 0, 10000), `links left: ${left()}`).to.equal(true);
+        expect(ipJson(['link'], n1.name).map((l) => l.ifname)).to.deep.equal(['lo']);
+      });
+
+      it('DEL after the namespace is gone releases the address and the port', async () => {
+        const ns = await newNamespace();
+        const a = { containerId: 'gone', netns: ns.path, ifname: 'eth0' };
+        const port = path.name.startsWith('native') ? 18082 : 18083;
+        const result = await runtime.addNetworkList(list, a, { portMappings: [{ hostPort: port, containerPort: 80, protocol: 'tcp' }] });
+        await ns.delete();
+        await runtime.delNetworkList(list, a, { portMappings: [{ hostPort: port, containerPort: 80, protocol: 'tcp' }] });
+        expect(readdir(`${stateDir}/attachments`)).to.deep.equal([]);
+        expect(readdir(`${stateDir}/endpoints`)).to.deep.equal([]);
+        const leases = JSON.parse(readFileSync(`${stateDir}/leases/${network}.json`, 'utf8'));
+        expect(Object.keys(leases.ipv4.addresses)).to.not.include(result.ips[0].address.split('/')[0]);
+        // The address and the port are free again: another container gets them.
+        const other = await newNamespace();
+        const b = { containerId: 'again', netns: other.path, ifname: 'eth0' };
+        const again = await runtime.addNetworkList(list, b, {
+          portMappings: [{ hostPort: port, containerPort: 80, protocol: 'tcp' }],
+        });
+        expect(again.ips.length).to.equal(2);
+        await runtime.exec('nsnet-cni', 'DEL', runtime.pluginConfig(list, list.plugins[0], {}), b);
+      });
+
+      it('GC removes an attachment the runtime no longer knows', async () => {
+        const [n1, n2] = [await newNamespace(), await newNamespace()];
+        const kept = { containerId: 'kept', netns: n1.path, ifname: 'eth0' };
+        const leaked = { containerId: 'leaked', netns: n2.path, ifname: 'eth0' };
+        await runtime.addNetworkList(list, kept);
+        const r = await runtime.addNetworkList(list, leaked);
+        await runtime.gcNetworkList(list, [{ containerID: 'kept', ifname: 'eth0' }]);
+        expect(readdir(`${stateDir}/attachments`)).to.have.length(1);
+        expect(await eventually(() => !linkNames().has(r.interfaces[1].name), 5000)).to.equal(true);
+        await runtime.checkNetworkList(list, kept);
+        await runtime.gcNetworkList(list, []);
+        expect(readdir(`${stateDir}/attachments`)).to.deep.equal([]);
+      });
+
+      it('10 concurrent ADDs get distinct addresses', async () => {
+        const nss = await Promise.all(Array.from({ length: 10 }, () => newNamespace()));
+        const attachments = nss.map((ns, i) => ({ containerId: `many${i}`, netns: ns.path, ifname: 'eth0' }));
+        const results = await Promise.all(attachments.map((a) => runtime.addNetworkList(list, a)));
+        const addresses = results.map((r) => r.ips[0].address);
+        expect(new Set(addresses).size).to.equal(10);
+        for (const [i, ns] of nss.entries()) {
+          const live = ipJson(['addr', 'show', 'dev', 'eth0'], ns.name)[0].addr_info.find((a) => a.family === 'inet');
+          expect(`${live.local}/${live.prefixlen}`).to.equal(addresses[i]);
+        }
+        await Promise.all(attachments.map((a) => runtime.delNetworkList(list, a)));
+        expect(readdir(`${stateDir}/attachments`)).to.deep.equal([]);
+      });
+
+      it('VERSION and STATUS', async () => {
+        const version = await runtime.exec('nsnet-cni', 'VERSION', { cniVersion: '1.0.0' });
+        expect(version).to.deep.equal({ cniVersion: '1.0.0', supportedVersions: ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] });
+        expect(await runtime.exec('nsnet-cni', 'STATUS', runtime.pluginConfig(list, list.plugins[0], {}))).to.equal('');
+      });
+    });
+  }
+
+  describe('errors', () => {
+    const dir = pluginDir(inNode);
+    const runtime = new CniRuntime([dir], { ...nodeEnv, NSNET_CNI_SOCKET: '/nonexistent/cni.sock' });
+    const network = uniqueName('cnie');
+    const config = (extra = {}) => ({ cniVersion: '1.1.0', name: network, type: 'nsnet-cni', subnet: '10.171.0.0/24', ...extra });
+    let ns;
+
+    before(async () => {
+      ns = await NetNamespace.create(uniqueName('ce'));
+    });
+    after(async () => {
+      await ns.delete();
+      await removeNetwork(network, { force: true }).catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    const at = () => ({ containerId: 'err1', netns: ns.path, ifname: 'eth0' });
+
+    it('each code on its bad input, and nothing changed', async () => {
+      const before = linkNames();
+      await expectCniError(runtime.exec('nsnet-cni', 'ADD', config({ cniVersion: '0.2.0' }), at()), 1);
+      await expectCniError(runtime.exec('nsnet-cni', 'ADD', config({ ipam: { type: 'host-local' } }), at()), 2);
+      await expectCniError(runtime.exec('nsnet-cni', 'ADD', config({ isGateway: false }), at()), 2);
+      await expectCniError(runtime.exec('nsnet-cni', 'CHECK', config({ prevResult: { interfaces: [] } }), { ...at(), containerId: 'nobody' }), 3);
+      await expectCniError(runtime.exec('nsnet-cni', 'ADD', config(), { ...at(), containerId: undefined }), 4);
+      await expectCniError(runtime.exec('nsnet-cni', 'ADD', config(), { ...at(), ifname: 'bad/name' }), 4);
+      await expectCniError(runtime.exec('nsnet-cni', 'ADD', config(), { ...at(), netns: undefined }), 4);
+      await expectCniError(runtime.exec('nsnet-cni', 'ADD', config(), { ...at(), netns: '/nonexistent/netns' }), 4);
+      await expectCniError(runtime.exec('nsnet-cni', 'BOGUS', config(), at()), 4);
+      const stateFile = join(mkdtempSync(join(tmpdir(), 'nsnet-file-')), 'not-a-dir');
+      writeFileSync(stateFile, '');
+      const io = new CniRuntime([dir], { ...runtime.env, NSNET_STATE_DIR: stateFile });
+      await expectCniError(io.exec('nsnet-cni', 'ADD', config(), at()), 5);
+      await expectCniError(runtime.exec('nsnet-cni', 'ADD', '{"cniVersion": "1.1.0", "name": ', at()), 6);
+      await expectCniError(runtime.exec('nsnet-cni', 'ADD', '[1, 2]', at()), 6);
+      const mtu = await expectCniError(runtime.exec('nsnet-cni', 'ADD', config({ mtu: 'big' }), at()), 7);
+      expect(mtu.msg).to.contain('"mtu"');
+      const mapping = await expectCniError(
+        runtime.exec('nsnet-cni', 'ADD', config({ runtimeConfig: { portMappings: [{ hostPort: 'x', containerPort: 80 }] } }), at()),
+        7,
+      );
+      expect(mapping.msg).to.contain('runtimeConfig.portMappings[0].hostPort');
+      await expectCniError(runtime.exec('nsnet-cni', 'ADD', config({ runtimeConfig: { ips: ['10.171.0.999'] } }), at()), 7);
+      await expectCniError(runtime.exec('nsnet-cni', 'ADD', config({ runtimeConfig: { ips: ['10.99.0.5'] } }), at()), 102);
+      await expectCniError(runtime.exec('nsnet-cni', 'GC', config({ cniVersion: '1.0.0', 'cni.dev/valid-attachments': [] })), 1);
+      // STATUS: 50 when an ADD cannot work, here for want of a usable state directory.
+      await expectCniError(io.exec('nsnet-cni', 'STATUS', config()), 50);
+      expect(newLinks(before).filter((name) => name !== `nsbr-${network}`)).to.deep.equal([]);
+      expect(readdir(`${stateDir}/attachments`)).to.deep.equal([]);
+    });
+
+    it('11 while another ADD of the same attachment is at work; 109 when it exists; 110 when CHECK finds a change; 51 when the bridge is gone', async () => {
+      // A record as an ADD at work in a live process (this one) leaves it.
+      const key = `${network}:busy:eth0`;
+      writeFileSync(
+        `${stateDir}/attachments/${key}.json`,
+        JSON.stringify({ network, containerId: 'busy', ifname: 'eth0', status: 'creating', pid: process.pid, created: new Date().toISOString() }),
+      );
+      await expectCniError(runtime.exec('nsnet-cni', 'ADD', config(), { ...at(), containerId: 'busy' }), 11);
+      await expectCniError(runtime.exec('nsnet-cni', 'DEL', config(), { ...at(), containerId: 'busy' }), 11);
+      rmSync(`${stateDir}/attachments/${key}.json`);
+
+      const result = await runtime.exec('nsnet-cni', 'ADD', config(), at());
+      await expectCniError(runtime.exec('nsnet-cni', 'ADD', config(), at()), 109);
+      await runtime.exec('nsnet-cni', 'CHECK', config({ prevResult: result }), at());
+      ip(['-n', ns.name, 'addr', 'del', result.ips[0].address, 'dev', 'eth0']);
+      const changed = await expectCniError(runtime.exec('nsnet-cni', 'CHECK', config({ prevResult: result }), at()), 110);
+      expect(changed.msg).to.contain(`address ${result.ips[0].address} is missing on eth0`);
+      ip(['link', 'del', `nsbr-${network}`]);
+      await expectCniError(runtime.exec('nsnet-cni', 'STATUS', config()), 51);
+      await runtime.exec('nsnet-cni', 'DEL', config(), at());
+      expect(await runtime.exec('nsnet-cni', 'STATUS', config())).to.equal('');
+    });
+  });
+
+  describe('chaining and the reference plugins', () => {
+    if (!referenceDir) {
+      it('needs the reference plugins (Debian: containernetworking-plugins)', () => {
+        throw new Error(`no bridge, host-local and loopback in ${REFERENCE_DIRS.join(' or ')}`);
+      });
+      return;
+    }
+    const dir = pluginDir(inNode);
+    const runtime = new CniRuntime([dir, referenceDir], { ...nodeEnv, NSNET_CNI_SOCKET: socket ?? '/nonexistent/cni.sock' });
+    const namespaces = [];
+    after(async () => {
+      for (const ns of namespaces) await ns.delete().catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    /** The shape of a result: its keys, and the keys of each entry of its lists. */
+    const shape = (result) =>
+      Object.fromEntries(
+        Object.entries(result).map(([key, value]) => [key, Array.isArray(value) ? value.map((entry) => Object.keys(entry).sort()) : typeof value]),
+      );
+
+    for (const version of ['0.3.1', '0.4.0', '1.0.0']) {
+      it(`has the shape of the reference bridge + host-local result (cniVersion ${version})`, async () => {
+        const [n1, n2] = [await NetNamespace.create(uniqueName('cr')), await NetNamespace.create(uniqueName('cr'))];
+        namespaces.push(n1, n2);
+        const name = uniqueName('cref');
+        const reference = {
+          cniVersion: version,
+          name: `${name}r`,
+          plugins: [
+            { type: 'bridge', bridge: 'cniref0', isGateway: true, ipMasq: true, ipam: { type: 'host-local', subnet: '10.172.0.0/24', routes: [{ dst: '0.0.0.0/0' }], dataDir: join(stateDir, 'host-local') } },
+          ],
+        };
+        const ours = { cniVersion: version, name, plugins: [{ type: 'nsnet-cni', subnet: '10.173.0.0/24', ipMasq: true }] };
+        const a1 = { containerId: 'ref', netns: n1.path, ifname: 'eth0' };
+        const a2 = { containerId: 'ours', netns: n2.path, ifname: 'eth0' };
+        const theirs = await runtime.addNetworkList(reference, a1);
+        const mine = await runtime.addNetworkList(ours, a2);
+        try {
+          expect(shape(mine)).to.deep.equal(shape(theirs));
+        } finally {
+          await runtime.delNetworkList(reference, a1);
+          await runtime.delNetworkList(ours, a2);
+          ip(['link', 'del', 'cniref0']);
+          await removeNetwork(name);
+        }
+      });
+    }
+
+    it('passes the previous result through when chained after another plugin', async () => {
+      const ns = await NetNamespace.create(uniqueName('cc'));
+      namespaces.push(ns);
+      const name = uniqueName('cchain');
+      const list = { cniVersion: '1.0.0', name, plugins: [{ type: 'loopback' }, { type: 'nsnet-cni', subnet: '10.174.0.0/24' }] };
+      const a = { containerId: 'chained', netns: ns.path, ifname: 'eth0' };
+      const result = await runtime.addNetworkList(list, a);
+      expect(result.interfaces.map((i) => i.name)).to.deep.equal(['lo', result.interfaces[1].name, result.interfaces[2].name, 'eth0']);
+      expect(ipJson(['-d', 'link', 'show', 'dev', result.interfaces[1].name])[0].linkinfo.info_kind).to.equal('bridge');
+      expect(result.ips.find((i) => i.address.startsWith('10.174.')).interface).to.equal(3);
+      await runtime.checkNetworkList(list, a);
+      await runtime.delNetworkList(list, a);
+      expect(readdir(`${stateDir}/attachments`)).to.deep.equal([]);
+      await removeNetwork(name);
+    });
+  });
+});
