@@ -1,9 +1,10 @@
 /** ADD, DEL, CHECK, STATUS and GC on nsnet's bridge networks. */
-import { disconnect, removeHostEnd } from '../network/endpoint';
-import type { EndpointRecord } from '../network/endpoint-record';
-import { createBridgeNetwork } from '../network/network';
-import type { NetworkRecord } from '../network/options';
+import { NsnetError } from '../errors';
 import { resolveFirewall } from '../firewall/firewall';
+import { type ConnectOptions, disconnect, removeHostEnd } from '../network/endpoint';
+import type { Endpoint, EndpointRecord } from '../network/endpoint-record';
+import { BridgeNetwork, createBridgeNetwork } from '../network/network';
+import type { NetworkRecord } from '../network/options';
 import { NetNamespace } from '../netns';
 import { currentStore } from '../state/store';
 import {
@@ -22,25 +23,31 @@ import { addResult, chainResult, type CniResult } from './result';
 import { requireVersion } from './versions';
 
 /**
- * How a command runs. In the long-running service, DEL answers once the
- * address, ports and firewall entries are released and removes the veth
- * (~16 ms of kernel time) just after; an ADD into the same namespace waits
- * for that removal first. Run once per process, DEL waits for it.
+ * How a command runs. Deleting a veth costs ~16 ms of kernel time under the
+ * rtnl lock, while deleting its namespace, which a runtime does right after
+ * DEL, removes it in the kernel's batched cleanup for much less. So the
+ * long-running service answers a DEL once the address, ports and firewall
+ * entries are released, and removes the veth only if it is still there a
+ * moment later; an ADD into the same namespace removes it at once first.
+ * Run once per process, DEL removes the veth before answering.
  */
 export interface CniContext {
   deferLinkRemoval: boolean;
-  /** Link removals still running, by namespace path. */
-  pendingRemovals: Map<string, Promise<void>>;
+  /** Networks already made or checked, by their options (the service keeps them). */
+  networks: Map<string, BridgeNetwork>;
+  /** Veth removals still to come, by namespace path: each runs its removal now. */
+  pendingRemovals: Map<string, () => Promise<void>>;
 }
+
+/** How long a deferred veth removal waits for the namespace to go. */
+const REMOVAL_GRACE_MS = 2000;
 
 const tryLater = (what: string) => new CniError(CNI_CODES.TRY_AGAIN_LATER, `${what}; try again later`);
 
 export async function add(env: CniEnvironment, config: CniConfig, context: CniContext): Promise<CniResult> {
   const netnsPath = env.netns as string;
-  const network = await createBridgeNetwork(config.network);
-  await context.pendingRemovals.get(netnsPath);
   const record: AttachmentRecord = {
-    network: network.name,
+    network: config.network.name,
     containerId: env.containerId,
     ifname: env.ifname,
     netnsPath,
@@ -48,24 +55,56 @@ export async function add(env: CniEnvironment, config: CniConfig, context: CniCo
     pid: process.pid,
     created: new Date().toISOString(),
   };
-  if (!(await createAttachment(record))) {
-    const existing = await readAttachment(network.name, env.containerId, env.ifname);
-    if (existing && inProgress(existing)) throw tryLater(`an ADD of ${env.containerId} ${env.ifname} is in progress`);
-    if (existing?.status === 'ready') {
-      throw new CniError(nsnetCode('INTERFACE_EXISTS'), `container ${env.containerId} already has ${env.ifname} on network "${network.name}"`);
-    }
-    // Left by an ADD that died: that one's endpoint is reconcile's to remove.
-    await writeAttachment(record);
-  }
+  const [created, network] = await Promise.allSettled([claimAttachment(record), networkFor(config, context)]);
+  if (created.status === 'rejected') throw created.reason;
   try {
-    const endpoint = await network.connect(netnsPath, { ...config.connect, ifname: env.ifname });
-    const hostEnd = await NetNamespace.host().links.get(endpoint.hostIfname);
-    await writeAttachment({ ...record, status: 'ready', endpoint: `${network.name}@${endpoint.netns.inode}` });
-    const ours = addResult(config.cniVersion, network.options, endpoint, hostEnd.mac, config.dns);
+    if (network.status === 'rejected') throw network.reason;
+    await context.pendingRemovals.get(netnsPath)?.();
+    const endpoint = await connectOnce(network.value, netnsPath, { ...config.connect, ifname: env.ifname }, config, context);
+    await writeAttachment({ ...record, status: 'ready', endpoint: `${endpoint.network}@${endpoint.netns.inode}` });
+    const ours = addResult(config.cniVersion, (await networkFor(config, context)).options, endpoint, config.dns);
     return config.prevResult ? chainResult(config.prevResult, ours) : ours;
   } catch (error) {
     await removeAttachment(record);
     throw error;
+  }
+}
+
+/** Records a new attachment: 11 while another ADD of it is at work, 109 when it exists. */
+async function claimAttachment(record: AttachmentRecord): Promise<void> {
+  if (await createAttachment(record)) return;
+  const existing = await readAttachment(record.network, record.containerId, record.ifname);
+  if (existing && inProgress(existing)) throw tryLater(`an ADD of ${record.containerId} ${record.ifname} is in progress`);
+  if (existing?.status === 'ready') {
+    throw new CniError(nsnetCode('INTERFACE_EXISTS'), `container ${record.containerId} already has ${record.ifname} on network "${record.network}"`);
+  }
+  // Left by an ADD that died: that one's endpoint is reconcile's to remove.
+  await writeAttachment(record);
+}
+
+/**
+ * The network of a config: made (or checked) once, then remembered by the
+ * service. A connect re-checks under the state lock that the network is
+ * still the same, so a stale copy costs one retry, never a wrong result.
+ */
+async function networkFor(config: CniConfig, context: CniContext): Promise<BridgeNetwork> {
+  const key = JSON.stringify(config.network);
+  let network = context.networks.get(key);
+  if (!network) {
+    network = await createBridgeNetwork(config.network);
+    context.networks.set(key, network);
+  }
+  return network;
+}
+
+async function connectOnce(network: BridgeNetwork, netnsPath: string, options: ConnectOptions, config: CniConfig, context: CniContext): Promise<Endpoint> {
+  try {
+    return await network.connect(netnsPath, options);
+  } catch (error) {
+    // Removed and made again, or its bridge deleted, since it was remembered.
+    const stale = error instanceof NsnetError && (error.code === 'NETWORK_NOT_FOUND' || error.code === 'ENODEV');
+    if (!stale || !context.networks.delete(JSON.stringify(config.network))) throw error;
+    return (await networkFor(config, context)).connect(netnsPath, options);
   }
 }
 
@@ -88,12 +127,16 @@ async function detach(record: AttachmentRecord, context: CniContext): Promise<vo
 
 function removeLater(endpoint: EndpointRecord, context: CniContext): void {
   const path = endpoint.netnsPath;
-  const removal = removeHostEnd(endpoint)
-    .catch(() => undefined) // gone with its namespace already, or reconcile's to finish
-    .finally(() => {
-      if (context.pendingRemovals.get(path) === removal) context.pendingRemovals.delete(path);
-    });
-  context.pendingRemovals.set(path, removal);
+  let removal: Promise<void> | undefined;
+  const removeNow = () => {
+    clearTimeout(timer);
+    if (context.pendingRemovals.get(path) === removeNow) context.pendingRemovals.delete(path);
+    // Gone with its namespace already is the usual case; anything else is reconcile's to finish.
+    removal ??= removeHostEnd(endpoint).catch(() => undefined);
+    return removal;
+  };
+  const timer = setTimeout(removeNow, REMOVAL_GRACE_MS);
+  context.pendingRemovals.set(path, removeNow);
 }
 
 export async function check(env: CniEnvironment, config: CniConfig): Promise<void> {

@@ -10,7 +10,7 @@ export async function main(): Promise<number> {
   } catch {
     // No stdin (VERSION may come without one); the config check says what is missing.
   }
-  const response = await handleCni({ env: process.env, stdin }, { deferLinkRemoval: false, pendingRemovals: new Map() });
+  const response = await handleCni({ env: process.env, stdin }, { deferLinkRemoval: false, networks: new Map(), pendingRemovals: new Map() });
   process.stdout.write(response.stdout);
   return response.exitCode;
 }

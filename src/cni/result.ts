@@ -29,14 +29,14 @@ export interface CniResult {
 }
 
 /** Interfaces bridge, host veth, container interface; addresses on the last; default routes. */
-export function addResult(version: string, network: NetworkRecord, endpoint: Endpoint, hostMac: string, dns: DnsConfig = {}): CniResult {
+export function addResult(version: string, network: NetworkRecord, endpoint: Endpoint, dns: DnsConfig = {}): CniResult {
   const withMtu = compareVersions(version, '1.1.0') >= 0;
   const mtu = withMtu ? { mtu: network.mtu } : {};
   const result: CniResult = {
     cniVersion: version,
     interfaces: [
       { name: network.bridge, mac: network.bridgeMac, ...mtu },
-      { name: endpoint.hostIfname, mac: hostMac, ...mtu },
+      { name: endpoint.hostIfname, mac: endpoint.hostMac as string, ...mtu },
       { name: endpoint.ifname, mac: endpoint.mac, ...mtu, sandbox: endpoint.netns.path },
     ],
     ips: [],

@@ -48,7 +48,7 @@ export async function serveCni(socketPath = cniSocketPath()): Promise<CniService
   } catch {
     // none
   }
-  const context: CniContext = { deferLinkRemoval: true, pendingRemovals: new Map() };
+  const context: CniContext = { deferLinkRemoval: true, networks: new Map(), pendingRemovals: new Map() };
   const inFlight = new Set<Promise<void>>();
   // Half open: the front end ends its side after the request and waits for the answer.
   const server = createServer({ allowHalfOpen: true }, (socket) => {
@@ -65,7 +65,7 @@ export async function serveCni(socketPath = cniSocketPath()): Promise<CniService
     async close() {
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await Promise.all([...inFlight]);
-      await Promise.all([...context.pendingRemovals.values()]);
+      await Promise.all([...context.pendingRemovals.values()].map((removeNow) => removeNow()));
     },
   };
 }

@@ -9,6 +9,8 @@ export interface EndpointRecord {
   netnsInode: number;
   ifname: string;
   hostIfname: string;
+  /** The host end's MAC address, once it exists. */
+  hostMac?: string;
   mac: string;
   ipv4: string;
   prefixLength: number;
@@ -29,6 +31,8 @@ export interface Endpoint {
   netns: NetNamespace;
   ifname: string;
   hostIfname: string;
+  /** The MAC address of the host end (on the bridge). */
+  hostMac?: string;
   mac: string;
   ipv4: string;
   ipv6?: string;
@@ -60,6 +64,7 @@ export function toEndpoint(record: EndpointRecord, ns?: NetNamespace): Endpoint 
     ipv4: record.ipv4,
     ports: record.ports,
   };
+  if (record.hostMac) endpoint.hostMac = record.hostMac;
   if (record.ipv6) endpoint.ipv6 = record.ipv6;
   if (record.gateway) endpoint.gateway = record.gateway;
   if (record.gateway6) endpoint.gateway6 = record.gateway6;

@@ -238,6 +238,7 @@ async function plumb(network: NetworkRecord, ns: NetNamespace, record: EndpointR
   const host = NetNamespace.host();
   const hostEnd = await step('create veth', () => createVeth(network, ns, record));
   made.hostIndex = hostEnd.index;
+  record.hostMac = hostEnd.mac;
   const peerIndex = hostEnd.peerIndex ?? (await step('find peer', () => ns.links.get(record.ifname))).index;
   await allSteps([
     step('tag host end, hairpin on', () =>

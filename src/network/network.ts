@@ -111,6 +111,10 @@ export class BridgeNetwork {
 export async function createBridgeNetwork(options: BridgeNetworkOptions): Promise<BridgeNetwork> {
   const wanted = checkNetworkOptions(options);
   const store = currentStore();
+  // The common case, a network that is there as asked, needs no lock: a
+  // connect checks under the lock that the network is still the same.
+  const known = await store.read<NetworkRecord>('networks', wanted.name);
+  if (known && differences(known, wanted).length === 0 && (await findBridge(known))) return new BridgeNetwork(known);
   return store.locked(async () => {
     const existing = await store.read<NetworkRecord>('networks', wanted.name);
     if (existing) {

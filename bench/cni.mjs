@@ -1,0 +1,116 @@
+// Benchmark: the CNI plugin executed as a runtime executes it, one container
+// at a time: ADD (veth on a bridge, address, default route, one published
+// port) and then DEL, N = 100. The runtime makes and deletes the namespaces
+// (not timed). Contenders: nsnet-cni's fast path (the native front end
+// answered by `nsnet cni serve`), its fallback (the same front end, no
+// service: the plugin runs in node), and the reference plugins bridge +
+// host-local + portmap as one chain (skipped with a note when Debian's
+// containernetworking-plugins is not installed). VERSION through each path
+// shows how much of a call is process start-up.
+//
+//   npm run bench            (runs this file inside scripts/sandbox)
+//
+// NSNET_BENCH_CNI overrides the count (100).
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { performance } from 'node:perf_hooks';
+
+import { NetNamespace, removeNetwork } from '../dist/index.js';
+import { CniRuntime } from '../test/cni-runtime.mjs';
+
+const COUNT = Number(process.env.NSNET_BENCH_CNI || 100);
+const root = path.join(path.dirname(new URL(import.meta.url).pathname), '..');
+const REFERENCE = ['/usr/lib/cni', '/opt/cni/bin'].find((dir) => ['bridge', 'host-local', 'portmap'].every((p) => fs.existsSync(path.join(dir, p))));
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const nodeEnv = { NSNET_NODE: process.execPath, PATH: `${path.dirname(process.execPath)}:${process.env.PATH}` };
+
+function pluginDir() {
+  const dir = fs.mkdtempSync(path.join(tmpdir(), 'nsnet-bench-cni-'));
+  fs.symlinkSync(path.join(root, 'build', 'Release', 'nsnet-cni'), path.join(dir, 'nsnet-cni'));
+  return dir;
+}
+
+const nsnetList = (name, subnet) => ({
+  cniVersion: '1.0.0',
+  name,
+  plugins: [{ type: 'nsnet-cni', subnet, ipMasq: true, capabilities: { portMappings: true } }],
+});
+
+const referenceList = {
+  cniVersion: '1.0.0',
+  name: 'benchref',
+  plugins: [
+    { type: 'bridge', bridge: 'cnibr1', isGateway: true, isDefaultGateway: true, ipMasq: true, hairpinMode: true, ipam: { type: 'host-local', subnet: '10.155.0.0/16', dataDir: '/run/cni-bench-cni' } },
+    { type: 'portmap', capabilities: { portMappings: true } },
+  ],
+};
+
+async function timeContender(label, runtime, list, prefix) {
+  const add = [];
+  const del = [];
+  const started = performance.now();
+  for (let i = 0; i < COUNT; i++) {
+    const ns = await NetNamespace.create(`${prefix}${i}`);
+    const attachment = { containerId: `${prefix}${i}`, netns: ns.path, ifname: 'eth0' };
+    const runtimeConfig = { portMappings: [{ hostPort: 20000 + i, containerPort: 80, protocol: 'tcp' }] };
+    let start = performance.now();
+    const result = await runtime.addNetworkList(list, attachment, runtimeConfig);
+    add.push(performance.now() - start);
+    if (!result.ips?.[0]?.address) throw new Error(`${label}: no address for ${prefix}${i}`);
+    start = performance.now();
+    await runtime.delNetworkList(list, attachment, runtimeConfig);
+    del.push(performance.now() - start);
+    await ns.delete();
+  }
+  const version = [];
+  for (let i = 0; i < 20; i++) {
+    const start = performance.now();
+    await runtime.exec(list.plugins[0].type, 'VERSION', { cniVersion: '1.0.0' });
+    version.push(performance.now() - start);
+  }
+  return { label, add: median(add), del: median(del), version: median(version), seconds: (performance.now() - started) / 1000 };
+}
+
+async function main() {
+  if (process.env.NSNET_SANDBOX !== 'inside') throw new Error('run the benchmark inside a throw-away namespace: npm run bench');
+  console.log(`\nCNI: ${COUNT} containers, one at a time: ADD (one published port) then DEL, through the plugin executables\n`);
+  const dir = pluginDir();
+  const socket = path.join(dir, 'cni.sock');
+  const service = spawn(process.execPath, [path.join(root, 'bin', 'nsnet.js'), 'cni', 'serve', '--socket', socket], { stdio: ['ignore', 'ignore', 'pipe'] });
+  await once(service.stderr, 'data');
+  const results = [];
+  try {
+    results.push(await timeContender('nsnet-cni, fast path (front end + service)', new CniRuntime([dir], { ...nodeEnv, NSNET_CNI_SOCKET: socket }), nsnetList('benchfast', '10.154.0.0/16'), 'nf'));
+    results.push(await timeContender('nsnet-cni, fallback (front end, node)', new CniRuntime([dir], { ...nodeEnv, NSNET_CNI_SOCKET: path.join(dir, 'none.sock') }), nsnetList('benchslow', '10.156.0.0/16'), 'ns'));
+    if (REFERENCE) results.push(await timeContender('CNI bridge + host-local + portmap', new CniRuntime([REFERENCE]), referenceList, 'rf'));
+    else console.log('(CNI plugins not installed, skipped: apt-get install containernetworking-plugins)\n');
+  } finally {
+    service.kill('SIGTERM');
+    await once(service, 'exit');
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  await removeNetwork('benchfast', { force: true });
+  await removeNetwork('benchslow', { force: true });
+  if (REFERENCE) execIp('link', 'del', 'cnibr1');
+  const reference = results.find((r) => r.label.startsWith('CNI'));
+  const rows = [['contender', 'ADD ms', 'DEL ms', 'start-up ms (VERSION)', 'faster than reference: ADD', 'DEL']];
+  for (const r of results) {
+    const ratio = (mine, theirs) => (reference ? `${(theirs / mine).toFixed(1)}x` : '-');
+    rows.push([r.label, r.add.toFixed(2), r.del.toFixed(2), r.version.toFixed(2), ratio(r.add, reference?.add), ratio(r.del, reference?.del)]);
+  }
+  const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
+  for (const row of rows) console.log(row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('   '));
+  console.log('\n(medians; a chain\'s figure is all its plugins; start-up is a VERSION call through the same path: process start,\n and for the fast path the round trip to the service)');
+}
+
+function execIp(...args) {
+  execFileSync('ip', args, { stdio: 'ignore' });
+}
+
+main().catch((error) => {
+  console.error(`benchmark aborted: ${error.message}`);
+  process.exit(1);
+});
