@@ -2,8 +2,9 @@
 // at a time: ADD (veth on a bridge, address, default route, one published
 // port) and then DEL, N = 100. The runtime makes and deletes the namespaces
 // (not timed). Contenders: nsnet-cni's fast path (the native front end
-// answered by `nsnet cni serve`), its fallback (the same front end, no
-// service: the plugin runs in node), and the reference plugins bridge +
+// answered by a running `nsnet cni serve`); its cold start (no service: the
+// first call starts one, the others use it); the plugin in node once per
+// call (NSNET_CNI_NO_SERVICE=1); and the reference plugins bridge +
 // host-local + portmap as one chain (skipped with a note when Debian's
 // containernetworking-plugins is not installed). VERSION through each path
 // shows how much of a call is process start-up.
@@ -71,7 +72,7 @@ async function timeContender(label, runtime, list, prefix) {
     await runtime.exec(list.plugins[0].type, 'VERSION', { cniVersion: '1.0.0' });
     version.push(performance.now() - start);
   }
-  return { label, add: median(add), del: median(del), version: median(version), seconds: (performance.now() - started) / 1000 };
+  return { label, add: median(add), first: add[0], del: median(del), version: median(version), seconds: (performance.now() - started) / 1000 };
 }
 
 async function main() {
@@ -82,28 +83,34 @@ async function main() {
   const service = spawn(process.execPath, [path.join(root, 'bin', 'nsnet.js'), 'cni', 'serve', '--socket', socket], { stdio: ['ignore', 'ignore', 'pipe'] });
   await once(service.stderr, 'data');
   const results = [];
+  const coldSocket = path.join(dir, 'cold.sock');
   try {
     results.push(await timeContender('nsnet-cni, fast path (front end + service)', new CniRuntime([dir], { ...nodeEnv, NSNET_CNI_SOCKET: socket }), nsnetList('benchfast', '10.154.0.0/16'), 'nf'));
-    results.push(await timeContender('nsnet-cni, fallback (front end, node)', new CniRuntime([dir], { ...nodeEnv, NSNET_CNI_SOCKET: path.join(dir, 'none.sock') }), nsnetList('benchslow', '10.156.0.0/16'), 'ns'));
+    results.push(await timeContender('nsnet-cni, cold start (first call starts the service)', new CniRuntime([dir], { ...nodeEnv, NSNET_CNI_SOCKET: coldSocket }), nsnetList('benchcold', '10.157.0.0/16'), 'nc'));
+    results.push(
+      await timeContender('nsnet-cni, NSNET_CNI_NO_SERVICE=1 (node per call)', new CniRuntime([dir], { ...nodeEnv, NSNET_CNI_NO_SERVICE: '1', NSNET_CNI_SOCKET: path.join(dir, 'none.sock') }), nsnetList('benchslow', '10.156.0.0/16'), 'ns'),
+    );
     if (REFERENCE) results.push(await timeContender('CNI bridge + host-local + portmap', new CniRuntime([REFERENCE]), referenceList, 'rf'));
     else console.log('(CNI plugins not installed, skipped: apt-get install containernetworking-plugins)\n');
   } finally {
     service.kill('SIGTERM');
     await once(service, 'exit');
+    // The service the cold start made: stopped by the PID it wrote.
+    if (fs.existsSync(`${coldSocket}.pid`)) process.kill(Number(fs.readFileSync(`${coldSocket}.pid`, 'utf8')), 'SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 500));
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  await removeNetwork('benchfast', { force: true });
-  await removeNetwork('benchslow', { force: true });
+  for (const name of ['benchfast', 'benchcold', 'benchslow']) await removeNetwork(name, { force: true });
   if (REFERENCE) execIp('link', 'del', 'cnibr1');
   const reference = results.find((r) => r.label.startsWith('CNI'));
-  const rows = [['contender', 'ADD ms', 'DEL ms', 'start-up ms (VERSION)', 'faster than reference: ADD', 'DEL']];
+  const rows = [['contender', 'ADD ms', 'first ADD ms', 'DEL ms', 'start-up ms (VERSION)', 'faster than reference: ADD', 'DEL']];
   for (const r of results) {
     const ratio = (mine, theirs) => (reference ? `${(theirs / mine).toFixed(1)}x` : '-');
-    rows.push([r.label, r.add.toFixed(2), r.del.toFixed(2), r.version.toFixed(2), ratio(r.add, reference?.add), ratio(r.del, reference?.del)]);
+    rows.push([r.label, r.add.toFixed(2), r.first.toFixed(2), r.del.toFixed(2), r.version.toFixed(2), ratio(r.add, reference?.add), ratio(r.del, reference?.del)]);
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
   for (const row of rows) console.log(row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('   '));
-  console.log('\n(medians; a chain\'s figure is all its plugins; start-up is a VERSION call through the same path: process start,\n and for the fast path the round trip to the service)');
+  console.log("\n(medians; a chain's figure is all its plugins; start-up is a VERSION call through the same path: process start,\n and for the service paths the round trip to the service; this runtime is node, whose spawn costs ~3 ms a call)");
 }
 
 function execIp(...args) {

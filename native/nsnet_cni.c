@@ -2,25 +2,36 @@
  * nsnet-cni: the CNI plugin's front end. A CNI runtime starts a plugin for
  * every ADD and DEL; starting node costs ~85 ms, this costs ~1 ms. It hands
  * the request (the CNI_* environment and stdin) to a running `nsnet cni
- * serve` over a unix socket and prints its answer. When no service runs, it
- * executes the plugin in node instead (bin/nsnet-cni.js beside it).
+ * serve` over a unix socket and prints its answer.
+ *
+ * When no service runs, it starts one (detached, leaving after ten idle
+ * minutes) and hands the request to it: only the first call pays for
+ * node. With NSNET_CNI_NO_SERVICE=1, or when the service cannot start, it
+ * executes the plugin in node instead (bin/nsnet-cni.js), once per call.
  *
  * Request:  "KEY=VALUE\0" for each CNI_* variable, "\0", then stdin.
  * Response: the exit status in decimal, "\n", then stdout.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define DEFAULT_SOCKET "/run/nsnet/cni.sock"
+#define SERVICE_IDLE_SECONDS "600"
+#define SERVICE_START_TIMEOUT_MS 10000
 
 extern char **environ;
 
@@ -42,19 +53,31 @@ static int send_all(int fd, const char *data, size_t length) {
   return 0;
 }
 
-/* Runs the plugin in node: bin/nsnet-cni.js two levels above this binary (build/Release). */
-static void run_in_node(void) {
+static const char *node_program(void) {
+  return getenv("NSNET_NODE") ? getenv("NSNET_NODE") : "node";
+}
+
+static const char *socket_path(void) {
+  return getenv("NSNET_CNI_SOCKET") ? getenv("NSNET_CNI_SOCKET") : DEFAULT_SOCKET;
+}
+
+/* A file of the package, relative to this binary's real place (build/Release). */
+static void package_file(char *out, size_t size, const char *relative) {
   char self[PATH_MAX];
-  char script[PATH_MAX + 32];
   if (!realpath("/proc/self/exe", self)) fail(100, "nsnet-cni cannot find itself");
-  snprintf(script, sizeof script, "%s/../../bin/nsnet-cni.js", dirname(self));
-  const char *node = getenv("NSNET_NODE") ? getenv("NSNET_NODE") : "node";
-  execlp(node, node, script, (char *)NULL);
+  snprintf(out, size, "%s/../../%s", dirname(self), relative);
+}
+
+/* Runs the plugin in node, in this process's place. */
+static void run_in_node(void) {
+  char script[PATH_MAX + 32];
+  package_file(script, sizeof script, "bin/nsnet-cni.js");
+  execlp(node_program(), node_program(), script, (char *)NULL);
   fail(100, "no nsnet service is running and node could not be started (set NSNET_NODE)");
 }
 
 static int connect_service(void) {
-  const char *path = getenv("NSNET_CNI_SOCKET") ? getenv("NSNET_CNI_SOCKET") : DEFAULT_SOCKET;
+  const char *path = socket_path();
   struct sockaddr_un address = {.sun_family = AF_UNIX};
   if (strlen(path) >= sizeof address.sun_path) return -1;
   strcpy(address.sun_path, path);
@@ -64,6 +87,59 @@ static int connect_service(void) {
     close(fd);
     return -1;
   }
+  return fd;
+}
+
+/* `nsnet cni serve` in a new session, its output in <socket>.log. */
+static void spawn_service(void) {
+  char cli[PATH_MAX + 32];
+  char log[PATH_MAX + 8];
+  package_file(cli, sizeof cli, "bin/nsnet.js");
+  snprintf(log, sizeof log, "%s.log", socket_path());
+  pid_t pid = fork();
+  if (pid > 0) waitpid(pid, NULL, 0);
+  if (pid != 0) return;
+  setsid();
+  int devnull = open("/dev/null", O_RDONLY);
+  int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+  if (devnull < 0 || logfd < 0) _exit(1);
+  dup2(devnull, STDIN_FILENO);
+  dup2(logfd, STDOUT_FILENO);
+  dup2(logfd, STDERR_FILENO);
+  /* A grandchild, so that the service is nobody's child to wait for. */
+  if (fork() != 0) _exit(0);
+  execlp(node_program(), node_program(), cli, "cni", "serve", "--socket", socket_path(), "--idle-exit", SERVICE_IDLE_SECONDS,
+         (char *)NULL);
+  _exit(127);
+}
+
+/*
+ * Connects to the service, starting it when none runs. Front ends that find
+ * none at once take turns on <socket>.lock, so that one of them starts it.
+ * -1 when it could not be reached.
+ */
+static int connect_or_start_service(void) {
+  int fd = connect_service();
+  if (fd >= 0) return fd;
+  const char *no_service = getenv("NSNET_CNI_NO_SERVICE");
+  if (no_service && strcmp(no_service, "1") == 0) return -1;
+  char lock_path[PATH_MAX + 8];
+  snprintf(lock_path, sizeof lock_path, "%s.lock", socket_path());
+  char dir[PATH_MAX];
+  snprintf(dir, sizeof dir, "%s", socket_path());
+  mkdir(dirname(dir), 0755);
+  int lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (lock < 0 || flock(lock, LOCK_EX) < 0) return -1;
+  fd = connect_service();
+  if (fd < 0) {
+    spawn_service();
+    struct timespec pause = {0, 5 * 1000 * 1000};
+    for (int waited = 0; fd < 0 && waited < SERVICE_START_TIMEOUT_MS; waited += 5) {
+      nanosleep(&pause, NULL);
+      fd = connect_service();
+    }
+  }
+  close(lock);
   return fd;
 }
 
@@ -108,7 +184,7 @@ static int relay_response(int fd) {
 }
 
 int main(void) {
-  int fd = connect_service();
+  int fd = connect_or_start_service();
   if (fd < 0) run_in_node();
   send_request(fd);
   return relay_response(fd);

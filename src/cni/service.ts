@@ -4,7 +4,7 @@
  * the state directory's lock keeps them apart, as between processes.
  */
 import { mkdirSync, unlinkSync } from 'node:fs';
-import { chmod } from 'node:fs/promises';
+import { chmod, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 
@@ -40,7 +40,13 @@ export interface CniService {
   close(): Promise<void>;
 }
 
-export async function serveCni(socketPath = cniSocketPath()): Promise<CniService> {
+export interface ServeOptions {
+  /** Leave after this long without a request (started on demand by the front end). */
+  idleExitMs?: number;
+  onIdle?: () => void;
+}
+
+export async function serveCni(socketPath = cniSocketPath(), options: ServeOptions = {}): Promise<CniService> {
   await refuseIfServed(socketPath);
   mkdirSync(dirname(socketPath), { recursive: true, mode: 0o755 });
   try {
@@ -50,22 +56,37 @@ export async function serveCni(socketPath = cniSocketPath()): Promise<CniService
   }
   const context: CniContext = { deferLinkRemoval: true, networks: new Map(), pendingRemovals: new Map() };
   const inFlight = new Set<Promise<void>>();
+  let idle: NodeJS.Timeout | undefined;
+  const waitForIdle = () => {
+    if (options.idleExitMs === undefined) return;
+    clearTimeout(idle);
+    idle = setTimeout(() => inFlight.size === 0 && options.onIdle?.(), options.idleExitMs);
+  };
   // Half open: the front end ends its side after the request and waits for the answer.
   const server = createServer({ allowHalfOpen: true }, (socket) => {
-    const work = answer(socket, context).finally(() => inFlight.delete(work));
+    const work = answer(socket, context).finally(() => {
+      inFlight.delete(work);
+      waitForIdle();
+    });
     inFlight.add(work);
+    waitForIdle();
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(socketPath, resolve);
   });
   await chmod(socketPath, 0o600); // root's runtime only
+  // Who answers, for whoever has to stop it (a service the front end started is nobody's child).
+  await writeFile(`${socketPath}.pid`, `${process.pid}\n`, { mode: 0o600 });
+  waitForIdle();
   return {
     server,
     async close() {
+      clearTimeout(idle);
       await new Promise<void>((resolve) => server.close(() => resolve()));
       await Promise.all([...inFlight]);
       await Promise.all([...context.pendingRemovals.values()].map((removeNow) => removeNow()));
+      await rm(`${socketPath}.pid`, { force: true });
     },
   };
 }

@@ -58,7 +58,12 @@ async function startService() {
 
 const paths = [
   { name: 'native front end + nsnet cni serve', dir: () => pluginDir(frontEnd), env: () => ({ ...nodeEnv, NSNET_CNI_SOCKET: socket }) },
-  { name: 'plugin in node (no service)', dir: () => pluginDir(inNode), env: () => ({ ...nodeEnv, NSNET_CNI_SOCKET: '/nonexistent/cni.sock' }) },
+  {
+    name: 'native front end, NSNET_CNI_NO_SERVICE=1: the plugin in node',
+    dir: () => pluginDir(frontEnd),
+    env: () => ({ ...nodeEnv, NSNET_CNI_SOCKET: join(tmpdir(), 'no-such-dir', 'cni.sock'), NSNET_CNI_NO_SERVICE: '1' }),
+  },
+  { name: 'bin/nsnet-cni.js', dir: () => pluginDir(inNode), env: () => ({ ...nodeEnv }) },
 ];
 
 describe('CNI plugin', () => {
@@ -100,7 +105,7 @@ describe('CNI plugin', () => {
         const [n1, n2] = [await newNamespace(), await newNamespace()];
         const a1 = { containerId: 'c1', netns: n1.path, ifname: 'eth0' };
         const a2 = { containerId: 'c2', netns: n2.path, ifname: 'eth0' };
-        const port = path.name.startsWith('native') ? 18080 : 18081;
+        const port = 18080 + 10 * paths.indexOf(path);
         const r1 = await runtime.addNetworkList(list, a1, { portMappings: [{ hostPort: port, containerPort: 80, protocol: 'tcp' }] });
         const r2 = await runtime.addNetworkList(list, a2);
 
@@ -149,7 +154,7 @@ describe('CNI plugin', () => {
       it('DEL after the namespace is gone releases the address and the port', async () => {
         const ns = await newNamespace();
         const a = { containerId: 'gone', netns: ns.path, ifname: 'eth0' };
-        const port = path.name.startsWith('native') ? 18082 : 18083;
+        const port = 18081 + 10 * paths.indexOf(path);
         const result = await runtime.addNetworkList(list, a, { portMappings: [{ hostPort: port, containerPort: 80, protocol: 'tcp' }] });
         await ns.delete();
         await runtime.delNetworkList(list, a, { portMappings: [{ hostPort: port, containerPort: 80, protocol: 'tcp' }] });
@@ -202,6 +207,47 @@ describe('CNI plugin', () => {
       });
     });
   }
+
+  describe('service started on demand', () => {
+    it('the first call starts `nsnet cni serve`, and later calls go to it', async () => {
+      const dir = pluginDir(frontEnd);
+      const sock = join(mkdtempSync(join(tmpdir(), 'nsnet-auto-')), 'cni.sock');
+      const runtime = new CniRuntime([dir], { ...nodeEnv, NSNET_CNI_SOCKET: sock });
+      const name = uniqueName('cauto');
+      const list = { cniVersion: '1.1.0', name, plugins: [{ type: 'nsnet-cni', subnet: '10.175.0.0/24' }] };
+      const [n1, n2] = [await NetNamespace.create(uniqueName('ca')), await NetNamespace.create(uniqueName('ca'))];
+      let pid;
+      try {
+        const first = await runtime.addNetworkList(list, { containerId: 'a1', netns: n1.path, ifname: 'eth0' });
+        pid = Number(readFileSync(`${sock}.pid`, 'utf8'));
+        expect(pid).to.be.above(0);
+        expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).to.include.members(['cni', 'serve', '--idle-exit', '600']);
+        const second = await runtime.addNetworkList(list, { containerId: 'a2', netns: n2.path, ifname: 'eth0' });
+        expect(Number(readFileSync(`${sock}.pid`, 'utf8'))).to.equal(pid); // the same service answered
+        expect(second.ips[0].address).to.not.equal(first.ips[0].address);
+        await runtime.delNetworkList(list, { containerId: 'a1', netns: n1.path, ifname: 'eth0' });
+        await runtime.delNetworkList(list, { containerId: 'a2', netns: n2.path, ifname: 'eth0' });
+      } finally {
+        if (pid) process.kill(pid, 'SIGTERM'); // started by this test's plugin call; its PID from its pid file
+        expect(await eventually(() => !existsSync(`/proc/${pid}`) || readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z'), 5000)).to.equal(true);
+        await n1.delete();
+        await n2.delete();
+        await removeNetwork(name, { force: true });
+        rmSync(dir, { recursive: true, force: true });
+      }
+      expect(existsSync(`${sock}.pid`)).to.equal(false);
+    });
+
+    it('--idle-exit: the service leaves after that long without a request', async () => {
+      const sock = join(mkdtempSync(join(tmpdir(), 'nsnet-idle-')), 'cni.sock');
+      const idle = spawn(process.execPath, [join(root, 'bin', 'nsnet.js'), 'cni', 'serve', '--socket', sock, '--idle-exit', '1'], { stdio: 'ignore' });
+      const started = Date.now();
+      const [code] = await once(idle, 'exit');
+      expect(code).to.equal(0);
+      expect(Date.now() - started).to.be.within(900, 5000);
+      expect(existsSync(sock)).to.equal(false);
+    });
+  });
 
   describe('errors', () => {
     const dir = pluginDir(inNode);

@@ -8,6 +8,7 @@ import { Command } from 'commander';
 import { NsnetError } from '../../errors';
 import { cniFrontEndPath } from '../../native';
 import { cniSocketPath, serveCni } from '../../cni/service';
+import { integer } from '../options';
 
 export function cniCommand(): Command {
   const cni = new Command('cni').description('the CNI plugin: a service for its fast path, and installing it');
@@ -15,14 +16,17 @@ export function cniCommand(): Command {
     .command('serve')
     .description('answer the nsnet-cni front end over a unix socket (runs until SIGTERM or SIGINT)')
     .option('--socket <path>', 'socket path (default: $NSNET_CNI_SOCKET or /run/nsnet/cni.sock)')
-    .action(async (options: { socket?: string }) => {
+    .option('--idle-exit <seconds>', 'leave after this many seconds without a request', integer)
+    .action(async (options: { socket?: string; idleExit?: number }) => {
       const socketPath = options.socket ?? cniSocketPath();
-      const service = await serveCni(socketPath);
+      let stop: () => void = () => undefined;
+      const stopped = new Promise<void>((resolve) => (stop = resolve));
+      const idleExitMs = options.idleExit === undefined ? undefined : options.idleExit * 1000;
+      const service = await serveCni(socketPath, { idleExitMs, onIdle: stop });
       process.stderr.write(`nsnet cni: serving on ${socketPath}\n`);
-      await new Promise<void>((resolve) => {
-        process.once('SIGTERM', resolve);
-        process.once('SIGINT', resolve);
-      });
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+      await stopped;
       await service.close();
     });
   cni
