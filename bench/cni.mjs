@@ -49,31 +49,41 @@ const referenceList = {
   ],
 };
 
-async function timeContender(label, runtime, list, prefix) {
-  const add = [];
-  const del = [];
-  const started = performance.now();
-  for (let i = 0; i < COUNT; i++) {
-    const ns = await NetNamespace.create(`${prefix}${i}`);
-    const attachment = { containerId: `${prefix}${i}`, netns: ns.path, ifname: 'eth0' };
-    const runtimeConfig = { portMappings: [{ hostPort: 20000 + i, containerPort: 80, protocol: 'tcp' }] };
-    let start = performance.now();
-    const result = await runtime.addNetworkList(list, attachment, runtimeConfig);
-    add.push(performance.now() - start);
-    if (!result.ips?.[0]?.address) throw new Error(`${label}: no address for ${prefix}${i}`);
-    start = performance.now();
-    await runtime.delNetworkList(list, attachment, runtimeConfig);
-    del.push(performance.now() - start);
-    await ns.delete();
-  }
-  const version = [];
-  for (let i = 0; i < 20; i++) {
-    const start = performance.now();
-    await runtime.exec(list.plugins[0].type, 'VERSION', { cniVersion: '1.0.0' });
-    version.push(performance.now() - start);
-  }
-  return { label, add: median(add), first: add[0], del: median(del), version: median(version), seconds: (performance.now() - started) / 1000 };
+/** One container through one contender: ADD, then DEL; the namespace made and deleted around it. */
+async function oneContainer(contender, i) {
+  const id = `${contender.prefix}${i}`;
+  const ns = await NetNamespace.create(id);
+  const attachment = { containerId: id, netns: ns.path, ifname: 'eth0' };
+  const runtimeConfig = { portMappings: [{ hostPort: 20000 + i, containerPort: 80, protocol: 'tcp' }] };
+  let start = performance.now();
+  const result = await contender.runtime.addNetworkList(contender.list, attachment, runtimeConfig);
+  contender.add.push(performance.now() - start);
+  if (!result.ips?.[0]?.address) throw new Error(`${contender.label}: no address for ${id}`);
+  start = performance.now();
+  await contender.runtime.delNetworkList(contender.list, attachment, runtimeConfig);
+  contender.del.push(performance.now() - start);
+  await ns.delete();
+  // The kernel frees a deleted namespace in the background: let that pass, untimed, before the next one.
+  await new Promise((resolve) => setTimeout(resolve, 30));
 }
+
+/**
+ * The contenders take turns, container by container, so that a machine
+ * whose speed drifts during the run (these VMs do) slows all of them alike.
+ */
+async function timeContenders(contenders) {
+  for (let i = 0; i < COUNT; i++) for (const contender of contenders) await oneContainer(contender, i);
+  for (let i = 0; i < 20; i++) {
+    for (const contender of contenders) {
+      const start = performance.now();
+      await contender.runtime.exec(contender.list.plugins[0].type, 'VERSION', { cniVersion: '1.0.0' });
+      contender.version.push(performance.now() - start);
+    }
+  }
+  return contenders.map((c) => ({ label: c.label, add: median(c.add), first: c.add[0], del: median(c.del), version: median(c.version) }));
+}
+
+const contender = (label, runtime, list, prefix) => ({ label, runtime, list, prefix, add: [], del: [], version: [] });
 
 async function main() {
   if (process.env.NSNET_SANDBOX !== 'inside') throw new Error('run the benchmark inside a throw-away namespace: npm run bench');
@@ -82,16 +92,24 @@ async function main() {
   const socket = path.join(dir, 'cni.sock');
   const service = spawn(process.execPath, [path.join(root, 'bin', 'nsnet.js'), 'cni', 'serve', '--socket', socket], { stdio: ['ignore', 'ignore', 'pipe'] });
   await once(service.stderr, 'data');
-  const results = [];
+  let results;
   const coldSocket = path.join(dir, 'cold.sock');
   try {
-    results.push(await timeContender('nsnet-cni, fast path (front end + service)', new CniRuntime([dir], { ...nodeEnv, NSNET_CNI_SOCKET: socket }), nsnetList('benchfast', '10.154.0.0/16'), 'nf'));
-    results.push(await timeContender('nsnet-cni, cold start (first call starts the service)', new CniRuntime([dir], { ...nodeEnv, NSNET_CNI_SOCKET: coldSocket }), nsnetList('benchcold', '10.157.0.0/16'), 'nc'));
-    results.push(
-      await timeContender('nsnet-cni, NSNET_CNI_NO_SERVICE=1 (node per call)', new CniRuntime([dir], { ...nodeEnv, NSNET_CNI_NO_SERVICE: '1', NSNET_CNI_SOCKET: path.join(dir, 'none.sock') }), nsnetList('benchslow', '10.156.0.0/16'), 'ns'),
-    );
-    if (REFERENCE) results.push(await timeContender('CNI bridge + host-local + portmap', new CniRuntime([REFERENCE]), referenceList, 'rf'));
+    const contenders = [
+      contender('nsnet-cni, fast path (front end + service)', new CniRuntime([dir], { ...nodeEnv, NSNET_CNI_SOCKET: socket }), nsnetList('benchfast', '10.154.0.0/16'), 'nf'),
+      contender('nsnet-cni, cold start (first call starts the service)', new CniRuntime([dir], { ...nodeEnv, NSNET_CNI_SOCKET: coldSocket }), nsnetList('benchcold', '10.157.0.0/16'), 'nc'),
+    ];
+    if (REFERENCE) contenders.push(contender('CNI bridge + host-local + portmap', new CniRuntime([REFERENCE]), referenceList, 'rf'));
     else console.log('(CNI plugins not installed, skipped: apt-get install containernetworking-plugins)\n');
+    const perCall = contender(
+      'nsnet-cni, NSNET_CNI_NO_SERVICE=1 (node per call)',
+      new CniRuntime([dir], { ...nodeEnv, NSNET_CNI_NO_SERVICE: '1', NSNET_CNI_SOCKET: path.join(dir, 'none.sock') }),
+      nsnetList('benchslow', '10.156.0.0/16'),
+      'ns',
+    );
+    results = await timeContenders(contenders);
+    // Apart: its node processes' start and exit would weigh on the others' figures.
+    results.splice(2, 0, ...(await timeContenders([perCall])));
   } finally {
     service.kill('SIGTERM');
     await once(service, 'exit');

@@ -35,12 +35,15 @@ export interface CniContext {
   deferLinkRemoval: boolean;
   /** Networks already made or checked, by their options (the service keeps them). */
   networks: Map<string, BridgeNetwork>;
-  /** Veth removals still to come, by namespace path: each runs its removal now. */
+  /** Veth removals still to come, by namespace path and interface: each runs its removal now. */
   pendingRemovals: Map<string, () => Promise<void>>;
 }
 
 /** How long a deferred veth removal waits for the namespace to go. */
 const REMOVAL_GRACE_MS = 2000;
+
+/** Pending veth removals are found by the namespace and the interface name inside it. */
+const removalKey = (netnsPath: string, ifname: string) => `${netnsPath}\0${ifname}`;
 
 const tryLater = (what: string) => new CniError(CNI_CODES.TRY_AGAIN_LATER, `${what}; try again later`);
 
@@ -59,10 +62,10 @@ export async function add(env: CniEnvironment, config: CniConfig, context: CniCo
   if (created.status === 'rejected') throw created.reason;
   try {
     if (network.status === 'rejected') throw network.reason;
-    await context.pendingRemovals.get(netnsPath)?.();
-    const endpoint = await connectOnce(network.value, netnsPath, { ...config.connect, ifname: env.ifname }, config, context);
+    await context.pendingRemovals.get(removalKey(netnsPath, env.ifname))?.();
+    const [connected, endpoint] = await connectOnce(network.value, netnsPath, { ...config.connect, ifname: env.ifname }, config, context);
     await writeAttachment({ ...record, status: 'ready', endpoint: `${endpoint.network}@${endpoint.netns.inode}` });
-    const ours = addResult(config.cniVersion, (await networkFor(config, context)).options, endpoint, config.dns);
+    const ours = addResult(config.cniVersion, connected.options, endpoint, config.dns);
     return config.prevResult ? chainResult(config.prevResult, ours) : ours;
   } catch (error) {
     await removeAttachment(record);
@@ -97,14 +100,22 @@ async function networkFor(config: CniConfig, context: CniContext): Promise<Bridg
   return network;
 }
 
-async function connectOnce(network: BridgeNetwork, netnsPath: string, options: ConnectOptions, config: CniConfig, context: CniContext): Promise<Endpoint> {
+/** Connects through a remembered network, and through a fresh look-up if that one went stale. */
+async function connectOnce(
+  network: BridgeNetwork,
+  netnsPath: string,
+  options: ConnectOptions,
+  config: CniConfig,
+  context: CniContext,
+): Promise<[BridgeNetwork, Endpoint]> {
   try {
-    return await network.connect(netnsPath, options);
+    return [network, await network.connect(netnsPath, options)];
   } catch (error) {
     // Removed and made again, or its bridge deleted, since it was remembered.
     const stale = error instanceof NsnetError && (error.code === 'NETWORK_NOT_FOUND' || error.code === 'ENODEV');
     if (!stale || !context.networks.delete(JSON.stringify(config.network))) throw error;
-    return (await networkFor(config, context)).connect(netnsPath, options);
+    const fresh = await networkFor(config, context);
+    return [fresh, await fresh.connect(netnsPath, options)];
   }
 }
 
@@ -126,17 +137,17 @@ async function detach(record: AttachmentRecord, context: CniContext): Promise<vo
 }
 
 function removeLater(endpoint: EndpointRecord, context: CniContext): void {
-  const path = endpoint.netnsPath;
+  const key = removalKey(endpoint.netnsPath, endpoint.ifname);
   let removal: Promise<void> | undefined;
   const removeNow = () => {
     clearTimeout(timer);
-    if (context.pendingRemovals.get(path) === removeNow) context.pendingRemovals.delete(path);
+    if (context.pendingRemovals.get(key) === removeNow) context.pendingRemovals.delete(key);
     // Gone with its namespace already is the usual case; anything else is reconcile's to finish.
     removal ??= removeHostEnd(endpoint).catch(() => undefined);
     return removal;
   };
   const timer = setTimeout(removeNow, REMOVAL_GRACE_MS);
-  context.pendingRemovals.set(path, removeNow);
+  context.pendingRemovals.set(key, removeNow);
 }
 
 export async function check(env: CniEnvironment, config: CniConfig): Promise<void> {
