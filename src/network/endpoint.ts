@@ -244,13 +244,13 @@ async function plumb(network: NetworkRecord, ns: NetNamespace, record: EndpointR
     step('tag host end, hairpin on', () =>
       host.links.set(hostEnd.index, { alias: endpointAlias(record), hairpin: true }),
     ),
-    // An IPv4-only endpoint gets no IPv6 at all, as with Docker; disabled
-    // before the interface is up, so it never has a link-local address.
+    // An IPv4-only endpoint gets no IPv6 at all, as with Docker (an address
+    // the interface may get meanwhile goes when IPv6 is disabled).
     network.ipv6
       ? undefined
       : step('disable IPv6', () => ns.sysctl(`net/ipv6/conf/${record.ifname}/disable_ipv6`, 1).catch(ignoreMissing)),
+    configure(ns, record, peerIndex),
   ]);
-  await configure(ns, record, peerIndex);
 }
 
 /** Last, as Docker does: the ports lead somewhere only now. */
