@@ -3,7 +3,7 @@
 // and the plugin run in node once per call. Real namespaces, real traffic.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 
@@ -207,6 +207,17 @@ describe('CNI plugin', () => {
       });
     });
   }
+
+  it('nsnet cni install links the front end into a plugin directory, and it answers from there', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nsnet-install-'));
+    const run = spawn(process.execPath, [join(root, 'bin', 'nsnet.js'), 'cni', 'install', '--dir', dir, '--name', 'nsnet'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const [code] = await once(run, 'exit');
+    expect(code).to.equal(0);
+    expect(realpathSync(join(dir, 'nsnet'))).to.equal(realpathSync(frontEnd));
+    const runtime = new CniRuntime([dir], { ...nodeEnv, NSNET_CNI_SOCKET: socket });
+    expect((await runtime.exec('nsnet', 'VERSION', { cniVersion: '1.1.0' })).supportedVersions).to.include('1.1.0');
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   describe('service started on demand', () => {
     it('the first call starts `nsnet cni serve`, and later calls go to it', async () => {
