@@ -30,7 +30,9 @@
       "target_name": "nsnet-cni",
       "type": "executable",
       "sources": ["native/nsnet_cni.c"],
-      "cflags": ["-Wall", "-Wextra", "-O2"]
+      "cflags": ["-Wall", "-Wextra", "-O2"],
+      # Static: a runtime starts it for every call, so no dynamic loading each time.
+      "ldflags": ["-static"]
     }
   ]
 }
