@@ -71,11 +71,17 @@ export async function serveCni(socketPath = cniSocketPath(), options: ServeOptio
     inFlight.add(work);
     waitForIdle();
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketPath, resolve);
-  });
-  await chmod(socketPath, 0o600); // root's runtime only
+  // Root's runtime only: the socket is made 0600 (no moment of wider access).
+  const umask = process.umask(0o177);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(socketPath, resolve);
+    });
+  } finally {
+    process.umask(umask);
+  }
+  await chmod(socketPath, 0o600);
   // Who answers, for whoever has to stop it (a service the front end started is nobody's child).
   await writeFile(`${socketPath}.pid`, `${process.pid}\n`, { mode: 0o600 });
   waitForIdle();
