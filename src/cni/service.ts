@@ -100,9 +100,11 @@ export async function serveCni(socketPath = cniSocketPath(), options: ServeOptio
 async function answer(socket: Socket, context: CniContext): Promise<void> {
   const chunks: Buffer[] = [];
   socket.on('data', (chunk) => chunks.push(chunk));
+  // A front end that went away (killed by its runtime) must not take the service with it.
+  socket.on('error', () => undefined);
   const ended = await new Promise<boolean>((resolve) => {
     socket.once('end', () => resolve(true));
-    socket.once('error', () => resolve(false));
+    socket.once('close', () => resolve(false));
   });
   if (!ended) return;
   const response = await handleCni(parseRequest(Buffer.concat(chunks)), context);
