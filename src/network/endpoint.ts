@@ -35,6 +35,9 @@ export interface ConnectOptions {
 }
 
 interface CheckedConnect {
+  /** The endpoint's id, and the name of its host end that derives from it. */
+  id: string;
+  hostIfname: string;
   ifname: string;
   mac: string;
   ip?: string;
@@ -52,7 +55,10 @@ function checkConnectOptions(network: NetworkRecord, options: ConnectOptions): C
   if (publish.length && network.activeFirewall === 'none') {
     throw new NsnetError('INVALID_PUBLISH', `network "${network.name}" has no firewall (firewall: 'none') to publish ports with`);
   }
+  const id = randomBytes(8).toString('hex');
   const checked: CheckedConnect = {
+    id,
+    hostIfname: `veth${id.slice(0, 7)}`,
     ifname: checkInterfaceName(options.ifname ?? 'eth0', 'ifname'),
     mac: options.mac === undefined ? randomLocalMac() : checkMac(options.mac),
     publish: publish.map(parsePublish),
@@ -91,7 +97,7 @@ async function reserve(network: NetworkRecord, ns: NetNamespace, options: Checke
     if (existing) {
       throw new NsnetError('ENDPOINT_EXISTS', `${ns.label} is already connected to network "${network.name}"`);
     }
-    const id = randomBytes(8).toString('hex');
+    const id = options.id;
     const leases: NetworkLeases = stored ?? { ipv4: emptyLeaseTable() };
     const subnet = Subnet.parse(network.subnet);
     const ipv4 = allocateAddress(leases.ipv4, subnet, id, new Set([network.gateway]), options.ip);
@@ -101,7 +107,7 @@ async function reserve(network: NetworkRecord, ns: NetNamespace, options: Checke
       netnsPath: ns.path,
       netnsInode: ns.inode,
       ifname: options.ifname,
-      hostIfname: `veth${id.slice(0, 7)}`,
+      hostIfname: options.hostIfname,
       mac: options.mac,
       ipv4,
       prefixLength: subnet.prefixLength,
@@ -190,21 +196,21 @@ async function bridgeIndex(network: NetworkRecord, refresh: boolean): Promise<nu
   return bridge.index;
 }
 
-async function createVeth(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, refresh = false): Promise<Link> {
+async function createVeth(network: NetworkRecord, ns: NetNamespace, veth: CheckedConnect, refresh = false): Promise<Link> {
   const master = await bridgeIndex(network, refresh);
   try {
     return await NetNamespace.host().links.add({
       kind: 'veth',
-      name: record.hostIfname,
+      name: veth.hostIfname,
       master,
       mtu: network.mtu,
       up: true,
-      peer: { name: record.ifname, netns: ns, mac: record.mac, mtu: network.mtu },
+      peer: { name: veth.ifname, netns: ns, mac: veth.mac, mtu: network.mtu },
     });
   } catch (error) {
     // A cached index of a bridge made again since: look it up once more.
     if (refresh || !(error instanceof NetlinkError && error.code === 'ENODEV')) throw error;
-    return createVeth(network, ns, record, true);
+    return createVeth(network, ns, veth, true);
   }
 }
 
@@ -233,11 +239,9 @@ interface Made {
   published?: boolean;
 }
 
-/** Makes the links, addresses and routes of a reserved endpoint. */
-async function plumb(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, made: Made): Promise<void> {
+/** Tags the host end, and gives the interface inside its addresses and routes. */
+async function plumb(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, hostEnd: Link): Promise<void> {
   const host = NetNamespace.host();
-  const hostEnd = await step('create veth', () => createVeth(network, ns, record));
-  made.hostIndex = hostEnd.index;
   record.hostMac = hostEnd.mac;
   const peerIndex = hostEnd.peerIndex ?? (await step('find peer', () => ns.links.get(record.ifname))).index;
   await allSteps([
@@ -289,10 +293,22 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, options:
   const checked = checkConnectOptions(network, options);
   // The namespace's own socket opens (on a thread of its own) while the addresses are leased.
   ns.connection().catch(() => undefined);
-  const record = await reserve(network, ns, checked);
   const made: Made = {};
+  // The veth is made while the addresses are leased: each takes about a
+  // millisecond. A crash between the two can leave only an untagged veth,
+  // which goes with its namespace.
+  const [reserved, created] = await Promise.allSettled([
+    reserve(network, ns, checked),
+    step('create veth', () => createVeth(network, ns, checked)).then((link) => ((made.hostIndex = link.index), link)),
+  ]);
+  if (reserved.status === 'rejected') {
+    await removeMadeVeth(made);
+    throw reserved.reason;
+  }
+  const record = reserved.value;
   try {
-    await plumb(network, ns, record, made);
+    if (created.status === 'rejected') throw created.reason;
+    await plumb(network, ns, record, created.value);
     // Marked ready while the ports are published: a failure still undoes both.
     const ready: EndpointRecord = { ...record, status: 'ready' };
     await allSteps([publish(network, record).then(() => (made.published = true)), markReady(network, ready)]);
@@ -301,10 +317,14 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, options:
     // Only what this connect made: a failed publish added nothing, and a
     // veth that could not be made may be someone else's namesake.
     if (made.published) await unpublish(network, record).catch(() => undefined);
-    if (made.hostIndex !== undefined) await NetNamespace.host().links.delete(made.hostIndex).catch(() => undefined);
+    await removeMadeVeth(made);
     await forgetEndpoint(record);
     throw error;
   }
+}
+
+async function removeMadeVeth(made: Made): Promise<void> {
+  if (made.hostIndex !== undefined) await NetNamespace.host().links.delete(made.hostIndex).catch(() => undefined);
 }
 
 /**
