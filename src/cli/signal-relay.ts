@@ -5,7 +5,7 @@ import { constants } from 'node:os';
 export type Exit = { code: number | null; signal: NodeJS.Signals | null };
 
 /**
- * Passes SIGINT and SIGTERM to the program, so it can stop cleanly and the
+ * Passes SIGINT, SIGTERM and SIGHUP to the program, so it can stop cleanly and the
  * network is torn down after it. Ctrl-C on a terminal already reaches the
  * program (it shares the foreground process group), so SIGINT is passed on
  * only when stdin is not a terminal. A second signal kills the program.
