@@ -158,11 +158,12 @@ std::vector<NetlinkStatus> NetlinkSocket::transact(std::vector<std::vector<uint8
 std::vector<NetlinkStatus> NetlinkSocket::transactBatch(std::vector<uint8_t> begin,
                                                         std::vector<std::vector<uint8_t>>& requests,
                                                         std::vector<uint8_t> end) {
+  if (requests.empty()) return {};  // nothing to ACK: the markers alone would leave a reply unread
   std::lock_guard<std::mutex> lock(mutex_);
   std::vector<std::vector<uint8_t>> all;
   all.reserve(requests.size() + 2);
   all.push_back(std::move(begin));
-  for (auto& request : requests) all.push_back(request);
+  for (auto& request : requests) all.push_back(std::move(request));
   all.push_back(std::move(end));
   uint32_t baseSeq = seq_;
   seq_ += static_cast<uint32_t>(all.size());

@@ -100,8 +100,8 @@ static void spawn_service(void) {
   if (pid > 0) waitpid(pid, NULL, 0);
   if (pid != 0) return;
   setsid();
-  int devnull = open("/dev/null", O_RDONLY);
-  int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND, 0600);
+  int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
+  int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (devnull < 0 || logfd < 0) _exit(1);
   dup2(devnull, STDIN_FILENO);
   dup2(logfd, STDOUT_FILENO);
@@ -129,7 +129,11 @@ static int connect_or_start_service(void) {
   snprintf(dir, sizeof dir, "%s", socket_path());
   mkdir(dirname(dir), 0755);
   int lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (lock < 0 || flock(lock, LOCK_EX) < 0) return -1;
+  if (lock < 0) return -1;
+  if (flock(lock, LOCK_EX) < 0) {
+    close(lock);
+    return -1;
+  }
   fd = connect_service();
   if (fd < 0) {
     spawn_service();

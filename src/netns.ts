@@ -207,7 +207,7 @@ export class NetNamespace {
   }
 
   /** Closes the descriptor but lets the next use open the same path again. */
-  release(): void {
+  private release(): void {
     if (this.fdValue < 0 || this.isHost) return;
     this.dropConnection();
     fs.closeSync(this.fdValue);

@@ -58,6 +58,8 @@ export function execInNamespace(netnsFd: number, command: string, args: readonly
   let stderr = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   child.stderr?.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+  // A program that exits without reading its input must not end this process (EPIPE).
+  child.stdin?.on('error', () => undefined);
   child.stdin?.end(input ?? '');
   return new Promise((resolve, reject) => {
     child.on('error', reject);

@@ -64,7 +64,13 @@ export async function add(env: CniEnvironment, config: CniConfig, context: CniCo
     if (network.status === 'rejected') throw network.reason;
     await context.pendingRemovals.get(removalKey(netnsPath, env.ifname))?.();
     const [connected, endpoint] = await connectOnce(network.value, netnsPath, { ...config.connect, ifname: env.ifname }, config, context);
-    await writeAttachment({ ...record, status: 'ready', endpoint: `${endpoint.network}@${endpoint.netns.inode}` });
+    try {
+      await writeAttachment({ ...record, status: 'ready', endpoint: `${endpoint.network}@${endpoint.netns.inode}` });
+    } catch (error) {
+      // Not recorded, the endpoint would be nobody's to remove.
+      await connected.disconnect(netnsPath).catch(() => undefined);
+      throw error;
+    }
     const ours = addResult(config.cniVersion, connected.options, endpoint, config.dns);
     return config.prevResult ? chainResult(config.prevResult, ours) : ours;
   } catch (error) {

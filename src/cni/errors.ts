@@ -53,11 +53,15 @@ export const nsnetCode = (code: string) => NSNET_CODES[code] ?? NSNET_CODES.INTE
 /** Any failure as a CNI error: the library's codes mapped, the message kept. */
 export function toCniError(error: unknown): CniError {
   if (error instanceof CniError) return error;
-  if (error instanceof NetlinkError) {
+  // A connect names its failing step around the kernel's error (as `cause`).
+  const cause = (error as { cause?: unknown } | undefined)?.cause;
+  const kernel = error instanceof NetlinkError ? error : cause instanceof NetlinkError ? cause : undefined;
+  if (kernel) {
+    const message = (error as Error).message;
     // The state directory is files: failing to use it is an I/O failure.
-    if (error.op.startsWith('state ')) return new CniError(CNI_CODES.IO_FAILURE, error.message, error.code);
-    if (error.code === 'EEXIST') return new CniError(NSNET_CODES.INTERFACE_EXISTS, error.message, error.code);
-    return new CniError(NSNET_CODES.KERNEL_ERROR, error.message, error.code);
+    if (kernel.op.startsWith('state ')) return new CniError(CNI_CODES.IO_FAILURE, message, kernel.code);
+    if (kernel.code === 'EEXIST' && kernel.op.startsWith('link add')) return new CniError(NSNET_CODES.INTERFACE_EXISTS, message, kernel.code);
+    return new CniError(NSNET_CODES.KERNEL_ERROR, message, kernel.code);
   }
   if (error instanceof NsnetError) {
     switch (error.code) {

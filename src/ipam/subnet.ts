@@ -15,7 +15,7 @@ export class Subnet {
   /** Parses `10.0.0.0/24`; host bits must be clear (the kernel's rule for routes). */
   static parse(cidr: unknown, what = 'subnet'): Subnet {
     const parsed = parseCidr(cidr, what);
-    if (typeof cidr !== 'string' || !cidr.includes('/')) throw invalid(`${what} needs a prefix length: ${String(cidr)}`);
+    if (!(cidr as string).includes('/')) throw invalid(`${what} needs a prefix length: ${String(cidr)}`);
     if (hasHostBits(parsed)) throw invalid(`${what} ${String(cidr)} has bits set past its prefix length`);
     return new Subnet(parsed.family, toNumber(parsed.address), parsed.prefixLength);
   }
@@ -70,6 +70,11 @@ export class Subnet {
     if (this.family === 4 && this.prefixLength >= 31) return { first: 0n, last: this.size - 1n };
     if (this.family === 6 && this.prefixLength === 128) return { first: 0n, last: 0n };
     return { first: 1n, last: this.family === 4 ? this.size - 2n : this.size - 1n };
+  }
+
+  /** The first address that may be handed out: a network's default gateway. */
+  get firstHost(): string {
+    return this.address(this.usableRange.first);
   }
 }
 

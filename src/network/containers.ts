@@ -6,6 +6,7 @@ import { invalid, NsnetError } from '../errors';
 import { join } from 'node:path';
 
 import { NetNamespace, netnsDir } from '../netns';
+import { processAlive } from '../state/process-alive';
 import { currentStore } from '../state/store';
 import { type ConnectOptions, disconnect } from './endpoint';
 import { type Endpoint, endpointKey, type EndpointRecord, toEndpoint } from './endpoint-record';
@@ -113,20 +114,21 @@ async function reserve(id: string, plan: Plan): Promise<{ record: ContainerRecor
 
 /** Removes a container record; a joiner also leaves its source's list. */
 async function forget(record: ContainerRecord): Promise<void> {
+  if (record.joined) await currentStore().locked(() => forgetLocked(record));
+  else await currentStore().remove('containers', record.id);
+}
+
+/** forget(), for a caller that holds the state lock. */
+export async function forgetLocked(record: ContainerRecord): Promise<void> {
   const store = currentStore();
-  if (!record.joined) {
-    await store.remove('containers', record.id);
-    return;
-  }
-  const source = record.joined;
-  await store.locked(async () => {
+  if (record.joined) {
+    const source = record.joined;
     const joined = await store.read<ContainerRecord>('containers', source);
-    if (joined?.joinedBy) {
-      joined.joinedBy = joined.joinedBy.filter((other) => other !== record.id);
-      await store.write('containers', source, joined);
+    if (joined?.joinedBy?.includes(record.id)) {
+      await store.write('containers', source, { ...joined, joinedBy: joined.joinedBy.filter((other) => other !== record.id) });
     }
-    await store.remove('containers', record.id);
-  });
+  }
+  await store.remove('containers', record.id);
 }
 
 async function defaultNetwork(): Promise<BridgeNetwork> {
@@ -212,6 +214,9 @@ export async function teardownContainer(id: string): Promise<void> {
       throw new NsnetError('CONTAINER_IN_USE', `containers ${current.joinedBy.join(', ')} share the network of "${id}"`, {
         joinedBy: current.joinedBy,
       });
+    }
+    if (current.status === 'creating' && processAlive(current.pid)) {
+      throw new NsnetError('CONTAINER_IN_USE', `container "${id}" is still being set up (process ${current.pid})`);
     }
     if (current.status === 'ready') await store.write('containers', id, { ...current, status: 'removing', pid: process.pid });
     return current;

@@ -63,9 +63,9 @@ function checkConnectOptions(network: NetworkRecord, options: ConnectOptions): C
     mac: options.mac === undefined ? randomLocalMac() : checkMac(options.mac),
     publish: publish.map(parsePublish),
   };
-  const v6 = checked.publish.find((request) => request.hostIp?.includes(':'));
+  const v6 = checked.publish.find((request) => (request.hostIp ?? network.hostIp).includes(':'));
   if (v6 && !network.ipv6) {
-    throw new NsnetError('INVALID_PUBLISH', `network "${network.name}" has no IPv6 subnet for a port published on ${v6.hostIp}`);
+    throw new NsnetError('INVALID_PUBLISH', `network "${network.name}" has no IPv6 subnet for a port published on ${v6.hostIp ?? network.hostIp}`);
   }
   if (options.ip !== undefined) {
     if (ipFamily(options.ip, 'ip') !== 4) throw invalid(`ip must be an IPv4 address: ${options.ip}`);
@@ -77,6 +77,11 @@ function checkConnectOptions(network: NetworkRecord, options: ConnectOptions): C
     checked.ipv6 = options.ipv6;
   }
   return checked;
+}
+
+/** The stored network is still the one a caller looked up (not removed, nor made again since). */
+function sameNetwork(current: NetworkRecord | undefined, network: NetworkRecord): boolean {
+  return current?.created === network.created && current.bridgeMac === network.bridgeMac;
 }
 
 /** Leases the addresses and writes the record, under the state lock. */
@@ -91,7 +96,7 @@ async function reserve(network: NetworkRecord, ns: NetNamespace, options: Checke
       readPortTables(store, options.publish),
     ]);
     // The caller's copy may be of a network removed (and made again) since.
-    if (current?.created !== network.created || current.bridgeMac !== network.bridgeMac) {
+    if (!sameNetwork(current, network)) {
       throw new NsnetError('NETWORK_NOT_FOUND', `network "${network.name}" was removed since it was looked up`);
     }
     if (existing) {
@@ -225,11 +230,7 @@ async function configure(ns: NetNamespace, record: EndpointRecord, peerIndex: nu
   if (record.ipv6) requests.push(ns.addresses.add(peerIndex, `${record.ipv6}/${record.prefixLength6}`, { nodad: true }));
   if (record.gateway) requests.push(ns.routes.add({ dst: 'default', gateway: record.gateway }));
   if (record.gateway6) requests.push(ns.routes.add({ dst: 'default', gateway: record.gateway6 }));
-  await step('configure addresses and routes', async () => {
-    const results = await Promise.allSettled(requests);
-    const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
-  });
+  await step('configure addresses and routes', () => allSteps(requests));
   await step('wait for carrier', () => waitForCarrier(ns, peerIndex));
 }
 
@@ -281,7 +282,7 @@ async function markReady(network: NetworkRecord, ready: EndpointRecord): Promise
   const store = currentStore();
   await store.locked(async () => {
     const current = await store.read<NetworkRecord>('networks', network.name);
-    if (current?.created !== network.created) {
+    if (!sameNetwork(current, network)) {
       throw new NsnetError('NETWORK_NOT_FOUND', `network "${network.name}" was removed while connecting`);
     }
     await store.write('endpoints', endpointKey(ready.network, ready.netnsInode), ready);

@@ -8,7 +8,7 @@ import { Subnet } from '../ipam/subnet';
 import { NetNamespace, netnsDir } from '../netns';
 import { currentStore } from '../state/store';
 import { createBridge, deleteBridge, findBridge } from './bridge';
-import { connect, type ConnectOptions, disconnect } from './endpoint';
+import { connect, type ConnectOptions, disconnect, removeHostEnd } from './endpoint';
 import { type Endpoint, endpointKey, type EndpointRecord, leaseTableName, toEndpoint } from './endpoint-record';
 import { randomLocalMac } from './mac';
 import {
@@ -144,7 +144,7 @@ export async function createBridgeNetwork(options: BridgeNetworkOptions): Promis
     const record: NetworkRecord = {
       ...wanted,
       subnet,
-      gateway: wanted.gateway ?? firstHost(subnet),
+      gateway: wanted.gateway ?? Subnet.parse(subnet).firstHost,
       subnetAuto: wanted.subnet === undefined,
       bridgeMac: randomLocalMac(),
       activeFirewall: resolveFirewall(wanted.firewall),
@@ -165,11 +165,6 @@ export async function createBridgeNetwork(options: BridgeNetworkOptions): Promis
     }
     return new BridgeNetwork(record);
   });
-}
-
-function firstHost(cidr: string): string {
-  const subnet = Subnet.parse(cidr);
-  return subnet.address(subnet.usableRange.first);
 }
 
 /** The network of this name, or NETWORK_NOT_FOUND. */
@@ -207,7 +202,7 @@ export async function removeNetwork(name: string, options: { force?: boolean } =
     for (const endpoint of endpoints) {
       await firewall?.removeEndpoint(record, endpoint);
       await releasePorts(store, endpoint.ports, endpoint.id);
-      await NetNamespace.host().links.delete(endpoint.hostIfname).catch(() => undefined);
+      await removeHostEnd(endpoint).catch(() => undefined);
       await store.remove('endpoints', endpointKey(endpoint.network, endpoint.netnsInode));
     }
     await firewall?.removeNetwork(record);

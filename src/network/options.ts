@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 
 import { invalid } from '../errors';
 import type { ActiveFirewall } from '../firewall/firewall';
-import type { IpFamily } from '../ip';
+import { ipFamily } from '../ip';
 import { Subnet, toNumber, toText } from '../ipam/subnet';
 import { checkInterfaceName, checkMtu, checkOneOf } from '../validate';
 
@@ -77,7 +77,7 @@ function checkBoolean(value: unknown, what: string, fallback: boolean): boolean 
 
 /** The gateway of a subnet: given (inside it, not its network address), or the first host. */
 function checkGateway(subnet: Subnet, gateway: unknown, what: string): string {
-  if (gateway === undefined) return subnet.address(subnet.usableRange.first);
+  if (gateway === undefined) return subnet.firstHost;
   if (typeof gateway !== 'string' || isIP(gateway) !== subnet.family || !subnet.contains(gateway)) {
     throw invalid(`${what} must be an address inside ${subnet.cidr}, got ${String(gateway)}`);
   }
@@ -125,13 +125,17 @@ export function checkNetworkOptions(options: BridgeNetworkOptions): CheckedOptio
     if (subnet.prefixLength > 120) throw invalid(`ipv6.subnet ${options.ipv6.subnet} is too small: /120 at most`);
     checked.ipv6 = { subnet: subnet.cidr, gateway: checkGateway(subnet, options.ipv6.gateway, 'ipv6.gateway') };
   }
+  if (checked.hostIp.includes(':') && !checked.ipv6) {
+    throw invalid(`hostIp ${checked.hostIp} is IPv6: the network needs an ipv6 subnet to publish on it`);
+  }
   return checked;
 }
 
 function checkHostIp(hostIp: unknown): string {
-  const family = typeof hostIp === 'string' && !hostIp.includes('%') ? isIP(hostIp) : 0;
-  if (family === 0) throw invalid(`hostIp must be an IP address, got ${String(hostIp)}`);
-  return toText(family as IpFamily, toNumber(hostIp as string));
+  const canonical = toText(ipFamily(hostIp, 'hostIp'), toNumber(hostIp as string));
+  // IPv6 has no route_localnet: the kernel will not route ::1 to a container.
+  if (canonical === '::1') throw invalid('hostIp cannot be ::1; use 127.0.0.1');
+  return canonical;
 }
 
 /** The fields on which an existing network and a new request must agree. */

@@ -12,7 +12,7 @@ import { NetNamespace } from '../netns';
 import { processAlive } from '../state/process-alive';
 import { currentStore } from '../state/store';
 import { createBridge, findBridge, taggedBridges } from './bridge';
-import type { ContainerRecord } from './containers';
+import { type ContainerRecord, forgetLocked } from './containers';
 import { removeHostEnd } from './endpoint';
 import { ENDPOINT_ALIAS_PREFIX, endpointKey, type EndpointRecord, leaseTableName } from './endpoint-record';
 import type { NetworkRecord } from './options';
@@ -43,12 +43,6 @@ function abandoned(record: { status: string; pid: number }): boolean {
 
 export async function reconcile(): Promise<ReconcileReport> {
   const store = currentStore();
-  /** Takes a removed joiner off its source's list (under the lock held below). */
-  const leave = async (source: string, joiner: string) => {
-    const joined = await store.read<ContainerRecord>('containers', source);
-    if (!joined?.joinedBy?.includes(joiner)) return;
-    await store.write('containers', source, { ...joined, joinedBy: joined.joinedBy.filter((id) => id !== joiner) });
-  };
   const report: ReconcileReport = { endpoints: [], links: [], leases: [], containers: [], bridges: [], strayBridges: [], ports: [], firewallElements: 0 };
   await store.locked(async () => {
     const networks = await store.list<NetworkRecord>('networks');
@@ -74,8 +68,7 @@ export async function reconcile(): Promise<ReconcileReport> {
         const inode = netnsInode ?? (await stat(netnsPath).catch(() => undefined))?.ino;
         if (inode !== undefined) await NetNamespace.atPath(netnsPath, inode, container.id).delete().catch(() => undefined);
       }
-      await store.remove('containers', container.id);
-      if (container.joined) await leave(container.joined, container.id);
+      await forgetLocked(container);
       report.containers.push(container.id);
     }
 

@@ -197,6 +197,8 @@ export class Links {
       await conn.request(`link set ${spec.name} alias in ${this.ctx.label}`, message);
       made.alias = alias;
     }
+    // The echo is taken before the kernel enslaves the new link.
+    if (request.master) made.master = request.master;
     return made;
   }
 

@@ -1,5 +1,4 @@
 /** `nsnet cni serve|install`: the fast path of the CNI plugin. */
-import { existsSync } from 'node:fs';
 import { mkdir, rm, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -38,7 +37,7 @@ export function cniCommand(): Command {
       const target = join(options.dir, options.name);
       if (!/^[a-zA-Z0-9_.-]+$/.test(options.name)) throw new NsnetError('INVALID_ARGUMENT', `not a plugin name: ${options.name}`);
       await mkdir(options.dir, { recursive: true });
-      if (existsSync(target)) await rm(target);
+      await rm(target, { force: true }); // a link left by an earlier install, dangling or not
       // A link, not a copy: the front end finds the node fallback beside its real path.
       await symlink(cniFrontEndPath(), target);
       process.stdout.write(`${target} -> ${cniFrontEndPath()}\n`);

@@ -34,7 +34,7 @@ function script(lines: { table: Table; line: string }[]): string {
 }
 
 async function restore(version: IpVersion, lines: { table: Table; line: string }[]): Promise<void> {
-  if (lines.length) await run(tool(version, 'restore'), ['--noflush'], script(lines));
+  if (lines.length) await run(tool(version, 'restore'), ['-w', '--noflush'], script(lines));
 }
 
 const add = (rule: Rule) => ({ table: rule.table, line: `${rule.first ? '-I' : '-A'} ${rule.chain} ${rule.spec}` });
