@@ -46,6 +46,16 @@ async function requestWhenUp(ns, host, port, message) {
   throw new Error(`nothing answered on ${host}:${port}`);
 }
 
+/** After `nsnet run --name ID -p PORT:...` ended: no namespace, link, port element or record of it. */
+async function expectNothingLeft(id, port, before) {
+  expect(ipJson(['netns', 'list']).map((ns) => ns.name)).to.not.include(id);
+  // The default network's bridge, nsnet0, stays (as docker0 does).
+  const left = () => newLinks(before).filter((name) => name !== 'nsnet0');
+  expect(await eventually(() => left().length === 0, 10000), `links left: ${left()}`).to.equal(true);
+  expect(nftPortElements()).to.not.contain(String(port));
+  expect(JSON.parse((await nsnet(['ps', '--json'])).stdout).containers).to.deep.equal([]);
+}
+
 describe('nsnet command', () => {
   const host = NetNamespace.host();
   let wan;
@@ -67,17 +77,14 @@ describe('nsnet command', () => {
   });
 
   it('run: a published port is reachable from wan and the exit status passes through', async () => {
-    const before = linkNames().add('nsnet0');
+    const before = linkNames();
     // Answers one request, then exits with status 7.
     const server = `require('node:net').createServer((s) => s.on('data', (d) => { s.end('web:' + d); s.on('close', () => process.exit(7)); })).listen(80)`;
     const run = nsnetProcess(['run', '--name', 'cli-web', '-p', '8090:80', '--', process.execPath, '-e', server]);
     expect(await requestWhenUp(wan, HOST, 8090, 'from wan')).to.equal('web:from wan');
     const [code] = await once(run, 'exit');
     expect(code, run.output).to.equal(7);
-    expect(ipJson(['netns', 'list']).map((ns) => ns.name)).to.not.include('cli-web');
-    expect(await eventually(() => newLinks(before).length === 0, 10000), `links left: ${newLinks(before)}`).to.equal(true);
-    expect(nftPortElements()).to.not.contain('8090');
-    expect(JSON.parse((await nsnet(['ps', '--json'])).stdout).containers).to.deep.equal([]);
+    await expectNothingLeft('cli-web', 8090, before);
   });
 
   it('run: SIGTERM stops the program, tears everything down, and exits 128+15', async () => {
@@ -89,10 +96,7 @@ describe('nsnet command', () => {
     process.kill(run.pid, 'SIGTERM');
     const [code] = await once(run, 'exit');
     expect(code, run.output).to.equal(143);
-    expect(ipJson(['netns', 'list']).map((ns) => ns.name)).to.not.include('cli-term');
-    expect(await eventually(() => newLinks(before).length === 0, 10000), `links left: ${newLinks(before)}`).to.equal(true);
-    expect(nftPortElements()).to.not.contain('8091');
-    expect(JSON.parse((await nsnet(['ps', '--json'])).stdout).containers).to.deep.equal([]);
+    await expectNothingLeft('cli-term', 8091, before);
   });
 
   it('run: each network mode, and a program that cannot be found exits 127', async () => {

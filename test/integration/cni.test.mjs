@@ -1,7 +1,7 @@
 // The CNI plugin executed as a runtime executes it (test/cni-runtime.mjs),
 // on both of its paths: the native front end answered by `nsnet cni serve`,
 // and the plugin run in node once per call. Real namespaces, real traffic.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +17,9 @@ const root = process.cwd();
 const stateDir = process.env.NSNET_STATE_DIR;
 const REFERENCE_DIRS = ['/usr/lib/cni', '/opt/cni/bin'];
 const referenceDir = REFERENCE_DIRS.find((dir) => ['bridge', 'host-local', 'loopback'].every((p) => existsSync(join(dir, p))));
+
+/** The published ports map, as nft lists it. */
+const nftPortMap = () => execFileSync('nft', ['-j', 'list', 'map', 'inet', 'nsnet', 'ports4_any'], { encoding: 'utf8' });
 
 /** The record files of a kind in the state directory. */
 function readdir(dir) {
@@ -162,13 +165,17 @@ describe('CNI plugin', () => {
         expect(readdir(`${stateDir}/endpoints`)).to.deep.equal([]);
         const leases = JSON.parse(readFileSync(`${stateDir}/leases/${network}.json`, 'utf8'));
         expect(Object.keys(leases.ipv4.addresses)).to.not.include(result.ips[0].address.split('/')[0]);
-        // The address and the port are free again: another container gets them.
+        expect(nftPortMap()).to.not.contain(String(port));
+        // The port is free again: another container gets it, and traffic reaches that one.
         const other = await newNamespace();
         const b = { containerId: 'again', netns: other.path, ifname: 'eth0' };
-        const again = await runtime.addNetworkList(list, b, {
-          portMappings: [{ hostPort: port, containerPort: 80, protocol: 'tcp' }],
-        });
-        expect(again.ips.length).to.equal(2);
+        await runtime.addNetworkList(list, b, { portMappings: [{ hostPort: port, containerPort: 80, protocol: 'tcp' }] });
+        const server = await startTcpServer(other, 80, 'again');
+        try {
+          expect(await tcpRequest(NetNamespace.host(), '127.0.0.1', port, 'moved')).to.equal('again:moved');
+        } finally {
+          await stop(server);
+        }
         await runtime.exec('nsnet-cni', 'DEL', runtime.pluginConfig(list, list.plugins[0], {}), b);
       });
 
@@ -324,6 +331,10 @@ describe('CNI plugin', () => {
 
       const result = await runtime.exec('nsnet-cni', 'ADD', config(), at());
       await expectCniError(runtime.exec('nsnet-cni', 'ADD', config(), at()), 109);
+      // The interface exists in the namespace already (the kernel refuses the veth).
+      ip(['-n', ns.name, 'link', 'add', 'eth1', 'type', 'veth', 'peer', 'name', 'eth1p']);
+      await expectCniError(runtime.exec('nsnet-cni', 'ADD', config(), { ...at(), containerId: 'err2', ifname: 'eth1' }), 109);
+      expect(readdir(`${stateDir}/attachments`)).to.have.length(1);
       await runtime.exec('nsnet-cni', 'CHECK', config({ prevResult: result }), at());
       ip(['-n', ns.name, 'addr', 'del', result.ips[0].address, 'dev', 'eth0']);
       const changed = await expectCniError(runtime.exec('nsnet-cni', 'CHECK', config({ prevResult: result }), at()), 110);
@@ -343,7 +354,7 @@ describe('CNI plugin', () => {
       return;
     }
     const dir = pluginDir(inNode);
-    const runtime = new CniRuntime([dir, referenceDir], { ...nodeEnv, NSNET_CNI_SOCKET: socket ?? '/nonexistent/cni.sock' });
+    const runtime = new CniRuntime([dir, referenceDir], { ...nodeEnv });
     const namespaces = [];
     after(async () => {
       for (const ns of namespaces) await ns.delete().catch(() => undefined);

@@ -252,12 +252,16 @@ for (const [backend, view] of Object.entries(BACKENDS)) describe(`${backend} fir
     gone.close();
     const report = await reconcile();
     expect(report.ports).to.deep.equal(['tcp 0.0.0.0:18080']);
+    expect(view.dnatRules().filter((rule) => rule.includes('18080'))).to.deep.equal([]);
+    // The port is free: another container publishes it, and traffic reaches that one.
     const next = await NetNamespace.create(uniqueName('gp'));
+    const server = await startTcpServer(next, 82, 'next');
     try {
-      const ep = await net.connect(next, { publish: ['18080:82'] });
-      expect(ep.ports[0].hostPort).to.equal(18080);
+      await net.connect(next, { publish: ['18080:82'] });
+      expect(await tcpRequest(wan, HOST, 18080, 'moved')).to.equal('next:moved');
       await net.disconnect(next);
     } finally {
+      await stop(server);
       await next.delete();
     }
   });

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -18,13 +18,13 @@ describe('withFileLock', () => {
   it('waits while another process holds the flock', async () => {
     const file = join(dir, 'state.lock');
     // util-linux flock(1) holds the lock from a separate process.
-    const holder = spawn('flock', [file, 'sh', '-c', 'echo held; sleep 0.5'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // It marks, just before it lets go, that it was done.
+    const done = join(dir, 'holder-done');
+    const holder = spawn('flock', [file, 'sh', '-c', 'echo held; sleep 0.5; touch "$0"', done], { stdio: ['ignore', 'pipe', 'inherit'] });
     const holderExit = once(holder, 'exit');
     await once(holder.stdout, 'data');
-    const started = Date.now();
     await withFileLock(file, async () => {
-      // The holder keeps it for 0.5 s after saying "held".
-      expect(Date.now() - started).to.be.greaterThan(350);
+      expect(existsSync(done), 'the lock came before the holder let go').to.equal(true);
       const probe = spawn('flock', ['-n', file, 'true']);
       expect((await once(probe, 'exit'))[0], 'lock must be ours now').to.equal(1);
     });

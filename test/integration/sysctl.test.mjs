@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 import { expect } from 'chai';
 
@@ -20,11 +21,14 @@ describe('ns.sysctl', () => {
   });
 
   it('writes inside the namespace only', async () => {
-    const hostBefore = await NetNamespace.host().sysctl('net.ipv4.ip_forward');
-    await ns.sysctl('net.ipv4.ip_forward', 1);
-    expect(readInNamespace(ns.name, '/proc/sys/net/ipv4/ip_forward')).to.equal('1');
-    expect(await ns.sysctl('net.ipv4.ip_forward')).to.equal('1');
-    expect(await NetNamespace.host().sysctl('net.ipv4.ip_forward')).to.equal(hostBefore);
+    // The opposite of the host's value, so that a write landing on the host would show.
+    const hostForwarding = () => readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
+    const hostBefore = hostForwarding();
+    const wanted = hostBefore === '1' ? '0' : '1';
+    await ns.sysctl('net.ipv4.ip_forward', wanted);
+    expect(readInNamespace(ns.name, '/proc/sys/net/ipv4/ip_forward')).to.equal(wanted);
+    expect(await ns.sysctl('net.ipv4.ip_forward')).to.equal(wanted);
+    expect(hostForwarding()).to.equal(hostBefore);
   });
 
   it('reads and writes per-interface keys, dotted or with slashes', async () => {
@@ -32,7 +36,7 @@ describe('ns.sysctl', () => {
     await ns.sysctl('net/ipv4/conf/eth0.100/arp_notify', true);
     expect(readInNamespace(ns.name, '/proc/sys/net/ipv4/conf/eth0.100/arp_notify')).to.equal('1');
     await ns.sysctl('net.ipv6.conf.lo.disable_ipv6', '1');
-    expect(await ns.sysctl('net.ipv6.conf.lo.disable_ipv6')).to.equal('1');
+    expect(readInNamespace(ns.name, '/proc/sys/net/ipv6/conf/lo/disable_ipv6')).to.equal('1');
   });
 
   it('refuses keys outside net.* and path tricks', async () => {
