@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { NetNamespace, netnsDir } from '../netns';
 import { processAlive } from '../state/process-alive';
 import { currentStore } from '../state/store';
-import { type ConnectOptions, disconnect } from './endpoint';
+import { type ConnectOptions, disconnectLocked, removeHostEnd } from './endpoint';
 import { type Endpoint, endpointKey, type EndpointRecord, toEndpoint } from './endpoint-record';
 import { BridgeNetwork, createBridgeNetwork, getNetwork } from './network';
 import { checkNetworkName } from './options';
@@ -112,6 +112,11 @@ async function reserve(id: string, plan: Plan): Promise<{ record: ContainerRecor
   });
 }
 
+/** The container's namespace was made for it, and is known enough to be deleted. */
+function ownsNamespace(record: ContainerRecord): boolean {
+  return record.ownsNamespace && record.netnsPath !== undefined && record.netnsInode !== undefined;
+}
+
 /** Removes a container record; a joiner also leaves its source's list. */
 async function forget(record: ContainerRecord): Promise<void> {
   if (record.joined) await currentStore().locked(() => forgetLocked(record));
@@ -206,7 +211,10 @@ export async function setupContainer(id: string, options: SetupOptions = {}): Pr
 export async function teardownContainer(id: string): Promise<void> {
   checkContainerId(id);
   const store = currentStore();
-  // Checked and marked under the lock, so that no join slips in between.
+  const failures: string[] = [];
+  const note = (error: Error) => void failures.push(error.message);
+  // Checked and marked under the lock, so that no join slips in between; the
+  // endpoint goes under the same lock.
   const record = await store.locked(async () => {
     const current = await store.read<ContainerRecord>('containers', id);
     if (!current) return undefined;
@@ -219,25 +227,21 @@ export async function teardownContainer(id: string): Promise<void> {
       throw new NsnetError('CONTAINER_IN_USE', `container "${id}" is still being set up (process ${current.pid})`);
     }
     if (current.status === 'ready') await store.write('containers', id, { ...current, status: 'removing', pid: process.pid });
+    const endpoint = current.endpoint ? await store.read<EndpointRecord>('endpoints', current.endpoint) : undefined;
+    if (endpoint) {
+      // Deleting the namespace lets the kernel remove the veth, in bulk.
+      if (!ownsNamespace(current)) await removeHostEnd(endpoint).catch(note);
+      await disconnectLocked(endpoint).catch(note);
+    }
     return current;
   });
   if (!record) return;
-  const failures: string[] = [];
-  const note = (error: Error) => void failures.push(error.message);
   const { netnsPath, netnsInode } = record;
-  const ownNamespace = record.ownsNamespace && netnsPath !== undefined && netnsInode !== undefined;
-  await Promise.all([
-    (async () => {
-      if (!record.endpoint) return;
-      const endpoint = await store.read<EndpointRecord>('endpoints', record.endpoint);
-      // Deleting the namespace lets the kernel remove the veth, in bulk.
-      if (endpoint) await disconnect(endpoint, { keepLinks: ownNamespace });
-    })().catch(note),
-    (async () => {
-      if (!ownNamespace || !(await NetNamespace.exists(netnsPath, netnsInode))) return;
-      await NetNamespace.atPath(netnsPath, netnsInode, id).delete();
-    })().catch(note),
-  ]);
+  if (ownsNamespace(record) && (await NetNamespace.exists(netnsPath as string, netnsInode as number))) {
+    await NetNamespace.atPath(netnsPath as string, netnsInode as number, id)
+      .delete()
+      .catch(note);
+  }
   if (failures.length) {
     throw new NsnetError('TEARDOWN_INCOMPLETE', `teardown of "${id}" left: ${failures.join('; ')}`, { failures });
   }

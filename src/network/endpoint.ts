@@ -355,9 +355,11 @@ function endpointAlias(record: EndpointRecord): string {
  */
 export async function disconnect(record: EndpointRecord, options: { keepLinks?: boolean } = {}): Promise<void> {
   if (!options.keepLinks) await removeHostEnd(record);
-  const store = currentStore();
-  await store.locked(async () => {
-    await unpublish(await store.read<NetworkRecord>('networks', record.network), record);
-    await forgetLocked(record);
-  });
+  await currentStore().locked(() => disconnectLocked(record));
+}
+
+/** disconnect() without the links, for a caller that holds the state lock. */
+export async function disconnectLocked(record: EndpointRecord): Promise<void> {
+  await unpublish(await currentStore().read<NetworkRecord>('networks', record.network), record);
+  await forgetLocked(record);
 }

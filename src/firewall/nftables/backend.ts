@@ -77,12 +77,18 @@ async function applyChanges(changes: SetChange[]): Promise<void> {
 
 /** Removes elements; those already gone (a flushed ruleset) are fine. */
 async function removeElements(changes: SetChange[]): Promise<void> {
-  // Deleted one change at a time: one missing element must not keep the others.
-  for (const change of changes) {
-    try {
-      await applyChanges([change]);
-    } catch (error) {
-      if (!(error instanceof NetlinkError && error.code === 'ENOENT')) throw error;
+  const missing = (error: unknown) => error instanceof NetlinkError && error.code === 'ENOENT';
+  try {
+    await applyChanges(changes); // one transaction, the usual case
+  } catch (error) {
+    if (!missing(error)) throw error;
+    // Something was gone already, which fails the whole transaction: element by element.
+    for (const change of changes) {
+      for (const element of change.elements) {
+        await applyChanges([{ ...change, elements: [element] }]).catch((e: unknown) => {
+          if (!missing(e)) throw e;
+        });
+      }
     }
   }
 }
@@ -108,10 +114,7 @@ export const nftablesFirewall: Firewall = {
   install: installRuleset,
   addNetwork: (network) => applyChanges(networkChanges(network, 'add')),
   removeNetwork: (network) => removeElements(networkChanges(network, 'delete')),
-  async addEndpoint(network, endpoint) {
-    const changes = endpointChanges(network, endpoint, 'add');
-    if (changes.length) await applyChanges(changes);
-  },
+  addEndpoint: (network, endpoint) => applyChanges(endpointChanges(network, endpoint, 'add')),
   removeEndpoint: (network, endpoint) => removeElements(endpointChanges(network, endpoint, 'delete')),
   async restore(networks, endpoints) {
     await installRuleset();
