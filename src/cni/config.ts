@@ -7,6 +7,7 @@
 import { isIP } from 'node:net';
 
 import { NsnetError } from '../errors';
+import { type Cidr, parseCidr } from '../ip';
 import type { PublishSpec } from '../firewall/publish';
 import type { ConnectOptions } from '../network/endpoint';
 import { type BridgeNetworkOptions, FIREWALL_BACKENDS, type FirewallBackend } from '../network/options';
@@ -150,12 +151,15 @@ function connectOptions(config: Record<string, unknown>): ConnectOptions {
   if (ips !== undefined) {
     if (!Array.isArray(ips)) throw invalidConfig(ipsKey, 'must be a list of addresses');
     for (const entry of ips) {
-      const address = typeof entry === 'string' ? entry.split('/')[0] : '';
-      const family = isIP(address);
-      const slot = family === 4 ? 'ip' : family === 6 ? 'ipv6' : undefined;
-      if (!slot) throw invalidConfig(ipsKey, `not an IP address: ${JSON.stringify(entry)}`);
-      if (options[slot] !== undefined) throw invalidConfig(ipsKey, `one IPv${family} address at most`);
-      options[slot] = address;
+      let cidr: Cidr;
+      try {
+        cidr = parseCidr(entry, 'address');
+      } catch {
+        throw invalidConfig(ipsKey, `not an IP address: ${JSON.stringify(entry)}`);
+      }
+      const slot = cidr.family === 4 ? 'ip' : 'ipv6';
+      if (options[slot] !== undefined) throw invalidConfig(ipsKey, `one IPv${cidr.family} address at most`);
+      options[slot] = cidr.address;
     }
   }
   const macKey = runtime.mac !== undefined ? 'runtimeConfig.mac' : 'args.cni.mac';

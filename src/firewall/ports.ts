@@ -7,7 +7,7 @@ import { isIP } from 'node:net';
 import { NsnetError } from '../errors';
 import { NetNamespace } from '../netns';
 import type { StateStore } from '../state/store';
-import type { PortProtocol, PortRequest } from './publish';
+import { type PortProtocol, type PortRequest, PROTOCOLS } from './publish';
 
 export interface PublishedPort {
   hostIp: string;
@@ -23,6 +23,11 @@ interface PortBinding {
 }
 
 const WILDCARDS = new Set(['0.0.0.0', '::']);
+
+/** A port published on every address of its family. */
+export function onEveryAddress(hostIp: string): boolean {
+  return WILDCARDS.has(hostIp);
+}
 
 /** Two bindings clash when their family matches and the addresses are equal or one is a wildcard. */
 function clash(a: string, b: string): boolean {
@@ -121,7 +126,7 @@ export async function releasePorts(store: StateStore, ports: PublishedPort[], ow
 /** Releases host ports whose owner is not among `live`; returns them as "tcp 8080". Call under the state lock. */
 export async function releaseOrphanPorts(store: StateStore, live: Set<string>): Promise<string[]> {
   const released: string[] = [];
-  for (const protocol of ['tcp', 'udp', 'sctp'] as PortProtocol[]) {
+  for (const protocol of PROTOCOLS) {
     const table = await store.read<PortTable>('ports', protocol);
     if (!table) continue;
     let changed = false;

@@ -9,7 +9,7 @@ import type { IpFamily } from '../ip';
 import { toNumber, toText } from '../ipam/subnet';
 
 export type PortProtocol = 'tcp' | 'udp' | 'sctp';
-const PROTOCOLS: PortProtocol[] = ['tcp', 'udp', 'sctp'];
+export const PROTOCOLS: PortProtocol[] = ['tcp', 'udp', 'sctp'];
 
 /** What a user asks for: a spec string or an object. */
 export type PublishSpec =

@@ -76,7 +76,8 @@ describe('concurrency and crashes', function () {
     const prefix = uniqueName('kw');
     try {
       const { child, lines } = startWorker(network, prefix, 60);
-      while (lines.length < 10) await new Promise((resolve) => setTimeout(resolve, 5));
+      while (lines.length < 10 && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 5));
+      expect(child.exitCode, 'the worker ended before it was killed').to.equal(null);
       const exited = once(child, 'exit');
       process.kill(child.pid, 'SIGKILL'); // mid-way through its 60 connects
       await exited;

@@ -82,6 +82,7 @@ describe('CNI plugin input', () => {
     expect(refuse({ ipMasq: 'yes' })).to.deep.equal([7, 'invalid config key "ipMasq": must be true or false']);
     expect(refuse({ dns: { nameservers: ['not-an-ip'] } })[1]).to.contain('"dns.nameservers"');
     expect(refuse({ runtimeConfig: { ips: ['10.0.0.1', '10.0.0.2'] } })[1]).to.contain('"runtimeConfig.ips"');
+    expect(refuse({ runtimeConfig: { ips: ['10.0.0.5/garbage'] } })[0]).to.equal(7);
     expect(refuse({ runtimeConfig: { mac: 'zz' } })[1]).to.contain('"runtimeConfig.mac"');
     expect(refuse({ firewall: 'pf' })[0]).to.equal(7);
     expect(refuse({ name: undefined })[0]).to.equal(7);

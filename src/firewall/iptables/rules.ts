@@ -7,7 +7,7 @@
  */
 import type { EndpointRecord } from '../../network/endpoint-record';
 import type { NetworkRecord } from '../../network/options';
-import type { PublishedPort } from '../ports';
+import { onEveryAddress, type PublishedPort } from '../ports';
 
 export type IpVersion = 4 | 6;
 export type Table = 'raw' | 'nat' | 'filter';
@@ -94,7 +94,7 @@ export function endpointRules(endpoint: EndpointRecord, version: IpVersion): Rul
   return endpoint.ports
     .filter((port) => portVersion(port) === version && (version === 4 || endpoint.ipv6))
     .map((port) => {
-      const wildcard = port.hostIp === '0.0.0.0' || port.hostIp === '::';
+      const wildcard = onEveryAddress(port.hostIp);
       const destination = version === 4 ? `${endpoint.ipv4}:${port.containerPort}` : `[${endpoint.ipv6}]:${port.containerPort}`;
       const match = `${wildcard ? '' : `-d ${port.hostIp} `}-p ${port.protocol} -m ${port.protocol} --dport ${port.hostPort}`;
       return { table: 'nat', chain: 'NSNET-DNAT', spec: `${match} -j DNAT --to-destination ${destination} ${tag}` };

@@ -6,7 +6,7 @@ import { NetNamespace } from '../../netns';
 import type { EndpointRecord } from '../../network/endpoint-record';
 import type { NetworkRecord } from '../../network/options';
 import type { Firewall } from '../firewall';
-import type { PublishedPort } from '../ports';
+import { onEveryAddress, type PublishedPort } from '../ports';
 import { applySetChanges, concat, field, type SetChange } from './elements';
 import { BRIDGE_TABLE, INET_TABLE, TABLE } from './ruleset';
 
@@ -44,7 +44,7 @@ function networkChanges(network: NetworkRecord, op: 'add' | 'delete'): SetChange
 function portElement(port: PublishedPort, endpoint: EndpointRecord): { set: string; key: Buffer; data: Buffer } | undefined {
   const proto = field.protocol(port.protocol);
   const service = field.port(port.hostPort);
-  const wildcard = port.hostIp === '0.0.0.0' || port.hostIp === '::';
+  const wildcard = onEveryAddress(port.hostIp);
   const v6 = port.hostIp.includes(':');
   if (v6 && !endpoint.ipv6) return undefined; // nothing to forward to
   const target = v6 ? field.ipv6(endpoint.ipv6 as string) : field.ipv4(endpoint.ipv4);
