@@ -101,7 +101,7 @@ export function checkNetworkOptions(options: BridgeNetworkOptions): CheckedOptio
   const name = checkNetworkName(options.name);
   const checked: CheckedOptions = {
     name,
-    bridge: options.bridge === undefined ? defaultBridgeName(name) : checkInterfaceName(options.bridge, 'bridge name'),
+    bridge: options.bridge === undefined ? defaultBridgeName(name) : checkBridgeName(options.bridge),
     mtu: options.mtu === undefined ? DEFAULT_MTU : checkMtu(options.mtu),
     masquerade: checkBoolean(options.masquerade, 'masquerade', true),
     icc: checkBoolean(options.icc, 'icc', true),
@@ -129,6 +129,13 @@ export function checkNetworkOptions(options: BridgeNetworkOptions): CheckedOptio
     throw invalid(`hostIp ${checked.hostIp} is IPv6: the network needs an ipv6 subnet to publish on it`);
   }
   return checked;
+}
+
+/** A bridge name goes into firewall rules: letters, digits, '_', '.' and '-' only. */
+function checkBridgeName(bridge: unknown): string {
+  const name = checkInterfaceName(bridge, 'bridge name');
+  if (!/^[a-zA-Z0-9_.-]+$/.test(name)) throw invalid(`bridge name may hold only letters, digits, '_', '.' and '-': ${name}`);
+  return name;
 }
 
 function checkHostIp(hostIp: unknown): string {

@@ -132,6 +132,7 @@ describe('bridge networks', () => {
         { name: 'ok', masquerade: 'yes' },
         { name: 'ok', firewall: 'pf' },
         { name: 'ok', hostIp: 'localhost' },
+        { name: 'ok', bridge: 'br"x' }, // would break out of a quoted iptables argument
         { name: 'ok', hostIp: '::', ipv6: undefined }, // IPv6 ports need an IPv6 subnet
         { name: 'ok', hostIp: '::1', ipv6: { subnet: 'fd00:91::/64' } }, // no route_localnet for IPv6
         { name: 'ok', colour: 'blue' },
