@@ -230,8 +230,10 @@ async function configure(ns: NetNamespace, record: EndpointRecord, peerIndex: nu
   if (record.ipv6) requests.push(ns.addresses.add(peerIndex, `${record.ipv6}/${record.prefixLength6}`, { nodad: true }));
   if (record.gateway) requests.push(ns.routes.add({ dst: 'default', gateway: record.gateway }));
   if (record.gateway6) requests.push(ns.routes.add({ dst: 'default', gateway: record.gateway6 }));
+  // Read in the same batch, after the changes: a veth has carrier once both ends are up.
+  const state = ns.links.get(peerIndex).catch(() => undefined);
   await step('configure addresses and routes', () => allSteps(requests));
-  await step('wait for carrier', () => waitForCarrier(ns, peerIndex));
+  if (!(await state)?.carrier) await step('wait for carrier', () => waitForCarrier(ns, peerIndex));
 }
 
 /** What a connect made so far, so that a rollback undoes exactly that. */

@@ -36,6 +36,14 @@ export class RtnlConnection {
     return this.enqueue(op, message);
   }
 
+  /**
+   * Sends a get of one object in the batch, so that it sees the requests
+   * queued before it without a round trip of its own; resolves to the reply.
+   */
+  async requestReply(op: string, message: Buffer): Promise<Buffer> {
+    return (await this.enqueue(op, message)) ?? Buffer.alloc(0);
+  }
+
   private enqueue(op: string, message: Buffer): Promise<Buffer | undefined> {
     if (this.closed) return Promise.reject(closedError(op));
     return new Promise((resolve, reject) => {

@@ -207,7 +207,7 @@ export class Links {
     const conn = await this.ctx.connection();
     const message =
       typeof ref === 'number' ? native().encodeLinkGet(ref, '') : native().encodeLinkGet(0, ref);
-    const replies = await conn.query(`link get ${ref} in ${this.ctx.label}`, message);
+    const replies = await conn.requestReply(`link get ${ref} in ${this.ctx.label}`, message);
     const [link] = native().parseLinks(replies);
     if (!link) throw invalid(`link get ${ref}: the kernel sent no link`);
     return toLink(link);
