@@ -9,6 +9,10 @@
 // containernetworking-plugins is not installed). VERSION through each path
 // shows how much of a call is process start-up.
 //
+// The runtime starts each plugin with posix_spawn (exec-server.c), as
+// containerd and CRI-O do through Go; a second table repeats the fast path
+// and the reference through node's own spawn, which costs more per call.
+//
 //   npm run bench            (runs this file inside scripts/sandbox)
 //
 // NSNET_BENCH_CNI overrides the count (100).
@@ -21,6 +25,7 @@ import { performance } from 'node:perf_hooks';
 
 import { NetNamespace, removeNetwork } from '../dist/index.js';
 import { CniRuntime } from '../test/cni-runtime.mjs';
+import { startExecServer } from './exec-server.mjs';
 
 const COUNT = Number(process.env.NSNET_BENCH_CNI || 100);
 const root = path.join(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -85,50 +90,79 @@ async function timeContenders(contenders) {
 
 const contender = (label, runtime, list, prefix) => ({ label, runtime, list, prefix, add: [], del: [], version: [] });
 
-async function main() {
-  if (process.env.NSNET_SANDBOX !== 'inside') throw new Error('run the benchmark inside a throw-away namespace: npm run bench');
-  console.log(`\nCNI: ${COUNT} containers, one at a time: ADD (one published port) then DEL, through the plugin executables\n`);
-  const dir = pluginDir();
-  const socket = path.join(dir, 'cni.sock');
-  const service = spawn(process.execPath, [path.join(root, 'bin', 'nsnet.js'), 'cni', 'serve', '--socket', socket], { stdio: ['ignore', 'ignore', 'pipe'] });
-  await once(service.stderr, 'data');
-  let results;
-  const coldSocket = path.join(dir, 'cold.sock');
-  try {
-    const contenders = [
-      contender('nsnet-cni, fast path (front end + service)', new CniRuntime([dir], { ...nodeEnv, NSNET_CNI_SOCKET: socket }), nsnetList('benchfast', '10.154.0.0/16'), 'nf'),
-      contender('nsnet-cni, cold start (first call starts the service)', new CniRuntime([dir], { ...nodeEnv, NSNET_CNI_SOCKET: coldSocket }), nsnetList('benchcold', '10.157.0.0/16'), 'nc'),
-    ];
-    if (REFERENCE) contenders.push(contender('CNI bridge + host-local + portmap', new CniRuntime([REFERENCE]), referenceList, 'rf'));
-    else console.log('(CNI plugins not installed, skipped: apt-get install containernetworking-plugins)\n');
-    const perCall = contender(
-      'nsnet-cni, NSNET_CNI_NO_SERVICE=1 (node per call)',
-      new CniRuntime([dir], { ...nodeEnv, NSNET_CNI_NO_SERVICE: '1', NSNET_CNI_SOCKET: path.join(dir, 'none.sock') }),
-      nsnetList('benchslow', '10.156.0.0/16'),
-      'ns',
-    );
-    results = await timeContenders(contenders);
-    // Apart: its node processes' start and exit would weigh on the others' figures.
-    results.splice(2, 0, ...(await timeContenders([perCall])));
-  } finally {
-    service.kill('SIGTERM');
-    await once(service, 'exit');
-    // The service the cold start made: stopped by the PID it wrote.
-    if (fs.existsSync(`${coldSocket}.pid`)) process.kill(Number(fs.readFileSync(`${coldSocket}.pid`, 'utf8')), 'SIGTERM');
-    await new Promise((resolve) => setTimeout(resolve, 500));
-    fs.rmSync(dir, { recursive: true, force: true });
-  }
-  for (const name of ['benchfast', 'benchcold', 'benchslow']) await removeNetwork(name, { force: true });
-  if (REFERENCE) execIp('link', 'del', 'cnibr1');
+function printTable(title, results) {
   const reference = results.find((r) => r.label.startsWith('CNI'));
-  const rows = [['contender', 'ADD ms', 'first ADD ms', 'DEL ms', 'start-up ms (VERSION)', 'faster than reference: ADD', 'DEL']];
+  const rows = [[title, 'ADD ms', 'first ADD ms', 'DEL ms', 'start-up ms (VERSION)', 'faster than reference: ADD', 'DEL']];
   for (const r of results) {
     const ratio = (mine, theirs) => (reference ? `${(theirs / mine).toFixed(1)}x` : '-');
     rows.push([r.label, r.add.toFixed(2), r.first.toFixed(2), r.del.toFixed(2), r.version.toFixed(2), ratio(r.add, reference?.add), ratio(r.del, reference?.del)]);
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
   for (const row of rows) console.log(row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('   '));
-  console.log("\n(medians; a chain's figure is all its plugins; start-up is a VERSION call through the same path: process start,\n and for the service paths the round trip to the service; this runtime is node, whose spawn costs ~3 ms a call)");
+  console.log('');
+}
+
+/** Node starting and ending with nothing to do, through `execute`: the floor of running node per call. */
+async function nodeAlone(dir, execute) {
+  const script = path.join(dir, 'node-alone');
+  fs.writeFileSync(script, `#!${process.execPath}\n`, { mode: 0o755 });
+  const times = [];
+  for (let i = 0; i < 20; i++) {
+    const start = performance.now();
+    await execute(script, {}, '');
+    times.push(performance.now() - start);
+  }
+  return median(times);
+}
+
+async function main() {
+  if (process.env.NSNET_SANDBOX !== 'inside') throw new Error('run the benchmark inside a throw-away namespace: npm run bench');
+  console.log(`\nCNI: ${COUNT} containers, one at a time: ADD (one published port) then DEL, through the plugin executables\n`);
+  const dir = pluginDir();
+  const execServer = startExecServer(dir);
+  const socket = path.join(dir, 'cni.sock');
+  const service = spawn(process.execPath, [path.join(root, 'bin', 'nsnet.js'), 'cni', 'serve', '--socket', socket], { stdio: ['ignore', 'ignore', 'pipe'] });
+  await once(service.stderr, 'data');
+  const coldSocket = path.join(dir, 'cold.sock');
+  const fastEnv = { ...nodeEnv, NSNET_CNI_SOCKET: socket };
+  try {
+    // As containerd and CRI-O start plugins: posix_spawn (Go's os/exec forks with vfork).
+    const runtime = (dirs, env) => new CniRuntime(dirs, env, execServer.execute);
+    const contenders = [
+      contender('nsnet-cni, fast path (front end + service)', runtime([dir], fastEnv), nsnetList('benchfast', '10.154.0.0/16'), 'nf'),
+      contender('nsnet-cni, cold start (first call starts the service)', runtime([dir], { ...nodeEnv, NSNET_CNI_SOCKET: coldSocket }), nsnetList('benchcold', '10.157.0.0/16'), 'nc'),
+    ];
+    if (REFERENCE) contenders.push(contender('CNI bridge + host-local + portmap', runtime([REFERENCE], {}), referenceList, 'rf'));
+    else console.log('(CNI plugins not installed, skipped: apt-get install containernetworking-plugins)\n');
+    const perCall = contender(
+      'nsnet-cni, NSNET_CNI_NO_SERVICE=1 (node per call)',
+      runtime([dir], { ...nodeEnv, NSNET_CNI_NO_SERVICE: '1', NSNET_CNI_SOCKET: path.join(dir, 'none.sock') }),
+      nsnetList('benchslow', '10.156.0.0/16'),
+      'ns',
+    );
+    const results = await timeContenders(contenders);
+    // Apart: its node processes' start and exit would weigh on the others' figures.
+    results.splice(2, 0, ...(await timeContenders([perCall])));
+    printTable('runtime starting plugins with posix_spawn, as Go runtimes do', results);
+    console.log(`node itself, started with nothing to do: ${(await nodeAlone(dir, execServer.execute)).toFixed(2)} ms\n`);
+    // The same fast path and reference through node's own spawn (the test suite's runtime).
+    const throughNode = [contender('nsnet-cni, fast path (front end + service)', new CniRuntime([dir], fastEnv), nsnetList('benchfast', '10.154.0.0/16'), 'mf')];
+    if (REFERENCE) throughNode.push(contender('CNI bridge + host-local + portmap', new CniRuntime([REFERENCE]), referenceList, 'mr'));
+    printTable("runtime starting plugins with node's child_process.spawn", await timeContenders(throughNode));
+  } finally {
+    service.kill('SIGTERM');
+    await once(service, 'exit');
+    // The service the cold start made: stopped by the PID it wrote.
+    if (fs.existsSync(`${coldSocket}.pid`)) process.kill(Number(fs.readFileSync(`${coldSocket}.pid`, 'utf8')), 'SIGTERM');
+    await execServer.close();
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+  for (const name of ['benchfast', 'benchcold', 'benchslow']) await removeNetwork(name, { force: true });
+  if (REFERENCE) execIp('link', 'del', 'cnibr1');
+  console.log(
+    "(medians; a chain's figure is all its plugins; start-up is a VERSION call through the same path: process start,\n and for the service paths the round trip to the service)",
+  );
 }
 
 function execIp(...args) {

@@ -17,15 +17,20 @@ export class CniPluginError extends Error {
 }
 
 export class CniRuntime {
-  /** `path`: the plugin directories (CNI_PATH); `env`: extra environment for the plugins. */
-  constructor(path, env = {}) {
+  /**
+   * `path`: the plugin directories (CNI_PATH); `env`: extra environment for
+   * the plugins; `execute(file, env, input)`: how a plugin is started, to
+   * `{ code, stdout, stderr }` (node's spawn when omitted).
+   */
+  constructor(path, env = {}, execute = spawnAndCollect) {
     this.path = path;
     this.env = env;
+    this.execute = execute;
     this.cache = new Map();
   }
 
   /** Executes one plugin; resolves to its parsed stdout (or '' when empty). */
-  exec(type, command, config, attachment = {}) {
+  async exec(type, command, config, attachment = {}) {
     const dir = this.path.find((d) => existsSync(join(d, type)));
     if (!dir) throw new Error(`plugin ${type} not found in ${this.path.join(':')}`);
     const env = { ...process.env, ...this.env, CNI_COMMAND: command, CNI_PATH: this.path.join(':') };
@@ -33,26 +38,15 @@ export class CniRuntime {
     if (attachment.netns) env.CNI_NETNS = attachment.netns;
     if (attachment.ifname) env.CNI_IFNAME = attachment.ifname;
     if (attachment.args) env.CNI_ARGS = attachment.args;
-    const child = spawn(join(dir, type), [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk) => (stdout += chunk));
-    child.stderr.on('data', (chunk) => (stderr += chunk));
-    child.stdin.end(typeof config === 'string' ? config : JSON.stringify(config));
-    return new Promise((resolve, reject) => {
-      child.on('error', reject);
-      child.on('close', (code) => {
-        let parsed;
-        try {
-          parsed = stdout.trim() ? JSON.parse(stdout) : '';
-        } catch {
-          reject(new Error(`${type} ${command} printed no JSON (exit ${code}): ${stdout}${stderr}`));
-          return;
-        }
-        if (code === 0) resolve(parsed);
-        else reject(new CniPluginError(type, command, code, parsed));
-      });
-    });
+    const { code, stdout, stderr } = await this.execute(join(dir, type), env, typeof config === 'string' ? config : JSON.stringify(config));
+    let parsed;
+    try {
+      parsed = stdout.trim() ? JSON.parse(stdout) : '';
+    } catch {
+      throw new Error(`${type} ${command} printed no JSON (exit ${code}): ${stdout}${stderr}`);
+    }
+    if (code !== 0) throw new CniPluginError(type, command, code, parsed);
+    return parsed;
   }
 
   /** The config libcni gives one plugin of a list. */
@@ -99,6 +93,22 @@ export class CniRuntime {
   async status(list) {
     for (const plugin of list.plugins) await this.exec(plugin.type, 'STATUS', this.pluginConfig(list, plugin, {}));
   }
+}
+
+/** Runs `file` to its end with `input` on stdin. */
+function spawnAndCollect(file, env, input) {
+  const child = spawn(file, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  // A plugin may exit without reading its input.
+  child.stdin.on('error', () => undefined);
+  child.stdin.end(input);
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
 }
 
 function cacheKey(list, attachment) {
