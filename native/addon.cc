@@ -260,6 +260,11 @@ Napi::Value encodeRouteDumpJs(const Napi::CallbackInfo& info) {
   return bytesValue(info.Env(), encodeRouteDump(toRouteDumpFilter(objectArg(info, 0))));
 }
 
+// encodeTableGet(family, table)
+Napi::Value encodeTableGetJs(const Napi::CallbackInfo& info) {
+  return bytesValue(info.Env(), encodeTableGet(static_cast<uint8_t>(intArg(info, 0)), stringArg(info, 1)));
+}
+
 // encodeSetElements({ add, exclusive?, family, table, set, elements: [{ key, data? }] })
 // where key and data are Buffers (concatenated fields padded to 4 bytes).
 Napi::Value encodeSetElementsJs(const Napi::CallbackInfo& info) {
@@ -374,6 +379,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
       {"encodeAddressDump", encodeAddressDumpJs},
       {"encodeRoute", encodeRouteJs},
       {"encodeRouteDump", encodeRouteDumpJs},
+      {"encodeTableGet", encodeTableGetJs},
       {"encodeSetElements", encodeSetElementsJs},
       {"parseLinks", parseLinksJs},
       {"parseAddresses", parseAddressesJs},

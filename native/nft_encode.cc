@@ -35,6 +35,13 @@ void putData(MessageBuilder& msg, uint16_t type, const Bytes& value) {
 Bytes encodeBatchBegin() { return batchMarker(NFNL_MSG_BATCH_BEGIN); }
 Bytes encodeBatchEnd() { return batchMarker(NFNL_MSG_BATCH_END); }
 
+Bytes encodeTableGet(uint8_t family, const std::string& table) {
+  MessageBuilder msg((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETTABLE, NLM_F_REQUEST);
+  msg.putHeader(header(family, 0));
+  msg.putString(NFTA_TABLE_NAME, table);
+  return msg.finish();
+}
+
 Bytes encodeSetElements(const SetElementChange& change) {
   uint16_t type = (NFNL_SUBSYS_NFTABLES << 8) | (change.add ? NFT_MSG_NEWSETELEM : NFT_MSG_DELSETELEM);
   uint16_t flags = NLM_F_REQUEST;

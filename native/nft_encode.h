@@ -25,6 +25,8 @@ struct SetElementChange {
 };
 
 Bytes encodeSetElements(const SetElementChange& change);
+// NFT_MSG_GETTABLE of one table: answered by the table, or ENOENT.
+Bytes encodeTableGet(uint8_t family, const std::string& table);
 Bytes encodeBatchBegin();
 Bytes encodeBatchEnd();
 

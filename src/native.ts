@@ -131,6 +131,7 @@ export interface NativeAddon {
   encodeRoute(op: 'add' | 'replace' | 'delete', spec: NativeRouteSpec): Buffer;
   encodeRouteDump(filter: { family?: number; table?: number; oif?: number }): Buffer;
 
+  encodeTableGet(family: number, table: string): Buffer;
   encodeSetElements(change: {
     add: boolean;
     exclusive?: boolean;

@@ -283,3 +283,25 @@ for (const [backend, view] of Object.entries(BACKENDS)) describe(`${backend} fir
     expect(await view.leftovers()).to.deep.equal([]);
   });
 });
+
+describe('nftables ruleset: installed where missing', () => {
+  const made = [];
+  after(async () => {
+    for (const name of made) await removeNetwork(name, { force: true });
+    await reconcile(); // whatever other networks had in the table deleted here
+  });
+
+  it('puts back a table deleted from outside when a network is made, and keeps the other one as it was', async () => {
+    const first = uniqueName('rs');
+    made.push(first);
+    const a = await createBridgeNetwork({ name: first, firewall: 'nftables' });
+    nft('delete', 'table', 'bridge', 'nsnet');
+    expect(() => nft('list', 'table', 'bridge', 'nsnet')).to.throw();
+    const second = uniqueName('rs');
+    made.push(second);
+    const b = await createBridgeNetwork({ name: second, firewall: 'nftables' });
+    expect(nft('list', 'table', 'bridge', 'nsnet')).to.include('icc_off_ports');
+    // Not installed again: the first network's element is still in its set.
+    expect(elementsOf('bridges')).to.include.members([a.bridge, b.bridge]);
+  });
+});

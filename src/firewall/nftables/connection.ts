@@ -20,6 +20,15 @@ export class NftConnection {
     if (index >= 0) throw kernelError(requests[index].op, statuses[index]);
   }
 
+  /** Sends a get; resolves to the reply messages. */
+  async query(op: string, message: Buffer): Promise<Buffer> {
+    try {
+      return await this.handle.query(message);
+    } catch (error) {
+      throw kernelError(op, error);
+    }
+  }
+
   close(): void {
     this.handle.close();
   }
