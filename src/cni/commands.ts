@@ -2,7 +2,7 @@
 import { NsnetError } from '../errors';
 import { resolveFirewall } from '../firewall/firewall';
 import { type ConnectOptions, disconnect, removeHostEnd } from '../network/endpoint';
-import type { Endpoint, EndpointRecord } from '../network/endpoint-record';
+import { type Endpoint, endpointKey, type EndpointRecord } from '../network/endpoint-record';
 import { BridgeNetwork, createBridgeNetwork } from '../network/network';
 import type { NetworkRecord } from '../network/options';
 import { NetNamespace } from '../netns';
@@ -65,7 +65,7 @@ export async function add(env: CniEnvironment, config: CniConfig, context: CniCo
     await context.pendingRemovals.get(removalKey(netnsPath, env.ifname))?.();
     const [connected, endpoint] = await connectOnce(network.value, netnsPath, { ...config.connect, ifname: env.ifname }, config, context);
     try {
-      await writeAttachment({ ...record, status: 'ready', endpoint: `${endpoint.network}@${endpoint.netns.inode}` });
+      await writeAttachment({ ...record, status: 'ready', endpoint: endpointKey(endpoint.network, endpoint.netns.inode) });
     } catch (error) {
       // Not recorded, the endpoint would be nobody's to remove.
       await connected.disconnect(netnsPath).catch(() => undefined);

@@ -5,6 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 
+import { type AttachmentRecord, attachmentKey } from '../cni/attachments';
 import { type Firewall, firewallFor } from '../firewall/firewall';
 import { releaseOrphanPorts } from '../firewall/ports';
 import { type NetworkLeases, releaseLeases } from '../ipam/leases';
@@ -32,6 +33,8 @@ export interface ReconcileReport {
   strayBridges: string[];
   /** Host ports that belong to no endpoint, as "tcp 0.0.0.0:8080". */
   ports: string[];
+  /** CNI attachments whose endpoint is gone, or whose ADD died half-way, as "network:container:interface". */
+  attachments: string[];
   /** Firewall elements (nftables) or rules (iptables) written back, after, say, `nft flush ruleset`. */
   firewallElements: number;
 }
@@ -43,7 +46,17 @@ function abandoned(record: { status: string; pid: number }): boolean {
 
 export async function reconcile(): Promise<ReconcileReport> {
   const store = currentStore();
-  const report: ReconcileReport = { endpoints: [], links: [], leases: [], containers: [], bridges: [], strayBridges: [], ports: [], firewallElements: 0 };
+  const report: ReconcileReport = {
+    endpoints: [],
+    links: [],
+    leases: [],
+    containers: [],
+    bridges: [],
+    strayBridges: [],
+    ports: [],
+    attachments: [],
+    firewallElements: 0,
+  };
   await store.locked(async () => {
     const networks = await store.list<NetworkRecord>('networks');
     for (const network of networks) {
@@ -82,6 +95,16 @@ export async function reconcile(): Promise<ReconcileReport> {
       await removeHostEnd(endpoint);
       await store.remove('endpoints', endpointKey(endpoint.network, endpoint.netnsInode));
       report.endpoints.push(endpointKey(endpoint.network, endpoint.netnsInode));
+    }
+
+    // A CNI attachment without its endpoint would make the next ADD of the same container fail.
+    const liveKeys = new Set(live.map((e) => endpointKey(e.network, e.netnsInode)));
+    for (const attachment of await store.list<AttachmentRecord>('attachments')) {
+      const stale = attachment.status === 'ready' ? !liveKeys.has(attachment.endpoint ?? '') : abandoned(attachment);
+      if (!stale) continue;
+      const key = attachmentKey(attachment.network, attachment.containerId, attachment.ifname);
+      await store.remove('attachments', key);
+      report.attachments.push(key);
     }
 
     const liveIds = new Set(live.map((e) => e.id));

@@ -9,7 +9,7 @@ import { delimiter, dirname, join } from 'node:path';
 
 import { expect } from 'chai';
 
-import { NetNamespace, removeNetwork } from '../../dist/index.js';
+import { NetNamespace, reconcile, removeNetwork } from '../../dist/index.js';
 import { CniPluginError, CniRuntime } from '../cni-runtime.mjs';
 import { eventually, ip, ipJson, linkNames, newLinks, startTcpServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
 
@@ -214,6 +214,29 @@ describe('CNI plugin', () => {
       });
     });
   }
+
+  it('reconcile removes the attachment of a namespace deleted without DEL, so the container can be added again', async () => {
+    const dir = pluginDir(frontEnd);
+    const runtime = new CniRuntime([dir], { ...nodeEnv, NSNET_CNI_SOCKET: socket });
+    const network = uniqueName('crec');
+    const list = { cniVersion: '1.1.0', name: network, plugins: [{ type: 'nsnet-cni', subnet: '10.176.0.0/24' }] };
+    const [lost, next] = [await NetNamespace.create(uniqueName('cr')), await NetNamespace.create(uniqueName('cr'))];
+    try {
+      await runtime.addNetworkList(list, { containerId: 'lost', netns: lost.path, ifname: 'eth0' });
+      await lost.delete();
+      const report = await reconcile();
+      expect(report.attachments).to.deep.equal([`${network}:lost:eth0`]);
+      expect(readdir(`${stateDir}/attachments`)).to.deep.equal([]);
+      const again = await runtime.addNetworkList(list, { containerId: 'lost', netns: next.path, ifname: 'eth0' });
+      expect(ipJson(['addr', 'show', 'eth0'], next.name)[0].addr_info.map((a) => a.local)).to.include(again.ips[0].address.split('/')[0]);
+      await runtime.delNetworkList(list, { containerId: 'lost', netns: next.path, ifname: 'eth0' });
+      expect(readdir(`${stateDir}/attachments`)).to.deep.equal([]);
+    } finally {
+      await next.delete();
+      await removeNetwork(network, { force: true });
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 
   it('nsnet cni install links the front end into a plugin directory, and it answers from there', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nsnet-install-'));

@@ -12,6 +12,7 @@ const WHAT: Record<Exclude<keyof ReconcileReport, 'firewallElements'>, string> =
   ports: 'host ports released',
   bridges: 'missing bridges made again',
   strayBridges: 'bridges of unknown networks removed',
+  attachments: 'CNI attachments removed (endpoint gone or ADD died)',
 };
 
 export function reconcileCommand(): Command {
