@@ -3,7 +3,7 @@
  * queued and sent together: while one batch is with the kernel, the next one
  * collects, so a burst of operations costs a few sendmsg calls.
  */
-import { kernelError, NsnetError } from '../errors';
+import { asKernelError, kernelError, NsnetError } from '../errors';
 import type { NativeStatus, NetlinkHandle } from '../native';
 
 interface PendingRequest {
@@ -56,11 +56,7 @@ export class RtnlConnection {
   /** Sends a get or a dump; resolves to the raw reply messages. */
   async query(op: string, message: Buffer): Promise<Buffer> {
     if (this.closed) throw closedError(op);
-    try {
-      return await this.handle.query(message);
-    } catch (error) {
-      throw kernelError(op, error);
-    }
+    return asKernelError(op, () => this.handle.query(message));
   }
 
   /** Fails what is still queued; a batch already with the kernel completes. */

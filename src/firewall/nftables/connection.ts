@@ -1,5 +1,5 @@
 /** A nf_tables netlink socket of one namespace, sending transactions. */
-import { kernelError } from '../../errors';
+import { asKernelError, kernelError } from '../../errors';
 import type { NetlinkHandle } from '../../native';
 
 export interface NftRequest {
@@ -21,12 +21,8 @@ export class NftConnection {
   }
 
   /** Sends a get; resolves to the reply messages. */
-  async query(op: string, message: Buffer): Promise<Buffer> {
-    try {
-      return await this.handle.query(message);
-    } catch (error) {
-      throw kernelError(op, error);
-    }
+  query(op: string, message: Buffer): Promise<Buffer> {
+    return asKernelError(op, () => this.handle.query(message));
   }
 
   close(): void {
