@@ -1,7 +1,8 @@
 /** Checks on user input, run before anything reaches the kernel. */
 import { invalid } from './errors';
 
-const IFNAMSIZ = 16;
+/** The kernel's interface name buffer, with its terminating NUL. */
+export const IFNAMSIZ = 16;
 
 /** A Linux interface name: 1-15 bytes, no '/', ':' or whitespace, not '.' or '..'. */
 export function checkInterfaceName(name: unknown, what = 'interface name'): string {

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, unlinkSync } from 'node:fs';
 import { chmod, rm, writeFile } from 'node:fs/promises';
-import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { createConnection, createServer, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 
 import { NsnetError } from '../errors';
@@ -35,7 +35,6 @@ export function parseRequest(data: Buffer): CniRequest {
 }
 
 export interface CniService {
-  server: Server;
   /** Stops accepting, and waits for requests and link removals in progress. */
   close(): Promise<void>;
 }
@@ -86,7 +85,6 @@ export async function serveCni(socketPath = cniSocketPath(), options: ServeOptio
   await writeFile(`${socketPath}.pid`, `${process.pid}\n`, { mode: 0o600 });
   waitForIdle();
   return {
-    server,
     async close() {
       clearTimeout(idle);
       await new Promise<void>((resolve) => server.close(() => resolve()));

@@ -49,10 +49,6 @@ export function endpointKey(network: string, netnsInode: number): string {
   return `${network}@${netnsInode}`;
 }
 
-export function leaseTableName(network: string): string {
-  return network;
-}
-
 export function toEndpoint(record: EndpointRecord, ns?: NetNamespace): Endpoint {
   const endpoint: Endpoint = {
     id: record.id,

@@ -17,7 +17,7 @@ import { NetNamespace } from '../netns';
 import type { Link } from '../rtnl/links';
 import { currentStore } from '../state/store';
 import { checkInterfaceName, checkMac } from '../validate';
-import { ENDPOINT_ALIAS_PREFIX, endpointKey, type EndpointRecord, leaseTableName } from './endpoint-record';
+import { ENDPOINT_ALIAS_PREFIX, endpointKey, type EndpointRecord } from './endpoint-record';
 import { randomLocalMac } from './mac';
 import type { NetworkRecord } from './options';
 
@@ -92,7 +92,7 @@ async function reserve(network: NetworkRecord, ns: NetNamespace, options: Checke
     const [current, existing, stored, portTables] = await Promise.all([
       store.read<NetworkRecord>('networks', network.name),
       store.read<EndpointRecord>('endpoints', key),
-      store.read<NetworkLeases>('leases', leaseTableName(network.name)),
+      store.read<NetworkLeases>('leases', network.name),
       readPortTables(store, options.publish),
     ]);
     // The caller's copy may be of a network removed (and made again) since.
@@ -133,7 +133,7 @@ async function reserve(network: NetworkRecord, ns: NetNamespace, options: Checke
     }
     record.ports = await takePorts(portTables, options.publish, id, network.hostIp);
     await Promise.all([
-      store.write('leases', leaseTableName(network.name), leases),
+      store.write('leases', network.name, leases),
       store.write('endpoints', key, record),
       writePortTables(store, portTables),
     ]);
@@ -146,11 +146,11 @@ async function forgetLocked(record: EndpointRecord): Promise<void> {
   const store = currentStore();
   const key = endpointKey(record.network, record.netnsInode);
   const [leases, current] = await Promise.all([
-    store.read<NetworkLeases>('leases', leaseTableName(record.network)),
+    store.read<NetworkLeases>('leases', record.network),
     store.read<EndpointRecord>('endpoints', key),
   ]);
   await Promise.all([
-    leases && releaseLeases(leases, record.id).length ? store.write('leases', leaseTableName(record.network), leases) : undefined,
+    leases && releaseLeases(leases, record.id).length ? store.write('leases', record.network, leases) : undefined,
     current?.id === record.id ? store.remove('endpoints', key) : undefined,
     releasePorts(store, record.ports, record.id),
   ]);

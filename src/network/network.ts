@@ -9,7 +9,7 @@ import { NetNamespace, netnsDir } from '../netns';
 import { currentStore } from '../state/store';
 import { createBridge, deleteBridge, findBridge } from './bridge';
 import { connect, type ConnectOptions, disconnect, removeHostEnd } from './endpoint';
-import { type Endpoint, endpointKey, type EndpointRecord, leaseTableName, toEndpoint } from './endpoint-record';
+import { type Endpoint, endpointKey, type EndpointRecord, toEndpoint } from './endpoint-record';
 import { randomLocalMac } from './mac';
 import {
   type BridgeNetworkOptions,
@@ -207,7 +207,7 @@ export async function removeNetwork(name: string, options: { force?: boolean } =
     }
     await firewall?.removeNetwork(record);
     await deleteBridge(record);
-    await store.remove('leases', leaseTableName(name));
+    await store.remove('leases', name);
     await store.remove('networks', name);
   });
 }

@@ -15,7 +15,7 @@ import { currentStore } from '../state/store';
 import { createBridge, findBridge, taggedBridges } from './bridge';
 import { type ContainerRecord, forgetLocked } from './containers';
 import { removeHostEnd } from './endpoint';
-import { ENDPOINT_ALIAS_PREFIX, endpointKey, type EndpointRecord, leaseTableName } from './endpoint-record';
+import { ENDPOINT_ALIAS_PREFIX, endpointKey, type EndpointRecord } from './endpoint-record';
 import type { NetworkRecord } from './options';
 
 export interface ReconcileReport {
@@ -129,13 +129,13 @@ export async function reconcile(): Promise<ReconcileReport> {
 
     const networkNames = new Set(networks.map((n) => n.name));
     for (const network of networkNames) {
-      const leases = await store.read<NetworkLeases>('leases', leaseTableName(network));
+      const leases = await store.read<NetworkLeases>('leases', network);
       if (!leases) continue;
       const owners = [leases.ipv4, leases.ipv6].flatMap((table) => (table ? Object.values(table.addresses) : []));
       const orphans = [...new Set(owners)].filter((owner) => !liveIds.has(owner));
       const released = orphans.flatMap((owner) => releaseLeases(leases, owner));
       if (!released.length) continue;
-      await store.write('leases', leaseTableName(network), leases);
+      await store.write('leases', network, leases);
       report.leases.push(...released.map((address) => `${network} ${address}`));
     }
 

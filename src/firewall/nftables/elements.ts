@@ -5,11 +5,11 @@
 import { invalid } from '../../errors';
 import { addressBytes, ipFamily } from '../../ip';
 import { native } from '../../native';
+import { IFNAMSIZ } from '../../validate';
 import type { NftConnection } from './connection';
 
 export const NFPROTO_INET = 1;
 export const NFPROTO_BRIDGE = 7;
-const IFNAMSIZ = 16;
 const PROTOCOLS = { tcp: 6, udp: 17, sctp: 132 } as const;
 export type Protocol = keyof typeof PROTOCOLS;
 
