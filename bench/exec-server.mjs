@@ -12,7 +12,11 @@ const SOURCE = path.join(path.dirname(new URL(import.meta.url).pathname), 'exec-
  */
 export function startExecServer(dir) {
   const binary = path.join(dir, 'exec-server');
-  execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-o', binary, SOURCE], { stdio: 'inherit' });
+  try {
+    execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-o', binary, SOURCE], { stdio: 'inherit' });
+  } catch (error) {
+    throw new Error(`cannot build ${SOURCE} with cc (the C compiler that builds the addon): ${error.message}`);
+  }
   const server = spawn(binary, [], { stdio: ['pipe', 'pipe', 'inherit'] });
   const waiting = [];
   let received = Buffer.alloc(0);
