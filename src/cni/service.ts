@@ -109,6 +109,22 @@ async function answer(socket: Socket, context: CniContext): Promise<void> {
   socket.end(`${response.exitCode}\n${response.stdout}`);
 }
 
+/**
+ * Serves until SIGTERM or SIGINT (or `idleExitMs` without a request), then
+ * finishes what is in progress: `nsnet cni serve`, and the service the
+ * front end starts.
+ */
+export async function runCniService(socketPath: string, idleExitMs?: number): Promise<void> {
+  let stop: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  const service = await serveCni(socketPath, { idleExitMs, onIdle: stop });
+  process.stderr.write(`nsnet cni: serving on ${socketPath}\n`);
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  await stopped;
+  await service.close();
+}
+
 /** Two services on one socket would steal each other's requests. */
 function refuseIfServed(socketPath: string): Promise<void> {
   return new Promise((resolve, reject) => {

@@ -250,7 +250,7 @@ describe('CNI plugin', () => {
   });
 
   describe('service started on demand', () => {
-    it('the first call starts `nsnet cni serve`, and later calls go to it', async () => {
+    it('the first call starts the service (bin/nsnet-cni.js serve), and later calls go to it', async () => {
       const dir = pluginDir(frontEnd);
       const sock = join(mkdtempSync(join(tmpdir(), 'nsnet-auto-')), 'cni.sock');
       const runtime = new CniRuntime([dir], { ...nodeEnv, NSNET_CNI_SOCKET: sock });
@@ -262,7 +262,10 @@ describe('CNI plugin', () => {
         const first = await runtime.addNetworkList(list, { containerId: 'a1', netns: n1.path, ifname: 'eth0' });
         pid = Number(readFileSync(`${sock}.pid`, 'utf8'));
         expect(pid).to.be.above(0);
-        expect(readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')).to.include.members(['cni', 'serve', '--idle-exit', '600']);
+        // The service's own entry, without the rest of the nsnet command.
+        const [script, ...args] = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').slice(1, -1);
+        expect(realpathSync(script)).to.equal(realpathSync(inNode));
+        expect(args).to.deep.equal(['serve', '--socket', sock, '--idle-exit', '600']);
         const second = await runtime.addNetworkList(list, { containerId: 'a2', netns: n2.path, ifname: 'eth0' });
         expect(Number(readFileSync(`${sock}.pid`, 'utf8'))).to.equal(pid); // the same service answered
         expect(second.ips[0].address).to.not.equal(first.ips[0].address);
@@ -277,6 +280,17 @@ describe('CNI plugin', () => {
         rmSync(dir, { recursive: true, force: true });
       }
       expect(existsSync(`${sock}.pid`)).to.equal(false);
+    });
+
+    it('bin/nsnet-cni.js serve refuses arguments other than the front end\'s', async () => {
+      for (const args of [['serve'], ['serve', '--socket', '/run/x.sock'], ['serve', '--socket', '/run/x.sock', '--idle-exit', 'soon'], ['serve', '--port', '1', '--idle-exit', '1']]) {
+        const run = spawn(process.execPath, [inNode, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        run.stderr.on('data', (chunk) => (stderr += chunk));
+        const [code] = await once(run, 'exit');
+        expect(code, args.join(' ')).to.equal(2);
+        expect(stderr).to.match(/^usage: nsnet-cni serve --socket PATH --idle-exit SECONDS/);
+      }
     });
 
     it('--idle-exit: the service leaves after that long without a request', async () => {

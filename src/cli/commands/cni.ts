@@ -6,7 +6,7 @@ import { Command } from 'commander';
 
 import { NsnetError } from '../../errors';
 import { cniFrontEndPath } from '../../native';
-import { cniSocketPath, serveCni } from '../../cni/service';
+import { cniSocketPath, runCniService } from '../../cni/service';
 import { integer } from '../options';
 
 export function cniCommand(): Command {
@@ -17,16 +17,7 @@ export function cniCommand(): Command {
     .option('--socket <path>', 'socket path (default: $NSNET_CNI_SOCKET or /run/nsnet/cni.sock)')
     .option('--idle-exit <seconds>', 'leave after this many seconds without a request', integer)
     .action(async (options: { socket?: string; idleExit?: number }) => {
-      const socketPath = options.socket ?? cniSocketPath();
-      let stop: () => void = () => undefined;
-      const stopped = new Promise<void>((resolve) => (stop = resolve));
-      const idleExitMs = options.idleExit === undefined ? undefined : options.idleExit * 1000;
-      const service = await serveCni(socketPath, { idleExitMs, onIdle: stop });
-      process.stderr.write(`nsnet cni: serving on ${socketPath}\n`);
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
-      await stopped;
-      await service.close();
+      await runCniService(options.socket ?? cniSocketPath(), options.idleExit === undefined ? undefined : options.idleExit * 1000);
     });
   cni
     .command('install')
