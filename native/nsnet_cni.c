@@ -1,7 +1,7 @@
 /*
  * nsnet-cni: the CNI plugin's front end. A CNI runtime starts a plugin for
- * every ADD and DEL; starting node and loading nsnet costs ~90 ms, this
- * well under 1 ms. It hands the request (the CNI_* environment and stdin)
+ * every ADD and DEL; starting node and loading nsnet costs ~90 ms, starting
+ * this well under 1 ms. It hands the request (the CNI_* environment and stdin)
  * to a running CNI service (`nsnet cni serve`) over a unix socket and
  * prints its answer.
  *

@@ -3,6 +3,7 @@
  * name), recorded before the endpoint is made so that a DEL or GC finds it
  * even when the namespace is gone.
  */
+import type { EndpointRecord } from '../network/endpoint-record';
 import { processAlive } from '../state/process-alive';
 import { currentStore } from '../state/store';
 
@@ -41,8 +42,29 @@ export function writeAttachment(record: AttachmentRecord): Promise<void> {
   return currentStore().write('attachments', attachmentKey(record.network, record.containerId, record.ifname), record);
 }
 
-export function removeAttachment(record: AttachmentRecord): Promise<void> {
-  return currentStore().remove('attachments', attachmentKey(record.network, record.containerId, record.ifname));
+/**
+ * Removes an attachment if it is still the one `record` describes (the same
+ * process and time): another ADD may have taken over the key meanwhile.
+ */
+export async function removeAttachment(record: AttachmentRecord): Promise<void> {
+  const current = await readAttachment(record.network, record.containerId, record.ifname);
+  if (current?.pid !== record.pid || current.created !== record.created) return;
+  await currentStore().remove('attachments', attachmentKey(record.network, record.containerId, record.ifname));
+}
+
+/** Whether `endpoint` is the one the ADD of `record` made (the same network, namespace and process). */
+export function madeFor(record: AttachmentRecord, endpoint: EndpointRecord): boolean {
+  return endpoint.network === record.network && endpoint.netnsPath === record.netnsPath && endpoint.pid === record.pid;
+}
+
+/**
+ * The endpoint of an attachment: the one it names once ready; for an ADD
+ * that died before that, the endpoint it may have made all the same.
+ */
+export async function endpointOf(record: AttachmentRecord): Promise<EndpointRecord | undefined> {
+  const store = currentStore();
+  if (record.endpoint) return store.read<EndpointRecord>('endpoints', record.endpoint);
+  return (await store.list<EndpointRecord>('endpoints')).find((endpoint) => madeFor(record, endpoint));
 }
 
 /** An ADD still at work in a live process (its pid) rather than one that died. */

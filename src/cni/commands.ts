@@ -11,6 +11,7 @@ import {
   type AttachmentRecord,
   attachmentsOf,
   createAttachment,
+  endpointOf,
   inProgress,
   readAttachment,
   removeAttachment,
@@ -87,7 +88,9 @@ async function claimAttachment(record: AttachmentRecord): Promise<void> {
   if (existing?.status === 'ready') {
     throw new CniError(nsnetCode('INTERFACE_EXISTS'), `container ${record.containerId} already has ${record.ifname} on network "${record.network}"`);
   }
-  // Left by an ADD that died: that one's endpoint is reconcile's to remove.
+  // Left by an ADD that died: the endpoint it may have made goes first.
+  const orphan = existing && (await endpointOf(existing));
+  if (orphan) await disconnect(orphan);
   await writeAttachment(record);
 }
 
@@ -134,7 +137,7 @@ export async function del(env: CniEnvironment, config: CniConfig, context: CniCo
 }
 
 async function detach(record: AttachmentRecord, context: CniContext): Promise<void> {
-  const endpoint = record.endpoint ? await currentStore().read<EndpointRecord>('endpoints', record.endpoint) : undefined;
+  const endpoint = await endpointOf(record);
   if (endpoint) {
     await disconnect(endpoint, { keepLinks: context.deferLinkRemoval });
     if (context.deferLinkRemoval) removeLater(endpoint, context);

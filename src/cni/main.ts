@@ -29,6 +29,11 @@ async function serve(args: string[]): Promise<number> {
     process.stderr.write('usage: nsnet-cni serve --socket PATH --idle-exit SECONDS (or: nsnet cni serve)\n');
     return 2;
   }
-  await runCniService(socketPath, Number(idleSeconds) * 1000);
-  return 0;
+  try {
+    await runCniService(socketPath, Number(idleSeconds) * 1000);
+    return 0;
+  } catch (error) {
+    process.stderr.write(`nsnet-cni serve: ${(error as Error).message}\n`);
+    return 1;
+  }
 }

@@ -221,7 +221,7 @@ async function createVeth(network: NetworkRecord, ns: NetNamespace, veth: Checke
 
 /** Inside the namespace: lo and the interface up, addresses, default routes; then carrier. */
 async function configure(ns: NetNamespace, record: EndpointRecord, peerIndex: number): Promise<void> {
-  // Issued together: one batch, applied by the kernel in this order.
+  // Issued at once: the connection sends them in as few batches as it can, in this order.
   const requests: Promise<void>[] = [
     ns.links.set('lo', { up: true }),
     ns.links.set(peerIndex, { up: true }),
@@ -230,7 +230,8 @@ async function configure(ns: NetNamespace, record: EndpointRecord, peerIndex: nu
   if (record.ipv6) requests.push(ns.addresses.add(peerIndex, `${record.ipv6}/${record.prefixLength6}`, { nodad: true }));
   if (record.gateway) requests.push(ns.routes.add({ dst: 'default', gateway: record.gateway }));
   if (record.gateway6) requests.push(ns.routes.add({ dst: 'default', gateway: record.gateway6 }));
-  // Read in the same batch, after the changes: a veth has carrier once both ends are up.
+  // Queued after the link changes, so it goes in their batch: a veth has carrier once both
+  // ends are up. Should it go first after all, the carrier is polled for below.
   const state = ns.links.get(peerIndex).catch(() => undefined);
   await step('configure addresses and routes', () => allSteps(requests));
   if (!(await state)?.carrier) await step('wait for carrier', () => waitForCarrier(ns, peerIndex));

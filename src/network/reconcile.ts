@@ -5,7 +5,8 @@
  */
 import { stat } from 'node:fs/promises';
 
-import { type AttachmentRecord, attachmentKey } from '../cni/attachments';
+// CNI attachments live in the same state directory, and stand or fall with their endpoints.
+import { type AttachmentRecord, attachmentKey, madeFor, removeAttachment } from '../cni/attachments';
 import { type Firewall, firewallFor } from '../firewall/firewall';
 import { releaseOrphanPorts } from '../firewall/ports';
 import { type NetworkLeases, releaseLeases } from '../ipam/leases';
@@ -97,14 +98,22 @@ export async function reconcile(): Promise<ReconcileReport> {
       report.endpoints.push(endpointKey(endpoint.network, endpoint.netnsInode));
     }
 
-    // A CNI attachment without its endpoint would make the next ADD of the same container fail.
-    const liveKeys = new Set(live.map((e) => endpointKey(e.network, e.netnsInode)));
+    // A CNI attachment without its endpoint would make the next ADD of the
+    // same container fail; an ADD that died may have made its endpoint all the same.
     for (const attachment of await store.list<AttachmentRecord>('attachments')) {
-      const stale = attachment.status === 'ready' ? !liveKeys.has(attachment.endpoint ?? '') : abandoned(attachment);
-      if (!stale) continue;
-      const key = attachmentKey(attachment.network, attachment.containerId, attachment.ifname);
-      await store.remove('attachments', key);
-      report.attachments.push(key);
+      if (attachment.status === 'ready') {
+        if (live.some((e) => endpointKey(e.network, e.netnsInode) === attachment.endpoint)) continue;
+      } else {
+        if (!abandoned(attachment)) continue;
+        const orphan = live.findIndex((e) => madeFor(attachment, e));
+        if (orphan >= 0) {
+          const [endpoint] = live.splice(orphan, 1);
+          await store.remove('endpoints', endpointKey(endpoint.network, endpoint.netnsInode));
+          report.endpoints.push(endpointKey(endpoint.network, endpoint.netnsInode));
+        }
+      }
+      await removeAttachment(attachment);
+      report.attachments.push(attachmentKey(attachment.network, attachment.containerId, attachment.ifname));
     }
 
     const liveIds = new Set(live.map((e) => e.id));

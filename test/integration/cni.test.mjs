@@ -238,6 +238,89 @@ describe('CNI plugin', () => {
     }
   });
 
+  describe('an ADD that died', () => {
+    const network = uniqueName('cdied');
+    const list = { cniVersion: '1.1.0', name: network, plugins: [{ type: 'nsnet-cni', subnet: '10.177.0.0/24' }] };
+    let dir;
+    let runtime;
+    before(() => {
+      dir = pluginDir(frontEnd);
+      runtime = new CniRuntime([dir], { ...nodeEnv, NSNET_CNI_SOCKET: socket });
+    });
+    after(async () => {
+      await removeNetwork(network, { force: true });
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    /** In a process of its own: records the attachment, connects, and exits before recording it as ready. */
+    async function dieAfterConnect(containerId, ns) {
+      const script = `
+        const { createBridgeNetwork } = require(${JSON.stringify(join(root, 'dist', 'index.js'))});
+        const { createAttachment } = require(${JSON.stringify(join(root, 'dist', 'cni', 'attachments.js'))});
+        (async () => {
+          const net = await createBridgeNetwork({ name: ${JSON.stringify(network)}, subnet: '10.177.0.0/24' });
+          const record = { network: net.name, containerId: ${JSON.stringify(containerId)}, ifname: 'eth0', netnsPath: ${JSON.stringify(ns.path)} };
+          await createAttachment({ ...record, status: 'creating', pid: process.pid, created: new Date().toISOString() });
+          await net.connect(${JSON.stringify(ns.path)}, { ifname: 'eth0' });
+        })().then(() => process.exit(0));`;
+      const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'inherit', 'inherit'] });
+      const [code] = await once(child, 'exit');
+      expect(code).to.equal(0);
+      expect(ipJson(['link'], ns.name).map((l) => l.ifname)).to.include('eth0');
+    }
+
+    it('an ADD of the same attachment takes its place, removing the endpoint it made first', async () => {
+      const ns = await NetNamespace.create(uniqueName('cd'));
+      try {
+        await dieAfterConnect('died-c', ns);
+        const attachment = { containerId: 'died-c', netns: ns.path, ifname: 'eth0' };
+        const result = await runtime.addNetworkList(list, attachment);
+        const eth0 = ipJson(['addr', 'show', 'eth0'], ns.name)[0];
+        expect(eth0.address).to.equal(result.interfaces[2].mac);
+        expect(eth0.addr_info.map((a) => a.local)).to.deep.equal([result.ips[0].address.split('/')[0]]);
+        await runtime.delNetworkList(list, attachment);
+        expect(readdir(`${stateDir}/attachments`)).to.deep.equal([]);
+      } finally {
+        await ns.delete();
+      }
+    });
+
+    it('DEL removes the endpoint it made, and so does reconcile', async () => {
+      const [a, b] = [await NetNamespace.create(uniqueName('cd')), await NetNamespace.create(uniqueName('cd'))];
+      try {
+        await dieAfterConnect('died-a', a);
+        await dieAfterConnect('died-b', b);
+        await runtime.exec('nsnet-cni', 'DEL', runtime.pluginConfig(list, list.plugins[0], {}), { containerId: 'died-a', netns: a.path, ifname: 'eth0' });
+        // The service removes the veth a moment after answering (see "Two paths").
+        const onlyLo = (ns) => ipJson(['link'], ns.name).map((l) => l.ifname).join() === 'lo';
+        expect(await eventually(() => onlyLo(a), 5000)).to.equal(true);
+        const report = await reconcile();
+        expect(report.attachments).to.deep.equal([`${network}:died-b:eth0`]);
+        expect(report.endpoints).to.have.length(1);
+        expect(onlyLo(b)).to.equal(true);
+        expect(readdir(`${stateDir}/attachments`)).to.deep.equal([]);
+        expect(readdir(`${stateDir}/endpoints`).filter((f) => f.startsWith(`${network}@`))).to.deep.equal([]);
+        const leases = JSON.parse(readFileSync(`${stateDir}/leases/${network}.json`, 'utf8'));
+        expect(Object.keys(leases.ipv4.addresses)).to.deep.equal([]);
+      } finally {
+        await a.delete();
+        await b.delete();
+      }
+    });
+
+    it('reconcile leaves an attachment whose ADD is still at work', async () => {
+      const key = `${network}:busy:eth0`;
+      const file = `${stateDir}/attachments/${key}.json`;
+      writeFileSync(file, JSON.stringify({ network, containerId: 'busy', ifname: 'eth0', netnsPath: '/run/netns/busy', status: 'creating', pid: process.pid, created: new Date().toISOString() }));
+      try {
+        expect((await reconcile()).attachments).to.deep.equal([]);
+        expect(readdir(`${stateDir}/attachments`)).to.deep.equal([`${key}.json`]);
+      } finally {
+        rmSync(file);
+      }
+    });
+  });
+
   it('nsnet cni install links the front end into a plugin directory, and it answers from there', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'nsnet-install-'));
     const run = spawn(process.execPath, [join(root, 'bin', 'nsnet.js'), 'cni', 'install', '--dir', dir, '--name', 'nsnet'], { stdio: ['ignore', 'pipe', 'pipe'] });

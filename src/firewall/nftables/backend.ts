@@ -26,7 +26,7 @@ async function tableExists(family: 'inet' | 'bridge'): Promise<boolean> {
     return true;
   } catch (error) {
     if (error instanceof NetlinkError && error.code === 'ENOENT') return false;
-    throw error;
+    throw new NsnetError('FIREWALL_FAILED', `cannot read nf_tables: ${(error as Error).message}`);
   }
 }
 
