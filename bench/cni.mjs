@@ -45,14 +45,14 @@ const nsnetList = (name, subnet) => ({
   plugins: [{ type: 'nsnet-cni', subnet, ipMasq: true, capabilities: { portMappings: true } }],
 });
 
-const referenceList = {
+const referenceList = (name, bridge, subnet) => ({
   cniVersion: '1.0.0',
-  name: 'benchref',
+  name,
   plugins: [
-    { type: 'bridge', bridge: 'cnibr1', isGateway: true, isDefaultGateway: true, ipMasq: true, hairpinMode: true, ipam: { type: 'host-local', subnet: '10.155.0.0/16', dataDir: '/run/cni-bench-cni' } },
+    { type: 'bridge', bridge, isGateway: true, isDefaultGateway: true, ipMasq: true, hairpinMode: true, ipam: { type: 'host-local', subnet, dataDir: '/run/cni-bench-cni' } },
     { type: 'portmap', capabilities: { portMappings: true } },
   ],
-};
+});
 
 /** One container through one contender: ADD, then DEL; the namespace made and deleted around it. */
 async function oneContainer(contender, i) {
@@ -119,20 +119,21 @@ async function main() {
   if (process.env.NSNET_SANDBOX !== 'inside') throw new Error('run the benchmark inside a throw-away namespace: npm run bench');
   console.log(`\nCNI: ${COUNT} containers, one at a time: ADD (one published port) then DEL, through the plugin executables\n`);
   const dir = pluginDir();
-  const execServer = startExecServer(dir);
+  let execServer;
   const socket = path.join(dir, 'cni.sock');
   const service = spawn(process.execPath, [path.join(root, 'bin', 'nsnet.js'), 'cni', 'serve', '--socket', socket], { stdio: ['ignore', 'ignore', 'pipe'] });
   await once(service.stderr, 'data');
   const coldSocket = path.join(dir, 'cold.sock');
   const fastEnv = { ...nodeEnv, NSNET_CNI_SOCKET: socket };
   try {
+    execServer = startExecServer(dir);
     // As containerd and CRI-O start plugins: posix_spawn (Go's os/exec forks with vfork).
     const runtime = (dirs, env) => new CniRuntime(dirs, env, execServer.execute);
     const contenders = [
       contender('nsnet-cni, fast path (front end + service)', runtime([dir], fastEnv), nsnetList('benchfast', '10.154.0.0/16'), 'nf'),
       contender('nsnet-cni, cold start (first call starts the service)', runtime([dir], { ...nodeEnv, NSNET_CNI_SOCKET: coldSocket }), nsnetList('benchcold', '10.157.0.0/16'), 'nc'),
     ];
-    if (REFERENCE) contenders.push(contender('CNI bridge + host-local + portmap', runtime([REFERENCE], {}), referenceList, 'rf'));
+    if (REFERENCE) contenders.push(contender('CNI bridge + host-local + portmap', runtime([REFERENCE], {}), referenceList('benchref', 'cnibr1', '10.155.0.0/16'), 'rf'));
     else console.log('(CNI plugins not installed, skipped: apt-get install containernetworking-plugins)\n');
     const perCall = contender(
       'nsnet-cni, NSNET_CNI_NO_SERVICE=1 (node per call)',
@@ -145,21 +146,21 @@ async function main() {
     results.splice(2, 0, ...(await timeContenders([perCall])));
     printTable('runtime starting plugins with posix_spawn, as Go runtimes do', results);
     console.log(`node itself, started with nothing to do: ${(await nodeAlone(dir, execServer.execute)).toFixed(2)} ms\n`);
-    // The same fast path and reference through node's own spawn (the test suite's runtime).
-    const throughNode = [contender('nsnet-cni, fast path (front end + service)', new CniRuntime([dir], fastEnv), nsnetList('benchfast', '10.154.0.0/16'), 'mf')];
-    if (REFERENCE) throughNode.push(contender('CNI bridge + host-local + portmap', new CniRuntime([REFERENCE]), referenceList, 'mr'));
+    // The same fast path and reference through node's own spawn (the test suite's runtime), on networks of their own.
+    const throughNode = [contender('nsnet-cni, fast path (front end + service)', new CniRuntime([dir], fastEnv), nsnetList('benchnode', '10.158.0.0/16'), 'mf')];
+    if (REFERENCE) throughNode.push(contender('CNI bridge + host-local + portmap', new CniRuntime([REFERENCE]), referenceList('benchref2', 'cnibr2', '10.159.0.0/16'), 'mr'));
     printTable("runtime starting plugins with node's child_process.spawn", await timeContenders(throughNode));
   } finally {
     service.kill('SIGTERM');
     await once(service, 'exit');
     // The service the cold start made: stopped by the PID it wrote.
     if (fs.existsSync(`${coldSocket}.pid`)) process.kill(Number(fs.readFileSync(`${coldSocket}.pid`, 'utf8')), 'SIGTERM');
-    await execServer.close();
+    await execServer?.close();
     await new Promise((resolve) => setTimeout(resolve, 500));
     fs.rmSync(dir, { recursive: true, force: true });
   }
-  for (const name of ['benchfast', 'benchcold', 'benchslow']) await removeNetwork(name, { force: true });
-  if (REFERENCE) execIp('link', 'del', 'cnibr1');
+  for (const name of ['benchfast', 'benchcold', 'benchslow', 'benchnode']) await removeNetwork(name, { force: true });
+  if (REFERENCE) for (const bridge of ['cnibr1', 'cnibr2']) execIp('link', 'del', bridge);
   console.log(
     "(medians; a chain's figure is all its plugins; start-up is a VERSION call through the same path: process start,\n and for the service paths the round trip to the service)",
   );

@@ -69,7 +69,7 @@ static char **split_environment(char *block, size_t length) {
   char **entries = calloc(count + 1, sizeof(char *));
   if (!entries) abort();
   size_t n = 0;
-  for (size_t start = 0; start < length; start += strlen(block + start) + 1) entries[n++] = block + start;
+  for (size_t start = 0; start < length && n < count; start += strlen(block + start) + 1) entries[n++] = block + start;
   return entries;
 }
 
@@ -148,6 +148,7 @@ int main(void) {
     size_t total = (size_t)lengths[0] + lengths[1] + lengths[2];
     char *request = malloc(total + 1);
     if (!request || read_full(0, request, total)) return 1;
+    request[total] = '\0'; /* the last environment entry ends even if the client's does not */
     char *path = strndup(request, lengths[0]);
     char **environment = split_environment(request + lengths[0], lengths[1]);
     struct buffer stdout_data = {0}, stderr_data = {0};

@@ -35,6 +35,8 @@ export function startExecServer(dir) {
     }
   });
   server.on('exit', () => waiting.splice(0).forEach((w) => w.reject(new Error('exec-server ended'))));
+  server.on('error', (error) => waiting.splice(0).forEach((w) => w.reject(error)));
+  server.stdin.on('error', () => undefined); // an ended server: its 'exit' fails what waits
   return {
     execute(file, env, input) {
       const fields = [file, Object.entries(env).map(([key, value]) => `${key}=${value}\0`).join(''), input].map((s) => Buffer.from(s));
@@ -45,7 +47,7 @@ export function startExecServer(dir) {
     },
     async close() {
       server.stdin.end();
-      if (server.exitCode === null) await new Promise((resolve) => server.once('exit', resolve));
+      if (server.exitCode === null && server.signalCode === null) await new Promise((resolve) => server.once('exit', resolve));
     },
   };
 }
