@@ -6,9 +6,10 @@
  * prints its answer.
  *
  * When no service runs, it starts one (bin/nsnet-cni.js serve: detached,
- * leaving after ten idle minutes) and hands the request to it: only the first call pays for
- * node. With NSNET_CNI_NO_SERVICE=1, or when the service cannot start, it
- * executes the plugin in node instead (bin/nsnet-cni.js), once per call.
+ * leaving after ten idle minutes), waits for it to listen and hands the
+ * request to it: only the first call pays for node. With
+ * NSNET_CNI_NO_SERVICE=1, or when the service cannot start, it executes the
+ * plugin in node instead (bin/nsnet-cni.js), once per call.
  *
  * Request:  "KEY=VALUE\0" for each CNI_* variable, "\0", then stdin.
  * Response: the exit status in decimal, "\n", then stdout.
@@ -18,6 +19,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,7 +29,6 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 
 #define DEFAULT_SOCKET "/run/nsnet/cni.sock"
@@ -101,16 +102,35 @@ static int connect_service(void) {
   return fd;
 }
 
-/* The CNI service (bin/nsnet-cni.js serve) in a new session, its output in <socket>.log. */
-static void spawn_service(void) {
+/*
+ * The CNI service (bin/nsnet-cni.js serve) in a new session, its output in
+ * <socket>.log. Returns the read end of a pipe whose write end only the
+ * service holds (NSNET_CNI_READY_FD): it writes one byte there once it
+ * listens, and a service that fails to start closes it by exiting. -1 when
+ * it could not be started.
+ */
+static int spawn_service(void) {
   char script[PATH_MAX + 32];
   char log[PATH_MAX + 8];
   package_file(script, sizeof script, "bin/nsnet-cni.js");
   snprintf(log, sizeof log, "%s.log", socket_path());
+  int ready[2];
+  if (pipe2(ready, O_CLOEXEC) < 0) return -1;
   pid_t pid = fork();
-  if (pid > 0) waitpid(pid, NULL, 0);
-  if (pid != 0) return;
+  if (pid != 0) {
+    close(ready[1]);
+    if (pid < 0) {
+      close(ready[0]);
+      return -1;
+    }
+    waitpid(pid, NULL, 0);
+    return ready[0];
+  }
   setsid();
+  close(ready[0]);
+  char ready_fd[16];
+  snprintf(ready_fd, sizeof ready_fd, "%d", ready[1]);
+  if (fcntl(ready[1], F_SETFD, 0) < 0 || setenv("NSNET_CNI_READY_FD", ready_fd, 1) < 0) _exit(1);
   int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
   int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (devnull < 0 || logfd < 0) _exit(1);
@@ -146,13 +166,16 @@ static int connect_or_start_service(void) {
     return -1;
   }
   fd = connect_service();
-  if (fd < 0) {
-    spawn_service();
-    struct timespec pause = {0, 5 * 1000 * 1000};
-    for (int waited = 0; fd < 0 && waited < SERVICE_START_TIMEOUT_MS; waited += 5) {
-      nanosleep(&pause, NULL);
-      fd = connect_service();
-    }
+  int ready = fd < 0 ? spawn_service() : -1;
+  if (ready >= 0) {
+    /* Its byte, or at once its end when it could not start: then node runs the request here. */
+    struct pollfd wait = {.fd = ready, .events = POLLIN};
+    char byte;
+    int polled;
+    do polled = poll(&wait, 1, SERVICE_START_TIMEOUT_MS);
+    while (polled < 0 && errno == EINTR);
+    if (polled > 0 && read(ready, &byte, 1) == 1) fd = connect_service();
+    close(ready);
   }
   close(lock);
   return fd;

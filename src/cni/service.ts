@@ -3,7 +3,7 @@
  * so that an ADD or DEL costs no node start-up. Requests run concurrently;
  * the state directory's lock keeps them apart, as between processes.
  */
-import { mkdirSync, unlinkSync } from 'node:fs';
+import { closeSync, mkdirSync, unlinkSync, writeSync } from 'node:fs';
 import { chmod, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer, type Socket } from 'node:net';
 import { dirname } from 'node:path';
@@ -45,7 +45,13 @@ export interface ServeOptions {
   onIdle?: () => void;
 }
 
+/** A unix socket address holds 108 bytes with the NUL; node would listen on a longer path cut short. */
+const MAX_SOCKET_PATH = 107;
+
 export async function serveCni(socketPath = cniSocketPath(), options: ServeOptions = {}): Promise<CniService> {
+  if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
+    throw new NsnetError('INVALID_ARGUMENT', `the socket path is longer than ${MAX_SOCKET_PATH} bytes: ${socketPath}`);
+  }
   await refuseIfServed(socketPath);
   mkdirSync(dirname(socketPath), { recursive: true, mode: 0o755 });
   try {
@@ -119,10 +125,27 @@ export async function runCniService(socketPath: string, idleExitMs?: number): Pr
   const stopped = new Promise<void>((resolve) => (stop = resolve));
   const service = await serveCni(socketPath, { idleExitMs, onIdle: stop });
   process.stderr.write(`nsnet cni: serving on ${socketPath}\n`);
+  tellStarter();
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   await stopped;
   await service.close();
+}
+
+/**
+ * A front end that started this service waits on NSNET_CNI_READY_FD: one
+ * byte says it listens (should it fail before, its exit says so).
+ */
+function tellStarter(): void {
+  const fd = Number(process.env.NSNET_CNI_READY_FD);
+  delete process.env.NSNET_CNI_READY_FD;
+  if (!Number.isInteger(fd) || fd <= 2) return;
+  try {
+    writeSync(fd, '1');
+    closeSync(fd);
+  } catch {
+    // The front end gave up waiting; it finds the socket on its next call.
+  }
 }
 
 /** Two services on one socket would steal each other's requests. */

@@ -365,6 +365,21 @@ describe('CNI plugin', () => {
       expect(existsSync(`${sock}.pid`)).to.equal(false);
     });
 
+    it('a service that cannot start: the call runs in node at once, and the log says why', async () => {
+      const dir = pluginDir(frontEnd);
+      // Longer than a unix socket address can be: the service fails to listen and exits.
+      const sock = join(mkdtempSync(join(tmpdir(), 'nsnet-nolisten-')), `${'x'.repeat(110)}.sock`);
+      const runtime = new CniRuntime([dir], { ...nodeEnv, NSNET_CNI_SOCKET: sock });
+      const started = Date.now();
+      const version = await runtime.exec('nsnet-cni', 'VERSION', { cniVersion: '1.1.0' });
+      // It no longer waits out the 10 s it allows a service to start in.
+      expect(Date.now() - started).to.be.below(5000);
+      expect(version.supportedVersions).to.include('1.1.0');
+      expect(readFileSync(`${sock}.log`, 'utf8')).to.match(/^nsnet-cni serve: the socket path is longer than 107 bytes: /m);
+      rmSync(dirname(sock), { recursive: true, force: true });
+      rmSync(dir, { recursive: true, force: true });
+    });
+
     it('bin/nsnet-cni.js serve refuses arguments other than the front end\'s', async () => {
       for (const args of [['serve'], ['serve', '--socket', '/run/x.sock'], ['serve', '--socket', '/run/x.sock', '--idle-exit', 'soon'], ['serve', '--port', '1', '--idle-exit', '1']]) {
         const run = spawn(process.execPath, [inNode, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
