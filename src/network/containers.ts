@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { NetNamespace, netnsDir } from '../netns';
 import { processAlive } from '../state/process-alive';
 import { currentStore } from '../state/store';
-import { type ConnectOptions, disconnectLocked, removeHostEnd } from './endpoint';
+import { checkConnectInput, type ConnectOptions, disconnectLocked, removeHostEnd } from './endpoint';
 import { type Endpoint, endpointKey, type EndpointRecord, toEndpoint } from './endpoint-record';
 import { BridgeNetwork, createBridgeNetwork, getNetwork } from './network';
 import { checkNetworkName } from './options';
@@ -63,10 +63,19 @@ interface Plan {
   joined?: string;
 }
 
+function connectOptionsOf(options: SetupOptions): ConnectOptions {
+  const { network: _network, ...connectOptions } = options;
+  return connectOptions;
+}
+
 function planFor(options: SetupOptions): Plan {
   const network = options.network ?? DEFAULT_NETWORK;
   if (typeof network !== 'string') throw invalid('network must be a string');
-  const connectOptions = ['ip', 'ipv6', 'mac', 'ifname', 'publish'].filter((key) => (options as Record<string, unknown>)[key] !== undefined);
+  // An empty publish list asks for nothing.
+  const connectOptions = ['ip', 'ipv6', 'mac', 'ifname', 'publish'].filter((key) => {
+    const value = (options as Record<string, unknown>)[key];
+    return Array.isArray(value) ? value.length > 0 : value !== undefined;
+  });
   let plan: Plan;
   if (network === 'host' || network === 'none') plan = { mode: network };
   else if (network.startsWith('container:')) plan = { mode: 'container', joined: checkContainerId(network.slice('container:'.length)) };
@@ -75,6 +84,8 @@ function planFor(options: SetupOptions): Plan {
   if (!plan.network && connectOptions.length) {
     throw invalid(`${connectOptions.join(', ')} only apply to a container on a bridge network, not '${network}'`);
   }
+  // Before anything is made (the default network on first use, say).
+  if (plan.network) checkConnectInput(connectOptionsOf(options));
   return plan;
 }
 
@@ -170,8 +181,7 @@ async function attach(record: ContainerRecord, joined: ContainerRecord | undefin
       await netns.links.set('lo', { up: true });
       return { id: record.id, mode: 'none', netns };
     }
-    const { network: _network, ...connectOptions } = options;
-    const endpoint = await (network.value as BridgeNetwork).connect(netns, connectOptions); // brings lo up too
+    const endpoint = await (network.value as BridgeNetwork).connect(netns, connectOptionsOf(options)); // brings lo up too
     return { id: record.id, mode: record.mode, netns, endpoint };
   } catch (error) {
     await netns.delete().catch(() => undefined);

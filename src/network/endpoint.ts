@@ -34,10 +34,7 @@ export interface ConnectOptions {
   publish?: PublishSpec[];
 }
 
-interface CheckedConnect {
-  /** The endpoint's id, and the name of its host end that derives from it. */
-  id: string;
-  hostIfname: string;
+interface ConnectInput {
   ifname: string;
   mac: string;
   ip?: string;
@@ -45,38 +42,48 @@ interface CheckedConnect {
   publish: PortRequest[];
 }
 
-function checkConnectOptions(network: NetworkRecord, options: ConnectOptions): CheckedConnect {
+interface CheckedConnect extends ConnectInput {
+  /** The endpoint's id, and the name of its host end that derives from it. */
+  id: string;
+  hostIfname: string;
+}
+
+/** The checks of connect options that need no network, so a caller can run them before it makes anything. */
+export function checkConnectInput(options: ConnectOptions): ConnectInput {
   if (typeof options !== 'object' || options === null) throw invalid('connect options must be an object');
   const known = new Set(['ifname', 'ip', 'ipv6', 'mac', 'publish']);
   const unknown = Object.keys(options).filter((key) => !known.has(key));
   if (unknown.length) throw invalid(`unknown connect option ${unknown.join(', ')}`);
   const publish = options.publish ?? [];
   if (!Array.isArray(publish)) throw new NsnetError('INVALID_PUBLISH', 'publish must be an array of port specs');
-  if (publish.length && network.activeFirewall === 'none') {
-    throw new NsnetError('INVALID_PUBLISH', `network "${network.name}" has no firewall (firewall: 'none') to publish ports with`);
-  }
-  const id = randomBytes(8).toString('hex');
-  const checked: CheckedConnect = {
-    id,
-    hostIfname: `veth${id.slice(0, 7)}`,
+  const input: ConnectInput = {
     ifname: checkInterfaceName(options.ifname ?? 'eth0', 'ifname'),
     mac: options.mac === undefined ? randomLocalMac() : checkMac(options.mac),
     publish: publish.map(parsePublish),
   };
-  const v6 = checked.publish.find((request) => (request.hostIp ?? network.hostIp).includes(':'));
+  if (options.ip !== undefined) {
+    if (ipFamily(options.ip, 'ip') !== 4) throw invalid(`ip must be an IPv4 address: ${options.ip}`);
+    input.ip = options.ip;
+  }
+  if (options.ipv6 !== undefined) {
+    if (ipFamily(options.ipv6, 'ipv6') !== 6) throw invalid(`ipv6 must be an IPv6 address: ${options.ipv6}`);
+    input.ipv6 = options.ipv6;
+  }
+  return input;
+}
+
+function checkConnectOptions(network: NetworkRecord, options: ConnectOptions): CheckedConnect {
+  const input = checkConnectInput(options);
+  if (input.publish.length && network.activeFirewall === 'none') {
+    throw new NsnetError('INVALID_PUBLISH', `network "${network.name}" has no firewall (firewall: 'none') to publish ports with`);
+  }
+  const v6 = input.publish.find((request) => (request.hostIp ?? network.hostIp).includes(':'));
   if (v6 && !network.ipv6) {
     throw new NsnetError('INVALID_PUBLISH', `network "${network.name}" has no IPv6 subnet for a port published on ${v6.hostIp ?? network.hostIp}`);
   }
-  if (options.ip !== undefined) {
-    if (ipFamily(options.ip, 'ip') !== 4) throw invalid(`ip must be an IPv4 address: ${options.ip}`);
-    checked.ip = options.ip;
-  }
-  if (options.ipv6 !== undefined) {
-    if (!network.ipv6) throw invalid(`network "${network.name}" has no IPv6 subnet for ipv6 ${options.ipv6}`);
-    if (ipFamily(options.ipv6, 'ipv6') !== 6) throw invalid(`ipv6 must be an IPv6 address: ${options.ipv6}`);
-    checked.ipv6 = options.ipv6;
-  }
-  return checked;
+  if (input.ipv6 !== undefined && !network.ipv6) throw invalid(`network "${network.name}" has no IPv6 subnet for ipv6 ${input.ipv6}`);
+  const id = randomBytes(8).toString('hex');
+  return { ...input, id, hostIfname: `veth${id.slice(0, 7)}` };
 }
 
 /** The stored network is still the one a caller looked up (not removed, nor made again since). */

@@ -97,6 +97,16 @@ describe('setupContainer / teardownContainer', () => {
     expect(ipJson(['netns', 'list']).map((n) => n.name)).to.deep.equal([c.id]);
   });
 
+  it('bad connect options are refused before the default network is made', async () => {
+    // Removed first (nothing uses it between tests), so that making it again would show.
+    if (ipLink('nsnet0')) await removeNetwork('bridge');
+    for (const options of [{ publish: ['80:80:80:80'] }, { ip: 'fd00::5' }, { mac: 'ff:ff:ff:ff:ff:ff' }, { ifname: 'a/b' }]) {
+      await expectReject(setupContainer(uniqueName('ct'), options), 'NsnetError', options.publish ? 'INVALID_PUBLISH' : 'INVALID_ARGUMENT');
+    }
+    expect(ipLink('nsnet0')).to.equal(undefined);
+    expect(ipJson(['netns', 'list']).map((n) => n.name)).to.deep.equal([]);
+  });
+
   it('teardown frees the namespace even while this process holds its handle: the veth goes', async () => {
     const c = await container();
     await c.netns.links.list(); // the handle has a descriptor and a socket open

@@ -47,7 +47,7 @@ async function run(command: string, args: string[], options: RunOptions): Promis
   try {
     container = await setupContainer(id, {
       network: options.network,
-      publish: options.publish.length ? options.publish : undefined,
+      publish: options.publish,
       ip: options.ip,
       ipv6: options.ip6,
       mac: options.mac,
