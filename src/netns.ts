@@ -280,6 +280,11 @@ export class NetNamespace {
     return execInNamespace(this.fd, command, args, options);
   }
 
+  /** In JSON a namespace is its path: a handle holds descriptors and sockets, not data. */
+  toJSON(): string {
+    return this.path;
+  }
+
   /** Releases this handle's descriptor and socket. The namespace itself stays. */
   close(): void {
     if (this.isHost) return;

@@ -104,6 +104,11 @@ export class BridgeNetwork {
   }
 }
 
+/** The endpoints of every network, read once. */
+export async function listEndpoints(): Promise<Endpoint[]> {
+  return (await currentStore().list<EndpointRecord>('endpoints')).map((record) => toEndpoint(record));
+}
+
 /**
  * Creates a bridge network, or returns the existing one when the options
  * agree (NETWORK_CONFLICT when they do not).

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { Command } from 'commander';
 
-import { NsnetError } from '../../errors';
+import { invalid } from '../../errors';
 import { cniFrontEndPath } from '../../native';
 import { cniSocketPath, runCniService } from '../../cni/service';
 import { integer } from '../options';
@@ -25,13 +25,14 @@ export function cniCommand(): Command {
     .option('--dir <path>', 'CNI plugin directory', '/opt/cni/bin')
     .option('--name <type>', 'the plugin name, as "type" in network configs', 'nsnet-cni')
     .action(async (options: { dir: string; name: string }) => {
+      if (!/^[a-zA-Z0-9_.-]+$/.test(options.name)) throw invalid(`not a plugin name: ${options.name}`);
       const target = join(options.dir, options.name);
-      if (!/^[a-zA-Z0-9_.-]+$/.test(options.name)) throw new NsnetError('INVALID_ARGUMENT', `not a plugin name: ${options.name}`);
+      const frontEnd = cniFrontEndPath();
       await mkdir(options.dir, { recursive: true });
       await rm(target, { force: true }); // a link left by an earlier install, dangling or not
       // A link, not a copy: the front end finds the node fallback beside its real path.
-      await symlink(cniFrontEndPath(), target);
-      process.stdout.write(`${target} -> ${cniFrontEndPath()}\n`);
+      await symlink(frontEnd, target);
+      process.stdout.write(`${target} -> ${frontEnd}\n`);
     });
   return cni;
 }

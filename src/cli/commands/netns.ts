@@ -32,7 +32,6 @@ export function netnsCommand(): Command {
     .action(async (options: { json?: boolean }) => {
       const all = await NetNamespace.list();
       const rows = all.map((ns) => ({ name: ns.name as string, path: ns.path, inode: ns.inode }));
-      for (const ns of all) ns.close();
       if (options.json) printJson(rows);
       else printTable(['NAME', 'INODE', 'PATH'], rows.map((r) => [r.name, String(r.inode), r.path]));
     });

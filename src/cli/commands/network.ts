@@ -2,8 +2,8 @@
 import { Command, Option } from 'commander';
 
 import type { Endpoint } from '../../network/endpoint-record';
-import { BridgeNetwork, createBridgeNetwork, getNetwork, listNetworks, removeNetwork } from '../../network/network';
-import { type BridgeNetworkOptions, FIREWALL_BACKENDS, type FirewallBackend } from '../../network/options';
+import { createBridgeNetwork, getNetwork, listEndpoints, listNetworks, removeNetwork } from '../../network/network';
+import { type BridgeNetworkOptions, FIREWALL_BACKENDS, type FirewallBackend, type NetworkRecord } from '../../network/options';
 import { formatPort, printJson, printTable, withProgress } from '../output';
 import { integer } from '../options';
 
@@ -42,7 +42,7 @@ export function networkCommand(): Command {
     .option('--json', 'print the network as JSON')
     .action(async (name: string, options: CreateOptions) => {
       const net = await withProgress(`creating network ${name}`, () => createBridgeNetwork(networkOptions(name, options)));
-      if (options.json) printJson(networkJson(net));
+      if (options.json) printJson(net.options);
       else process.stdout.write(`${net.name}\n`);
     });
   network
@@ -51,10 +51,10 @@ export function networkCommand(): Command {
     .description('list networks')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
-      const networks = await listNetworks();
-      const counts = await Promise.all(networks.map(async (net) => (await net.endpoints()).length));
+      const [networks, endpoints] = await Promise.all([listNetworks(), listEndpoints()]);
+      const counts = networks.map((net) => endpoints.filter((e) => e.network === net.name).length);
       if (options.json) {
-        printJson(networks.map((net, i) => ({ ...networkJson(net), endpoints: counts[i] })));
+        printJson(networks.map((net, i) => ({ ...net.options, endpoints: counts[i] })));
         return;
       }
       printTable(
@@ -76,12 +76,10 @@ export function networkCommand(): Command {
     .argument('<name...>', 'network names')
     .option('--json', 'print JSON')
     .action(async (names: string[], options: { json?: boolean }) => {
-      const networks = await Promise.all(names.map((name) => getNetwork(name)));
-      const details = await Promise.all(
-        networks.map(async (net) => ({ ...networkJson(net), endpoints: (await net.endpoints()).map(endpointJson) })),
-      );
-      if (options.json) printJson(details);
-      else process.stdout.write(details.map(inspectText).join('\n'));
+      const [networks, endpoints] = await Promise.all([Promise.all(names.map((name) => getNetwork(name))), listEndpoints()]);
+      const details = networks.map((net) => ({ network: net.options, endpoints: endpoints.filter((e) => e.network === net.name) }));
+      if (options.json) printJson(details.map((d) => ({ ...d.network, endpoints: d.endpoints })));
+      else process.stdout.write(details.map((d) => inspectText(d.network, d.endpoints)).join('\n'));
     });
   network
     .command('rm')
@@ -103,8 +101,9 @@ function networkOptions(name: string, options: CreateOptions): BridgeNetworkOpti
   if (options.bridge !== undefined) wanted.bridge = options.bridge;
   if (options.subnet !== undefined) wanted.subnet = options.subnet;
   if (options.gateway !== undefined) wanted.gateway = options.gateway;
-  if (options.ipv6Subnet !== undefined) {
-    wanted.ipv6 = { subnet: options.ipv6Subnet };
+  // A gateway without a subnet goes to the library too, which refuses it.
+  if (options.ipv6Subnet !== undefined || options.ipv6Gateway !== undefined) {
+    wanted.ipv6 = { subnet: options.ipv6Subnet as string };
     if (options.ipv6Gateway !== undefined) wanted.ipv6.gateway = options.ipv6Gateway;
   }
   if (options.mtu !== undefined) wanted.mtu = options.mtu;
@@ -114,24 +113,12 @@ function networkOptions(name: string, options: CreateOptions): BridgeNetworkOpti
   return wanted;
 }
 
-/** A network as JSON: its stored definition. */
-export function networkJson(net: BridgeNetwork): Record<string, unknown> {
-  return { ...net.options };
-}
-
-/** An endpoint as JSON: the namespace as its path. */
-export function endpointJson(endpoint: Endpoint): Record<string, unknown> {
-  const { netns, ...rest } = endpoint;
-  return { ...rest, netns: netns.path };
-}
-
-function inspectText(net: Record<string, unknown>): string {
-  const { endpoints, ...fields } = net as { endpoints: Record<string, unknown>[] };
-  const lines = Object.entries(fields).map(([key, value]) => `${key}: ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`);
+function inspectText(network: Readonly<NetworkRecord>, endpoints: Endpoint[]): string {
+  const lines = Object.entries(network).map(([key, value]) => `${key}: ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`);
   lines.push(`endpoints: ${endpoints.length ? '' : 'none'}`);
   for (const e of endpoints) {
-    const ports = (e.ports as Parameters<typeof formatPort>[0][]).map(formatPort).join(', ');
-    lines.push(`  ${e.netns} ${e.ifname} ${[e.ipv4, e.ipv6].filter(Boolean).join(' ')} ${e.mac} host ${e.hostIfname}${ports ? ` ports ${ports}` : ''}`);
+    const ports = e.ports.map(formatPort).join(', ');
+    lines.push(`  ${e.netns.path} ${e.ifname} ${[e.ipv4, e.ipv6].filter(Boolean).join(' ')} ${e.mac} host ${e.hostIfname}${ports ? ` ports ${ports}` : ''}`);
   }
   return lines.join('\n') + '\n';
 }

@@ -3,24 +3,20 @@ import { Command } from 'commander';
 
 import type { Endpoint } from '../../network/endpoint-record';
 import { type ContainerInfo, listContainers } from '../../network/containers';
-import { listNetworks } from '../../network/network';
+import { listEndpoints } from '../../network/network';
 import { formatPort, printJson, printTable } from '../output';
-import { endpointJson } from './network';
 
 export function psCommand(): Command {
   return new Command('ps')
     .description('list containers and endpoints with their addresses and published ports')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
-      const [containers, endpoints] = await Promise.all([listContainers(), allEndpoints()]);
+      const [containers, endpoints] = await Promise.all([listContainers(), listEndpoints()]);
       // Endpoints made with net.connect() rather than setupContainer().
       const owned = new Set(containers.map((c) => c.endpoint?.hostIfname).filter(Boolean));
       const loose = endpoints.filter((e) => !owned.has(e.hostIfname));
       if (options.json) {
-        printJson({
-          containers: containers.map((c) => ({ ...c, endpoint: c.endpoint && endpointJson(c.endpoint) })),
-          endpoints: loose.map(endpointJson),
-        });
+        printJson({ containers, endpoints: loose });
         return;
       }
       printTable(
@@ -28,11 +24,6 @@ export function psCommand(): Command {
         [...containers.map(containerRow), ...loose.map((e) => ['-', 'endpoint', ...endpointCells(e), e.netns.path, 'ready'])],
       );
     });
-}
-
-async function allEndpoints(): Promise<Endpoint[]> {
-  const perNetwork = await Promise.all((await listNetworks()).map((net) => net.endpoints()));
-  return perNetwork.flat();
 }
 
 function containerRow(c: ContainerInfo): string[] {

@@ -1,7 +1,7 @@
 /** What `nsnet topology` draws: networks, endpoints and containers, checked against the kernel. */
 import { type ContainerInfo, listContainers } from '../../network/containers';
 import type { Endpoint } from '../../network/endpoint-record';
-import { listNetworks } from '../../network/network';
+import { listEndpoints, listNetworks } from '../../network/network';
 import { NetNamespace } from '../../netns';
 import type { PublishedPort } from '../../firewall/ports';
 
@@ -44,14 +44,14 @@ export interface Topology {
 
 export async function readTopology(): Promise<Topology> {
   const host = NetNamespace.host();
-  const [networks, containers, links] = await Promise.all([listNetworks(), listContainers(), host.links.list()]);
+  const [networks, allEndpoints, containers, links] = await Promise.all([listNetworks(), listEndpoints(), listContainers(), host.links.list()]);
   const linkState = (name: string): LinkState => {
     const link = links.find((l) => l.name === name);
     return !link ? 'missing' : link.up ? 'up' : 'down';
   };
   const result: Topology = { host: { netnsInode: host.inode }, networks: [], unattached: [] };
   for (const net of networks) {
-    const endpoints = await net.endpoints();
+    const endpoints = allEndpoints.filter((e) => e.network === net.name);
     result.networks.push({
       name: net.name,
       bridge: net.bridge,
