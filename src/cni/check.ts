@@ -1,4 +1,5 @@
 /** CHECK: the live state of an attachment against what the runtime was told (prevResult). */
+import { NetlinkError } from '../errors';
 import type { EndpointRecord } from '../network/endpoint-record';
 import type { NetworkRecord } from '../network/options';
 import { NetNamespace } from '../netns';
@@ -23,11 +24,15 @@ export async function attachmentProblems(
 ): Promise<string[]> {
   const problems: string[] = [];
   const host = NetNamespace.host();
-  const hostLinks = await host.links.list();
-  const bridge = hostLinks.find((l) => l.name === network.bridge);
+  // Gone reads as undefined; any other failure is the kernel's to report.
+  const linkOrNone = (name: string) =>
+    host.links.get(name).catch((error: unknown) => {
+      if (error instanceof NetlinkError && error.code === 'ENODEV') return undefined;
+      throw error;
+    });
+  const [bridge, hostEnd] = await Promise.all([linkOrNone(network.bridge), linkOrNone(endpoint.hostIfname)]);
   if (!bridge) problems.push(`bridge ${network.bridge} is missing`);
   else if (!bridge.up) problems.push(`bridge ${network.bridge} is down`);
-  const hostEnd = hostLinks.find((l) => l.name === endpoint.hostIfname);
   if (!hostEnd) problems.push(`host interface ${endpoint.hostIfname} is missing`);
   else if (bridge && hostEnd.master !== bridge.index) problems.push(`host interface ${endpoint.hostIfname} is not on bridge ${network.bridge}`);
 

@@ -34,8 +34,8 @@ import { requireVersion } from './versions';
  */
 export interface CniContext {
   deferLinkRemoval: boolean;
-  /** Networks already made or checked, by their options (the service keeps them). */
-  networks: Map<string, BridgeNetwork>;
+  /** Networks already made or checked (or being so), by their options (the service keeps them). */
+  networks: Map<string, Promise<BridgeNetwork>>;
   /** Veth removals still to come, by namespace path and interface: each runs its removal now. */
   pendingRemovals: Map<string, () => Promise<void>>;
 }
@@ -59,12 +59,13 @@ export async function add(env: CniEnvironment, config: CniConfig, context: CniCo
     pid: process.pid,
     created: new Date().toISOString(),
   };
-  const [created, network] = await Promise.allSettled([claimAttachment(record), networkFor(config, context)]);
+  const networkKey = JSON.stringify(config.network);
+  const [created, network] = await Promise.allSettled([claimAttachment(record), networkFor(config, networkKey, context)]);
   if (created.status === 'rejected') throw created.reason;
   try {
     if (network.status === 'rejected') throw network.reason;
     await context.pendingRemovals.get(removalKey(netnsPath, env.ifname))?.();
-    const [connected, endpoint] = await connectOnce(network.value, netnsPath, { ...config.connect, ifname: env.ifname }, config, context);
+    const [connected, endpoint] = await connectOnce(network.value, netnsPath, { ...config.connect, ifname: env.ifname }, config, networkKey, context);
     try {
       await writeAttachment({ ...record, status: 'ready', endpoint: endpointKey(endpoint.network, endpoint.netns.inode) });
     } catch (error) {
@@ -99,12 +100,13 @@ async function claimAttachment(record: AttachmentRecord): Promise<void> {
  * service. A connect re-checks under the state lock that the network is
  * still the same, so a stale copy costs one retry, never a wrong result.
  */
-async function networkFor(config: CniConfig, context: CniContext): Promise<BridgeNetwork> {
-  const key = JSON.stringify(config.network);
+function networkFor(config: CniConfig, key: string, context: CniContext): Promise<BridgeNetwork> {
   let network = context.networks.get(key);
   if (!network) {
-    network = await createBridgeNetwork(config.network);
+    // Remembered while it is made, so that a burst of ADDs makes it once.
+    network = createBridgeNetwork(config.network);
     context.networks.set(key, network);
+    network.catch(() => context.networks.delete(key));
   }
   return network;
 }
@@ -115,6 +117,7 @@ async function connectOnce(
   netnsPath: string,
   options: ConnectOptions,
   config: CniConfig,
+  key: string,
   context: CniContext,
 ): Promise<[BridgeNetwork, Endpoint]> {
   try {
@@ -122,8 +125,8 @@ async function connectOnce(
   } catch (error) {
     // Removed and made again, or its bridge deleted, since it was remembered.
     const stale = error instanceof NsnetError && (error.code === 'NETWORK_NOT_FOUND' || error.code === 'ENODEV');
-    if (!stale || !context.networks.delete(JSON.stringify(config.network))) throw error;
-    const fresh = await networkFor(config, context);
+    if (!stale || !context.networks.delete(key)) throw error;
+    const fresh = await networkFor(config, key, context);
     return [fresh, await fresh.connect(netnsPath, options)];
   }
 }
@@ -166,11 +169,7 @@ export async function check(env: CniEnvironment, config: CniConfig): Promise<voi
   if (!record || record.status !== 'ready') {
     throw new CniError(CNI_CODES.UNKNOWN_CONTAINER, `no attachment of container ${env.containerId} ${env.ifname} on network "${config.network.name}"`);
   }
-  const store = currentStore();
-  const [network, endpoint] = await Promise.all([
-    store.read<NetworkRecord>('networks', record.network),
-    record.endpoint ? store.read<EndpointRecord>('endpoints', record.endpoint) : undefined,
-  ]);
+  const [network, endpoint] = await Promise.all([currentStore().read<NetworkRecord>('networks', record.network), endpointOf(record)]);
   if (!network) throw checkFailed([`network "${record.network}" is gone`]);
   if (!endpoint) throw checkFailed([`the endpoint of ${env.containerId} ${env.ifname} is gone`]);
   const problems = await attachmentProblems(network, endpoint, env.netns as string, config.prevResult);

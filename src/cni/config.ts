@@ -15,8 +15,8 @@ import { checkInterfaceName, checkMac } from '../validate';
 import { CNI_CODES, CniError, invalidConfig, invalidEnvironment, unsupportedField } from './errors';
 import { checkVersion } from './versions';
 
-export const COMMANDS = ['ADD', 'DEL', 'CHECK', 'STATUS', 'GC', 'VERSION'] as const;
-export type CniCommand = (typeof COMMANDS)[number];
+const COMMANDS = ['ADD', 'DEL', 'CHECK', 'STATUS', 'GC', 'VERSION'] as const;
+type CniCommand = (typeof COMMANDS)[number];
 const CONTAINER_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
 
 export interface CniEnvironment {
@@ -60,7 +60,6 @@ export interface CniConfig {
   prevResult?: Record<string, unknown>;
   /** GC: the attachments that stay, as "containerId/ifname". */
   validAttachments?: Set<string>;
-  raw: Record<string, unknown>;
 }
 
 /** Parses stdin (code 6 if not a JSON object) and checks the keys nsnet uses. */
@@ -78,7 +77,7 @@ export function readConfig(stdin: string): CniConfig {
   const cniVersion = checkVersion(config.cniVersion);
   if (typeof config.name !== 'string') throw invalidConfig('name', 'a network name is required');
   refuseUnsupported(config);
-  const result: CniConfig = { cniVersion, network: networkOptions(config), connect: connectOptions(config), raw: config };
+  const result: CniConfig = { cniVersion, network: networkOptions(config), connect: connectOptions(config) };
   if (config.dns !== undefined) result.dns = dnsConfig(config.dns);
   if (config.prevResult !== undefined) {
     if (typeof config.prevResult !== 'object' || config.prevResult === null) throw invalidConfig('prevResult', 'must be an object');

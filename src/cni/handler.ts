@@ -13,7 +13,7 @@ export interface CniRequest {
   stdin: string;
 }
 
-export interface CniResponse {
+interface CniResponse {
   exitCode: number;
   stdout: string;
 }

@@ -1,4 +1,5 @@
 /** The result of an ADD, as the reference bridge plugin shapes it, at the config's version. */
+import { parseCidr } from '../ip';
 import type { Endpoint } from '../network/endpoint-record';
 import type { NetworkRecord } from '../network/options';
 import type { DnsConfig } from './config';
@@ -42,7 +43,7 @@ export function addResult(version: string, network: NetworkRecord, endpoint: End
     ips: [],
     dns,
   };
-  const prefix = (subnet: string) => subnet.split('/')[1];
+  const prefix = (subnet: string) => parseCidr(subnet).prefixLength;
   result.ips.push({ interface: 2, address: `${endpoint.ipv4}/${prefix(network.subnet)}`, ...(endpoint.gateway ? { gateway: endpoint.gateway } : {}) });
   if (endpoint.ipv6 && network.ipv6) {
     result.ips.push({ interface: 2, address: `${endpoint.ipv6}/${prefix(network.ipv6.subnet)}`, ...(endpoint.gateway6 ? { gateway: endpoint.gateway6 } : {}) });

@@ -12,7 +12,7 @@ import { NsnetError } from '../errors';
 import type { CniContext } from './commands';
 import { type CniRequest, handleCni } from './handler';
 
-export const DEFAULT_SOCKET = '/run/nsnet/cni.sock';
+const DEFAULT_SOCKET = '/run/nsnet/cni.sock';
 
 /** The socket of `NSNET_CNI_SOCKET`, else /run/nsnet/cni.sock (as the front end looks for it). */
 export function cniSocketPath(): string {
@@ -34,12 +34,12 @@ export function parseRequest(data: Buffer): CniRequest {
   return { env, stdin: data.toString('utf8', position + 1) };
 }
 
-export interface CniService {
+interface CniService {
   /** Stops accepting, and waits for requests and link removals in progress. */
   close(): Promise<void>;
 }
 
-export interface ServeOptions {
+interface ServeOptions {
   /** Leave after this long without a request (started on demand by the front end). */
   idleExitMs?: number;
   onIdle?: () => void;
@@ -48,7 +48,7 @@ export interface ServeOptions {
 /** A unix socket address holds 108 bytes with the NUL; node would listen on a longer path cut short. */
 const MAX_SOCKET_PATH = 107;
 
-export async function serveCni(socketPath = cniSocketPath(), options: ServeOptions = {}): Promise<CniService> {
+async function serveCni(socketPath = cniSocketPath(), options: ServeOptions = {}): Promise<CniService> {
   if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
     throw new NsnetError('INVALID_ARGUMENT', `the socket path is longer than ${MAX_SOCKET_PATH} bytes: ${socketPath}`);
   }

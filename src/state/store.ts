@@ -83,12 +83,14 @@ export class StateStore {
   }
 
   async remove(kind: RecordKind, name: string): Promise<void> {
-    await fs.rm(this.file(kind, name), { force: true });
+    const file = this.file(kind, name);
+    await asKernelError(`state remove ${file}`, () => fs.rm(file, { force: true }));
   }
 
   async list<T>(kind: RecordKind): Promise<T[]> {
     await this.init();
-    const names = (await fs.readdir(path.join(this.dir, kind))).filter((f) => f.endsWith('.json'));
+    const dir = path.join(this.dir, kind);
+    const names = (await asKernelError(`state list ${dir}`, () => fs.readdir(dir))).filter((f) => f.endsWith('.json'));
     const records = await Promise.all(names.map((f) => this.read<T>(kind, f.slice(0, -'.json'.length))));
     return records.filter((record): record is Awaited<T> => record !== undefined) as T[];
   }
