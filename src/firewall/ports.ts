@@ -118,7 +118,9 @@ export async function releasePorts(store: StateStore, ports: PublishedPort[], ow
         if (left.length) table[port.hostPort] = left;
         else delete table[port.hostPort];
       }
-      await store.write('ports', protocol, table);
+      // An empty table is no table: nothing of nsnet's stays once its last port goes.
+      if (Object.keys(table).length) await store.write('ports', protocol, table);
+      else await store.remove('ports', protocol);
     }),
   );
 }

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 
 import { listNetworks, NetNamespace, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
-import { eventually, ipJson, linkNames, newLinks, tcpRequest, uniqueName } from '../helpers.mjs';
+import { eventually, ipJson, linkNames, newLinks, publishedAnyPorts, tcpRequest, uniqueName } from '../helpers.mjs';
 
 const bin = join(process.cwd(), 'bin', 'nsnet.js');
 const HOST = '203.0.113.1';
@@ -32,8 +32,6 @@ function nsnetProcess(args) {
   return child;
 }
 
-const nftPortElements = () => JSON.stringify(JSON.parse(execFileSync('nft', ['-j', 'list', 'map', 'inet', 'nsnet', 'ports4_any'], { encoding: 'utf8' })));
-
 /** Retries a request until the server behind it answers. */
 async function requestWhenUp(ns, host, port, message) {
   for (let attempt = 0; attempt < 100; attempt += 1) {
@@ -52,7 +50,7 @@ async function expectNothingLeft(id, port, before) {
   // The default network's bridge, nsnet0, stays (as docker0 does).
   const left = () => newLinks(before).filter((name) => name !== 'nsnet0');
   expect(await eventually(() => left().length === 0, 10000), `links left: ${left()}`).to.equal(true);
-  expect(nftPortElements()).to.not.contain(String(port));
+  expect(publishedAnyPorts()).to.not.include(port);
   expect(JSON.parse((await nsnet(['ps', '--json'])).stdout).containers).to.deep.equal([]);
 }
 
@@ -93,7 +91,7 @@ describe('nsnet command', () => {
     const server = `require('node:net').createServer((s) => s.end('up')).listen(80)`;
     const run = nsnetProcess(['run', '--name', 'cli-term', '-p', '8091:80', process.execPath, '-e', server]);
     expect(await requestWhenUp(wan, HOST, 8091, 'x')).to.equal('up');
-    expect(nftPortElements()).to.contain('8091');
+    expect(publishedAnyPorts()).to.include(8091);
     process.kill(run.pid, 'SIGTERM');
     const [code] = await once(run, 'exit');
     expect(code, run.output).to.equal(143);
@@ -238,24 +236,46 @@ describe('nsnet command', () => {
     expect(report.containers).to.deep.equal([]);
   });
 
-  it('demo exits 0, shows the traffic, and leaves this namespace as it was', async () => {
-    const snapshot = () =>
-      JSON.stringify([
-        ipJson(['link']),
-        ipJson(['addr']),
-        ipJson(['route']),
-        ipJson(['netns', 'list']),
-        execFileSync('nft', ['list', 'ruleset'], { encoding: 'utf8' }),
-        readdirSync(process.env.NSNET_STATE_DIR, { recursive: true }).sort(),
+  it('demo exits 0, shows the traffic, and leaves its sandbox, and this namespace, as they were', async () => {
+    // Links, addresses, routes and namespaces; the elements in nf_tables; the records in the state directory.
+    const snapshotScript = `() => {
+      const run = (command, args) => require('node:child_process').execFileSync(command, args, { encoding: 'utf8' });
+      return JSON.stringify([
+        ...[['link'], ['addr'], ['route'], ['netns', 'list']].map((args) => run('ip', ['-j', ...args])),
+        run('nft', ['list', 'ruleset']).split('\\n').filter((line) => line.includes('elements')),
+        require('node:fs').readdirSync(process.env.NSNET_STATE_DIR, { recursive: true }).filter((f) => f.endsWith('.json')),
       ]);
+    }`;
+    const snapshot = () => execFileSync(process.execPath, ['-e', `process.stdout.write((${snapshotScript})())`], { encoding: 'utf8' });
     const before = snapshot();
-    const demo = await nsnet(['demo']);
+    // The demo makes its own sandbox; here it runs in one of the test's making, read before and after
+    // (once the kernel has finished removing the namespaces the demo deleted).
+    const inSandbox = `
+      const snapshot = ${snapshotScript};
+      const before = snapshot();
+      const demo = require('node:child_process').spawnSync(process.execPath, [${JSON.stringify(bin)}, 'demo'], {
+        encoding: 'utf8', env: { ...process.env, NSNET_OWN_SANDBOX: '1' },
+      });
+      let after = snapshot();
+      for (let i = 0; i < 100 && after !== before; i++) {
+        require('node:child_process').execFileSync('sleep', ['0.1']);
+        after = snapshot();
+      }
+      process.stdout.write(JSON.stringify({ code: demo.status, stdout: demo.stdout, stderr: demo.stderr, before, after }));`;
+    const env = { ...process.env };
+    delete env.NSNET_SANDBOX; // the sandbox script makes a new one only outside one
+    const run = await new Promise((resolve) => {
+      execFile(join(process.cwd(), 'scripts', 'sandbox'), [process.execPath, '-e', inSandbox], { env }, (error, stdout, stderr) => resolve({ error, stdout, stderr }));
+    });
+    expect(run.error, run.stderr).to.equal(null);
+    const demo = JSON.parse(run.stdout);
     expect(demo.code, demo.stderr).to.equal(0);
     expect(demo.stdout).to.match(/client -> web 10\.89\.0\.2:80 +hello from web, you are 10\.89\.0\.3/);
     expect(demo.stdout).to.match(/wan -> host 198\.51\.100\.1:8080 \(published\) +hello from web, you are 198\.51\.100\.2/);
     expect(demo.stdout).to.match(/client -> wan 198\.51\.100\.2:9000 \(masquerade\) +wan saw you as 198\.51\.100\.1/);
     expect(demo.stdout).to.contain('published 0.0.0.0:8080->80/tcp');
     expect(demo.stdout).to.match(/cleaned up: .*\n$/);
+    expect(demo.after, 'what the demo left in its sandbox').to.equal(demo.before);
     expect(snapshot()).to.equal(before);
   });
 });
