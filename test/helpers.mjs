@@ -117,6 +117,13 @@ export function tcpRequest(ns, host, port, message, timeoutMs = 3000) {
   return runNode(ns, script, [host, String(port), message]);
 }
 
+/** The host ports published on every address (nsnet's ports4_any map), as nft lists them. */
+export function publishedAnyPorts() {
+  const listed = JSON.parse(execFileSync('nft', ['-j', 'list', 'map', 'inet', 'nsnet', 'ports4_any'], { encoding: 'utf8' }));
+  const map = listed.nftables.find((entry) => entry.map).map;
+  return (map.elem ?? []).map(([key]) => key.concat[1]); // key: protocol . port
+}
+
 /**
  * Polls `check` until it returns true, for kernel work that finishes in the
  * background (a deleted namespace's interfaces go in a batched cleanup).

@@ -1,7 +1,7 @@
 // The CNI plugin executed as a runtime executes it (test/cni-runtime.mjs),
 // on both of its paths: the native front end answered by `nsnet cni serve`,
 // and the plugin run in node once per call. Real namespaces, real traffic.
-import { execFileSync, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { expect } from 'chai';
 
 import { NetNamespace, reconcile, removeNetwork } from '../../dist/index.js';
 import { CniPluginError, CniRuntime } from '../cni-runtime.mjs';
-import { eventually, ip, ipJson, linkNames, newLinks, startTcpServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
+import { eventually, ip, ipJson, linkNames, newLinks, publishedAnyPorts, startTcpServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
 
 const root = process.cwd();
 const stateDir = process.env.NSNET_STATE_DIR;
@@ -19,7 +19,6 @@ const REFERENCE_DIRS = ['/usr/lib/cni', '/opt/cni/bin'];
 const referenceDir = REFERENCE_DIRS.find((dir) => ['bridge', 'host-local', 'loopback'].every((p) => existsSync(join(dir, p))));
 
 /** The published ports map, as nft lists it. */
-const nftPortMap = () => execFileSync('nft', ['-j', 'list', 'map', 'inet', 'nsnet', 'ports4_any'], { encoding: 'utf8' });
 
 /** The record files of a kind in the state directory. */
 function readdir(dir) {
@@ -56,7 +55,14 @@ let socket;
 async function startService() {
   socket = join(mkdtempSync(join(tmpdir(), 'nsnet-sock-')), 'cni.sock');
   service = spawn(process.execPath, [join(root, 'bin', 'nsnet.js'), 'cni', 'serve', '--socket', socket], { stdio: ['ignore', 'ignore', 'pipe'] });
-  await once(service.stderr, 'data'); // "serving on ..."
+  let stderr = '';
+  await new Promise((resolve, reject) => {
+    service.stderr.on('data', (chunk) => {
+      stderr += chunk;
+      if (stderr.includes('serving on')) resolve();
+    });
+    service.once('exit', (code) => reject(new Error(`nsnet cni serve ended (${code}): ${stderr}`)));
+  });
 }
 
 const paths = [
@@ -148,7 +154,14 @@ describe('CNI plugin', () => {
 
         expect(readdir(`${stateDir}/attachments`)).to.deep.equal([]);
         expect(readdir(`${stateDir}/endpoints`)).to.deep.equal([]);
-        expect(await tcpRequest(NetNamespace.host(), '127.0.0.1', port, 'gone', 500).catch((e) => e.message)).to.match(/ECONNREFUSED|timeout/);
+        // The port leads nowhere now: a server of the host's own answers on it.
+        expect(publishedAnyPorts()).to.not.include(port);
+        const hostServer = await startTcpServer(NetNamespace.host(), port, 'host');
+        try {
+          expect(await tcpRequest(NetNamespace.host(), '127.0.0.1', port, 'gone')).to.equal('host:gone');
+        } finally {
+          await stop(hostServer);
+        }
         const left = () => newLinks(before).filter((name) => name !== `nsbr-${network}`);
         expect(await eventually(() => left().length === 0, 10000), `links left: ${left()}`).to.equal(true);
         expect(ipJson(['link'], n1.name).map((l) => l.ifname)).to.deep.equal(['lo']);
@@ -165,7 +178,7 @@ describe('CNI plugin', () => {
         expect(readdir(`${stateDir}/endpoints`)).to.deep.equal([]);
         const leases = JSON.parse(readFileSync(`${stateDir}/leases/${network}.json`, 'utf8'));
         expect(Object.keys(leases.ipv4.addresses)).to.not.include(result.ips[0].address.split('/')[0]);
-        expect(nftPortMap()).to.not.contain(String(port));
+        expect(publishedAnyPorts()).to.not.include(port);
         // The port is free again: another container gets it, and traffic reaches that one.
         const other = await newNamespace();
         const b = { containerId: 'again', netns: other.path, ifname: 'eth0' };
@@ -183,14 +196,18 @@ describe('CNI plugin', () => {
         const [n1, n2] = [await newNamespace(), await newNamespace()];
         const kept = { containerId: 'kept', netns: n1.path, ifname: 'eth0' };
         const leaked = { containerId: 'leaked', netns: n2.path, ifname: 'eth0' };
-        await runtime.addNetworkList(list, kept);
+        const k = await runtime.addNetworkList(list, kept);
         const r = await runtime.addNetworkList(list, leaked);
         await runtime.gcNetworkList(list, [{ containerID: 'kept', ifname: 'eth0' }]);
         expect(readdir(`${stateDir}/attachments`)).to.have.length(1);
-        expect(await eventually(() => !linkNames().has(r.interfaces[1].name), 5000)).to.equal(true);
+        // The service removes a veth a moment after answering (see "Two paths").
+        expect(await eventually(() => !linkNames().has(r.interfaces[1].name), 10000)).to.equal(true);
         await runtime.checkNetworkList(list, kept);
         await runtime.gcNetworkList(list, []);
         expect(readdir(`${stateDir}/attachments`)).to.deep.equal([]);
+        expect(await eventually(() => !linkNames().has(k.interfaces[1].name), 10000)).to.equal(true);
+        const leases = JSON.parse(readFileSync(`${stateDir}/leases/${network}.json`, 'utf8'));
+        for (const result of [k, r]) expect(Object.keys(leases.ipv4.addresses)).to.not.include(result.ips[0].address.split('/')[0]);
       });
 
       it('10 concurrent ADDs get distinct addresses', async () => {
@@ -214,6 +231,11 @@ describe('CNI plugin', () => {
       });
     });
   }
+
+  it('the front end answered through this suite\'s service, and started none of its own', () => {
+    expect(Number(readFileSync(`${socket}.pid`, 'utf8'))).to.equal(service.pid);
+    expect(service.exitCode).to.equal(null);
+  });
 
   it('reconcile removes the attachment of a namespace deleted without DEL, so the container can be added again', async () => {
     const dir = pluginDir(frontEnd);
