@@ -142,6 +142,10 @@ export async function del(env: CniEnvironment, config: CniConfig, context: CniCo
 async function detach(record: AttachmentRecord, context: CniContext): Promise<void> {
   const endpoint = await endpointOf(record);
   if (endpoint) {
+    // The veth outlives its address for a moment: off the bridge first, so that nothing
+    // reaches it through an address that may be another container's next (its name, veth
+    // and the endpoint's random id, is its own).
+    if (context.deferLinkRemoval) await NetNamespace.host().links.set(endpoint.hostIfname, { up: false }).catch(() => undefined);
     await disconnect(endpoint, { keepLinks: context.deferLinkRemoval });
     if (context.deferLinkRemoval) removeLater(endpoint, context);
   }

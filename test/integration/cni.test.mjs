@@ -11,7 +11,7 @@ import { expect } from 'chai';
 
 import { NetNamespace, reconcile, removeNetwork } from '../../dist/index.js';
 import { CniPluginError, CniRuntime } from '../cni-runtime.mjs';
-import { eventually, ip, ipJson, linkNames, newLinks, publishedAnyPorts, startTcpServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
+import { eventually, ip, ipJson, ipLink, linkNames, newLinks, publishedAnyPorts, startTcpServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
 
 const root = process.cwd();
 const stateDir = process.env.NSNET_STATE_DIR;
@@ -147,6 +147,9 @@ describe('CNI plugin', () => {
         await runtime.checkNetworkList(list, a1);
         await runtime.checkNetworkList(list, a2);
         await runtime.delNetworkList(list, a1);
+        // Gone, or (the service removes it a moment later) down, off the bridge at once.
+        const cutOff = ipLink(r1.interfaces[1].name);
+        expect(cutOff === undefined || !cutOff.flags.includes('UP'), JSON.stringify(cutOff?.flags)).to.equal(true);
         await runtime.delNetworkList(list, a2);
         // Again, as a runtime retrying after a crash: still success.
         await runtime.exec('nsnet-cni', 'DEL', runtime.pluginConfig(list, list.plugins[0], {}), a1);
