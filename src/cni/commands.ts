@@ -142,11 +142,13 @@ export async function del(env: CniEnvironment, config: CniConfig, context: CniCo
 async function detach(record: AttachmentRecord, context: CniContext): Promise<void> {
   const endpoint = await endpointOf(record);
   if (endpoint) {
-    // The veth outlives its address for a moment: off the bridge first, so that nothing
-    // reaches it through an address that may be another container's next (its name, veth
-    // and the endpoint's random id, is its own).
-    if (context.deferLinkRemoval) await NetNamespace.host().links.set(endpoint.hostIfname, { up: false }).catch(() => undefined);
+    // The veth outlives its address for a moment: it goes down, so that nothing reaches it
+    // through an address that may be another container's next (its name, veth and the
+    // endpoint's random id, is its own). Alongside the release: a link going down waits out
+    // an RCU grace period (~1 ms), and a new ADD takes a static address in more than that.
+    const cutOff = context.deferLinkRemoval ? NetNamespace.host().links.set(endpoint.hostIfname, { up: false }).catch(() => undefined) : undefined;
     await disconnect(endpoint, { keepLinks: context.deferLinkRemoval });
+    await cutOff;
     if (context.deferLinkRemoval) removeLater(endpoint, context);
   }
   await removeAttachment(record);
