@@ -25,7 +25,7 @@ export type { IpFamily } from './ip';
 export { withFileLock } from './state/lock';
 export { createBridgeNetwork, getNetwork, listNetworks, removeNetwork, BridgeNetwork } from './network/network';
 export type { BridgeNetworkOptions, FirewallBackend, NetworkRecord } from './network/options';
-export type { ConnectOptions } from './network/endpoint';
+export type { ConnectOptions } from './network/connect-options';
 export type { Endpoint } from './network/endpoint-record';
 export type { PublishedPort } from './firewall/ports';
 export { parsePublish } from './firewall/publish';

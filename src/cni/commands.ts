@@ -1,7 +1,8 @@
 /** ADD, DEL, CHECK, STATUS and GC on nsnet's bridge networks. */
 import { NsnetError } from '../errors';
 import { resolveFirewall } from '../firewall/firewall';
-import { type ConnectOptions, disconnect, removeHostEnd } from '../network/endpoint';
+import type { ConnectOptions } from '../network/connect-options';
+import { disconnect, removeHostEnd } from '../network/endpoint';
 import { type Endpoint, endpointKey, type EndpointRecord } from '../network/endpoint-record';
 import { BridgeNetwork, createBridgeNetwork } from '../network/network';
 import type { NetworkRecord } from '../network/options';

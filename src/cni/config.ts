@@ -9,7 +9,7 @@ import { isIP } from 'node:net';
 import { NsnetError } from '../errors';
 import { type Cidr, parseCidr } from '../ip';
 import type { PublishSpec } from '../firewall/publish';
-import type { ConnectOptions } from '../network/endpoint';
+import type { ConnectOptions } from '../network/connect-options';
 import { type BridgeNetworkOptions, FIREWALL_BACKENDS, type FirewallBackend } from '../network/options';
 import { checkInterfaceName, checkMac } from '../validate';
 import { CNI_CODES, CniError, invalidConfig, invalidEnvironment, unsupportedField } from './errors';

@@ -8,7 +8,8 @@ import { Subnet } from '../ipam/subnet';
 import { NetNamespace, netnsDir } from '../netns';
 import { currentStore } from '../state/store';
 import { createBridge, deleteBridge, findBridge } from './bridge';
-import { connect, type ConnectOptions, disconnect, removeHostEnd } from './endpoint';
+import type { ConnectOptions } from './connect-options';
+import { connect, disconnect, removeHostEnd } from './endpoint';
 import { type Endpoint, endpointKey, type EndpointRecord, toEndpoint } from './endpoint-record';
 import { randomLocalMac } from './mac';
 import {
