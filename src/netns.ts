@@ -4,11 +4,11 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
-import { asKernelError, invalid, kernelError, NsnetError } from './errors';
+import { asKernelError, invalid, isGone, kernelError, NsnetError } from './errors';
 import { native, type NetlinkHandle } from './native';
 import { Addresses } from './rtnl/addresses';
-import { NftConnection } from './firewall/nftables/connection';
-import { RtnlConnection } from './rtnl/connection';
+import { NftConnection } from './kernel/nft-connection';
+import { RtnlConnection } from './kernel/rtnl-connection';
 import { Links } from './rtnl/links';
 import { Routes } from './rtnl/routes';
 import { execInNamespace, type ExecOptions, type ExecResult, spawnInNamespace } from './spawn';
@@ -125,8 +125,7 @@ export class NetNamespace {
     try {
       fd = await openFile(file, fs.constants.O_RDONLY);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'ESRCH') {
+      if (isGone(error)) {
         throw new NsnetError('NETNS_NOT_FOUND', `no network namespace at ${file}`);
       }
       throw kernelError(`netns open ${file}`, error);
@@ -147,7 +146,7 @@ export class NetNamespace {
     try {
       names = await fs.promises.readdir(netnsDir());
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      if (isGone(error)) return [];
       throw kernelError(`netns list ${netnsDir()}`, error);
     }
     const found = await Promise.all(
@@ -309,7 +308,7 @@ export class NetNamespace {
     try {
       await native().removeNamespaceMount(this.path);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw kernelError(`netns delete ${this.name}`, error);
+      if (!isGone(error)) throw kernelError(`netns delete ${this.name}`, error);
     }
   }
 
@@ -318,6 +317,7 @@ export class NetNamespace {
     const nft = this.nft;
     this.conn = undefined;
     this.nft = undefined;
+    // A connection that never opened has nothing to close; its failure went to whoever awaited it.
     conn?.then((c) => c.close()).catch(() => undefined);
     nft?.then((c) => c.close()).catch(() => undefined);
   }

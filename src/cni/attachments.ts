@@ -3,7 +3,8 @@
  * name), recorded before the endpoint is made so that a DEL or GC finds it
  * even when the namespace is gone.
  */
-import type { EndpointRecord } from '../network/endpoint-record';
+import { endpointKey, type EndpointRecord } from '../network/endpoint-record';
+import type { ReconcileSweep } from '../network/reconcile';
 import { processAlive } from '../state/process-alive';
 import { currentStore } from '../state/store';
 
@@ -71,3 +72,27 @@ export async function endpointOf(record: AttachmentRecord): Promise<EndpointReco
 export function inProgress(record: AttachmentRecord): boolean {
   return record.status === 'creating' && processAlive(record.pid);
 }
+
+/**
+ * reconcile()'s sweep of attachments: one whose endpoint is gone would make
+ * the next ADD of the same container fail; an ADD that died may have made
+ * its endpoint all the same, which goes with it.
+ */
+export const attachmentSweep: ReconcileSweep = {
+  name: 'attachments',
+  async sweep(live, removeEndpoint) {
+    const removed: string[] = [];
+    for (const attachment of await currentStore().list<AttachmentRecord>('attachments')) {
+      if (attachment.status === 'ready') {
+        if (live.some((e) => endpointKey(e.network, e.netnsInode) === attachment.endpoint)) continue;
+      } else {
+        if (inProgress(attachment)) continue;
+        const orphan = live.find((e) => madeFor(attachment, e));
+        if (orphan) await removeEndpoint(orphan);
+      }
+      await removeAttachment(attachment);
+      removed.push(attachmentKey(attachment.network, attachment.containerId, attachment.ifname));
+    }
+    return removed;
+  },
+};

@@ -1,5 +1,5 @@
 /** CHECK: the live state of an attachment against what the runtime was told (prevResult). */
-import { NetlinkError } from '../errors';
+import { unlessGone } from '../errors';
 import type { EndpointRecord } from '../network/endpoint-record';
 import type { NetworkRecord } from '../network/options';
 import { NetNamespace } from '../netns';
@@ -25,11 +25,7 @@ export async function attachmentProblems(
   const problems: string[] = [];
   const host = NetNamespace.host();
   // Gone reads as undefined; any other failure is the kernel's to report.
-  const linkOrNone = (name: string) =>
-    host.links.get(name).catch((error: unknown) => {
-      if (error instanceof NetlinkError && error.code === 'ENODEV') return undefined;
-      throw error;
-    });
+  const linkOrNone = (name: string) => unlessGone(() => host.links.get(name));
   const [bridge, hostEnd] = await Promise.all([linkOrNone(network.bridge), linkOrNone(endpoint.hostIfname)]);
   if (!bridge) problems.push(`bridge ${network.bridge} is missing`);
   else if (!bridge.up) problems.push(`bridge ${network.bridge} is down`);

@@ -1,8 +1,10 @@
 /** ADD, DEL, CHECK, STATUS and GC on nsnet's bridge networks. */
-import { NsnetError } from '../errors';
+import { messageOf, NsnetError, unlessGone } from '../errors';
 import { resolveFirewall } from '../firewall/firewall';
 import type { ConnectOptions } from '../network/connect-options';
-import { disconnect, removeHostEnd } from '../network/endpoint';
+import { disconnect } from '../network/endpoint';
+import { removeHostEnd } from '../network/plumbing';
+import { Undo } from '../network/undo';
 import { type Endpoint, endpointKey, type EndpointRecord } from '../network/endpoint-record';
 import { BridgeNetwork, createBridgeNetwork } from '../network/network';
 import type { NetworkRecord } from '../network/options';
@@ -70,9 +72,10 @@ export async function add(env: CniEnvironment, config: CniConfig, context: CniCo
     try {
       await writeAttachment({ ...record, status: 'ready', endpoint: endpointKey(endpoint.network, endpoint.netns.inode) });
     } catch (error) {
-      // Not recorded, the endpoint would be nobody's to remove.
-      await connected.disconnect(netnsPath).catch(() => undefined);
-      throw error;
+      // Not recorded, the endpoint would be nobody's to remove: it goes, or the error says it stays.
+      const undo = new Undo();
+      undo.push(`endpoint of ${env.containerId} ${env.ifname}`, () => connected.disconnect(netnsPath));
+      throw await undo.fail(error);
     }
     const ours = addResult(config.cniVersion, connected.options, endpoint, config.dns);
     return config.prevResult ? chainResult(config.prevResult, ours) : ours;
@@ -87,12 +90,13 @@ async function claimAttachment(record: AttachmentRecord): Promise<void> {
   if (await createAttachment(record)) return;
   const existing = await readAttachment(record.network, record.containerId, record.ifname);
   if (existing && inProgress(existing)) throw tryLater(`an ADD of ${record.containerId} ${record.ifname} is in progress`);
-  if (existing?.status === 'ready') {
+  // A ready attachment whose endpoint is gone (its namespace deleted without a DEL) is stale.
+  const endpoint = existing && (await endpointOf(existing));
+  if (existing?.status === 'ready' && endpoint) {
     throw new CniError(nsnetCode('INTERFACE_EXISTS'), `container ${record.containerId} already has ${record.ifname} on network "${record.network}"`);
   }
   // Left by an ADD that died: the endpoint it may have made goes first.
-  const orphan = existing && (await endpointOf(existing));
-  if (orphan) await disconnect(orphan);
+  if (endpoint) await disconnect(endpoint);
   await writeAttachment(record);
 }
 
@@ -147,9 +151,10 @@ async function detach(record: AttachmentRecord, context: CniContext): Promise<vo
     // through an address that may be another container's next (its name, veth and the
     // endpoint's random id, is its own). Alongside the release: a link going down waits out
     // an RCU grace period (~1 ms), and a new ADD takes a static address in more than that.
-    const cutOff = context.deferLinkRemoval ? NetNamespace.host().links.set(endpoint.hostIfname, { up: false }).catch(() => undefined) : undefined;
-    await disconnect(endpoint, { keepLinks: context.deferLinkRemoval });
-    await cutOff;
+    const cutOff = context.deferLinkRemoval ? unlessGone(() => NetNamespace.host().links.set(endpoint.hostIfname, { up: false })) : undefined;
+    const [cut, disconnected] = await Promise.allSettled([cutOff, disconnect(endpoint, { keepLinks: context.deferLinkRemoval })]);
+    if (disconnected.status === 'rejected') throw disconnected.reason;
+    if (cut.status === 'rejected') throw cut.reason;
     if (context.deferLinkRemoval) removeLater(endpoint, context);
   }
   await removeAttachment(record);
@@ -161,8 +166,11 @@ function removeLater(endpoint: EndpointRecord, context: CniContext): void {
   const removeNow = () => {
     clearTimeout(timer);
     if (context.pendingRemovals.get(key) === removeNow) context.pendingRemovals.delete(key);
-    // Gone with its namespace already is the usual case; anything else is reconcile's to finish.
-    removal ??= removeHostEnd(endpoint).catch(() => undefined);
+    // Gone with its namespace already is the usual case; anything else is
+    // logged (the DEL has been answered) and left to reconcile.
+    removal ??= removeHostEnd(endpoint).catch((error: unknown) => {
+      process.stderr.write(`nsnet cni: could not remove ${endpoint.hostIfname} after DEL: ${messageOf(error)}\n`);
+    });
     return removal;
   };
   const timer = setTimeout(removeNow, REMOVAL_GRACE_MS);
@@ -196,9 +204,7 @@ export async function status(config: CniConfig): Promise<void> {
   if (!network) return;
   const [attachments, bridge] = await Promise.all([
     attachmentsOf(network.name),
-    NetNamespace.host()
-      .links.get(network.bridge)
-      .catch(() => undefined),
+    unlessGone(() => NetNamespace.host().links.get(network.bridge)),
   ]);
   if (!bridge && attachments.length) {
     throw new CniError(

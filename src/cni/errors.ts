@@ -53,11 +53,10 @@ export const nsnetCode = (code: string) => NSNET_CODES[code] ?? NSNET_CODES.INTE
 /** Any failure as a CNI error: the library's codes mapped, the message kept. */
 export function toCniError(error: unknown): CniError {
   if (error instanceof CniError) return error;
-  // A connect names its failing step around the kernel's error (as `cause`).
-  const cause = (error as { cause?: unknown } | undefined)?.cause;
-  const kernel = error instanceof NetlinkError ? error : cause instanceof NetlinkError ? cause : undefined;
-  if (kernel) {
-    const message = (error as Error).message;
+  // A kernel error stays a NetlinkError when a step wraps it with its name.
+  if (error instanceof NetlinkError) {
+    const kernel = error;
+    const message = error.message;
     // The state directory is files: failing to use it is an I/O failure.
     if (kernel.op.startsWith('state ')) return new CniError(CNI_CODES.IO_FAILURE, message, kernel.code);
     if (kernel.code === 'EEXIST' && kernel.op.startsWith('link add')) return new CniError(NSNET_CODES.INTERFACE_EXISTS, message, kernel.code);

@@ -3,10 +3,11 @@
  * MAC, accept_ra=0, gateway addresses, MTU, up, route_localnet; forwarding on
  * when the network routes out. Tagged with an alias that names the network.
  */
-import { NetlinkError, NsnetError } from '../errors';
+import { isGone, NsnetError, unlessGone } from '../errors';
 import { NetNamespace } from '../netns';
 import type { Link } from '../rtnl/links';
 import type { NetworkRecord } from './options';
+import { Undo } from './undo';
 
 const BRIDGE_ALIAS_PREFIX = 'nsnet:network:';
 
@@ -27,7 +28,7 @@ export async function findBridge(record: Pick<NetworkRecord, 'name' | 'bridge'>)
   try {
     link = await NetNamespace.host().links.get(record.bridge);
   } catch (error) {
-    if (error instanceof NetlinkError && error.code === 'ENODEV') return undefined;
+    if (isGone(error)) return undefined;
     throw error;
   }
   if (link.kind !== 'bridge' || link.alias !== bridgeAlias(record.name)) {
@@ -41,11 +42,7 @@ export async function findBridge(record: Pick<NetworkRecord, 'name' | 'bridge'>)
 
 /** Ignores a sysctl that does not exist (IPv6 disabled in the kernel). */
 async function sysctlIfPresent(key: string, value: number): Promise<void> {
-  try {
-    await NetNamespace.host().sysctl(key, value);
-  } catch (error) {
-    if (!(error instanceof NetlinkError && error.code === 'ENOENT')) throw error;
-  }
+  await unlessGone(() => NetNamespace.host().sysctl(key, value));
 }
 
 /** Creates the bridge of `record`; on failure removes what it made. */
@@ -58,11 +55,12 @@ export async function createBridge(record: NetworkRecord): Promise<void> {
     mtu: record.mtu,
     alias: bridgeAlias(record.name),
   });
+  const undo = new Undo();
+  undo.push(`bridge ${record.bridge}`, () => host.links.delete(record.bridge));
   try {
     await configureBridge(record);
   } catch (error) {
-    await host.links.delete(record.bridge).catch(() => undefined);
-    throw error;
+    throw await undo.fail(error);
   }
 }
 

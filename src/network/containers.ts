@@ -9,10 +9,11 @@ import { NetNamespace, netnsDir } from '../netns';
 import { processAlive } from '../state/process-alive';
 import { currentStore } from '../state/store';
 import { checkConnectInput, type ConnectOptions } from './connect-options';
-import { disconnectLocked, removeHostEnd } from './endpoint';
 import { type Endpoint, endpointKey, type EndpointRecord, toEndpoint } from './endpoint-record';
 import { BridgeNetwork, createBridgeNetwork, getNetwork } from './network';
-import { checkNetworkName } from './options';
+import { checkNetworkName, type NetworkRecord } from './options';
+import { teardownEndpointLocked, teardownIncomplete } from './teardown';
+import { Undo } from './undo';
 
 export const DEFAULT_NETWORK = 'bridge';
 export const DEFAULT_BRIDGE = 'nsnet0';
@@ -95,7 +96,7 @@ function exists(id: string): NsnetError {
 }
 
 /** Claims the id (CONTAINER_EXISTS if taken); a join also registers with its source. */
-async function reserve(id: string, plan: Plan): Promise<{ record: ContainerRecord; joined?: ContainerRecord }> {
+async function claimContainer(id: string, plan: Plan): Promise<{ record: ContainerRecord; joined?: ContainerRecord }> {
   const store = currentStore();
   const record: ContainerRecord = {
     id,
@@ -130,13 +131,13 @@ function ownsNamespace(record: ContainerRecord): boolean {
 }
 
 /** Removes a container record; a joiner also leaves its source's list. */
-async function forget(record: ContainerRecord): Promise<void> {
-  if (record.joined) await currentStore().locked(() => forgetLocked(record));
+async function forgetContainer(record: ContainerRecord): Promise<void> {
+  if (record.joined) await currentStore().locked(() => forgetContainerLocked(record));
   else await currentStore().remove('containers', record.id);
 }
 
-/** forget(), for a caller that holds the state lock. */
-export async function forgetLocked(record: ContainerRecord): Promise<void> {
+/** forgetContainer(), for a caller that holds the state lock. */
+export async function forgetContainerLocked(record: ContainerRecord): Promise<void> {
   const store = currentStore();
   if (record.joined) {
     const source = record.joined;
@@ -176,6 +177,8 @@ async function attach(record: ContainerRecord, joined: ContainerRecord | undefin
   ]);
   if (created.status === 'rejected') throw created.reason;
   const netns = created.value;
+  const undo = new Undo();
+  undo.push(`netns ${netns.name}`, () => netns.delete());
   try {
     if (network.status === 'rejected') throw network.reason;
     if (record.mode === 'none') {
@@ -185,8 +188,7 @@ async function attach(record: ContainerRecord, joined: ContainerRecord | undefin
     const endpoint = await (network.value as BridgeNetwork).connect(netns, connectOptionsOf(options)); // brings lo up too
     return { id: record.id, mode: record.mode, netns, endpoint };
   } catch (error) {
-    await netns.delete().catch(() => undefined);
-    throw error;
+    throw await undo.fail(error);
   }
 }
 
@@ -195,14 +197,15 @@ export async function setupContainer(id: string, options: SetupOptions = {}): Pr
   checkContainerId(id);
   if (typeof options !== 'object' || options === null) throw invalid('setup options must be an object');
   const plan = planFor(options);
-  const { record, joined } = await reserve(id, plan);
+  const { record, joined } = await claimContainer(id, plan);
   const store = currentStore();
   let container: Container;
   try {
     container = await attach(record, joined, options);
   } catch (error) {
-    await forget(record);
-    throw error;
+    const undo = new Undo();
+    undo.push(`record of container "${id}"`, () => forgetContainer(record));
+    throw await undo.fail(error);
   }
   if (container.mode !== 'host') {
     record.netnsPath = container.netns.path;
@@ -240,9 +243,9 @@ export async function teardownContainer(id: string): Promise<void> {
     if (current.status === 'ready') await store.write('containers', id, { ...current, status: 'removing', pid: process.pid });
     const endpoint = current.endpoint ? await store.read<EndpointRecord>('endpoints', current.endpoint) : undefined;
     if (endpoint) {
+      const network = await store.read<NetworkRecord>('networks', endpoint.network);
       // Deleting the namespace lets the kernel remove the veth, in bulk.
-      if (!ownsNamespace(current)) await removeHostEnd(endpoint).catch(note);
-      await disconnectLocked(endpoint).catch(note);
+      failures.push(...(await teardownEndpointLocked(endpoint, network, { keepLinks: ownsNamespace(current) })));
     }
     return current;
   });
@@ -253,10 +256,8 @@ export async function teardownContainer(id: string): Promise<void> {
       .delete()
       .catch(note);
   }
-  if (failures.length) {
-    throw new NsnetError('TEARDOWN_INCOMPLETE', `teardown of "${id}" left: ${failures.join('; ')}`, { failures });
-  }
-  await forget(record);
+  if (failures.length) throw teardownIncomplete(`"${id}"`, failures);
+  await forgetContainer(record);
 }
 
 /** What is known about a container, as `listContainers` reports it. */

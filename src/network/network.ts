@@ -3,13 +3,12 @@ import { join } from 'node:path';
 
 import { invalid, NsnetError } from '../errors';
 import { firewallFor, resolveFirewall } from '../firewall/firewall';
-import { releasePorts } from '../firewall/ports';
 import { Subnet } from '../ipam/subnet';
 import { NetNamespace, netnsDir } from '../netns';
 import { currentStore } from '../state/store';
 import { createBridge, deleteBridge, findBridge } from './bridge';
 import type { ConnectOptions } from './connect-options';
-import { connect, disconnect, removeHostEnd } from './endpoint';
+import { connect, disconnect } from './endpoint';
 import { type Endpoint, endpointKey, type EndpointRecord, toEndpoint } from './endpoint-record';
 import { randomLocalMac } from './mac';
 import {
@@ -21,6 +20,8 @@ import {
 } from './options';
 import { checkSubnetFree, pickSubnet } from './subnets';
 import { type ConnectTarget, openTarget } from './target';
+import { teardownEndpointLocked, teardownIncomplete } from './teardown';
+import { Undo } from './undo';
 
 export class BridgeNetwork {
   constructor(private readonly record: NetworkRecord) {}
@@ -158,16 +159,17 @@ export async function createBridgeNetwork(options: BridgeNetworkOptions): Promis
     };
     const firewall = firewallFor(record.activeFirewall);
     await createBridge(record);
+    const undo = new Undo();
+    undo.push(`bridge ${record.bridge}`, () => deleteBridge(record));
     try {
       if (firewall) {
+        undo.push(`firewall entries of network "${record.name}"`, () => firewall.removeNetwork(record));
         await firewall.install();
         await firewall.addNetwork(record);
       }
       await store.write('networks', record.name, record);
     } catch (error) {
-      await firewall?.removeNetwork(record).catch(() => undefined);
-      await deleteBridge(record).catch(() => undefined);
-      throw error;
+      throw await undo.fail(error);
     }
     return new BridgeNetwork(record);
   });
@@ -203,15 +205,11 @@ export async function removeNetwork(name: string, options: { force?: boolean } =
         endpoints: endpoints.map((e) => e.id),
       });
     }
-    // Inside the lock, so the records go directly (disconnect() would lock again).
-    const firewall = firewallFor(record.activeFirewall);
-    for (const endpoint of endpoints) {
-      await firewall?.removeEndpoint(record, endpoint);
-      await releasePorts(store, endpoint.ports, endpoint.id);
-      await removeHostEnd(endpoint).catch(() => undefined);
-      await store.remove('endpoints', endpointKey(endpoint.network, endpoint.netnsInode));
-    }
-    await firewall?.removeNetwork(record);
+    // The same teardown as disconnect's; the network stays while an endpoint could not go, so that a retry finishes.
+    const failures: string[] = [];
+    for (const endpoint of endpoints) failures.push(...(await teardownEndpointLocked(endpoint, record)));
+    if (failures.length) throw teardownIncomplete(`network "${name}"`, failures);
+    await firewallFor(record.activeFirewall)?.removeNetwork(record);
     await deleteBridge(record);
     await store.remove('leases', name);
     await store.remove('networks', name);

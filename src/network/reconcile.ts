@@ -5,8 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 
-// CNI attachments live in the same state directory, and stand or fall with their endpoints.
-import { type AttachmentRecord, attachmentKey, madeFor, removeAttachment } from '../cni/attachments';
+import { isGone, messageOf } from '../errors';
 import { type Firewall, firewallFor } from '../firewall/firewall';
 import { releaseOrphanPorts } from '../firewall/ports';
 import { type NetworkLeases, releaseLeases } from '../ipam/leases';
@@ -14,10 +13,10 @@ import { NetNamespace } from '../netns';
 import { processAlive } from '../state/process-alive';
 import { currentStore } from '../state/store';
 import { createBridge, findBridge, taggedBridges } from './bridge';
-import { type ContainerRecord, forgetLocked } from './containers';
-import { removeHostEnd } from './endpoint';
+import { type ContainerRecord, forgetContainerLocked } from './containers';
 import { ENDPOINT_ALIAS_PREFIX, endpointKey, type EndpointRecord } from './endpoint-record';
 import type { NetworkRecord } from './options';
+import { teardownEndpointLocked } from './teardown';
 
 export interface ReconcileReport {
   /** Endpoints whose namespace is gone, or whose connect died half-way (keys). */
@@ -34,10 +33,27 @@ export interface ReconcileReport {
   strayBridges: string[];
   /** Host ports that belong to no endpoint, as "tcp 0.0.0.0:8080". */
   ports: string[];
-  /** CNI attachments whose endpoint is gone, or whose ADD died half-way, as "network:container:interface". */
-  attachments: string[];
+  /** What each sweep passed in removed, by the sweep's name (the CNI plugin's: `attachments`). */
+  swept: Record<string, string[]>;
   /** Firewall elements (nftables) or rules (iptables) written back, after, say, `nft flush ruleset`. */
   firewallElements: number;
+  /** What could not be removed or repaired, one line each; safe to run reconcile again. */
+  failures: string[];
+}
+
+/**
+ * More to sweep, for records the library does not know of (the CNI plugin's
+ * attachments). Runs under the state lock once dead endpoints are gone, with
+ * the live ones; `removeEndpoint` tears one of them down (it is then no
+ * longer live). Returns what it removed, one line each.
+ */
+export interface ReconcileSweep {
+  name: string;
+  sweep(live: readonly EndpointRecord[], removeEndpoint: (endpoint: EndpointRecord) => Promise<void>): Promise<string[]>;
+}
+
+export interface ReconcileOptions {
+  sweeps?: ReconcileSweep[];
 }
 
 /** Work (a setup, a connect, a teardown) of a process that died before finishing it. */
@@ -45,7 +61,7 @@ function abandoned(record: { status: string; pid: number }): boolean {
   return record.status !== 'ready' && !processAlive(record.pid);
 }
 
-export async function reconcile(): Promise<ReconcileReport> {
+export async function reconcile(options: ReconcileOptions = {}): Promise<ReconcileReport> {
   const store = currentStore();
   const report: ReconcileReport = {
     endpoints: [],
@@ -55,21 +71,31 @@ export async function reconcile(): Promise<ReconcileReport> {
     bridges: [],
     strayBridges: [],
     ports: [],
-    attachments: [],
+    swept: {},
     firewallElements: 0,
+    failures: [],
+  };
+  /** Runs a repair; what fails is reported, and the rest goes on. */
+  const attempt = async (what: string, fn: () => Promise<unknown>): Promise<boolean> => {
+    try {
+      await fn();
+      return true;
+    } catch (error) {
+      if (isGone(error)) return true;
+      report.failures.push(`${what}: ${messageOf(error)}`);
+      return false;
+    }
   };
   await store.locked(async () => {
     const networks = await store.list<NetworkRecord>('networks');
     for (const network of networks) {
       if (await findBridge(network)) continue;
-      await createBridge(network);
-      report.bridges.push(network.name);
+      if (await attempt(`bridge of network "${network.name}"`, () => createBridge(network))) report.bridges.push(network.name);
     }
     const recorded = new Set(networks.map((n) => n.name));
     for (const [name, bridge] of await taggedBridges()) {
       if (recorded.has(name)) continue;
-      await NetNamespace.host().links.delete(bridge.index);
-      report.strayBridges.push(bridge.name);
+      if (await attempt(`stray bridge ${bridge.name}`, () => NetNamespace.host().links.delete(bridge.index))) report.strayBridges.push(bridge.name);
     }
 
     // Containers first: removing one's namespace can orphan its endpoint.
@@ -80,40 +106,31 @@ export async function reconcile(): Promise<ReconcileReport> {
       if (container.ownsNamespace && !namespaceGone && netnsPath !== undefined) {
         // An abandoned setup recorded the path before it made the namespace.
         const inode = netnsInode ?? (await stat(netnsPath).catch(() => undefined))?.ino;
-        if (inode !== undefined) await NetNamespace.atPath(netnsPath, inode, container.id).delete().catch(() => undefined);
+        if (inode !== undefined && !(await attempt(`netns of container "${container.id}"`, () => NetNamespace.atPath(netnsPath, inode, container.id).delete()))) continue;
       }
-      await forgetLocked(container);
+      await forgetContainerLocked(container);
       report.containers.push(container.id);
     }
 
+    const networksByName = new Map(networks.map((n) => [n.name, n]));
     const live: EndpointRecord[] = [];
+    const removeEndpoint = async (endpoint: EndpointRecord): Promise<void> => {
+      const key = endpointKey(endpoint.network, endpoint.netnsInode);
+      const failures = await teardownEndpointLocked(endpoint, networksByName.get(endpoint.network));
+      if (failures.length) report.failures.push(...failures.map((failure) => `endpoint ${key}: ${failure}`));
+      else report.endpoints.push(key);
+    };
     for (const endpoint of await store.list<EndpointRecord>('endpoints')) {
       const gone = !(await NetNamespace.exists(endpoint.netnsPath, endpoint.netnsInode));
-      if (!gone && !abandoned(endpoint)) {
-        live.push(endpoint);
-        continue;
-      }
-      await removeHostEnd(endpoint);
-      await store.remove('endpoints', endpointKey(endpoint.network, endpoint.netnsInode));
-      report.endpoints.push(endpointKey(endpoint.network, endpoint.netnsInode));
+      if (gone || abandoned(endpoint)) await removeEndpoint(endpoint);
+      else live.push(endpoint);
     }
 
-    // A CNI attachment without its endpoint would make the next ADD of the
-    // same container fail; an ADD that died may have made its endpoint all the same.
-    for (const attachment of await store.list<AttachmentRecord>('attachments')) {
-      if (attachment.status === 'ready') {
-        if (live.some((e) => endpointKey(e.network, e.netnsInode) === attachment.endpoint)) continue;
-      } else {
-        if (!abandoned(attachment)) continue;
-        const orphan = live.findIndex((e) => madeFor(attachment, e));
-        if (orphan >= 0) {
-          const [endpoint] = live.splice(orphan, 1);
-          await store.remove('endpoints', endpointKey(endpoint.network, endpoint.netnsInode));
-          report.endpoints.push(endpointKey(endpoint.network, endpoint.netnsInode));
-        }
-      }
-      await removeAttachment(attachment);
-      report.attachments.push(attachmentKey(attachment.network, attachment.containerId, attachment.ifname));
+    for (const { name, sweep } of options.sweeps ?? []) {
+      report.swept[name] = await sweep(live, async (endpoint) => {
+        live.splice(live.indexOf(endpoint), 1);
+        await removeEndpoint(endpoint);
+      });
     }
 
     const liveIds = new Set(live.map((e) => e.id));
@@ -121,8 +138,7 @@ export async function reconcile(): Promise<ReconcileReport> {
       if (!link.alias?.startsWith(ENDPOINT_ALIAS_PREFIX)) continue;
       const id = link.alias.slice(link.alias.lastIndexOf(':') + 1);
       if (liveIds.has(id)) continue;
-      await NetNamespace.host().links.delete(link.index).catch(() => undefined);
-      report.links.push(link.name);
+      if (await attempt(`link ${link.name}`, () => NetNamespace.host().links.delete(link.index))) report.links.push(link.name);
     }
 
     // The firewall from the records: whatever was flushed comes back, whatever

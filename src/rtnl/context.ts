@@ -1,5 +1,5 @@
 /** What the rtnetlink wrappers need from the namespace they act in. */
-import type { RtnlConnection } from './connection';
+import type { RtnlConnection } from '../kernel/rtnl-connection';
 
 export interface RtnlContext {
   /** The namespace's cached rtnetlink connection, opened on first use. */

@@ -9,9 +9,13 @@ import { delimiter, dirname, join } from 'node:path';
 
 import { expect } from 'chai';
 
-import { NetNamespace, reconcile, removeNetwork } from '../../dist/index.js';
+import { attachmentSweep } from '../../dist/cni/attachments.js';
+import { NetNamespace, reconcile as reconcileLibrary, removeNetwork } from '../../dist/index.js';
 import { CniPluginError, CniRuntime } from '../cni-runtime.mjs';
 import { eventually, ip, ipJson, ipLink, linkNames, newLinks, publishedAnyPorts, startTcpServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
+
+// As `nsnet reconcile` runs it: with the CNI plugin's sweep of its attachments.
+const reconcile = () => reconcileLibrary({ sweeps: [attachmentSweep] });
 
 const root = process.cwd();
 const stateDir = process.env.NSNET_STATE_DIR;
@@ -250,7 +254,7 @@ describe('CNI plugin', () => {
       await runtime.addNetworkList(list, { containerId: 'lost', netns: lost.path, ifname: 'eth0' });
       await lost.delete();
       const report = await reconcile();
-      expect(report.attachments).to.deep.equal([`${network}:lost:eth0`]);
+      expect(report.swept.attachments).to.deep.equal([`${network}:lost:eth0`]);
       expect(readdir(`${stateDir}/attachments`)).to.deep.equal([]);
       const again = await runtime.addNetworkList(list, { containerId: 'lost', netns: next.path, ifname: 'eth0' });
       expect(ipJson(['addr', 'show', 'eth0'], next.name)[0].addr_info.map((a) => a.local)).to.include(again.ips[0].address.split('/')[0]);
@@ -320,7 +324,7 @@ describe('CNI plugin', () => {
         const onlyLo = (ns) => ipJson(['link'], ns.name).map((l) => l.ifname).join() === 'lo';
         expect(await eventually(() => onlyLo(a), 5000)).to.equal(true);
         const report = await reconcile();
-        expect(report.attachments).to.deep.equal([`${network}:died-b:eth0`]);
+        expect(report.swept.attachments).to.deep.equal([`${network}:died-b:eth0`]);
         expect(report.endpoints).to.have.length(1);
         expect(onlyLo(b)).to.equal(true);
         expect(readdir(`${stateDir}/attachments`)).to.deep.equal([]);
@@ -338,7 +342,7 @@ describe('CNI plugin', () => {
       const file = `${stateDir}/attachments/${key}.json`;
       writeFileSync(file, JSON.stringify({ network, containerId: 'busy', ifname: 'eth0', netnsPath: '/run/netns/busy', status: 'creating', pid: process.pid, created: new Date().toISOString() }));
       try {
-        expect((await reconcile()).attachments).to.deep.equal([]);
+        expect((await reconcile()).swept.attachments).to.deep.equal([]);
         expect(readdir(`${stateDir}/attachments`)).to.deep.equal([`${key}.json`]);
       } finally {
         rmSync(file);

@@ -1,10 +1,11 @@
 /** `nsnet reconcile`: repair and garbage-collect, and say what was done. */
 import { Command } from 'commander';
 
+import { attachmentSweep } from '../../cni/attachments';
 import { reconcile, type ReconcileReport } from '../../network/reconcile';
 import { printJson, withProgress } from '../output';
 
-const WHAT: Record<Exclude<keyof ReconcileReport, 'firewallElements'>, string> = {
+const WHAT: Record<Exclude<keyof ReconcileReport, 'firewallElements' | 'swept' | 'failures'>, string> = {
   containers: 'containers removed (namespace gone or setup died)',
   endpoints: 'endpoints removed (namespace gone or connect died)',
   links: 'stray host interfaces removed',
@@ -12,6 +13,9 @@ const WHAT: Record<Exclude<keyof ReconcileReport, 'firewallElements'>, string> =
   ports: 'host ports released',
   bridges: 'missing bridges made again',
   strayBridges: 'bridges of unknown networks removed',
+};
+
+const SWEPT: Record<string, string> = {
   attachments: 'CNI attachments removed (endpoint gone or ADD died)',
 };
 
@@ -20,18 +24,26 @@ export function reconcileCommand(): Command {
     .description('remove what belongs to nothing and put back missing bridges and firewall state')
     .option('--json', 'print the report as JSON')
     .action(async (options: { json?: boolean }) => {
-      const report = await withProgress('reconciling', () => reconcile());
+      const report = await withProgress('reconciling', () => reconcile({ sweeps: [attachmentSweep] }));
       if (options.json) {
         printJson(report);
+        if (report.failures.length) process.exitCode = 1;
         return;
       }
       const lines: string[] = [];
       for (const [key, label] of Object.entries(WHAT) as [keyof typeof WHAT, string][]) {
         if (report[key].length) lines.push(`${label}: ${report[key].join(', ')}`);
       }
-      if (!lines.length) lines.push('nothing stale found');
+      for (const [name, removed] of Object.entries(report.swept)) {
+        if (removed.length) lines.push(`${SWEPT[name] ?? name}: ${removed.join(', ')}`);
+      }
+      if (!lines.length && !report.failures.length) lines.push('nothing stale found');
       // Every firewall entry is written again from the records, whether it was missing or not.
       if (report.firewallElements) lines.push(`firewall entries rewritten from the records: ${report.firewallElements}`);
-      process.stdout.write(lines.join('\n') + '\n');
+      if (lines.length) process.stdout.write(lines.join('\n') + '\n');
+      if (report.failures.length) {
+        process.stderr.write(`nsnet: reconcile could not repair: ${report.failures.join('; ')}\n`);
+        process.exitCode = 1;
+      }
     });
 }

@@ -4,7 +4,7 @@
  */
 import { execFile } from 'node:child_process';
 
-import { NsnetError } from '../../errors';
+import { asNsnetError, messageOf, NsnetError } from '../../errors';
 import { NetNamespace } from '../../netns';
 import type { NetworkRecord } from '../../network/options';
 import type { Firewall } from '../firewall';
@@ -110,8 +110,11 @@ export const iptablesFirewall: Firewall = {
       for (const version of [4, 6] as IpVersion[]) await restore(version, endpointRules(endpoint, version).map(add));
     } catch (error) {
       // IPv4 may have gone in before IPv6 failed: all or nothing.
-      for (const version of [4, 6] as IpVersion[]) await removeOwned(version, [endpointOwner(endpoint)]).catch(() => undefined);
-      throw error;
+      const left: string[] = [];
+      for (const version of [4, 6] as IpVersion[]) {
+        await removeOwned(version, [endpointOwner(endpoint)]).catch((undoError: unknown) => left.push(`IPv${version} rules: ${messageOf(undoError)}`));
+      }
+      throw left.length ? asNsnetError(error).withNote(`could not undo: ${left.join('; ')}`, { notUndone: left }) : error;
     }
   },
   async removeEndpoint(_network, endpoint) {

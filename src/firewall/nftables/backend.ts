@@ -1,7 +1,7 @@
 /** The nftables firewall: the base ruleset once, then set and map elements. */
 import { execFile } from 'node:child_process';
 
-import { NetlinkError, NsnetError } from '../../errors';
+import { isGone, NsnetError } from '../../errors';
 import { native } from '../../native';
 import { NetNamespace } from '../../netns';
 import type { EndpointRecord } from '../../network/endpoint-record';
@@ -25,7 +25,7 @@ async function tableExists(family: 'inet' | 'bridge'): Promise<boolean> {
     await (await NetNamespace.host().nftables()).query(`nft get table ${family} ${TABLE}`, message);
     return true;
   } catch (error) {
-    if (error instanceof NetlinkError && error.code === 'ENOENT') return false;
+    if (isGone(error)) return false;
     throw new NsnetError('FIREWALL_FAILED', `cannot read nf_tables: ${(error as Error).message}`);
   }
 }
@@ -92,16 +92,15 @@ async function applyChanges(changes: SetChange[]): Promise<void> {
 
 /** Removes elements; those already gone (a flushed ruleset) are fine. */
 async function removeElements(changes: SetChange[]): Promise<void> {
-  const missing = (error: unknown) => error instanceof NetlinkError && error.code === 'ENOENT';
   try {
     await applyChanges(changes); // one transaction, the usual case
   } catch (error) {
-    if (!missing(error)) throw error;
+    if (!isGone(error)) throw error;
     // Something was gone already, which fails the whole transaction: element by element.
     for (const change of changes) {
       for (const element of change.elements) {
         await applyChanges([{ ...change, elements: [element] }]).catch((e: unknown) => {
-          if (!missing(e)) throw e;
+          if (!isGone(e)) throw e;
         });
       }
     }

@@ -6,7 +6,7 @@ import { invalid } from '../../errors';
 import { addressBytes, ipFamily } from '../../ip';
 import { native } from '../../native';
 import { IFNAMSIZ } from '../../validate';
-import type { NftConnection } from './connection';
+import type { NftConnection } from '../../kernel/nft-connection';
 
 export const NFPROTO_INET = 1;
 export const NFPROTO_BRIDGE = 7;

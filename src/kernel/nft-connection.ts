@@ -1,6 +1,6 @@
 /** A nf_tables netlink socket of one namespace, sending transactions. */
-import { asKernelError, kernelError } from '../../errors';
-import type { NetlinkHandle } from '../../native';
+import { asKernelError, kernelError } from '../errors';
+import type { NetlinkHandle } from '../native';
 
 export interface NftRequest {
   /** What the request does, for error messages. */

@@ -1,0 +1,117 @@
+/**
+ * Planning an endpoint, before anything is made: its options checked against
+ * the network, its id and names chosen, then (under the state lock) its
+ * addresses and host ports leased and its record written, so that concurrent
+ * connects never share an address or a port.
+ */
+import { randomBytes } from 'node:crypto';
+
+import { invalid, NsnetError } from '../errors';
+import { readPortTables, takePorts, writePortTables } from '../firewall/ports';
+import { ipFamily } from '../ip';
+import { allocateAddress, emptyLeaseTable, type NetworkLeases } from '../ipam/leases';
+import { Subnet } from '../ipam/subnet';
+import type { NetNamespace } from '../netns';
+import { currentStore } from '../state/store';
+import { checkConnectInput, type ConnectInput, type ConnectOptions } from './connect-options';
+import { endpointKey, type EndpointRecord } from './endpoint-record';
+import type { NetworkRecord } from './options';
+
+export interface EndpointPlan extends ConnectInput {
+  /** The endpoint's id, and the name of its host end that derives from it. */
+  id: string;
+  hostIfname: string;
+}
+
+/** Checks connect options against the network; picks the endpoint's id and host interface name. */
+export function planEndpoint(network: NetworkRecord, options: ConnectOptions): EndpointPlan {
+  const input = checkConnectInput(options);
+  if (input.publish.length && network.activeFirewall === 'none') {
+    throw new NsnetError('INVALID_PUBLISH', `network "${network.name}" has no firewall (firewall: 'none') to publish ports with`);
+  }
+  const v6 = input.publish.find((request) => ipFamily(request.hostIp ?? network.hostIp) === 6);
+  if (v6 && !network.ipv6) {
+    throw new NsnetError('INVALID_PUBLISH', `network "${network.name}" has no IPv6 subnet for a port published on ${v6.hostIp ?? network.hostIp}`);
+  }
+  if (input.ipv6 !== undefined && !network.ipv6) throw invalid(`network "${network.name}" has no IPv6 subnet for ipv6 ${input.ipv6}`);
+  const id = randomBytes(8).toString('hex');
+  return { ...input, id, hostIfname: `veth${id.slice(0, 7)}` };
+}
+
+/** The stored network is still the one a caller looked up (not removed, nor made again since). */
+export function sameNetwork(current: NetworkRecord | undefined, network: NetworkRecord): boolean {
+  return current?.created === network.created && current.bridgeMac === network.bridgeMac;
+}
+
+/** The endpoint's record, its addresses taken from `leases` (changed in place). No I/O. */
+function endpointRecord(network: NetworkRecord, ns: NetNamespace, plan: EndpointPlan, leases: NetworkLeases): EndpointRecord {
+  const subnet = Subnet.parse(network.subnet);
+  const record: EndpointRecord = {
+    id: plan.id,
+    network: network.name,
+    netnsPath: ns.path,
+    netnsInode: ns.inode,
+    ifname: plan.ifname,
+    hostIfname: plan.hostIfname,
+    mac: plan.mac,
+    ipv4: allocateAddress(leases.ipv4, subnet, plan.id, new Set([network.gateway]), plan.ip),
+    prefixLength: subnet.prefixLength,
+    ports: [],
+    status: 'creating',
+    pid: process.pid,
+    created: new Date().toISOString(),
+  };
+  if (network.ipv6) {
+    const subnet6 = Subnet.parse(network.ipv6.subnet);
+    leases.ipv6 ??= emptyLeaseTable();
+    record.ipv6 = allocateAddress(leases.ipv6, subnet6, plan.id, new Set([network.ipv6.gateway]), plan.ipv6);
+    record.prefixLength6 = subnet6.prefixLength;
+  }
+  if (!network.internal) {
+    record.gateway = network.gateway;
+    if (network.ipv6) record.gateway6 = network.ipv6.gateway;
+  }
+  return record;
+}
+
+/** Leases the addresses and host ports and writes the record 'creating', under the state lock. */
+export async function recordEndpoint(network: NetworkRecord, ns: NetNamespace, plan: EndpointPlan): Promise<EndpointRecord> {
+  const store = currentStore();
+  return store.locked(async () => {
+    const key = endpointKey(network.name, ns.inode);
+    const [current, existing, stored, portTables] = await Promise.all([
+      store.read<NetworkRecord>('networks', network.name),
+      store.read<EndpointRecord>('endpoints', key),
+      store.read<NetworkLeases>('leases', network.name),
+      readPortTables(store, plan.publish),
+    ]);
+    // The caller's copy may be of a network removed (and made again) since.
+    if (!sameNetwork(current, network)) {
+      throw new NsnetError('NETWORK_NOT_FOUND', `network "${network.name}" was removed since it was looked up`);
+    }
+    if (existing) {
+      throw new NsnetError('ENDPOINT_EXISTS', `${ns.label} is already connected to network "${network.name}"`);
+    }
+    const leases: NetworkLeases = stored ?? { ipv4: emptyLeaseTable() };
+    const record = endpointRecord(network, ns, plan, leases);
+    record.ports = await takePorts(portTables, plan.publish, plan.id, network.hostIp);
+    await Promise.all([
+      store.write('leases', network.name, leases),
+      store.write('endpoints', key, record),
+      writePortTables(store, portTables),
+    ]);
+    return record;
+  });
+}
+
+/** Records the endpoint as ready, unless its network was removed meanwhile. */
+export async function markReady(network: NetworkRecord, ready: EndpointRecord): Promise<void> {
+  const store = currentStore();
+  await store.locked(async () => {
+    const current = await store.read<NetworkRecord>('networks', network.name);
+    if (!sameNetwork(current, network)) {
+      throw new NsnetError('NETWORK_NOT_FOUND', `network "${network.name}" was removed while connecting`);
+    }
+    await store.write('endpoints', endpointKey(ready.network, ready.netnsInode), ready);
+  });
+}

@@ -1,0 +1,137 @@
+/**
+ * An endpoint's kernel side, and nothing else: the veth made in one request
+ * (host end on the bridge, peer straight into the namespace), the host end
+ * tagged, the namespace's side configured; and the host end removed again.
+ */
+import { isGone, NetlinkError, NsnetError, unlessGone } from '../errors';
+import { NetNamespace } from '../netns';
+import type { Link } from '../rtnl/links';
+import { ENDPOINT_ALIAS_PREFIX, type EndpointRecord } from './endpoint-record';
+import type { NetworkRecord } from './options';
+
+/** The veth to make: its host end's name and the interface inside. */
+export interface VethPlan {
+  hostIfname: string;
+  ifname: string;
+  mac: string;
+}
+
+const CARRIER_WAIT_MS = 2000;
+
+// Bridge indexes by bridge name and MAC (a bridge made again gets a new index).
+const bridgeIndexes = new Map<string, number>();
+
+async function bridgeIndex(network: NetworkRecord, refresh: boolean): Promise<number> {
+  const key = `${network.bridge} ${network.bridgeMac}`;
+  const cached = bridgeIndexes.get(key);
+  if (cached !== undefined && !refresh) return cached;
+  const bridge = await NetNamespace.host().links.get(network.bridge);
+  bridgeIndexes.set(key, bridge.index);
+  return bridge.index;
+}
+
+/** A cached bridge index that no longer names the bridge: ENODEV, or EINVAL for a master that is gone. */
+function staleMaster(error: unknown): boolean {
+  return error instanceof NetlinkError && (error.code === 'ENODEV' || error.code === 'EINVAL');
+}
+
+/** Makes the veth in one request: host end on the bridge and up, peer in `ns` with its name and MAC. */
+export async function createVeth(network: NetworkRecord, ns: NetNamespace, veth: VethPlan, refresh = false): Promise<Link> {
+  const master = await bridgeIndex(network, refresh);
+  try {
+    return await NetNamespace.host().links.add({
+      kind: 'veth',
+      name: veth.hostIfname,
+      master,
+      mtu: network.mtu,
+      up: true,
+      peer: { name: veth.ifname, netns: ns, mac: veth.mac, mtu: network.mtu },
+    });
+  } catch (error) {
+    // A cached index of a bridge made again since: look it up once more.
+    if (refresh || !staleMaster(error)) throw error;
+    return createVeth(network, ns, veth, true);
+  }
+}
+
+/** Waits for every request, then fails with the first failure (nothing left in flight). */
+async function allSettled(requests: (Promise<unknown> | undefined)[]): Promise<void> {
+  const results = await Promise.allSettled(requests);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
+/** Runs one step; a failure names the step and keeps its class and code. */
+export async function step<T>(name: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof NsnetError) throw error.withContext(`connect failed at "${name}"`, { step: name });
+    throw new NsnetError('INTERNAL', `connect failed at "${name}": ${String(error)}`, { step: name }, { cause: error });
+  }
+}
+
+/** Inside the namespace: lo and the interface up, addresses, default routes; then carrier. */
+async function configure(ns: NetNamespace, record: EndpointRecord, peerIndex: number): Promise<void> {
+  // Issued at once: the connection sends them in as few batches as it can, in this order.
+  const requests: Promise<void>[] = [
+    ns.links.set('lo', { up: true }),
+    ns.links.set(peerIndex, { up: true }),
+    ns.addresses.add(peerIndex, `${record.ipv4}/${record.prefixLength}`),
+  ];
+  if (record.ipv6) requests.push(ns.addresses.add(peerIndex, `${record.ipv6}/${record.prefixLength6}`, { nodad: true }));
+  if (record.gateway) requests.push(ns.routes.add({ dst: 'default', gateway: record.gateway }));
+  if (record.gateway6) requests.push(ns.routes.add({ dst: 'default', gateway: record.gateway6 }));
+  // Queued after the link changes, so it goes in their batch: a veth has carrier once both
+  // ends are up. Should it go first after all (or fail), the carrier is polled for below.
+  const state = ns.links.get(peerIndex).then(
+    (link) => link,
+    () => undefined,
+  );
+  await step('configure addresses and routes', () => allSettled(requests));
+  if (!(await state)?.carrier) await step('wait for carrier', () => waitForCarrier(ns, peerIndex));
+}
+
+async function waitForCarrier(ns: NetNamespace, index: number): Promise<void> {
+  const deadline = Date.now() + CARRIER_WAIT_MS;
+  for (;;) {
+    if ((await ns.links.get(index)).carrier) return;
+    if (Date.now() > deadline) throw new NsnetError('LINK_NOT_READY', `interface ${index} has no carrier`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
+  }
+}
+
+/** Tags the host end, and gives the interface inside its addresses and routes. */
+export async function plumb(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, hostEnd: Link): Promise<void> {
+  const host = NetNamespace.host();
+  record.hostMac = hostEnd.mac;
+  const peerIndex = hostEnd.peerIndex ?? (await step('find peer', () => ns.links.get(record.ifname))).index;
+  await allSettled([
+    step('tag host end, hairpin on', () => host.links.set(hostEnd.index, { alias: endpointAlias(record), hairpin: true })),
+    // An IPv4-only endpoint gets no IPv6 at all, as with Docker (an address
+    // the interface may get meanwhile goes when IPv6 is disabled); a kernel
+    // without IPv6 has no such key.
+    network.ipv6 ? undefined : step('disable IPv6', () => unlessGone(() => ns.sysctl(`net/ipv6/conf/${record.ifname}/disable_ipv6`, 1))),
+    configure(ns, record, peerIndex),
+  ]);
+}
+
+export function endpointAlias(record: Pick<EndpointRecord, 'network' | 'id'>): string {
+  return `${ENDPOINT_ALIAS_PREFIX}${record.network}:${record.id}`;
+}
+
+/**
+ * Deletes the host end of an endpoint (and so its peer) if it is this
+ * endpoint's: tagged with its alias, or, for a connect that died before
+ * tagging it, an untagged veth. Gone already is fine.
+ */
+export async function removeHostEnd(record: EndpointRecord): Promise<void> {
+  const host = NetNamespace.host();
+  try {
+    const link = await host.links.get(record.hostIfname);
+    const ours = link.alias === endpointAlias(record) || (link.alias === undefined && link.kind === 'veth' && record.status === 'creating');
+    if (ours) await host.links.delete(link.index);
+  } catch (error) {
+    if (!isGone(error)) throw error;
+  }
+}

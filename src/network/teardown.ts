@@ -1,0 +1,87 @@
+/**
+ * The one way an endpoint goes, used by disconnect, removeNetwork,
+ * teardownContainer, CNI DEL and reconcile. Best effort: each part is tried
+ * past the failures of the others, and what could not be done is returned,
+ * one line each. Gone already counts as done.
+ *
+ * Order: the host end first (or the namespace's deletion takes it), then its
+ * firewall entries, then leases, host ports and the record. If the host end
+ * could not be removed, the record and the addresses are kept: a veth that
+ * still answers for an address must not see it handed to another endpoint.
+ */
+import { isGone, messageOf, NsnetError } from '../errors';
+import { firewallFor } from '../firewall/firewall';
+import { releasePorts } from '../firewall/ports';
+import { type NetworkLeases, releaseLeases } from '../ipam/leases';
+import { currentStore } from '../state/store';
+import { endpointKey, type EndpointRecord } from './endpoint-record';
+import type { NetworkRecord } from './options';
+import { removeHostEnd } from './plumbing';
+
+export interface TeardownOptions {
+  /** Leave the links: the namespace is being deleted, which removes its veth in bulk. */
+  keepLinks?: boolean;
+}
+
+/** Runs one part of a teardown; a failure (other than gone) is noted, not thrown. */
+async function attempt(failures: string[], what: string, fn: () => Promise<unknown>): Promise<boolean> {
+  try {
+    await fn();
+    return true;
+  } catch (error) {
+    if (isGone(error)) return true;
+    failures.push(`${what}: ${messageOf(error)}`);
+    return false;
+  }
+}
+
+/** Forgets an endpoint: its leases, its host ports and its record (if still this one). Under the state lock. */
+export async function forgetEndpointLocked(record: EndpointRecord): Promise<void> {
+  const store = currentStore();
+  const key = endpointKey(record.network, record.netnsInode);
+  const [leases, current] = await Promise.all([
+    store.read<NetworkLeases>('leases', record.network),
+    store.read<EndpointRecord>('endpoints', key),
+  ]);
+  await Promise.all([
+    leases && releaseLeases(leases, record.id).length ? store.write('leases', record.network, leases) : undefined,
+    current?.id === record.id ? store.remove('endpoints', key) : undefined,
+    releasePorts(store, record.ports, record.id),
+  ]);
+}
+
+/** The endpoint's firewall entries and records. Under the state lock; `network` as stored, if it still is. */
+async function removeRecordedLocked(record: EndpointRecord, network: NetworkRecord | undefined, failures: string[]): Promise<void> {
+  const firewall = network && firewallFor(network.activeFirewall);
+  if (firewall) await attempt(failures, `firewall entries of ${record.hostIfname}`, () => firewall.removeEndpoint(network, record));
+  await attempt(failures, `records of ${record.hostIfname}`, () => forgetEndpointLocked(record));
+}
+
+/** Tears an endpoint down, for a caller that holds the state lock. Returns what it could not do. */
+export async function teardownEndpointLocked(record: EndpointRecord, network: NetworkRecord | undefined, options: TeardownOptions = {}): Promise<string[]> {
+  const failures: string[] = [];
+  const linksGone = options.keepLinks || (await attempt(failures, `host end ${record.hostIfname}`, () => removeHostEnd(record)));
+  if (linksGone) await removeRecordedLocked(record, network, failures);
+  return failures;
+}
+
+/**
+ * Tears an endpoint down. The host end goes before the state lock is taken
+ * (deleting a veth is the slow part), the rest under it, so that reconcile
+ * never writes back the rules of a released address.
+ */
+export async function teardownEndpoint(record: EndpointRecord, options: TeardownOptions = {}): Promise<string[]> {
+  const failures: string[] = [];
+  if (!options.keepLinks && !(await attempt(failures, `host end ${record.hostIfname}`, () => removeHostEnd(record)))) return failures;
+  const store = currentStore();
+  await store.locked(async () => {
+    const network = await store.read<NetworkRecord>('networks', record.network);
+    await removeRecordedLocked(record, network, failures);
+  });
+  return failures;
+}
+
+/** TEARDOWN_INCOMPLETE for what a teardown left, naming `what`. */
+export function teardownIncomplete(what: string, failures: string[]): NsnetError {
+  return new NsnetError('TEARDOWN_INCOMPLETE', `teardown of ${what} left: ${failures.join('; ')}`, { failures });
+}
