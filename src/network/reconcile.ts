@@ -117,8 +117,13 @@ export async function reconcile(options: ReconcileOptions = {}): Promise<Reconci
     const removeEndpoint = async (endpoint: EndpointRecord): Promise<void> => {
       const key = endpointKey(endpoint.network, endpoint.netnsInode);
       const failures = await teardownEndpointLocked(endpoint, networksByName.get(endpoint.network));
-      if (failures.length) report.failures.push(...failures.map((failure) => `endpoint ${key}: ${failure}`));
-      else report.endpoints.push(key);
+      if (failures.length) {
+        report.failures.push(...failures.map((failure) => `endpoint ${key}: ${failure}`));
+        return;
+      }
+      report.endpoints.push(key);
+      report.ports.push(...endpoint.ports.map((port) => `${port.protocol} ${port.hostIp}:${port.hostPort}`));
+      report.leases.push(...[endpoint.ipv4, endpoint.ipv6].filter((address) => address !== undefined).map((address) => `${endpoint.network} ${address}`));
     };
     for (const endpoint of await store.list<EndpointRecord>('endpoints')) {
       const gone = !(await NetNamespace.exists(endpoint.netnsPath, endpoint.netnsInode));
@@ -150,7 +155,7 @@ export async function reconcile(options: ReconcileOptions = {}): Promise<Reconci
       report.firewallElements += await (firewallFor(active) as Firewall).restore(guarded, live.filter((e) => names.has(e.network)));
     }
 
-    report.ports = await releaseOrphanPorts(store, liveIds);
+    report.ports.push(...(await releaseOrphanPorts(store, liveIds)));
 
     const networkNames = new Set(networks.map((n) => n.name));
     for (const network of networkNames) {
