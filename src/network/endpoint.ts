@@ -14,8 +14,9 @@ import { Subnet } from '../ipam/subnet';
 import { NetNamespace } from '../netns';
 import type { Link } from '../rtnl/links';
 import { currentStore } from '../state/store';
+import { endpointTag } from '../types/ownership';
 import { checkConnectInput, type ConnectInput, type ConnectOptions } from './connect-options';
-import { ENDPOINT_ALIAS_PREFIX, endpointKey, type EndpointRecord } from './endpoint-record';
+import { endpointKey, type EndpointRecord } from './endpoint-record';
 import type { NetworkRecord } from './options';
 
 interface CheckedConnect extends ConnectInput {
@@ -209,7 +210,7 @@ async function plumb(network: NetworkRecord, ns: NetNamespace, record: EndpointR
   const peerIndex = hostEnd.peerIndex ?? (await step('find peer', () => ns.links.get(record.ifname))).index;
   await allSteps([
     step('tag host end, hairpin on', () =>
-      host.links.set(hostEnd.index, { alias: endpointAlias(record), hairpin: true }),
+      host.links.set(hostEnd.index, { alias: endpointTag(record.network, record.id), hairpin: true }),
     ),
     // An IPv4-only endpoint gets no IPv6 at all, as with Docker (an address
     // the interface may get meanwhile goes when IPv6 is disabled).
@@ -299,15 +300,11 @@ export async function removeHostEnd(record: EndpointRecord): Promise<void> {
   const host = NetNamespace.host();
   try {
     const link = await host.links.get(record.hostIfname);
-    const ours = link.alias === endpointAlias(record) || (link.alias === undefined && link.kind === 'veth' && record.status === 'creating');
+    const ours = link.alias === endpointTag(record.network, record.id) || (link.alias === undefined && link.kind === 'veth' && record.status === 'creating');
     if (ours) await host.links.delete(link.index);
   } catch (error) {
     if (!(error instanceof NetlinkError && error.code === 'ENODEV')) throw error;
   }
-}
-
-function endpointAlias(record: EndpointRecord): string {
-  return `${ENDPOINT_ALIAS_PREFIX}${record.network}:${record.id}`;
 }
 
 /**

@@ -13,10 +13,11 @@ import { type NetworkLeases, releaseLeases } from '../ipam/leases';
 import { NetNamespace } from '../netns';
 import { processAlive } from '../state/process-alive';
 import { currentStore } from '../state/store';
+import { parseTag } from '../types/ownership';
 import { createBridge, findBridge, taggedBridges } from './bridge';
 import { type ContainerRecord, forgetLocked } from './containers';
 import { removeHostEnd } from './endpoint';
-import { ENDPOINT_ALIAS_PREFIX, endpointKey, type EndpointRecord } from './endpoint-record';
+import { endpointKey, type EndpointRecord } from './endpoint-record';
 import type { NetworkRecord } from './options';
 
 export interface ReconcileReport {
@@ -118,9 +119,8 @@ export async function reconcile(): Promise<ReconcileReport> {
 
     const liveIds = new Set(live.map((e) => e.id));
     for (const link of await NetNamespace.host().links.list({ kind: 'veth' })) {
-      if (!link.alias?.startsWith(ENDPOINT_ALIAS_PREFIX)) continue;
-      const id = link.alias.slice(link.alias.lastIndexOf(':') + 1);
-      if (liveIds.has(id)) continue;
+      const owner = parseTag(link.alias);
+      if (owner?.kind !== 'endpoint' || liveIds.has(owner.id)) continue;
       await NetNamespace.host().links.delete(link.index).catch(() => undefined);
       report.links.push(link.name);
     }

@@ -65,7 +65,7 @@ const BACKENDS = {
     },
   },
   iptables: {
-    dnatRules: () => saveLines(4, 'nat').filter((l) => l.startsWith('-A NSNET-DNAT')).map((l) => l.replace(/ -m comment --comment "?nsnet:endpoint:[0-9a-f]+"?/, '')),
+    dnatRules: () => saveLines(4, 'nat').filter((l) => l.startsWith('-A NSNET-DNAT')).map((l) => l.replace(/ -m comment --comment "?nsnet:endpoint:[^" ]+"?/, '')),
     expectedDnat: (ip) => [
       `-A NSNET-DNAT -p tcp -m tcp --dport 8080 -j DNAT --to-destination ${ip}:80`,
       `-A NSNET-DNAT -p udp -m udp --dport 5353 -j DNAT --to-destination ${ip}:53`,

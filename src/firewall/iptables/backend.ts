@@ -7,8 +7,9 @@ import { execFile } from 'node:child_process';
 import { NsnetError } from '../../errors';
 import { NetNamespace } from '../../netns';
 import type { NetworkRecord } from '../../network/options';
+import { endpointTag, networkTag, previousEndpointTag } from '../../types/ownership';
 import type { Firewall } from '../firewall';
-import { baseRules, CHAINS, endpointOwner, endpointRules, type IpVersion, networkOwner, networkRules, type Rule, type Table } from './rules';
+import { baseRules, CHAINS, endpointRules, type IpVersion, networkRules, type Rule, type Table } from './rules';
 
 function run(command: string, args: string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -103,20 +104,21 @@ export const iptablesFirewall: Firewall = {
     }
   },
   async removeNetwork(network) {
-    for (const version of versions(network)) await removeOwned(version, [networkOwner(network)]);
+    for (const version of versions(network)) await removeOwned(version, [networkTag(network.name)]);
   },
   async addEndpoint(_network, endpoint) {
     try {
       for (const version of [4, 6] as IpVersion[]) await restore(version, endpointRules(endpoint, version).map(add));
     } catch (error) {
       // IPv4 may have gone in before IPv6 failed: all or nothing.
-      for (const version of [4, 6] as IpVersion[]) await removeOwned(version, [endpointOwner(endpoint)]).catch(() => undefined);
+      for (const version of [4, 6] as IpVersion[]) await removeOwned(version, [endpointTag(endpoint.network, endpoint.id)]).catch(() => undefined);
       throw error;
     }
   },
   async removeEndpoint(_network, endpoint) {
     if (!endpoint.ports.length) return;
-    for (const version of [4, 6] as IpVersion[]) await removeOwned(version, [endpointOwner(endpoint)]);
+    const tags = [endpointTag(endpoint.network, endpoint.id), previousEndpointTag(endpoint.id)];
+    for (const version of [4, 6] as IpVersion[]) await removeOwned(version, tags);
   },
   async restore(networks, endpoints) {
     let count = 0;
