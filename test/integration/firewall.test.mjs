@@ -308,3 +308,27 @@ describe('nftables ruleset: installed where missing', () => {
     expect(elementsOf('bridges')).to.include.members([a.bridge, b.bridge]);
   });
 });
+
+describe('iptables firewall: rules tagged by the previous release', () => {
+  it('removes an endpoint whose DNAT rules carry the tag without its network', async () => {
+    const net = uniqueName('old');
+    const id = uniqueName('oldc');
+    await createBridgeNetwork({ name: net, subnet: '10.165.0.0/24', firewall: 'iptables' });
+    try {
+      const { endpoint } = await setupContainer(id, { network: net, publish: ['8095:80'] });
+      const tag = `nsnet:endpoint:${net}:${endpoint.id}`;
+      const ours = () => saveLines(4, 'nat').filter((l) => l.includes(endpoint.id));
+      const [rule] = ours();
+      expect(rule).to.match(new RegExp(`--comment "?${tag}"? `));
+      // As the previous release wrote it: the endpoint id alone.
+      const previous = rule.replace(tag, `nsnet:endpoint:${endpoint.id}`);
+      execFileSync('iptables-restore', ['--noflush'], { input: `*nat\n-D${rule.slice(2)}\n${previous}\nCOMMIT\n` });
+      expect(ours()).to.deep.equal([previous]);
+      await teardownContainer(id);
+      expect(ours()).to.deep.equal([]);
+    } finally {
+      await teardownContainer(id);
+      await removeNetwork(net, { force: true });
+    }
+  });
+});
