@@ -8,7 +8,7 @@ import { NsnetError } from '../../errors';
 import { NetNamespace } from '../../netns';
 import type { NetworkRecord } from '../../network/options';
 import { endpointTag, networkTag, previousEndpointTag } from '../../types/ownership';
-import type { Firewall } from '../firewall';
+import type { Firewall } from '../backend';
 import { baseRules, CHAINS, endpointRules, type IpVersion, networkRules, type Rule, type Table } from './rules';
 
 function run(command: string, args: string[], input?: string): Promise<string> {

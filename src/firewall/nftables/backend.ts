@@ -6,7 +6,7 @@ import { native } from '../../native';
 import { NetNamespace } from '../../netns';
 import type { EndpointRecord } from '../../network/endpoint-record';
 import type { NetworkRecord } from '../../network/options';
-import type { Firewall } from '../firewall';
+import type { Firewall } from '../backend';
 import { onEveryAddress, type PublishedPort } from '../ports';
 import { applySetChanges, concat, field, NFPROTO_BRIDGE, NFPROTO_INET, type SetChange } from './elements';
 import { BRIDGE_TABLE, FLUSH_EVERY_SET, INET_TABLE, TABLE } from './ruleset';
