@@ -1,11 +1,15 @@
-// `npm test`: the unit suites as they are, then the integration suites inside
-// a throw-away network sandbox (scripts/sandbox), never in this machine's own
-// namespace. Ends with one line, "N passed, N failed[, N skipped]".
+// `npm test`: builds what changed (test/build.mjs), then checks the layers
+// of src/ (`npm run check:layers`, one check), runs the unit suites, then the
+// integration suites inside a throw-away network sandbox (scripts/sandbox),
+// never in this machine's own namespace. `npm test -- unit`, `-- integration`
+// or `-- layers` runs one part. Ends with one line, "N passed, N failed[, N skipped]".
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+
+import { buildChanged } from './build.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const mocha = join(root, 'node_modules', 'mocha', 'bin', 'mocha.js');
@@ -22,9 +26,41 @@ const suites = [
   },
 ];
 
-const only = process.argv[2]; // `npm test -- unit` or `npm test -- integration`
+const only = process.argv[2];
 // A suite that crashed or ran nothing counts as one failure.
 const totals = { passes: 0, failures: 0, pending: 0 };
+
+function finish() {
+  rmSync(workDir, { recursive: true, force: true });
+  const skipped = totals.pending ? `, ${totals.pending} skipped` : '';
+  console.log(`\n${totals.passes} passed, ${totals.failures} failed${skipped}`);
+  process.exit(totals.failures > 0 ? 1 : 0);
+}
+
+if (only && only !== 'layers' && !suites.some((s) => s.name === only)) {
+  console.error(`no such part: ${only} (unit, integration or layers)`);
+  totals.failures += 1;
+  finish();
+}
+
+// The suites import dist/ and the addon: stale ones would test old code.
+console.log('== build ==');
+const buildFailure = buildChanged(root);
+if (buildFailure) {
+  console.error(`The build failed, so no suite ran: ${buildFailure}`);
+  totals.failures += 1;
+  finish();
+}
+
+if (!only || only === 'layers') {
+  console.log('\n== layers (npm run check:layers) ==');
+  const check = spawnSync('npm', ['run', '--silent', 'check:layers'], { cwd: root, stdio: 'inherit' });
+  if (check.status === 0) totals.passes += 1;
+  else {
+    console.error('The layer check failed: an import above crosses the layers of .dependency-cruiser.cjs.');
+    totals.failures += 1;
+  }
+}
 
 for (const suite of suites.filter((s) => !only || s.name === only)) {
   const summaryFile = join(workDir, `${suite.name}.json`);
@@ -53,7 +89,4 @@ for (const suite of suites.filter((s) => !only || s.name === only)) {
   }
 }
 
-rmSync(workDir, { recursive: true, force: true });
-const skipped = totals.pending ? `, ${totals.pending} skipped` : '';
-console.log(`\n${totals.passes} passed, ${totals.failures} failed${skipped}`);
-process.exit(totals.failures > 0 ? 1 : 0);
+finish();

@@ -12,11 +12,16 @@ import { NsnetError } from '../errors';
 import type { CniContext } from './commands';
 import { type CniRequest, handleCni } from './handler';
 
-const DEFAULT_SOCKET = '/run/nsnet/cni.sock';
+/**
+ * Where the service listens and the front end looks, unless NSNET_CNI_SOCKET
+ * says otherwise. The front end (native/, in C) has its own copy, which a unit
+ * test holds to this one.
+ */
+export const DEFAULT_CNI_SOCKET = '/run/nsnet/cni.sock';
 
-/** The socket of `NSNET_CNI_SOCKET`, else /run/nsnet/cni.sock (as the front end looks for it). */
+/** The socket of `NSNET_CNI_SOCKET`, else DEFAULT_CNI_SOCKET (as the front end looks for it). */
 export function cniSocketPath(): string {
-  return process.env.NSNET_CNI_SOCKET || DEFAULT_SOCKET;
+  return process.env.NSNET_CNI_SOCKET || DEFAULT_CNI_SOCKET;
 }
 
 /** Splits a request: "KEY=VALUE\0" entries up to an empty one, then stdin. */

@@ -1,28 +1,16 @@
-/** Which firewall a network uses, and the one interface both backends offer. */
+/** Which firewall a network uses, and its backend. */
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { NsnetError } from '../errors';
-import type { EndpointRecord } from '../network/endpoint-record';
-import type { FirewallBackend, NetworkRecord } from '../network/options';
+import type { FirewallBackend } from '../network/options';
+import type { Firewall } from './backend';
 import { iptablesFirewall } from './iptables/backend';
 import { nftablesFirewall } from './nftables/backend';
 
 export type ActiveFirewall = 'nftables' | 'iptables' | 'none';
 
-/** What a network's firewall does as networks and endpoints come and go. */
-export interface Firewall {
-  /** Installs the fixed part (tables, chains, jumps) where it is missing. */
-  install(): Promise<void>;
-  addNetwork(network: NetworkRecord): Promise<void>;
-  /** Removes what the network added; already gone is fine. */
-  removeNetwork(network: NetworkRecord): Promise<void>;
-  addEndpoint(network: NetworkRecord, endpoint: EndpointRecord): Promise<void>;
-  /** Removes what the endpoint added; already gone is fine. */
-  removeEndpoint(network: NetworkRecord, endpoint: EndpointRecord): Promise<void>;
-  /** Rebuilds this backend's state from the records; returns how many entries it wrote. */
-  restore(networks: NetworkRecord[], endpoints: EndpointRecord[]): Promise<number>;
-}
+export type { Firewall };
 
 export function firewallFor(active: ActiveFirewall): Firewall | undefined {
   if (active === 'nftables') return nftablesFirewall;

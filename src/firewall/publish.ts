@@ -8,8 +8,10 @@ import { NsnetError } from '../errors';
 import type { IpFamily } from '../ip';
 import { toNumber, toText } from '../ipam/subnet';
 
-export type PortProtocol = 'tcp' | 'udp' | 'sctp';
-export const PROTOCOLS: PortProtocol[] = ['tcp', 'udp', 'sctp'];
+/** The protocols a port can be published for, and their IP protocol numbers (nf_tables' inet_proto). */
+export const PROTOCOL_NUMBERS = { tcp: 6, udp: 17, sctp: 132 } as const;
+export type PortProtocol = keyof typeof PROTOCOL_NUMBERS;
+export const PROTOCOLS = Object.keys(PROTOCOL_NUMBERS) as PortProtocol[];
 
 /** What a user asks for: a spec string or an object. */
 export type PublishSpec =

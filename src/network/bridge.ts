@@ -6,20 +6,18 @@
 import { isGone, NsnetError, unlessGone } from '../errors';
 import { NetNamespace } from '../netns';
 import type { Link } from '../rtnl/links';
+import { networkTag, parseTag } from '../types/ownership';
 import type { NetworkRecord } from './options';
 import { Undo } from './undo';
 
-const BRIDGE_ALIAS_PREFIX = 'nsnet:network:';
-
-export function bridgeAlias(network: string): string {
-  return `${BRIDGE_ALIAS_PREFIX}${network}`;
-}
-
 /** Bridges tagged as an nsnet network's, by the network name in their tag. */
 export async function taggedBridges(): Promise<Map<string, Link>> {
-  const bridges = await NetNamespace.host().links.list({ kind: 'bridge' });
-  const tagged = bridges.filter((b) => b.alias?.startsWith(BRIDGE_ALIAS_PREFIX));
-  return new Map(tagged.map((b) => [(b.alias as string).slice(BRIDGE_ALIAS_PREFIX.length), b]));
+  const tagged = new Map<string, Link>();
+  for (const bridge of await NetNamespace.host().links.list({ kind: 'bridge' })) {
+    const owner = parseTag(bridge.alias);
+    if (owner?.kind === 'network') tagged.set(owner.network, bridge);
+  }
+  return tagged;
 }
 
 /** The bridge link if it exists; NsnetError BRIDGE_NAME_TAKEN if a foreign link has its name. */
@@ -31,7 +29,7 @@ export async function findBridge(record: Pick<NetworkRecord, 'name' | 'bridge'>)
     if (isGone(error)) return undefined;
     throw error;
   }
-  if (link.kind !== 'bridge' || link.alias !== bridgeAlias(record.name)) {
+  if (link.kind !== 'bridge' || link.alias !== networkTag(record.name)) {
     throw new NsnetError(
       'BRIDGE_NAME_TAKEN',
       `interface ${record.bridge} exists and is not the bridge of nsnet network "${record.name}"`,
@@ -53,7 +51,7 @@ export async function createBridge(record: NetworkRecord): Promise<void> {
     name: record.bridge,
     mac: record.bridgeMac,
     mtu: record.mtu,
-    alias: bridgeAlias(record.name),
+    alias: networkTag(record.name),
   });
   const undo = new Undo();
   undo.push(`bridge ${record.bridge}`, () => host.links.delete(record.bridge));

@@ -42,8 +42,6 @@ export interface Endpoint {
   ports: PublishedPort[];
 }
 
-export const ENDPOINT_ALIAS_PREFIX = 'nsnet:endpoint:';
-
 /** Endpoint records are keyed by network and namespace: one endpoint per pair. */
 export function endpointKey(network: string, netnsInode: number): string {
   return `${network}@${netnsInode}`;

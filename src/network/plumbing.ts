@@ -6,7 +6,8 @@
 import { isGone, NetlinkError, NsnetError, unlessGone } from '../errors';
 import { NetNamespace } from '../netns';
 import type { Link } from '../rtnl/links';
-import { ENDPOINT_ALIAS_PREFIX, type EndpointRecord } from './endpoint-record';
+import { endpointTag } from '../types/ownership';
+import type { EndpointRecord } from './endpoint-record';
 import type { NetworkRecord } from './options';
 
 /** The veth to make: its host end's name and the interface inside. */
@@ -107,17 +108,13 @@ export async function plumb(network: NetworkRecord, ns: NetNamespace, record: En
   record.hostMac = hostEnd.mac;
   const peerIndex = hostEnd.peerIndex ?? (await step('find peer', () => ns.links.get(record.ifname))).index;
   await allSettled([
-    step('tag host end, hairpin on', () => host.links.set(hostEnd.index, { alias: endpointAlias(record), hairpin: true })),
+    step('tag host end, hairpin on', () => host.links.set(hostEnd.index, { alias: endpointTag(record.network, record.id), hairpin: true })),
     // An IPv4-only endpoint gets no IPv6 at all, as with Docker (an address
     // the interface may get meanwhile goes when IPv6 is disabled); a kernel
     // without IPv6 has no such key.
     network.ipv6 ? undefined : step('disable IPv6', () => unlessGone(() => ns.sysctl(`net/ipv6/conf/${record.ifname}/disable_ipv6`, 1))),
     configure(ns, record, peerIndex),
   ]);
-}
-
-export function endpointAlias(record: Pick<EndpointRecord, 'network' | 'id'>): string {
-  return `${ENDPOINT_ALIAS_PREFIX}${record.network}:${record.id}`;
 }
 
 /**
@@ -129,7 +126,7 @@ export async function removeHostEnd(record: EndpointRecord): Promise<void> {
   const host = NetNamespace.host();
   try {
     const link = await host.links.get(record.hostIfname);
-    const ours = link.alias === endpointAlias(record) || (link.alias === undefined && link.kind === 'veth' && record.status === 'creating');
+    const ours = link.alias === endpointTag(record.network, record.id) || (link.alias === undefined && link.kind === 'veth' && record.status === 'creating');
     if (ours) await host.links.delete(link.index);
   } catch (error) {
     if (!isGone(error)) throw error;

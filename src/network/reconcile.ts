@@ -12,9 +12,10 @@ import { type NetworkLeases, releaseLeases } from '../ipam/leases';
 import { NetNamespace } from '../netns';
 import { processAlive } from '../state/process-alive';
 import { currentStore } from '../state/store';
+import { parseTag } from '../types/ownership';
 import { createBridge, findBridge, taggedBridges } from './bridge';
 import { type ContainerRecord, forgetContainerLocked } from './containers';
-import { ENDPOINT_ALIAS_PREFIX, endpointKey, type EndpointRecord } from './endpoint-record';
+import { endpointKey, type EndpointRecord } from './endpoint-record';
 import type { NetworkRecord } from './options';
 import { teardownEndpointLocked } from './teardown';
 
@@ -140,9 +141,8 @@ export async function reconcile(options: ReconcileOptions = {}): Promise<Reconci
 
     const liveIds = new Set(live.map((e) => e.id));
     for (const link of await NetNamespace.host().links.list({ kind: 'veth' })) {
-      if (!link.alias?.startsWith(ENDPOINT_ALIAS_PREFIX)) continue;
-      const id = link.alias.slice(link.alias.lastIndexOf(':') + 1);
-      if (liveIds.has(id)) continue;
+      const owner = parseTag(link.alias);
+      if (owner?.kind !== 'endpoint' || liveIds.has(owner.id)) continue;
       if (await attempt(`link ${link.name}`, () => NetNamespace.host().links.delete(link.index))) report.links.push(link.name);
     }
 

@@ -65,7 +65,7 @@ const BACKENDS = {
     },
   },
   iptables: {
-    dnatRules: () => saveLines(4, 'nat').filter((l) => l.startsWith('-A NSNET-DNAT')).map((l) => l.replace(/ -m comment --comment "?nsnet:endpoint:[0-9a-f]+"?/, '')),
+    dnatRules: () => saveLines(4, 'nat').filter((l) => l.startsWith('-A NSNET-DNAT')).map((l) => l.replace(/ -m comment --comment "?nsnet:endpoint:[^" ]+"?/, '')),
     expectedDnat: (ip) => [
       `-A NSNET-DNAT -p tcp -m tcp --dport 8080 -j DNAT --to-destination ${ip}:80`,
       `-A NSNET-DNAT -p udp -m udp --dport 5353 -j DNAT --to-destination ${ip}:53`,
@@ -306,5 +306,29 @@ describe('nftables ruleset: installed where missing', () => {
     // Not installed again: no rule twice, and the first network's element still in its set.
     expect(inetObjects()).to.equal(before);
     expect(elementsOf('bridges')).to.include.members([a.bridge, b.bridge]);
+  });
+});
+
+describe('iptables firewall: rules tagged by the previous release', () => {
+  it('removes an endpoint whose DNAT rules carry the tag without its network', async () => {
+    const net = uniqueName('old');
+    const id = uniqueName('oldc');
+    await createBridgeNetwork({ name: net, subnet: '10.165.0.0/24', firewall: 'iptables' });
+    try {
+      const { endpoint } = await setupContainer(id, { network: net, publish: ['8095:80'] });
+      const tag = `nsnet:endpoint:${net}:${endpoint.id}`;
+      const ours = () => saveLines(4, 'nat').filter((l) => l.includes(endpoint.id));
+      const [rule] = ours();
+      expect(rule).to.match(new RegExp(`--comment "?${tag}"? `));
+      // As the previous release wrote it: the endpoint id alone.
+      const previous = rule.replace(tag, `nsnet:endpoint:${endpoint.id}`);
+      execFileSync('iptables-restore', ['--noflush'], { input: `*nat\n-D${rule.slice(2)}\n${previous}\nCOMMIT\n` });
+      expect(ours()).to.deep.equal([previous]);
+      await teardownContainer(id);
+      expect(ours()).to.deep.equal([]);
+    } finally {
+      await teardownContainer(id);
+      await removeNetwork(net, { force: true });
+    }
   });
 });

@@ -1,9 +1,13 @@
 // The CNI plugin's input checks, result shapes and service wire format, with no privileges.
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
 import { expect } from 'chai';
 
 import { readConfig, readEnvironment } from '../../dist/cni/config.js';
 import { addResult, chainResult } from '../../dist/cni/result.js';
-import { parseRequest } from '../../dist/cni/service.js';
+import { DEFAULT_CNI_SOCKET, parseRequest } from '../../dist/cni/service.js';
 
 const codeOf = (fn) => {
   try {
@@ -133,5 +137,16 @@ describe('CNI service wire format', () => {
     const data = Buffer.concat([Buffer.from('CNI_COMMAND=ADD\0CNI_ARGS=A=b;C=d\0\0'), Buffer.from('{"x":"\0y"}')]);
     expect(parseRequest(data)).to.deep.equal({ env: { CNI_COMMAND: 'ADD', CNI_ARGS: 'A=b;C=d' }, stdin: '{"x":"\0y"}' });
     expect(parseRequest(Buffer.from('\0{}'))).to.deep.equal({ env: {}, stdin: '{}' });
+  });
+});
+
+describe('CNI socket path', () => {
+  // The front end is C and keeps its own copy of the path: the two must agree.
+  it('is the same in the service and in the front end', () => {
+    const native = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native');
+    const sources = readdirSync(native, { recursive: true }).filter((f) => /\.[ch]$/.test(f));
+    const defined = sources.flatMap((f) => [...readFileSync(join(native, f), 'utf8').matchAll(/^#define \w*SOCKET\w* "(\/[^"]*)"/gm)].map((m) => m[1]));
+    expect(defined).to.not.be.empty;
+    expect(new Set(defined)).to.deep.equal(new Set([DEFAULT_CNI_SOCKET]));
   });
 });

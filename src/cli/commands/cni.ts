@@ -6,7 +6,7 @@ import { Command } from 'commander';
 
 import { invalid } from '../../errors';
 import { cniFrontEndPath } from '../../native';
-import { cniSocketPath, runCniService } from '../../cni/service';
+import { cniSocketPath, DEFAULT_CNI_SOCKET, runCniService } from '../../cni/service';
 import { integer } from '../options';
 
 export function cniCommand(): Command {
@@ -14,7 +14,7 @@ export function cniCommand(): Command {
   cni
     .command('serve')
     .description('answer the nsnet-cni front end over a unix socket (runs until SIGTERM or SIGINT)')
-    .option('--socket <path>', 'socket path (default: $NSNET_CNI_SOCKET or /run/nsnet/cni.sock)')
+    .option('--socket <path>', `socket path (default: $NSNET_CNI_SOCKET or ${DEFAULT_CNI_SOCKET})`)
     .option('--idle-exit <seconds>', 'leave after this many seconds without a request', integer)
     .action(async (options: { socket?: string; idleExit?: number }) => {
       await runCniService(options.socket ?? cniSocketPath(), options.idleExit === undefined ? undefined : options.idleExit * 1000);

@@ -7,8 +7,9 @@ import { execFile } from 'node:child_process';
 import { asNsnetError, messageOf, NsnetError } from '../../errors';
 import { NetNamespace } from '../../netns';
 import type { NetworkRecord } from '../../network/options';
-import type { Firewall } from '../firewall';
-import { baseRules, CHAINS, endpointOwner, endpointRules, type IpVersion, networkOwner, networkRules, type Rule, type Table } from './rules';
+import { endpointTag, networkTag, previousEndpointTag } from '../../types/ownership';
+import type { Firewall } from '../backend';
+import { baseRules, CHAINS, endpointRules, type IpVersion, networkRules, type Rule, type Table } from './rules';
 
 function run(command: string, args: string[], input?: string): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -103,7 +104,7 @@ export const iptablesFirewall: Firewall = {
     }
   },
   async removeNetwork(network) {
-    for (const version of versions(network)) await removeOwned(version, [networkOwner(network)]);
+    for (const version of versions(network)) await removeOwned(version, [networkTag(network.name)]);
   },
   async addEndpoint(_network, endpoint) {
     try {
@@ -112,14 +113,15 @@ export const iptablesFirewall: Firewall = {
       // IPv4 may have gone in before IPv6 failed: all or nothing.
       const left: string[] = [];
       for (const version of [4, 6] as IpVersion[]) {
-        await removeOwned(version, [endpointOwner(endpoint)]).catch((undoError: unknown) => left.push(`IPv${version} rules: ${messageOf(undoError)}`));
+        await removeOwned(version, [endpointTag(endpoint.network, endpoint.id)]).catch((undoError: unknown) => left.push(`IPv${version} rules: ${messageOf(undoError)}`));
       }
       throw left.length ? asNsnetError(error).withNote(`could not undo: ${left.join('; ')}`, { notUndone: left }) : error;
     }
   },
   async removeEndpoint(_network, endpoint) {
     if (!endpoint.ports.length) return;
-    for (const version of [4, 6] as IpVersion[]) await removeOwned(version, [endpointOwner(endpoint)]);
+    const tags = [endpointTag(endpoint.network, endpoint.id), previousEndpointTag(endpoint.id)];
+    for (const version of [4, 6] as IpVersion[]) await removeOwned(version, tags);
   },
   async restore(networks, endpoints) {
     let count = 0;

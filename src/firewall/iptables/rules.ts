@@ -1,12 +1,13 @@
 /**
  * The iptables layout: chains NSNET-* in raw, nat and filter, reached by one
  * jump each from the built-in chains, and rules tagged with their owner in a
- * comment ("nsnet:network:<name>", "nsnet:endpoint:<id>"). Every value in a
+ * comment (types/ownership.ts: a network's tag, an endpoint's). Every value in a
  * rule comes from a validated record (interface names, addresses, ports), so
  * nothing user-supplied reaches iptables-restore unchecked.
  */
 import type { EndpointRecord } from '../../network/endpoint-record';
 import type { NetworkRecord } from '../../network/options';
+import { endpointTag, networkTag, NSNET_TAG } from '../../types/ownership';
 import { onEveryAddress, type PublishedPort } from '../ports';
 
 export type IpVersion = 4 | 6;
@@ -27,12 +28,14 @@ export const CHAINS: Record<Table, string[]> = {
   filter: ['NSNET-FORWARD', 'NSNET-INTO', 'NSNET-OUTOF'],
 };
 
+const comment = (owner: string) => `-m comment --comment ${owner}`;
+
 /**
  * The jumps into nsnet's chains, and the fixed rules inside them, written in
  * the order iptables-save prints them, so that an installed rule is found.
  */
 export function baseRules(version: IpVersion): Rule[] {
-  const tag = '-m comment --comment nsnet';
+  const tag = comment(NSNET_TAG);
   const rules: Rule[] = [
     { table: 'raw', chain: 'PREROUTING', spec: `${tag} -j NSNET-RAW` },
     { table: 'nat', chain: 'PREROUTING', spec: `-m addrtype --dst-type LOCAL ${tag} -j NSNET-DNAT` },
@@ -47,22 +50,12 @@ export function baseRules(version: IpVersion): Rule[] {
   return rules;
 }
 
-const comment = (owner: string) => `-m comment --comment ${owner}`;
-
-export function networkOwner(network: NetworkRecord): string {
-  return `nsnet:network:${network.name}`;
-}
-
-export function endpointOwner(endpoint: EndpointRecord): string {
-  return `nsnet:endpoint:${endpoint.id}`;
-}
-
 /** The rules of a network, for one IP version. */
 export function networkRules(network: NetworkRecord, version: IpVersion): Rule[] {
   const subnet = version === 4 ? network.subnet : network.ipv6?.subnet;
   if (!subnet) return [];
   const br = network.bridge;
-  const tag = comment(networkOwner(network));
+  const tag = comment(networkTag(network.name));
   const rules: Rule[] = [];
   const nat = (spec: string) => rules.push({ table: 'nat', chain: 'NSNET-POSTROUTING', spec: `${spec} ${tag}` });
   const into = (spec: string) => rules.push({ table: 'filter', chain: 'NSNET-INTO', spec: `${spec} ${tag}` });
@@ -90,7 +83,7 @@ function portVersion(port: PublishedPort): IpVersion {
 
 /** The DNAT rules of an endpoint's published ports, for one IP version. */
 export function endpointRules(endpoint: EndpointRecord, version: IpVersion): Rule[] {
-  const tag = comment(endpointOwner(endpoint));
+  const tag = comment(endpointTag(endpoint.network, endpoint.id));
   return endpoint.ports
     .filter((port) => portVersion(port) === version && (version === 4 || endpoint.ipv6))
     .map((port) => {

@@ -6,10 +6,10 @@ import { native } from '../../native';
 import { NetNamespace } from '../../netns';
 import type { EndpointRecord } from '../../network/endpoint-record';
 import type { NetworkRecord } from '../../network/options';
-import type { Firewall } from '../firewall';
+import type { Firewall } from '../backend';
 import { onEveryAddress, type PublishedPort } from '../ports';
 import { applySetChanges, concat, field, NFPROTO_BRIDGE, NFPROTO_INET, type SetChange } from './elements';
-import { BRIDGE_TABLE, INET_TABLE, TABLE } from './ruleset';
+import { BRIDGE_TABLE, FLUSH_EVERY_SET, INET_TABLE, TABLE } from './ruleset';
 
 function nft(args: string[], input?: string): Promise<{ ok: boolean; stderr: string }> {
   return new Promise((resolve) => {
@@ -109,18 +109,12 @@ async function removeElements(changes: SetChange[]): Promise<void> {
 
 /** Empties nsnet's sets and fills them from the records: one transaction. */
 async function restoreElements(networks: NetworkRecord[], endpoints: EndpointRecord[]): Promise<number> {
-  const flush: SetChange[] = [
-    ...['bridges', 'masquerade_bridges', 'internal_bridges', 'icc_pairs', 'ports4', 'ports4_any', 'ports6', 'ports6_any'].map(
-      (set): SetChange => ({ op: 'flush', set, elements: [] }),
-    ),
-    { op: 'flush', set: 'icc_off_ports', family: 'bridge', elements: [] },
-  ];
   const byName = new Map(networks.map((n) => [n.name, n]));
   const add = [
     ...networks.flatMap((n) => networkChanges(n, 'add')),
     ...endpoints.flatMap((e) => (byName.has(e.network) ? endpointChanges(byName.get(e.network) as NetworkRecord, e, 'add') : [])),
   ];
-  await applyChanges([...flush, ...add]);
+  await applyChanges([...FLUSH_EVERY_SET, ...add]);
   return add.reduce((count, change) => count + change.elements.length, 0);
 }
 

@@ -7,11 +7,10 @@ import { addressBytes, ipFamily } from '../../ip';
 import { native } from '../../native';
 import { IFNAMSIZ } from '../../validate';
 import type { NftConnection } from '../../kernel/nft-connection';
+import { type PortProtocol, PROTOCOL_NUMBERS } from '../publish';
 
 export const NFPROTO_INET = 1;
 export const NFPROTO_BRIDGE = 7;
-const PROTOCOLS = { tcp: 6, udp: 17, sctp: 132 } as const;
-export type Protocol = keyof typeof PROTOCOLS;
 
 /** Fields of set keys and map values, in nf_tables' byte layout. */
 export const field = {
@@ -24,8 +23,8 @@ export const field = {
     return Buffer.from(addressBytes(address));
   },
   /** inet_proto: one byte. */
-  protocol(name: Protocol): Buffer {
-    const number = PROTOCOLS[name];
+  protocol(name: PortProtocol): Buffer {
+    const number = PROTOCOL_NUMBERS[name];
     if (number === undefined) throw invalid(`protocol must be tcp, udp or sctp: ${String(name)}`);
     return Buffer.from([number]);
   },

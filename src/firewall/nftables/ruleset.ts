@@ -5,27 +5,66 @@
  * the rules themselves never change, so their cost does not grow with the
  * number of networks, containers or ports.
  */
-export const TABLE = 'nsnet';
+import { NSNET_TAG } from '../../types/ownership';
+import type { SetChange } from './elements';
+
+export const TABLE = NSNET_TAG;
+
+interface SetDefinition {
+  family: 'inet' | 'bridge';
+  kind: 'set' | 'map';
+  name: string;
+  type: string;
+  /** Lines written above it in the script. */
+  comment?: string[];
+}
+
+/** Every set and map of both tables: the script declares them, `reconcile` flushes them. */
+const SETS: SetDefinition[] = [
+  { family: 'inet', kind: 'set', name: 'bridges', type: 'ifname', comment: ['Bridges of nsnet networks, and their properties.'] },
+  { family: 'inet', kind: 'set', name: 'masquerade_bridges', type: 'ifname' },
+  { family: 'inet', kind: 'set', name: 'internal_bridges', type: 'ifname' },
+  {
+    family: 'inet',
+    kind: 'set',
+    name: 'icc_pairs',
+    type: 'ifname . ifname',
+    comment: [
+      'bridge . bridge for networks whose containers may talk (icc): with',
+      'br_netfilter on, their bridged traffic passes the forward hook too.',
+    ],
+  },
+  {
+    family: 'inet',
+    kind: 'map',
+    name: 'ports4',
+    type: 'ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service',
+    comment: [
+      'Published ports: host address . protocol . port -> container address . port.',
+      'The *_any maps hold ports published on every host address.',
+    ],
+  },
+  { family: 'inet', kind: 'map', name: 'ports4_any', type: 'inet_proto . inet_service : ipv4_addr . inet_service' },
+  { family: 'inet', kind: 'map', name: 'ports6', type: 'ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service' },
+  { family: 'inet', kind: 'map', name: 'ports6_any', type: 'inet_proto . inet_service : ipv6_addr . inet_service' },
+  { family: 'bridge', kind: 'set', name: 'icc_off_ports', type: 'ifname' },
+];
+
+/** Empties every set and map of both tables: `reconcile` then fills them from the records. */
+export const FLUSH_EVERY_SET: SetChange[] = SETS.map((s) => ({ op: 'flush', set: s.name, family: s.family, elements: [] }));
+
+/** The declarations of one table's sets, as lines of its script. */
+function declarations(family: SetDefinition['family']): string {
+  return SETS.filter((s) => s.family === family)
+    .map((s) => `${(s.comment ?? []).map((line) => `  # ${line}\n`).join('')}  ${s.kind} ${s.name} { type ${s.type}; }\n`)
+    .join('');
+}
 
 export const INET_TABLE = `
 table inet ${TABLE} {
   comment "nsnet: container networks. Rules are fixed; sets and maps change."
 
-  # Bridges of nsnet networks, and their properties.
-  set bridges { type ifname; }
-  set masquerade_bridges { type ifname; }
-  set internal_bridges { type ifname; }
-  # bridge . bridge for networks whose containers may talk (icc): with
-  # br_netfilter on, their bridged traffic passes the forward hook too.
-  set icc_pairs { type ifname . ifname; }
-
-  # Published ports: host address . protocol . port -> container address . port.
-  # The *_any maps hold ports published on every host address.
-  map ports4 { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }
-  map ports4_any { type inet_proto . inet_service : ipv4_addr . inet_service; }
-  map ports6 { type ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service; }
-  map ports6_any { type inet_proto . inet_service : ipv6_addr . inet_service; }
-
+${declarations('inet')}
   chain raw_prerouting {
     type filter hook prerouting priority raw; policy accept;
     # 127.0.0.1-published ports are for this host only.
@@ -92,8 +131,7 @@ table inet ${TABLE} {
 export const BRIDGE_TABLE = `
 table bridge ${TABLE} {
   comment "nsnet: inter-container traffic of icc-off networks"
-  set icc_off_ports { type ifname; }
-
+${declarations('bridge')}
   chain forward {
     type filter hook forward priority filter; policy accept;
     iifname @icc_off_ports drop

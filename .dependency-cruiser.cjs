@@ -1,0 +1,86 @@
+/**
+ * The layers of src/, top to bottom (`npm run check:layers`):
+ *
+ *   cli → cni → network → ipam, firewall, state
+ *     → netns.ts, rtnl/, the kernel connections, spawn.ts, sysctl.ts → native.ts
+ *
+ * A module imports only from layers below its own. src/errors.ts and
+ * src/types/ are the bottom, which every layer may import: errors.ts imports
+ * nothing of nsnet's, types/ only itself and errors.ts. Type-only imports
+ * count too (tsPreCompilationDeps).
+ */
+const KERNEL_LAYER = '^src/(rtnl/|netns[^/]*$|spawn\\.ts$|sysctl\\.ts$|native\\.ts$)';
+
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-circular',
+      severity: 'error',
+      comment: 'A cycle has no bottom: neither module can be read, tested or loaded without the other.',
+      from: {},
+      to: { circular: true },
+    },
+    {
+      name: 'cli-is-the-top',
+      severity: 'error',
+      comment: 'The nsnet command uses the library; nothing uses the command.',
+      from: { pathNot: '^src/cli/' },
+      to: { path: '^src/cli/' },
+    },
+    {
+      name: 'cni-only-from-cli',
+      severity: 'error',
+      comment: 'The CNI plugin uses the library; the library (src/index.ts included) never imports its plugin.',
+      from: { pathNot: '^src/(cli|cni)/' },
+      to: { path: '^src/cni/' },
+    },
+    {
+      name: 'network-is-above',
+      severity: 'error',
+      comment: 'Networks use ipam, the firewall, the state and the kernel layer, never the other way round.',
+      from: { path: `^src/(ipam|firewall|state)/|${KERNEL_LAYER}` },
+      to: { path: '^src/network/' },
+    },
+    {
+      name: 'firewall-is-above-state-and-ipam',
+      severity: 'error',
+      comment: 'The state directory and address management know nothing of the firewall.',
+      from: { path: '^src/(state|ipam)/' },
+      to: { path: '^src/firewall/' },
+    },
+    {
+      name: 'kernel-layer-is-below',
+      severity: 'error',
+      comment: 'Namespaces, rtnetlink, process spawning and sysctls know nothing of the firewall, ipam or the state.',
+      from: { path: KERNEL_LAYER },
+      to: { path: '^src/(firewall|ipam|state)/' },
+    },
+    {
+      name: 'native-is-the-bottom',
+      severity: 'error',
+      comment: 'The addon interface imports only the bottom modules.',
+      from: { path: '^src/native\\.ts$' },
+      to: { path: '^src/', pathNot: '^src/(errors\\.ts$|types/)' },
+    },
+    {
+      name: 'errors-import-nothing',
+      severity: 'error',
+      comment: 'src/errors.ts is imported by everyone, so it imports nothing of nsnet\'s.',
+      from: { path: '^src/errors\\.ts$' },
+      to: { path: '^src/' },
+    },
+    {
+      name: 'types-are-the-bottom',
+      severity: 'error',
+      comment: 'src/types/ is imported by everyone, so it imports only itself and src/errors.ts.',
+      from: { path: '^src/types/' },
+      to: { path: '^src/', pathNot: '^src/(types/|errors\\.ts$)' },
+    },
+  ],
+  options: {
+    includeOnly: '^src/',
+    tsPreCompilationDeps: true,
+    tsConfig: { fileName: 'tsconfig.json' },
+    exclude: { path: '\\.d\\.ts$' },
+  },
+};

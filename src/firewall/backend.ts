@@ -1,0 +1,17 @@
+/** The one interface both firewall backends offer (apart from choosing one, so that they need not import the chooser). */
+import type { EndpointRecord } from '../network/endpoint-record';
+import type { NetworkRecord } from '../network/options';
+
+/** What a network's firewall does as networks and endpoints come and go. */
+export interface Firewall {
+  /** Installs the fixed part (tables, chains, jumps) where it is missing. */
+  install(): Promise<void>;
+  addNetwork(network: NetworkRecord): Promise<void>;
+  /** Removes what the network added; already gone is fine. */
+  removeNetwork(network: NetworkRecord): Promise<void>;
+  addEndpoint(network: NetworkRecord, endpoint: EndpointRecord): Promise<void>;
+  /** Removes what the endpoint added; already gone is fine. */
+  removeEndpoint(network: NetworkRecord, endpoint: EndpointRecord): Promise<void>;
+  /** Rebuilds this backend's state from the records; returns how many entries it wrote. */
+  restore(networks: NetworkRecord[], endpoints: EndpointRecord[]): Promise<number>;
+}
