@@ -3,12 +3,10 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { NsnetError } from '../errors';
-import type { EndpointRecord } from '../network/endpoint-record';
-import type { FirewallBackend, NetworkRecord } from '../network/options';
+import type { EndpointRecord } from '../types/endpoint';
+import type { ActiveFirewall, FirewallBackend, NetworkRecord } from '../types/network';
 import { iptablesFirewall } from './iptables/backend';
 import { nftablesFirewall } from './nftables/backend';
-
-export type ActiveFirewall = 'nftables' | 'iptables' | 'none';
 
 /** What a network's firewall does as networks and endpoints come and go. */
 export interface Firewall {

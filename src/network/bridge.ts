@@ -6,7 +6,7 @@
 import { NetlinkError, NsnetError } from '../errors';
 import { NetNamespace } from '../netns';
 import type { Link } from '../rtnl/links';
-import type { NetworkRecord } from './options';
+import type { NetworkRecord } from '../types/network';
 
 const BRIDGE_ALIAS_PREFIX = 'nsnet:network:';
 

@@ -9,14 +9,16 @@ import { randomBytes } from 'node:crypto';
 import { invalid, NetlinkError, NsnetError } from '../errors';
 import { firewallFor } from '../firewall/firewall';
 import { readPortTables, releasePorts, takePorts, writePortTables } from '../firewall/ports';
-import { allocateAddress, emptyLeaseTable, type NetworkLeases, releaseLeases } from '../ipam/leases';
+import { allocateAddress, emptyLeaseTable, releaseLeases } from '../ipam/leases';
 import { Subnet } from '../ipam/subnet';
 import { NetNamespace } from '../netns';
 import type { Link } from '../rtnl/links';
 import { currentStore } from '../state/store';
-import { checkConnectInput, type ConnectInput, type ConnectOptions } from './connect-options';
-import { ENDPOINT_ALIAS_PREFIX, endpointKey, type EndpointRecord } from './endpoint-record';
-import type { NetworkRecord } from './options';
+import { type ConnectOptions, ENDPOINT_ALIAS_PREFIX, endpointKey, type EndpointRecord } from '../types/endpoint';
+import { isIPv6 } from '../types/ip';
+import type { NetworkLeases } from '../types/leases';
+import type { NetworkRecord } from '../types/network';
+import { checkConnectInput, type ConnectInput } from './connect-options';
 
 interface CheckedConnect extends ConnectInput {
   /** The endpoint's id, and the name of its host end that derives from it. */
@@ -29,7 +31,7 @@ function checkConnectOptions(network: NetworkRecord, options: ConnectOptions): C
   if (input.publish.length && network.activeFirewall === 'none') {
     throw new NsnetError('INVALID_PUBLISH', `network "${network.name}" has no firewall (firewall: 'none') to publish ports with`);
   }
-  const v6 = input.publish.find((request) => (request.hostIp ?? network.hostIp).includes(':'));
+  const v6 = input.publish.find((request) => isIPv6(request.hostIp ?? network.hostIp));
   if (v6 && !network.ipv6) {
     throw new NsnetError('INVALID_PUBLISH', `network "${network.name}" has no IPv6 subnet for a port published on ${v6.hostIp ?? network.hostIp}`);
   }

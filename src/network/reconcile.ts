@@ -6,18 +6,21 @@
 import { stat } from 'node:fs/promises';
 
 // CNI attachments live in the same state directory, and stand or fall with their endpoints.
-import { type AttachmentRecord, attachmentKey, madeFor, removeAttachment } from '../cni/attachments';
+import { attachmentKey, madeFor, removeAttachment } from '../cni/attachments';
 import { type Firewall, firewallFor } from '../firewall/firewall';
 import { releaseOrphanPorts } from '../firewall/ports';
-import { type NetworkLeases, releaseLeases } from '../ipam/leases';
+import { releaseLeases } from '../ipam/leases';
 import { NetNamespace } from '../netns';
 import { processAlive } from '../state/process-alive';
 import { currentStore } from '../state/store';
+import type { AttachmentRecord } from '../types/attachment';
+import type { ContainerRecord } from '../types/container';
+import { ENDPOINT_ALIAS_PREFIX, endpointKey, type EndpointRecord } from '../types/endpoint';
+import type { NetworkLeases } from '../types/leases';
+import type { NetworkRecord } from '../types/network';
 import { createBridge, findBridge, taggedBridges } from './bridge';
-import { type ContainerRecord, forgetLocked } from './containers';
+import { forgetLocked } from './containers';
 import { removeHostEnd } from './endpoint';
-import { ENDPOINT_ALIAS_PREFIX, endpointKey, type EndpointRecord } from './endpoint-record';
-import type { NetworkRecord } from './options';
 
 export interface ReconcileReport {
   /** Endpoints whose namespace is gone, or whose connect died half-way (keys). */

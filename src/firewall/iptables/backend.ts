@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 
 import { NsnetError } from '../../errors';
 import { NetNamespace } from '../../netns';
-import type { NetworkRecord } from '../../network/options';
+import type { NetworkRecord } from '../../types/network';
 import type { Firewall } from '../firewall';
 import { baseRules, CHAINS, endpointOwner, endpointRules, type IpVersion, networkOwner, networkRules, type Rule, type Table } from './rules';
 

@@ -3,9 +3,9 @@
  * the per-container path of the nftables firewall (no `nft` process).
  */
 import { invalid } from '../../errors';
-import { addressBytes, ipFamily } from '../../ip';
+import { addressBytes, ipFamily } from '../../types/ip';
 import { native } from '../../native';
-import { IFNAMSIZ } from '../../validate';
+import { IFNAMSIZ } from '../../types/limits';
 import type { NftConnection } from './connection';
 
 export const NFPROTO_INET = 1;
