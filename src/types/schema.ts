@@ -5,7 +5,7 @@
  * its own error.
  */
 import type { Static, TSchema } from '@sinclair/typebox';
-import { type TypeCheck, TypeCompiler, ValueErrorType } from '@sinclair/typebox/compiler';
+import { type TypeCheck, TypeCompiler, type ValueError, ValueErrorType } from '@sinclair/typebox/compiler';
 
 export interface SchemaProblem {
   /** Where, as `ipv6.subnet` or `publish[1]`; '' for the value itself. */
@@ -34,8 +34,9 @@ export class Validator<T extends TSchema> {
   /** The first problem of `value`, or undefined when it fits. */
   problem(value: unknown): SchemaProblem | undefined {
     if (this.check(value)) return undefined;
-    const error = this.compile().Errors(value).First();
-    if (!error) return { path: '', unknownKey: false, expected: expectation(this.schema), value };
+    const first = this.compile().Errors(value).First();
+    if (!first) return { path: '', unknownKey: false, expected: expectation(this.schema), value };
+    const error = within(first);
     return {
       path: dotted(error.path),
       unknownKey: error.type === ValueErrorType.ObjectAdditionalProperties,
@@ -54,6 +55,19 @@ export class Validator<T extends TSchema> {
   private compile(): TypeCheck<T> {
     return (this.compiled ??= TypeCompiler.Compile(this.schema));
   }
+}
+
+/**
+ * For a value that fails every choice of a union, the failure inside the one
+ * choice of the value's own JSON type, when there is exactly one ({ port: 'x' }
+ * against "a string or an object" fails inside the object).
+ */
+function within(error: ValueError): ValueError {
+  if (error.type !== ValueErrorType.Union) return error;
+  const type = Array.isArray(error.value) ? 'array' : error.value === null ? 'null' : typeof error.value;
+  const choices = (error.schema.anyOf as TSchema[]).map((choice, i) => ({ choice, i })).filter(({ choice }) => choice.type === type);
+  const inner = choices.length === 1 ? error.errors[choices[0].i]?.First() : undefined;
+  return inner ? within(inner) : error;
 }
 
 /** A JSON pointer (`/publish/1/hostIp`) as a reader writes a path (`publish[1].hostIp`). */
