@@ -43,6 +43,6 @@ export const RECORD_VERSION = 1;
 const validators = new Map(RECORD_KINDS.map((kind) => [kind, new Validator(SCHEMAS[kind])]));
 
 /** The validator of a kind of record (compiled on its first use). */
-export function recordValidator<K extends RecordKind>(kind: K): Validator<TSchema> {
+export function recordValidator(kind: RecordKind): Validator<TSchema> {
   return validators.get(kind) as Validator<TSchema>;
 }

@@ -18,7 +18,7 @@ export interface SchemaProblem {
 }
 
 /** Options nsnet adds to a schema: the expectation to state when a value does not fit. */
-export interface Expectation {
+interface Expectation {
   expected?: string;
 }
 
