@@ -1,8 +1,6 @@
 /** Checks on user input, run before anything reaches the kernel. */
 import { invalid } from './errors';
-
-/** The kernel's interface name buffer, with its terminating NUL. */
-export const IFNAMSIZ = 16;
+import { IFNAMSIZ, MAX_MTU, MIN_MTU } from './types/limits';
 
 /** A Linux interface name: 1-15 bytes, no '/', ':' or whitespace, not '.' or '..'. */
 export function checkInterfaceName(name: unknown, what = 'interface name'): string {
@@ -26,9 +24,6 @@ export function checkMac(mac: unknown, what = 'MAC address'): string {
   if (lower === '00:00:00:00:00:00') throw invalid(`${what} may not be all zeros`);
   return lower;
 }
-
-export const MIN_MTU = 68;
-export const MAX_MTU = 65535;
 
 export function checkMtu(mtu: unknown): number {
   if (!Number.isInteger(mtu) || (mtu as number) < MIN_MTU || (mtu as number) > MAX_MTU) {

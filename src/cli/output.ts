@@ -1,5 +1,6 @@
 /** How the nsnet command prints: tables for people, JSON for programs, one-line errors. */
 import { NsnetError } from '../errors';
+import { isIPv6 } from '../types/ip';
 
 /** Prints rows under a header, columns padded to their widest cell. */
 export function printTable(header: string[], rows: string[][]): void {
@@ -57,6 +58,6 @@ export async function withProgress<T>(label: string, work: () => Promise<T>): Pr
 
 /** A published port as Docker prints it: 0.0.0.0:8080->80/tcp. */
 export function formatPort(port: { hostIp: string; hostPort: number; containerPort: number; protocol: string }): string {
-  const host = port.hostIp.includes(':') ? `[${port.hostIp}]` : port.hostIp;
+  const host = isIPv6(port.hostIp) ? `[${port.hostIp}]` : port.hostIp;
   return `${host}:${port.hostPort}->${port.containerPort}/${port.protocol}`;
 }

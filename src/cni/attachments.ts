@@ -3,23 +3,11 @@
  * name), recorded before the endpoint is made so that a DEL or GC finds it
  * even when the namespace is gone.
  */
-import { endpointKey, type EndpointRecord } from '../network/endpoint-record';
 import type { ReconcileSweep } from '../network/reconcile';
 import { processAlive } from '../state/process-alive';
 import { currentStore } from '../state/store';
-
-export interface AttachmentRecord {
-  network: string;
-  containerId: string;
-  ifname: string;
-  netnsPath?: string;
-  /** The endpoint's key, once connected. */
-  endpoint?: string;
-  /** 'creating' while an ADD is at work, by process `pid`. */
-  status: 'creating' | 'ready';
-  pid: number;
-  created: string;
-}
+import type { AttachmentRecord } from '../types/attachment';
+import { endpointKey, type EndpointRecord } from '../types/endpoint';
 
 /** ':' appears in none of a network name, a container id or an interface name. */
 export function attachmentKey(network: string, containerId: string, ifname: string): string {
@@ -27,11 +15,11 @@ export function attachmentKey(network: string, containerId: string, ifname: stri
 }
 
 export function readAttachment(network: string, containerId: string, ifname: string): Promise<AttachmentRecord | undefined> {
-  return currentStore().read<AttachmentRecord>('attachments', attachmentKey(network, containerId, ifname));
+  return currentStore().read('attachments', attachmentKey(network, containerId, ifname));
 }
 
 export async function attachmentsOf(network: string): Promise<AttachmentRecord[]> {
-  return (await currentStore().list<AttachmentRecord>('attachments')).filter((a) => a.network === network);
+  return (await currentStore().list('attachments')).filter((a) => a.network === network);
 }
 
 /** Records a new attachment; false when one exists for the same network, container and interface. */
@@ -64,8 +52,8 @@ export function madeFor(record: AttachmentRecord, endpoint: EndpointRecord): boo
  */
 export async function endpointOf(record: AttachmentRecord): Promise<EndpointRecord | undefined> {
   const store = currentStore();
-  if (record.endpoint) return store.read<EndpointRecord>('endpoints', record.endpoint);
-  return (await store.list<EndpointRecord>('endpoints')).find((endpoint) => madeFor(record, endpoint));
+  if (record.endpoint) return store.read('endpoints', record.endpoint);
+  return (await store.list('endpoints')).find((endpoint) => madeFor(record, endpoint));
 }
 
 /** An ADD still at work in a live process (its pid) rather than one that died. */

@@ -1,8 +1,8 @@
 /** CHECK: the live state of an attachment against what the runtime was told (prevResult). */
 import { unlessGone } from '../errors';
-import type { EndpointRecord } from '../network/endpoint-record';
-import type { NetworkRecord } from '../network/options';
 import { NetNamespace } from '../netns';
+import type { EndpointRecord } from '../types/endpoint';
+import type { NetworkRecord } from '../types/network';
 import { CniError, nsnetCode } from './errors';
 
 interface PrevInterface {

@@ -1,17 +1,17 @@
 /** ADD, DEL, CHECK, STATUS and GC on nsnet's bridge networks. */
 import { messageOf, NsnetError, unlessGone } from '../errors';
 import { resolveFirewall } from '../firewall/firewall';
-import type { ConnectOptions } from '../network/connect-options';
 import { disconnect } from '../network/endpoint';
+import type { Endpoint } from '../network/endpoint-record';
 import { removeHostEnd } from '../network/plumbing';
 import { Undo } from '../network/undo';
-import { type Endpoint, endpointKey, type EndpointRecord } from '../network/endpoint-record';
 import { BridgeNetwork, createBridgeNetwork } from '../network/network';
-import type { NetworkRecord } from '../network/options';
 import { NetNamespace } from '../netns';
 import { currentStore } from '../state/store';
+import type { AttachmentRecord } from '../types/attachment';
+import { type ConnectOptions, endpointKey, type EndpointRecord } from '../types/endpoint';
+import type { NetworkRecord } from '../types/network';
 import {
-  type AttachmentRecord,
   attachmentsOf,
   createAttachment,
   endpointOf,

@@ -1,7 +1,7 @@
 /** The result of an ADD, as the reference bridge plugin shapes it, at the config's version. */
-import { parseCidr } from '../ip';
-import type { Endpoint } from '../network/endpoint-record';
-import type { NetworkRecord } from '../network/options';
+import type { EndpointRecord } from '../types/endpoint';
+import { isIPv6, parseCidr } from '../types/ip';
+import type { NetworkRecord } from '../types/network';
 import type { DnsConfig } from './config';
 import { compareVersions } from './versions';
 
@@ -21,6 +21,11 @@ interface CniRoute {
   dst: string;
   gw?: string;
 }
+/** What a result tells of an endpoint: its interfaces and addresses, and the path of its namespace. */
+type ResultEndpoint = Pick<EndpointRecord, 'hostIfname' | 'hostMac' | 'ifname' | 'mac' | 'ipv4' | 'ipv6' | 'gateway' | 'gateway6'> & {
+  netns: { path: string };
+};
+
 export interface CniResult {
   cniVersion: string;
   interfaces: CniInterface[];
@@ -30,7 +35,7 @@ export interface CniResult {
 }
 
 /** Interfaces bridge, host veth, container interface; addresses on the last; default routes. */
-export function addResult(version: string, network: NetworkRecord, endpoint: Endpoint, dns: DnsConfig = {}): CniResult {
+export function addResult(version: string, network: NetworkRecord, endpoint: ResultEndpoint, dns: DnsConfig = {}): CniResult {
   const withMtu = compareVersions(version, '1.1.0') >= 0;
   const mtu = withMtu ? { mtu: network.mtu } : {};
   const result: CniResult = {
@@ -77,6 +82,6 @@ function withRoutes(result: CniResult, routes: CniRoute[]): CniResult {
 /** Before 1.0.0 each address carries its family as `version`; from 1.0.0 it does not. */
 function inVersion(result: CniResult, version: string): CniResult {
   const old = compareVersions(version, '1.0.0') < 0;
-  result.ips = result.ips.map(({ version: _family, ...ip }) => (old ? { version: ip.address.includes(':') ? '6' : '4', ...ip } : ip));
+  result.ips = result.ips.map(({ version: _family, ...ip }) => (old ? { version: isIPv6(ip.address.split('/')[0]) ? '6' : '4', ...ip } : ip));
   return result;
 }

@@ -1,6 +1,6 @@
 /** The one interface both firewall backends offer (apart from choosing one, so that they need not import the chooser). */
-import type { EndpointRecord } from '../network/endpoint-record';
-import type { NetworkRecord } from '../network/options';
+import type { EndpointRecord } from '../types/endpoint';
+import type { NetworkRecord } from '../types/network';
 
 /** What a network's firewall does as networks and endpoints come and go. */
 export interface Firewall {

@@ -3,12 +3,10 @@ import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 
 import { NsnetError } from '../errors';
-import type { FirewallBackend } from '../network/options';
+import type { ActiveFirewall, FirewallBackend } from '../types/network';
 import type { Firewall } from './backend';
 import { iptablesFirewall } from './iptables/backend';
 import { nftablesFirewall } from './nftables/backend';
-
-export type ActiveFirewall = 'nftables' | 'iptables' | 'none';
 
 export type { Firewall };
 

@@ -7,20 +7,7 @@ import { isIP } from 'node:net';
 import { NsnetError } from '../errors';
 import { NetNamespace } from '../netns';
 import type { StateStore } from '../state/store';
-import { type PortProtocol, type PortRequest, PROTOCOLS } from './publish';
-
-export interface PublishedPort {
-  hostIp: string;
-  hostPort: number;
-  containerPort: number;
-  protocol: PortProtocol;
-}
-
-/** Who holds a host port: an address (or a wildcard) and the endpoint. */
-interface PortBinding {
-  hostIp: string;
-  owner: string;
-}
+import { type PortProtocol, type PortRequest, type PortTable, PROTOCOLS, type PublishedPort } from '../types/ports';
 
 const WILDCARDS = new Set(['0.0.0.0', '::']);
 
@@ -35,9 +22,6 @@ function clash(a: string, b: string): boolean {
   return a === b || WILDCARDS.has(a) || WILDCARDS.has(b);
 }
 
-/** The bindings of one protocol: port number -> who holds it. */
-type PortTable = Record<string, PortBinding[]>;
-
 async function ephemeralRange(): Promise<[number, number]> {
   const text = await NetNamespace.host().sysctl('net.ipv4.ip_local_port_range');
   const [low, high] = text.split(/\s+/).map(Number);
@@ -49,7 +33,7 @@ export type PortTables = Map<PortProtocol, PortTable>;
 
 export async function readPortTables(store: StateStore, requests: PortRequest[]): Promise<PortTables> {
   const protocols = [...new Set(requests.map((r) => r.protocol))];
-  const tables = await Promise.all(protocols.map((p) => store.read<PortTable>('ports', p)));
+  const tables = await Promise.all(protocols.map((p) => store.read('ports', p)));
   return new Map(protocols.map((p, i) => [p, tables[i] ?? {}]));
 }
 
@@ -112,7 +96,7 @@ export async function releasePorts(store: StateStore, ports: PublishedPort[], ow
   const protocols = [...new Set(ports.map((p) => p.protocol))];
   await Promise.all(
     protocols.map(async (protocol) => {
-      const table = (await store.read<PortTable>('ports', protocol)) ?? {};
+      const table = (await store.read('ports', protocol)) ?? {};
       for (const port of ports.filter((p) => p.protocol === protocol)) {
         const left = (table[port.hostPort] ?? []).filter((b) => b.owner !== owner);
         if (left.length) table[port.hostPort] = left;
@@ -129,7 +113,7 @@ export async function releasePorts(store: StateStore, ports: PublishedPort[], ow
 export async function releaseOrphanPorts(store: StateStore, live: Set<string>): Promise<string[]> {
   const released: string[] = [];
   for (const protocol of PROTOCOLS) {
-    const table = await store.read<PortTable>('ports', protocol);
+    const table = await store.read('ports', protocol);
     if (!table) continue;
     let changed = false;
     for (const [port, list] of Object.entries(table)) {

@@ -2,32 +2,12 @@
  * Published ports: Docker's `-p` syntax and objects, checked and expanded to
  * one mapping per port. Nothing here touches the system.
  */
-import { isIP } from 'node:net';
-
 import { NsnetError } from '../errors';
-import type { IpFamily } from '../ip';
-import { toNumber, toText } from '../ipam/subnet';
+import { canonicalAddress } from '../types/ip';
+import { type PortProtocol, type PortRequest, PROTOCOLS, PublishObjectSchema, type PublishSpec } from '../types/ports';
+import { describeProblem, Validator } from '../types/schema';
 
-/** The protocols a port can be published for, and their IP protocol numbers (nf_tables' inet_proto). */
-export const PROTOCOL_NUMBERS = { tcp: 6, udp: 17, sctp: 132 } as const;
-export type PortProtocol = keyof typeof PROTOCOL_NUMBERS;
-export const PROTOCOLS = Object.keys(PROTOCOL_NUMBERS) as PortProtocol[];
-
-/** What a user asks for: a spec string or an object. */
-export type PublishSpec =
-  | string
-  | { hostIp?: string; hostPort?: number | string; containerPort: number | string; protocol?: PortProtocol };
-
-/** One request after parsing: a host port range of the same length as the container range, or none. */
-export interface PortRequest {
-  hostIp?: string;
-  /** Absent: any free port; with `hostPortEnd` and one container port: any free port of the range. */
-  hostPort?: number;
-  hostPortEnd?: number;
-  containerPort: number;
-  containerPortEnd: number;
-  protocol: PortProtocol;
-}
+const publishObject = new Validator(PublishObjectSchema);
 
 function publishError(spec: unknown, why: string): NsnetError {
   return new NsnetError('INVALID_PUBLISH', `invalid published port ${JSON.stringify(spec)}: ${why}`);
@@ -51,9 +31,12 @@ function parseRange(text: string, spec: unknown, what: string): [number, number]
 
 /** A host address in canonical form, so that one address is one key. */
 function checkHostIp(hostIp: string, spec: unknown): string {
-  const family = isIP(hostIp);
-  if (family === 0 || hostIp.includes('%')) throw publishError(spec, `host address "${hostIp}" is not an IP address`);
-  const canonical = toText(family as IpFamily, toNumber(hostIp));
+  let canonical: string;
+  try {
+    canonical = canonicalAddress(hostIp);
+  } catch {
+    throw publishError(spec, `host address "${hostIp}" is not an IP address`);
+  }
   // IPv6 has no route_localnet: the kernel will not route ::1 to a container.
   if (canonical === '::1') throw publishError(spec, 'ports cannot be published on ::1; use 127.0.0.1');
   return canonical;
@@ -71,7 +54,7 @@ export function parsePublish(spec: PublishSpec): PortRequest {
   const slash = rest.lastIndexOf('/');
   if (slash >= 0) {
     const name = rest.slice(slash + 1);
-    if (!PROTOCOLS.includes(name as PortProtocol)) throw publishError(spec, `protocol must be tcp, udp or sctp, got "${name}"`);
+    if (!(PROTOCOLS as readonly string[]).includes(name)) throw publishError(spec, `protocol must be tcp, udp or sctp, got "${name}"`);
     protocol = name as PortProtocol;
     rest = rest.slice(0, slash);
   }
@@ -103,14 +86,13 @@ function addHostRange(request: PortRequest, [first, last]: [number, number], spe
   if (hostCount !== 0) request.hostPortEnd = last;
 }
 
-function fromObject(spec: Exclude<PublishSpec, string>): PortRequest {
+function fromObject(spec: object): PortRequest {
+  const object = publishObject.valid(spec, (problem) => publishError(spec, describeProblem(problem, 'port spec key')));
   const text = (value: number | string | undefined) => (value === undefined ? undefined : String(value));
-  const [containerPort, containerPortEnd] = parseRange(text(spec.containerPort) ?? '', spec, 'containerPort');
-  const protocol = spec.protocol ?? 'tcp';
-  if (!PROTOCOLS.includes(protocol)) throw publishError(spec, `protocol must be tcp, udp or sctp, got "${String(protocol)}"`);
-  const request: PortRequest = { containerPort, containerPortEnd, protocol };
-  if (spec.hostIp !== undefined) request.hostIp = checkHostIp(String(spec.hostIp), spec);
-  const hostPort = text(spec.hostPort);
+  const [containerPort, containerPortEnd] = parseRange(text(object.containerPort) ?? '', spec, 'containerPort');
+  const request: PortRequest = { containerPort, containerPortEnd, protocol: object.protocol ?? 'tcp' };
+  if (object.hostIp !== undefined) request.hostIp = checkHostIp(object.hostIp, spec);
+  const hostPort = text(object.hostPort);
   if (hostPort !== undefined && hostPort !== '') addHostRange(request, parseRange(hostPort, spec, 'hostPort'), spec);
   return request;
 }

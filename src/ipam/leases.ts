@@ -5,14 +5,8 @@
  * a just-released address is not reused at once (stale ARP caches).
  */
 import { NsnetError } from '../errors';
+import type { LeaseTable, NetworkLeases } from '../types/leases';
 import type { Subnet } from './subnet';
-
-export interface LeaseTable {
-  /** address -> owner (endpoint id) */
-  addresses: Record<string, string>;
-  /** Offset of the address handed out last, as a decimal string. */
-  last?: string;
-}
 
 export function emptyLeaseTable(): LeaseTable {
   return { addresses: {} };
@@ -63,12 +57,6 @@ export function releaseAddresses(table: LeaseTable, owner: string): string[] {
   const released = Object.keys(table.addresses).filter((address) => table.addresses[address] === owner);
   for (const address of released) delete table.addresses[address];
   return released;
-}
-
-/** The leases of one network, a table per address family. */
-export interface NetworkLeases {
-  ipv4: LeaseTable;
-  ipv6?: LeaseTable;
 }
 
 /** Releases every address of `owner`, both families; returns them. */

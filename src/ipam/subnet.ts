@@ -2,7 +2,7 @@
 import { isIP } from 'node:net';
 
 import { invalid } from '../errors';
-import { addressBytes, hasHostBits, type IpFamily, parseCidr } from '../ip';
+import { hasHostBits, type IpFamily, parseCidr, toNumber, toText } from '../types/ip';
 
 export class Subnet {
   private constructor(
@@ -80,32 +80,4 @@ export class Subnet {
 
 function bitsOf(family: IpFamily): number {
   return family === 4 ? 32 : 128;
-}
-
-export function toNumber(address: string): bigint {
-  let value = 0n;
-  for (const byte of addressBytes(address)) value = (value << 8n) | BigInt(byte);
-  return value;
-}
-
-export function toText(family: IpFamily, value: bigint): string {
-  if (family === 4) return [24n, 16n, 8n, 0n].map((shift) => Number((value >> shift) & 0xffn)).join('.');
-  const groups = Array.from({ length: 8 }, (_, i) => Number((value >> BigInt(112 - 16 * i)) & 0xffffn));
-  // Compress the longest run of zero groups (RFC 5952).
-  let best = { start: -1, length: 0 };
-  for (let i = 0; i < 8; ) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > best.length && j - i > 1) best = { start: i, length: j - i };
-    i = j;
-  }
-  const hex = groups.map((g) => g.toString(16));
-  if (best.start < 0) return hex.join(':');
-  const head = hex.slice(0, best.start).join(':');
-  const tail = hex.slice(best.start + best.length).join(':');
-  return `${head}::${tail}`;
 }

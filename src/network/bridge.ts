@@ -6,8 +6,8 @@
 import { isGone, NsnetError, unlessGone } from '../errors';
 import { NetNamespace } from '../netns';
 import type { Link } from '../rtnl/links';
+import type { NetworkRecord } from '../types/network';
 import { networkTag, parseTag } from '../types/ownership';
-import type { NetworkRecord } from './options';
 import { Undo } from './undo';
 
 /** Bridges tagged as an nsnet network's, by the network name in their tag. */

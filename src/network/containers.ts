@@ -8,10 +8,14 @@ import { join } from 'node:path';
 import { NetNamespace, netnsDir } from '../netns';
 import { processAlive } from '../state/process-alive';
 import { currentStore } from '../state/store';
-import { checkConnectInput, type ConnectOptions } from './connect-options';
-import { type Endpoint, endpointKey, type EndpointRecord, toEndpoint } from './endpoint-record';
+import { type ContainerMode, type ContainerRecord, type SetupOptions, SetupOptionsSchema } from '../types/container';
+import { type ConnectOptions, ConnectOptionsSchema, endpointKey, type EndpointRecord } from '../types/endpoint';
+import { Validator } from '../types/schema';
+import { checkConnectInput, connectOptionError } from './connect-options';
+import { type Endpoint, toEndpoint } from './endpoint-record';
 import { BridgeNetwork, createBridgeNetwork, getNetwork } from './network';
-import { checkNetworkName, type NetworkRecord } from './options';
+import type { NetworkRecord } from '../types/network';
+import { checkNetworkName } from './options';
 import { teardownEndpointLocked, teardownIncomplete } from './teardown';
 import { Undo } from './undo';
 
@@ -19,31 +23,8 @@ export const DEFAULT_NETWORK = 'bridge';
 export const DEFAULT_BRIDGE = 'nsnet0';
 const CONTAINER_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
 
-export type ContainerMode = 'bridge' | 'network' | 'host' | 'none' | 'container';
-
-export interface SetupOptions extends ConnectOptions {
-  /** 'bridge' (default), a network's name, 'host', 'none' or 'container:<id>'. */
-  network?: string;
-}
-
-export interface ContainerRecord {
-  id: string;
-  mode: ContainerMode;
-  network?: string;
-  /** The container whose namespace this one joined. */
-  joined?: string;
-  /** Containers that joined this one's namespace. */
-  joinedBy?: string[];
-  netnsPath?: string;
-  netnsInode?: number;
-  /** The namespace was made for this container and goes with it. */
-  ownsNamespace: boolean;
-  endpoint?: string;
-  /** 'removing' once a teardown has begun: nothing may join it then. */
-  status: 'creating' | 'ready' | 'removing';
-  pid: number;
-  created: string;
-}
+const setupOptions = new Validator(SetupOptionsSchema);
+const CONNECT_KEYS = Object.keys(ConnectOptionsSchema.properties);
 
 export interface Container {
   id: string;
@@ -72,9 +53,8 @@ function connectOptionsOf(options: SetupOptions): ConnectOptions {
 
 function planFor(options: SetupOptions): Plan {
   const network = options.network ?? DEFAULT_NETWORK;
-  if (typeof network !== 'string') throw invalid('network must be a string');
   // An empty publish list asks for nothing.
-  const connectOptions = ['ip', 'ipv6', 'mac', 'ifname', 'publish'].filter((key) => {
+  const connectOptions = CONNECT_KEYS.filter((key) => {
     const value = (options as Record<string, unknown>)[key];
     return Array.isArray(value) ? value.length > 0 : value !== undefined;
   });
@@ -195,7 +175,7 @@ async function attach(record: ContainerRecord, joined: ContainerRecord | undefin
 /** Sets up the network of container `id` in one of Docker's modes. */
 export async function setupContainer(id: string, options: SetupOptions = {}): Promise<Container> {
   checkContainerId(id);
-  if (typeof options !== 'object' || options === null) throw invalid('setup options must be an object');
+  setupOptions.valid(options, (problem) => connectOptionError(problem, 'setup option'));
   const plan = planFor(options);
   const { record, joined } = await claimContainer(id, plan);
   const store = currentStore();

@@ -8,14 +8,15 @@ import { randomBytes } from 'node:crypto';
 
 import { invalid, NsnetError } from '../errors';
 import { readPortTables, takePorts, writePortTables } from '../firewall/ports';
-import { ipFamily } from '../ip';
-import { allocateAddress, emptyLeaseTable, type NetworkLeases } from '../ipam/leases';
+import { allocateAddress, emptyLeaseTable } from '../ipam/leases';
 import { Subnet } from '../ipam/subnet';
 import type { NetNamespace } from '../netns';
 import { currentStore } from '../state/store';
-import { checkConnectInput, type ConnectInput, type ConnectOptions } from './connect-options';
-import { endpointKey, type EndpointRecord } from './endpoint-record';
-import type { NetworkRecord } from './options';
+import { type ConnectOptions, endpointKey, type EndpointRecord } from '../types/endpoint';
+import { isIPv6 } from '../types/ip';
+import type { NetworkLeases } from '../types/leases';
+import type { NetworkRecord } from '../types/network';
+import { checkConnectInput, type ConnectInput } from './connect-options';
 
 export interface EndpointPlan extends ConnectInput {
   /** The endpoint's id, and the name of its host end that derives from it. */
@@ -29,7 +30,7 @@ export function planEndpoint(network: NetworkRecord, options: ConnectOptions): E
   if (input.publish.length && network.activeFirewall === 'none') {
     throw new NsnetError('INVALID_PUBLISH', `network "${network.name}" has no firewall (firewall: 'none') to publish ports with`);
   }
-  const v6 = input.publish.find((request) => ipFamily(request.hostIp ?? network.hostIp) === 6);
+  const v6 = input.publish.find((request) => isIPv6(request.hostIp ?? network.hostIp));
   if (v6 && !network.ipv6) {
     throw new NsnetError('INVALID_PUBLISH', `network "${network.name}" has no IPv6 subnet for a port published on ${v6.hostIp ?? network.hostIp}`);
   }

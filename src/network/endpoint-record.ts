@@ -1,29 +1,7 @@
-/** What is stored about an endpoint, and what users get back. */
-import type { PublishedPort } from '../firewall/ports';
+/** What users get back about an endpoint, from its stored record. */
 import { NetNamespace } from '../netns';
-
-export interface EndpointRecord {
-  id: string;
-  network: string;
-  netnsPath: string;
-  netnsInode: number;
-  ifname: string;
-  hostIfname: string;
-  /** The host end's MAC address, once it exists. */
-  hostMac?: string;
-  mac: string;
-  ipv4: string;
-  prefixLength: number;
-  ipv6?: string;
-  prefixLength6?: number;
-  gateway?: string;
-  gateway6?: string;
-  ports: PublishedPort[];
-  /** 'creating' until every step is done, by process `pid`. */
-  status: 'creating' | 'ready';
-  pid: number;
-  created: string;
-}
+import type { EndpointRecord } from '../types/endpoint';
+import type { PublishedPort } from '../types/ports';
 
 export interface Endpoint {
   id: string;
@@ -40,11 +18,6 @@ export interface Endpoint {
   gateway?: string;
   gateway6?: string;
   ports: PublishedPort[];
-}
-
-/** Endpoint records are keyed by network and namespace: one endpoint per pair. */
-export function endpointKey(network: string, netnsInode: number): string {
-  return `${network}@${netnsInode}`;
 }
 
 export function toEndpoint(record: EndpointRecord, ns?: NetNamespace): Endpoint {

@@ -8,10 +8,9 @@
 import { firewallFor } from '../firewall/firewall';
 import { NetNamespace } from '../netns';
 import { currentStore } from '../state/store';
-import type { ConnectOptions } from './connect-options';
+import type { ConnectOptions, EndpointRecord } from '../types/endpoint';
+import type { NetworkRecord } from '../types/network';
 import { markReady, planEndpoint, recordEndpoint } from './endpoint-plan';
-import type { EndpointRecord } from './endpoint-record';
-import type { NetworkRecord } from './options';
 import { createVeth, plumb, step } from './plumbing';
 import { forgetEndpointLocked, type TeardownOptions, teardownEndpoint, teardownIncomplete } from './teardown';
 import { Undo } from './undo';

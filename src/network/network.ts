@@ -6,18 +6,13 @@ import { firewallFor, resolveFirewall } from '../firewall/firewall';
 import { Subnet } from '../ipam/subnet';
 import { NetNamespace, netnsDir } from '../netns';
 import { currentStore } from '../state/store';
+import { type ConnectOptions, endpointKey, type EndpointRecord } from '../types/endpoint';
+import type { BridgeNetworkOptions, NetworkRecord } from '../types/network';
 import { createBridge, deleteBridge, findBridge } from './bridge';
-import type { ConnectOptions } from './connect-options';
 import { connect, disconnect } from './endpoint';
-import { type Endpoint, endpointKey, type EndpointRecord, toEndpoint } from './endpoint-record';
+import { type Endpoint, toEndpoint } from './endpoint-record';
 import { randomLocalMac } from './mac';
-import {
-  type BridgeNetworkOptions,
-  checkNetworkName,
-  checkNetworkOptions,
-  differences,
-  type NetworkRecord,
-} from './options';
+import { checkNetworkName, checkNetworkOptions, differences } from './options';
 import { checkSubnetFree, pickSubnet } from './subnets';
 import { type ConnectTarget, openTarget } from './target';
 import { teardownEndpointLocked, teardownIncomplete } from './teardown';

@@ -6,9 +6,9 @@
 import { isGone, NetlinkError, NsnetError, unlessGone } from '../errors';
 import { NetNamespace } from '../netns';
 import type { Link } from '../rtnl/links';
+import type { EndpointRecord } from '../types/endpoint';
+import type { NetworkRecord } from '../types/network';
 import { endpointTag } from '../types/ownership';
-import type { EndpointRecord } from './endpoint-record';
-import type { NetworkRecord } from './options';
 
 /** The veth to make: its host end's name and the interface inside. */
 export interface VethPlan {

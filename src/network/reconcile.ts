@@ -8,15 +8,17 @@ import { stat } from 'node:fs/promises';
 import { isGone, messageOf } from '../errors';
 import { type Firewall, firewallFor } from '../firewall/firewall';
 import { releaseOrphanPorts } from '../firewall/ports';
-import { type NetworkLeases, releaseLeases } from '../ipam/leases';
+import { releaseLeases } from '../ipam/leases';
 import { NetNamespace } from '../netns';
 import { processAlive } from '../state/process-alive';
 import { currentStore } from '../state/store';
+import type { ContainerRecord } from '../types/container';
+import type { NetworkLeases } from '../types/leases';
+import { endpointKey, type EndpointRecord } from '../types/endpoint';
+import type { NetworkRecord } from '../types/network';
 import { parseTag } from '../types/ownership';
 import { createBridge, findBridge, taggedBridges } from './bridge';
-import { type ContainerRecord, forgetContainerLocked } from './containers';
-import { endpointKey, type EndpointRecord } from './endpoint-record';
-import type { NetworkRecord } from './options';
+import { forgetContainerLocked } from './containers';
 import { teardownEndpointLocked } from './teardown';
 
 export interface ReconcileReport {

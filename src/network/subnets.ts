@@ -1,9 +1,9 @@
 /** Which subnets are taken on the host, and the automatic choice of a free one. */
 import { NsnetError } from '../errors';
-import type { IpFamily } from '../ip';
-import { Subnet, toNumber } from '../ipam/subnet';
+import { Subnet } from '../ipam/subnet';
 import { NetNamespace } from '../netns';
-import type { NetworkRecord } from './options';
+import { type IpFamily, toNumber } from '../types/ip';
+import type { NetworkRecord } from '../types/network';
 
 /** Where automatic subnets come from: the first free /24 of this range. */
 const AUTO_POOL = Subnet.parse('10.89.0.0/16');

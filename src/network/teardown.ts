@@ -12,10 +12,11 @@
 import { isGone, messageOf, NsnetError } from '../errors';
 import { firewallFor } from '../firewall/firewall';
 import { releasePorts } from '../firewall/ports';
-import { type NetworkLeases, releaseLeases } from '../ipam/leases';
+import { releaseLeases } from '../ipam/leases';
 import { currentStore } from '../state/store';
-import { endpointKey, type EndpointRecord } from './endpoint-record';
-import type { NetworkRecord } from './options';
+import { endpointKey, type EndpointRecord } from '../types/endpoint';
+import type { NetworkLeases } from '../types/leases';
+import type { NetworkRecord } from '../types/network';
 import { removeHostEnd } from './plumbing';
 
 export interface TeardownOptions {

@@ -1,6 +1,6 @@
 /** IP addresses of one namespace: `ns.addresses`. */
 import { invalid } from '../errors';
-import { addressFamilyNumber, type IpFamily, ipFamilyOf, parseCidr } from '../ip';
+import { addressFamilyNumber, type IpFamily, ipFamilyOf, parseCidr } from '../types/ip';
 import { native } from '../native';
 import type { RtnlContext } from './context';
 import type { Links } from './links';

@@ -2,7 +2,7 @@
 import { closeSync } from 'node:fs';
 
 import { invalid } from '../errors';
-import { ipFamily } from '../ip';
+import { ipFamily } from '../types/ip';
 import { native, type NativeLink, type NativeLinkAttributes, type NativeLinkCreate } from '../native';
 import { checkAlias, checkInterfaceName, checkMac, checkMtu, checkOneOf, checkUint } from '../validate';
 import type { RtnlContext } from './context';

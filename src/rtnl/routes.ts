@@ -1,6 +1,6 @@
 /** Routes of one namespace: `ns.routes`. */
 import { invalid } from '../errors';
-import { addressFamilyNumber, hasHostBits, type IpFamily, ipFamily, ipFamilyOf, parseCidr } from '../ip';
+import { addressFamilyNumber, hasHostBits, type IpFamily, ipFamily, ipFamilyOf, parseCidr } from '../types/ip';
 import { native, type NativeRoute, type NativeRouteSpec } from '../native';
 import { checkOneOf, checkUint } from '../validate';
 import type { RtnlContext } from './context';

@@ -10,16 +10,20 @@
  *   <stateDir>/containers/<id>.json     containers (setupContainer)
  *   <stateDir>/ports/<protocol>.json    who publishes each host port
  *   <stateDir>/attachments/<id>.json    CNI attachments (network, container, interface)
+ *
+ * Each record carries the `version` of its format, written here; reading
+ * one checks it against the schema of its kind (src/types/records.ts), so
+ * that a record of the wrong shape is STATE_CORRUPT naming its file, never a
+ * failure further on.
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 
 import { asKernelError, kernelError, NsnetError } from '../errors';
 import { native } from '../native';
+import { RECORD_KINDS, RECORD_VERSION, type RecordKind, recordValidator, type StoredRecords } from '../types/records';
+import { shown } from '../types/schema';
 import { withFileLock } from './lock';
-
-export type RecordKind = 'networks' | 'leases' | 'endpoints' | 'containers' | 'ports' | 'attachments';
-const KINDS: RecordKind[] = ['networks', 'leases', 'endpoints', 'containers', 'ports', 'attachments'];
 const DEFAULT_STATE_DIR = '/var/lib/nsnet';
 
 /** `NSNET_STATE_DIR`, else /var/lib/nsnet. */
@@ -48,31 +52,36 @@ export class StateStore {
     return withFileLock(path.join(this.dir, 'lock'), fn);
   }
 
-  async read<T>(kind: RecordKind, name: string): Promise<T | undefined> {
+  /** A record, of the type of its kind (naming the type, as older callers do, is the same). */
+  read<K extends RecordKind>(kind: K, name: string): Promise<StoredRecords[K] | undefined>;
+  read<T extends StoredRecords[RecordKind]>(kind: RecordKind, name: string): Promise<T | undefined>;
+  async read(kind: RecordKind, name: string): Promise<unknown> {
     await this.init();
     const file = this.file(kind, name);
     const data = await asKernelError(`state read ${file}`, () => native().readFile(file));
     if (data === null) return undefined;
+    let stored: unknown;
     try {
-      return JSON.parse(data.toString('utf8')) as T;
+      stored = JSON.parse(data.toString('utf8'));
     } catch {
-      throw new NsnetError('STATE_CORRUPT', `${file} is not valid JSON; move it away and run reconcile`);
+      throw corrupt(file, 'is not valid JSON; move it away and run reconcile');
     }
+    return checked(kind, file, stored);
   }
 
   /** Replaces a record atomically (a crash leaves the old or the new one). */
-  async write(kind: RecordKind, name: string, value: unknown): Promise<void> {
+  async write<K extends RecordKind>(kind: K, name: string, value: StoredRecords[K]): Promise<void> {
     await this.init();
     const file = this.file(kind, name);
-    const data = Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
+    const data = serialise(value);
     await asKernelError(`state write ${file}`, () => native().replaceFile(file, data));
   }
 
   /** Writes a new record; false (and nothing changed) if it exists already. */
-  async create(kind: RecordKind, name: string, value: unknown): Promise<boolean> {
+  async create<K extends RecordKind>(kind: K, name: string, value: StoredRecords[K]): Promise<boolean> {
     await this.init();
     const file = this.file(kind, name);
-    const data = Buffer.from(`${JSON.stringify(value, null, 2)}\n`);
+    const data = serialise(value);
     try {
       await native().createFile(file, data);
       return true;
@@ -87,12 +96,15 @@ export class StateStore {
     await asKernelError(`state remove ${file}`, () => fs.rm(file, { force: true }));
   }
 
-  async list<T>(kind: RecordKind): Promise<T[]> {
+  /** Every record of a kind. */
+  list<K extends RecordKind>(kind: K): Promise<StoredRecords[K][]>;
+  list<T extends StoredRecords[RecordKind]>(kind: RecordKind): Promise<T[]>;
+  async list(kind: RecordKind): Promise<unknown[]> {
     await this.init();
     const dir = path.join(this.dir, kind);
     const names = (await asKernelError(`state list ${dir}`, () => fs.readdir(dir))).filter((f) => f.endsWith('.json'));
-    const records = await Promise.all(names.map((f) => this.read<T>(kind, f.slice(0, -'.json'.length))));
-    return records.filter((record): record is Awaited<T> => record !== undefined) as T[];
+    const records = await Promise.all(names.map((f) => this.read(kind, f.slice(0, -'.json'.length))));
+    return records.filter((record) => record !== undefined);
   }
 
   private file(kind: RecordKind, name: string): string {
@@ -102,7 +114,7 @@ export class StateStore {
   private init(): Promise<void> {
     this.ready ??= (async () => {
       try {
-        for (const kind of KINDS) await fs.mkdir(path.join(this.dir, kind), { recursive: true, mode: 0o700 });
+        for (const kind of RECORD_KINDS) await fs.mkdir(path.join(this.dir, kind), { recursive: true, mode: 0o700 });
       } catch (error) {
         this.ready = undefined;
         throw kernelError(`state directory ${this.dir}`, error);
@@ -110,4 +122,29 @@ export class StateStore {
     })();
     return this.ready;
   }
+}
+
+function serialise(record: object): Buffer {
+  return Buffer.from(`${JSON.stringify({ version: RECORD_VERSION, ...record }, null, 2)}\n`);
+}
+
+function corrupt(file: string, why: string): NsnetError {
+  return new NsnetError('STATE_CORRUPT', `${file} ${why}`, { file });
+}
+
+/** A stored record, checked against the schema of its kind, without its `version`. */
+function checked(kind: RecordKind, file: string, stored: unknown): unknown {
+  if (typeof stored !== 'object' || stored === null || Array.isArray(stored)) {
+    throw corrupt(file, 'is not a JSON object; move it away and run reconcile');
+  }
+  // Records written before records had a version are of version 1.
+  const { version = RECORD_VERSION, ...record } = stored as Record<string, unknown>;
+  if (version !== RECORD_VERSION) {
+    throw corrupt(file, `is of record format ${shown(version)}, written by another release of nsnet; this one reads format ${RECORD_VERSION}`);
+  }
+  const problem = recordValidator(kind).problem(record);
+  if (problem) {
+    throw corrupt(file, `is not a valid ${kind} record: ${problem.path || 'it'} must be ${problem.expected}, got ${shown(problem.value)}; move it away and run reconcile`);
+  }
+  return record;
 }

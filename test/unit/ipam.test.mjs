@@ -2,7 +2,8 @@
 import { expect } from 'chai';
 
 import { allocateAddress, emptyLeaseTable, releaseAddresses } from '../../dist/ipam/leases.js';
-import { Subnet, toText } from '../../dist/ipam/subnet.js';
+import { Subnet } from '../../dist/ipam/subnet.js';
+import { toText } from '../../dist/types/ip.js';
 import { checkNetworkOptions, defaultBridgeName, differences } from '../../dist/network/options.js';
 import { errorCode as code } from '../helpers.mjs';
 

@@ -4,7 +4,7 @@
 import { expect } from 'chai';
 
 import { NsnetError } from '../../dist/errors.js';
-import { addressBytes, hasHostBits, ipFamily, parseCidr } from '../../dist/ip.js';
+import { addressBytes, hasHostBits, ipFamily, parseCidr } from '../../dist/types/ip.js';
 import { native } from '../../dist/native.js';
 import { checkNamespaceName } from '../../dist/netns.js';
 import { sysctlPath } from '../../dist/sysctl.js';

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 
 import type { Endpoint } from '../../network/endpoint-record';
 import { createBridgeNetwork, getNetwork, listEndpoints, listNetworks, removeNetwork } from '../../network/network';
-import { type BridgeNetworkOptions, FIREWALL_BACKENDS, type FirewallBackend, type NetworkRecord } from '../../network/options';
+import { type BridgeNetworkOptions, FIREWALL_BACKENDS, type FirewallBackend, type NetworkRecord } from '../../types/network';
 import { formatPort, printJson, printTable, withProgress } from '../output';
 import { integer } from '../options';
 

@@ -3,7 +3,7 @@ import { type ContainerInfo, listContainers } from '../../network/containers';
 import type { Endpoint } from '../../network/endpoint-record';
 import { listEndpoints, listNetworks } from '../../network/network';
 import { NetNamespace } from '../../netns';
-import type { PublishedPort } from '../../firewall/ports';
+import type { PublishedPort } from '../../types/ports';
 
 /** A link as the kernel has it now. */
 export type LinkState = 'up' | 'down' | 'missing';

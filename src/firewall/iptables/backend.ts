@@ -6,7 +6,7 @@ import { execFile } from 'node:child_process';
 
 import { asNsnetError, messageOf, NsnetError } from '../../errors';
 import { NetNamespace } from '../../netns';
-import type { NetworkRecord } from '../../network/options';
+import type { NetworkRecord } from '../../types/network';
 import { endpointTag, networkTag, previousEndpointTag } from '../../types/ownership';
 import type { Firewall } from '../backend';
 import { baseRules, CHAINS, endpointRules, type IpVersion, networkRules, type Rule, type Table } from './rules';

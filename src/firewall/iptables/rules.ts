@@ -5,10 +5,12 @@
  * rule comes from a validated record (interface names, addresses, ports), so
  * nothing user-supplied reaches iptables-restore unchecked.
  */
-import type { EndpointRecord } from '../../network/endpoint-record';
-import type { NetworkRecord } from '../../network/options';
+import type { EndpointRecord } from '../../types/endpoint';
+import { isIPv6 } from '../../types/ip';
+import type { NetworkRecord } from '../../types/network';
 import { endpointTag, networkTag, NSNET_TAG } from '../../types/ownership';
-import { onEveryAddress, type PublishedPort } from '../ports';
+import type { PublishedPort } from '../../types/ports';
+import { onEveryAddress } from '../ports';
 
 export type IpVersion = 4 | 6;
 export type Table = 'raw' | 'nat' | 'filter';
@@ -78,7 +80,7 @@ export function networkRules(network: NetworkRecord, version: IpVersion): Rule[]
 }
 
 function portVersion(port: PublishedPort): IpVersion {
-  return port.hostIp.includes(':') ? 6 : 4;
+  return isIPv6(port.hostIp) ? 6 : 4;
 }
 
 /** The DNAT rules of an endpoint's published ports, for one IP version. */

@@ -4,10 +4,12 @@ import { execFile } from 'node:child_process';
 import { isGone, NsnetError } from '../../errors';
 import { native } from '../../native';
 import { NetNamespace } from '../../netns';
-import type { EndpointRecord } from '../../network/endpoint-record';
-import type { NetworkRecord } from '../../network/options';
+import type { EndpointRecord } from '../../types/endpoint';
+import { isIPv6 } from '../../types/ip';
+import type { NetworkRecord } from '../../types/network';
+import type { PublishedPort } from '../../types/ports';
 import type { Firewall } from '../backend';
-import { onEveryAddress, type PublishedPort } from '../ports';
+import { onEveryAddress } from '../ports';
 import { applySetChanges, concat, field, NFPROTO_BRIDGE, NFPROTO_INET, type SetChange } from './elements';
 import { BRIDGE_TABLE, FLUSH_EVERY_SET, INET_TABLE, TABLE } from './ruleset';
 
@@ -60,7 +62,7 @@ function portElement(port: PublishedPort, endpoint: EndpointRecord): { set: stri
   const proto = field.protocol(port.protocol);
   const service = field.port(port.hostPort);
   const wildcard = onEveryAddress(port.hostIp);
-  const v6 = port.hostIp.includes(':');
+  const v6 = isIPv6(port.hostIp);
   if (v6 && !endpoint.ipv6) return undefined; // nothing to forward to
   const target = v6 ? field.ipv6(endpoint.ipv6 as string) : field.ipv4(endpoint.ipv4);
   const data = concat(target, field.port(port.containerPort));

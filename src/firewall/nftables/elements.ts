@@ -3,11 +3,11 @@
  * the per-container path of the nftables firewall (no `nft` process).
  */
 import { invalid } from '../../errors';
-import { addressBytes, ipFamily } from '../../ip';
+import { addressBytes, ipFamily } from '../../types/ip';
 import { native } from '../../native';
-import { IFNAMSIZ } from '../../validate';
 import type { NftConnection } from '../../kernel/nft-connection';
-import { type PortProtocol, PROTOCOL_NUMBERS } from '../publish';
+import { IFNAMSIZ } from '../../types/limits';
+import { type PortProtocol, PROTOCOL_NUMBERS } from '../../types/ports';
 
 export const NFPROTO_INET = 1;
 export const NFPROTO_BRIDGE = 7;
