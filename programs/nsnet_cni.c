@@ -72,7 +72,8 @@ static void exec_node(char *const argv[]) {
   execvp(node_program(), argv);
 }
 
-/* A file of the package, relative to this binary's real place (build/Release). */
+/* A file of the package, relative to this binary's real place (build/Release,
+ * or build-cmake/Release). */
 static void package_file(char *out, size_t size, const char *relative) {
   char self[PATH_MAX];
   if (!realpath("/proc/self/exe", self)) fail(100, "nsnet-cni cannot find itself");
