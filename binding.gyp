@@ -1,19 +1,33 @@
 {
   "targets": [
     {
-      "target_name": "nsnet",
+      # The netlink / namespace core, free of Node-API (CMakeLists.txt builds
+      # it as the nsnet_core library, for C++ runtimes to embed).
+      "target_name": "nsnet_core",
+      "type": "static_library",
       "sources": [
-        "native/addon.cc",
-        "native/js_convert.cc",
-        "native/netlink_handle.cc",
-        "native/netlink_message.cc",
-        "native/netlink_socket.cc",
-        "native/netns.cc",
-        "native/nft_encode.cc",
-        "native/promise_worker.cc",
-        "native/rtnl_encode.cc",
-        "native/rtnl_parse.cc",
-        "native/state_files.cc"
+        "native/core/link_schema.cc",
+        "native/core/netlink_message.cc",
+        "native/core/netlink_socket.cc",
+        "native/core/netns.cc",
+        "native/core/nft_encode.cc",
+        "native/core/rtnl_encode.cc",
+        "native/core/rtnl_parse.cc",
+        "native/core/state_files.cc"
+      ],
+      "defines": ["_GNU_SOURCE"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-fPIC", "-Wall", "-Wextra"],
+      "direct_dependent_settings": {"include_dirs": ["native/core"]}
+    },
+    {
+      "target_name": "nsnet",
+      "dependencies": ["nsnet_core"],
+      "sources": [
+        "native/addon/addon.cc",
+        "native/addon/js_convert.cc",
+        "native/addon/netlink_handle.cc",
+        "native/addon/promise_worker.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],
@@ -23,13 +37,13 @@
     {
       "target_name": "nsnet-exec",
       "type": "executable",
-      "sources": ["native/nsnet_exec.c"],
+      "sources": ["programs/nsnet_exec.c"],
       "cflags": ["-Wall", "-Wextra"]
     },
     {
       "target_name": "nsnet-cni",
       "type": "executable",
-      "sources": ["native/nsnet_cni.c"],
+      "sources": ["programs/nsnet_cni.c"],
       "cflags": ["-Wall", "-Wextra", "-O2"],
       # Static: a runtime starts it for every call, so no dynamic loading each time.
       "ldflags": ["-static"]

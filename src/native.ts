@@ -31,7 +31,6 @@ export interface NativeLinkAttributes {
   up?: boolean;
   alias?: string;
   netnsFd?: number;
-  txQueueLength?: number;
   hairpin?: boolean;
 }
 
@@ -151,15 +150,19 @@ export interface NativeAddon {
 }
 
 const packageRoot = path.resolve(__dirname, '..');
-const buildDirs = ['build/Release', 'build/Debug'].map((dir) => path.join(packageRoot, dir));
+/** NSNET_BUILD_DIR picks one build (e.g. build-cmake/Release, from `npm run build:cmake`). */
+const chosenBuildDir = process.env.NSNET_BUILD_DIR ? path.resolve(process.env.NSNET_BUILD_DIR) : undefined;
+const buildDirs = chosenBuildDir ? [chosenBuildDir] : ['build/Release', 'build/Debug'].map((dir) => path.join(packageRoot, dir));
 
 function load(): NativeAddon {
+  const tried = chosenBuildDir ? `NSNET_BUILD_DIR: ${path.join(chosenBuildDir, 'nsnet.node')}` : 'the node-gyp build';
   try {
+    if (chosenBuildDir) return require(path.join(chosenBuildDir, 'nsnet.node')) as NativeAddon;
     return bindings({ bindings: 'nsnet', module_root: packageRoot }) as NativeAddon;
   } catch (error) {
     throw new NsnetError(
       'NATIVE_MODULE_MISSING',
-      `nsnet's native addon could not be loaded (build it with \`npm run build\`): ${(error as Error).message}`,
+      `nsnet's native addon could not be loaded from ${tried} (build it with \`npm run build\`): ${(error as Error).message}`,
     );
   }
 }
@@ -171,7 +174,7 @@ export function native(): NativeAddon {
   return (addon ??= load());
 }
 
-/** A program built with the addon (build/Release), by name. */
+/** A program built with the addon (build/Release, or NSNET_BUILD_DIR), by name. */
 function builtProgram(name: string): string {
   const found = buildDirs.map((dir) => path.join(dir, name)).find((file) => existsSync(file));
   if (!found) {

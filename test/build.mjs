@@ -2,7 +2,7 @@
 // as they are and not a dist/ or an addon left by an earlier build:
 // TypeScript incrementally (tsconfig.json keeps a build-info file, so a build
 // with nothing changed takes a second or two), and the addon when a file of
-// native/ or binding.gyp is newer than build/Release/nsnet.node.
+// native/, programs/ or binding.gyp is newer than build/Release/nsnet.node.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync, utimesSync } from 'node:fs';
 import { join, relative } from 'node:path';
@@ -23,7 +23,7 @@ export function newestFile(dir) {
 
 /**
  * What the addon needs: undefined when build/Release/nsnet.node is newer than
- * every file of native/ and binding.gyp; else `{ command, why }`, where the
+ * every file of native/ and programs/ and binding.gyp; else `{ command, why }`, where the
  * command is node-gyp's `rebuild` when the build was never configured or
  * binding.gyp changed, and `build` (make, which rebuilds what changed) otherwise.
  */
@@ -37,7 +37,7 @@ export function addonBuildNeeded(root) {
     return { command: 'rebuild', why: configured ? 'binding.gyp changed' : 'the addon was never configured' };
   }
   if (!built) return { command: 'build', why: 'build/Release/nsnet.node does not exist' };
-  const newest = [newestFile(join(root, 'native')), newestFile(gyp)]
+  const newest = [newestFile(join(root, 'native')), newestFile(join(root, 'programs')), newestFile(gyp)]
     .filter(Boolean)
     .reduce((a, b) => (b.mtimeMs > a.mtimeMs ? b : a));
   if (newest.mtimeMs <= built.mtimeMs) return undefined;

@@ -103,6 +103,8 @@ export interface Link {
   master?: number;
   /** For a veth: the peer's index, in the peer's namespace. */
   peerIndex?: number;
+  /** For a veth whose peer is in another namespace: that namespace's id, as this one numbers it. */
+  peerNetnsId?: number;
   alias?: string;
 }
 
@@ -129,6 +131,7 @@ export function toLink(raw: NativeLink): Link {
   };
   if (raw.master) link.master = raw.master;
   if (raw.kind === 'veth' && raw.link) link.peerIndex = raw.link;
+  if (raw.kind === 'veth' && raw.linkNetnsId !== undefined) link.peerNetnsId = raw.linkNetnsId;
   if (raw.alias) link.alias = raw.alias;
   return link;
 }

@@ -54,6 +54,8 @@ describe('ns.links', () => {
     expect(made).to.include({ index: hostEnd.ifindex, name: veth, kind: 'veth', peerIndex: peer.ifindex });
     expect(read.master).to.equal(ipLink(br).ifindex);
     expect(read.peerIndex).to.equal(peer.ifindex);
+    // The peer is elsewhere: its namespace's id, as `ip` reads it.
+    expect(read.peerNetnsId).to.be.a('number').and.equal(hostEnd.link_netnsid);
   });
 
   it('creates bridges, up or down, with MAC, MTU and alias', async () => {

@@ -143,9 +143,9 @@ describe('CNI service wire format', () => {
 describe('CNI socket path', () => {
   // The front end is C and keeps its own copy of the path: the two must agree.
   it('is the same in the service and in the front end', () => {
-    const native = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'native');
-    const sources = readdirSync(native, { recursive: true }).filter((f) => /\.[ch]$/.test(f));
-    const defined = sources.flatMap((f) => [...readFileSync(join(native, f), 'utf8').matchAll(/^#define \w*SOCKET\w* "(\/[^"]*)"/gm)].map((m) => m[1]));
+    const programs = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'programs');
+    const sources = readdirSync(programs, { recursive: true }).filter((f) => /\.[ch]$/.test(f));
+    const defined = sources.flatMap((f) => [...readFileSync(join(programs, f), 'utf8').matchAll(/^#define \w*SOCKET\w* "(\/[^"]*)"/gm)].map((m) => m[1]));
     expect(defined).to.not.be.empty;
     expect(new Set(defined)).to.deep.equal(new Set([DEFAULT_CNI_SOCKET]));
   });

@@ -42,7 +42,7 @@ Napi::Value NetlinkHandle::sendAll(const Napi::CallbackInfo& info, bool asBatch)
   auto requests = std::make_shared<std::vector<std::vector<uint8_t>>>();
   for (uint32_t i = 0; i < array.Length(); i++) requests->push_back(bufferBytes(array.Get(i)));
   auto results = std::make_shared<std::vector<NetlinkStatus>>();
-  auto socket = open(info.Env());
+  auto socket = requireSocket(info.Env());
   return PromiseWorker::start(
       info.Env(),
       [socket, requests, results, asBatch] {
@@ -60,7 +60,7 @@ Napi::Value NetlinkHandle::sendAll(const Napi::CallbackInfo& info, bool asBatch)
 Napi::Value NetlinkHandle::query(const Napi::CallbackInfo& info) {
   auto request = std::make_shared<std::vector<uint8_t>>(bufferBytes(info[0]));
   auto replies = std::make_shared<std::vector<uint8_t>>();
-  auto socket = open(info.Env());
+  auto socket = requireSocket(info.Env());
   return PromiseWorker::start(
       info.Env(), [socket, request, replies] { return socket->query(*request, *replies); },
       [replies](Napi::Env env) -> Napi::Value {
@@ -75,7 +75,7 @@ Napi::Value NetlinkHandle::close(const Napi::CallbackInfo& info) {
   return info.Env().Undefined();
 }
 
-std::shared_ptr<NetlinkSocket> NetlinkHandle::open(Napi::Env env) const {
+std::shared_ptr<NetlinkSocket> NetlinkHandle::requireSocket(Napi::Env env) const {
   if (!socket_) throw errnoError(env, {EBADF, "netlink socket is closed"});
   return socket_;
 }

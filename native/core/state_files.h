@@ -1,5 +1,6 @@
 // Small-file primitives for the state directory, each one pool round trip:
 // read a whole file, replace a file atomically, take an exclusive lock.
+// Failures are -errno (result.h).
 #pragma once
 
 #include <cstdint>
@@ -8,18 +9,18 @@
 
 namespace nsnet {
 
-// Reads `path` into `data`. Returns errno (ENOENT when it does not exist).
+// Reads `path` into `data`; -ENOENT when it does not exist.
 int readWholeFile(const std::string& path, std::vector<uint8_t>& data);
 
 // Writes `data` to a temporary file beside `path`, then renames it over
-// `path`: readers see the old or the new content, never a mix. Returns errno.
+// `path`: readers see the old or the new content, never a mix.
 int replaceFile(const std::string& path, const std::vector<uint8_t>& data);
 
-// Creates `path` with `data`, failing with EEXIST if it exists. Returns errno.
+// Creates `path` with `data`, failing with -EEXIST if it exists.
 int createFile(const std::string& path, const std::vector<uint8_t>& data);
 
 // Opens (creating) `path` and waits for an exclusive flock on it.
-// Returns the locked fd (closing it releases the lock), or -errno.
+// Returns the locked fd (closing it releases the lock).
 int lockFile(const std::string& path);
 
 }  // namespace nsnet

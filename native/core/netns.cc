@@ -16,7 +16,7 @@ int runInNamespace(int netnsFd, const std::function<int()>& work) {
   int result = 0;
   std::thread worker([&] {
     if (netnsFd >= 0 && setns(netnsFd, CLONE_NEWNET) < 0) {
-      result = errno;
+      result = -errno;
       return;
     }
     result = work();
@@ -65,16 +65,16 @@ int createNamespace(const std::string& bindPath, int netlinkProtocol, int* netli
 int shareNamespaceDirectory(const std::string& dir) {
   const char* path = dir.c_str();
   if (mount("", path, "none", MS_SHARED | MS_REC, nullptr) == 0) return 0;
-  if (errno != EINVAL) return errno;
+  if (errno != EINVAL) return -errno;
   // Not a mount point yet: bind it onto itself first.
-  if (mount(path, path, "none", MS_BIND | MS_REC, nullptr) < 0) return errno;
-  return mount("", path, "none", MS_SHARED | MS_REC, nullptr) == 0 ? 0 : errno;
+  if (mount(path, path, "none", MS_BIND | MS_REC, nullptr) < 0) return -errno;
+  return mount("", path, "none", MS_SHARED | MS_REC, nullptr) == 0 ? 0 : -errno;
 }
 
 int removeNamespaceMount(const std::string& path) {
   // EINVAL: not mounted (half-created); still remove the file.
-  if (umount2(path.c_str(), MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT) return errno;
-  if (unlink(path.c_str()) < 0) return errno;
+  if (umount2(path.c_str(), MNT_DETACH) < 0 && errno != EINVAL && errno != ENOENT) return -errno;
+  if (unlink(path.c_str()) < 0) return -errno;
   return 0;
 }
 
@@ -82,12 +82,12 @@ int readSysctl(int netnsFd, const std::string& path, std::string& value) {
   // /proc/sys/net shows the namespace of the task that opens it.
   return runInNamespace(netnsFd, [&] {
     int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return errno;
+    if (fd < 0) return -errno;
     char buffer[4096];
     ssize_t got;
     int error = 0;
     while ((got = read(fd, buffer, sizeof buffer)) > 0) value.append(buffer, static_cast<size_t>(got));
-    if (got < 0) error = errno;
+    if (got < 0) error = -errno;
     close(fd);
     return error;
   });
@@ -96,10 +96,10 @@ int readSysctl(int netnsFd, const std::string& path, std::string& value) {
 int writeSysctl(int netnsFd, const std::string& path, const std::string& value) {
   return runInNamespace(netnsFd, [&] {
     int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return errno;
+    if (fd < 0) return -errno;
     int error = 0;
-    if (write(fd, value.data(), value.size()) < 0) error = errno;
-    if (close(fd) < 0 && !error) error = errno;
+    if (write(fd, value.data(), value.size()) < 0) error = -errno;
+    if (close(fd) < 0 && !error) error = -errno;
     return error;
   });
 }
@@ -108,9 +108,9 @@ int openNetlinkIn(int netnsFd, int protocol) {
   int fd = -1;
   int error = runInNamespace(netnsFd, [&] {
     fd = NetlinkSocket::open(protocol);
-    return fd < 0 ? -fd : 0;
+    return fd < 0 ? fd : 0;
   });
-  return error ? -error : fd;
+  return error ? error : fd;
 }
 
 }  // namespace nsnet

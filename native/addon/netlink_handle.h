@@ -23,7 +23,8 @@ class NetlinkHandle : public Napi::ObjectWrap<NetlinkHandle> {
   // query(request: Buffer): Promise<Buffer> with every reply message
   Napi::Value query(const Napi::CallbackInfo& info);
   Napi::Value close(const Napi::CallbackInfo& info);
-  std::shared_ptr<NetlinkSocket> open(Napi::Env env) const;
+  // The socket, for a request about to be queued; throws EBADF once closed.
+  std::shared_ptr<NetlinkSocket> requireSocket(Napi::Env env) const;
   Napi::Value sendAll(const Napi::CallbackInfo& info, bool asBatch);
 
   // Shared with in-flight workers, so close() never frees a socket in use.

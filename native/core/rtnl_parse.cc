@@ -6,6 +6,7 @@
 
 #include <cstring>
 
+#include "link_schema.h"
 #include "netlink_message.h"
 
 namespace nsnet {
@@ -36,43 +37,13 @@ bool parseAll(const uint8_t* data, size_t len, uint16_t type, std::vector<Info>&
   return true;
 }
 
-// Fixed-size values must be at least that long; addresses exactly 4 or 16 bytes.
-bool longEnough(const Attribute& attr, size_t size) { return attr.len >= size; }
-bool isAddress(const Attribute& attr) { return attr.len == 4 || attr.len == 16; }
-
-bool parseLinkInfo(const Attribute& linkInfo, LinkInfo& info) {
-  AttributeList nested;
-  if (!parseAttributes(linkInfo.data, linkInfo.len, nested)) return false;
-  if (const Attribute* kind = findAttribute(nested, IFLA_INFO_KIND)) info.kind = kind->str();
-  return true;
-}
-
 bool parseLink(const Message& message, LinkInfo& info) {
   ifinfomsg header;
   AttributeList attrs;
   if (!splitFamilyMessage(message, header, attrs)) return false;
   info.index = static_cast<uint32_t>(header.ifi_index);
   info.flags = header.ifi_flags;
-  for (const auto& attr : attrs) {
-    bool u32Field = attr.type == IFLA_MTU || attr.type == IFLA_MASTER || attr.type == IFLA_LINK ||
-                    attr.type == IFLA_LINK_NETNSID;
-    if ((u32Field && !longEnough(attr, 4)) || (attr.type == IFLA_OPERSTATE && !longEnough(attr, 1))) return false;
-    switch (attr.type) {
-      case IFLA_IFNAME: info.name = attr.str(); break;
-      case IFLA_MTU: info.mtu = attr.u32(); break;
-      case IFLA_ADDRESS: info.mac = attr.bytes(); break;
-      case IFLA_OPERSTATE: info.operState = attr.u8(); break;
-      case IFLA_MASTER: info.master = attr.u32(); break;
-      case IFLA_LINK: info.link = attr.u32(); break;
-      case IFLA_LINK_NETNSID: info.linkNetnsId = static_cast<int32_t>(attr.u32()); break;
-      case IFLA_IFALIAS: info.alias = attr.str(); break;
-      case IFLA_LINKINFO:
-        if (!parseLinkInfo(attr, info)) return false;
-        break;
-      default: break;  // kept by the attribute parser, not needed here
-    }
-  }
-  return true;
+  return readRows(attrs, kLinkInfoRows, info);
 }
 
 bool parseAddress(const Message& message, AddressInfo& info) {
@@ -87,10 +58,10 @@ bool parseAddress(const Message& message, AddressInfo& info) {
   // IFA_LOCAL is the interface's own address; IFA_ADDRESS the peer on p2p links.
   const Attribute* local = findAttribute(attrs, IFA_LOCAL);
   const Attribute* address = local ? local : findAttribute(attrs, IFA_ADDRESS);
-  if (address && !isAddress(*address)) return false;
+  if (address && !fitsKind(*address, ValueKind::Ip)) return false;
   if (address) info.address = address->bytes();
   if (const Attribute* flags = findAttribute(attrs, IFA_FLAGS)) {
-    if (!longEnough(*flags, 4)) return false;
+    if (!fitsKind(*flags, ValueKind::U32)) return false;
     info.flags = flags->u32();
   }
   if (const Attribute* label = findAttribute(attrs, IFA_LABEL)) info.label = label->str();
@@ -110,7 +81,7 @@ bool parseRoute(const Message& message, RouteInfo& info) {
   for (const auto& attr : attrs) {
     bool addressField = attr.type == RTA_DST || attr.type == RTA_GATEWAY || attr.type == RTA_PREFSRC;
     bool u32Field = attr.type == RTA_OIF || attr.type == RTA_PRIORITY || attr.type == RTA_TABLE;
-    if ((addressField && !isAddress(attr)) || (u32Field && !longEnough(attr, 4))) return false;
+    if ((addressField && !fitsKind(attr, ValueKind::Ip)) || (u32Field && !fitsKind(attr, ValueKind::U32))) return false;
     switch (attr.type) {
       case RTA_DST: info.dst = attr.bytes(); break;
       case RTA_GATEWAY: info.gateway = attr.bytes(); break;

@@ -8,16 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "result.h"
+
 namespace nsnet {
-
-struct NetlinkStatus {
-  NetlinkStatus() = default;
-  NetlinkStatus(int error, std::string extack = {}) : error(error), extack(std::move(extack)) {}
-
-  int error = 0;  // positive errno, 0 on success
-  std::string extack;
-  std::vector<uint8_t> echo;  // what the kernel echoed back (NLM_F_ECHO), if anything
-};
 
 class NetlinkSocket {
  public:
@@ -45,7 +38,6 @@ class NetlinkSocket {
   // Sends one request that expects data (a get or a dump) and appends the reply
   // messages to `replies`. A dump interrupted by a concurrent change is retried.
   NetlinkStatus query(std::vector<uint8_t>& request, std::vector<uint8_t>& replies);
-
 
  private:
   int send(std::vector<std::vector<uint8_t>>& requests, size_t first, size_t count);

@@ -29,8 +29,6 @@ struct AddonData {
   Napi::FunctionReference netlinkHandle;
 };
 
-NetlinkStatus fromErrno(int error) { return {error, {}}; }
-
 std::string stringArg(const Napi::CallbackInfo& info, size_t i) {
   if (!info[i].IsString()) throw Napi::TypeError::New(info.Env(), "expected a string argument");
   return info[i].As<Napi::String>().Utf8Value();
@@ -100,7 +98,7 @@ Napi::Value createNamespaceJs(const Napi::CallbackInfo& info) {
       info.Env(),
       [path, fds] {
         fds->first = createNamespace(path, NETLINK_ROUTE, &fds->second);
-        return fromErrno(fds->first < 0 ? -fds->first : 0);
+        return NetlinkStatus::ofResult(fds->first);
       },
       [fds](Napi::Env env) -> Napi::Value {
         auto result = Napi::Object::New(env);
@@ -112,12 +110,12 @@ Napi::Value createNamespaceJs(const Napi::CallbackInfo& info) {
 
 Napi::Value shareNamespaceDirectoryJs(const Napi::CallbackInfo& info) {
   auto dir = stringArg(info, 0);
-  return PromiseWorker::start(info.Env(), [dir] { return fromErrno(shareNamespaceDirectory(dir)); }, nullptr);
+  return PromiseWorker::start(info.Env(), [dir] { return NetlinkStatus::ofResult(shareNamespaceDirectory(dir)); }, nullptr);
 }
 
 Napi::Value removeNamespaceMountJs(const Napi::CallbackInfo& info) {
   auto path = stringArg(info, 0);
-  return PromiseWorker::start(info.Env(), [path] { return fromErrno(removeNamespaceMount(path)); }, nullptr);
+  return PromiseWorker::start(info.Env(), [path] { return NetlinkStatus::ofResult(removeNamespaceMount(path)); }, nullptr);
 }
 
 // readSysctl(netnsFd, path): Promise<string>
@@ -126,7 +124,7 @@ Napi::Value readSysctlJs(const Napi::CallbackInfo& info) {
   auto path = stringArg(info, 1);
   auto value = std::make_shared<std::string>();
   return PromiseWorker::start(
-      info.Env(), [netns, path, value] { return fromErrno(readSysctl(netns->get(), path, *value)); },
+      info.Env(), [netns, path, value] { return NetlinkStatus::ofResult(readSysctl(netns->get(), path, *value)); },
       [value](Napi::Env env) { return Napi::String::New(env, *value); });
 }
 
@@ -136,7 +134,7 @@ Napi::Value writeSysctlJs(const Napi::CallbackInfo& info) {
   auto path = stringArg(info, 1);
   auto value = stringArg(info, 2);
   return PromiseWorker::start(
-      info.Env(), [netns, path, value] { return fromErrno(writeSysctl(netns->get(), path, value)); }, nullptr);
+      info.Env(), [netns, path, value] { return NetlinkStatus::ofResult(writeSysctl(netns->get(), path, value)); }, nullptr);
 }
 
 // openNetlink(netnsFd, protocol): Promise<NetlinkHandle>
@@ -148,7 +146,7 @@ Napi::Value openNetlinkJs(const Napi::CallbackInfo& info) {
       info.Env(),
       [netns, protocol, fd] {
         *fd = openNetlinkIn(netns->get(), protocol);
-        return fromErrno(*fd < 0 ? -*fd : 0);
+        return NetlinkStatus::ofResult(*fd);
       },
       [fd](Napi::Env env) { return newNetlinkHandle(env, *fd); });
 }
@@ -161,7 +159,7 @@ Napi::Value lockFileJs(const Napi::CallbackInfo& info) {
       info.Env(),
       [path, fd] {
         *fd = lockFile(path);
-        return fromErrno(*fd < 0 ? -*fd : 0);
+        return NetlinkStatus::ofResult(*fd);
       },
       [fd](Napi::Env env) { return Napi::Number::New(env, *fd); });
 }
@@ -174,9 +172,9 @@ Napi::Value readFileJs(const Napi::CallbackInfo& info) {
   return PromiseWorker::start(
       info.Env(),
       [path, data, missing] {
-        int error = readWholeFile(path, *data);
-        *missing = error == ENOENT;
-        return fromErrno(*missing ? 0 : error);
+        int result = readWholeFile(path, *data);
+        *missing = result == -ENOENT;
+        return NetlinkStatus::ofResult(*missing ? 0 : result);
       },
       [data, missing](Napi::Env env) -> Napi::Value {
         if (*missing) return env.Null();
@@ -188,14 +186,14 @@ Napi::Value readFileJs(const Napi::CallbackInfo& info) {
 Napi::Value createFileJs(const Napi::CallbackInfo& info) {
   auto path = stringArg(info, 0);
   auto data = std::make_shared<Bytes>(bufferArg(info, 1));
-  return PromiseWorker::start(info.Env(), [path, data] { return fromErrno(createFile(path, *data)); }, nullptr);
+  return PromiseWorker::start(info.Env(), [path, data] { return NetlinkStatus::ofResult(createFile(path, *data)); }, nullptr);
 }
 
 // replaceFile(path, data: Buffer): Promise<void>, atomically (write + rename).
 Napi::Value replaceFileJs(const Napi::CallbackInfo& info) {
   auto path = stringArg(info, 0);
   auto data = std::make_shared<Bytes>(bufferArg(info, 1));
-  return PromiseWorker::start(info.Env(), [path, data] { return fromErrno(replaceFile(path, *data)); }, nullptr);
+  return PromiseWorker::start(info.Env(), [path, data] { return NetlinkStatus::ofResult(replaceFile(path, *data)); }, nullptr);
 }
 
 // duplicateFd(fd): a close-on-exec copy, for a descriptor that a queued

@@ -11,6 +11,8 @@
 
 namespace nsnet {
 
+using Bytes = std::vector<uint8_t>;
+
 // Builds one netlink message. The sequence number is filled in when sent.
 class MessageBuilder {
  public:

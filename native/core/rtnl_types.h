@@ -7,33 +7,35 @@
 #include <string>
 #include <vector>
 
+#include "netlink_message.h"
+
 namespace nsnet {
 
-using Bytes = std::vector<uint8_t>;
+// Link structs hold their attributes as optionals, in the shapes of
+// attribute_rows.h; which attribute each field is lives in link_schema.cc.
 
 // Attributes shared by link creation and link changes.
 struct LinkAttributes {
+  std::optional<bool> up;  // ifi_flags in the header, not an attribute
   std::optional<std::string> name;
   std::optional<uint32_t> mtu;
   std::optional<Bytes> mac;
   std::optional<uint32_t> master;  // 0 releases the link from its master
-  std::optional<bool> up;
   std::optional<std::string> alias;
-  std::optional<int> netnsFd;
-  std::optional<uint32_t> txQueueLength;
+  std::optional<uint32_t> netnsFd;
   std::optional<bool> hairpin;  // as a bridge port: reflect frames back out
 };
 
 struct LinkCreate {
-  std::string kind;  // veth, bridge, dummy, vxlan, macvlan, ipvlan
+  std::string kind;  // a kind of link_schema.h's table
   LinkAttributes attrs;
-  LinkAttributes peer;                   // veth
-  std::optional<uint32_t> parentIndex;   // macvlan, ipvlan, vxlan device
-  std::optional<uint32_t> mode;          // macvlan / ipvlan mode
+  LinkAttributes peer;                  // veth
+  std::optional<uint32_t> parentIndex;  // macvlan, ipvlan, vxlan device
+  std::optional<uint32_t> mode;         // macvlan / ipvlan mode
   std::optional<uint32_t> vxlanId;
-  std::optional<uint16_t> vxlanPort;
-  std::optional<Bytes> vxlanLocal;       // 4 or 16 bytes
-  std::optional<Bytes> vxlanGroup;       // remote or multicast group
+  std::optional<uint32_t> vxlanPort;
+  std::optional<Bytes> vxlanLocal;  // 4 or 16 bytes
+  std::optional<Bytes> vxlanGroup;  // remote or multicast group
 };
 
 struct LinkChange {
@@ -47,17 +49,17 @@ struct LinkDumpFilter {
 };
 
 struct LinkInfo {
-  uint32_t index = 0;
-  std::string name;
-  std::string kind;
-  uint32_t mtu = 0;
-  Bytes mac;
+  uint32_t index = 0;  // from the ifinfomsg header, as flags
   uint32_t flags = 0;
-  uint8_t operState = 0;
-  uint32_t master = 0;
-  uint32_t link = 0;  // IFLA_LINK: a veth's peer index (in the peer's namespace)
-  std::optional<int32_t> linkNetnsId;
-  std::string alias;
+  std::optional<std::string> name;
+  std::optional<std::string> kind;
+  std::optional<uint32_t> mtu;
+  std::optional<Bytes> mac;
+  std::optional<uint32_t> operState;
+  std::optional<uint32_t> master;
+  std::optional<uint32_t> link;  // IFLA_LINK: a veth's peer index (in the peer's namespace)
+  std::optional<uint32_t> linkNetnsId;  // the peer's namespace, as this one numbers it (signed)
+  std::optional<std::string> alias;
 };
 
 struct AddressSpec {

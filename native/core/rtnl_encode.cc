@@ -8,6 +8,7 @@
 #include <linux/veth.h>
 #include <sys/socket.h>
 
+#include "link_schema.h"
 #include "netlink_message.h"
 
 namespace nsnet {
@@ -27,76 +28,46 @@ ifinfomsg linkHeader(uint32_t index, const LinkAttributes& attrs) {
   return header;
 }
 
-void putLinkAttributes(MessageBuilder& msg, const LinkAttributes& attrs) {
-  if (attrs.name) msg.putString(IFLA_IFNAME, *attrs.name);
-  if (attrs.mtu) msg.putU32(IFLA_MTU, *attrs.mtu);
-  if (attrs.mac) msg.putBytes(IFLA_ADDRESS, *attrs.mac);
-  if (attrs.master) msg.putU32(IFLA_MASTER, *attrs.master);
-  if (attrs.alias) msg.putString(IFLA_IFALIAS, *attrs.alias);
-  if (attrs.netnsFd) msg.putU32(IFLA_NET_NS_FD, static_cast<uint32_t>(*attrs.netnsFd));
-  if (attrs.txQueueLength) msg.putU32(IFLA_TXQLEN, *attrs.txQueueLength);
-  if (attrs.hairpin) {
-    size_t info = msg.beginNested(IFLA_LINKINFO);
-    msg.putString(IFLA_INFO_SLAVE_KIND, "bridge");
-    size_t data = msg.beginNested(IFLA_INFO_SLAVE_DATA);
-    msg.putU8(IFLA_BRPORT_MODE, *attrs.hairpin ? 1 : 0);
-    msg.endNested(data);
-    msg.endNested(info);
-  }
-}
-
-void putLinkInfoData(MessageBuilder& msg, const LinkCreate& spec) {
-  if (spec.kind == "veth") {
-    size_t data = msg.beginNested(IFLA_INFO_DATA);
-    size_t peer = msg.beginNested(VETH_INFO_PEER);
-    msg.putHeader(linkHeader(0, spec.peer));
-    putLinkAttributes(msg, spec.peer);
-    msg.endNested(peer);
-    msg.endNested(data);
-  } else if (spec.kind == "macvlan" && spec.mode) {
-    size_t data = msg.beginNested(IFLA_INFO_DATA);
-    msg.putU32(IFLA_MACVLAN_MODE, *spec.mode);
-    msg.endNested(data);
-  } else if (spec.kind == "ipvlan" && spec.mode) {
-    size_t data = msg.beginNested(IFLA_INFO_DATA);
-    msg.putU16(IFLA_IPVLAN_MODE, static_cast<uint16_t>(*spec.mode));
-    msg.endNested(data);
-  } else if (spec.kind == "vxlan") {
-    size_t data = msg.beginNested(IFLA_INFO_DATA);
-    if (spec.vxlanId) msg.putU32(IFLA_VXLAN_ID, *spec.vxlanId);
-    if (spec.parentIndex) msg.putU32(IFLA_VXLAN_LINK, *spec.parentIndex);
-    if (spec.vxlanPort) {
-      uint16_t port = htons(*spec.vxlanPort);
-      msg.putU16(IFLA_VXLAN_PORT, port);
-    }
-    auto putAddress = [&](const std::optional<Bytes>& address, uint16_t v4, uint16_t v6) {
-      if (address) msg.putBytes(address->size() == 4 ? v4 : v6, *address);
-    };
-    putAddress(spec.vxlanLocal, IFLA_VXLAN_LOCAL, IFLA_VXLAN_LOCAL6);
-    putAddress(spec.vxlanGroup, IFLA_VXLAN_GROUP, IFLA_VXLAN_GROUP6);
-    msg.endNested(data);
-  }
+// A link's header and attributes (a creation's, a change's, a veth's peer).
+void putLink(MessageBuilder& msg, uint32_t index, const LinkAttributes& attrs) {
+  msg.putHeader(linkHeader(index, attrs));
+  putRows(msg, kLinkAttributeRows, attrs);
+  if (!anyPresent(kBridgePortRows, attrs)) return;
+  size_t info = msg.beginNested(IFLA_LINKINFO);
+  msg.putString(IFLA_INFO_SLAVE_KIND, "bridge");
+  size_t data = msg.beginNested(IFLA_INFO_SLAVE_DATA);
+  putRows(msg, kBridgePortRows, attrs);
+  msg.endNested(data);
+  msg.endNested(info);
 }
 
 }  // namespace
 
 Bytes encodeLinkCreate(const LinkCreate& spec) {
+  const LinkKindSchema* kind = findLinkKind(spec.kind);
+  if (!kind) return {};
   MessageBuilder msg(RTM_NEWLINK, kCreate);
-  msg.putHeader(linkHeader(0, spec.attrs));
-  putLinkAttributes(msg, spec.attrs);
-  // macvlan / ipvlan hang off their parent through IFLA_LINK.
-  if (spec.parentIndex && spec.kind != "vxlan") msg.putU32(IFLA_LINK, *spec.parentIndex);
+  putLink(msg, 0, spec.attrs);
+  putRows(msg, kind->beside, spec);
   size_t info = msg.beginNested(IFLA_LINKINFO);
   msg.putString(IFLA_INFO_KIND, spec.kind);
-  putLinkInfoData(msg, spec);
+  if (kind->peer || anyPresent(kind->data, spec)) {
+    size_t data = msg.beginNested(IFLA_INFO_DATA);
+    if (kind->peer) {
+      size_t peer = msg.beginNested(VETH_INFO_PEER);
+      putLink(msg, 0, spec.peer);
+      msg.endNested(peer);
+    }
+    putRows(msg, kind->data, spec);
+    msg.endNested(data);
+  }
   msg.endNested(info);
   return msg.finish();
 }
 
 Bytes encodeLinkChange(const LinkChange& change) {
   MessageBuilder msg(RTM_NEWLINK, NLM_F_REQUEST);
-  msg.putHeader(linkHeader(change.index, change.attrs));
-  putLinkAttributes(msg, change.attrs);
+  putLink(msg, change.index, change.attrs);
   return msg.finish();
 }
 
@@ -119,12 +90,7 @@ Bytes encodeLinkDump(const LinkDumpFilter& filter) {
   MessageBuilder msg(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP);
   msg.putHeader(linkHeader(0, {}));
   msg.putU32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
-  if (filter.master) msg.putU32(IFLA_MASTER, *filter.master);
-  if (filter.kind) {
-    size_t info = msg.beginNested(IFLA_LINKINFO);
-    msg.putString(IFLA_INFO_KIND, *filter.kind);
-    msg.endNested(info);
-  }
+  putRows(msg, kLinkDumpFilterRows, filter);
   return msg.finish();
 }
 

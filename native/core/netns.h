@@ -1,6 +1,7 @@
 // Network namespace operations. Anything that must run inside a namespace
 // happens on a fresh thread that switches with setns(2) and then exits, so
 // no long-lived thread (the JS thread, libuv's pool) ever changes namespace.
+// Failures are -errno (result.h).
 #pragma once
 
 #include <functional>
@@ -9,7 +10,7 @@
 namespace nsnet {
 
 // Runs `work` on a new thread that first joins the namespace `netnsFd`
-// (no switch when netnsFd < 0). Returns 0 or the errno of setns / `work`.
+// (no switch when netnsFd < 0). Returns what `work` returns, or -errno of setns.
 int runInNamespace(int netnsFd, const std::function<int()>& work);
 
 // Creates a namespace. With a non-empty `bindPath` (which must not exist:
@@ -19,13 +20,13 @@ int runInNamespace(int netnsFd, const std::function<int()>& work);
 int createNamespace(const std::string& bindPath, int netlinkProtocol, int* netlinkFd);
 
 // Makes the netns directory a shared mount point, as `ip netns` does, so
-// namespaces mounted in it are seen from other mount namespaces. Returns errno.
+// namespaces mounted in it are seen from other mount namespaces.
 int shareNamespaceDirectory(const std::string& dir);
 
-// Unmounts and removes a named namespace file. Returns errno.
+// Unmounts and removes a named namespace file.
 int removeNamespaceMount(const std::string& path);
 
-// Reads or writes a /proc/sys file inside a namespace. Returns errno.
+// Reads or writes a /proc/sys file inside a namespace.
 int readSysctl(int netnsFd, const std::string& path, std::string& value);
 int writeSysctl(int netnsFd, const std::string& path, const std::string& value);
 

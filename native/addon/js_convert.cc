@@ -5,6 +5,8 @@
 
 #include <cstdio>
 
+#include "link_schema.h"
+
 namespace nsnet {
 
 namespace {
@@ -13,14 +15,25 @@ bool has(const Napi::Object& object, const char* key) {
   return object.Has(key) && !object.Get(key).IsUndefined() && !object.Get(key).IsNull();
 }
 
+uint32_t numberField(const Napi::Value& value, const char* field, ValueKind kind) {
+  if (!value.IsNumber()) throw Napi::TypeError::New(value.Env(), std::string(field) + " must be a number");
+  auto number = value.As<Napi::Number>();
+  return kind == ValueKind::S32 ? static_cast<uint32_t>(number.Int32Value()) : number.Uint32Value();
+}
+
+std::string stringField(const Napi::Value& value, const char* field) {
+  if (!value.IsString()) throw Napi::TypeError::New(value.Env(), std::string(field) + " must be a string");
+  return value.As<Napi::String>().Utf8Value();
+}
+
 std::optional<uint32_t> optionalU32(const Napi::Object& object, const char* key) {
   if (!has(object, key)) return std::nullopt;
-  return object.Get(key).As<Napi::Number>().Uint32Value();
+  return numberField(object.Get(key), key, ValueKind::U32);
 }
 
 std::optional<std::string> optionalString(const Napi::Object& object, const char* key) {
   if (!has(object, key)) return std::nullopt;
-  return object.Get(key).As<Napi::String>().Utf8Value();
+  return stringField(object.Get(key), key);
 }
 
 std::optional<Bytes> optionalAddress(const Napi::Object& object, const char* key) {
@@ -64,36 +77,91 @@ std::string addressText(const Bytes& bytes) {
   return text;
 }
 
+namespace {
+
+// Fills the fields of `s` that `object` has, as the rows name them.
+template <typename Struct>
+void readObject(const Napi::Object& object, const AttributeRows<Struct>& rows, Struct& s) {
+  for (const auto& row : rows) {
+    if (row.kind == ValueKind::Nested) {
+      readObject(object, *row.nested, s);
+      continue;
+    }
+    if (!has(object, row.field)) continue;
+    Napi::Value value = object.Get(row.field);
+    switch (row.kind) {
+      case ValueKind::Flag: row.template value<bool>(s) = value.ToBoolean().Value(); break;
+      case ValueKind::String: row.template value<std::string>(s) = stringField(value, row.field); break;
+      case ValueKind::Mac: row.template value<Bytes>(s) = macBytes(object.Env(), stringField(value, row.field)); break;
+      case ValueKind::Ip: row.template value<Bytes>(s) = addressBytes(object.Env(), stringField(value, row.field)); break;
+      default: row.template value<uint32_t>(s) = numberField(value, row.field, row.kind); break;
+    }
+  }
+}
+
+// Sets every row's property on `object`: an absent value reads as 0 or ''
+// unless its row says to leave it out.
+template <typename Struct>
+void writeObject(Napi::Object& object, const AttributeRows<Struct>& rows, const Struct& s) {
+  Napi::Env env = object.Env();
+  for (const auto& row : rows) {
+    switch (row.kind) {
+      case ValueKind::Nested: writeObject(object, *row.nested, s); continue;
+      case ValueKind::Flag: {
+        const auto& v = row.template value<bool>(s);
+        if (v || !row.omitWhenAbsent) object.Set(row.field, v.value_or(false));
+        continue;
+      }
+      case ValueKind::String: {
+        const auto& v = row.template value<std::string>(s);
+        if (v || !row.omitWhenAbsent) object.Set(row.field, v.value_or(std::string()));
+        continue;
+      }
+      case ValueKind::Mac:
+      case ValueKind::Ip: {
+        const auto& v = row.template value<Bytes>(s);
+        if (!v && row.omitWhenAbsent) continue;
+        Bytes bytes = v.value_or(Bytes());
+        object.Set(row.field, row.kind == ValueKind::Mac ? macText(bytes) : addressText(bytes));
+        continue;
+      }
+      default: {
+        const auto& v = row.template value<uint32_t>(s);
+        if (!v && row.omitWhenAbsent) continue;
+        uint32_t number = v.value_or(0);
+        if (row.kind == ValueKind::S32) object.Set(row.field, Napi::Number::New(env, static_cast<int32_t>(number)));
+        else object.Set(row.field, Napi::Number::New(env, number));
+      }
+    }
+  }
+}
+
+}  // namespace
+
 LinkAttributes toLinkAttributes(const Napi::Object& object) {
   LinkAttributes attrs;
-  attrs.name = optionalString(object, "name");
-  attrs.mtu = optionalU32(object, "mtu");
-  if (auto mac = optionalString(object, "mac")) attrs.mac = macBytes(object.Env(), *mac);
-  attrs.master = optionalU32(object, "master");
   if (has(object, "up")) attrs.up = object.Get("up").ToBoolean().Value();
-  attrs.alias = optionalString(object, "alias");
-  if (has(object, "netnsFd")) attrs.netnsFd = object.Get("netnsFd").As<Napi::Number>().Int32Value();
-  attrs.txQueueLength = optionalU32(object, "txQueueLength");
-  if (has(object, "hairpin")) attrs.hairpin = object.Get("hairpin").ToBoolean().Value();
+  readObject(object, kLinkAttributeRows, attrs);
+  readObject(object, kBridgePortRows, attrs);
   return attrs;
 }
 
 LinkCreate toLinkCreate(const Napi::Object& object) {
   LinkCreate spec;
-  spec.kind = object.Get("kind").As<Napi::String>().Utf8Value();
+  spec.kind = stringField(object.Get("kind"), "kind");
+  const LinkKindSchema* kind = findLinkKind(spec.kind);
+  if (!kind) throw Napi::TypeError::New(object.Env(), "unknown link kind: " + spec.kind);
   spec.attrs = toLinkAttributes(object);
-  if (has(object, "peer")) spec.peer = toLinkAttributes(object.Get("peer").As<Napi::Object>());
-  spec.parentIndex = optionalU32(object, "parentIndex");
-  spec.mode = optionalU32(object, "mode");
-  spec.vxlanId = optionalU32(object, "vxlanId");
-  if (auto port = optionalU32(object, "vxlanPort")) spec.vxlanPort = static_cast<uint16_t>(*port);
-  spec.vxlanLocal = optionalAddress(object, "vxlanLocal");
-  spec.vxlanGroup = optionalAddress(object, "vxlanGroup");
+  if (kind->peer && has(object, "peer")) spec.peer = toLinkAttributes(object.Get("peer").As<Napi::Object>());
+  readObject(object, kind->beside, spec);
+  readObject(object, kind->data, spec);
   return spec;
 }
 
 LinkDumpFilter toLinkDumpFilter(const Napi::Object& object) {
-  return {optionalU32(object, "master"), optionalString(object, "kind")};
+  LinkDumpFilter filter;
+  readObject(object, kLinkDumpFilterRows, filter);
+  return filter;
 }
 
 AddressSpec toAddressSpec(const Napi::Object& object) {
@@ -131,16 +199,8 @@ RouteDumpFilter toRouteDumpFilter(const Napi::Object& object) {
 Napi::Object fromLinkInfo(Napi::Env env, const LinkInfo& info) {
   Napi::Object object = Napi::Object::New(env);
   object.Set("index", info.index);
-  object.Set("name", info.name);
-  object.Set("kind", info.kind);
-  object.Set("mtu", info.mtu);
-  object.Set("mac", macText(info.mac));
   object.Set("flags", info.flags);
-  object.Set("operState", info.operState);
-  object.Set("master", info.master);
-  object.Set("link", info.link);
-  if (info.linkNetnsId) object.Set("linkNetnsId", *info.linkNetnsId);
-  object.Set("alias", info.alias);
+  writeObject(object, kLinkInfoRows, info);
   return object;
 }
 

@@ -7,7 +7,7 @@
 #include <functional>
 #include <string>
 
-#include "netlink_socket.h"
+#include "result.h"
 
 namespace nsnet {
 

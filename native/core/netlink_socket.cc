@@ -90,7 +90,7 @@ int NetlinkSocket::send(std::vector<std::vector<uint8_t>>& requests, size_t firs
   ssize_t sent;
   do sent = sendmsg(fd_, &message, 0);
   while (sent < 0 && errno == EINTR);
-  return sent < 0 ? errno : 0;
+  return sent < 0 ? -errno : 0;
 }
 
 int NetlinkSocket::receive(std::vector<uint8_t>& buffer, size_t& len) {
@@ -98,8 +98,8 @@ int NetlinkSocket::receive(std::vector<uint8_t>& buffer, size_t& len) {
   ssize_t got;
   do got = recv(fd_, buffer.data(), buffer.size(), MSG_TRUNC);
   while (got < 0 && errno == EINTR);
-  if (got < 0) return errno == EAGAIN ? ETIMEDOUT : errno;
-  if (static_cast<size_t>(got) > buffer.size()) return EMSGSIZE;
+  if (got < 0) return errno == EAGAIN ? -ETIMEDOUT : -errno;
+  if (static_cast<size_t>(got) > buffer.size()) return -EMSGSIZE;
   len = static_cast<size_t>(got);
   return 0;
 }
@@ -120,14 +120,14 @@ std::vector<NetlinkStatus> NetlinkSocket::transact(std::vector<std::vector<uint8
     int error = send(requests, first, count);
     std::vector<bool> answered(count, error != 0);
     if (error)
-      for (size_t i = 0; i < count; i++) results[first + i].error = error;
+      for (size_t i = 0; i < count; i++) results[first + i].error = -error;
     size_t pending = error ? 0 : count;
     while (pending > 0) {
       size_t len = 0;
       if ((error = receive(buffer, len)) != 0) break;
       std::vector<Message> messages;
       if (!splitMessages(buffer.data(), len, messages)) {
-        error = EBADMSG;
+        error = -EBADMSG;
         break;
       }
       for (const auto& message : messages) {
@@ -150,7 +150,7 @@ std::vector<NetlinkStatus> NetlinkSocket::transact(std::vector<std::vector<uint8
     }
     if (pending > 0)
       for (size_t i = 0; i < count; i++)
-        if (!answered[i]) results[first + i].error = error;
+        if (!answered[i]) results[first + i].error = -error;
   }
   return results;
 }
@@ -179,12 +179,12 @@ std::vector<NetlinkStatus> NetlinkSocket::transactBatch(std::vector<uint8_t> beg
   std::vector<bool> answered(requests.size(), false);
   size_t pending = requests.size();
   NetlinkStatus failure;
-  if (int error = send(all, 0, all.size())) failure.error = error;
+  if (int error = send(all, 0, all.size())) failure.error = -error;
   std::vector<uint8_t> buffer;
   while (pending > 0 && !failure.error) {
     size_t len = 0;
     if (int error = receive(buffer, len)) {
-      failure.error = error;
+      failure.error = -error;
       break;
     }
     std::vector<Message> messages;
@@ -246,11 +246,11 @@ NetlinkStatus NetlinkSocket::queryOnce(std::vector<uint8_t>& request, std::vecto
   bool isDump = (header->nlmsg_flags & NLM_F_DUMP) == NLM_F_DUMP;
   if (!isDump) header->nlmsg_flags |= NLM_F_ACK;  // a get ends with its ACK
   std::vector<std::vector<uint8_t>> one{request};
-  if (int error = send(one, 0, 1)) return {error, {}};
+  if (int error = send(one, 0, 1)) return {-error, {}};
   std::vector<uint8_t> buffer;
   for (;;) {
     size_t len = 0;
-    if (int error = receive(buffer, len)) return {error, {}};
+    if (int error = receive(buffer, len)) return {-error, {}};
     std::vector<Message> messages;
     if (!splitMessages(buffer.data(), len, messages)) return {EBADMSG, "malformed netlink reply"};
     for (const auto& message : messages) {

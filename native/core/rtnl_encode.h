@@ -5,6 +5,8 @@
 
 namespace nsnet {
 
+// Empty when the kind is not one of link_schema.h's, or an attribute
+// outgrew netlink's 16-bit lengths (as every encoder here).
 Bytes encodeLinkCreate(const LinkCreate& spec);
 // A link is named by its index, or by name when the index is 0 (for a change,
 // attrs.name is then the name that identifies it, not a new one).

@@ -31,6 +31,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+/* The service's DEFAULT_CNI_SOCKET (src/cni/service.ts); a unit test holds the two equal. */
 #define DEFAULT_SOCKET "/run/nsnet/cni.sock"
 #define SERVICE_IDLE_SECONDS "600"
 #define SERVICE_START_TIMEOUT_MS 10000
@@ -72,7 +73,8 @@ static void exec_node(char *const argv[]) {
   execvp(node_program(), argv);
 }
 
-/* A file of the package, relative to this binary's real place (build/Release). */
+/* A file of the package, relative to this binary's real place (build/Release,
+ * or build-cmake/Release). */
 static void package_file(char *out, size_t size, const char *relative) {
   char self[PATH_MAX];
   if (!realpath("/proc/self/exe", self)) fail(100, "nsnet-cni cannot find itself");

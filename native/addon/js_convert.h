@@ -1,4 +1,6 @@
-// Conversions between JavaScript values and the plain rtnetlink structs.
+// Conversions between JavaScript values and the plain rtnetlink structs, the
+// one path between them: links through the rows of link_schema.h, so that a
+// link attribute's JavaScript property is named where its attribute is.
 // Runs on the JS thread; input has been validated by the TypeScript layer,
 // and anything still malformed throws a TypeError here.
 #pragma once
