@@ -49,6 +49,13 @@ module.exports = {
       to: { path: '^src/firewall/' },
     },
     {
+      name: 'firewall-beside-ipam',
+      severity: 'error',
+      comment: 'Ports and rules need address text (types/ip.ts), not address management: the network layer joins the two.',
+      from: { path: '^src/firewall/' },
+      to: { path: '^src/ipam/' },
+    },
+    {
       name: 'kernel-layer-is-below',
       severity: 'error',
       comment: 'Namespaces, rtnetlink, process spawning and sysctls know nothing of the firewall, ipam or the state.',
