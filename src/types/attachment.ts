@@ -1,5 +1,5 @@
 /** CNI attachments: what a runtime attached, as stored. */
-import * as v from 'valibot';
+import v = require('valibot');
 
 import { Integer, jsonObject } from './schema';
 

@@ -3,7 +3,7 @@
  * reference bridge plugin's keys and nsnet's own. Keys not named here are
  * ignored, as the CNI specification says, at every level.
  */
-import * as v from 'valibot';
+import v = require('valibot');
 
 import { FIREWALL_BACKENDS } from './network';
 import { jsonObject } from './schema';

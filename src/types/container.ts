@@ -1,5 +1,5 @@
 /** Containers (setupContainer): the options, and the record stored for a container. */
-import * as v from 'valibot';
+import v = require('valibot');
 
 import { CONNECT_OPTION_ENTRIES } from './endpoint';
 import { Integer, jsonObject, strictJsonObject } from './schema';

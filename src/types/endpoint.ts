@@ -1,5 +1,5 @@
 /** Endpoints: the options of a connect, and the record stored for an endpoint. */
-import * as v from 'valibot';
+import v = require('valibot');
 
 import { PublishedPortSchema, PublishSpecSchema } from './ports';
 import { Integer, jsonObject, strictJsonObject } from './schema';

@@ -1,5 +1,5 @@
 /** The address leases of a network, as stored: a table per address family. */
-import * as v from 'valibot';
+import v = require('valibot');
 
 import { jsonObject, jsonRecord } from './schema';
 

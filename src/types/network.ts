@@ -1,5 +1,5 @@
 /** Bridge networks: the options createBridgeNetwork takes, and the record stored for a network. */
-import * as v from 'valibot';
+import v = require('valibot');
 
 import { MAX_MTU, MIN_MTU } from './limits';
 import { Integer, jsonObject, strictJsonObject } from './schema';

@@ -1,5 +1,5 @@
 /** Published ports: what a caller asks for, what an endpoint gets, and the table of who holds each host port. */
-import * as v from 'valibot';
+import v = require('valibot');
 
 import { Integer, jsonObject, jsonRecord, strictJsonObject } from './schema';
 

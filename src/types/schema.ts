@@ -6,7 +6,7 @@
  * schema states its expectation as its message (`v.array(v.string(), 'a list
  * of strings')`); else it is said from the schema's kind.
  */
-import * as v from 'valibot';
+import v = require('valibot');
 
 export interface SchemaProblem {
   /** Where, as `ipv6.subnet` or `publish[1]`; '' for the value itself. */
