@@ -87,6 +87,7 @@ export const strictJsonObject = <E extends v.ObjectEntries>(entries: E) => v.pip
 /** A JSON object of keys of one kind, each with a value of one kind. */
 export const jsonRecord = <K extends v.GenericSchema<string, string>, V extends Schema>(key: K, value: V) => v.pipe(JsonObject, v.record(key, value));
 
+/** A whole number (JSON has one kind of number). */
 export const Integer = v.pipe(v.number(), v.integer());
 
 /** `path` and then `key`, as a reader writes it: `publish[1].hostIp`. */
