@@ -9,7 +9,7 @@ import { NetNamespace, netnsDir } from '../netns';
 import { processAlive } from '../state/process-alive';
 import { currentStore } from '../state/store';
 import { type ContainerMode, type ContainerRecord, type SetupOptions, SetupOptionsSchema } from '../types/container';
-import { type ConnectOptions, ConnectOptionsSchema, endpointKey, type EndpointRecord } from '../types/endpoint';
+import { CONNECT_OPTION_ENTRIES, type ConnectOptions, endpointKey, type EndpointRecord } from '../types/endpoint';
 import { Validator } from '../types/schema';
 import { checkConnectInput, connectOptionError } from './connect-options';
 import { type Endpoint, toEndpoint } from './endpoint-record';
@@ -24,7 +24,7 @@ export const DEFAULT_BRIDGE = 'nsnet0';
 const CONTAINER_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
 
 const setupOptions = new Validator(SetupOptionsSchema);
-const CONNECT_KEYS = Object.keys(ConnectOptionsSchema.properties);
+const CONNECT_KEYS = Object.keys(CONNECT_OPTION_ENTRIES);
 
 export interface Container {
   id: string;

@@ -1,16 +1,18 @@
 /** CNI attachments: what a runtime attached, as stored. */
-import { type Static, Type } from '@sinclair/typebox';
+import v = require('valibot');
 
-export const AttachmentRecordSchema = Type.Object({
-  network: Type.String(),
-  containerId: Type.String(),
-  ifname: Type.String(),
-  netnsPath: Type.Optional(Type.String()),
+import { Integer, jsonObject } from './schema';
+
+export const AttachmentRecordSchema = jsonObject({
+  network: v.string(),
+  containerId: v.string(),
+  ifname: v.string(),
+  netnsPath: v.optional(v.string()),
   /** The endpoint's key, once connected. */
-  endpoint: Type.Optional(Type.String()),
+  endpoint: v.optional(v.string()),
   /** 'creating' while an ADD is at work, by process `pid`. */
-  status: Type.Union([Type.Literal('creating'), Type.Literal('ready')]),
-  pid: Type.Integer(),
-  created: Type.String(),
+  status: v.picklist(['creating', 'ready']),
+  pid: Integer,
+  created: v.string(),
 });
-export type AttachmentRecord = Static<typeof AttachmentRecordSchema>;
+export type AttachmentRecord = v.InferOutput<typeof AttachmentRecordSchema>;

@@ -3,67 +3,67 @@
  * reference bridge plugin's keys and nsnet's own. Keys not named here are
  * ignored, as the CNI specification says, at every level.
  */
-import { type Static, Type } from '@sinclair/typebox';
+import v = require('valibot');
 
 import { FIREWALL_BACKENDS } from './network';
+import { jsonObject } from './schema';
 
-const Text = Type.String({ minLength: 1 });
-const Flag = Type.Optional(Type.Boolean());
-const Strings = Type.Array(Type.String(), { expected: 'a list of strings' });
-const Addresses = Type.Optional(Type.Array(Type.String(), { expected: 'a list of addresses' }));
+const Text = v.pipe(v.string(), v.minLength(1));
+const Flag = v.optional(v.boolean());
+const Strings = v.array(v.string(), 'a list of strings');
+const Addresses = v.optional(v.array(v.string(), 'a list of addresses'));
+const PortNumber = v.pipe(v.number('a port number'), v.integer('a port number'));
 
 /** runtimeConfig.portMappings, as the portmap plugin takes them. */
-const PortMappingSchema = Type.Object({
-  hostPort: Type.Integer({ expected: 'a port number' }),
-  containerPort: Type.Integer({ expected: 'a port number' }),
-  protocol: Type.Optional(Type.String()),
-  hostIP: Type.Optional(Type.String()),
+const PortMappingSchema = jsonObject({
+  hostPort: PortNumber,
+  containerPort: PortNumber,
+  protocol: v.optional(v.string()),
+  hostIP: v.optional(v.string()),
 });
 
-const AttachmentsSchema = Type.Optional(
-  Type.Array(Type.Object({ containerID: Text, ifname: Text }), { expected: 'a list of {containerID, ifname}' }),
-);
+const AttachmentsSchema = v.optional(v.array(jsonObject({ containerID: Text, ifname: Text }), 'a list of {containerID, ifname}'));
 
-export const CniNetworkConfigSchema = Type.Object({
-  name: Type.String({ expected: 'a network name' }),
-  bridge: Type.Optional(Text),
-  subnet: Type.Optional(Text),
-  gateway: Type.Optional(Text),
-  ipv6Subnet: Type.Optional(Text),
-  mtu: Type.Optional(Type.Integer({ expected: 'a whole number' })),
+export const CniNetworkConfigSchema = jsonObject({
+  name: v.string('a network name'),
+  bridge: v.optional(Text),
+  subnet: v.optional(Text),
+  gateway: v.optional(Text),
+  ipv6Subnet: v.optional(Text),
+  mtu: v.optional(v.pipe(v.number('a whole number'), v.integer('a whole number'))),
   ipMasq: Flag,
   icc: Flag,
   internal: Flag,
-  hostIp: Type.Optional(Text),
-  firewall: Type.Optional(Type.Union(FIREWALL_BACKENDS.map((backend) => Type.Literal(backend)))),
+  hostIp: v.optional(Text),
+  firewall: v.optional(v.picklist(FIREWALL_BACKENDS)),
   // The reference plugin's options: nsnet refuses the values it cannot honour.
-  ipam: Type.Optional(Type.Unknown()),
+  ipam: v.optional(v.unknown()),
   isGateway: Flag,
   isDefaultGateway: Flag,
   hairpinMode: Flag,
   promiscMode: Flag,
-  vlan: Type.Optional(Type.Unknown()),
-  vlanTrunk: Type.Optional(Type.Unknown()),
+  vlan: v.optional(v.unknown()),
+  vlanTrunk: v.optional(v.unknown()),
   macspoofchk: Flag,
   enabledad: Flag,
-  dns: Type.Optional(
-    Type.Object({
-      nameservers: Type.Optional(Strings),
-      domain: Type.Optional(Text),
-      search: Type.Optional(Strings),
-      options: Type.Optional(Strings),
+  dns: v.optional(
+    jsonObject({
+      nameservers: v.optional(Strings),
+      domain: v.optional(Text),
+      search: v.optional(Strings),
+      options: v.optional(Strings),
     }),
   ),
-  prevResult: Type.Optional(Type.Object({})),
-  runtimeConfig: Type.Optional(
-    Type.Object({
+  prevResult: v.optional(jsonObject({})),
+  runtimeConfig: v.optional(
+    jsonObject({
       ips: Addresses,
-      mac: Type.Optional(Type.String()),
-      portMappings: Type.Optional(Type.Array(PortMappingSchema)),
+      mac: v.optional(v.string()),
+      portMappings: v.optional(v.array(PortMappingSchema)),
     }),
   ),
-  args: Type.Optional(Type.Object({ cni: Type.Optional(Type.Object({ ips: Addresses, mac: Type.Optional(Type.String()) })) })),
+  args: v.optional(jsonObject({ cni: v.optional(jsonObject({ ips: Addresses, mac: v.optional(v.string()) })) })),
   'cni.dev/valid-attachments': AttachmentsSchema,
   'cni.dev/attachments': AttachmentsSchema,
 });
-export type CniNetworkConfig = Static<typeof CniNetworkConfigSchema>;
+export type CniNetworkConfig = v.InferOutput<typeof CniNetworkConfigSchema>;

@@ -1,33 +1,32 @@
 /** Containers (setupContainer): the options, and the record stored for a container. */
-import { type Static, Type } from '@sinclair/typebox';
+import v = require('valibot');
 
-import { ConnectOptionsSchema } from './endpoint';
+import { CONNECT_OPTION_ENTRIES } from './endpoint';
+import { Integer, jsonObject, strictJsonObject } from './schema';
 
 export const CONTAINER_MODES = ['bridge', 'network', 'host', 'none', 'container'] as const;
 export type ContainerMode = (typeof CONTAINER_MODES)[number];
 
 /** Connect options and the network: 'bridge' (default), a network's name, 'host', 'none' or 'container:<id>'. */
-export const SetupOptionsSchema = Type.Composite([ConnectOptionsSchema, Type.Object({ network: Type.Optional(Type.String()) })], {
-  additionalProperties: false,
-});
-export type SetupOptions = Static<typeof SetupOptionsSchema>;
+export const SetupOptionsSchema = strictJsonObject({ ...CONNECT_OPTION_ENTRIES, network: v.optional(v.string()) });
+export type SetupOptions = v.InferOutput<typeof SetupOptionsSchema>;
 
-export const ContainerRecordSchema = Type.Object({
-  id: Type.String(),
-  mode: Type.Union(CONTAINER_MODES.map((mode) => Type.Literal(mode))),
-  network: Type.Optional(Type.String()),
+export const ContainerRecordSchema = jsonObject({
+  id: v.string(),
+  mode: v.picklist(CONTAINER_MODES),
+  network: v.optional(v.string()),
   /** The container whose namespace this one joined. */
-  joined: Type.Optional(Type.String()),
+  joined: v.optional(v.string()),
   /** Containers that joined this one's namespace. */
-  joinedBy: Type.Optional(Type.Array(Type.String())),
-  netnsPath: Type.Optional(Type.String()),
-  netnsInode: Type.Optional(Type.Integer()),
+  joinedBy: v.optional(v.array(v.string())),
+  netnsPath: v.optional(v.string()),
+  netnsInode: v.optional(Integer),
   /** The namespace was made for this container and goes with it. */
-  ownsNamespace: Type.Boolean(),
-  endpoint: Type.Optional(Type.String()),
+  ownsNamespace: v.boolean(),
+  endpoint: v.optional(v.string()),
   /** 'removing' once a teardown has begun: nothing may join it then. */
-  status: Type.Union([Type.Literal('creating'), Type.Literal('ready'), Type.Literal('removing')]),
-  pid: Type.Integer(),
-  created: Type.String(),
+  status: v.picklist(['creating', 'ready', 'removing']),
+  pid: Integer,
+  created: v.string(),
 });
-export type ContainerRecord = Static<typeof ContainerRecordSchema>;
+export type ContainerRecord = v.InferOutput<typeof ContainerRecordSchema>;

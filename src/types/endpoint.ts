@@ -1,48 +1,48 @@
 /** Endpoints: the options of a connect, and the record stored for an endpoint. */
-import { type Static, Type } from '@sinclair/typebox';
+import v = require('valibot');
 
 import { PublishedPortSchema, PublishSpecSchema } from './ports';
+import { Integer, jsonObject, strictJsonObject } from './schema';
 
-export const ConnectOptionsSchema = Type.Object(
-  {
-    /** Interface name inside the namespace; eth0 when omitted. */
-    ifname: Type.Optional(Type.String()),
-    /** Static IPv4 address; else the next free one. */
-    ip: Type.Optional(Type.String()),
-    /** Static IPv6 address (dual-stack networks); else the next free one. */
-    ipv6: Type.Optional(Type.String()),
-    /** MAC address inside the namespace; random locally administered when omitted. */
-    mac: Type.Optional(Type.String()),
-    /** Ports to publish: Docker's `-p` specs or objects (see parsePublish). */
-    publish: Type.Optional(Type.Array(PublishSpecSchema)),
-  },
-  { additionalProperties: false },
-);
-export type ConnectOptions = Static<typeof ConnectOptionsSchema>;
+/** The keys of connect options, which setupContainer takes too. */
+export const CONNECT_OPTION_ENTRIES = {
+  /** Interface name inside the namespace; eth0 when omitted. */
+  ifname: v.optional(v.string()),
+  /** Static IPv4 address; else the next free one. */
+  ip: v.optional(v.string()),
+  /** Static IPv6 address (dual-stack networks); else the next free one. */
+  ipv6: v.optional(v.string()),
+  /** MAC address inside the namespace; random locally administered when omitted. */
+  mac: v.optional(v.string()),
+  /** Ports to publish: Docker's `-p` specs or objects (see parsePublish). */
+  publish: v.optional(v.array(PublishSpecSchema)),
+};
+export const ConnectOptionsSchema = strictJsonObject(CONNECT_OPTION_ENTRIES);
+export type ConnectOptions = v.InferOutput<typeof ConnectOptionsSchema>;
 
-export const EndpointRecordSchema = Type.Object({
-  id: Type.String(),
-  network: Type.String(),
-  netnsPath: Type.String(),
-  netnsInode: Type.Integer(),
-  ifname: Type.String(),
-  hostIfname: Type.String(),
+export const EndpointRecordSchema = jsonObject({
+  id: v.string(),
+  network: v.string(),
+  netnsPath: v.string(),
+  netnsInode: Integer,
+  ifname: v.string(),
+  hostIfname: v.string(),
   /** The host end's MAC address, once it exists. */
-  hostMac: Type.Optional(Type.String()),
-  mac: Type.String(),
-  ipv4: Type.String(),
-  prefixLength: Type.Integer(),
-  ipv6: Type.Optional(Type.String()),
-  prefixLength6: Type.Optional(Type.Integer()),
-  gateway: Type.Optional(Type.String()),
-  gateway6: Type.Optional(Type.String()),
-  ports: Type.Array(PublishedPortSchema),
+  hostMac: v.optional(v.string()),
+  mac: v.string(),
+  ipv4: v.string(),
+  prefixLength: Integer,
+  ipv6: v.optional(v.string()),
+  prefixLength6: v.optional(Integer),
+  gateway: v.optional(v.string()),
+  gateway6: v.optional(v.string()),
+  ports: v.array(PublishedPortSchema),
   /** 'creating' until every step is done, by process `pid`. */
-  status: Type.Union([Type.Literal('creating'), Type.Literal('ready')]),
-  pid: Type.Integer(),
-  created: Type.String(),
+  status: v.picklist(['creating', 'ready']),
+  pid: Integer,
+  created: v.string(),
 });
-export type EndpointRecord = Static<typeof EndpointRecordSchema>;
+export type EndpointRecord = v.InferOutput<typeof EndpointRecordSchema>;
 
 /** Endpoint records are keyed by network and namespace: one endpoint per pair. */
 export function endpointKey(network: string, netnsInode: number): string {

@@ -1,16 +1,18 @@
 /** The address leases of a network, as stored: a table per address family. */
-import { type Static, Type } from '@sinclair/typebox';
+import v = require('valibot');
 
-export const LeaseTableSchema = Type.Object({
+import { jsonObject, jsonRecord } from './schema';
+
+export const LeaseTableSchema = jsonObject({
   /** address -> owner (endpoint id) */
-  addresses: Type.Record(Type.String(), Type.String()),
+  addresses: jsonRecord(v.string(), v.string()),
   /** Offset of the address handed out last, as a decimal string. */
-  last: Type.Optional(Type.String({ pattern: '^[0-9]+$' })),
+  last: v.optional(v.pipe(v.string(), v.regex(/^[0-9]+$/))),
 });
-export type LeaseTable = Static<typeof LeaseTableSchema>;
+export type LeaseTable = v.InferOutput<typeof LeaseTableSchema>;
 
-export const NetworkLeasesSchema = Type.Object({
+export const NetworkLeasesSchema = jsonObject({
   ipv4: LeaseTableSchema,
-  ipv6: Type.Optional(LeaseTableSchema),
+  ipv6: v.optional(LeaseTableSchema),
 });
-export type NetworkLeases = Static<typeof NetworkLeasesSchema>;
+export type NetworkLeases = v.InferOutput<typeof NetworkLeasesSchema>;

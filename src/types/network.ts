@@ -1,7 +1,8 @@
 /** Bridge networks: the options createBridgeNetwork takes, and the record stored for a network. */
-import { type Static, Type } from '@sinclair/typebox';
+import v = require('valibot');
 
 import { MAX_MTU, MIN_MTU } from './limits';
+import { Integer, jsonObject, strictJsonObject } from './schema';
 
 export const FIREWALL_BACKENDS = ['auto', 'nftables', 'iptables', 'none'] as const;
 export type FirewallBackend = (typeof FIREWALL_BACKENDS)[number];
@@ -12,49 +13,44 @@ export type ActiveFirewall = (typeof ACTIVE_FIREWALLS)[number];
 
 export const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
 
-const oneOf = <T extends readonly string[]>(values: T) => Type.Union(values.map((value) => Type.Literal(value as T[number])));
-
-export const BridgeNetworkOptionsSchema = Type.Object(
-  {
-    /** [a-zA-Z0-9][a-zA-Z0-9_.-]{0,63} */
-    name: Type.String({ pattern: NETWORK_NAME.source }),
-    /** Bridge device; `nsbr-<name>` (or a hash of a long name) when omitted. */
-    bridge: Type.Optional(Type.String()),
-    /** IPv4 subnet; else the first free /24 of 10.89.0.0/16. */
-    subnet: Type.Optional(Type.String()),
-    /** Defaults to the first host address of the subnet. */
-    gateway: Type.Optional(Type.String()),
-    ipv6: Type.Optional(Type.Object({ subnet: Type.String(), gateway: Type.Optional(Type.String()) }, { additionalProperties: false })),
-    mtu: Type.Optional(Type.Integer({ minimum: MIN_MTU, maximum: MAX_MTU })),
-    masquerade: Type.Optional(Type.Boolean()),
-    icc: Type.Optional(Type.Boolean()),
-    internal: Type.Optional(Type.Boolean()),
-    /** Default host address of published ports. */
-    hostIp: Type.Optional(Type.String()),
-    firewall: Type.Optional(oneOf(FIREWALL_BACKENDS)),
-  },
-  { additionalProperties: false },
-);
-export type BridgeNetworkOptions = Static<typeof BridgeNetworkOptionsSchema>;
+export const BridgeNetworkOptionsSchema = strictJsonObject({
+  /** [a-zA-Z0-9][a-zA-Z0-9_.-]{0,63} */
+  name: v.pipe(v.string(), v.regex(NETWORK_NAME)),
+  /** Bridge device; `nsbr-<name>` (or a hash of a long name) when omitted. */
+  bridge: v.optional(v.string()),
+  /** IPv4 subnet; else the first free /24 of 10.89.0.0/16. */
+  subnet: v.optional(v.string()),
+  /** Defaults to the first host address of the subnet. */
+  gateway: v.optional(v.string()),
+  ipv6: v.optional(strictJsonObject({ subnet: v.string(), gateway: v.optional(v.string()) })),
+  mtu: v.optional(v.pipe(v.number(), v.integer(), v.minValue(MIN_MTU), v.maxValue(MAX_MTU))),
+  masquerade: v.optional(v.boolean()),
+  icc: v.optional(v.boolean()),
+  internal: v.optional(v.boolean()),
+  /** Default host address of published ports. */
+  hostIp: v.optional(v.string()),
+  firewall: v.optional(v.picklist(FIREWALL_BACKENDS)),
+});
+export type BridgeNetworkOptions = v.InferOutput<typeof BridgeNetworkOptionsSchema>;
 
 /** What is stored for a network, and what compares equal on re-creation. */
-export const NetworkRecordSchema = Type.Object({
-  name: Type.String(),
-  bridge: Type.String(),
+export const NetworkRecordSchema = jsonObject({
+  name: v.string(),
+  bridge: v.string(),
   /** The bridge's pinned MAC address (locally administered, random). */
-  bridgeMac: Type.String(),
-  subnet: Type.String(),
-  gateway: Type.String(),
+  bridgeMac: v.string(),
+  subnet: v.string(),
+  gateway: v.string(),
   /** The subnet was picked by nsnet, not asked for. */
-  subnetAuto: Type.Boolean(),
-  ipv6: Type.Optional(Type.Object({ subnet: Type.String(), gateway: Type.String() })),
-  mtu: Type.Integer(),
-  masquerade: Type.Boolean(),
-  icc: Type.Boolean(),
-  internal: Type.Boolean(),
-  hostIp: Type.String(),
-  firewall: oneOf(FIREWALL_BACKENDS),
-  activeFirewall: oneOf(ACTIVE_FIREWALLS),
-  created: Type.String(),
+  subnetAuto: v.boolean(),
+  ipv6: v.optional(jsonObject({ subnet: v.string(), gateway: v.string() })),
+  mtu: Integer,
+  masquerade: v.boolean(),
+  icc: v.boolean(),
+  internal: v.boolean(),
+  hostIp: v.string(),
+  firewall: v.picklist(FIREWALL_BACKENDS),
+  activeFirewall: v.picklist(ACTIVE_FIREWALLS),
+  created: v.string(),
 });
-export type NetworkRecord = Static<typeof NetworkRecordSchema>;
+export type NetworkRecord = v.InferOutput<typeof NetworkRecordSchema>;

@@ -4,7 +4,7 @@
  * so that a record written with more (by a later release of the same version)
  * still reads.
  */
-import type { TSchema } from '@sinclair/typebox';
+import type { GenericSchema } from 'valibot';
 
 import { type AttachmentRecord, AttachmentRecordSchema } from './attachment';
 import { type ContainerRecord, ContainerRecordSchema } from './container';
@@ -24,7 +24,7 @@ export interface StoredRecords {
 }
 export type RecordKind = keyof StoredRecords;
 
-const SCHEMAS: { [K in RecordKind]: TSchema } = {
+const SCHEMAS: { [K in RecordKind]: GenericSchema } = {
   networks: NetworkRecordSchema,
   leases: NetworkLeasesSchema,
   endpoints: EndpointRecordSchema,
@@ -42,7 +42,7 @@ export const RECORD_VERSION = 1;
 
 const validators = new Map(RECORD_KINDS.map((kind) => [kind, new Validator(SCHEMAS[kind])]));
 
-/** The validator of a kind of record (compiled on its first use). */
-export function recordValidator(kind: RecordKind): Validator<TSchema> {
-  return validators.get(kind) as Validator<TSchema>;
+/** The validator of a kind of record. */
+export function recordValidator(kind: RecordKind): Validator<GenericSchema> {
+  return validators.get(kind) as Validator<GenericSchema>;
 }

@@ -1,11 +1,12 @@
 /**
- * Checking a value against a schema: validators compiled once, on first use,
- * and the first problem found as the path it is at (`ipv6.subnet`,
- * `publish[1]`) and what was expected there, for each caller to turn into
- * its own error.
+ * Checking a value against a schema (valibot, built once at module load):
+ * valibot says whether a value fits; one that does not is walked again for
+ * its first problem, as the path it is at (`ipv6.subnet`, `publish[1]`) and
+ * what was expected there, for each caller to turn into its own error. A
+ * schema states its expectation as its message (`v.array(v.string(), 'a list
+ * of strings')`); else it is said from the schema's kind.
  */
-import type { Static, TSchema } from '@sinclair/typebox';
-import { type TypeCheck, TypeCompiler, type ValueError, ValueErrorType } from '@sinclair/typebox/compiler';
+import v = require('valibot');
 
 export interface SchemaProblem {
   /** Where, as `ipv6.subnet` or `publish[1]`; '' for the value itself. */
@@ -17,85 +18,170 @@ export interface SchemaProblem {
   value: unknown;
 }
 
-/** Options nsnet adds to a schema: the expectation to state when a value does not fit. */
-interface Expectation {
-  expected?: string;
+type Schema = v.GenericSchema;
+
+/** The parts of a schema that naming a problem reads. */
+interface SchemaParts {
+  type: string;
+  message?: unknown;
+  /** An object's keys. */
+  entries?: Record<string, Schema>;
+  /** An array's items. */
+  item?: Schema;
+  /** A record's keys and values. */
+  key?: Schema;
+  value?: Schema;
+  /** What an optional value is when present. */
+  wrapped?: Schema;
+  /** A union's schemas; a picklist's values. */
+  options?: readonly unknown[];
+  /** The schemas a piped value goes through in turn, and the checks of its value. */
+  pipe?: readonly { kind: string; type: string; requirement?: unknown }[];
 }
 
-export class Validator<T extends TSchema> {
-  private compiled?: TypeCheck<T>;
+const parts = (schema: Schema) => schema as unknown as SchemaParts;
 
+/** The schemas a value goes through: those of a pipe, or the schema itself. */
+function stages(schema: Schema): Schema[] {
+  const piped = (parts(schema).pipe ?? []).filter((step) => step.kind === 'schema') as unknown as Schema[];
+  return piped.length ? piped : [schema];
+}
+
+export class Validator<T extends Schema> {
   constructor(readonly schema: T) {}
 
-  check(value: unknown): value is Static<T> {
-    return this.compile().Check(value);
+  check(value: unknown): value is v.InferOutput<T> {
+    return v.is(this.schema, value);
   }
 
   /** The first problem of `value`, or undefined when it fits. */
   problem(value: unknown): SchemaProblem | undefined {
     if (this.check(value)) return undefined;
-    const first = this.compile().Errors(value).First();
-    if (!first) return { path: '', unknownKey: false, expected: expectation(this.schema), value };
-    const error = within(first);
-    return {
-      path: dotted(error.path),
-      unknownKey: error.type === ValueErrorType.ObjectAdditionalProperties,
-      expected: expectation(error.schema),
-      value: error.value,
-    };
+    return firstProblem(this.schema, value, '') ?? { path: '', unknownKey: false, expected: expectation(this.schema), value };
   }
 
-  /** `value`, as the schema's type, when it fits; else what `refuse` makes of its first problem, thrown. */
-  valid(value: unknown, refuse: (problem: SchemaProblem) => Error): Static<T> {
+  /**
+   * `value` itself, as the schema's type, when it fits (keys a schema lets be
+   * stay in it); else what `refuse` makes of its first problem, thrown.
+   */
+  valid(value: unknown, refuse: (problem: SchemaProblem) => Error): v.InferOutput<T> {
     const problem = this.problem(value);
     if (problem) throw refuse(problem);
-    return value as Static<T>;
+    return value as v.InferOutput<T>;
   }
+}
 
-  private compile(): TypeCheck<T> {
-    return (this.compiled ??= TypeCompiler.Compile(this.schema));
+function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** A JSON object, first: valibot's objects and records also take arrays (as objects of keys 0, 1, …). */
+const JsonObject = v.custom<object>(isJsonObject, 'an object');
+
+/** A JSON object of these keys, others let be: records, and the configuration of other programs. */
+export const jsonObject = <E extends v.ObjectEntries>(entries: E) => v.pipe(JsonObject, v.object(entries));
+
+/** A JSON object of these keys and no other: nsnet's own options. */
+export const strictJsonObject = <E extends v.ObjectEntries>(entries: E) => v.pipe(JsonObject, v.strictObject(entries));
+
+/** A JSON object of keys of one kind, each with a value of one kind. */
+export const jsonRecord = <K extends v.GenericSchema<string, string>, V extends Schema>(key: K, value: V) => v.pipe(JsonObject, v.record(key, value));
+
+/** A whole number (JSON has one kind of number). */
+export const Integer = v.pipe(v.number(), v.integer());
+
+/** `path` and then `key`, as a reader writes it: `publish[1].hostIp`. */
+function at(path: string, key: string | number): string {
+  if (/^\d+$/.test(String(key))) return `${path}[${key}]`;
+  return path ? `${path}.${key}` : String(key);
+}
+
+/** The first of `items` for which `find` finds something, and what it found. */
+function firstOf<T>(items: readonly T[], find: (item: T, i: number) => SchemaProblem | undefined): SchemaProblem | undefined {
+  for (const [i, item] of items.entries()) {
+    const found = find(item, i);
+    if (found) return found;
   }
+  return undefined;
 }
 
 /**
- * For a value that fails every choice of a union, the failure inside the one
- * choice of the value's own JSON type, when there is exactly one ({ port: 'x' }
- * against "a string or an object" fails inside the object).
+ * The first problem of `value` at `path`. In an object: a missing key first,
+ * then a key the schema does not have, then the values in the schema's order;
+ * in a record, its values before its keys that are not of its kind.
  */
-function within(error: ValueError): ValueError {
-  if (error.type !== ValueErrorType.Union) return error;
-  const type = Array.isArray(error.value) ? 'array' : error.value === null ? 'null' : typeof error.value;
-  const choices = (error.schema.anyOf as TSchema[]).map((choice, i) => ({ choice, i })).filter(({ choice }) => choice.type === type);
-  const inner = choices.length === 1 ? error.errors[choices[0].i]?.First() : undefined;
-  return inner ? within(inner) : error;
-}
-
-/** A JSON pointer (`/publish/1/hostIp`) as a reader writes a path (`publish[1].hostIp`). */
-function dotted(pointer: string): string {
-  return pointer
-    .split('/')
-    .slice(1)
-    .map((segment) => segment.replace(/~1/g, '/').replace(/~0/g, '~'))
-    .reduce((path, key) => (/^\d+$/.test(key) ? `${path}[${key}]` : path ? `${path}.${key}` : key), '');
-}
-
-function expectation(schema: TSchema & Expectation): string {
-  if (schema.expected) return schema.expected;
-  if (schema.anyOf) {
-    const choices = schema.anyOf as TSchema[];
-    if (choices.every((choice) => choice.const !== undefined)) return `one of ${choices.map((choice) => choice.const).join(', ')}`;
-    return choices.map(expectation).join(' or ');
+function firstProblem(schema: Schema, value: unknown, path: string): SchemaProblem | undefined {
+  const steps = stages(schema);
+  if (steps.length > 1) return firstOf(steps, (step) => firstProblem(step, value, path));
+  const { type, entries = {}, item, key, value: values, wrapped, options = [] } = parts(schema);
+  const wrong = (): SchemaProblem => ({ path, unknownKey: false, expected: expectation(schema), value });
+  const unknownKey = (name: string): SchemaProblem => ({ path: at(path, name), unknownKey: true, expected: expectation(schema), value: (value as Record<string, unknown>)[name] });
+  switch (type) {
+    case 'optional':
+      return value === undefined ? undefined : firstProblem(wrapped as Schema, value, path);
+    case 'object':
+    case 'strict_object': {
+      if (!isJsonObject(value)) return wrong();
+      const names = Object.keys(entries);
+      const missing = names.find((name) => !Object.hasOwn(value, name) && parts(entries[name]).type !== 'optional');
+      if (missing !== undefined) return { path: at(path, missing), unknownKey: false, expected: expectation(entries[missing]), value: undefined };
+      const unknown = type === 'strict_object' ? Object.keys(value).find((name) => !Object.hasOwn(entries, name)) : undefined;
+      if (unknown !== undefined) return unknownKey(unknown);
+      return firstOf(names, (name) => firstProblem(entries[name], value[name], at(path, name)));
+    }
+    case 'array':
+      if (!Array.isArray(value)) return wrong();
+      return firstOf(value, (element, i) => firstProblem(item as Schema, element, at(path, i)));
+    case 'record': {
+      if (!isJsonObject(value)) return wrong();
+      const names = Object.keys(value);
+      const ofKind = (name: string) => v.is(key as Schema, name);
+      return (
+        firstOf(names.filter(ofKind), (name) => firstProblem(values as Schema, value[name], at(path, name))) ??
+        firstOf(names.filter((name) => !ofKind(name)), unknownKey)
+      );
+    }
+    case 'union': {
+      if (v.is(schema, value)) return undefined;
+      // An object or a list that fits no choice: its problem inside the one choice of its kind, when there is one.
+      const kind = Array.isArray(value) ? 'array' : isJsonObject(value) ? 'object' : undefined;
+      const choices = (options as Schema[]).filter((option) => kind !== undefined && containerKind(option) === kind);
+      return (choices.length === 1 ? firstProblem(choices[0], value, path) : undefined) ?? wrong();
+    }
+    default:
+      return v.is(schema, value) ? undefined : wrong();
   }
-  if (schema.const !== undefined) return JSON.stringify(schema.const);
-  switch (schema.type) {
+}
+
+function containerKind(schema: Schema): 'object' | 'array' | undefined {
+  const { type } = parts(stages(schema).at(-1) as Schema);
+  if (type === 'array') return 'array';
+  return type === 'object' || type === 'strict_object' || type === 'record' ? 'object' : undefined;
+}
+
+function expectation(schema: Schema): string {
+  const { type, message, wrapped, options = [], pipe = [] } = parts(schema);
+  if (typeof message === 'string') return message;
+  const requirement = (action: string) => pipe.find((step) => step.type === action)?.requirement;
+  switch (type) {
+    case 'optional':
+      return expectation(wrapped as Schema);
+    case 'picklist':
+      return `one of ${options.join(', ')}`;
+    case 'union':
+      return (options as Schema[]).map(expectation).join(' or ');
     case 'boolean':
       return 'true or false';
-    case 'integer':
-      if (schema.minimum !== undefined && schema.maximum !== undefined) return `an integer from ${schema.minimum} to ${schema.maximum}`;
-      return 'an integer';
-    case 'string':
-      if (schema.pattern) return `a string matching ${schema.pattern}`;
-      return schema.minLength ? 'a non-empty string' : 'a string';
+    case 'number': {
+      if (!pipe.some((step) => step.type === 'integer')) return 'a number';
+      const [min, max] = [requirement('min_value'), requirement('max_value')];
+      return min !== undefined && max !== undefined ? `an integer from ${min} to ${max}` : 'an integer';
+    }
+    case 'string': {
+      const pattern = requirement('regex') as RegExp | undefined;
+      if (pattern) return `a string matching ${pattern.source}`;
+      return requirement('min_length') ? 'a non-empty string' : 'a string';
+    }
     case 'array':
       return 'a list';
     default:
