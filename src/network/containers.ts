@@ -2,19 +2,19 @@
  * Docker's network modes for a container id: 'bridge' (the default network),
  * a network's name, 'host', 'none' and 'container:<id>'.
  */
-import { invalid, NsnetError } from '../errors';
 import { join } from 'node:path';
 
+import { invalid, NsnetError } from '../errors';
 import { NetNamespace, netnsDir } from '../netns';
 import { processAlive } from '../state/process-alive';
 import { currentStore } from '../state/store';
 import { type ContainerMode, type ContainerRecord, type SetupOptions, SetupOptionsSchema } from '../types/container';
 import { CONNECT_OPTION_ENTRIES, type ConnectOptions, endpointKey, type EndpointRecord } from '../types/endpoint';
+import type { NetworkRecord } from '../types/network';
 import { Validator } from '../types/schema';
 import { checkConnectInput, connectOptionError } from './connect-options';
 import { type Endpoint, toEndpoint } from './endpoint-record';
 import { BridgeNetwork, createBridgeNetwork, getNetwork } from './network';
-import type { NetworkRecord } from '../types/network';
 import { checkNetworkName } from './options';
 import { teardownEndpointLocked, teardownIncomplete } from './teardown';
 import { Undo } from './undo';
