@@ -76,7 +76,8 @@ export const attachmentSweep: ReconcileSweep = {
       } else {
         if (inProgress(attachment)) continue;
         const orphan = live.find((e) => madeFor(attachment, e));
-        if (orphan) await removeEndpoint(orphan);
+        // An endpoint that stays keeps its attachment, for the next reconcile or DEL.
+        if (orphan && !(await removeEndpoint(orphan))) continue;
       }
       await removeAttachment(attachment);
       removed.push(attachmentKey(attachment.network, attachment.containerId, attachment.ifname));

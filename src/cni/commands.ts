@@ -90,12 +90,13 @@ async function claimAttachment(record: AttachmentRecord): Promise<void> {
   if (await createAttachment(record)) return;
   const existing = await readAttachment(record.network, record.containerId, record.ifname);
   if (existing && inProgress(existing)) throw tryLater(`an ADD of ${record.containerId} ${record.ifname} is in progress`);
-  // A ready attachment whose endpoint is gone (its namespace deleted without a DEL) is stale.
+  // A ready attachment whose endpoint is gone, or whose namespace is (deleted without a DEL), is stale.
   const endpoint = existing && (await endpointOf(existing));
-  if (existing?.status === 'ready' && endpoint) {
+  const live = endpoint !== undefined && (await NetNamespace.exists(endpoint.netnsPath, endpoint.netnsInode));
+  if (existing?.status === 'ready' && live) {
     throw new CniError(nsnetCode('INTERFACE_EXISTS'), `container ${record.containerId} already has ${record.ifname} on network "${record.network}"`);
   }
-  // Left by an ADD that died: the endpoint it may have made goes first.
+  // Left by an ADD that died, or stale: the endpoint it may have made goes first.
   if (endpoint) await disconnect(endpoint);
   await writeAttachment(record);
 }
@@ -154,8 +155,9 @@ async function detach(record: AttachmentRecord, context: CniContext): Promise<vo
     const cutOff = context.deferLinkRemoval ? unlessGone(() => NetNamespace.host().links.set(endpoint.hostIfname, { up: false })) : undefined;
     const [cut, disconnected] = await Promise.allSettled([cutOff, disconnect(endpoint, { keepLinks: context.deferLinkRemoval })]);
     if (disconnected.status === 'rejected') throw disconnected.reason;
-    if (cut.status === 'rejected') throw cut.reason;
-    if (context.deferLinkRemoval) removeLater(endpoint, context);
+    // A veth that would not go down must not outlive its released address: it goes now.
+    if (cut.status === 'rejected') await removeHostEnd(endpoint);
+    else if (context.deferLinkRemoval) removeLater(endpoint, context);
   }
   await removeAttachment(record);
 }

@@ -5,7 +5,6 @@
  */
 import { stat } from 'node:fs/promises';
 
-import { isGone, messageOf } from '../errors';
 import { type Firewall, firewallFor } from '../firewall/firewall';
 import { releaseOrphanPorts } from '../firewall/ports';
 import { releaseLeases } from '../ipam/leases';
@@ -19,7 +18,7 @@ import type { NetworkRecord } from '../types/network';
 import { parseTag } from '../types/ownership';
 import { createBridge, findBridge, taggedBridges } from './bridge';
 import { forgetContainerLocked } from './containers';
-import { teardownEndpointLocked } from './teardown';
+import { attemptPart, teardownEndpointLocked } from './teardown';
 
 export interface ReconcileReport {
   /** Endpoints whose namespace is gone, or whose connect died half-way (keys). */
@@ -47,12 +46,13 @@ export interface ReconcileReport {
 /**
  * More to sweep, for records the library does not know of (the CNI plugin's
  * attachments). Runs under the state lock once dead endpoints are gone, with
- * the live ones; `removeEndpoint` tears one of them down (it is then no
- * longer live). Returns what it removed, one line each.
+ * the live ones; `removeEndpoint` tears one of them down and says whether it
+ * could (it is then no longer live; what it could not do is in the report's
+ * failures). Returns what it removed, one line each.
  */
 export interface ReconcileSweep {
   name: string;
-  sweep(live: readonly EndpointRecord[], removeEndpoint: (endpoint: EndpointRecord) => Promise<void>): Promise<string[]>;
+  sweep(live: readonly EndpointRecord[], removeEndpoint: (endpoint: EndpointRecord) => Promise<boolean>): Promise<string[]>;
 }
 
 export interface ReconcileOptions {
@@ -79,16 +79,7 @@ export async function reconcile(options: ReconcileOptions = {}): Promise<Reconci
     failures: [],
   };
   /** Runs a repair; what fails is reported, and the rest goes on. */
-  const attempt = async (what: string, fn: () => Promise<unknown>): Promise<boolean> => {
-    try {
-      await fn();
-      return true;
-    } catch (error) {
-      if (isGone(error)) return true;
-      report.failures.push(`${what}: ${messageOf(error)}`);
-      return false;
-    }
-  };
+  const attempt = (what: string, fn: () => Promise<unknown>) => attemptPart(report.failures, what, fn);
   await store.locked(async () => {
     const networks = await store.list<NetworkRecord>('networks');
     for (const network of networks) {
@@ -117,27 +108,31 @@ export async function reconcile(options: ReconcileOptions = {}): Promise<Reconci
 
     const networksByName = new Map(networks.map((n) => [n.name, n]));
     const live: EndpointRecord[] = [];
-    const removeEndpoint = async (endpoint: EndpointRecord): Promise<void> => {
+    // An endpoint that could not be torn down stays live: its addresses,
+    // ports, firewall entries and veth are still its own.
+    const removeEndpoint = async (endpoint: EndpointRecord): Promise<boolean> => {
       const key = endpointKey(endpoint.network, endpoint.netnsInode);
       const failures = await teardownEndpointLocked(endpoint, networksByName.get(endpoint.network));
       if (failures.length) {
         report.failures.push(...failures.map((failure) => `endpoint ${key}: ${failure}`));
-        return;
+        return false;
       }
       report.endpoints.push(key);
       report.ports.push(...endpoint.ports.map((port) => `${port.protocol} ${port.hostIp}:${port.hostPort}`));
       report.leases.push(...[endpoint.ipv4, endpoint.ipv6].filter((address) => address !== undefined).map((address) => `${endpoint.network} ${address}`));
+      return true;
     };
     for (const endpoint of await store.list<EndpointRecord>('endpoints')) {
       const gone = !(await NetNamespace.exists(endpoint.netnsPath, endpoint.netnsInode));
-      if (gone || abandoned(endpoint)) await removeEndpoint(endpoint);
-      else live.push(endpoint);
+      if (!(gone || abandoned(endpoint)) || !(await removeEndpoint(endpoint))) live.push(endpoint);
     }
 
     for (const { name, sweep } of options.sweeps ?? []) {
       report.swept[name] = await sweep(live, async (endpoint) => {
-        live.splice(live.indexOf(endpoint), 1);
-        await removeEndpoint(endpoint);
+        if (!(await removeEndpoint(endpoint))) return false;
+        const index = live.indexOf(endpoint);
+        if (index >= 0) live.splice(index, 1);
+        return true;
       });
     }
 

@@ -24,8 +24,8 @@ export interface TeardownOptions {
   keepLinks?: boolean;
 }
 
-/** Runs one part of a teardown; a failure (other than gone) is noted, not thrown. */
-async function attempt(failures: string[], what: string, fn: () => Promise<unknown>): Promise<boolean> {
+/** Runs one part of a teardown or repair; a failure (other than gone) is noted in `failures`, not thrown. */
+export async function attemptPart(failures: string[], what: string, fn: () => Promise<unknown>): Promise<boolean> {
   try {
     await fn();
     return true;
@@ -54,14 +54,14 @@ export async function forgetEndpointLocked(record: EndpointRecord): Promise<void
 /** The endpoint's firewall entries and records. Under the state lock; `network` as stored, if it still is. */
 async function removeRecordedLocked(record: EndpointRecord, network: NetworkRecord | undefined, failures: string[]): Promise<void> {
   const firewall = network && firewallFor(network.activeFirewall);
-  if (firewall) await attempt(failures, `firewall entries of ${record.hostIfname}`, () => firewall.removeEndpoint(network, record));
-  await attempt(failures, `records of ${record.hostIfname}`, () => forgetEndpointLocked(record));
+  if (firewall) await attemptPart(failures, `firewall entries of ${record.hostIfname}`, () => firewall.removeEndpoint(network, record));
+  await attemptPart(failures, `records of ${record.hostIfname}`, () => forgetEndpointLocked(record));
 }
 
 /** Tears an endpoint down, for a caller that holds the state lock. Returns what it could not do. */
 export async function teardownEndpointLocked(record: EndpointRecord, network: NetworkRecord | undefined, options: TeardownOptions = {}): Promise<string[]> {
   const failures: string[] = [];
-  const linksGone = options.keepLinks || (await attempt(failures, `host end ${record.hostIfname}`, () => removeHostEnd(record)));
+  const linksGone = options.keepLinks || (await attemptPart(failures, `host end ${record.hostIfname}`, () => removeHostEnd(record)));
   if (linksGone) await removeRecordedLocked(record, network, failures);
   return failures;
 }
@@ -73,7 +73,7 @@ export async function teardownEndpointLocked(record: EndpointRecord, network: Ne
  */
 export async function teardownEndpoint(record: EndpointRecord, options: TeardownOptions = {}): Promise<string[]> {
   const failures: string[] = [];
-  if (!options.keepLinks && !(await attempt(failures, `host end ${record.hostIfname}`, () => removeHostEnd(record)))) return failures;
+  if (!options.keepLinks && !(await attemptPart(failures, `host end ${record.hostIfname}`, () => removeHostEnd(record)))) return failures;
   const store = currentStore();
   await store.locked(async () => {
     const network = await store.read<NetworkRecord>('networks', record.network);

@@ -44,9 +44,9 @@ export function currentStore(): StateStore {
 export class StateStore {
   private ready?: Promise<void>;
   /**
-   * The bytes of each file as this process last wrote or checked them: a
-   * file that still holds them needs no second check. Lease and port tables
-   * grow with every endpoint and are read by every connect.
+   * The bytes of each file as this process last wrote or read it, checked
+   * either way: a file that still holds them needs no second check. Lease
+   * and port tables grow with every endpoint and are read by every connect.
    */
   private readonly checkedBytes = new Map<string, Buffer>();
 
@@ -65,7 +65,10 @@ export class StateStore {
     await this.init();
     const file = this.file(kind, name);
     const data = await asKernelError(`state read ${file}`, () => native().readFile(file));
-    if (data === null) return undefined;
+    if (data === null) {
+      this.checkedBytes.delete(file);
+      return undefined;
+    }
     let stored: unknown;
     try {
       stored = JSON.parse(data.toString('utf8'));
@@ -82,7 +85,7 @@ export class StateStore {
   async write<K extends RecordKind>(kind: K, name: string, value: StoredRecords[K]): Promise<void> {
     await this.init();
     const file = this.file(kind, name);
-    const data = serialise(value);
+    const data = serialise(kind, file, value);
     this.checkedBytes.delete(file);
     await asKernelError(`state write ${file}`, () => native().replaceFile(file, data));
     this.checkedBytes.set(file, data);
@@ -92,7 +95,7 @@ export class StateStore {
   async create<K extends RecordKind>(kind: K, name: string, value: StoredRecords[K]): Promise<boolean> {
     await this.init();
     const file = this.file(kind, name);
-    const data = serialise(value);
+    const data = serialise(kind, file, value);
     try {
       await native().createFile(file, data);
       this.checkedBytes.set(file, data);
@@ -142,7 +145,10 @@ export class StateStore {
  * rather than spread into a copy: a lease or port table holds an entry per
  * address or port, and copying it costs more than writing it.
  */
-function serialise(record: object): Buffer {
+function serialise(kind: RecordKind, file: string, record: object): Buffer {
+  // A record that would read back as corrupt is a bug of nsnet's: refused before it lands.
+  const problem = recordValidator(kind).problem(record);
+  if (problem) throw new NsnetError('INTERNAL', `refusing to write ${file}: ${problem.path || 'the record'} must be ${problem.expected}, got ${shown(problem.value)}`, { file });
   const json = JSON.stringify(record, null, 2);
   const versioned = json === '{}' ? `{\n  "version": ${RECORD_VERSION}\n}` : `{\n  "version": ${RECORD_VERSION},${json.slice(1)}`;
   return Buffer.from(`${versioned}\n`);

@@ -244,6 +244,31 @@ describe('CNI plugin', () => {
     expect(service.exitCode).to.equal(null);
   });
 
+  it('an ADD takes over the attachment of a namespace deleted without DEL, with no reconcile between', async () => {
+    const dir = pluginDir(frontEnd);
+    const runtime = new CniRuntime([dir], { ...nodeEnv, NSNET_CNI_SOCKET: socket });
+    const network = uniqueName('ctak');
+    const list = { cniVersion: '1.1.0', name: network, plugins: [{ type: 'nsnet-cni', subnet: '10.177.0.0/24' }] };
+    const [lost, next] = [await NetNamespace.create(uniqueName('ct')), await NetNamespace.create(uniqueName('ct'))];
+    try {
+      const first = await runtime.addNetworkList(list, { containerId: 'lost', netns: lost.path, ifname: 'eth0' });
+      await lost.delete();
+      const again = await runtime.addNetworkList(list, { containerId: 'lost', netns: next.path, ifname: 'eth0' });
+      // The old endpoint went: its address is released, and only the new one is recorded.
+      const leases = JSON.parse(readFileSync(`${stateDir}/leases/${network}.json`, 'utf8'));
+      expect(Object.keys(leases.ipv4.addresses)).to.deep.equal([again.ips[0].address.split('/')[0]]);
+      expect(again.ips[0].address).to.not.equal(first.ips[0].address);
+      expect(ipJson(['addr', 'show', 'eth0'], next.name)[0].addr_info.map((a) => a.local)).to.include(again.ips[0].address.split('/')[0]);
+      expect(readdir(`${stateDir}/endpoints`).filter((f) => f.startsWith(`${network}@`))).to.have.length(1);
+      await runtime.delNetworkList(list, { containerId: 'lost', netns: next.path, ifname: 'eth0' });
+      expect(readdir(`${stateDir}/attachments`)).to.deep.equal([]);
+    } finally {
+      await next.delete();
+      await removeNetwork(network, { force: true });
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('reconcile removes the attachment of a namespace deleted without DEL, so the container can be added again', async () => {
     const dir = pluginDir(frontEnd);
     const runtime = new CniRuntime([dir], { ...nodeEnv, NSNET_CNI_SOCKET: socket });

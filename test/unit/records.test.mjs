@@ -112,6 +112,23 @@ describe('state records', () => {
     }
   });
 
+  it('refuses to write a record that would not read back, and writes nothing', async () => {
+    let thrown;
+    await store.write('endpoints', 'bad', { id: 5, bogus: true }).catch((error) => (thrown = error));
+    expect(thrown?.code).to.equal('INTERNAL');
+    expect(thrown.message).to.include('endpoints/bad.json');
+    expect(await new StateStore(dir).read('endpoints', 'bad')).to.equal(undefined);
+  });
+
+  it('checks again a file changed from outside after this process wrote it', async () => {
+    const [[name, record]] = (await recordsAsWritten()).endpoints;
+    await store.write('endpoints', name, record);
+    expect(await store.read('endpoints', name)).to.deep.equal(record);
+    const file = join(dir, 'endpoints', `${name}.json`);
+    writeFileSync(file, JSON.stringify({ ...record, ipv4: 7 }));
+    await expectCorrupt(store.read('endpoints', name), file);
+  });
+
   it('refuses a port table with a key that is not a port', async () => {
     await store.write('ports', 'tcp', { 8080: [{ hostIp: '0.0.0.0', owner: 'e1' }] });
     const file = join(dir, 'ports', 'tcp.json');
