@@ -34,7 +34,7 @@ export function checkConnectInput(given: ConnectOptions): ConnectInput {
       try {
         return parsePublish(spec);
       } catch (error) {
-        throw new NsnetError('INVALID_PUBLISH', `publish[${i}]: ${(error as Error).message}`);
+        throw error instanceof NsnetError ? error.withContext(`publish[${i}]`) : error;
       }
     }),
   };

@@ -16,7 +16,7 @@ import { checkConnectInput, connectOptionError } from './connect-options';
 import { type Endpoint, toEndpoint } from './endpoint-record';
 import { BridgeNetwork, createBridgeNetwork, getNetwork } from './network';
 import { checkNetworkName } from './options';
-import { teardownEndpointLocked, teardownIncomplete } from './teardown';
+import { attemptPart, teardownEndpointLocked, teardownIncomplete } from './teardown';
 import { Undo } from './undo';
 
 export const DEFAULT_NETWORK = 'bridge';
@@ -108,6 +108,12 @@ async function claimContainer(id: string, plan: Plan): Promise<{ record: Contain
 /** The container's namespace was made for it, and is known enough to be deleted. */
 function ownsNamespace(record: ContainerRecord): boolean {
   return record.ownsNamespace && record.netnsPath !== undefined && record.netnsInode !== undefined;
+}
+
+/** Deletes the namespace made for a container, if it is still there (and still the same). */
+async function deleteNamespace(record: ContainerRecord): Promise<void> {
+  const { netnsPath, netnsInode } = record as Required<Pick<ContainerRecord, 'netnsPath' | 'netnsInode'>>;
+  if (await NetNamespace.exists(netnsPath, netnsInode)) await NetNamespace.atPath(netnsPath, netnsInode, record.id).delete();
 }
 
 /** Removes a container record; a joiner also leaves its source's list. */
@@ -206,9 +212,8 @@ export async function teardownContainer(id: string): Promise<void> {
   checkContainerId(id);
   const store = currentStore();
   const failures: string[] = [];
-  const note = (error: Error) => void failures.push(error.message);
   // Checked and marked under the lock, so that no join slips in between; the
-  // endpoint goes under the same lock.
+  // namespace and the endpoint go under the same lock.
   const record = await store.locked(async () => {
     const current = await store.read<ContainerRecord>('containers', id);
     if (!current) return undefined;
@@ -221,21 +226,17 @@ export async function teardownContainer(id: string): Promise<void> {
       throw new NsnetError('CONTAINER_IN_USE', `container "${id}" is still being set up (process ${current.pid})`);
     }
     if (current.status === 'ready') await store.write('containers', id, { ...current, status: 'removing', pid: process.pid });
+    // The namespace first: deleting it lets the kernel remove the veth, in
+    // bulk; one that stays keeps its veth, and so its addresses stay leased.
+    if (ownsNamespace(current) && !(await attemptPart(failures, `netns of "${id}"`, () => deleteNamespace(current)))) return current;
     const endpoint = current.endpoint ? await store.read<EndpointRecord>('endpoints', current.endpoint) : undefined;
     if (endpoint) {
       const network = await store.read<NetworkRecord>('networks', endpoint.network);
-      // Deleting the namespace lets the kernel remove the veth, in bulk.
       failures.push(...(await teardownEndpointLocked(endpoint, network, { keepLinks: ownsNamespace(current) })));
     }
     return current;
   });
   if (!record) return;
-  const { netnsPath, netnsInode } = record;
-  if (ownsNamespace(record) && (await NetNamespace.exists(netnsPath as string, netnsInode as number))) {
-    await NetNamespace.atPath(netnsPath as string, netnsInode as number, id)
-      .delete()
-      .catch(note);
-  }
   if (failures.length) throw teardownIncomplete(`"${id}"`, failures);
   await forgetContainer(record);
 }

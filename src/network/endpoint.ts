@@ -39,7 +39,9 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, options:
     undo.push(`records of ${record.hostIfname}`, () => currentStore().locked(() => forgetEndpointLocked(record)));
   }
   // Only a veth this connect made: one that could not be made may be someone else's namesake.
-  if (created.status === 'fulfilled') undo.push(`host end ${plan.hostIfname}`, () => host.links.delete(created.value.index));
+  if (created.status === 'fulfilled') {
+    undo.push(`host end ${plan.hostIfname}`, () => host.links.delete(created.value.index), { guardsEarlier: true });
+  }
   try {
     if (reserved.status === 'rejected') throw reserved.reason;
     if (created.status === 'rejected') throw created.reason;

@@ -5,21 +5,33 @@
  */
 import { asNsnetError, isGone, messageOf } from '../errors';
 
-export class Undo {
-  private readonly steps: { what: string; undo: () => Promise<unknown> }[] = [];
+interface UndoStep {
+  what: string;
+  undo: () => Promise<unknown>;
+  /** If this step cannot be undone, the steps pushed before it are kept too (a veth that stays keeps its address). */
+  guardsEarlier?: boolean;
+}
 
-  push(what: string, undo: () => Promise<unknown>): void {
-    this.steps.push({ what, undo });
+export class Undo {
+  private readonly steps: UndoStep[] = [];
+
+  push(what: string, undo: () => Promise<unknown>, options: { guardsEarlier?: boolean } = {}): void {
+    this.steps.push({ what, undo, ...options });
   }
 
   /** Undoes every step, last first, past failures; returns what could not be undone. */
   async run(): Promise<string[]> {
     const failures: string[] = [];
-    for (const step of this.steps.splice(0).reverse()) {
+    const steps = this.steps.splice(0).reverse();
+    for (const [i, step] of steps.entries()) {
       try {
         await step.undo();
       } catch (error) {
-        if (!isGone(error)) failures.push(`${step.what}: ${messageOf(error)}`);
+        if (isGone(error)) continue;
+        failures.push(`${step.what}: ${messageOf(error)}`);
+        if (!step.guardsEarlier) continue;
+        failures.push(...steps.slice(i + 1).map((kept) => `${kept.what}: kept, as ${step.what} stays`));
+        break;
       }
     }
     return failures;

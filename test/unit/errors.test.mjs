@@ -81,3 +81,18 @@ describe('Undo', function () {
     expect(await undo.run()).to.deep.equal([]);
   });
 });
+
+describe('Undo, a step that guards the earlier ones', function () {
+  it('keeps the steps before it when it cannot be undone, and says so', async function () {
+    const order = [];
+    const undo = new Undo();
+    undo.push('records', async () => order.push('records'));
+    undo.push('veth', async () => {
+      throw new Error('device busy');
+    }, { guardsEarlier: true });
+    undo.push('rules', async () => order.push('rules'));
+    const failures = await undo.run();
+    expect(order).to.deep.equal(['rules']);
+    expect(failures).to.deep.equal(['veth: device busy', 'records: kept, as veth stays']);
+  });
+});
