@@ -123,7 +123,9 @@ void putRows(MessageBuilder& msg, const AttributeRows<Struct>& rows, const Struc
         if (const auto& v = row.template value<Bytes>(s)) msg.putBytes(row.type, *v);
         break;
       case ValueKind::Ip:
-        if (const auto& v = row.template value<Bytes>(s)) msg.putBytes(v->size() == 4 ? row.type : row.type6, *v);
+        // Only an address of either length goes out; the conversion from text makes no other.
+        if (const auto& v = row.template value<Bytes>(s); v && (v->size() == 4 || v->size() == 16))
+          msg.putBytes(v->size() == 4 ? row.type : row.type6, *v);
         break;
       default:
         if (const auto& v = row.template value<uint32_t>(s)) {

@@ -11,7 +11,7 @@ import { currentStore } from '../state/store';
 import type { ConnectOptions, EndpointRecord } from '../types/endpoint';
 import type { NetworkRecord } from '../types/network';
 import { markReady, planEndpoint, recordEndpoint } from './endpoint-plan';
-import { createVeth, plumb, step } from './plumbing';
+import { allOrFirstFailure, createVeth, plumb, step } from './plumbing';
 import { forgetEndpointLocked, type TeardownOptions, teardownEndpoint, teardownIncomplete } from './teardown';
 import { Undo } from './undo';
 
@@ -56,9 +56,7 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, options:
           undo.push(`firewall entries of ${record.hostIfname}`, () => firewall.removeEndpoint(network, record)),
         )
       : undefined;
-    const settled = await Promise.allSettled([published, markReady(network, ready)]);
-    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-    if (failed) throw failed.reason;
+    await allOrFirstFailure([published, markReady(network, ready)]);
     return ready;
   } catch (error) {
     throw await undo.fail(error);

@@ -56,7 +56,7 @@ export async function createVeth(network: NetworkRecord, ns: NetNamespace, veth:
 }
 
 /** Waits for every request, then fails with the first failure (nothing left in flight). */
-async function allSettled(requests: (Promise<unknown> | undefined)[]): Promise<void> {
+export async function allOrFirstFailure(requests: (Promise<unknown> | undefined)[]): Promise<void> {
   const results = await Promise.allSettled(requests);
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (failed) throw failed.reason;
@@ -89,7 +89,7 @@ async function configure(ns: NetNamespace, record: EndpointRecord, peerIndex: nu
     (link) => link,
     () => undefined,
   );
-  await step('configure addresses and routes', () => allSettled(requests));
+  await step('configure addresses and routes', () => allOrFirstFailure(requests));
   if (!(await state)?.carrier) await step('wait for carrier', () => waitForCarrier(ns, peerIndex));
 }
 
@@ -107,7 +107,7 @@ export async function plumb(network: NetworkRecord, ns: NetNamespace, record: En
   const host = NetNamespace.host();
   record.hostMac = hostEnd.mac;
   const peerIndex = hostEnd.peerIndex ?? (await step('find peer', () => ns.links.get(record.ifname))).index;
-  await allSettled([
+  await allOrFirstFailure([
     step('tag host end, hairpin on', () => host.links.set(hostEnd.index, { alias: endpointTag(record.network, record.id), hairpin: true })),
     // An IPv4-only endpoint gets no IPv6 at all, as with Docker (an address
     // the interface may get meanwhile goes when IPv6 is disabled); a kernel

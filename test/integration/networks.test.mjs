@@ -155,6 +155,18 @@ describe('bridge networks', () => {
       expect(ipLink(stray)).to.equal(undefined);
     });
 
+    it('connects in the same process after the bridge was deleted and made again (a cached index goes stale)', async () => {
+      const net = await network();
+      await net.connect(await namespace());
+      const oldIndex = ipLink(net.bridge).ifindex;
+      ip(['link', 'del', net.bridge]);
+      expect((await reconcile()).bridges).to.deep.equal([net.name]);
+      const newIndex = ipLink(net.bridge).ifindex;
+      expect(newIndex).to.not.equal(oldIndex);
+      const ep = await net.connect(await namespace());
+      expect(ipLink(ep.hostIfname).master).to.equal(net.bridge);
+    });
+
     it('removes a network only when empty, unless forced', async () => {
       const net = await network();
       const ns = await namespace();

@@ -24,23 +24,32 @@ describe('the build before the tests', () => {
     root = mkdtempSync(join(tmpdir(), 'nsnet-build-test-'));
     symlinkSync(join(repo, 'node_modules'), join(root, 'node_modules'));
     write('binding.gyp', '{}', 300);
-    write('native/addon.cc', '', 200);
-    write('native/cni/front_end.c', '', 200);
+    write('native/addon/addon.cc', '', 200);
+    write('native/core/netns.cc', '', 200);
+    write('programs/nsnet_cni.c', '', 200);
     write('build/Makefile', '', 100);
     write('build/Release/nsnet.node', '', 100);
   });
 
   afterEach(() => rmSync(root, { recursive: true, force: true }));
 
-  it('leaves an addon newer than native/ and binding.gyp alone', () => {
+  it('leaves an addon newer than native/, programs/ and binding.gyp alone', () => {
     expect(addonBuildNeeded(root)).to.equal(undefined);
   });
 
   it('builds the addon when a file of native/, in any folder, is newer than it', () => {
-    write('native/cni/front_end.c', 'int x;', 10);
+    write('native/core/netns.cc', 'int x;', 10);
     expect(addonBuildNeeded(root)).to.deep.equal({
       command: 'build',
-      why: 'native/cni/front_end.c is newer than build/Release/nsnet.node',
+      why: 'native/core/netns.cc is newer than build/Release/nsnet.node',
+    });
+  });
+
+  it('builds when one of the programs built with the addon is newer than it', () => {
+    write('programs/nsnet_cni.c', 'int x;', 10);
+    expect(addonBuildNeeded(root)).to.deep.equal({
+      command: 'build',
+      why: 'programs/nsnet_cni.c is newer than build/Release/nsnet.node',
     });
   });
 
