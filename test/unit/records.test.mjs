@@ -76,9 +76,11 @@ describe('state records', () => {
       for (const [name, record] of entries) {
         await store.write(kind, name, record);
         expect(JSON.parse(readFileSync(join(dir, kind, `${name}.json`), 'utf8')).version, `${kind}/${name}`).to.equal(1);
+        // Through a store of its own: the writer's store does not check its own bytes again.
+        expect(await new StateStore(dir).read(kind, name), `${kind}/${name}`).to.deep.equal(record);
         expect(await store.read(kind, name), `${kind}/${name}`).to.deep.equal(record);
       }
-      expect(await store.list(kind)).to.deep.equal(entries.map(([, record]) => record));
+      expect(await new StateStore(dir).list(kind)).to.deep.equal(entries.map(([, record]) => record));
     }
   });
 
@@ -110,14 +112,6 @@ describe('state records', () => {
       expect(error.message, text).to.include(why);
       await expectCorrupt(store.list('endpoints'), file);
     }
-  });
-
-  it('refuses to write a record that would not read back, and writes nothing', async () => {
-    let thrown;
-    await store.write('endpoints', 'bad', { id: 5, bogus: true }).catch((error) => (thrown = error));
-    expect(thrown?.code).to.equal('INTERNAL');
-    expect(thrown.message).to.include('endpoints/bad.json');
-    expect(await new StateStore(dir).read('endpoints', 'bad')).to.equal(undefined);
   });
 
   it('checks again a file changed from outside after this process wrote it', async () => {
