@@ -47,9 +47,12 @@ export function parseCidr(text: unknown, what = 'CIDR'): Cidr {
   return { address, prefixLength: Number(prefix), family };
 }
 
-/** A valid address parsed; inet_pton's rules decide what is valid (no zone ids, no short IPv4 forms). */
-function parse(address: string): ipaddr.IPv4 | ipaddr.IPv6 {
-  if (ipFamily(address) === 4) return ipaddr.IPv4.parse(address);
+/**
+ * A valid IPv6 address parsed; inet_pton's rules (Node's isIP) decide what is
+ * valid. IPv4 needs no library: a dotted quad that isIP accepts is already
+ * canonical (no short forms, no leading zeros), and it is on every connect's path.
+ */
+function parse6(address: string): ipaddr.IPv6 {
   // ipaddr.js reads "::a.b.c.d" as "::ffff:a.b.c.d"; inet_pton reads it as
   // the two groups a.b and c.d after "::": hand it those groups.
   const groups = address.replace(/(\d+)\.(\d+)\.(\d+)\.(\d+)$/, (_, a, b, c, d) => `${((+a << 8) | +b).toString(16)}:${((+c << 8) | +d).toString(16)}`);
@@ -58,7 +61,8 @@ function parse(address: string): ipaddr.IPv4 | ipaddr.IPv6 {
 
 /** The 4 or 16 bytes of a valid address. */
 export function addressBytes(address: string): Uint8Array {
-  return Uint8Array.from(parse(address).toByteArray());
+  if (ipFamily(address) === 4) return Uint8Array.from(address.split('.'), Number);
+  return Uint8Array.from(parse6(address).toByteArray());
 }
 
 /** A valid address as a number. */
@@ -72,12 +76,12 @@ export function toNumber(address: string): bigint {
 export function toText(family: IpFamily, value: bigint): string {
   const length = family === 4 ? 4 : 16;
   const bytes = Array.from({ length }, (_, i) => Number((value >> BigInt(8 * (length - 1 - i))) & 0xffn));
-  return textOf(ipaddr.fromByteArray(bytes));
+  return family === 4 ? bytes.join('.') : textOf(ipaddr.fromByteArray(bytes) as ipaddr.IPv6);
 }
 
 /** A valid address in canonical text: `FD00:0::1` as `fd00::1`, `::ffff:102:304` as `::ffff:1.2.3.4`. */
 export function canonicalAddress(address: string): string {
-  return textOf(parse(address));
+  return ipFamily(address) === 4 ? address : textOf(parse6(address));
 }
 
 /**
@@ -86,9 +90,8 @@ export function canonicalAddress(address: string): string {
  * the ffff of IPv4-mapped addresses ends in dotted IPv4 (`::ffff:1.2.3.4`,
  * `::1.2.3.4`).
  */
-function textOf(address: ipaddr.IPv4 | ipaddr.IPv6): string {
-  if (address.kind() === 'ipv4') return address.toString();
-  const { parts } = address as ipaddr.IPv6;
+function textOf(address: ipaddr.IPv6): string {
+  const { parts } = address;
   const zeroHead = parts.slice(0, 5).every((part) => part === 0);
   const mapped = zeroHead && parts[5] === 0xffff;
   const compatible = zeroHead && parts[5] === 0 && parts[6] !== 0;
