@@ -12,7 +12,7 @@ import { type ContainerMode, type ContainerRecord, type SetupOptions, SetupOptio
 import { CONNECT_OPTION_ENTRIES, type ConnectOptions, endpointKey, type EndpointRecord } from '../types/endpoint';
 import type { NetworkRecord } from '../types/network';
 import { Validator } from '../types/schema';
-import { checkConnectInput, connectOptionError } from './connect-options';
+import { checkConnectInput, type ConnectInput, connectOptionError } from './connect-options';
 import { type Endpoint, toEndpoint } from './endpoint-record';
 import { BridgeNetwork, createBridgeNetwork, getNetwork } from './network';
 import { checkNetworkName } from './options';
@@ -44,6 +44,8 @@ interface Plan {
   mode: ContainerMode;
   network?: string;
   joined?: string;
+  /** On a network: the connect options, checked. */
+  connect?: ConnectInput;
 }
 
 function connectOptionsOf(options: SetupOptions): ConnectOptions {
@@ -67,7 +69,7 @@ function planFor(options: SetupOptions): Plan {
     throw invalid(`${connectOptions.join(', ')} only apply to a container on a bridge network, not '${network}'`);
   }
   // Before anything is made (the default network on first use, say).
-  if (plan.network) checkConnectInput(connectOptionsOf(options));
+  if (plan.network) plan.connect = checkConnectInput(connectOptionsOf(options));
   return plan;
 }
 
@@ -145,7 +147,7 @@ async function defaultNetwork(): Promise<BridgeNetwork> {
 }
 
 /** The namespace a container gets, and its endpoint when on a network. */
-async function attach(record: ContainerRecord, joined: ContainerRecord | undefined, options: SetupOptions): Promise<Container> {
+async function attach(record: ContainerRecord, joined: ContainerRecord | undefined, connect: ConnectInput | undefined): Promise<Container> {
   if (record.mode === 'host') return { id: record.id, mode: 'host', netns: NetNamespace.host() };
   if (record.mode === 'container') {
     const source = joined as ContainerRecord;
@@ -171,7 +173,7 @@ async function attach(record: ContainerRecord, joined: ContainerRecord | undefin
       await netns.links.set('lo', { up: true });
       return { id: record.id, mode: 'none', netns };
     }
-    const endpoint = await (network.value as BridgeNetwork).connect(netns, connectOptionsOf(options)); // brings lo up too
+    const endpoint = await (network.value as BridgeNetwork).connectChecked(netns, connect as ConnectInput); // brings lo up too
     return { id: record.id, mode: record.mode, netns, endpoint };
   } catch (error) {
     throw await undo.fail(error);
@@ -187,7 +189,7 @@ export async function setupContainer(id: string, options: SetupOptions = {}): Pr
   const store = currentStore();
   let container: Container;
   try {
-    container = await attach(record, joined, options);
+    container = await attach(record, joined, plan.connect);
   } catch (error) {
     const undo = new Undo();
     undo.push(`record of container "${id}"`, () => forgetContainer(record));

@@ -12,11 +12,11 @@ import { allocateAddress, emptyLeaseTable } from '../ipam/leases';
 import { Subnet } from '../ipam/subnet';
 import type { NetNamespace } from '../netns';
 import { currentStore } from '../state/store';
-import { type ConnectOptions, endpointKey, type EndpointRecord } from '../types/endpoint';
+import { endpointKey, type EndpointRecord } from '../types/endpoint';
 import { isIPv6 } from '../types/ip';
 import type { NetworkLeases } from '../types/leases';
 import type { NetworkRecord } from '../types/network';
-import { checkConnectInput, type ConnectInput } from './connect-options';
+import type { ConnectInput } from './connect-options';
 
 export interface EndpointPlan extends ConnectInput {
   /** The endpoint's id, and the name of its host end that derives from it. */
@@ -24,9 +24,8 @@ export interface EndpointPlan extends ConnectInput {
   hostIfname: string;
 }
 
-/** Checks connect options against the network; picks the endpoint's id and host interface name. */
-export function planEndpoint(network: NetworkRecord, options: ConnectOptions): EndpointPlan {
-  const input = checkConnectInput(options);
+/** Checks connect input (see checkConnectInput) against the network; picks the endpoint's id and host interface name. */
+export function planEndpoint(network: NetworkRecord, input: ConnectInput): EndpointPlan {
   if (input.publish.length && network.activeFirewall === 'none') {
     throw new NsnetError('INVALID_PUBLISH', `network "${network.name}" has no firewall (firewall: 'none') to publish ports with`);
   }

@@ -8,22 +8,20 @@
 import { firewallFor } from '../firewall/firewall';
 import { NetNamespace } from '../netns';
 import { currentStore } from '../state/store';
-import type { ConnectOptions, EndpointRecord } from '../types/endpoint';
+import type { EndpointRecord } from '../types/endpoint';
 import type { NetworkRecord } from '../types/network';
+import type { ConnectInput } from './connect-options';
 import { markReady, planEndpoint, recordEndpoint } from './endpoint-plan';
 import { allOrFirstFailure, createVeth, plumb, step } from './plumbing';
 import { forgetEndpointLocked, type TeardownOptions, teardownEndpoint, teardownIncomplete } from './teardown';
 import { Undo } from './undo';
 
-/** Connects `ns` to `network`; undoes everything on failure. */
-export async function connect(network: NetworkRecord, ns: NetNamespace, options: ConnectOptions): Promise<EndpointRecord> {
-  const plan = planEndpoint(network, options);
+/** Connects `ns` to `network` as `input` (checked options) asks; undoes everything on failure. */
+export async function connect(network: NetworkRecord, ns: NetNamespace, input: ConnectInput): Promise<EndpointRecord> {
+  const plan = planEndpoint(network, input);
   // The namespace's own socket opens (on a thread of its own) while the
   // addresses are leased; a failure to open it surfaces at its first use.
-  ns.connection().then(
-    () => undefined,
-    () => undefined,
-  );
+  ns.connection().catch(() => undefined);
   const undo = new Undo();
   const host = NetNamespace.host();
   // The veth is made while the addresses are leased: each takes about a

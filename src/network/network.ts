@@ -9,6 +9,7 @@ import { currentStore } from '../state/store';
 import { type ConnectOptions, endpointKey, type EndpointRecord } from '../types/endpoint';
 import type { BridgeNetworkOptions, NetworkRecord } from '../types/network';
 import { createBridge, deleteBridge, findBridge } from './bridge';
+import { checkConnectInput, type ConnectInput } from './connect-options';
 import { connect, disconnect } from './endpoint';
 import { type Endpoint, toEndpoint } from './endpoint-record';
 import { randomLocalMac } from './mac';
@@ -49,9 +50,14 @@ export class BridgeNetwork {
 
   /** Connects a namespace: veth on the bridge, addresses, default route. */
   async connect(target: ConnectTarget, options: ConnectOptions = {}): Promise<Endpoint> {
+    return this.connectChecked(target, checkConnectInput(options));
+  }
+
+  /** @internal connect() with options checked already (setupContainer checks them before it makes anything). */
+  async connectChecked(target: ConnectTarget, input: ConnectInput): Promise<Endpoint> {
     const { ns, owned } = await openTarget(target);
     try {
-      const record = await connect(this.record, ns, options);
+      const record = await connect(this.record, ns, input);
       return toEndpoint(record, owned ? undefined : ns);
     } finally {
       if (owned) ns.close();

@@ -85,10 +85,7 @@ async function configure(ns: NetNamespace, record: EndpointRecord, peerIndex: nu
   if (record.gateway6) requests.push(ns.routes.add({ dst: 'default', gateway: record.gateway6 }));
   // Queued after the link changes, so it goes in their batch: a veth has carrier once both
   // ends are up. Should it go first after all (or fail), the carrier is polled for below.
-  const state = ns.links.get(peerIndex).then(
-    (link) => link,
-    () => undefined,
-  );
+  const state = ns.links.get(peerIndex).catch(() => undefined);
   await step('configure addresses and routes', () => allOrFirstFailure(requests));
   if (!(await state)?.carrier) await step('wait for carrier', () => waitForCarrier(ns, peerIndex));
 }
