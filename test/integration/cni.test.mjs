@@ -244,21 +244,28 @@ describe('CNI plugin', () => {
     expect(service.exitCode).to.equal(null);
   });
 
-  it('an ADD takes over the attachment of a namespace deleted without DEL, with no reconcile between', async () => {
+  /**
+   * ADDs container "lost", deletes its namespace without DEL, runs `between`,
+   * then ADDs "lost" again into a new namespace and DELs it: the address is in
+   * the new namespace, and no attachment is left.
+   */
+  async function addAgainAfterLostNamespace(subnet, between) {
     const dir = pluginDir(frontEnd);
     const runtime = new CniRuntime([dir], { ...nodeEnv, NSNET_CNI_SOCKET: socket });
-    const network = uniqueName('ctak');
-    const list = { cniVersion: '1.1.0', name: network, plugins: [{ type: 'nsnet-cni', subnet: '10.177.0.0/24' }] };
-    const [lost, next] = [await NetNamespace.create(uniqueName('ct')), await NetNamespace.create(uniqueName('ct'))];
+    const network = uniqueName('clost');
+    const list = { cniVersion: '1.1.0', name: network, plugins: [{ type: 'nsnet-cni', subnet }] };
+    const [lost, next] = [await NetNamespace.create(uniqueName('cl')), await NetNamespace.create(uniqueName('cl'))];
     try {
       const first = await runtime.addNetworkList(list, { containerId: 'lost', netns: lost.path, ifname: 'eth0' });
       await lost.delete();
+      await between(network);
       const again = await runtime.addNetworkList(list, { containerId: 'lost', netns: next.path, ifname: 'eth0' });
-      // The old endpoint went: its address is released, and only the new one is recorded.
+      const address = again.ips[0].address.split('/')[0];
+      expect(ipJson(['addr', 'show', 'eth0'], next.name)[0].addr_info.map((a) => a.local)).to.include(address);
+      // The old endpoint went: only the new address is leased, only the new endpoint recorded.
       const leases = JSON.parse(readFileSync(`${stateDir}/leases/${network}.json`, 'utf8'));
-      expect(Object.keys(leases.ipv4.addresses)).to.deep.equal([again.ips[0].address.split('/')[0]]);
+      expect(Object.keys(leases.ipv4.addresses)).to.deep.equal([address]);
       expect(again.ips[0].address).to.not.equal(first.ips[0].address);
-      expect(ipJson(['addr', 'show', 'eth0'], next.name)[0].addr_info.map((a) => a.local)).to.include(again.ips[0].address.split('/')[0]);
       expect(readdir(`${stateDir}/endpoints`).filter((f) => f.startsWith(`${network}@`))).to.have.length(1);
       await runtime.delNetworkList(list, { containerId: 'lost', netns: next.path, ifname: 'eth0' });
       expect(readdir(`${stateDir}/attachments`)).to.deep.equal([]);
@@ -267,29 +274,18 @@ describe('CNI plugin', () => {
       await removeNetwork(network, { force: true });
       rmSync(dir, { recursive: true, force: true });
     }
+  }
+
+  it('an ADD takes over the attachment of a namespace deleted without DEL, with no reconcile between', async () => {
+    await addAgainAfterLostNamespace('10.178.0.0/24', async () => undefined);
   });
 
   it('reconcile removes the attachment of a namespace deleted without DEL, so the container can be added again', async () => {
-    const dir = pluginDir(frontEnd);
-    const runtime = new CniRuntime([dir], { ...nodeEnv, NSNET_CNI_SOCKET: socket });
-    const network = uniqueName('crec');
-    const list = { cniVersion: '1.1.0', name: network, plugins: [{ type: 'nsnet-cni', subnet: '10.176.0.0/24' }] };
-    const [lost, next] = [await NetNamespace.create(uniqueName('cr')), await NetNamespace.create(uniqueName('cr'))];
-    try {
-      await runtime.addNetworkList(list, { containerId: 'lost', netns: lost.path, ifname: 'eth0' });
-      await lost.delete();
+    await addAgainAfterLostNamespace('10.176.0.0/24', async (network) => {
       const report = await reconcile();
       expect(report.swept.attachments).to.deep.equal([`${network}:lost:eth0`]);
       expect(readdir(`${stateDir}/attachments`)).to.deep.equal([]);
-      const again = await runtime.addNetworkList(list, { containerId: 'lost', netns: next.path, ifname: 'eth0' });
-      expect(ipJson(['addr', 'show', 'eth0'], next.name)[0].addr_info.map((a) => a.local)).to.include(again.ips[0].address.split('/')[0]);
-      await runtime.delNetworkList(list, { containerId: 'lost', netns: next.path, ifname: 'eth0' });
-      expect(readdir(`${stateDir}/attachments`)).to.deep.equal([]);
-    } finally {
-      await next.delete();
-      await removeNetwork(network, { force: true });
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   describe('an ADD that died', () => {
