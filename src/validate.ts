@@ -14,6 +14,14 @@ export function checkInterfaceName(name: unknown, what = 'interface name'): stri
   return name;
 }
 
+/** A name for an interface to make or rename: also not 'all' or 'default', which the kernel refuses (EINVAL). */
+export function checkNewInterfaceName(name: unknown, what = 'interface name'): string {
+  checkInterfaceName(name, what);
+  // The names of the per-interface sysctl directories that are no interface: net.ipv4.conf.all, .default.
+  if (name === 'all' || name === 'default') throw invalid(`${what} "${name}" is reserved by the kernel (net.ipv4.conf.${name})`);
+  return name as string;
+}
+
 /** A unicast MAC address in colon form; returned in lower case. */
 export function checkMac(mac: unknown, what = 'MAC address'): string {
   if (typeof mac !== 'string' || !/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(mac)) {

@@ -9,11 +9,11 @@ import { isIP } from 'node:net';
 
 import { type CniNetworkConfig, CniNetworkConfigSchema } from '../types/cni-config';
 import type { ConnectOptions } from '../types/endpoint';
-import { type Cidr, parseCidr } from '../types/ip';
+import { canonicalAddress, type Cidr, parseCidr } from '../types/ip';
 import type { BridgeNetworkOptions } from '../types/network';
 import type { PublishSpec } from '../types/ports';
 import { Validator } from '../types/schema';
-import { checkInterfaceName, checkMac } from '../validate';
+import { checkMac, checkNewInterfaceName } from '../validate';
 import { CNI_CODES, CniError, invalidConfig, invalidEnvironment, unsupportedField } from './errors';
 import { checkVersion } from './versions';
 
@@ -26,6 +26,63 @@ export interface CniEnvironment {
   containerId: string;
   netns?: string;
   ifname: string;
+  /** ADD: what CNI_ARGS asks for. */
+  args?: CniArgs;
+}
+
+/** The keys of CNI_ARGS nsnet honours: `IP` as the reference host-local IPAM, `MAC` as the bridge plugin. */
+export interface CniArgs {
+  /** Addresses (or address/prefix) asked for, at most one per family. */
+  ips: string[];
+  mac?: string;
+}
+
+/**
+ * CNI_ARGS as libcni's LoadArgs reads it: `KEY=VALUE` pairs joined by `;`,
+ * each with exactly one `=`, keys as written; a key nsnet does not know is
+ * refused unless `IgnoreUnknown` is 1 or true (runtimes send it, since every
+ * plugin of a chain sees every key). An empty value asks for nothing.
+ */
+export function readCniArgs(text: string | undefined): CniArgs {
+  const args: CniArgs = { ips: [] };
+  if (!text) return args;
+  const unknown: string[] = [];
+  let ignoreUnknown = false;
+  for (const pair of text.split(';')) {
+    const parts = pair.split('=');
+    if (parts.length !== 2) throw invalidEnvironment(`CNI_ARGS: invalid pair ${JSON.stringify(pair)}: expected KEY=VALUE pairs joined by ";"`);
+    const [key, value] = parts;
+    if (key === 'IgnoreUnknown') {
+      const flag = value.toLowerCase();
+      if (!['1', 'true', '0', 'false'].includes(flag)) throw invalidEnvironment(`CNI_ARGS: IgnoreUnknown must be 1, true, 0 or false, got ${JSON.stringify(value)}`);
+      ignoreUnknown = flag === '1' || flag === 'true';
+    } else if (key === 'IP') {
+      args.ips = value === '' ? [] : value.split(',').map((entry) => entry.trim());
+      for (const entry of args.ips) {
+        try {
+          parseCidr(entry, 'address');
+        } catch {
+          throw invalidEnvironment(`CNI_ARGS: IP ${JSON.stringify(entry)} is not an IP address`);
+        }
+      }
+    } else if (key === 'MAC') {
+      if (value === '') delete args.mac;
+      else args.mac = value;
+    } else {
+      unknown.push(key);
+    }
+  }
+  if (unknown.length && !ignoreUnknown) {
+    throw invalidEnvironment(`CNI_ARGS: unknown key(s) ${unknown.join(', ')} (nsnet reads IP and MAC; IgnoreUnknown=1 lets it ignore the others)`);
+  }
+  if (args.mac !== undefined) {
+    try {
+      args.mac = checkMac(args.mac, 'CNI_ARGS MAC');
+    } catch (error) {
+      throw invalidEnvironment((error as Error).message);
+    }
+  }
+  return args;
 }
 
 /** The CNI_* variables a command needs, checked (code 4). */
@@ -37,13 +94,15 @@ export function readEnvironment(env: Record<string, string | undefined>): CniEnv
   const containerId = env.CNI_CONTAINERID ?? '';
   if (!CONTAINER_ID.test(containerId)) throw invalidEnvironment(`CNI_CONTAINERID must match ${CONTAINER_ID.source}: ${JSON.stringify(containerId)}`);
   try {
-    result.ifname = checkInterfaceName(env.CNI_IFNAME ?? '', 'CNI_IFNAME');
+    result.ifname = checkNewInterfaceName(env.CNI_IFNAME ?? '', 'CNI_IFNAME');
   } catch (error) {
     throw invalidEnvironment((error as Error).message);
   }
   result.containerId = containerId;
   if (env.CNI_NETNS) result.netns = env.CNI_NETNS;
   else if (command !== 'DEL') throw invalidEnvironment(`CNI_NETNS is required for ${command}`);
+  // Read for ADD only, the one command that uses it: a DEL must work whatever it is given.
+  if (command === 'ADD') result.args = readCniArgs(env.CNI_ARGS);
   return result;
 }
 
@@ -66,8 +125,8 @@ export interface CniConfig {
 
 const networkConfig = new Validator(CniNetworkConfigSchema);
 
-/** Parses stdin (code 6 if not a JSON object) and checks the keys nsnet uses. */
-export function readConfig(stdin: string): CniConfig {
+/** Parses stdin (code 6 if not a JSON object) and checks the keys nsnet uses; `args`: CNI_ARGS, read by readEnvironment. */
+export function readConfig(stdin: string, args: CniArgs = { ips: [] }): CniConfig {
   let raw: unknown;
   try {
     raw = JSON.parse(stdin);
@@ -80,7 +139,7 @@ export function readConfig(stdin: string): CniConfig {
   const cniVersion = checkVersion((raw as { cniVersion?: unknown }).cniVersion);
   const config = networkConfig.valid(raw, (problem) => invalidConfig(problem.path, `must be ${problem.expected}`));
   refuseUnsupported(config);
-  const result: CniConfig = { cniVersion, network: networkOptions(config), connect: connectOptions(config) };
+  const result: CniConfig = { cniVersion, network: networkOptions(config), connect: connectOptions(config, args) };
   if (config.dns !== undefined) result.dns = dnsConfig(config.dns);
   if (config.prevResult !== undefined) result.prevResult = config.prevResult as Record<string, unknown>;
   const attachments = config['cni.dev/valid-attachments'] ?? config['cni.dev/attachments'];
@@ -121,29 +180,55 @@ function networkOptions(config: CniNetworkConfig): BridgeNetworkOptions & { name
   return options;
 }
 
-function connectOptions(config: CniNetworkConfig): ConnectOptions {
+/**
+ * The static addresses and MAC a runtime asks for. Addresses may come from
+ * runtimeConfig.ips, args.cni.ips and CNI_ARGS IP at once (Podman sends the
+ * same ones twice), as with host-local: one address per family, the same one
+ * any number of times. The MAC, as the bridge plugin takes it:
+ * runtimeConfig.mac before args.cni.mac before CNI_ARGS MAC.
+ */
+function connectOptions(config: CniNetworkConfig, cniArgs: CniArgs): ConnectOptions {
   const runtime = config.runtimeConfig ?? {};
   const args = config.args?.cni ?? {};
   const options: ConnectOptions = {};
-  const ipsKey = runtime.ips !== undefined ? 'runtimeConfig.ips' : 'args.cni.ips';
-  for (const entry of runtime.ips ?? args.ips ?? []) {
-    let cidr: Cidr;
-    try {
-      cidr = parseCidr(entry, 'address');
-    } catch {
-      throw invalidConfig(ipsKey, `not an IP address: ${JSON.stringify(entry)}`);
+  const from: Partial<Record<'ip' | 'ipv6', string>> = {};
+  const sources: [string, string[] | undefined][] = [
+    ['runtimeConfig.ips', runtime.ips],
+    ['args.cni.ips', args.ips],
+    ['CNI_ARGS IP', cniArgs.ips],
+  ];
+  for (const [key, entries] of sources) {
+    for (const entry of entries ?? []) {
+      let cidr: Cidr;
+      try {
+        cidr = parseCidr(entry, 'address');
+      } catch {
+        throw invalidConfig(key, `not an IP address: ${JSON.stringify(entry)}`);
+      }
+      const slot = cidr.family === 4 ? 'ip' : 'ipv6';
+      const address = canonicalAddress(cidr.address);
+      const earlier = options[slot];
+      if (earlier === undefined) {
+        options[slot] = address;
+        from[slot] = key;
+      } else if (earlier !== address) {
+        const where = from[slot] === key ? `"${key}" asks for ${earlier} and ${address}` : `"${from[slot]}" asks for ${earlier}, "${key}" for ${address}`;
+        throw invalidConfig(key, `one IPv${cidr.family} address at most: ${where}`);
+      }
     }
-    const slot = cidr.family === 4 ? 'ip' : 'ipv6';
-    if (options[slot] !== undefined) throw invalidConfig(ipsKey, `one IPv${cidr.family} address at most`);
-    options[slot] = cidr.address;
   }
-  const macKey = runtime.mac !== undefined ? 'runtimeConfig.mac' : 'args.cni.mac';
-  const mac = runtime.mac ?? args.mac;
-  if (mac !== undefined) {
+  const macs: [string, string | undefined][] = [
+    ['runtimeConfig.mac', runtime.mac],
+    ['args.cni.mac', args.mac],
+    ['CNI_ARGS MAC', cniArgs.mac],
+  ];
+  const given = macs.find(([, mac]) => mac !== undefined);
+  if (given) {
+    const [key, mac] = given;
     try {
       options.mac = checkMac(mac);
     } catch (error) {
-      throw invalidConfig(macKey, (error as Error).message);
+      throw invalidConfig(key, (error as Error).message);
     }
   }
   if (runtime.portMappings !== undefined) {

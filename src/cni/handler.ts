@@ -36,7 +36,7 @@ export async function handleCni(request: CniRequest, context: CniContext): Promi
     if (env.command === 'VERSION') {
       return { exitCode: 0, stdout: json({ cniVersion: versionOf(request.stdin), supportedVersions: SUPPORTED_VERSIONS }) };
     }
-    const config = readConfig(request.stdin);
+    const config = readConfig(request.stdin, env.args);
     switch (env.command) {
       case 'ADD':
         return { exitCode: 0, stdout: json(await add(env, config, context)) };

@@ -21,8 +21,8 @@ function parsePort(text: string, spec: unknown, what: string): number {
 }
 
 function parseRange(text: string, spec: unknown, what: string): [number, number] {
-  const [start, end, extra] = text.split('-');
-  if (extra !== undefined) throw publishError(spec, `${what} "${text}" is not a port or a range`);
+  if (!/^[0-9]+(-[0-9]+)?$/.test(text)) throw publishError(spec, `${what} must be a port 1-65535 or a range like 8000-8010, got "${text}"`);
+  const [start, end] = text.split('-');
   const first = parsePort(start, spec, what);
   const last = end === undefined ? first : parsePort(end, spec, what);
   if (last < first) throw publishError(spec, `${what} range "${text}" runs backwards`);

@@ -26,12 +26,15 @@ export function allocateAddress(
 ): string {
   const { first, last } = subnet.usableRange;
   if (requested !== undefined) {
-    const offset = subnet.contains(requested) ? subnet.offsetOf(requested) : -1n;
+    if (!subnet.contains(requested)) throw new NsnetError('ADDRESS_OUT_OF_RANGE', `${requested} is outside ${subnet.cidr}`);
+    const offset = subnet.offsetOf(requested);
     if (offset < first || offset > last) {
-      throw new NsnetError('ADDRESS_OUT_OF_RANGE', `${requested} is not a usable address of ${subnet.cidr}`);
+      const which = offset > last ? 'broadcast address' : subnet.family === 4 ? 'network address' : 'subnet-router anycast address';
+      throw new NsnetError('ADDRESS_OUT_OF_RANGE', `${requested} is not a usable address of ${subnet.cidr} (its ${which})`);
     }
     const address = subnet.address(offset); // canonical text
-    if (reserved.has(address) || table.addresses[address] !== undefined) {
+    if (reserved.has(address)) throw new NsnetError('ADDRESS_IN_USE', `${address} is reserved on ${subnet.cidr} (the gateway)`);
+    if (table.addresses[address] !== undefined) {
       throw new NsnetError('ADDRESS_IN_USE', `${address} is already in use on ${subnet.cidr}`);
     }
     table.addresses[address] = owner;
@@ -62,4 +65,44 @@ export function releaseAddresses(table: LeaseTable, owner: string): string[] {
 /** Releases every address of `owner`, both families; returns them. */
 export function releaseLeases(leases: NetworkLeases, owner: string): string[] {
   return [...releaseAddresses(leases.ipv4, owner), ...(leases.ipv6 ? releaseAddresses(leases.ipv6, owner) : [])];
+}
+
+/** Leases that hold nothing, not even a pointer: the same as no leases at all. */
+export function leasesEmpty(leases: NetworkLeases): boolean {
+  return [leases.ipv4, leases.ipv6].every((table) => !table || (table.last === undefined && Object.keys(table.addresses).length === 0));
+}
+
+/** Where the round-robin pointers of both tables stand. */
+export interface LeasePointers {
+  ipv4?: string;
+  ipv6?: string;
+}
+
+export function leasePointers(leases: NetworkLeases): LeasePointers {
+  return { ipv4: leases.ipv4.last, ipv6: leases.ipv6?.last };
+}
+
+/** Pointers before and after the leases of one endpoint were handed out. */
+export interface PointerMove {
+  before: LeasePointers;
+  after: LeasePointers;
+}
+
+/**
+ * Puts back the pointers an undone connect moved, so that it leaves the
+ * allocation as it found it; a pointer that moved on since (another lease
+ * was handed out) stays. Returns whether anything changed.
+ */
+export function rewindPointers(leases: NetworkLeases, move: PointerMove): boolean {
+  let changed = false;
+  for (const family of ['ipv4', 'ipv6'] as const) {
+    const table = leases[family];
+    const before = move.before[family];
+    const after = move.after[family];
+    if (!table || before === after || table.last !== after) continue;
+    if (before === undefined) delete table.last;
+    else table.last = before;
+    changed = true;
+  }
+  return changed;
 }

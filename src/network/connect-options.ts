@@ -5,12 +5,14 @@ import { type ConnectOptions, ConnectOptionsSchema } from '../types/endpoint';
 import { ipFamily } from '../types/ip';
 import type { PortRequest } from '../types/ports';
 import { describeProblem, type SchemaProblem, Validator } from '../types/schema';
-import { checkInterfaceName, checkMac } from '../validate';
+import { checkMac, checkNewInterfaceName } from '../validate';
 import { randomLocalMac } from './mac';
 
 export interface ConnectInput {
   ifname: string;
   mac: string;
+  /** The MAC was asked for (a random one needs no check against the network's). */
+  macGiven: boolean;
   ip?: string;
   ipv6?: string;
   publish: PortRequest[];
@@ -28,8 +30,9 @@ export function connectOptionError(problem: SchemaProblem, what = 'connect optio
 export function checkConnectInput(given: ConnectOptions): ConnectInput {
   const options = connectOptions.valid(given, (problem) => connectOptionError(problem));
   const input: ConnectInput = {
-    ifname: checkInterfaceName(options.ifname ?? 'eth0', 'ifname'),
-    mac: options.mac === undefined ? randomLocalMac() : checkMac(options.mac),
+    ifname: checkNewInterfaceName(options.ifname ?? 'eth0', 'ifname'),
+    mac: options.mac === undefined ? randomLocalMac() : checkMac(options.mac, 'mac'),
+    macGiven: options.mac !== undefined,
     publish: (options.publish ?? []).map((spec, i) => {
       try {
         return parsePublish(spec);

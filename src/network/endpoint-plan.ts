@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 
 import { invalid, NsnetError } from '../errors';
 import { readPortTables, takePorts, writePortTables } from '../firewall/ports';
-import { allocateAddress, emptyLeaseTable } from '../ipam/leases';
+import { allocateAddress, emptyLeaseTable, leasePointers, type PointerMove } from '../ipam/leases';
 import { Subnet } from '../ipam/subnet';
 import type { NetNamespace } from '../netns';
 import { currentStore } from '../state/store';
@@ -74,16 +74,36 @@ function endpointRecord(network: NetworkRecord, ns: NetNamespace, plan: Endpoint
   return record;
 }
 
+/** A MAC asked for must be no other interface's on the network: not the bridge's, nor either end of an endpoint's veth. */
+function refuseTakenMac(network: NetworkRecord, mac: string, endpoints: EndpointRecord[]): void {
+  if (mac === network.bridgeMac) throw new NsnetError('MAC_IN_USE', `mac ${mac} is the MAC of network "${network.name}"'s bridge ${network.bridge}`, { mac });
+  const holder = endpoints.find((e) => e.network === network.name && (e.mac === mac || e.hostMac === mac));
+  if (holder) {
+    throw new NsnetError('MAC_IN_USE', `mac ${mac} is already used on network "${network.name}" (endpoint ${holder.id}, ${holder.ifname} in ${holder.netnsPath})`, {
+      mac,
+      endpoint: holder.id,
+    });
+  }
+}
+
+/** An endpoint recorded 'creating', and how its leases moved the allocation pointers (for an undo). */
+export interface RecordedEndpoint {
+  record: EndpointRecord;
+  pointers: PointerMove;
+}
+
 /** Leases the addresses and host ports and writes the record 'creating', under the state lock. */
-export async function recordEndpoint(network: NetworkRecord, ns: NetNamespace, plan: EndpointPlan): Promise<EndpointRecord> {
+export async function recordEndpoint(network: NetworkRecord, ns: NetNamespace, plan: EndpointPlan): Promise<RecordedEndpoint> {
   const store = currentStore();
   return store.locked(async () => {
     const key = endpointKey(network.name, ns.inode);
-    const [current, existing, stored, portTables] = await Promise.all([
+    const [current, existing, stored, portTables, endpoints] = await Promise.all([
       store.read<NetworkRecord>('networks', network.name),
       store.read<EndpointRecord>('endpoints', key),
       store.read<NetworkLeases>('leases', network.name),
       readPortTables(store, plan.publish),
+      // Only a MAC asked for is checked: a random one (46 random bits) needs no read of every endpoint.
+      plan.macGiven ? store.list<EndpointRecord>('endpoints') : [],
     ]);
     // The caller's copy may be of a network removed (and made again) since.
     if (!sameNetwork(current, network)) {
@@ -92,7 +112,9 @@ export async function recordEndpoint(network: NetworkRecord, ns: NetNamespace, p
     if (existing) {
       throw new NsnetError('ENDPOINT_EXISTS', `${ns.label} is already connected to network "${network.name}"`);
     }
+    if (plan.macGiven) refuseTakenMac(network, plan.mac, endpoints);
     const leases: NetworkLeases = stored ?? { ipv4: emptyLeaseTable() };
+    const before = leasePointers(leases);
     const record = endpointRecord(network, ns, plan, leases);
     record.ports = await takePorts(portTables, plan.publish, plan.id, network.hostIp);
     await Promise.all([
@@ -100,7 +122,7 @@ export async function recordEndpoint(network: NetworkRecord, ns: NetNamespace, p
       store.write('endpoints', key, record),
       writePortTables(store, portTables),
     ]);
-    return record;
+    return { record, pointers: { before, after: leasePointers(leases) } };
   });
 }
 

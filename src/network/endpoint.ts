@@ -12,6 +12,7 @@ import type { EndpointRecord } from '../types/endpoint';
 import type { NetworkRecord } from '../types/network';
 import type { ConnectInput } from './connect-options';
 import { markReady, planEndpoint, recordEndpoint } from './endpoint-plan';
+import { checkHostAddresses } from './host-addresses';
 import { allOrFirstFailure, createVeth, plumb, step } from './plumbing';
 import { forgetEndpointLocked, type TeardownOptions, teardownEndpoint, teardownIncomplete } from './teardown';
 import { Undo } from './undo';
@@ -19,6 +20,10 @@ import { Undo } from './undo';
 /** Connects `ns` to `network` as `input` (checked options) asks; undoes everything on failure. */
 export async function connect(network: NetworkRecord, ns: NetNamespace, input: ConnectInput): Promise<EndpointRecord> {
   const plan = planEndpoint(network, input);
+  await checkHostAddresses(
+    plan.publish.map((request) => request.hostIp ?? network.hostIp),
+    'hostIp of a published port',
+  );
   // The namespace's own socket opens (on a thread of its own) while the
   // addresses are leased; a failure to open it surfaces at its first use.
   ns.connection().catch(() => undefined);
@@ -33,8 +38,8 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, input: C
   ]);
   // Undone last first: the veth goes before its address is released.
   if (reserved.status === 'fulfilled') {
-    const record = reserved.value;
-    undo.push(`records of ${record.hostIfname}`, () => currentStore().locked(() => forgetEndpointLocked(record)));
+    const { record, pointers } = reserved.value;
+    undo.push(`records of ${record.hostIfname}`, () => currentStore().locked(() => forgetEndpointLocked(record, pointers)));
   }
   // Only a veth this connect made: one that could not be made may be someone else's namesake.
   if (created.status === 'fulfilled') {
@@ -43,7 +48,7 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, input: C
   try {
     if (reserved.status === 'rejected') throw reserved.reason;
     if (created.status === 'rejected') throw created.reason;
-    const record = reserved.value;
+    const { record } = reserved.value;
     await plumb(network, ns, record, created.value);
     // Marked ready while the ports are published: a failure still undoes both.
     const ready: EndpointRecord = { ...record, status: 'ready' };

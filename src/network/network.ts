@@ -12,6 +12,7 @@ import { createBridge, deleteBridge, findBridge } from './bridge';
 import { checkConnectInput, type ConnectInput } from './connect-options';
 import { connect, disconnect } from './endpoint';
 import { type Endpoint, toEndpoint } from './endpoint-record';
+import { checkHostAddresses } from './host-addresses';
 import { randomLocalMac } from './mac';
 import { checkNetworkName, checkNetworkOptions, differences } from './options';
 import { checkSubnetFree, pickSubnet } from './subnets';
@@ -149,6 +150,7 @@ export async function createBridgeNetwork(options: BridgeNetworkOptions): Promis
     if (subnet === undefined) subnet = await pickSubnet(networks);
     else await checkSubnetFree(subnet, networks);
     if (wanted.ipv6) await checkSubnetFree(wanted.ipv6.subnet, networks);
+    await checkHostAddresses([wanted.hostIp], 'hostIp');
     const record: NetworkRecord = {
       ...wanted,
       subnet,

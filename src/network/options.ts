@@ -3,11 +3,12 @@ import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 
 import { invalid } from '../errors';
+import { specialRange } from '../ipam/special-ranges';
 import { Subnet } from '../ipam/subnet';
 import { canonicalAddress, ipFamily, isIPv6 } from '../types/ip';
 import { type BridgeNetworkOptions, BridgeNetworkOptionsSchema, NETWORK_NAME, type NetworkRecord } from '../types/network';
 import { describeProblem, Validator } from '../types/schema';
-import { checkInterfaceName } from '../validate';
+import { checkNewInterfaceName } from '../validate';
 
 export const DEFAULT_MTU = 1500;
 
@@ -19,6 +20,9 @@ export function checkNetworkName(name: unknown): string {
   }
   return name;
 }
+
+/** Names that stand for a container mode (setupContainer's `network`), so a network of that name could not be asked for. */
+const MODE_NAMES = new Set(['host', 'none']);
 
 /** The bridge device a network gets when none is named. */
 export function defaultBridgeName(network: string): string {
@@ -47,6 +51,7 @@ export type CheckedOptions = Omit<NetworkRecord, 'bridgeMac' | 'subnet' | 'gatew
 
 export function checkNetworkOptions(given: BridgeNetworkOptions): CheckedOptions {
   const options = networkOptions.valid(given, (problem) => invalid(describeProblem(problem, 'network option')));
+  if (MODE_NAMES.has(options.name)) throw invalid(`network name "${options.name}" is a container mode (network: '${options.name}'), not a network`);
   const checked: CheckedOptions = {
     name: options.name,
     bridge: options.bridge === undefined ? defaultBridgeName(options.name) : checkBridgeName(options.bridge),
@@ -61,6 +66,7 @@ export function checkNetworkOptions(given: BridgeNetworkOptions): CheckedOptions
     const subnet = Subnet.parse(options.subnet, 'subnet');
     if (subnet.family !== 4) throw invalid(`subnet must be IPv4 (IPv6 goes in ipv6.subnet): ${options.subnet}`);
     if (subnet.prefixLength > 30) throw invalid(`subnet ${options.subnet} is too small: /30 at most`);
+    refuseSpecialRange(subnet, 'subnet');
     checked.subnet = subnet.cidr;
     checked.gateway = checkGateway(subnet, options.gateway, 'gateway');
   } else if (options.gateway !== undefined) {
@@ -70,6 +76,7 @@ export function checkNetworkOptions(given: BridgeNetworkOptions): CheckedOptions
     const subnet = Subnet.parse(options.ipv6.subnet, 'ipv6.subnet');
     if (subnet.family !== 6) throw invalid(`ipv6.subnet must be IPv6: ${options.ipv6.subnet}`);
     if (subnet.prefixLength > 120) throw invalid(`ipv6.subnet ${options.ipv6.subnet} is too small: /120 at most`);
+    refuseSpecialRange(subnet, 'ipv6.subnet');
     checked.ipv6 = { subnet: subnet.cidr, gateway: checkGateway(subnet, options.ipv6.gateway, 'ipv6.gateway') };
   }
   if (isIPv6(checked.hostIp) && !checked.ipv6) {
@@ -78,9 +85,14 @@ export function checkNetworkOptions(given: BridgeNetworkOptions): CheckedOptions
   return checked;
 }
 
+function refuseSpecialRange(subnet: Subnet, what: string): void {
+  const why = specialRange(subnet);
+  if (why) throw invalid(`${what} ${subnet.cidr} is not usable for a network: it overlaps ${why}`);
+}
+
 /** A bridge name goes into firewall rules: letters, digits, '_', '.' and '-' only. */
 function checkBridgeName(bridge: string): string {
-  const name = checkInterfaceName(bridge, 'bridge name');
+  const name = checkNewInterfaceName(bridge, 'bridge name');
   if (!/^[a-zA-Z0-9_.-]+$/.test(name)) throw invalid(`bridge name may hold only letters, digits, '_', '.' and '-': ${name}`);
   return name;
 }

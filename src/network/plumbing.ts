@@ -36,6 +36,30 @@ function staleMaster(error: unknown): boolean {
   return error instanceof NetlinkError && (error.code === 'ENODEV' || error.code === 'EINVAL');
 }
 
+/** The kernel's limit of ports on one bridge (BR_MAX_PORTS, 1024, port number 0 unused). */
+const BRIDGE_MAX_PORTS = 1023;
+
+/**
+ * The kernel's refusal of the veth in nsnet's terms, where it has them:
+ * EEXIST for either end says which name is taken (the container's, as a
+ * rule), EXFULL that the bridge has no port left. The kernel made nothing.
+ */
+async function vethRefusal(error: unknown, network: NetworkRecord, ns: NetNamespace, veth: VethPlan): Promise<unknown> {
+  if (!(error instanceof NetlinkError)) return error;
+  if (error.code === 'EXFULL') {
+    return new NsnetError(
+      'NETWORK_FULL',
+      `network "${network.name}" is full: its bridge ${network.bridge} holds at most ${BRIDGE_MAX_PORTS.toLocaleString('en')} ports (a kernel limit), all in use`,
+      { network: network.name, bridge: network.bridge },
+      { cause: error },
+    );
+  }
+  if (error.code === 'EEXIST' && (await unlessGone(() => ns.links.get(veth.ifname)))) {
+    return new NsnetError('INTERFACE_EXISTS', `${ns.label} has an interface ${veth.ifname} already: give the endpoint another ifname`, { ifname: veth.ifname }, { cause: error });
+  }
+  return error;
+}
+
 /** Makes the veth in one request: host end on the bridge and up, peer in `ns` with its name and MAC. */
 export async function createVeth(network: NetworkRecord, ns: NetNamespace, veth: VethPlan, refresh = false): Promise<Link> {
   const master = await bridgeIndex(network, refresh);
@@ -50,7 +74,7 @@ export async function createVeth(network: NetworkRecord, ns: NetNamespace, veth:
     });
   } catch (error) {
     // A cached index of a bridge made again since: look it up once more.
-    if (refresh || !staleMaster(error)) throw error;
+    if (refresh || !staleMaster(error)) throw await vethRefusal(error, network, ns, veth);
     return createVeth(network, ns, veth, true);
   }
 }

@@ -12,7 +12,7 @@
 import { isGone, messageOf, NsnetError } from '../errors';
 import { firewallFor } from '../firewall/firewall';
 import { releasePorts } from '../firewall/ports';
-import { releaseLeases } from '../ipam/leases';
+import { leasesEmpty, type PointerMove, releaseLeases, rewindPointers } from '../ipam/leases';
 import { currentStore } from '../state/store';
 import { endpointKey, type EndpointRecord } from '../types/endpoint';
 import type { NetworkLeases } from '../types/leases';
@@ -36,16 +36,27 @@ export async function attemptPart(failures: string[], what: string, fn: () => Pr
   }
 }
 
-/** Forgets an endpoint: its leases, its host ports and its record (if still this one). Under the state lock. */
-export async function forgetEndpointLocked(record: EndpointRecord): Promise<void> {
+/**
+ * Forgets an endpoint: its leases, its host ports and its record (if still
+ * this one). Under the state lock. `rewind`: the allocation pointers its
+ * leases moved, put back by a connect that is undone.
+ */
+export async function forgetEndpointLocked(record: EndpointRecord, rewind?: PointerMove): Promise<void> {
   const store = currentStore();
   const key = endpointKey(record.network, record.netnsInode);
   const [leases, current] = await Promise.all([
     store.read<NetworkLeases>('leases', record.network),
     store.read<EndpointRecord>('endpoints', key),
   ]);
+  let saveLeases: Promise<void> | undefined;
+  if (leases) {
+    const released = releaseLeases(leases, record.id).length > 0;
+    const rewound = rewind !== undefined && rewindPointers(leases, rewind);
+    // Leases back to nothing (a network's first connect undone) go as they came: no file.
+    if (released || rewound) saveLeases = leasesEmpty(leases) ? store.remove('leases', record.network) : store.write('leases', record.network, leases);
+  }
   await Promise.all([
-    leases && releaseLeases(leases, record.id).length ? store.write('leases', record.network, leases) : undefined,
+    saveLeases,
     current?.id === record.id ? store.remove('endpoints', key) : undefined,
     releasePorts(store, record.ports, record.id),
   ]);

@@ -4,7 +4,7 @@ import { closeSync } from 'node:fs';
 import { invalid } from '../errors';
 import { ipFamily } from '../types/ip';
 import { native, type NativeLink, type NativeLinkAttributes, type NativeLinkCreate } from '../native';
-import { checkAlias, checkInterfaceName, checkMac, checkMtu, checkOneOf, checkUint } from '../validate';
+import { checkAlias, checkInterfaceName, checkMac, checkNewInterfaceName, checkMtu, checkOneOf, checkUint } from '../validate';
 import type { RtnlContext } from './context';
 
 /** The namespace a link end is put in (a NetNamespace satisfies it). */
@@ -143,7 +143,7 @@ function checkLinkRef(nameOrIndex: unknown): string | number {
 
 function checkCommon(options: VethPeerOptions & { up?: boolean; alias?: string }, what: string): NativeLinkAttributes {
   if (typeof options !== 'object' || options === null) throw invalid(`${what} must be an object`);
-  const attrs: NativeLinkAttributes = { name: checkInterfaceName(options.name, `${what} name`) };
+  const attrs: NativeLinkAttributes = { name: checkNewInterfaceName(options.name, `${what} name`) };
   if (options.mtu !== undefined) attrs.mtu = checkMtu(options.mtu);
   if (options.mac !== undefined) attrs.mac = checkMac(options.mac);
   if (options.up !== undefined) attrs.up = Boolean(options.up);
@@ -249,7 +249,7 @@ export class Links {
     if (changes.alias !== undefined) attrs.alias = checkAlias(changes.alias);
     if (changes.hairpin !== undefined) attrs.hairpin = Boolean(changes.hairpin);
     if (changes.netns !== undefined) attrs.netnsFd = holdNamespaceFd(changes.netns, 'netns', held);
-    const newName = changes.name === undefined ? undefined : checkInterfaceName(changes.name, 'new name');
+    const newName = changes.name === undefined ? undefined : checkNewInterfaceName(changes.name, 'new name');
     if (changes.master !== undefined) attrs.master = changes.master === null ? 0 : await this.indexOf(changes.master);
     // The kernel finds a link by name when no index is given, except on rename.
     let index = typeof ref === 'number' ? ref : 0;
