@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 
 import { expect } from 'chai';
 
-import { readConfig, readEnvironment } from '../../dist/cni/config.js';
+import { readCniArgs, readConfig, readEnvironment } from '../../dist/cni/config.js';
 import { addResult, chainResult } from '../../dist/cni/result.js';
 import { DEFAULT_CNI_SOCKET, parseRequest } from '../../dist/cni/service.js';
 
@@ -78,6 +78,59 @@ describe('CNI plugin input', () => {
     });
     expect(config.dns).to.deep.equal({ nameservers: ['10.2.0.1'], search: ['svc.local'] });
     expect(readConfig('{"cniVersion":"1.1.0","name":"x","args":{"cni":{"ips":["10.3.0.4"]}}}').connect).to.deep.equal({ ip: '10.3.0.4' });
+  });
+
+  it('reads CNI_ARGS as libcni does: IP (a list) and MAC honoured, other keys refused without IgnoreUnknown', () => {
+    expect(readCniArgs(undefined)).to.deep.equal({ ips: [] });
+    expect(readCniArgs('')).to.deep.equal({ ips: [] });
+    // What Podman 4 sends for --ip and --mac-address.
+    expect(readCniArgs('IgnoreUnknown=1;K8S_POD_NAMESPACE=x;K8S_POD_NAME=x;K8S_POD_INFRA_CONTAINER_ID=abc;IP=10.88.0.77;MAC=02:42:0A:58:00:4D')).to.deep.equal({
+      ips: ['10.88.0.77'],
+      mac: '02:42:0a:58:00:4d',
+    });
+    expect(readCniArgs('IP=10.88.0.77/16, fd00:88::77').ips).to.deep.equal(['10.88.0.77/16', 'fd00:88::77']);
+    expect(readCniArgs('IgnoreUnknown=true;IP=;MAC=;other=1')).to.deep.equal({ ips: [] });
+    expect(readCniArgs('IP=10.0.0.1;IP=10.0.0.2').ips).to.deep.equal(['10.0.0.2']); // the last one, as LoadArgs sets a field again
+    const refused = {
+      IP: 'invalid pair "IP"',
+      'IP=10.0.0.1;': 'invalid pair ""',
+      'a=b=c': 'invalid pair "a=b=c"',
+      'K8S_POD_NAME=x': 'unknown key(s) K8S_POD_NAME',
+      'IgnoreUnknown=0;K8S_POD_NAME=x': 'unknown key(s) K8S_POD_NAME',
+      'ip=10.0.0.1': 'unknown key(s) ip', // keys are as written
+      'IgnoreUnknown=yes': 'IgnoreUnknown must be 1, true, 0 or false',
+      'IP=10.0.0.999': 'IP "10.0.0.999" is not an IP address',
+      'IP=10.0.0.1/33': 'IP "10.0.0.1/33"',
+      'MAC=zz': 'CNI_ARGS MAC must look like',
+      'MAC=01:00:5e:00:00:01': 'multicast',
+    };
+    for (const [text, why] of Object.entries(refused)) {
+      const [code, message] = codeOf(() => readCniArgs(text));
+      expect(code, text).to.equal(4);
+      expect(message, text).to.contain(`CNI_ARGS`).and.contain(why);
+    }
+    // Read for ADD, not for a DEL that must work whatever it is given.
+    const env = { CNI_CONTAINERID: 'c1', CNI_NETNS: '/run/netns/x', CNI_IFNAME: 'eth0', CNI_ARGS: 'IP=10.0.0.3' };
+    expect(readEnvironment({ ...env, CNI_COMMAND: 'ADD' }).args).to.deep.equal({ ips: ['10.0.0.3'] });
+    expect(codeOf(() => readEnvironment({ ...env, CNI_COMMAND: 'ADD', CNI_ARGS: 'bogus' }))[0]).to.equal(4);
+    expect(readEnvironment({ ...env, CNI_COMMAND: 'DEL', CNI_ARGS: 'bogus' }).args).to.equal(undefined);
+  });
+
+  it('merges CNI_ARGS with runtimeConfig and args: one address per family, the MAC of the config first', () => {
+    const base = JSON.stringify({ cniVersion: '1.0.0', name: 'x' });
+    expect(readConfig(base, readCniArgs('IP=10.3.0.4,fd00:3::4;MAC=02:00:00:00:00:09')).connect).to.deep.equal({
+      ip: '10.3.0.4',
+      ipv6: 'fd00:3::4',
+      mac: '02:00:00:00:00:09',
+    });
+    // Podman sends the same address as the ips capability and in CNI_ARGS.
+    const both = JSON.stringify({ cniVersion: '1.0.0', name: 'x', runtimeConfig: { ips: ['10.3.0.4/24'], mac: '02:00:00:00:00:01' } });
+    expect(readConfig(both, readCniArgs('IP=10.3.0.4;MAC=02:00:00:00:00:09')).connect).to.deep.equal({ ip: '10.3.0.4', mac: '02:00:00:00:00:01' });
+    expect(readConfig(both, readCniArgs('IP=fd00:3:0:0::4')).connect).to.deep.equal({ ip: '10.3.0.4', ipv6: 'fd00:3::4', mac: '02:00:00:00:00:01' });
+    const [code, message] = codeOf(() => readConfig(both, readCniArgs('IP=10.3.0.5')));
+    expect(code).to.equal(7);
+    expect(message).to.contain('one IPv4 address at most: "runtimeConfig.ips" asks for 10.3.0.4, "CNI_ARGS IP" for 10.3.0.5');
+    expect(codeOf(() => readConfig(base, readCniArgs('IP=10.3.0.4,10.3.0.5')))[1]).to.contain('"CNI_ARGS IP" asks for 10.3.0.4 and 10.3.0.5');
   });
 
   it('refuses bad values naming the key (7), unsupported options (2), versions (1) and non-JSON (6)', () => {

@@ -1,7 +1,8 @@
 // Subnet arithmetic and lease allocation: pure functions, no privileges.
 import { expect } from 'chai';
 
-import { allocateAddress, emptyLeaseTable, releaseAddresses } from '../../dist/ipam/leases.js';
+import { allocateAddress, emptyLeaseTable, leasePointers, leasesEmpty, releaseAddresses, releaseLeases, rewindPointers } from '../../dist/ipam/leases.js';
+import { specialRange } from '../../dist/ipam/special-ranges.js';
 import { Subnet } from '../../dist/ipam/subnet.js';
 import { toText } from '../../dist/types/ip.js';
 import { checkNetworkOptions, defaultBridgeName, differences } from '../../dist/network/options.js';
@@ -95,5 +96,126 @@ describe('network options', () => {
     const record = { ...checkNetworkOptions({ name: 'web', subnet: '10.90.1.0/24' }), subnet: '10.90.1.0/24', gateway: '10.90.1.1' };
     expect(differences(record, checkNetworkOptions({ name: 'web' }))).to.deep.equal([]);
     expect(differences(record, checkNetworkOptions({ name: 'web', subnet: '10.90.2.0/24', icc: false }))).to.deep.equal(['icc', 'subnet']);
+  });
+});
+
+describe('refused subnets and network names', () => {
+  it('knows the special ranges a subnet may not overlap', () => {
+    const special = {
+      '0.0.0.0/8': 'this network',
+      '0.1.0.0/16': 'this network',
+      '127.5.0.0/16': 'loopback',
+      '224.1.0.0/24': 'multicast',
+      '239.255.0.0/16': 'multicast',
+      '240.0.0.0/4': 'reserved',
+      '255.255.255.0/24': 'reserved',
+      '192.0.0.0/2': 'multicast', // spans 224.0.0.0/4
+      '0.0.0.0/0': 'this network',
+      '::/120': 'unspecified',
+      '::1/128': 'loopback',
+      '::ffff:10.0.0.0/120': 'IPv4-mapped',
+      'fe80::/64': 'link-local',
+      'febf::/16': 'link-local',
+      'ff05::/64': 'multicast',
+      '::/0': 'unspecified',
+    };
+    for (const [cidr, why] of Object.entries(special)) expect(specialRange(Subnet.parse(cidr)), cidr).to.contain(why);
+    for (const cidr of ['10.0.0.0/8', '1.0.0.0/8', '126.0.0.0/8', '128.0.0.0/8', '169.254.0.0/16', '223.255.255.0/24', 'fd00::/64', '2001:db8::/32', 'fec0::/10', '::2/127', '::fffe:0:0/96']) {
+      expect(specialRange(Subnet.parse(cidr)), cidr).to.equal(undefined);
+    }
+  });
+
+  it('checkNetworkOptions refuses them, and the mode names host and none, with INVALID_ARGUMENT', () => {
+    const refused = [
+      [{ name: 'host' }, 'container mode'],
+      [{ name: 'none' }, 'container mode'],
+      [{ name: 'x', subnet: '224.1.0.0/24' }, 'subnet 224.1.0.0/24 is not usable for a network: it overlaps multicast'],
+      [{ name: 'x', subnet: '240.0.0.0/24' }, 'reserved'],
+      [{ name: 'x', subnet: '0.0.0.0/24' }, 'this network'],
+      [{ name: 'x', subnet: '127.0.0.0/16' }, 'loopback'],
+      [{ name: 'x', ipv6: { subnet: '::ffff:10.0.0.0/120' } }, 'ipv6.subnet ::ffff:10.0.0.0/120 is not usable'],
+      [{ name: 'x', ipv6: { subnet: 'ff05::/64' } }, 'multicast'],
+      [{ name: 'x', ipv6: { subnet: 'fe80::/64' } }, 'link-local'],
+      [{ name: 'x', ipv6: { subnet: '::/120' } }, 'unspecified'],
+    ];
+    for (const [options, text] of refused) {
+      let error;
+      try {
+        checkNetworkOptions(options);
+      } catch (e) {
+        error = e;
+      }
+      expect(error?.code, JSON.stringify(options)).to.equal('INVALID_ARGUMENT');
+      expect(error.message).to.contain(text);
+    }
+    for (const name of ['Host', 'hosts', 'none1', 'bridge']) expect(checkNetworkOptions({ name }).name).to.equal(name);
+  });
+});
+
+describe('lease pointers', () => {
+  const subnet = Subnet.parse('10.5.0.0/24');
+  const gateway = new Set(['10.5.0.1']);
+
+  it('an undone lease puts the pointer back, so the next one gets the address it would have got', () => {
+    const leases = { ipv4: emptyLeaseTable() };
+    allocateAddress(leases.ipv4, subnet, 'a', gateway);
+    const before = leasePointers(leases);
+    expect(allocateAddress(leases.ipv4, subnet, 'b', gateway)).to.equal('10.5.0.3');
+    const move = { before, after: leasePointers(leases) };
+    releaseLeases(leases, 'b');
+    expect(rewindPointers(leases, move)).to.equal(true);
+    expect(allocateAddress(leases.ipv4, subnet, 'c', gateway)).to.equal('10.5.0.3');
+  });
+
+  it('leaves a pointer that moved on since, and one that did not move', () => {
+    const leases = { ipv4: emptyLeaseTable() };
+    const before = leasePointers(leases);
+    allocateAddress(leases.ipv4, subnet, 'a', gateway);
+    const move = { before, after: leasePointers(leases) };
+    allocateAddress(leases.ipv4, subnet, 'b', gateway); // another connect, after ours
+    releaseLeases(leases, 'a');
+    expect(rewindPointers(leases, move)).to.equal(false);
+    expect(leases.ipv4.last).to.equal('3');
+    const still = leasePointers(leases);
+    expect(rewindPointers(leases, { before: still, after: still })).to.equal(false); // a static address moves nothing
+  });
+
+  it('a first lease undone leaves leases as empty as none', () => {
+    const leases = { ipv4: emptyLeaseTable(), ipv6: emptyLeaseTable() };
+    const before = leasePointers(leases);
+    allocateAddress(leases.ipv4, subnet, 'a', gateway);
+    allocateAddress(leases.ipv6, Subnet.parse('fd00:5::/64'), 'a', new Set(['fd00:5::1']));
+    expect(leasesEmpty(leases)).to.equal(false);
+    releaseLeases(leases, 'a');
+    expect(leasesEmpty(leases)).to.equal(false); // the pointers still say where the next lease goes
+    rewindPointers(leases, { before, after: leasePointers(leases) });
+    expect(leases).to.deep.equal({ ipv4: { addresses: {} }, ipv6: { addresses: {} } });
+    expect(leasesEmpty(leases)).to.equal(true);
+  });
+
+  it('says why a static address is refused', () => {
+    const table = emptyLeaseTable();
+    const refusal = (address) => {
+      try {
+        allocateAddress(table, subnet, 'x', gateway, address);
+      } catch (error) {
+        return [error.code, error.message];
+      }
+      return ['no error'];
+    };
+    expect(refusal('10.6.0.1')).to.deep.equal(['ADDRESS_OUT_OF_RANGE', '10.6.0.1 is outside 10.5.0.0/24']);
+    expect(refusal('10.5.0.0')[1]).to.contain('(its network address)');
+    expect(refusal('10.5.0.255')[1]).to.contain('(its broadcast address)');
+    expect(refusal('10.5.0.1')).to.deep.equal(['ADDRESS_IN_USE', '10.5.0.1 is reserved on 10.5.0.0/24 (the gateway)']);
+    expect(allocateAddress(table, subnet, 'x', gateway, '10.5.0.9')).to.equal('10.5.0.9');
+    expect(refusal('10.5.0.9')).to.deep.equal(['ADDRESS_IN_USE', '10.5.0.9 is already in use on 10.5.0.0/24']);
+    const v6 = Subnet.parse('fd00:5::/64');
+    let error;
+    try {
+      allocateAddress(emptyLeaseTable(), v6, 'x', new Set(), 'fd00:5::');
+    } catch (e) {
+      error = e;
+    }
+    expect(error.message).to.contain('subnet-router anycast');
   });
 });

@@ -8,7 +8,7 @@ import { addressBytes, hasHostBits, ipFamily, parseCidr } from '../../dist/types
 import { native } from '../../dist/native.js';
 import { checkNamespaceName } from '../../dist/netns.js';
 import { sysctlPath } from '../../dist/sysctl.js';
-import { checkAlias, checkInterfaceName, checkMac, checkMtu, checkOneOf, checkUint } from '../../dist/validate.js';
+import { checkAlias, checkInterfaceName, checkMac, checkMtu, checkNewInterfaceName, checkOneOf, checkUint } from '../../dist/validate.js';
 
 function expectInvalid(check, value, ...rest) {
   let thrown;
@@ -71,6 +71,17 @@ describe('input validation', function () {
 
     it('names what was being checked in the message', function () {
       expect(expectInvalid(checkInterfaceName, 'a/b', 'veth peer name').message).to.include('veth peer name');
+    });
+  });
+
+  describe('checkNewInterfaceName', function () {
+    it("refuses 'all' and 'default', which the kernel keeps for its sysctl directories, and what checkInterfaceName refuses", function () {
+      for (const name of ['all', 'default']) {
+        expect(checkInterfaceName(name)).to.equal(name); // an existing name to look up: merely never found
+        expect(expectInvalid(checkNewInterfaceName, name, 'ifname').message).to.include(`ifname "${name}" is reserved`);
+      }
+      for (const name of ['a/b', '', 'x'.repeat(16)]) expectInvalid(checkNewInterfaceName, name);
+      for (const name of ['eth0', 'lo', 'All', 'defaults']) expect(checkNewInterfaceName(name)).to.equal(name);
     });
   });
 
