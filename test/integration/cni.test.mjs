@@ -174,6 +174,34 @@ describe('CNI plugin', () => {
         expect(ipJson(['link'], n1.name).map((l) => l.ifname)).to.deep.equal(['lo']);
       });
 
+      it('CNI_ARGS IP and MAC, as Podman sends them, are what the container gets; a taken or foreign one, or malformed CNI_ARGS, changes nothing', async () => {
+        const ns = await newNamespace();
+        const args = 'IgnoreUnknown=1;K8S_POD_NAMESPACE=pod;K8S_POD_NAME=pod;K8S_POD_INFRA_CONTAINER_ID=args1;IP=10.170.0.77,fd00:170::77;MAC=02:42:0a:58:00:4d';
+        const at = { containerId: 'args1', netns: ns.path, ifname: 'eth0', args };
+        const result = await runtime.addNetworkList(list, at);
+        expect(result.ips.map((i) => i.address)).to.deep.equal(['10.170.0.77/24', 'fd00:170::77/64']);
+        expect(result.interfaces[2].mac).to.equal('02:42:0a:58:00:4d');
+        const eth0 = ipJson(['addr', 'show', 'dev', 'eth0'], ns.name)[0];
+        expect(eth0.address).to.equal('02:42:0a:58:00:4d');
+        expect(eth0.addr_info.filter((a) => a.scope === 'global').map((a) => `${a.local}/${a.prefixlen}`)).to.deep.equal(['10.170.0.77/24', 'fd00:170::77/64']);
+
+        const other = await newNamespace();
+        const state = () => ['attachments', 'endpoints', 'leases'].map((kind) => readdir(`${stateDir}/${kind}`).map((f) => readFileSync(`${stateDir}/${kind}/${f}`, 'utf8')));
+        const before = { links: linkNames(), state: state() };
+        const attempt = (args2) => runtime.addNetworkList(list, { containerId: 'args2', netns: other.path, ifname: 'eth0', args: args2 });
+        await expectCniError(attempt('IgnoreUnknown=1;IP=10.170.0.77'), 101);
+        await expectCniError(attempt('IgnoreUnknown=1;IP=10.99.0.5'), 102);
+        await expectCniError(attempt('IgnoreUnknown=1;MAC=02:42:0a:58:00:4d'), 114);
+        const unknown = await expectCniError(attempt('K8S_POD_NAME=pod;IP=10.170.0.78'), 4);
+        expect(unknown.msg).to.contain('unknown key(s) K8S_POD_NAME');
+        await expectCniError(attempt('IP=10.170.0.78;'), 4);
+        await expectCniError(attempt('IgnoreUnknown=1;IP=10.170.0.999'), 4);
+        expect(newLinks(before.links)).to.deep.equal([]);
+        expect(ipJson(['link'], other.name).map((l) => l.ifname)).to.deep.equal(['lo']);
+        expect(state()).to.deep.equal(before.state);
+        await runtime.delNetworkList(list, at);
+      });
+
       it('DEL after the namespace is gone releases the address and the port', async () => {
         const ns = await newNamespace();
         const a = { containerId: 'gone', netns: ns.path, ifname: 'eth0' };
@@ -529,6 +557,32 @@ describe('CNI plugin', () => {
       await runtime.exec('nsnet-cni', 'DEL', config(), at());
       expect(await runtime.exec('nsnet-cni', 'STATUS', config())).to.equal('');
     });
+  });
+
+  it("the README's config list and its CNI_ARGS example, as Podman 4 would send them: the address and MAC asked for, in a 1.0.0 result", async () => {
+    const readme = readFileSync(join(root, 'README.md'), 'utf8');
+    const list = JSON.parse(readme.match(/10-nsnet\.conflist`[\s\S]*?```json\n([\s\S]*?)```/)[1]);
+    const args = readme.match(/`(IgnoreUnknown=1;K8S_POD_NAME=[^`]*)`/)[1];
+    expect(list.cniVersion).to.equal('1.0.0');
+    const dir = pluginDir(inNode);
+    const runtime = new CniRuntime([dir], { ...nodeEnv });
+    const ns = await NetNamespace.create(uniqueName('cr'));
+    const at = { containerId: 'readme', netns: ns.path, ifname: 'eth0', args };
+    try {
+      const result = await runtime.addNetworkList(list, at);
+      expect(result.cniVersion).to.equal('1.0.0');
+      const ip = args.match(/IP=([^;]*)/)[1];
+      const mac = args.match(/MAC=([^;]*)/)[1];
+      expect(result.ips[0].address).to.equal(`${ip}/16`);
+      const eth0 = ipJson(['addr', 'show', 'dev', 'eth0'], ns.name)[0];
+      expect(eth0.address).to.equal(mac);
+      expect(eth0.addr_info.find((a) => a.family === 'inet').local).to.equal(ip);
+      await runtime.delNetworkList(list, at);
+    } finally {
+      await ns.delete();
+      await removeNetwork(list.name, { force: true }).catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   describe('chaining and the reference plugins', () => {
