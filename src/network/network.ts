@@ -150,7 +150,8 @@ export async function createBridgeNetwork(options: BridgeNetworkOptions): Promis
     if (subnet === undefined) subnet = await pickSubnet(networks);
     else await checkSubnetFree(subnet, networks);
     if (wanted.ipv6) await checkSubnetFree(wanted.ipv6.subnet, networks);
-    await checkHostAddresses([wanted.hostIp], 'hostIp');
+    // The network's own gateway is the host's once its bridge is made.
+    if (wanted.hostIp !== wanted.gateway && wanted.hostIp !== wanted.ipv6?.gateway) await checkHostAddresses([wanted.hostIp], 'hostIp');
     const record: NetworkRecord = {
       ...wanted,
       subnet,

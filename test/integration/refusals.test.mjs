@@ -73,8 +73,9 @@ describe('refused input changes nothing', () => {
       [{ name: 'ok', subnet: '10.201.99.0/24', ipv6: { subnet: 'fe80::/64' } }, 'INVALID_ARGUMENT', 'link-local'],
       [{ name: 'ok', subnet: '10.201.99.0/24', ipv6: { subnet: '::/120' } }, 'INVALID_ARGUMENT', 'unspecified'],
       [{ name: 'ok', subnet: '10.201.99.0/24', hostIp: '10.1.2.3' }, 'ADDRESS_NOT_LOCAL', '10.1.2.3'],
-      [{ name: 'ok', subnet: '10.201.99.0/24', ipv6: { subnet: 'fd00:201::/64' }, hostIp: 'fd00:201::1' }, 'ADDRESS_NOT_LOCAL', 'fd00:201::1'],
+      [{ name: 'ok', subnet: '10.201.99.0/24', ipv6: { subnet: 'fd00:201::/64' }, hostIp: 'fd00:201::99' }, 'ADDRESS_NOT_LOCAL', 'fd00:201::99'],
     ];
+    networks.push('ok'); // should one be made after all
     for (const [options, code, text] of refused) {
       const error = await expectReject(createBridgeNetwork(options), 'NsnetError', code);
       expect(error.message).to.contain(text);
@@ -85,6 +86,9 @@ describe('refused input changes nothing', () => {
     // Local addresses are fine: 127.0.0.0/8 is the host's, and so is an address on one of its interfaces.
     const local = await network({ hostIp: '127.0.0.2' });
     expect(local.options.hostIp).to.equal('127.0.0.2');
+    // As is the network's own gateway, once its bridge is made.
+    const own = await network({ subnet: '10.201.98.0/24', ipv6: { subnet: 'fd00:201:98::/64' }, hostIp: 'fd00:201:98::1' });
+    expect(own.options.hostIp).to.equal('fd00:201:98::1');
   });
 
   it('connect refuses taken names and MACs, foreign host addresses, bad ports and addresses; the lease pointer stays', async () => {
@@ -122,10 +126,13 @@ describe('refused input changes nothing', () => {
       expect(stateFiles(), JSON.stringify(options)).to.deep.equal(before.state);
     }
     // The one address each family would have got first is the one it gets now.
-    const next = await net.connect(ns, { publish: [`${net.gateway}:18090:80`] });
+    const next = await net.connect(ns, { publish: [`${net.gateway}:18090:80`, '[fd00:201:1::1]:18091:80'] });
     expect(next.ipv4).to.equal(`${base}.3`);
     expect(next.ipv6).to.equal('fd00:201:1::3');
-    expect(next.ports).to.deep.equal([{ hostIp: net.gateway, hostPort: 18090, containerPort: 80, protocol: 'tcp' }]);
+    expect(next.ports).to.deep.equal([
+      { hostIp: net.gateway, hostPort: 18090, containerPort: 80, protocol: 'tcp' },
+      { hostIp: 'fd00:201:1::1', hostPort: 18091, containerPort: 80, protocol: 'tcp' },
+    ]);
     expect(ipJson(['-4', 'addr', 'show', 'dev', 'eth0'], ns.name)[0].addr_info.map((a) => a.local)).to.deep.equal([`${base}.3`]);
   });
 
