@@ -88,6 +88,13 @@ export interface PointerMove {
   after: LeasePointers;
 }
 
+/** What undoing one endpoint's leases restores: the pointers, and whether there were leases at all. */
+export interface LeasesBefore {
+  pointers: PointerMove;
+  /** The network had no leases record before. */
+  created: boolean;
+}
+
 /**
  * Puts back the pointers an undone connect moved, so that it leaves the
  * allocation as it found it; a pointer that moved on since (another lease

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 
 import { invalid, NsnetError } from '../errors';
 import { readPortTables, takePorts, writePortTables } from '../firewall/ports';
-import { allocateAddress, emptyLeaseTable, leasePointers, type PointerMove } from '../ipam/leases';
+import { allocateAddress, emptyLeaseTable, type LeasesBefore, leasePointers } from '../ipam/leases';
 import { Subnet } from '../ipam/subnet';
 import type { NetNamespace } from '../netns';
 import { currentStore } from '../state/store';
@@ -86,10 +86,10 @@ function refuseTakenMac(network: NetworkRecord, mac: string, endpoints: Endpoint
   }
 }
 
-/** An endpoint recorded 'creating', and how its leases moved the allocation pointers (for an undo). */
+/** An endpoint recorded 'creating', and what an undo needs to leave the leases as they were. */
 export interface RecordedEndpoint {
   record: EndpointRecord;
-  pointers: PointerMove;
+  leases: LeasesBefore;
 }
 
 /** Leases the addresses and host ports and writes the record 'creating', under the state lock. */
@@ -122,7 +122,7 @@ export async function recordEndpoint(network: NetworkRecord, ns: NetNamespace, p
       store.write('endpoints', key, record),
       writePortTables(store, portTables),
     ]);
-    return { record, pointers: { before, after: leasePointers(leases) } };
+    return { record, leases: { pointers: { before, after: leasePointers(leases) }, created: stored === undefined } };
   });
 }
 

@@ -38,8 +38,8 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, input: C
   ]);
   // Undone last first: the veth goes before its address is released.
   if (reserved.status === 'fulfilled') {
-    const { record, pointers } = reserved.value;
-    undo.push(`records of ${record.hostIfname}`, () => currentStore().locked(() => forgetEndpointLocked(record, pointers)));
+    const { record, leases } = reserved.value;
+    undo.push(`records of ${record.hostIfname}`, () => currentStore().locked(() => forgetEndpointLocked(record, leases)));
   }
   // Only a veth this connect made: one that could not be made may be someone else's namesake.
   if (created.status === 'fulfilled') {

@@ -12,7 +12,7 @@
 import { isGone, messageOf, NsnetError } from '../errors';
 import { firewallFor } from '../firewall/firewall';
 import { releasePorts } from '../firewall/ports';
-import { leasesEmpty, type PointerMove, releaseLeases, rewindPointers } from '../ipam/leases';
+import { type LeasesBefore, leasesEmpty, releaseLeases, rewindPointers } from '../ipam/leases';
 import { currentStore } from '../state/store';
 import { endpointKey, type EndpointRecord } from '../types/endpoint';
 import type { NetworkLeases } from '../types/leases';
@@ -38,10 +38,11 @@ export async function attemptPart(failures: string[], what: string, fn: () => Pr
 
 /**
  * Forgets an endpoint: its leases, its host ports and its record (if still
- * this one). Under the state lock. `rewind`: the allocation pointers its
- * leases moved, put back by a connect that is undone.
+ * this one). Under the state lock. `undone`: given by a connect that is
+ * undone, which leaves the leases as it found them (pointers, and no record
+ * if there was none).
  */
-export async function forgetEndpointLocked(record: EndpointRecord, rewind?: PointerMove): Promise<void> {
+export async function forgetEndpointLocked(record: EndpointRecord, undone?: LeasesBefore): Promise<void> {
   const store = currentStore();
   const key = endpointKey(record.network, record.netnsInode);
   const [leases, current] = await Promise.all([
@@ -51,9 +52,10 @@ export async function forgetEndpointLocked(record: EndpointRecord, rewind?: Poin
   let saveLeases: Promise<void> | undefined;
   if (leases) {
     const released = releaseLeases(leases, record.id).length > 0;
-    const rewound = rewind !== undefined && rewindPointers(leases, rewind);
-    // Leases back to nothing (a network's first connect undone) go as they came: no file.
-    if (released || rewound) saveLeases = leasesEmpty(leases) ? store.remove('leases', record.network) : store.write('leases', record.network, leases);
+    const rewound = undone !== undefined && rewindPointers(leases, undone.pointers);
+    // The record a network's first connect made goes with it, if nothing else was leased since.
+    if (undone?.created && leasesEmpty(leases)) saveLeases = store.remove('leases', record.network);
+    else if (released || rewound) saveLeases = store.write('leases', record.network, leases);
   }
   await Promise.all([
     saveLeases,

@@ -23,18 +23,23 @@ function stateFiles(dir = stateDir) {
   return files;
 }
 
-/** What the kernel holds, as iproute2 and nft read it: links and addresses of the host and of `ns`, and nsnet's table. */
+/** IPv6 link-local addresses and their routes come (after DAD) in their own time: not nsnet's doing. */
+const kernelsOwn = (text) => /\bfe80:|\bff00::\/8/.test(text);
+
+/** What the kernel holds, as iproute2 and nft read it: links, addresses and routes of the host and of `ns`, and nsnet's table. */
 function kernelState(ns) {
   const links = (netns) => ipJson(['link'], netns).map((l) => `${l.ifname} ${l.master ?? ''} ${l.address ?? ''} ${l.operstate}`);
   const addresses = (netns) => ipJson(['addr'], netns).flatMap((l) => (l.addr_info ?? []).map((a) => `${l.ifname} ${a.local}/${a.prefixlen}`));
-  const routes = (netns) => ipJson(['route', 'show', 'table', 'all'], netns).map((r) => `${r.dst} ${r.dev ?? ''} ${r.gateway ?? ''}`);
-  let nft = '';
+  const routes = (netns) => ipJson(['route', 'show', 'table', 'all'], netns).map((r) => `${r.type ?? ''} ${r.dst} ${r.dev ?? ''} ${r.gateway ?? ''}`);
+  const without = (list) => list.filter((entry) => !kernelsOwn(entry));
+  let nft = [];
   try {
-    nft = execFileSync('nft', ['-j', 'list', 'table', 'inet', 'nsnet'], { encoding: 'utf8' });
+    nft = JSON.parse(execFileSync('nft', ['-j', 'list', 'table', 'inet', 'nsnet'], { encoding: 'utf8' })).nftables.map((entry) => JSON.stringify(entry));
   } catch {
     // No table: nothing installed, which is a state too.
   }
-  return { host: { links: links(), addresses: addresses(), routes: routes() }, ns: { links: links(ns.name), addresses: addresses(ns.name), routes: routes(ns.name) }, nft };
+  const of = (netns) => ({ links: links(netns), addresses: without(addresses(netns)), routes: without(routes(netns)) });
+  return { host: of(), ns: of(ns.name), nft };
 }
 
 describe('refused input changes nothing', () => {
