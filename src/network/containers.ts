@@ -14,6 +14,7 @@ import type { NetworkRecord } from '../types/network';
 import { Validator } from '../types/schema';
 import { checkConnectInput, type ConnectInput, connectOptionError } from './connect-options';
 import { type Endpoint, toEndpoint } from './endpoint-record';
+import { checkHostAddresses } from './host-addresses';
 import { BridgeNetwork, createBridgeNetwork, getNetwork } from './network';
 import { checkNetworkName } from './options';
 import { attemptPart, teardownEndpointLocked, teardownIncomplete } from './teardown';
@@ -185,6 +186,8 @@ export async function setupContainer(id: string, options: SetupOptions = {}): Pr
   checkContainerId(id);
   setupOptions.valid(options, (problem) => connectOptionError(problem, 'setup option'));
   const plan = planFor(options);
+  // Before the namespace is made: the host addresses asked for (a network's own default is checked at connect).
+  if (plan.connect) await checkHostAddresses(plan.connect.publish.flatMap((request) => request.hostIp ?? []), 'hostIp of a published port');
   const { record, joined } = await claimContainer(id, plan);
   const store = currentStore();
   let container: Container;

@@ -2,12 +2,12 @@
 // kernel (ip -j, nft -j) and the state directory read back before and after
 // each refusal, and the next connect gets the address it would have got.
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { expect } from 'chai';
 
-import { createBridgeNetwork, NetNamespace, removeNetwork } from '../../dist/index.js';
+import { createBridgeNetwork, NetNamespace, removeNetwork, setupContainer } from '../../dist/index.js';
 import { expectReject, ip, ipJson, linkNames, newLinks, uniqueName } from '../helpers.mjs';
 
 const stateDir = process.env.NSNET_STATE_DIR;
@@ -139,6 +139,17 @@ describe('refused input changes nothing', () => {
       { hostIp: 'fd00:201:1::1', hostPort: 18091, containerPort: 80, protocol: 'tcp' },
     ]);
     expect(ipJson(['-4', 'addr', 'show', 'dev', 'eth0'], ns.name)[0].addr_info.map((a) => a.local)).to.deep.equal([`${base}.3`]);
+  });
+
+  it('setupContainer refuses a foreign host address before it makes the namespace', async () => {
+    const net = await network();
+    const before = { links: linkNames(), state: stateFiles() };
+    const id = uniqueName('rfc');
+    const error = await expectReject(setupContainer(id, { network: net.name, publish: ['10.1.2.3:8080:80'] }), 'NsnetError', 'ADDRESS_NOT_LOCAL');
+    expect(error.message).to.contain('10.1.2.3 (hostIp of a published port) is not an address of this host');
+    expect(existsSync(join(process.env.NSNET_NETNS_DIR, id))).to.equal(false);
+    expect(newLinks(before.links)).to.deep.equal([]);
+    expect(stateFiles()).to.deep.equal(before.state);
   });
 
   it('the 1,024th port of a bridge: NETWORK_FULL, nothing left behind, and the address it would have got once there is room', async function () {
