@@ -26,7 +26,13 @@ async function bridgeIndex(network: NetworkRecord, refresh: boolean): Promise<nu
   const key = `${network.bridge} ${network.bridgeMac}`;
   const cached = bridgeIndexes.get(key);
   if (cached !== undefined && !refresh) return cached;
-  const bridge = await NetNamespace.host().links.get(network.bridge);
+  const bridge = await NetNamespace.host()
+    .links.get(network.bridge)
+    .catch((error: unknown) => {
+      if (!isGone(error)) throw error;
+      // Keeps its class and code (ENODEV): a caller may tell a bridge deleted under it by them.
+      throw (error as NsnetError).withNote(`the bridge of network "${network.name}" is gone; reconcile(), or createBridgeNetwork with its options, makes it again`);
+    });
   bridgeIndexes.set(key, bridge.index);
   return bridge.index;
 }

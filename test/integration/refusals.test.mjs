@@ -141,6 +141,17 @@ describe('refused input changes nothing', () => {
     expect(ipJson(['-4', 'addr', 'show', 'dev', 'eth0'], ns.name)[0].addr_info.map((a) => a.local)).to.deep.equal([`${base}.3`]);
   });
 
+  it('a connect to a network whose bridge was deleted says so, and changes nothing', async () => {
+    const net = await network();
+    const ns = await namespace();
+    ip(['link', 'del', net.bridge]);
+    const before = { kernel: kernelState(ns), state: stateFiles() };
+    const error = await expectReject(net.connect(ns), 'NetlinkError', 'ENODEV');
+    expect(error.message).to.contain(`the bridge of network "${net.name}" is gone; reconcile()`);
+    expect(kernelState(ns)).to.deep.equal(before.kernel);
+    expect(stateFiles()).to.deep.equal(before.state);
+  });
+
   it('setupContainer refuses a foreign host address before it makes the namespace', async () => {
     const net = await network();
     const before = { links: linkNames(), state: stateFiles() };
