@@ -4,6 +4,7 @@
 import { expect } from 'chai';
 
 import { NsnetError } from '../../dist/errors.js';
+import { checkConnectInput } from '../../dist/network/connect-options.js';
 import { addressBytes, hasHostBits, ipFamily, parseCidr } from '../../dist/types/ip.js';
 import { native } from '../../dist/native.js';
 import { checkNamespaceName } from '../../dist/netns.js';
@@ -82,6 +83,26 @@ describe('input validation', function () {
       }
       for (const name of ['a/b', '', 'x'.repeat(16)]) expectInvalid(checkNewInterfaceName, name);
       for (const name of ['eth0', 'lo', 'All', 'defaults']) expect(checkNewInterfaceName(name)).to.equal(name);
+    });
+  });
+
+  describe('checkConnectInput', function () {
+    it('says whether the MAC was asked for (only such a MAC is checked against the network), in lower case', function () {
+      expect(checkConnectInput({ mac: '02:AA:00:00:00:01' })).to.include({ mac: '02:aa:00:00:00:01', macGiven: true, ifname: 'eth0' });
+      const random = checkConnectInput({});
+      expect(random.macGiven).to.equal(false);
+      expect(checkMac(random.mac)).to.equal(random.mac);
+    });
+
+    it('refuses reserved interface names, multicast and all-zero MACs, naming the option', function () {
+      for (const [options, text] of [
+        [{ ifname: 'all' }, 'ifname "all" is reserved'],
+        [{ ifname: 'default' }, 'ifname "default" is reserved'],
+        [{ mac: '01:00:5e:00:00:01' }, 'mac 01:00:5e:00:00:01 is a multicast address'],
+        [{ mac: '00:00:00:00:00:00' }, 'mac may not be all zeros'],
+      ]) {
+        expect(expectInvalid(checkConnectInput, options).message).to.contain(text);
+      }
     });
   });
 
