@@ -17,6 +17,7 @@ import { endpointKey, type EndpointRecord } from '../types/endpoint';
 import type { NetworkRecord } from '../types/network';
 import { endpointTag, networkTag } from '../types/ownership';
 import { type BridgeSysctl, bridgeSysctls, createBridge, findBridge, type GatewayAddress, gatewayAddresses, writeBridgeSysctl } from './bridge';
+import { eui64LinkLocal } from './mac';
 import { createVeth, plumb } from './plumbing';
 import { Undo } from './undo';
 
@@ -39,6 +40,8 @@ async function repair(report: RepairReport, subject: string, what: string, fn: (
   report.repaired.push(`${subject}: ${what}`);
   return true;
 }
+
+const LINK_LOCAL = /^fe[89ab][0-9a-f]:/i;
 
 /** One thing an existing bridge lacks, and how it reads in the report. */
 export type BridgeRepair = { what: string } & (
@@ -65,6 +68,12 @@ export function bridgeRepairs(
   const present = new Set(addresses.map((a) => a.cidr));
   for (const address of gatewayAddresses(network)) {
     if (!present.has(address.cidr)) repairs.push({ kind: 'address', address, what: `gateway address ${address.cidr} put back on bridge ${network.bridge}` });
+  }
+  // Without one the bridge sends no neighbour solicitation for forwarded
+  // traffic (a published port reached over IPv6). Going up makes it again.
+  if (network.ipv6 && bridge.up && !addresses.some((a) => LINK_LOCAL.test(a.cidr))) {
+    const address = { cidr: `${eui64LinkLocal(network.bridgeMac)}/64`, nodad: true };
+    repairs.push({ kind: 'address', address, what: `link-local address ${address.cidr} put back on bridge ${network.bridge}` });
   }
   // Last, as when the bridge is made: up once it has its addresses.
   if (!bridge.up) repairs.push({ kind: 'up', what: `bridge ${network.bridge} up again` });

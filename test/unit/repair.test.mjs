@@ -1,6 +1,9 @@
 // What reconcile repairs on an existing bridge, from its state as read: no privileges.
+import { readFileSync } from 'node:fs';
+
 import { expect } from 'chai';
 
+import { eui64LinkLocal } from '../../dist/network/mac.js';
 import { bridgeRepairs } from '../../dist/network/repair.js';
 
 const network = {
@@ -55,6 +58,24 @@ describe('bridge repairs', () => {
     expect(bridgeRepairs(network, whole, gateways, sysctls)).to.deep.equal([]);
     const accepting = new Map([...allSet, ['net/ipv6/conf/nsbr-web/accept_ra', '1']]);
     expect(bridgeRepairs(network, whole, gateways, accepting).map((r) => r.what)).to.deep.equal(['sysctl net/ipv6/conf/nsbr-web/accept_ra set back to 0 (was 1)']);
+  });
+
+  it('puts back the link-local address of a dual-stack bridge that is up, derived from its MAC', () => {
+    const withoutLinkLocal = gateways.filter((a) => !a.cidr.startsWith('fe80'));
+    const repairs = bridgeRepairs(network, whole, withoutLinkLocal, allSet);
+    expect(repairs.map((r) => r.what)).to.deep.equal(['link-local address fe80::ff:fe00:a/64 put back on bridge nsbr-web']);
+    expect(repairs[0].address).to.deep.equal({ cidr: 'fe80::ff:fe00:a/64', nodad: true });
+    // A bridge that is down gets one from the kernel as it goes up; an IPv4-only network needs none.
+    expect(bridgeRepairs(network, { ...whole, up: false }, withoutLinkLocal, allSet).map((r) => r.kind)).to.deep.equal(['up']);
+    const v4only = { ...network, ipv6: undefined };
+    expect(bridgeRepairs(v4only, whole, [{ cidr: '10.90.1.1/24' }], allSet)).to.deep.equal([]);
+  });
+
+  it('derives link-local addresses from MACs as the kernel did (ip addr, captured)', () => {
+    const listed = JSON.parse(readFileSync(new URL('../fixtures/ip-addr.json', import.meta.url), 'utf8'));
+    const pairs = listed.flatMap((link) => link.addr_info.filter((a) => a.local.startsWith('fe80:')).map((a) => [link.address, a.local]));
+    expect(pairs).to.have.length.greaterThan(2);
+    for (const [mac, linkLocal] of pairs) expect(eui64LinkLocal(mac), mac).to.equal(linkLocal);
   });
 
   it('wants no gateway address, route_localnet or forwarding on an internal network', () => {
