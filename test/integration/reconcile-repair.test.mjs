@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 
 import { createBridgeNetwork, getNetwork, NetNamespace, reconcile, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
+import { currentStore } from '../../dist/state/store.js';
+import { endpointKey } from '../../dist/types/endpoint.js';
 import { fails, ipJson, ipLink, startTcpServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
 
 const HOST = '192.0.2.1';
@@ -225,6 +227,23 @@ describe('reconcile repairs a network broken from outside', function () {
     expect(ours((await reconcile()).repaired)).to.have.lengthOf(1);
     await expectWhole();
     await expectTraffic('after the namesake went');
+  });
+
+  it('leaves alone an endpoint that a live process is still connecting', async () => {
+    const store = currentStore();
+    const key = endpointKey(name, container.netns.inode);
+    const ready = await store.read('endpoints', key);
+    // As a connect in this (live) process leaves it before its last step.
+    await store.locked(() => store.write('endpoints', key, { ...ready, status: 'creating', pid: process.pid }));
+    ip('link', 'set', veth, 'nomaster');
+    const report = await reconcile();
+    expect(ours(report.repaired)).to.deep.equal([]);
+    expect(ours(report.failures)).to.deep.equal([]);
+    expect(ipLink(veth).master).to.equal(undefined);
+    await store.locked(() => store.write('endpoints', key, ready));
+    expect(ours((await reconcile()).repaired)).to.deep.equal([endpointLine(`${veth} put back on bridge ${bridge}`), endpointLine(`hairpin mode on for ${veth}`)]);
+    await expectWhole();
+    await expectTraffic('once ready');
   });
 
   it('nsnet reconcile prints the repairs; nsnet topology marks a veth off its bridge and a bridge without its gateways', async () => {
