@@ -57,6 +57,10 @@ export interface NativeLink {
   link: number;
   linkNetnsId?: number;
   alias: string;
+  /** For a port: its master's kind ("bridge"). */
+  slaveKind?: string;
+  /** For a bridge port: its hairpin mode. */
+  hairpin?: boolean;
 }
 
 export interface NativeAddressSpec {

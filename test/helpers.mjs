@@ -184,3 +184,13 @@ export async function startWhoAmIServer(ns, port) {
   });
   return child;
 }
+
+/** A connection that must not go through: refused, unreachable or timed out, not a client that broke. */
+export async function fails(promise) {
+  const outcome = await promise.then(
+    () => 'it connected',
+    (error) => error.message,
+  );
+  // The client exits 2 on a timeout and 3 with the socket's error code (tcpRequest, udpRequest).
+  expect(outcome, 'this connection must fail').to.match(/exited with (2: timeout|3: (ECONNREFUSED|EHOSTUNREACH|ENETUNREACH))/);
+}

@@ -28,8 +28,15 @@ const AttributeRows<LinkDumpFilter> kDumpKindRows = {
     row<K::String>(IFLA_INFO_KIND, "kind", &LinkDumpFilter::kind),
 };
 
+// A port's attributes, as its master's kind defines them: parseLink keeps them for a bridge's only.
+const AttributeRows<LinkInfo> kLinkInfoBridgePortRows = {
+    row<K::Flag>(IFLA_BRPORT_MODE, "hairpin", &LinkInfo::hairpin).omittedWhenAbsent(),
+};
+
 const AttributeRows<LinkInfo> kLinkInfoKindRows = {
     row<K::String>(IFLA_INFO_KIND, "kind", &LinkInfo::kind),
+    row<K::String>(IFLA_INFO_SLAVE_KIND, "slaveKind", &LinkInfo::slaveKind).omittedWhenAbsent(),
+    nestedRow(IFLA_INFO_SLAVE_DATA, &kLinkInfoBridgePortRows),
 };
 
 // macvlan and ipvlan hang off their parent through IFLA_LINK.

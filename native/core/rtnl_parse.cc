@@ -43,7 +43,10 @@ bool parseLink(const Message& message, LinkInfo& info) {
   if (!splitFamilyMessage(message, header, attrs)) return false;
   info.index = static_cast<uint32_t>(header.ifi_index);
   info.flags = header.ifi_flags;
-  return readRows(attrs, kLinkInfoRows, info);
+  if (!readRows(attrs, kLinkInfoRows, info)) return false;
+  // Another master kind (a bond) numbers its port attributes otherwise.
+  if (info.slaveKind != "bridge") info.hairpin.reset();
+  return true;
 }
 
 bool parseAddress(const Message& message, AddressInfo& info) {

@@ -60,6 +60,8 @@ struct LinkInfo {
   std::optional<uint32_t> link;  // IFLA_LINK: a veth's peer index (in the peer's namespace)
   std::optional<uint32_t> linkNetnsId;  // the peer's namespace, as this one numbers it (signed)
   std::optional<std::string> alias;
+  std::optional<std::string> slaveKind;  // the kind of its master, for a port: "bridge"
+  std::optional<bool> hairpin;           // a bridge port's hairpin mode (only then)
 };
 
 struct AddressSpec {

@@ -38,9 +38,44 @@ export async function findBridge(record: Pick<NetworkRecord, 'name' | 'bridge'>)
   return link;
 }
 
-/** Ignores a sysctl that does not exist (IPv6 disabled in the kernel). */
-async function sysctlIfPresent(key: string, value: number): Promise<void> {
-  await unlessGone(() => NetNamespace.host().sysctl(key, value));
+/** A sysctl a network's bridge needs; `optional` ones do not exist when the kernel has no IPv6. */
+export interface BridgeSysctl {
+  key: string;
+  value: string;
+  optional: boolean;
+}
+
+/** The sysctls of the bridge of `record`, in the order they are written. */
+export function bridgeSysctls(record: NetworkRecord): BridgeSysctl[] {
+  // Slashes: a bridge name may contain dots.
+  const sysctls: BridgeSysctl[] = [{ key: `net/ipv6/conf/${record.bridge}/accept_ra`, value: '0', optional: true }];
+  if (!record.internal) {
+    // route_localnet lets DNAT to 127.0.0.1-published ports reach the bridge.
+    sysctls.push({ key: `net/ipv4/conf/${record.bridge}/route_localnet`, value: '1', optional: false });
+    sysctls.push({ key: 'net.ipv4.ip_forward', value: '1', optional: false });
+    if (record.ipv6) sysctls.push({ key: 'net.ipv6.conf.all.forwarding', value: '1', optional: true });
+  }
+  return sysctls;
+}
+
+/** Writes one; an optional sysctl that does not exist is skipped. */
+export async function writeBridgeSysctl({ key, value, optional }: BridgeSysctl): Promise<void> {
+  const host = NetNamespace.host();
+  await (optional ? unlessGone(() => host.sysctl(key, value)) : host.sysctl(key, value));
+}
+
+export interface GatewayAddress {
+  cidr: string;
+  /** IPv6: usable at once, without duplicate address detection. */
+  nodad: boolean;
+}
+
+/** The gateway addresses the bridge of `record` carries (none on an internal network). */
+export function gatewayAddresses(record: NetworkRecord): GatewayAddress[] {
+  if (record.internal) return [];
+  const addresses: GatewayAddress[] = [{ cidr: `${record.gateway}/${record.subnet.split('/')[1]}`, nodad: false }];
+  if (record.ipv6) addresses.push({ cidr: `${record.ipv6.gateway}/${record.ipv6.subnet.split('/')[1]}`, nodad: true });
+  return addresses;
 }
 
 /** Creates the bridge of `record`; on failure removes what it made. */
@@ -64,18 +99,10 @@ export async function createBridge(record: NetworkRecord): Promise<void> {
 
 async function configureBridge(record: NetworkRecord): Promise<void> {
   const host = NetNamespace.host();
-  const dev = record.bridge;
-  // Slashes: a bridge name may contain dots.
-  await sysctlIfPresent(`net/ipv6/conf/${dev}/accept_ra`, 0);
-  if (!record.internal) {
-    await host.addresses.add(dev, `${record.gateway}/${record.subnet.split('/')[1]}`);
-    if (record.ipv6) await host.addresses.add(dev, `${record.ipv6.gateway}/${record.ipv6.subnet.split('/')[1]}`, { nodad: true });
-    // Lets DNAT to 127.0.0.1-published ports reach the bridge.
-    await host.sysctl(`net/ipv4/conf/${dev}/route_localnet`, 1);
-    await host.sysctl('net.ipv4.ip_forward', 1);
-    if (record.ipv6) await sysctlIfPresent('net.ipv6.conf.all.forwarding', 1);
-  }
-  await host.links.set(dev, { up: true });
+  // accept_ra before the link is up, so that no router advertisement is taken.
+  for (const sysctl of bridgeSysctls(record)) await writeBridgeSysctl(sysctl);
+  for (const { cidr, nodad } of gatewayAddresses(record)) await host.addresses.add(record.bridge, cidr, { nodad });
+  await host.links.set(record.bridge, { up: true });
 }
 
 export async function deleteBridge(record: NetworkRecord): Promise<void> {

@@ -16,8 +16,9 @@ import type { NetworkLeases } from '../types/leases';
 import { endpointKey, type EndpointRecord } from '../types/endpoint';
 import type { NetworkRecord } from '../types/network';
 import { parseTag } from '../types/ownership';
-import { createBridge, findBridge, taggedBridges } from './bridge';
+import { taggedBridges } from './bridge';
 import { forgetContainerLocked } from './containers';
+import { repairBridge, repairEndpoints } from './repair';
 import { attemptPart, teardownEndpointLocked } from './teardown';
 
 export interface ReconcileReport {
@@ -31,6 +32,13 @@ export interface ReconcileReport {
   containers: string[];
   /** Networks whose bridge was missing and was made again. */
   bridges: string[];
+  /**
+   * What was put back as the records say, one line each naming the network or
+   * the endpoint (its container) and what was done: a bridge made again, its
+   * MTU, sysctls, gateway addresses, up; a host veth back on its bridge,
+   * hairpin, up, or the veth pair made again in the endpoint's namespace.
+   */
+  repaired: string[];
   /** Bridges tagged as nsnet's whose network has no record (a creation that died). */
   strayBridges: string[];
   /** Host ports that belong to no endpoint, as "tcp 0.0.0.0:8080". */
@@ -72,6 +80,7 @@ export async function reconcile(options: ReconcileOptions = {}): Promise<Reconci
     leases: [],
     containers: [],
     bridges: [],
+    repaired: [],
     strayBridges: [],
     ports: [],
     swept: {},
@@ -82,10 +91,7 @@ export async function reconcile(options: ReconcileOptions = {}): Promise<Reconci
   const attempt = (what: string, fn: () => Promise<unknown>) => attemptPart(report.failures, what, fn);
   await store.locked(async () => {
     const networks = await store.list<NetworkRecord>('networks');
-    for (const network of networks) {
-      if (await findBridge(network)) continue;
-      if (await attempt(`bridge of network "${network.name}"`, () => createBridge(network))) report.bridges.push(network.name);
-    }
+    for (const network of networks) await repairBridge(network, report);
     const recorded = new Set(networks.map((n) => n.name));
     for (const [name, bridge] of await taggedBridges()) {
       if (recorded.has(name)) continue;
@@ -135,6 +141,9 @@ export async function reconcile(options: ReconcileOptions = {}): Promise<Reconci
         return true;
       });
     }
+
+    // Before the firewall is written back: a veth made again gets its entries there.
+    await repairEndpoints(networksByName, live, report);
 
     const liveIds = new Set(live.map((e) => e.id));
     for (const link of await NetNamespace.host().links.list({ kind: 'veth' })) {

@@ -89,6 +89,8 @@ export async function teardownEndpoint(record: EndpointRecord, options: Teardown
   if (!options.keepLinks && !(await attemptPart(failures, `host end ${record.hostIfname}`, () => removeHostEnd(record)))) return failures;
   const store = currentStore();
   await store.locked(async () => {
+    // A reconcile between the two may have made the veth again (the record was still ready).
+    if (!options.keepLinks && !(await attemptPart(failures, `host end ${record.hostIfname}`, () => removeHostEnd(record)))) return;
     const network = await store.read<NetworkRecord>('networks', record.network);
     await removeRecordedLocked(record, network, failures);
   });

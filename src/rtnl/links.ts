@@ -106,6 +106,8 @@ export interface Link {
   /** For a veth whose peer is in another namespace: that namespace's id, as this one numbers it. */
   peerNetnsId?: number;
   alias?: string;
+  /** For a bridge port: hairpin mode (frames sent back out of the port they came in on). */
+  hairpin?: boolean;
 }
 
 export interface LinkFilter {
@@ -133,6 +135,7 @@ export function toLink(raw: NativeLink): Link {
   if (raw.kind === 'veth' && raw.link) link.peerIndex = raw.link;
   if (raw.kind === 'veth' && raw.linkNetnsId !== undefined) link.peerNetnsId = raw.linkNetnsId;
   if (raw.alias) link.alias = raw.alias;
+  if (raw.hairpin !== undefined) link.hairpin = raw.hairpin;
   return link;
 }
 

@@ -10,6 +10,7 @@ import { expect } from 'chai';
 import { createBridgeNetwork, getNetwork, listNetworks, NetNamespace, reconcile, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
 import {
   expectReject,
+  fails,
   ip,
   startTcpServer,
   startUdpServer,
@@ -31,16 +32,6 @@ const nftJson = () => JSON.parse(nft('-j', 'list', 'table', 'inet', 'nsnet')).nf
 function elementsOf(name) {
   const entry = nftJson().find((e) => (e.map ?? e.set)?.name === name);
   return (entry?.map ?? entry?.set)?.elem ?? [];
-}
-
-/** A connection that must not go through: refused, unreachable or timed out, not a client that broke. */
-async function fails(promise) {
-  const outcome = await promise.then(
-    () => 'it connected',
-    (error) => error.message,
-  );
-  // The client exits 2 on a timeout and 3 with the socket's error code (tcpRequest, udpRequest).
-  expect(outcome, 'this connection must fail').to.match(/exited with (2: timeout|3: (ECONNREFUSED|EHOSTUNREACH|ENETUNREACH))/);
 }
 
 /** How each backend shows its state, and how an outside flush looks. */

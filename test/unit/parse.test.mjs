@@ -40,6 +40,9 @@ const IFLA_MTU = 4;
 const RTA_DST = 1;
 const IFLA_LINKINFO = 18;
 const IFLA_AF_SPEC = 26;
+const IFLA_INFO_SLAVE_KIND = 4;
+const IFLA_INFO_SLAVE_DATA = 5;
+const IFLA_BRPORT_MODE = 4;
 const NLA_F_NET_BYTEORDER = 0x4000;
 const IFF_UP = 0x1;
 const IFA_F_NODAD = 0x02;
@@ -83,6 +86,17 @@ function replaceAttribute(bytes, headerLen, type, replacement) {
   const end = found.offset + ((found.len + 3) & ~3);
   const edited = Buffer.concat([bytes.subarray(0, found.offset), replacement, bytes.subarray(end)]);
   return withLength(edited, edited.length);
+}
+
+/** The attribute at `path` (types, outermost first) in a link message, as { offset, len, type }. */
+function nestedAttribute(bytes, path) {
+  let found = { offset: NLMSG_HDRLEN + IFINFOMSG_LEN - 4, len: bytes.length - NLMSG_HDRLEN - IFINFOMSG_LEN + 4 };
+  for (const type of path) {
+    const within = bytes.subarray(0, found.offset + found.len);
+    found = attributesOf(within, found.offset + 4).find((attr) => attr.type === type);
+    if (!found) throw new Error(`no attribute ${path.join('/')} in the message`);
+  }
+  return found;
 }
 
 const firstMessage = (buffer) => messagesOf(buffer)[0].bytes;
@@ -154,6 +168,26 @@ describe('reply parsers on captured kernel replies', function () {
         expect(linkNamed(link.ifname).alias, `${link.ifname} alias`).to.equal(link.ifalias ?? '');
       }
       expect(linkNamed('br0').alias).to.equal('capture bridge');
+    });
+
+    it("reads a bridge port's hairpin mode (IFLA_INFO_SLAVE_DATA), only for a bridge's ports", function () {
+      for (const link of listed) {
+        const port = link.linkinfo?.info_slave_kind === 'bridge';
+        const parsed = linkNamed(link.ifname);
+        expect(parsed.hairpin, `${link.ifname} hairpin`).to.equal(port ? link.linkinfo.info_slave_data.hairpin : undefined);
+        expect(parsed.slaveKind, `${link.ifname} slave kind`).to.equal(link.linkinfo?.info_slave_kind);
+      }
+      expect(linkNamed('v0')).to.include({ hairpin: false, slaveKind: 'bridge' });
+      // The same port with hairpin mode on: its IFLA_BRPORT_MODE byte set.
+      const v0 = linkMessages.find((m) => addon.parseLinks(m.bytes)[0].name === 'v0').bytes;
+      const mode = nestedAttribute(v0, [IFLA_LINKINFO, IFLA_INFO_SLAVE_DATA, IFLA_BRPORT_MODE]);
+      const edited = Buffer.from(v0);
+      edited[mode.offset + 4] = 1;
+      expect(addon.parseLinks(edited)[0]).to.include({ name: 'v0', hairpin: true });
+      // A port of another kind of master numbers its attributes otherwise: no hairpin read from them.
+      const kind = nestedAttribute(v0, [IFLA_LINKINFO, IFLA_INFO_SLAVE_KIND]);
+      edited.write('bond\0\0', kind.offset + 4, 'latin1');
+      expect(addon.parseLinks(edited)[0]).to.include({ slaveKind: 'bond' }).and.not.have.property('hairpin');
     });
   });
 

@@ -7,6 +7,7 @@ import { topologyText } from '../../dist/cli/topology/text.js';
 const endpoint = (hostIfname, ipv4, extra = {}) => ({
   hostIfname,
   hostLink: 'up',
+  onBridge: true,
   containers: [],
   netns: `/run/netns/${hostIfname}`,
   ifname: 'eth0',
@@ -23,6 +24,7 @@ const model = {
       name: 'web',
       bridge: 'nsbr-web',
       bridgeLink: 'up',
+      missingGateways: [],
       subnet: '10.90.1.0/24',
       gateway: '10.90.1.1',
       ipv6: 'fd00:5a::/64',
@@ -39,13 +41,14 @@ const model = {
             { hostIp: '::', hostPort: 53, containerPort: 53, protocol: 'udp' },
           ],
         }),
-        endpoint('vethb', '10.90.1.3', { hostLink: 'missing' }),
+        endpoint('vethb', '10.90.1.3', { hostLink: 'missing', onBridge: false }),
       ],
     },
     {
       name: 'db "quoted"',
       bridge: 'nsbr-db',
       bridgeLink: 'down',
+      missingGateways: [],
       subnet: '10.90.2.0/24',
       internal: true,
       icc: true,
@@ -77,6 +80,34 @@ describe('topology drawing', () => {
         '',
       ].join('\n'),
     );
+  });
+
+  describe('a network that lost something', () => {
+    const broken = {
+      host: { netnsInode: 1 },
+      networks: [
+        {
+          ...model.networks[0],
+          missingGateways: ['10.90.1.1/24', 'fd00:5a::1/64'],
+          endpoints: [endpoint('vethc', '10.90.1.4', { onBridge: false }), endpoint('vethd', '10.90.1.5', { hostLink: 'down' })],
+        },
+      ],
+      unattached: [],
+    };
+
+    it('marks a bridge without its gateway addresses, and a host end off its bridge, in the tree', () => {
+      const lines = topologyText(broken).split('\n');
+      expect(lines[1]).to.match(/^└── nsbr-web \[NO GATEWAY 10\.90\.1\.1\/24 fd00:5a::1\/64\]  network "web"/);
+      expect(lines[2]).to.match(/^    ├── vethc \[OFF BRIDGE\] ⇄ eth0 10\.90\.1\.4 /);
+      expect(lines[3]).to.match(/^    └── vethd \[DOWN\] ⇄ eth0 10\.90\.1\.5 /);
+    });
+
+    it('draws them dashed in Graphviz, and says why', () => {
+      const dot = topologyDot(broken);
+      expect(dot).to.contain('\\nno gateway 10.90.1.1/24 fd00:5a::1/64", style=dashed]');
+      expect(dot).to.contain('[label="vethc (off bridge)", style=dashed];');
+      expect(dot).to.contain('[label="vethd", style=dashed];');
+    });
   });
 
   it('says so when there is nothing', () => {

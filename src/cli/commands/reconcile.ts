@@ -5,13 +5,13 @@ import { attachmentSweep } from '../../cni/attachments';
 import { reconcile, type ReconcileReport } from '../../network/reconcile';
 import { printJson, withProgress } from '../output';
 
-const WHAT: Record<Exclude<keyof ReconcileReport, 'firewallElements' | 'swept' | 'failures'>, string> = {
+// A bridge made again is one of the repairs, printed with them.
+const WHAT: Record<Exclude<keyof ReconcileReport, 'firewallElements' | 'swept' | 'failures' | 'repaired' | 'bridges'>, string> = {
   containers: 'containers removed (namespace gone or setup died)',
   endpoints: 'endpoints removed (namespace gone or connect died)',
   links: 'stray host interfaces removed',
   leases: 'leases released',
   ports: 'host ports released',
-  bridges: 'missing bridges made again',
   strayBridges: 'bridges of unknown networks removed',
 };
 
@@ -21,7 +21,7 @@ const SWEPT: Record<string, string> = {
 
 export function reconcileCommand(): Command {
   return new Command('reconcile')
-    .description('remove what belongs to nothing and put back missing bridges and firewall state')
+    .description('remove what belongs to nothing; put back bridges, host veths and firewall state as the records say')
     .option('--json', 'print the report as JSON')
     .action(async (options: { json?: boolean }) => {
       const report = await withProgress('reconciling', () => reconcile({ sweeps: [attachmentSweep] }));
@@ -37,6 +37,7 @@ export function reconcileCommand(): Command {
       for (const [name, removed] of Object.entries(report.swept)) {
         if (removed.length) lines.push(`${SWEPT[name] ?? name}: ${removed.join(', ')}`);
       }
+      lines.push(...report.repaired.map((repair) => `repaired ${repair}`));
       if (!lines.length && !report.failures.length) lines.push('nothing stale found');
       // Every firewall entry is written again from the records, whether it was missing or not.
       if (report.firewallElements) lines.push(`firewall entries rewritten from the records: ${report.firewallElements}`);

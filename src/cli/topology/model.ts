@@ -1,4 +1,5 @@
 /** What `nsnet topology` draws: networks, endpoints and containers, checked against the kernel. */
+import { gatewayAddresses } from '../../network/bridge';
 import { type ContainerInfo, listContainers } from '../../network/containers';
 import type { Endpoint } from '../../network/endpoint-record';
 import { listEndpoints, listNetworks } from '../../network/network';
@@ -11,6 +12,8 @@ export type LinkState = 'up' | 'down' | 'missing';
 export interface TopologyEndpoint {
   hostIfname: string;
   hostLink: LinkState;
+  /** The host end is a port of its network's bridge (false when it, or the bridge, is missing). */
+  onBridge: boolean;
   /** Containers in the endpoint's namespace: its own, then those that joined it. */
   containers: string[];
   netns: string;
@@ -25,6 +28,8 @@ export interface TopologyNetwork {
   name: string;
   bridge: string;
   bridgeLink: LinkState;
+  /** Gateway addresses (CIDRs) the bridge should carry and does not. */
+  missingGateways: string[];
   subnet: string;
   gateway?: string;
   ipv6?: string;
@@ -44,18 +49,29 @@ export interface Topology {
 
 export async function readTopology(): Promise<Topology> {
   const host = NetNamespace.host();
-  const [networks, allEndpoints, containers, links] = await Promise.all([listNetworks(), listEndpoints(), listContainers(), host.links.list()]);
+  const [networks, allEndpoints, containers, links, addresses] = await Promise.all([
+    listNetworks(),
+    listEndpoints(),
+    listContainers(),
+    host.links.list(),
+    host.addresses.list(),
+  ]);
+  const linkNamed = (name: string) => links.find((l) => l.name === name);
   const linkState = (name: string): LinkState => {
-    const link = links.find((l) => l.name === name);
+    const link = linkNamed(name);
     return !link ? 'missing' : link.up ? 'up' : 'down';
   };
   const result: Topology = { host: { netnsInode: host.inode }, networks: [], unattached: [] };
   for (const net of networks) {
     const endpoints = allEndpoints.filter((e) => e.network === net.name);
+    const bridge = linkNamed(net.bridge);
+    const onBridge = (e: Endpoint) => bridge !== undefined && linkNamed(e.hostIfname)?.master === bridge.index;
+    const bridgeAddresses = new Set(addresses.filter((a) => a.index === bridge?.index).map((a) => a.cidr));
     result.networks.push({
       name: net.name,
       bridge: net.bridge,
       bridgeLink: linkState(net.bridge),
+      missingGateways: gatewayAddresses(net.options).map((a) => a.cidr).filter((cidr) => !bridgeAddresses.has(cidr)),
       subnet: net.subnet,
       ...(net.internal ? {} : { gateway: net.gateway }),
       ...(net.ipv6 ? { ipv6: net.ipv6.subnet } : {}),
@@ -63,7 +79,7 @@ export async function readTopology(): Promise<Topology> {
       icc: net.options.icc,
       masquerade: net.options.masquerade,
       firewall: net.options.activeFirewall,
-      endpoints: endpoints.map((e) => topologyEndpoint(e, containersIn(e, containers), linkState(e.hostIfname))),
+      endpoints: endpoints.map((e) => topologyEndpoint(e, containersIn(e, containers), linkState(e.hostIfname), onBridge(e))),
     });
   }
   for (const c of containers) {
@@ -79,10 +95,11 @@ function containersIn(endpoint: Endpoint, containers: ContainerInfo[]): string[]
   return owner ? [owner.id, ...owner.joinedBy] : [];
 }
 
-function topologyEndpoint(e: Endpoint, containers: string[], hostLink: LinkState): TopologyEndpoint {
+function topologyEndpoint(e: Endpoint, containers: string[], hostLink: LinkState, onBridge: boolean): TopologyEndpoint {
   return {
     hostIfname: e.hostIfname,
     hostLink,
+    onBridge,
     containers,
     netns: e.netns.path,
     ifname: e.ifname,

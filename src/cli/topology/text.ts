@@ -11,11 +11,14 @@ function branches(children: string[][]): string[] {
 }
 
 const state = (link: LinkState) => (link === 'up' ? '' : ` [${link.toUpperCase()}]`);
+/** A host end that exists but is no port of its bridge. */
+const offBridge = (e: TopologyEndpoint) => (e.hostLink !== 'missing' && !e.onBridge ? ' [OFF BRIDGE]' : '');
+const missingGateways = (net: TopologyNetwork) => (net.bridgeLink !== 'missing' && net.missingGateways.length ? ` [NO GATEWAY ${net.missingGateways.join(' ')}]` : '');
 
 function endpointLines(e: TopologyEndpoint): string[] {
   const who = e.containers.length ? e.containers.join(', ') : 'endpoint';
   const addresses = [e.ipv4, e.ipv6].filter(Boolean).join(' ');
-  const lines = [`${e.hostIfname}${state(e.hostLink)} ⇄ ${e.ifname} ${addresses} ${e.mac}  ${who} (netns ${e.netns})`];
+  const lines = [`${e.hostIfname}${state(e.hostLink)}${offBridge(e)} ⇄ ${e.ifname} ${addresses} ${e.mac}  ${who} (netns ${e.netns})`];
   for (const port of e.ports) lines.push(`  published ${formatPort(port)}`);
   return lines;
 }
@@ -27,7 +30,7 @@ function networkLines(net: TopologyNetwork): string[] {
     `firewall ${net.firewall}`,
   ].filter(Boolean);
   const addresses = [net.subnet, net.ipv6 ?? '', net.gateway ? `gateway ${net.gateway}` : ''].filter(Boolean).join(' ');
-  const head = `${net.bridge}${state(net.bridgeLink)}  network "${net.name}"  ${addresses}  (${flags.join(', ')})`;
+  const head = `${net.bridge}${state(net.bridgeLink)}${missingGateways(net)}  network "${net.name}"  ${addresses}  (${flags.join(', ')})`;
   const children = net.endpoints.map(endpointLines);
   return [head, ...(children.length ? branches(children) : ['└── (no endpoints)'])];
 }
