@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 
 import { asKernelError, invalid, isGone, kernelError, NsnetError } from './errors';
 import { native, type NetlinkHandle } from './native';
+import { namespacePids } from './netns-pids';
 import { Addresses } from './rtnl/addresses';
 import { NftConnection } from './kernel/nft-connection';
 import { RtnlConnection } from './kernel/rtnl-connection';
@@ -205,8 +206,13 @@ export class NetNamespace {
     return this.fdValue === CLOSED;
   }
 
-  /** Closes the descriptor but lets the next use open the same path again. */
-  private release(): void {
+  /**
+   * Closes the descriptor and sockets but lets the next use open the same
+   * path again (and check it is still this namespace), so that a handle kept
+   * at rest holds no descriptor.
+   * @internal
+   */
+  release(): void {
     if (this.fdValue < 0 || this.isHost) return;
     this.dropConnection();
     fs.closeSync(this.fdValue);
@@ -248,6 +254,11 @@ export class NetNamespace {
     const opening = asKernelError(`${what} open in ${this.label}`, async () => wrap(await native().openNetlink(fd, protocol)));
     opening.catch(forget);
     return opening;
+  }
+
+  /** The processes running in this namespace, by pid (as `ip netns pids` lists them). */
+  pids(): Promise<number[]> {
+    return namespacePids(this.inode);
   }
 
   /** Reads a `net.*` sysctl inside this namespace, e.g. `net.ipv4.ip_forward`. */
