@@ -63,6 +63,8 @@ export class NetNamespace {
   private fdValue: number;
   private conn?: Promise<RtnlConnection>;
   private nft?: Promise<NftConnection>;
+  /** An unnamed namespace made here: it lives only while its descriptor is open. */
+  private onlyByDescriptor = false;
 
   private constructor(
     /** The name under the netns directory; undefined for the host and unnamed namespaces. */
@@ -86,7 +88,9 @@ export class NetNamespace {
   static async create(name?: string): Promise<NetNamespace> {
     if (name === undefined) {
       const { fd, rtnl } = await asKernelError('netns create', () => native().createNamespace(''));
-      return NetNamespace.fromFd(undefined, `/proc/${process.pid}/fd/${fd}`, fd, rtnl);
+      const ns = NetNamespace.fromFd(undefined, `/proc/${process.pid}/fd/${fd}`, fd, rtnl);
+      ns.onlyByDescriptor = true;
+      return ns;
     }
     checkNamespaceName(name);
     const dir = netnsDir();
@@ -209,11 +213,11 @@ export class NetNamespace {
   /**
    * Closes the descriptor and sockets but lets the next use open the same
    * path again (and check it is still this namespace), so that a handle kept
-   * at rest holds no descriptor.
-   * @internal
+   * at rest holds no descriptor. For a namespace reachable by its path: an
+   * unnamed one lives only while its descriptor is open, so it is kept.
    */
   release(): void {
-    if (this.fdValue < 0 || this.isHost) return;
+    if (this.fdValue < 0 || this.isHost || this.onlyByDescriptor) return;
     this.dropConnection();
     fs.closeSync(this.fdValue);
     untrack(this);
