@@ -1,21 +1,12 @@
 /** The processes running in a network namespace, found as `ip netns pids` finds them. */
-import * as fs from 'node:fs';
+import { asKernelError } from './errors';
+import { native } from './native';
 
 /**
- * The pids (ascending) whose network namespace has this inode: each
- * /proc/<pid>/ns/net is compared with it. A process that ends meanwhile, or
+ * The pids (ascending) whose network namespace has this inode, read from
+ * /proc/<pid>/ns/net off the JS thread. A process that ends meanwhile, or
  * one this process may not look into, is skipped.
  */
-export async function namespacePids(inode: number): Promise<number[]> {
-  const entries = await fs.promises.readdir('/proc');
-  const pids = entries.filter((entry) => /^[0-9]+$/.test(entry)).map(Number);
-  const inside = await Promise.all(
-    pids.map((pid) =>
-      fs.promises.stat(`/proc/${pid}/ns/net`).then(
-        (stat) => stat.ino === inode,
-        () => false,
-      ),
-    ),
-  );
-  return pids.filter((_, i) => inside[i]).sort((a, b) => a - b);
+export function namespacePids(inode: number): Promise<number[]> {
+  return asKernelError('list the processes of a namespace', () => native().namespacePids(inode));
 }

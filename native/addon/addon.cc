@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "js_convert.h"
+#include "namespace_pids.h"
 #include "netlink_handle.h"
 #include "netlink_message.h"
 #include "netns.h"
@@ -116,6 +117,20 @@ Napi::Value shareNamespaceDirectoryJs(const Napi::CallbackInfo& info) {
 Napi::Value removeNamespaceMountJs(const Napi::CallbackInfo& info) {
   auto path = stringArg(info, 0);
   return PromiseWorker::start(info.Env(), [path] { return NetlinkStatus::ofResult(removeNamespaceMount(path)); }, nullptr);
+}
+
+// namespacePids(inode): Promise<number[]>, the processes in that network namespace.
+Napi::Value namespacePidsJs(const Napi::CallbackInfo& info) {
+  if (!info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "expected a number argument");
+  auto inode = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
+  auto pids = std::make_shared<std::vector<int>>();
+  return PromiseWorker::start(
+      info.Env(), [inode, pids] { return NetlinkStatus::ofResult(namespacePids(inode, *pids)); },
+      [pids](Napi::Env env) {
+        auto array = Napi::Array::New(env, pids->size());
+        for (size_t i = 0; i < pids->size(); i++) array.Set(i, Napi::Number::New(env, (*pids)[i]));
+        return array;
+      });
 }
 
 // readSysctl(netnsFd, path): Promise<string>
@@ -359,6 +374,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
       {"createNamespace", createNamespaceJs},
       {"shareNamespaceDirectory", shareNamespaceDirectoryJs},
       {"removeNamespaceMount", removeNamespaceMountJs},
+      {"namespacePids", namespacePidsJs},
       {"readSysctl", readSysctlJs},
       {"writeSysctl", writeSysctlJs},
       {"openNetlink", openNetlinkJs},

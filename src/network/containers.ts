@@ -112,10 +112,10 @@ function ownsNamespace(record: ContainerRecord): boolean {
   return record.ownsNamespace && record.netnsPath !== undefined && record.netnsInode !== undefined;
 }
 
-/** The namespace made for a container, if it is still there (and still the same). */
-async function ownNamespace(record: ContainerRecord): Promise<NetNamespace | undefined> {
+/** A handle (not yet open) on the namespace made for a container, by its path and inode. */
+function knownNamespace(record: ContainerRecord): NetNamespace {
   const { netnsPath, netnsInode } = record as Required<Pick<ContainerRecord, 'netnsPath' | 'netnsInode'>>;
-  return (await NetNamespace.exists(netnsPath, netnsInode)) ? NetNamespace.atPath(netnsPath, netnsInode, record.id) : undefined;
+  return NetNamespace.atPath(netnsPath, netnsInode, record.id);
 }
 
 function inUse(id: string, pids: number[]): NsnetError {
@@ -253,17 +253,24 @@ export async function teardownContainer(id: string, options: ContainerTeardownOp
     if (current.status === 'creating' && processAlive(current.pid)) {
       throw new NsnetError('CONTAINER_IN_USE', `container "${id}" is still being set up (process ${current.pid})`);
     }
-    const netns = ownsNamespace(current) ? await ownNamespace(current) : undefined;
+    const known = ownsNamespace(current) ? knownNamespace(current) : undefined;
+    // Looked up at once; the pids count only while the mount holds the
+    // namespace (a freed namespace's inode number is soon reused).
+    const [present, running, endpoint] = await Promise.all([
+      known ? NetNamespace.exists(known.path, known.inode) : false,
+      known ? known.pids() : [],
+      current.endpoint ? store.read<EndpointRecord>('endpoints', current.endpoint) : undefined,
+    ]);
+    const netns = present ? known : undefined;
     // A process in the namespace keeps it, and its veth, alive past the deletion of its mount.
-    leftRunning = netns ? await netns.pids() : [];
+    leftRunning = netns ? running : [];
     if (leftRunning.length && !options.force) throw inUse(id, leftRunning);
     if (current.status === 'ready') await store.write('containers', id, { ...current, status: 'removing', pid: process.pid });
     // Deleting a namespace nothing else holds lets the kernel remove the
-    // veth, in bulk; a held one keeps it, so then the veth goes first. A
-    // veth that stays keeps its addresses leased.
+    // veth, in bulk; otherwise the veth is deleted first. A veth that stays
+    // keeps its addresses leased.
     const deletesVeth = netns !== undefined && leftRunning.length === 0;
     if (deletesVeth && !(await attemptPart(failures, `netns of "${id}"`, () => netns.delete()))) return current;
-    const endpoint = current.endpoint ? await store.read<EndpointRecord>('endpoints', current.endpoint) : undefined;
     if (endpoint) {
       const network = await store.read<NetworkRecord>('networks', endpoint.network);
       failures.push(...(await teardownEndpointLocked(endpoint, network, { keepLinks: deletesVeth })));
