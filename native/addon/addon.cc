@@ -119,17 +119,23 @@ Napi::Value removeNamespaceMountJs(const Napi::CallbackInfo& info) {
   return PromiseWorker::start(info.Env(), [path] { return NetlinkStatus::ofResult(removeNamespaceMount(path)); }, nullptr);
 }
 
-// namespacePids(inode): Promise<number[]>, the processes in that network namespace.
-Napi::Value namespacePidsJs(const Napi::CallbackInfo& info) {
-  if (!info[0].IsNumber()) throw Napi::TypeError::New(info.Env(), "expected a number argument");
-  auto inode = static_cast<uint64_t>(info[0].As<Napi::Number>().Int64Value());
-  auto pids = std::make_shared<std::vector<int>>();
+// processNamespaces(): Promise<{ pids: number[], inodes: number[] }>, each
+// process and the inode of its network namespace.
+Napi::Value processNamespacesJs(const Napi::CallbackInfo& info) {
+  auto found = std::make_shared<std::vector<ProcessNamespace>>();
   return PromiseWorker::start(
-      info.Env(), [inode, pids] { return NetlinkStatus::ofResult(namespacePids(inode, *pids)); },
-      [pids](Napi::Env env) {
-        auto array = Napi::Array::New(env, pids->size());
-        for (size_t i = 0; i < pids->size(); i++) array.Set(i, Napi::Number::New(env, (*pids)[i]));
-        return array;
+      info.Env(), [found] { return NetlinkStatus::ofResult(processNamespaces(*found)); },
+      [found](Napi::Env env) {
+        auto pids = Napi::Array::New(env, found->size());
+        auto inodes = Napi::Array::New(env, found->size());
+        for (size_t i = 0; i < found->size(); i++) {
+          pids.Set(i, Napi::Number::New(env, (*found)[i].pid));
+          inodes.Set(i, Napi::Number::New(env, static_cast<double>((*found)[i].inode)));
+        }
+        auto result = Napi::Object::New(env);
+        result.Set("pids", pids);
+        result.Set("inodes", inodes);
+        return result;
       });
 }
 
@@ -374,7 +380,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
       {"createNamespace", createNamespaceJs},
       {"shareNamespaceDirectory", shareNamespaceDirectoryJs},
       {"removeNamespaceMount", removeNamespaceMountJs},
-      {"namespacePids", namespacePidsJs},
+      {"processNamespaces", processNamespacesJs},
       {"readSysctl", readSysctlJs},
       {"writeSysctl", writeSysctlJs},
       {"openNetlink", openNetlinkJs},

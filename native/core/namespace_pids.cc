@@ -8,16 +8,12 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
-#include <string>
 
 namespace nsnet {
 
-int namespacePids(uint64_t inode, std::vector<int>& pids) {
+int processNamespaces(std::vector<ProcessNamespace>& found) {
   DIR* proc = opendir("/proc");
   if (!proc) return -errno;
-  // readlink names the namespace without resolving it: cheaper than stat.
-  const std::string wanted = "net:[" + std::to_string(inode) + "]";
   char path[64];
   char target[64];
   int error = 0;
@@ -32,13 +28,15 @@ int namespacePids(uint64_t inode, std::vector<int>& pids) {
     long pid = strtol(entry->d_name, &end, 10);
     if (*end != '\0' || pid <= 0) continue;
     snprintf(path, sizeof path, "%ld/ns/net", pid);
-    ssize_t length = readlinkat(dirfd(proc), path, target, sizeof target);
-    if (length == static_cast<ssize_t>(wanted.size()) && memcmp(target, wanted.data(), wanted.size()) == 0) {
-      pids.push_back(static_cast<int>(pid));
-    }
+    // readlink names the namespace, "net:[<inode>]", without resolving it: cheaper than stat.
+    ssize_t length = readlinkat(dirfd(proc), path, target, sizeof target - 1);
+    if (length <= 0) continue;
+    target[length] = '\0';
+    unsigned long long inode;
+    if (sscanf(target, "net:[%llu]", &inode) == 1) found.push_back({static_cast<int>(pid), inode});
   }
   closedir(proc);
-  std::sort(pids.begin(), pids.end());
+  std::sort(found.begin(), found.end(), [](const ProcessNamespace& a, const ProcessNamespace& b) { return a.pid < b.pid; });
   return error;
 }
 

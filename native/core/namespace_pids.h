@@ -1,6 +1,6 @@
-// The processes running in a network namespace, found as `ip netns pids`
-// finds them: by the namespace each /proc/<pid>/ns/net names. No namespace
-// switch, so it may run on any thread.
+// The network namespace of every process, read as `ip netns pids` reads it:
+// the inode each /proc/<pid>/ns/net names. No namespace switch, so it may
+// run on any thread.
 #pragma once
 
 #include <cstdint>
@@ -8,9 +8,14 @@
 
 namespace nsnet {
 
-// Fills `pids` (ascending) with the processes whose network namespace has
-// inode `inode`. A process that ends meanwhile, or that this one may not
+struct ProcessNamespace {
+  int pid;
+  uint64_t inode;
+};
+
+// Fills `found` (by ascending pid) with each process and the inode of its
+// network namespace. A process that ends meanwhile, or that this one may not
 // look into, is skipped. Returns 0 or -errno of reading /proc.
-int namespacePids(uint64_t inode, std::vector<int>& pids);
+int processNamespaces(std::vector<ProcessNamespace>& found);
 
 }  // namespace nsnet

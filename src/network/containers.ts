@@ -112,10 +112,23 @@ function ownsNamespace(record: ContainerRecord): boolean {
   return record.ownsNamespace && record.netnsPath !== undefined && record.netnsInode !== undefined;
 }
 
-/** A handle (not yet open) on the namespace made for a container, by its path and inode. */
-function knownNamespace(record: ContainerRecord): NetNamespace {
+/** The namespace made for a container, if its mount still holds it, and the processes running in it. */
+interface NamespaceLook {
+  netns?: NetNamespace;
+  running: number[];
+}
+
+async function lookAtNamespace(record: ContainerRecord): Promise<NamespaceLook> {
   const { netnsPath, netnsInode } = record as Required<Pick<ContainerRecord, 'netnsPath' | 'netnsInode'>>;
-  return NetNamespace.atPath(netnsPath, netnsInode, record.id);
+  const known = NetNamespace.atPath(netnsPath, netnsInode, record.id);
+  const [present, running] = await Promise.all([NetNamespace.exists(netnsPath, netnsInode), known.pids()]);
+  // The pids count only while the mount holds the namespace: a freed namespace's inode number is soon reused.
+  return present ? { netns: known, running } : { running: [] };
+}
+
+/** Whether two readings of a container's record name the same namespace. */
+function sameNamespace(a: ContainerRecord, b: ContainerRecord): boolean {
+  return a.netnsPath === b.netnsPath && a.netnsInode === b.netnsInode;
 }
 
 function inUse(id: string, pids: number[]): NsnetError {
@@ -240,6 +253,12 @@ export async function teardownContainer(id: string, options: ContainerTeardownOp
   const store = currentStore();
   const failures: string[] = [];
   let leftRunning: number[] = [];
+  // The namespace and its processes are looked at before the lock (the scan
+  // of /proc is the slow part, and teardowns meanwhile share it); a process
+  // may enter until the mount goes, under the lock or not.
+  const early = await store.read<ContainerRecord>('containers', id);
+  const earlyLook = early && ownsNamespace(early) ? lookAtNamespace(early) : undefined;
+  earlyLook?.catch(() => undefined); // awaited below, or not needed
   // Checked and marked under the lock, so that no join slips in between; the
   // namespace and the endpoint go under the same lock.
   const record = await store.locked(async () => {
@@ -253,17 +272,14 @@ export async function teardownContainer(id: string, options: ContainerTeardownOp
     if (current.status === 'creating' && processAlive(current.pid)) {
       throw new NsnetError('CONTAINER_IN_USE', `container "${id}" is still being set up (process ${current.pid})`);
     }
-    const known = ownsNamespace(current) ? knownNamespace(current) : undefined;
-    // Looked up at once; the pids count only while the mount holds the
-    // namespace (a freed namespace's inode number is soon reused).
-    const [present, running, endpoint] = await Promise.all([
-      known ? NetNamespace.exists(known.path, known.inode) : false,
-      known ? known.pids() : [],
+    let look: Promise<NamespaceLook> | NamespaceLook = { running: [] };
+    if (ownsNamespace(current)) look = earlyLook && early && sameNamespace(early, current) ? earlyLook : lookAtNamespace(current);
+    const [{ netns, running }, endpoint] = await Promise.all([
+      look,
       current.endpoint ? store.read<EndpointRecord>('endpoints', current.endpoint) : undefined,
     ]);
-    const netns = present ? known : undefined;
     // A process in the namespace keeps it, and its veth, alive past the deletion of its mount.
-    leftRunning = netns ? running : [];
+    leftRunning = running;
     if (leftRunning.length && !options.force) throw inUse(id, leftRunning);
     if (current.status === 'ready') await store.write('containers', id, { ...current, status: 'removing', pid: process.pid });
     // Deleting a namespace nothing else holds lets the kernel remove the

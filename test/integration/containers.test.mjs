@@ -165,6 +165,22 @@ describe('setupContainer / teardownContainer', () => {
     }
   });
 
+  it('teardowns at once (sharing one look at /proc) each see only their own processes', async () => {
+    const cs = await Promise.all([container({ network: 'none' }), container({ network: 'none' }), container({ network: 'none' })]);
+    const server = await startTcpServer(cs[1].netns, 7302);
+    try {
+      const results = await Promise.allSettled(cs.map((c) => teardownContainer(c.id)));
+      expect(results.map((r) => r.status)).to.deep.equal(['fulfilled', 'rejected', 'fulfilled']);
+      expect(results[1].reason.code).to.equal('CONTAINER_IN_USE');
+      expect(results[1].reason.details.pids).to.deep.equal([server.pid]);
+      expect(ipJson(['netns', 'list']).map((n) => n.name)).to.deep.equal([cs[1].id]);
+    } finally {
+      await stop(server);
+    }
+    expect(await teardownContainer(cs[1].id)).to.deep.equal({ leftRunning: [] });
+    expect(ipJson(['netns', 'list'])).to.deep.equal([]);
+  });
+
   it('the handle setupContainer returns holds no descriptor at rest, and still works', async () => {
     const openFds = () => readdirSync('/proc/self/fd').length;
     await container(); // opens what all containers share: the host's sockets, the state directory
