@@ -214,7 +214,9 @@ export class NetNamespace {
    * Closes the descriptor and sockets but lets the next use open the same
    * path again (and check it is still this namespace), so that a handle kept
    * at rest holds no descriptor. For a namespace reachable by its path: an
-   * unnamed one lives only while its descriptor is open, so it is kept.
+   * unnamed one lives only while its descriptor is open, so it is kept. Not
+   * while an operation on this handle is under way: requests still queued
+   * fail NAMESPACE_CLOSED, and a veth request may carry the descriptor.
    */
   release(): void {
     if (this.fdValue < 0 || this.isHost || this.onlyByDescriptor) return;
