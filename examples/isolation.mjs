@@ -3,7 +3,7 @@
 // still reaches its gateway (the host).
 // Run it in a sandbox:  scripts/sandbox node examples/isolation.mjs
 import { createBridgeNetwork, removeNetwork, setupContainer, teardownContainer } from '../dist/index.js';
-import { echoServer, runNode, sendTcp, startNode } from './lib/node-programs.mjs';
+import { echoServer, runNode, sendTcp, startNode, stopNode } from './lib/node-programs.mjs';
 
 await createBridgeNetwork({ name: 'front', subnet: '10.94.0.0/24' });
 await createBridgeNetwork({ name: 'back', subnet: '10.94.1.0/24' });
@@ -24,7 +24,7 @@ try {
   await attempt('b1', 'f1', '(other network)');
   await attempt('l1', 'l2', '(same network, icc off)');
 } finally {
-  for (const server of servers) server.kill();
+  await Promise.all(servers.map(stopNode));
   for (const id of ids) await teardownContainer(id);
   for (const name of ['front', 'back', 'locked']) await removeNetwork(name);
 }

@@ -4,7 +4,7 @@
 // No proxy process: the firewall translates the addresses.
 // Run it in a sandbox:  scripts/sandbox node examples/publish-ports.mjs
 import { createBridgeNetwork, NetNamespace, removeNetwork, setupContainer, teardownContainer } from '../dist/index.js';
-import { echoServer, runNode, sendTcp, startNode } from './lib/node-programs.mjs';
+import { echoServer, runNode, sendTcp, startNode, stopNode } from './lib/node-programs.mjs';
 
 const host = NetNamespace.host();
 const net = await createBridgeNetwork({ name: 'published', subnet: '10.93.0.0/24' });
@@ -24,7 +24,7 @@ try {
   console.log(`host -> 127.0.0.1:<picked>    ${await runNode(host, sendTcp('127.0.0.1', picked, 'picked port'))}`);
   console.log(`sibling -> ${net.gateway}:8080     ${await runNode(sibling.netns, sendTcp(net.gateway, 8080, 'hairpin'))}`);
 } finally {
-  server?.kill();
+  if (server) await stopNode(server);
   await teardownContainer('sibling');
   await teardownContainer('web');
   await removeNetwork('published');

@@ -2,7 +2,7 @@
 // Run it in a sandbox so it leaves the machine's own network alone:
 //   scripts/sandbox node examples/two-containers.mjs
 import { createBridgeNetwork, removeNetwork, setupContainer, teardownContainer } from '../dist/index.js';
-import { echoServer, runNode, sendTcp, startNode } from './lib/node-programs.mjs';
+import { echoServer, runNode, sendTcp, startNode, stopNode } from './lib/node-programs.mjs';
 
 const net = await createBridgeNetwork({ name: 'pair', subnet: '10.92.0.0/24' });
 const servers = [];
@@ -18,7 +18,7 @@ try {
   console.log(`beta -> alpha:  ${await runNode(beta.netns, sendTcp(alpha.endpoint.ipv4, 7000, 'hello alpha'))}`);
   console.log(`alpha -> gateway ${net.gateway}: ${await runNode(alpha.netns, `require('node:net').connect(1, '${net.gateway}').on('error', (e) => console.log('reached, ' + e.code))`)}`);
 } finally {
-  for (const server of servers) server.kill();
+  await Promise.all(servers.map(stopNode));
   await teardownContainer('alpha');
   await teardownContainer('beta');
   await removeNetwork('pair');

@@ -31,6 +31,7 @@ export { parsePublish } from './firewall/publish';
 export type { PortRequest, PublishSpec, PortProtocol, PublishedPort } from './types/ports';
 export type { ConnectTarget } from './network/target';
 export { listContainers, setupContainer, teardownContainer } from './network/containers';
+export type { ContainerTeardownOptions, ContainerTeardownReport } from './network/containers';
 export type { Container, ContainerInfo } from './network/containers';
 export type { ContainerMode, SetupOptions } from './types/container';
 export { reconcile } from './network/reconcile';

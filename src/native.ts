@@ -114,6 +114,8 @@ export interface NativeAddon {
   createNamespace(bindPath: string): Promise<{ fd: number; rtnl: NetlinkHandle }>;
   shareNamespaceDirectory(dir: string): Promise<void>;
   removeNamespaceMount(path: string): Promise<void>;
+  /** Each process (ascending pids) and the inode of its network namespace. */
+  processNamespaces(): Promise<{ pids: number[]; inodes: number[] }>;
   isNetNamespace(fd: number): boolean;
   duplicateFd(fd: number): number;
   readSysctl(netnsFd: number, path: string): Promise<string>;

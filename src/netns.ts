@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 
 import { asKernelError, invalid, isGone, kernelError, NsnetError } from './errors';
 import { native, type NetlinkHandle } from './native';
+import { namespacePids } from './netns-pids';
 import { Addresses } from './rtnl/addresses';
 import { NftConnection } from './kernel/nft-connection';
 import { RtnlConnection } from './kernel/rtnl-connection';
@@ -62,6 +63,8 @@ export class NetNamespace {
   private fdValue: number;
   private conn?: Promise<RtnlConnection>;
   private nft?: Promise<NftConnection>;
+  /** An unnamed namespace made here: it lives only while its descriptor is open. */
+  private onlyByDescriptor = false;
 
   private constructor(
     /** The name under the netns directory; undefined for the host and unnamed namespaces. */
@@ -85,7 +88,9 @@ export class NetNamespace {
   static async create(name?: string): Promise<NetNamespace> {
     if (name === undefined) {
       const { fd, rtnl } = await asKernelError('netns create', () => native().createNamespace(''));
-      return NetNamespace.fromFd(undefined, `/proc/${process.pid}/fd/${fd}`, fd, rtnl);
+      const ns = NetNamespace.fromFd(undefined, `/proc/${process.pid}/fd/${fd}`, fd, rtnl);
+      ns.onlyByDescriptor = true;
+      return ns;
     }
     checkNamespaceName(name);
     const dir = netnsDir();
@@ -205,9 +210,16 @@ export class NetNamespace {
     return this.fdValue === CLOSED;
   }
 
-  /** Closes the descriptor but lets the next use open the same path again. */
-  private release(): void {
-    if (this.fdValue < 0 || this.isHost) return;
+  /**
+   * Closes the descriptor and sockets but lets the next use open the same
+   * path again (and check it is still this namespace), so that a handle kept
+   * at rest holds no descriptor. For a namespace reachable by its path: an
+   * unnamed one lives only while its descriptor is open, so it is kept. Not
+   * while an operation on this handle is under way: requests still queued
+   * fail NAMESPACE_CLOSED, and a veth request may carry the descriptor.
+   */
+  release(): void {
+    if (this.fdValue < 0 || this.isHost || this.onlyByDescriptor) return;
     this.dropConnection();
     fs.closeSync(this.fdValue);
     untrack(this);
@@ -248,6 +260,11 @@ export class NetNamespace {
     const opening = asKernelError(`${what} open in ${this.label}`, async () => wrap(await native().openNetlink(fd, protocol)));
     opening.catch(forget);
     return opening;
+  }
+
+  /** The processes running in this namespace, by pid (as `ip netns pids` lists them). */
+  pids(): Promise<number[]> {
+    return namespacePids(this.inode);
   }
 
   /** Reads a `net.*` sysctl inside this namespace, e.g. `net.ipv4.ip_forward`. */

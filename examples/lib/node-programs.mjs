@@ -10,6 +10,17 @@ export function startNode(ns, script) {
   });
 }
 
+/**
+ * Stops a server started with startNode and waits until it has exited:
+ * teardownContainer refuses while a process still runs in the namespace.
+ */
+export function stopNode(child) {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill();
+  return exited;
+}
+
 /** Runs `node -e script` inside `ns` to the end; resolves to its output, or to "failed: <why>". */
 export async function runNode(ns, script) {
   const { code, stdout, stderr } = await ns.exec(process.execPath, ['-e', script]);

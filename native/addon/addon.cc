@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "js_convert.h"
+#include "namespace_pids.h"
 #include "netlink_handle.h"
 #include "netlink_message.h"
 #include "netns.h"
@@ -116,6 +117,26 @@ Napi::Value shareNamespaceDirectoryJs(const Napi::CallbackInfo& info) {
 Napi::Value removeNamespaceMountJs(const Napi::CallbackInfo& info) {
   auto path = stringArg(info, 0);
   return PromiseWorker::start(info.Env(), [path] { return NetlinkStatus::ofResult(removeNamespaceMount(path)); }, nullptr);
+}
+
+// processNamespaces(): Promise<{ pids: number[], inodes: number[] }>, each
+// process and the inode of its network namespace.
+Napi::Value processNamespacesJs(const Napi::CallbackInfo& info) {
+  auto found = std::make_shared<std::vector<ProcessNamespace>>();
+  return PromiseWorker::start(
+      info.Env(), [found] { return NetlinkStatus::ofResult(processNamespaces(*found)); },
+      [found](Napi::Env env) {
+        auto pids = Napi::Array::New(env, found->size());
+        auto inodes = Napi::Array::New(env, found->size());
+        for (size_t i = 0; i < found->size(); i++) {
+          pids.Set(i, Napi::Number::New(env, (*found)[i].pid));
+          inodes.Set(i, Napi::Number::New(env, static_cast<double>((*found)[i].inode)));
+        }
+        auto result = Napi::Object::New(env);
+        result.Set("pids", pids);
+        result.Set("inodes", inodes);
+        return result;
+      });
 }
 
 // readSysctl(netnsFd, path): Promise<string>
@@ -359,6 +380,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
       {"createNamespace", createNamespaceJs},
       {"shareNamespaceDirectory", shareNamespaceDirectoryJs},
       {"removeNamespaceMount", removeNamespaceMountJs},
+      {"processNamespaces", processNamespacesJs},
       {"readSysctl", readSysctlJs},
       {"writeSysctl", writeSysctlJs},
       {"openNetlink", openNetlinkJs},

@@ -31,6 +31,11 @@ export function errorLine(error: unknown): string {
   return `nsnet: INTERNAL: ${message}`;
 }
 
+/** Says which processes a forced teardown left running in a container's former namespace. */
+export function leftRunningNote(id: string, pids: number[]): string {
+  return `nsnet: ${id}: processes ${pids.join(', ')} still run in its former namespace, without a network (kill ${pids.join(' ')} ends them)`;
+}
+
 /** Exit status for an error: 2 for bad usage or input, 1 for anything else. */
 export function exitStatusFor(error: unknown): number {
   if (!(error instanceof NsnetError)) return 1;

@@ -113,10 +113,31 @@ function ownsNamespace(record: ContainerRecord): boolean {
   return record.ownsNamespace && record.netnsPath !== undefined && record.netnsInode !== undefined;
 }
 
-/** Deletes the namespace made for a container, if it is still there (and still the same). */
-async function deleteNamespace(record: ContainerRecord): Promise<void> {
+/** The namespace made for a container, if its mount still holds it, and the processes running in it. */
+interface NamespaceLook {
+  netns?: NetNamespace;
+  running: number[];
+}
+
+async function lookAtNamespace(record: ContainerRecord): Promise<NamespaceLook> {
   const { netnsPath, netnsInode } = record as Required<Pick<ContainerRecord, 'netnsPath' | 'netnsInode'>>;
-  if (await NetNamespace.exists(netnsPath, netnsInode)) await NetNamespace.atPath(netnsPath, netnsInode, record.id).delete();
+  const known = NetNamespace.atPath(netnsPath, netnsInode, record.id);
+  const [present, running] = await Promise.all([NetNamespace.exists(netnsPath, netnsInode), known.pids()]);
+  // The pids count only while the mount holds the namespace: a freed namespace's inode number is soon reused.
+  return present ? { netns: known, running } : { running: [] };
+}
+
+/** Whether two readings of a container's record name the same namespace. */
+function sameNamespace(a: ContainerRecord, b: ContainerRecord): boolean {
+  return a.netnsPath === b.netnsPath && a.netnsInode === b.netnsInode;
+}
+
+function inUse(id: string, pids: number[]): NsnetError {
+  return new NsnetError(
+    'CONTAINER_IN_USE',
+    `processes ${pids.join(', ')} still run in the network namespace of "${id}": end them, or remove it with force`,
+    { pids },
+  );
 }
 
 /** Removes a container record; a joiner also leaves its source's list. */
@@ -205,18 +226,42 @@ export async function setupContainer(id: string, options: SetupOptions = {}): Pr
   if (container.endpoint) record.endpoint = endpointKey(container.endpoint.network, container.netns.inode);
   record.status = 'ready';
   await store.write('containers', id, record);
+  // At rest a container holds no descriptor in this process: its handle opens again on use.
+  container.netns.release();
   return container;
+}
+
+export interface ContainerTeardownOptions {
+  /**
+   * Remove the container even while processes run in its namespace: its
+   * veth is deleted (so its address is free for good), the processes are
+   * left running, without a network, and reported.
+   */
+  force?: boolean;
+}
+
+export interface ContainerTeardownReport {
+  /** Processes that still run in the container's former namespace (with `force`). */
+  leftRunning: number[];
 }
 
 /**
  * Tears down container `id`: its endpoint (addresses released), and the
  * namespace made for it. Succeeds when the container or parts of it are gone
- * already; refused with CONTAINER_IN_USE while other containers joined it.
+ * already; refused with CONTAINER_IN_USE while other containers joined it, or
+ * (unless `force`) while processes run in its namespace.
  */
-export async function teardownContainer(id: string): Promise<void> {
+export async function teardownContainer(id: string, options: ContainerTeardownOptions = {}): Promise<ContainerTeardownReport> {
   checkContainerId(id);
   const store = currentStore();
   const failures: string[] = [];
+  let leftRunning: number[] = [];
+  // The namespace and its processes are looked at before the lock (the scan
+  // of /proc is the slow part, and teardowns meanwhile share it); a process
+  // may enter until the mount goes, under the lock or not.
+  const early = await store.read<ContainerRecord>('containers', id);
+  const earlyLook = early && ownsNamespace(early) ? lookAtNamespace(early) : undefined;
+  earlyLook?.catch(() => undefined); // awaited below, or not needed
   // Checked and marked under the lock, so that no join slips in between; the
   // namespace and the endpoint go under the same lock.
   const record = await store.locked(async () => {
@@ -230,20 +275,32 @@ export async function teardownContainer(id: string): Promise<void> {
     if (current.status === 'creating' && processAlive(current.pid)) {
       throw new NsnetError('CONTAINER_IN_USE', `container "${id}" is still being set up (process ${current.pid})`);
     }
+    let look: Promise<NamespaceLook> | NamespaceLook = { running: [] };
+    if (ownsNamespace(current)) look = earlyLook && early && sameNamespace(early, current) ? earlyLook : lookAtNamespace(current);
+    const [{ netns, running }, endpoint] = await Promise.all([
+      look,
+      current.endpoint ? store.read<EndpointRecord>('endpoints', current.endpoint) : undefined,
+    ]);
+    // A process in the namespace keeps it, and its veth, alive past the deletion of its mount.
+    leftRunning = running;
+    if (leftRunning.length && !options.force) throw inUse(id, leftRunning);
     if (current.status === 'ready') await store.write('containers', id, { ...current, status: 'removing', pid: process.pid });
-    // The namespace first: deleting it lets the kernel remove the veth, in
-    // bulk; one that stays keeps its veth, and so its addresses stay leased.
-    if (ownsNamespace(current) && !(await attemptPart(failures, `netns of "${id}"`, () => deleteNamespace(current)))) return current;
-    const endpoint = current.endpoint ? await store.read<EndpointRecord>('endpoints', current.endpoint) : undefined;
+    // Deleting a namespace nothing else holds lets the kernel remove the
+    // veth, in bulk; otherwise the veth is deleted first. A veth that stays
+    // keeps its addresses leased.
+    const deletesVeth = netns !== undefined && leftRunning.length === 0;
+    if (deletesVeth && !(await attemptPart(failures, `netns of "${id}"`, () => netns.delete()))) return current;
     if (endpoint) {
       const network = await store.read<NetworkRecord>('networks', endpoint.network);
-      failures.push(...(await teardownEndpointLocked(endpoint, network, { keepLinks: ownsNamespace(current) })));
+      failures.push(...(await teardownEndpointLocked(endpoint, network, { keepLinks: deletesVeth })));
     }
+    if (netns && !deletesVeth && !failures.length) await attemptPart(failures, `netns of "${id}"`, () => netns.delete());
     return current;
   });
-  if (!record) return;
+  if (!record) return { leftRunning: [] };
   if (failures.length) throw teardownIncomplete(`"${id}"`, failures);
   await forgetContainer(record);
+  return { leftRunning };
 }
 
 /** What is known about a container, as `listContainers` reports it. */

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 
 import { listNetworks, NetNamespace, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
-import { eventually, ipJson, linkNames, newLinks, publishedAnyPorts, tcpRequest, uniqueName } from '../helpers.mjs';
+import { eventually, expectReject, ipJson, ipLink, linkNames, newLinks, publishedAnyPorts, tcpRequest, uniqueName } from '../helpers.mjs';
 
 const bin = join(process.cwd(), 'bin', 'nsnet.js');
 const HOST = '203.0.113.1';
@@ -52,6 +52,17 @@ async function expectNothingLeft(id, port, before) {
   expect(await eventually(() => left().length === 0, 10000), `links left: ${left()}`).to.equal(true);
   expect(publishedAnyPorts()).to.not.include(port);
   expect(JSON.parse((await nsnet(['ps', '--json'])).stdout).containers).to.deep.equal([]);
+}
+
+/** The pids `ip netns pids` lists for a namespace. */
+function netnsPids(name) {
+  return execFileSync('ip', ['netns', 'pids', name], { encoding: 'utf8' }).split('\n').filter(Boolean).map(Number);
+}
+
+/** A container as `nsnet ps --json` shows it (read synchronously, for polling). */
+function psContainer(id) {
+  const ps = JSON.parse(execFileSync(process.execPath, [bin, 'ps', '--json'], { encoding: 'utf8' }));
+  return ps.containers.find((c) => c.id === id);
 }
 
 describe('nsnet command', () => {
@@ -107,6 +118,58 @@ describe('nsnet command', () => {
     const missing = await nsnet(['run', '--network', 'none', '--', 'no-such-program-here']);
     expect(missing.code).to.equal(127);
     expect(JSON.parse((await nsnet(['ps', '--json'])).stdout).containers).to.deep.equal([]);
+  });
+
+  it('run: a program COMMAND leaves running loses the network, and is named', async () => {
+    const before = linkNames();
+    const result = await nsnet(['run', '--name', 'cli-bg', '--', 'sh', '-c', 'sleep 30 >/dev/null 2>&1 & echo $!']);
+    const pid = Number(result.stdout.trim());
+    try {
+      expect(result.code, result.stderr).to.equal(0);
+      expect(result.stderr).to.contain(`nsnet: cli-bg: processes ${pid} still run in its former namespace, without a network`);
+      // Deleted by nsnet, not left to the namespace that the program keeps alive.
+      expect(newLinks(before).filter((name) => name !== 'nsnet0')).to.deep.equal([]);
+      expect(JSON.parse((await nsnet(['ps', '--json'])).stdout).containers).to.deep.equal([]);
+    } finally {
+      process.kill(pid, 'SIGTERM');
+    }
+  });
+
+  it('rm of a container whose program outlived a SIGKILLed run: refused with its pid; -f frees the network', async () => {
+    const before = linkNames();
+    const program = `require('node:net').createServer((s) => s.end('old')).listen(80)`;
+    const run = nsnetProcess(['run', '--name', 'cli-kill', '--', process.execPath, '-e', program]);
+    let pid;
+    try {
+      let container;
+      expect(await eventually(() => (container = psContainer('cli-kill'))?.status === 'ready', 10000), run.output).to.equal(true);
+      const { ipv4, hostIfname } = container.endpoint;
+      expect(await requestWhenUp(host, ipv4, 80, 'x')).to.equal('old');
+      process.kill(run.pid, 'SIGKILL');
+      await once(run, 'exit');
+      const pids = netnsPids('cli-kill'); // the program, reparented, alone in the namespace
+      expect(pids).to.have.length(1);
+      [pid] = pids;
+
+      const refused = await nsnet(['rm', 'cli-kill']);
+      expect(refused.code).to.equal(1);
+      expect(refused.stderr).to.equal(`nsnet: CONTAINER_IN_USE: processes ${pid} still run in the network namespace of "cli-kill": end them, or remove it with force\n`);
+      expect(psContainer('cli-kill').status).to.equal('ready');
+      expect(ipLink(hostIfname).master).to.equal('nsnet0');
+
+      const forced = await nsnet(['rm', '-f', 'cli-kill']);
+      expect(forced.code, forced.stderr).to.equal(0);
+      expect(forced.stdout).to.equal('cli-kill\n');
+      expect(forced.stderr).to.contain(`processes ${pid} still run in its former namespace`);
+      expect(ipLink(hostIfname)).to.equal(undefined);
+      expect(newLinks(before).filter((name) => name !== 'nsnet0')).to.deep.equal([]);
+      expect(psContainer('cli-kill')).to.equal(undefined);
+      process.kill(pid, 0); // still running, and out of reach
+      await expectReject(tcpRequest(host, ipv4, 80, 'x', 500), 'Error');
+    } finally {
+      if (pid) process.kill(pid, 'SIGTERM');
+      await nsnet(['rm', '-f', 'cli-kill']);
+    }
   });
 
   it('network create / ls / inspect / rm round trip, with --json', async () => {

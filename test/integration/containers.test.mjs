@@ -1,11 +1,11 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { expect } from 'chai';
 
 import { createBridgeNetwork, NetNamespace, netnsDir, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
-import { eventually, expectReject, ip, ipJson, ipLink, startTcpServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
+import { eventually, expectReject, ip, ipJson, ipLink, runNode, startTcpServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
 
 const leasesOf = (network) =>
   Object.keys(JSON.parse(readFileSync(join(process.env.NSNET_STATE_DIR, 'leases', `${network}.json`), 'utf8')).ipv4.addresses);
@@ -113,6 +113,89 @@ describe('setupContainer / teardownContainer', () => {
     await teardownContainer(c.id);
     expect(await eventually(() => ipLink(c.endpoint.hostIfname) === undefined, 3000), 'host end removed by the kernel').to.equal(true);
     await expectReject(c.netns.links.list(), 'NsnetError', 'NAMESPACE_CLOSED');
+  });
+
+  it('refuses while a process runs in its namespace, and with force frees the address for good', async () => {
+    const network = uniqueName('cu');
+    const { bridge } = await createBridgeNetwork({ name: network, subnet: '10.144.0.0/24' });
+    const servers = [];
+    try {
+      const old = await container({ network, ip: '10.144.0.9' });
+      servers.push(await startTcpServer(old.netns, 7301, 'old'));
+      const [oldServer] = servers;
+      const state = () => ({
+        netns: ipJson(['netns', 'list']).map((n) => n.name).sort(),
+        hostEnd: (({ ifname, master, address, operstate }) => ({ ifname, master, address, operstate }))(ipLink(old.endpoint.hostIfname)),
+        leases: leasesOf(network),
+      });
+      const before = state();
+      expect(before.hostEnd.master).to.equal(bridge);
+
+      const refused = await expectReject(teardownContainer(old.id), 'NsnetError', 'CONTAINER_IN_USE');
+      expect(refused.details.pids).to.deep.equal([oldServer.pid]);
+      expect(refused.message).to.contain(String(oldServer.pid));
+      expect(state()).to.deep.equal(before);
+      expect(await old.netns.pids()).to.deep.equal([oldServer.pid]);
+
+      expect(await teardownContainer(old.id, { force: true })).to.deep.equal({ leftRunning: [oldServer.pid] });
+      // The veth is deleted, not left to a namespace that lives on: gone at once, and its peer with it.
+      expect(ipLink(old.endpoint.hostIfname)).to.equal(undefined);
+      expect(leasesOf(network)).to.deep.equal([]);
+      expect(existsSync(old.netns.path)).to.equal(false);
+      expect(oldServer.exitCode).to.equal(null); // left running, in a namespace with only lo
+      const left = await NetNamespace.open({ pid: oldServer.pid });
+      try {
+        expect(left.inode).to.equal(old.netns.inode);
+        expect((await left.links.list()).map((l) => l.name)).to.deep.equal(['lo']);
+      } finally {
+        left.close();
+      }
+
+      // The address goes to a new container, and traffic to it reaches the new one.
+      const next = await container({ network, ip: '10.144.0.9' });
+      servers.push(await startTcpServer(next.netns, 7301, 'new'));
+      const client = await container({ network });
+      expect(await tcpRequest(client.netns, '10.144.0.9', 7301, 'who')).to.equal('new:who');
+      const ports = ipJson(['link', 'show', 'master', bridge]).map((l) => l.ifname).sort();
+      expect(ports).to.deep.equal([next.endpoint.hostIfname, client.endpoint.hostIfname].sort());
+    } finally {
+      for (const server of servers) await stop(server);
+      for (const id of ids.splice(0).reverse()) await teardownContainer(id).catch(() => undefined);
+      await removeNetwork(network, { force: true });
+    }
+  });
+
+  it('teardowns at once (sharing one look at /proc) each see only their own processes', async () => {
+    const cs = await Promise.all([container({ network: 'none' }), container({ network: 'none' }), container({ network: 'none' })]);
+    const server = await startTcpServer(cs[1].netns, 7302);
+    try {
+      const results = await Promise.allSettled(cs.map((c) => teardownContainer(c.id)));
+      expect(results.map((r) => r.status)).to.deep.equal(['fulfilled', 'rejected', 'fulfilled']);
+      expect(results[1].reason.code).to.equal('CONTAINER_IN_USE');
+      expect(results[1].reason.details.pids).to.deep.equal([server.pid]);
+      expect(ipJson(['netns', 'list']).map((n) => n.name)).to.deep.equal([cs[1].id]);
+    } finally {
+      await stop(server);
+    }
+    expect(await teardownContainer(cs[1].id)).to.deep.equal({ leftRunning: [] });
+    expect(ipJson(['netns', 'list'])).to.deep.equal([]);
+  });
+
+  it('the handle setupContainer returns holds no descriptor at rest, and still works', async () => {
+    const openFds = () => readdirSync('/proc/self/fd').length;
+    await container(); // opens what all containers share: the host's sockets, the state directory
+    const before = openFds();
+    const c = await container();
+    expect(openFds()).to.equal(before);
+    // Opened again on use, checked to be the same namespace.
+    expect((await c.netns.links.list()).map((l) => l.name)).to.deep.equal(['lo', 'eth0']);
+    expect((await c.netns.addresses.list({ dev: 'eth0', family: 4 }))[0].address).to.equal(c.endpoint.ipv4);
+    expect((await runNode(c.netns, 'process.stdout.write(require("fs").readlinkSync("/proc/self/ns/net"))'))).to.equal(`net:[${c.netns.inode}]`);
+    c.netns.release();
+    // The socket closes once its open promise settles, the program's pipes once they drain.
+    expect(await eventually(() => openFds() === before, 1000), `${openFds()} descriptors, ${before} before`).to.equal(true);
+    await teardownContainer(c.id);
+    await expectReject(c.netns.links.list(), 'NsnetError', 'NETNS_NOT_FOUND');
   });
 
   it('tears down twice, and after its namespace was deleted behind its back', async () => {

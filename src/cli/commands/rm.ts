@@ -2,15 +2,18 @@
 import { Command } from 'commander';
 
 import { teardownContainer } from '../../network/containers';
+import { leftRunningNote } from '../output';
 
 export function rmCommand(): Command {
   return new Command('rm')
     .description('tear down containers: release addresses and ports, delete their namespaces')
     .argument('<id...>', 'container ids (see nsnet ps)')
-    .action(async (ids: string[]) => {
+    .option('-f, --force', 'remove a container even while processes run in its namespace (they are left running, without a network)')
+    .action(async (ids: string[], options: { force?: boolean }) => {
       for (const id of ids) {
-        await teardownContainer(id);
+        const { leftRunning } = await teardownContainer(id, { force: options.force === true });
         process.stdout.write(`${id}\n`);
+        if (leftRunning.length) process.stderr.write(leftRunningNote(id, leftRunning) + '\n');
       }
     });
 }

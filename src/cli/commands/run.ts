@@ -5,7 +5,7 @@ import { Command } from 'commander';
 
 import { NsnetError } from '../../errors';
 import { setupContainer, teardownContainer, type Container } from '../../network/containers';
-import { errorLine, formatPort } from '../output';
+import { errorLine, formatPort, leftRunningNote } from '../output';
 import { collect } from '../options';
 import { SignalRelay, waitForExit, exitStatus, type Exit } from '../signal-relay';
 
@@ -64,10 +64,16 @@ async function run(command: string, args: string[], options: RunOptions): Promis
     exit = signals.pending ? { code: null, signal: signals.pending } : await runInside(container, command, args, signals);
   } finally {
     signals.stop();
-    await teardownContainer(id).catch((error: unknown) => {
-      process.stderr.write(errorLine(error) + '\n');
-      if (!(error instanceof NsnetError)) throw error;
-    });
+    // COMMAND has exited; what it left running in the namespace loses the network, and is named.
+    await teardownContainer(id, { force: true }).then(
+      ({ leftRunning }) => {
+        if (leftRunning.length) process.stderr.write(leftRunningNote(id, leftRunning) + '\n');
+      },
+      (error: unknown) => {
+        process.stderr.write(errorLine(error) + '\n');
+        if (!(error instanceof NsnetError)) throw error;
+      },
+    );
   }
   return exitStatus(exit);
 }

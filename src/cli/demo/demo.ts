@@ -12,7 +12,7 @@ import { NetNamespace } from '../../netns';
 import { formatPort } from '../output';
 import { readTopology } from '../topology/model';
 import { topologyText } from '../topology/text';
-import { helloServer, httpGet, runIn, startServer, tcpRead, whoAmIServer } from './programs';
+import { helloServer, httpGet, runIn, startServer, stopServer, tcpRead, whoAmIServer } from './programs';
 import { createWan, HOST_ADDRESS, removeWan, WAN_ADDRESS } from './wan';
 
 const say = (line: string) => process.stdout.write(line + '\n');
@@ -52,7 +52,7 @@ export async function runDemo(): Promise<void> {
     process.stdout.write(topologyText(await readTopology()));
     say('');
   } finally {
-    for (const server of servers) server.kill();
+    await Promise.all(servers.map(stopServer));
     for (const undo of cleanup.reverse()) await undo();
   }
   say('cleaned up: containers torn down, network and wan removed');

@@ -30,6 +30,14 @@ export async function runIn(ns: NetNamespace, script: string): Promise<string> {
   return result.stdout.trim();
 }
 
+/** Stops a server started with startServer and waits until it has exited (teardown refuses before). */
+export function stopServer(child: ReturnType<NetNamespace['spawn']>): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill();
+  return exited;
+}
+
 /** Starts a server program inside `ns`; resolves with its process once it prints "ready". */
 export function startServer(ns: NetNamespace, script: string): Promise<ReturnType<NetNamespace['spawn']>> {
   const child = ns.spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
