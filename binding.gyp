@@ -8,6 +8,7 @@
       "sources": [
         "native/core/link_schema.cc",
         "native/core/netlink_message.cc",
+        "native/core/netlink_reply.cc",
         "native/core/netlink_socket.cc",
         "native/core/netns.cc",
         "native/core/nft_encode.cc",
