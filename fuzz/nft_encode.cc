@@ -2,63 +2,28 @@
 // is whole (nlmsg_len the buffer's size, every attribute inside its parent,
 // 4-byte aligned with zero padding) and says exactly what was asked (table,
 // set, each element's key and data), or it is empty, exactly when a length
-// would outgrow netlink's 16 bits. The attributes are walked here, apart
-// from netlink_message.cc, so the check does not share the builder's code.
+// would outgrow netlink's 16 bits. The attributes are walked by
+// netlink_walk.h, apart from the builder's code.
 #include <arpa/inet.h>
-#include <fuzzer/FuzzedDataProvider.h>
 #include <linux/netfilter/nf_tables.h>
 #include <linux/netfilter/nfnetlink.h>
 #include <linux/netlink.h>
 #include <sys/socket.h>
 
-#include <algorithm>
 #include <cstring>
 #include <string>
 #include <vector>
 
 #include "check.h"
+#include "fuzz_input.h"
+#include "netlink_walk.h"
 #include "nft_encode.h"
 
 using namespace nsnet;
+using namespace nsnet::fuzz;
 
 namespace {
 
-constexpr size_t kMaxLength = 0xffff;  // nla_len's 16 bits
-// Bytes of keys, data and names per input: enough to pass kMaxLength, not so many that a run slows down.
-constexpr size_t kInputBudget = 3 * kMaxLength;
-
-size_t align4(size_t n) { return (n + 3) & ~size_t{3}; }
-
-struct Attr {
-  uint16_t type;
-  bool nested;
-  const uint8_t* data;
-  size_t len;
-};
-
-// A run of attributes: each header and payload inside the run, each followed
-// by zero padding up to 4 bytes, nothing else.
-std::vector<Attr> walk(const uint8_t* data, size_t len) {
-  std::vector<Attr> out;
-  size_t offset = 0;
-  while (offset < len) {
-    FUZZ_CHECK(len - offset >= NLA_HDRLEN);
-    nlattr header;
-    std::memcpy(&header, data + offset, sizeof header);
-    FUZZ_CHECK(header.nla_len >= NLA_HDRLEN && header.nla_len <= len - offset);
-    size_t padded = align4(header.nla_len);
-    FUZZ_CHECK(padded <= len - offset);
-    for (size_t i = offset + header.nla_len; i < offset + padded; i++) FUZZ_CHECK(data[i] == 0);
-    out.push_back({static_cast<uint16_t>(header.nla_type & NLA_TYPE_MASK), (header.nla_type & NLA_F_NESTED) != 0,
-                   data + offset + NLA_HDRLEN, static_cast<size_t>(header.nla_len - NLA_HDRLEN)});
-    offset += padded;
-  }
-  return out;
-}
-
-bool holds(const Attr& attr, const void* value, size_t len) {
-  return attr.len == len && (len == 0 || std::memcmp(attr.data, value, len) == 0);
-}
 
 void checkString(const Attr& attr, uint16_t type, const std::string& value) {
   FUZZ_CHECK(attr.type == type && !attr.nested);
@@ -73,18 +38,14 @@ void checkData(const Attr& attr, uint16_t type, const Bytes& value) {
   FUZZ_CHECK(holds(inner[0], value.data(), value.size()));
 }
 
-// The message's nfgenmsg and attributes, after the checks every message passes.
+// The message's attributes, after the checks every message passes.
 std::vector<Attr> checkMessage(const Bytes& msg, uint16_t type, uint16_t flags, uint8_t family, uint16_t resId) {
-  FUZZ_CHECK(msg.size() >= NLMSG_HDRLEN + sizeof(nfgenmsg) && msg.size() % NLMSG_ALIGNTO == 0);
-  nlmsghdr header;
-  std::memcpy(&header, msg.data(), sizeof header);
-  FUZZ_CHECK(header.nlmsg_len == msg.size());
+  nlmsghdr header = checkWhole(msg, sizeof(nfgenmsg));
   FUZZ_CHECK(header.nlmsg_type == type && header.nlmsg_flags == flags);
   nfgenmsg gen;
   std::memcpy(&gen, msg.data() + NLMSG_HDRLEN, sizeof gen);
   FUZZ_CHECK(gen.nfgen_family == family && gen.version == NFNETLINK_V0 && ntohs(gen.res_id) == resId);
-  size_t attrs = NLMSG_HDRLEN + NLMSG_ALIGN(sizeof gen);
-  return walk(msg.data() + attrs, msg.size() - attrs);
+  return topAttributes(msg, sizeof gen);
 }
 
 // Whether some attribute of the change's message, header included, would
@@ -105,19 +66,6 @@ bool outgrows(const SetElementChange& change) {
     list += item;
   }
   return list > kMaxLength;
-}
-
-// A few literal bytes, or a long run of one byte (to reach the 16-bit limits).
-Bytes bytesFrom(FuzzedDataProvider& in, size_t& budget) {
-  if (in.ConsumeBool()) return in.ConsumeBytes<uint8_t>(in.ConsumeIntegralInRange<size_t>(0, 64));
-  size_t len = in.ConsumeIntegralInRange<size_t>(0, std::min(budget, kMaxLength + 16));
-  budget -= len;
-  return Bytes(len, in.ConsumeIntegral<uint8_t>());
-}
-
-std::string nameFrom(FuzzedDataProvider& in, size_t& budget) {
-  Bytes bytes = bytesFrom(in, budget);
-  return std::string(bytes.begin(), bytes.end());
 }
 
 void checkSetElements(const SetElementChange& change) {
@@ -163,8 +111,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   change.exclusive = in.ConsumeBool();
   change.flush = in.ConsumeBool();
   change.family = in.ConsumeIntegral<uint8_t>();
-  change.table = nameFrom(in, budget);
-  change.set = nameFrom(in, budget);
+  change.table = textFrom(in, budget);
+  change.set = textFrom(in, budget);
   size_t count = in.ConsumeIntegralInRange<size_t>(0, 8192);
   for (size_t i = 0; i < count && in.remaining_bytes() > 0; i++) {
     SetElement element;
