@@ -19,7 +19,7 @@ const reporter = join(root, 'test', 'summary-reporter.cjs');
 const workDir = mkdtempSync(join(tmpdir(), 'nsnet-test-'));
 
 // Seconds each fuzzer runs here; longer by hand with `npm run fuzz -- --seconds N`.
-const fuzzSeconds = 20;
+const fuzzSeconds = 15;
 
 const suites = [
   { name: 'unit', command: [], spec: 'test/unit/**/*.test.mjs' },
