@@ -9,6 +9,7 @@
         "native/core/link_schema.cc",
         "native/core/namespace_pids.cc",
         "native/core/netlink_message.cc",
+        "native/core/netlink_reply.cc",
         "native/core/netlink_socket.cc",
         "native/core/netns.cc",
         "native/core/nft_encode.cc",

@@ -34,9 +34,10 @@ export interface NativeLinkAttributes {
   hairpin?: boolean;
 }
 
-export interface NativeLinkCreate extends NativeLinkAttributes {
+/** A creation has no bridge-port attributes: a change sets them once the link is a port. */
+export interface NativeLinkCreate extends Omit<NativeLinkAttributes, 'hairpin'> {
   kind: string;
-  peer?: NativeLinkAttributes;
+  peer?: Omit<NativeLinkAttributes, 'hairpin'>;
   parentIndex?: number;
   mode?: number;
   vxlanId?: number;

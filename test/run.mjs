@@ -1,8 +1,10 @@
 // `npm test`: builds what changed (test/build.mjs), then checks the layers
-// of src/ (`npm run check:layers`, one check), runs the unit suites, then the
-// integration suites inside a throw-away network sandbox (scripts/sandbox),
-// never in this machine's own namespace. `npm test -- unit`, `-- integration`
-// or `-- layers` runs one part. Ends with one line, "N passed, N failed[, N skipped]".
+// of src/ (`npm run check:layers`, one check), runs the unit suites, the
+// fuzzers of the native parsers for a bounded time (fuzz/run.mjs, one test per
+// harness), then the integration suites inside a throw-away network sandbox
+// (scripts/sandbox), never in this machine's own namespace. `npm test -- unit`,
+// `-- fuzz`, `-- integration` or `-- layers` runs one part. Ends with one
+// line, "N passed, N failed[, N skipped]".
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,8 +18,12 @@ const mocha = join(root, 'node_modules', 'mocha', 'bin', 'mocha.js');
 const reporter = join(root, 'test', 'summary-reporter.cjs');
 const workDir = mkdtempSync(join(tmpdir(), 'nsnet-test-'));
 
+// Seconds each fuzzer runs here; longer by hand with `npm run fuzz -- --seconds N`.
+const fuzzSeconds = 15;
+
 const suites = [
   { name: 'unit', command: [], spec: 'test/unit/**/*.test.mjs' },
+  { name: 'fuzz', command: [], script: [join(root, 'fuzz', 'run.mjs'), '--seconds', String(fuzzSeconds)] },
   {
     name: 'integration',
     command: [join(root, 'scripts', 'sandbox')],
@@ -38,7 +44,7 @@ function finish() {
 }
 
 if (only && only !== 'layers' && !suites.some((s) => s.name === only)) {
-  console.error(`no such part: ${only} (unit, integration or layers)`);
+  console.error(`no such part: ${only} (unit, fuzz, integration or layers)`);
   totals.failures += 1;
   finish();
 }
@@ -64,9 +70,9 @@ if (!only || only === 'layers') {
 
 for (const suite of suites.filter((s) => !only || s.name === only)) {
   const summaryFile = join(workDir, `${suite.name}.json`);
-  const args = [mocha, '--reporter', reporter, '--timeout', '60000'];
+  const args = suite.script ?? [mocha, '--reporter', reporter, '--timeout', '60000'];
   if (suite.require) args.push('--require', suite.require);
-  args.push(suite.spec);
+  if (suite.spec) args.push(suite.spec);
   const [program, ...rest] = suite.command.length ? [...suite.command, process.execPath] : [process.execPath];
   console.log(`\n== ${suite.name} tests ==`);
   const result = spawnSync(program, [...rest, ...args], {

@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "netlink_message.h"
+#include "netlink_reply.h"
 
 namespace nsnet {
 
@@ -24,29 +25,6 @@ constexpr int kReplyTimeoutSeconds = 30;
 void setFlag(int fd, int option) {
   int one = 1;
   setsockopt(fd, SOL_NETLINK, option, &one, sizeof one);
-}
-
-// Offset of the extended-ACK TLVs inside an NLMSG_ERROR payload.
-size_t errorTlvOffset(const Message& message) {
-  if (message.header->nlmsg_flags & NLM_F_CAPPED) return sizeof(nlmsgerr);
-  if (message.payloadLen < sizeof(nlmsgerr)) return message.payloadLen;
-  nlmsghdr original;
-  std::memcpy(&original, message.payload + sizeof(int), sizeof original);
-  return sizeof(int) + NLMSG_ALIGN(original.nlmsg_len);
-}
-
-NetlinkStatus statusOf(const Message& message) {
-  NetlinkStatus status;
-  int error = 0;
-  if (message.payloadLen < sizeof error) {
-    status.error = EBADMSG;
-    return status;
-  }
-  std::memcpy(&error, message.payload, sizeof error);
-  status.error = -error;
-  size_t tlvOffset = message.header->nlmsg_type == NLMSG_DONE ? sizeof(int) : errorTlvOffset(message);
-  status.extack = extackMessage(message, tlvOffset);
-  return status;
 }
 
 }  // namespace
@@ -142,7 +120,7 @@ std::vector<NetlinkStatus> NetlinkSocket::transact(std::vector<std::vector<uint8
           continue;
         }
         auto echo = std::move(results[first + index].echo);
-        results[first + index] = statusOf(message);
+        results[first + index] = replyStatus(message);
         results[first + index].echo = std::move(echo);
         answered[index] = true;
         pending--;
@@ -195,7 +173,7 @@ std::vector<NetlinkStatus> NetlinkSocket::transactBatch(std::vector<uint8_t> beg
     for (const auto& message : messages) {
       uint32_t index = message.header->nlmsg_seq - baseSeq;
       if (message.header->nlmsg_type != NLMSG_ERROR || index >= all.size()) continue;
-      NetlinkStatus status = statusOf(message);
+      NetlinkStatus status = replyStatus(message);
       bool marker = index == 0 || index + 1 == all.size();
       if (marker) {
         if (status.error) failure = status;
@@ -251,17 +229,8 @@ NetlinkStatus NetlinkSocket::queryOnce(std::vector<uint8_t>& request, std::vecto
   for (;;) {
     size_t len = 0;
     if (int error = receive(buffer, len)) return {-error, {}};
-    std::vector<Message> messages;
-    if (!splitMessages(buffer.data(), len, messages)) return {EBADMSG, "malformed netlink reply"};
-    for (const auto& message : messages) {
-      if (message.header->nlmsg_seq != seq) continue;
-      uint16_t type = message.header->nlmsg_type;
-      if (type == NLMSG_DONE || type == NLMSG_ERROR) return statusOf(message);
-      if (message.header->nlmsg_flags & NLM_F_DUMP_INTR) interrupted = true;
-      const auto* raw = reinterpret_cast<const uint8_t*>(message.header);
-      replies.insert(replies.end(), raw, raw + message.header->nlmsg_len);
-      replies.resize(NLMSG_ALIGN(replies.size()), 0);
-    }
+    NetlinkStatus status;
+    if (collectReply(buffer.data(), len, seq, replies, interrupted, status)) return status;
   }
 }
 

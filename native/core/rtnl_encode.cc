@@ -32,6 +32,13 @@ ifinfomsg linkHeader(uint32_t index, const LinkAttributes& attrs) {
 void putLink(MessageBuilder& msg, uint32_t index, const LinkAttributes& attrs) {
   msg.putHeader(linkHeader(index, attrs));
   putRows(msg, kLinkAttributeRows, attrs);
+}
+
+// A change's header and attributes, with its bridge-port ones. Not in a
+// creation: the kernel applies IFLA_INFO_SLAVE_DATA only to a link that is a
+// port already, and a second IFLA_LINKINFO would take the place of the kind's.
+void putLinkChange(MessageBuilder& msg, uint32_t index, const LinkAttributes& attrs) {
+  putLink(msg, index, attrs);
   if (!anyPresent(kBridgePortRows, attrs)) return;
   size_t info = msg.beginNested(IFLA_LINKINFO);
   msg.putString(IFLA_INFO_SLAVE_KIND, "bridge");
@@ -67,7 +74,7 @@ Bytes encodeLinkCreate(const LinkCreate& spec) {
 
 Bytes encodeLinkChange(const LinkChange& change) {
   MessageBuilder msg(RTM_NEWLINK, NLM_F_REQUEST);
-  putLink(msg, change.index, change.attrs);
+  putLinkChange(msg, change.index, change.attrs);
   return msg.finish();
 }
 

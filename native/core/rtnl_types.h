@@ -23,7 +23,7 @@ struct LinkAttributes {
   std::optional<uint32_t> master;  // 0 releases the link from its master
   std::optional<std::string> alias;
   std::optional<uint32_t> netnsFd;
-  std::optional<bool> hairpin;  // as a bridge port: reflect frames back out
+  std::optional<bool> hairpin;  // as a bridge port (a change only): reflect frames back out
 };
 
 struct LinkCreate {

@@ -15,7 +15,7 @@ import { endianness } from 'node:os';
 import { expect } from 'chai';
 
 import { native } from '../../dist/native.js';
-import { hex, words } from './bytes.mjs';
+import { attributesOf, hex, NLMSG_HDRLEN, words } from './bytes.mjs';
 
 const addon = native();
 
@@ -120,6 +120,17 @@ describe('rtnetlink encoders (golden bytes)', function () {
         0b00 0100 62726964676500 00   #   IFLA_INFO_KIND (1) len 11 "bridge" NUL + 1 byte padding
       `;
       expectBytes(addon.encodeLinkCreate({ kind: 'bridge', name: 'br0' }), golden);
+    });
+
+    it('leaves bridge-port attributes out of a creation: one IFLA_LINKINFO, the kind\'s', function () {
+      // The kernel applies IFLA_INFO_SLAVE_DATA only to an existing port, and
+      // of two IFLA_LINKINFO it keeps the last. A change carries them.
+      const plain = addon.encodeLinkCreate({ kind: 'bridge', name: 'br0' });
+      expect(words(addon.encodeLinkCreate({ kind: 'bridge', name: 'br0', hairpin: true }))).to.equal(words(plain));
+      const IFLA_LINKINFO = 18;
+      const change = addon.encodeLinkChange(7, { hairpin: true });
+      const types = attributesOf(change, NLMSG_HDRLEN + 16).map((attr) => attr.type);
+      expect(types).to.deep.equal([IFLA_LINKINFO]);
     });
 
     it('changes a link: down via ifi_change, new mtu, released from its master (IFLA_MASTER 0)', function () {
