@@ -5,7 +5,7 @@ import { attachmentSweep } from '../../cni/attachments';
 import { reconcile, type ReconcileReport } from '../../network/reconcile';
 import { printJson, withProgress } from '../output';
 
-const WHAT: Record<Exclude<keyof ReconcileReport, 'firewallElements' | 'swept' | 'failures'>, string> = {
+const WHAT: Record<Exclude<keyof ReconcileReport, 'firewallElements' | 'swept' | 'rebuilt' | 'failures'>, string> = {
   containers: 'containers removed (namespace gone or setup died)',
   endpoints: 'endpoints removed (namespace gone or connect died)',
   links: 'stray host interfaces removed',
@@ -21,7 +21,7 @@ const SWEPT: Record<string, string> = {
 
 export function reconcileCommand(): Command {
   return new Command('reconcile')
-    .description('remove what belongs to nothing and put back missing bridges and firewall state')
+    .description('remove what belongs to nothing, put back missing bridges and firewall state, and mend unreadable records')
     .option('--json', 'print the report as JSON')
     .action(async (options: { json?: boolean }) => {
       const report = await withProgress('reconciling', () => reconcile({ sweeps: [attachmentSweep] }));
@@ -30,7 +30,8 @@ export function reconcileCommand(): Command {
         if (report.failures.length) process.exitCode = 1;
         return;
       }
-      const lines: string[] = [];
+      // One line each: they are long (what was wrong, and what became of the file).
+      const lines = report.rebuilt.map((line) => `unreadable record ${line}`);
       for (const [key, label] of Object.entries(WHAT) as [keyof typeof WHAT, string][]) {
         if (report[key].length) lines.push(`${label}: ${report[key].join(', ')}`);
       }
