@@ -11,6 +11,7 @@ import type { BridgeNetworkOptions, NetworkRecord } from '../types/network';
 import { createBridge, deleteBridge, findBridge } from './bridge';
 import { checkConnectInput, type ConnectInput } from './connect-options';
 import { connect, disconnect } from './endpoint';
+import { installFirewallLocked } from './firewall-reinstall';
 import { type Endpoint, toEndpoint } from './endpoint-record';
 import { randomLocalMac } from './mac';
 import { checkNetworkName, checkNetworkOptions, differences } from './options';
@@ -165,7 +166,8 @@ export async function createBridgeNetwork(options: BridgeNetworkOptions): Promis
     try {
       if (firewall) {
         undo.push(`firewall entries of network "${record.name}"`, () => firewall.removeNetwork(record));
-        await firewall.install();
+        // Where missing (an outside flush), with every other network's entries too.
+        await installFirewallLocked(firewall, record.activeFirewall);
         await firewall.addNetwork(record);
       }
       await store.write('networks', record.name, record);
