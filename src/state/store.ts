@@ -237,6 +237,7 @@ function checked(kind: RecordKind, file: string, stored: unknown, known: boolean
     );
   }
   const problem = known ? undefined : recordValidator(kind).problem(record);
+  if (problem?.unknownKey) throw corrupt(file, `is not a valid ${kind} record: it has a key of the wrong kind, ${problem.path}`);
   if (problem) {
     throw corrupt(file, `is not a valid ${kind} record: ${problem.path || 'it'} must be ${problem.expected}, got ${shown(problem.value)}`);
   }

@@ -1,11 +1,12 @@
 /** The address leases of a network, as stored: a table per address family. */
 import v = require('valibot');
 
+import { IpText } from './record-text';
 import { jsonObject, jsonRecord } from './schema';
 
 export const LeaseTableSchema = jsonObject({
   /** address -> owner (endpoint id) */
-  addresses: jsonRecord(v.string(), v.string()),
+  addresses: jsonRecord(IpText, v.string()),
   /** Offset of the address handed out last, as a decimal string. */
   last: v.optional(v.pipe(v.string(), v.regex(/^[0-9]+$/))),
 });

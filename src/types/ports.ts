@@ -1,6 +1,7 @@
 /** Published ports: what a caller asks for, what an endpoint gets, and the table of who holds each host port. */
 import v = require('valibot');
 
+import { IpText } from './record-text';
 import { Integer, jsonObject, jsonRecord, strictJsonObject } from './schema';
 
 /** The protocols a port can be published for, and their IP protocol numbers (nf_tables' inet_proto). */
@@ -37,7 +38,7 @@ const Port = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535));
 
 /** One published port of an endpoint. */
 export const PublishedPortSchema = jsonObject({
-  hostIp: v.string(),
+  hostIp: IpText,
   hostPort: Port,
   containerPort: Port,
   protocol: ProtocolSchema,
@@ -45,7 +46,7 @@ export const PublishedPortSchema = jsonObject({
 export type PublishedPort = v.InferOutput<typeof PublishedPortSchema>;
 
 /** Who holds a host port: an address (or a wildcard) and the endpoint. */
-const PortBindingSchema = jsonObject({ hostIp: v.string(), owner: v.string() });
+const PortBindingSchema = jsonObject({ hostIp: IpText, owner: v.string() });
 export type PortBinding = v.InferOutput<typeof PortBindingSchema>;
 
 /** The record of one protocol's host ports: port number -> who holds it. */
