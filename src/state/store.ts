@@ -22,10 +22,10 @@ import * as path from 'node:path';
 
 import { asKernelError, kernelError, NsnetError } from '../errors';
 import { native } from '../native';
-import { processAlive } from './process-alive';
 import { RECORD_KINDS, RECORD_VERSION, type RecordKind, recordValidator, type StoredRecords } from '../types/records';
 import { shown } from '../types/schema';
 import { withFileLock } from './lock';
+import { processAlive } from './process-alive';
 const DEFAULT_STATE_DIR = '/var/lib/nsnet';
 
 /** `NSNET_STATE_DIR`, else /var/lib/nsnet. */

@@ -66,11 +66,17 @@ function comparable(line: string): string {
   const comment = COMMENT.exec(line)?.[1].replace(/"/g, '') ?? '';
   const options: string[][] = [];
   for (const token of line.replace(COMMENT, '').split(' ')) {
-    const negated = options.at(-1)?.join(' ') === '!';
-    if ((token.startsWith('-') && !negated) || token === '!') options.push([token]);
-    else options.at(-1)?.push(/^[0-9a-f.:]+$/.test(token) && /^-[ds]$/.test(options.at(-1)?.at(-1) ?? '') ? `${token}/${isIPv6(token) ? 128 : 32}` : token);
+    const option = options.at(-1);
+    const afterNot = option?.length === 1 && option[0] === '!';
+    if (token === '!' || (token.startsWith('-') && !afterNot)) options.push([token]);
+    else option?.push(isHostAddress(option, token) ? `${token}/${isIPv6(token) ? 128 : 32}` : token);
   }
   return [...options.map((option) => option.join(' ')).sort(), `--comment ${comment}`].join(' ');
+}
+
+/** `-d 10.0.0.1`: an address without a prefix length, after -s or -d. */
+function isHostAddress(option: string[], token: string): boolean {
+  return /^-[ds]$/.test(option.at(-1) ?? '') && /^[0-9a-f.:]+$/.test(token);
 }
 
 /** Whether a saved rule carries this owner comment (iptables-save may quote it). */
