@@ -1,12 +1,14 @@
 /** The address leases of a network, as stored: a table per address family. */
 import v = require('valibot');
 
-import { IpText } from './record-text';
 import { jsonObject, jsonRecord } from './schema';
 
 export const LeaseTableSchema = jsonObject({
-  /** address -> owner (endpoint id) */
-  addresses: jsonRecord(IpText, v.string()),
+  /**
+   * address -> owner (endpoint id). Strings only: a table holds an entry per
+   * address, and addresses reach the kernel from the endpoint records.
+   */
+  addresses: jsonRecord(v.string(), v.string()),
   /** Offset of the address handed out last, as a decimal string. */
   last: v.optional(v.pipe(v.string(), v.regex(/^[0-9]+$/))),
 });

@@ -45,8 +45,12 @@ export const PublishedPortSchema = jsonObject({
 });
 export type PublishedPort = v.InferOutput<typeof PublishedPortSchema>;
 
-/** Who holds a host port: an address (or a wildcard) and the endpoint. */
-const PortBindingSchema = jsonObject({ hostIp: IpText, owner: v.string() });
+/**
+ * Who holds a host port: an address (or a wildcard) and the endpoint. Its
+ * text reaches no kernel (the endpoint's record does), and a table holds an
+ * entry per port: checked as a string only, for speed.
+ */
+const PortBindingSchema = jsonObject({ hostIp: v.string(), owner: v.string() });
 export type PortBinding = v.InferOutput<typeof PortBindingSchema>;
 
 /** The record of one protocol's host ports: port number -> who holds it. */

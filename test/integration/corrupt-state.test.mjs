@@ -69,9 +69,10 @@ describe('corrupt records in the state directory', function () {
       expect(report.rebuilt.every((line) => line.includes('rebuilt from'))).to.equal(true);
       expect(asideFiles('leases', net)).to.have.length(1);
       expect(asideFiles('ports', 'tcp')).to.have.length(1);
-      expect(report.endpoints).to.deep.equal([]);
-      expect(report.leases).to.deep.equal([]);
-      expect(report.ports).to.deep.equal([]);
+      // (What other suites left may go too; nothing of this container does.)
+      expect(report.endpoints.filter((key) => key.startsWith(`${net}@`))).to.deep.equal([]);
+      expect(report.leases.filter((lease) => lease.startsWith(`${net} `))).to.deep.equal([]);
+      expect(report.ports).to.not.include('tcp 0.0.0.0:18441');
       // The first container keeps its address and port, and its port still leads to it.
       expect(JSON.parse(readState('leases', net)).ipv4.addresses).to.deep.equal({ [first.endpoint.ipv4]: first.endpoint.id });
       expect(await tcpRequest(NetNamespace.host(), '127.0.0.1', 18441, 'after')).to.equal('first:after');
@@ -95,9 +96,9 @@ describe('corrupt records in the state directory', function () {
     expect(report.failures).to.deep.equal([]);
     expect(report.rebuilt).to.have.length(1);
     expect(report.rebuilt[0]).to.match(new RegExp(`^endpoints/${key.replace('.', '\\.')}\\.json is not a JSON object; moved aside as endpoints/`));
-    expect(report.links).to.deep.equal([c.endpoint.hostIfname]);
-    expect(report.leases).to.deep.equal([`${net} ${c.endpoint.ipv4}`]);
-    expect(report.ports).to.deep.equal(['tcp 0.0.0.0:18451']);
+    expect(report.links).to.include(c.endpoint.hostIfname);
+    expect(report.leases).to.include(`${net} ${c.endpoint.ipv4}`);
+    expect(report.ports).to.include('tcp 0.0.0.0:18451');
     expect(linkNames()).to.not.include(c.endpoint.hostIfname);
     // The port and the address are free again.
     const next = await container({ network: net, ip: c.endpoint.ipv4, publish: ['18451:80'] });
@@ -114,9 +115,9 @@ describe('corrupt records in the state directory', function () {
     expect(report.failures).to.deep.equal([]);
     expect(report.rebuilt).to.have.length(1);
     expect(report.rebuilt[0]).to.match(new RegExp(`^networks/${net}\\.json is not a JSON object; moved aside as networks/${net}\\.json\\.corrupt-`));
-    expect(report.strayBridges).to.deep.equal([bridge]);
-    expect(report.endpoints).to.have.length(1);
-    expect(report.ports).to.deep.equal(['tcp 0.0.0.0:18461']);
+    expect(report.strayBridges).to.include(bridge);
+    expect(report.endpoints.filter((key) => key.startsWith(`${net}@`))).to.have.length(1);
+    expect(report.ports).to.include('tcp 0.0.0.0:18461');
     expect(linkNames()).to.not.include(bridge).and.not.include(c.endpoint.hostIfname);
     expect(readdirSync(join(process.env.NSNET_STATE_DIR, 'leases'))).to.not.include(`${net}.json`);
     await expectReject(getNetwork(net), 'NsnetError', 'NETWORK_NOT_FOUND');
@@ -135,7 +136,7 @@ describe('corrupt records in the state directory', function () {
     expect(report.failures).to.deep.equal([]);
     expect(report.rebuilt).to.have.length(1);
     expect(report.rebuilt[0]).to.match(new RegExp(`^containers/${c.id}\\.json .*rebuilt from its namespace`));
-    expect(report.containers).to.deep.equal([]);
+    expect(report.containers).to.not.include(c.id);
     expect(JSON.parse(readState('containers', c.id))).to.include({ id: c.id, mode: 'network', network: net, ownsNamespace: true, status: 'ready' });
     await teardownContainer(c.id);
     expect(namespaces()).to.not.include(c.id);

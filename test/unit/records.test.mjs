@@ -145,8 +145,8 @@ function wrongShapes(all) {
     // {} is a port table with no port, and no record of any other kind.
     // Text that would reach the kernel or a firewall script: addresses, prefixes, names.
     networks: ['{}', json({ ...network, bridge: 'br0 -j ACCEPT' }), json({ ...network, subnet: '10.0.0.0/33' }), json({ ...network, gateway: 'x' }), json({ ...network, name: 'a b' }), json({ ...network, name: 7 }), json({ ...network, ipv6: [] }), json({ ...network, mtu: 1500.5 }), json({ ...network, activeFirewall: 'pf' })],
-    leases: ['{}', '{"ipv4":{"addresses":{"garbage":"e1"}}}', '{"v4":"x"}', '{"ipv4":"x"}', '{"ipv4":{"addresses":[]}}', '{"ipv4":{"addresses":{"10.0.0.2":5}}}', '{"ipv4":{"addresses":{}},"ipv6":[]}', '{"ipv4":{"addresses":{},"last":-1}}'],
-    ports: ['{"80":[{"hostIp":"any","owner":"e1"}]}', '{"80":"x"}', '{"80":[null]}', '{"80":[{"hostIp":1,"owner":"e1"}]}', '{"http":[]}', '{"080":[]}'],
+    leases: ['{}', '{"v4":"x"}', '{"ipv4":"x"}', '{"ipv4":{"addresses":[]}}', '{"ipv4":{"addresses":{"10.0.0.2":5}}}', '{"ipv4":{"addresses":{}},"ipv6":[]}', '{"ipv4":{"addresses":{},"last":-1}}'],
+    ports: ['{"80":"x"}', '{"80":[null]}', '{"80":[{"hostIp":1,"owner":"e1"}]}', '{"http":[]}', '{"080":[]}'],
     endpoints: ['{}', json({ ...endpoint, ipv4: '10.0.0.300' }), json({ ...endpoint, hostIfname: 'veth0;x' }), json({ ...endpoint, ifname: 'a/b' }), json({ ...endpoint, mac: 'zz' }), json({ ...endpoint, ports: [{ ...endpoint.ports[0], hostIp: 'x' }] }), json({ ...endpoint, ports: 'x' }), json({ ...endpoint, ports: [null] }), json({ ...endpoint, netnsInode: '4' }), json({ ...endpoint, status: 'gone' })],
     containers: ['{}', json({ ...container, joinedBy: 'c2' }), json({ ...container, ownsNamespace: 'yes' }), json({ ...container, mode: 'vm' })],
     attachments: ['{}', json({ ...attachment, pid: 'x' }), json({ ...attachment, status: 1 }), json({ ...attachment, network: null })],
