@@ -1,5 +1,3 @@
 #!/usr/bin/env node
 // The nsnet command (built from src/cli by `npm run build`).
-require('../dist/cli/main.js')
-  .main(process.argv)
-  .then((status) => process.exit(status));
+require('../dist/cli/main.js').run(process.argv);

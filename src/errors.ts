@@ -40,6 +40,8 @@ export type NsnetErrorCode =
   | 'PORT_IN_USE'
   | 'FIREWALL_UNAVAILABLE'
   | 'FIREWALL_FAILED'
+  /** nsnet's firewall state is gone (an outside flush) and could not be put back: `nsnet reconcile` rebuilds it. */
+  | 'FIREWALL_NEEDS_RECONCILE'
   | 'SERVICE_RUNNING';
 
 /** The name of a kernel errno, as a `NetlinkError` carries it. */

@@ -13,6 +13,7 @@ import { reconcileCommand } from './commands/reconcile';
 import { rmCommand } from './commands/rm';
 import { runCommand } from './commands/run';
 import { topologyCommand } from './commands/topology';
+import { endQuietlyOnClosedPipe, exitWhenWritten } from './exit';
 import { errorLine, exitStatusFor, UsageError } from './output';
 
 function version(): string {
@@ -67,4 +68,10 @@ export async function main(argv: string[]): Promise<number> {
     if (process.env.NSNET_DEBUG === '1' && caught instanceof Error) process.stderr.write(`${caught.stack}\n`);
     return exitStatusFor(error);
   }
+}
+
+/** bin/nsnet.js: the command, ended once its output is written, whatever its size. */
+export function run(argv: string[]): void {
+  endQuietlyOnClosedPipe();
+  void main(argv).then(exitWhenWritten);
 }

@@ -14,4 +14,12 @@ export interface Firewall {
   removeEndpoint(network: NetworkRecord, endpoint: EndpointRecord): Promise<void>;
   /** Rebuilds this backend's state from the records; returns how many entries it wrote. */
   restore(networks: NetworkRecord[], endpoints: EndpointRecord[]): Promise<number>;
+  /** Whether the fixed part is all there: not after, say, `nft flush ruleset` or `iptables -F`. */
+  installed(): Promise<boolean>;
+  /**
+   * Puts back the fixed part where missing and the entries of these records,
+   * keeping entries that are there (another process's, made meanwhile);
+   * returns how many entries it wrote.
+   */
+  reinstall(networks: NetworkRecord[], endpoints: EndpointRecord[]): Promise<number>;
 }

@@ -12,6 +12,7 @@ import type { EndpointRecord } from '../types/endpoint';
 import type { NetworkRecord } from '../types/network';
 import type { ConnectInput } from './connect-options';
 import { markReady, planEndpoint, recordEndpoint } from './endpoint-plan';
+import { addEndpointEntries } from './firewall-reinstall';
 import { checkHostAddresses } from './host-addresses';
 import { allOrFirstFailure, createVeth, plumb, step } from './plumbing';
 import { forgetEndpointLocked, type TeardownOptions, teardownEndpoint, teardownIncomplete } from './teardown';
@@ -55,7 +56,7 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, input: C
     const firewall = firewallFor(network.activeFirewall);
     // Last, as Docker does: the ports lead somewhere only now.
     const published = firewall
-      ? step('publish ports', () => firewall.addEndpoint(network, record)).then(() =>
+      ? step('publish ports', () => addEndpointEntries(firewall, network, record)).then(() =>
           undo.push(`firewall entries of ${record.hostIfname}`, () => firewall.removeEndpoint(network, record)),
         )
       : undefined;

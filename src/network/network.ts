@@ -12,6 +12,7 @@ import { createBridge, deleteBridge, findBridge } from './bridge';
 import { checkConnectInput, type ConnectInput } from './connect-options';
 import { connect, disconnect } from './endpoint';
 import { type Endpoint, toEndpoint } from './endpoint-record';
+import { installFirewallLocked } from './firewall-reinstall';
 import { checkHostAddresses } from './host-addresses';
 import { randomLocalMac } from './mac';
 import { checkNetworkName, checkNetworkOptions, differences } from './options';
@@ -168,7 +169,8 @@ export async function createBridgeNetwork(options: BridgeNetworkOptions): Promis
     try {
       if (firewall) {
         undo.push(`firewall entries of network "${record.name}"`, () => firewall.removeNetwork(record));
-        await firewall.install();
+        // Where missing (an outside flush), with every other network's entries too.
+        await installFirewallLocked(firewall, record.activeFirewall);
         await firewall.addNetwork(record);
       }
       await store.write('networks', record.name, record);

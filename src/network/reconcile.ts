@@ -18,6 +18,7 @@ import type { NetworkRecord } from '../types/network';
 import { parseTag } from '../types/ownership';
 import { taggedBridges } from './bridge';
 import { forgetContainerLocked } from './containers';
+import { mendUnreadableRecords } from './rebuild';
 import { repairBridge, repairEndpoints } from './repair';
 import { attemptPart, teardownEndpointLocked } from './teardown';
 
@@ -47,6 +48,8 @@ export interface ReconcileReport {
   swept: Record<string, string[]>;
   /** Firewall elements (nftables) or rules (iptables) written back, after, say, `nft flush ruleset`. */
   firewallElements: number;
+  /** Records that could not be read: rebuilt from the other records, or moved aside as `<file>.corrupt-<time>`; one line each. */
+  rebuilt: string[];
   /** What could not be removed or repaired, one line each; safe to run reconcile again. */
   failures: string[];
 }
@@ -85,11 +88,13 @@ export async function reconcile(options: ReconcileOptions = {}): Promise<Reconci
     ports: [],
     swept: {},
     firewallElements: 0,
+    rebuilt: [],
     failures: [],
   };
   /** Runs a repair; what fails is reported, and the rest goes on. */
   const attempt = (what: string, fn: () => Promise<unknown>) => attemptPart(report.failures, what, fn);
   await store.locked(async () => {
+    report.rebuilt = await mendUnreadableRecords(store);
     const networks = await store.list<NetworkRecord>('networks');
     for (const network of networks) await repairBridge(network, report);
     const recorded = new Set(networks.map((n) => n.name));
@@ -129,7 +134,8 @@ export async function reconcile(options: ReconcileOptions = {}): Promise<Reconci
       return true;
     };
     for (const endpoint of await store.list<EndpointRecord>('endpoints')) {
-      const gone = !(await NetNamespace.exists(endpoint.netnsPath, endpoint.netnsInode));
+      // A network's record moved aside (unreadable) takes its endpoints with it.
+      const gone = !networksByName.has(endpoint.network) || !(await NetNamespace.exists(endpoint.netnsPath, endpoint.netnsInode));
       if (!(gone || abandoned(endpoint)) || !(await removeEndpoint(endpoint))) live.push(endpoint);
     }
 

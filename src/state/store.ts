@@ -14,7 +14,8 @@
  * Each record carries the `version` of its format, written here; reading
  * one checks it against the schema of its kind (src/types/records.ts), so
  * that a record of the wrong shape is STATE_CORRUPT naming its file, never a
- * failure further on.
+ * failure further on. reconcile() mends such files (src/network/rebuild.ts)
+ * with `unreadable` and `moveAside`.
  */
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
@@ -24,6 +25,7 @@ import { native } from '../native';
 import { RECORD_KINDS, RECORD_VERSION, type RecordKind, recordValidator, type StoredRecords } from '../types/records';
 import { shown } from '../types/schema';
 import { withFileLock } from './lock';
+import { processAlive } from './process-alive';
 const DEFAULT_STATE_DIR = '/var/lib/nsnet';
 
 /** `NSNET_STATE_DIR`, else /var/lib/nsnet. */
@@ -75,7 +77,7 @@ export class StateStore {
     try {
       stored = JSON.parse(data.toString('utf8'));
     } catch {
-      throw corrupt(file, 'is not valid JSON; move it away and run reconcile');
+      throw corrupt(file, 'is not valid JSON');
     }
     const known = this.checkedBytes.get(file)?.equals(data) ?? false;
     const record = checked(kind, file, stored, known);
@@ -118,11 +120,61 @@ export class StateStore {
   list<K extends RecordKind>(kind: K): Promise<StoredRecords[K][]>;
   list<T extends StoredRecords[RecordKind]>(kind: RecordKind): Promise<T[]>;
   async list(kind: RecordKind): Promise<unknown[]> {
+    const records = await Promise.all((await this.names(kind)).map((name) => this.read(kind, name)));
+    return records.filter((record) => record !== undefined);
+  }
+
+  /**
+   * The records of a kind that cannot be read (STATE_CORRUPT), by name; not
+   * those of another release's format, which are no one's to mend here.
+   */
+  async unreadable(kind: RecordKind): Promise<{ name: string; error: NsnetError }[]> {
+    const found: { name: string; error: NsnetError }[] = [];
+    for (const name of await this.names(kind)) {
+      await this.read(kind, name).catch((error: unknown) => {
+        if (!(error instanceof NsnetError) || error.code !== 'STATE_CORRUPT' || error.details?.format !== undefined) throw error;
+        found.push({ name, error });
+      });
+    }
+    return found;
+  }
+
+  /**
+   * Renames a record's file to `<file>.corrupt-<time>`, which no listing
+   * reads, kept for a person to look at; returns its new path.
+   */
+  async moveAside(kind: RecordKind, name: string): Promise<string> {
+    const file = this.file(kind, name);
+    const aside = `${file}.corrupt-${new Date().toISOString().replace(/:/g, '-')}`;
+    this.checkedBytes.delete(file);
+    await asKernelError(`state move ${file}`, () => fs.rename(file, aside));
+    return aside;
+  }
+
+  /**
+   * Removes the temporary files of writes that died half-way (by processes
+   * that no longer run); returns their paths.
+   */
+  async removeLeftovers(): Promise<string[]> {
+    await this.init();
+    const removed: string[] = [];
+    for (const kind of RECORD_KINDS) {
+      const dir = path.join(this.dir, kind);
+      for (const name of await asKernelError(`state list ${dir}`, () => fs.readdir(dir))) {
+        const pid = LEFTOVER.exec(name)?.[1];
+        if (pid === undefined || processAlive(Number(pid))) continue;
+        await asKernelError(`state remove ${name}`, () => fs.rm(path.join(dir, name), { force: true }));
+        removed.push(path.join(dir, name));
+      }
+    }
+    return removed;
+  }
+
+  private async names(kind: RecordKind): Promise<string[]> {
     await this.init();
     const dir = path.join(this.dir, kind);
-    const names = (await asKernelError(`state list ${dir}`, () => fs.readdir(dir))).filter((f) => f.endsWith('.json'));
-    const records = await Promise.all(names.map((f) => this.read(kind, f.slice(0, -'.json'.length))));
-    return records.filter((record) => record !== undefined);
+    const files = await asKernelError(`state list ${dir}`, () => fs.readdir(dir));
+    return files.filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length));
   }
 
   private file(kind: RecordKind, name: string): string {
@@ -155,26 +207,39 @@ function serialise(record: object): Buffer {
   return Buffer.from(`${body}\n  "version": ${RECORD_VERSION}\n}\n`);
 }
 
+/** The temporary file of a write (native/core/state_files.cc): `<record>.json.<pid>.<n>.tmp` or `.<pid>.new<n>`. */
+const LEFTOVER = /\.json\.(\d+)\.(?:\d+\.tmp|new\d+)$/;
+
+/** What to do about a file reconcile can mend: every command but reconcile refuses to go on with it. */
+const MEND = 'run `nsnet reconcile` to rebuild it from the other records or move it aside';
+
 function corrupt(file: string, why: string): NsnetError {
-  return new NsnetError('STATE_CORRUPT', `${file} ${why}`, { file });
+  return new NsnetError('STATE_CORRUPT', `${file} ${why}; ${MEND}`, { file, problem: why });
 }
 
 /** A stored record, checked against the schema of its kind (unless `known` good), without its `version`. */
 function checked(kind: RecordKind, file: string, stored: unknown, known: boolean): unknown {
   if (typeof stored !== 'object' || stored === null || Array.isArray(stored)) {
-    throw corrupt(file, 'is not a JSON object; move it away and run reconcile');
+    throw corrupt(file, 'is not a JSON object');
   }
   // Records written before records had a version are of version 1. The
   // object was just parsed, so it is ours to take the version out of.
   const record = stored as Record<string, unknown>;
   const version = record.version ?? RECORD_VERSION;
   delete record.version;
+  if (!Number.isInteger(version)) throw corrupt(file, `is of record format ${shown(version)}, which is no format of nsnet's`);
   if (version !== RECORD_VERSION) {
-    throw corrupt(file, `is of record format ${shown(version)}, written by another release of nsnet; this one reads format ${RECORD_VERSION}`);
+    // Not for reconcile to mend: the release that wrote it reads it.
+    throw new NsnetError(
+      'STATE_CORRUPT',
+      `${file} is of record format ${shown(version)}, written by another release of nsnet; this one reads format ${RECORD_VERSION}`,
+      { file, format: version },
+    );
   }
   const problem = known ? undefined : recordValidator(kind).problem(record);
+  if (problem?.unknownKey) throw corrupt(file, `is not a valid ${kind} record: it has a key of the wrong kind, ${problem.path}`);
   if (problem) {
-    throw corrupt(file, `is not a valid ${kind} record: ${problem.path || 'it'} must be ${problem.expected}, got ${shown(problem.value)}; move it away and run reconcile`);
+    throw corrupt(file, `is not a valid ${kind} record: ${problem.path || 'it'} must be ${problem.expected}, got ${shown(problem.value)}`);
   }
   return record;
 }

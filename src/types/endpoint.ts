@@ -2,6 +2,7 @@
 import v = require('valibot');
 
 import { PublishedPortSchema, PublishSpecSchema } from './ports';
+import { FirewallInterfaceName, InterfaceName, IpText, MacText } from './record-text';
 import { Integer, jsonObject, strictJsonObject } from './schema';
 
 /** The keys of connect options, which setupContainer takes too. */
@@ -25,17 +26,17 @@ export const EndpointRecordSchema = jsonObject({
   network: v.string(),
   netnsPath: v.string(),
   netnsInode: Integer,
-  ifname: v.string(),
-  hostIfname: v.string(),
+  ifname: InterfaceName,
+  hostIfname: FirewallInterfaceName,
   /** The host end's MAC address, once it exists. */
-  hostMac: v.optional(v.string()),
-  mac: v.string(),
-  ipv4: v.string(),
+  hostMac: v.optional(MacText),
+  mac: MacText,
+  ipv4: IpText,
   prefixLength: Integer,
-  ipv6: v.optional(v.string()),
+  ipv6: v.optional(IpText),
   prefixLength6: v.optional(Integer),
-  gateway: v.optional(v.string()),
-  gateway6: v.optional(v.string()),
+  gateway: v.optional(IpText),
+  gateway6: v.optional(IpText),
   ports: v.array(PublishedPortSchema),
   /** 'creating' until every step is done, by process `pid`. */
   status: v.picklist(['creating', 'ready']),

@@ -4,7 +4,10 @@ import v = require('valibot');
 import { jsonObject, jsonRecord } from './schema';
 
 export const LeaseTableSchema = jsonObject({
-  /** address -> owner (endpoint id) */
+  /**
+   * address -> owner (endpoint id). Strings only: a table holds an entry per
+   * address, and addresses reach the kernel from the endpoint records.
+   */
   addresses: jsonRecord(v.string(), v.string()),
   /** Offset of the address handed out last, as a decimal string. */
   last: v.optional(v.pipe(v.string(), v.regex(/^[0-9]+$/))),

@@ -2,6 +2,7 @@
 import v = require('valibot');
 
 import { MAX_MTU, MIN_MTU } from './limits';
+import { CidrText, FirewallInterfaceName, IpText, MacText } from './record-text';
 import { Integer, jsonObject, strictJsonObject } from './schema';
 
 export const FIREWALL_BACKENDS = ['auto', 'nftables', 'iptables', 'none'] as const;
@@ -35,20 +36,20 @@ export type BridgeNetworkOptions = v.InferOutput<typeof BridgeNetworkOptionsSche
 
 /** What is stored for a network, and what compares equal on re-creation. */
 export const NetworkRecordSchema = jsonObject({
-  name: v.string(),
-  bridge: v.string(),
+  name: v.pipe(v.string(), v.regex(NETWORK_NAME)),
+  bridge: FirewallInterfaceName,
   /** The bridge's pinned MAC address (locally administered, random). */
-  bridgeMac: v.string(),
-  subnet: v.string(),
-  gateway: v.string(),
+  bridgeMac: MacText,
+  subnet: CidrText,
+  gateway: IpText,
   /** The subnet was picked by nsnet, not asked for. */
   subnetAuto: v.boolean(),
-  ipv6: v.optional(jsonObject({ subnet: v.string(), gateway: v.string() })),
+  ipv6: v.optional(jsonObject({ subnet: CidrText, gateway: IpText })),
   mtu: Integer,
   masquerade: v.boolean(),
   icc: v.boolean(),
   internal: v.boolean(),
-  hostIp: v.string(),
+  hostIp: IpText,
   firewall: v.picklist(FIREWALL_BACKENDS),
   activeFirewall: v.picklist(ACTIVE_FIREWALLS),
   created: v.string(),

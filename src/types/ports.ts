@@ -1,6 +1,7 @@
 /** Published ports: what a caller asks for, what an endpoint gets, and the table of who holds each host port. */
 import v = require('valibot');
 
+import { IpText } from './record-text';
 import { Integer, jsonObject, jsonRecord, strictJsonObject } from './schema';
 
 /** The protocols a port can be published for, and their IP protocol numbers (nf_tables' inet_proto). */
@@ -37,14 +38,18 @@ const Port = v.pipe(v.number(), v.integer(), v.minValue(1), v.maxValue(65535));
 
 /** One published port of an endpoint. */
 export const PublishedPortSchema = jsonObject({
-  hostIp: v.string(),
+  hostIp: IpText,
   hostPort: Port,
   containerPort: Port,
   protocol: ProtocolSchema,
 });
 export type PublishedPort = v.InferOutput<typeof PublishedPortSchema>;
 
-/** Who holds a host port: an address (or a wildcard) and the endpoint. */
+/**
+ * Who holds a host port: an address (or a wildcard) and the endpoint. Its
+ * text reaches no kernel (the endpoint's record does), and a table holds an
+ * entry per port: checked as a string only, for speed.
+ */
 const PortBindingSchema = jsonObject({ hostIp: v.string(), owner: v.string() });
 export type PortBinding = v.InferOutput<typeof PortBindingSchema>;
 

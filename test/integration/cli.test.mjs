@@ -7,7 +7,7 @@ import { join } from 'node:path';
 
 import { expect } from 'chai';
 
-import { listNetworks, NetNamespace, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
+import { createBridgeNetwork, listNetworks, NetNamespace, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
 import { eventually, expectReject, ipJson, ipLink, linkNames, newLinks, publishedAnyPorts, tcpRequest, uniqueName } from '../helpers.mjs';
 
 const bin = join(process.cwd(), 'bin', 'nsnet.js');
@@ -285,6 +285,44 @@ describe('nsnet command', () => {
       expect(JSON.parse((await nsnet(['ps', '--json'])).stdout).containers).to.deep.equal([]);
     } finally {
       for (const id of ['cli-side', 'cli-topo', 'cli-none']) await teardownContainer(id);
+    }
+  });
+
+  it('output of any size goes out whole into a slow pipe; a reader that leaves ends the command quietly', async function () {
+    this.timeout(180000);
+    // Enough containers that each command prints well over a pipe's 64 KB.
+    const network = uniqueName('clbig');
+    await createBridgeNetwork({ name: network, subnet: '10.171.0.0/22', firewall: 'none' });
+    const ids = Array.from({ length: 320 }, (_, i) => `${network}-${i}`);
+    try {
+      for (const id of ids) await setupContainer(id, { network });
+      /** Runs `nsnet ARGS` into `reader` through a shell pipe: nsnet's status and stderr, and what the reader got. */
+      const piped = (args, reader) =>
+        new Promise((resolve) => {
+          const script = `(node ${JSON.stringify(bin)} ${args}; echo "status $?" >&2) | ${reader}`;
+          execFile('sh', ['-c', script], { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => resolve({ error, stdout, stderr }));
+        });
+      const slowly = 'sh -c "sleep 1; cat"';
+      for (const args of ['ps --json', `network inspect ${network} --json`, 'topology --json']) {
+        const { stdout, stderr } = await piped(args, slowly);
+        expect(stderr, args).to.equal('status 0\n');
+        expect(stdout.length, args).to.be.greaterThan(96 * 1024);
+        expect(() => JSON.parse(stdout), args).to.not.throw();
+        expect(stdout, args).to.contain(`${network}-${ids.length - 1}`).and.match(/\n$/);
+      }
+      const ps = JSON.parse((await piped('ps --json', slowly)).stdout);
+      expect(ps.containers.filter((c) => c.network === network)).to.have.length(ids.length);
+      const [inspected] = JSON.parse((await piped(`network inspect ${network} --json`, slowly)).stdout);
+      expect(inspected.endpoints).to.have.length(ids.length);
+      for (const args of ['ps --json', 'topology --json']) {
+        const { stdout, stderr } = await piped(args, 'head -c 10');
+        expect(stdout, args).to.have.length(10);
+        // As a tool that SIGPIPE ended: no EPIPE, no stack.
+        expect(stderr, args).to.equal('status 141\n');
+      }
+    } finally {
+      for (const id of ids) await teardownContainer(id);
+      await removeNetwork(network);
     }
   });
 

@@ -41,6 +41,10 @@ const BACKENDS = {
       .concat(elementsOf('ports4').map(([key, value]) => `${key.concat.join(' ')} -> ${value.concat.join(':')}`)),
     expectedDnat: (ip) => ['tcp 8080 -> ' + ip + ':80', 'udp 5353 -> ' + ip + ':53', '127.0.0.1 tcp 8081 -> ' + ip + ':81'],
     flush: () => nft('flush', 'ruleset'),
+    /** Outside flushes a connect recovers from by itself. */
+    flushes: { 'nft flush ruleset': () => nft('flush', 'ruleset') },
+    /** What nsnet put in the kernel, one string each. */
+    entries: () => BACKENDS.nftables.dnatRules(),
     afterFlush: () => nft('add', 'table', 'inet', 'foreign'),
     leftovers: async () => {
       // Only networks made elsewhere (the default one) may still have elements.
@@ -66,6 +70,15 @@ const BACKENDS = {
       for (const table of ['nat', 'filter', 'raw']) execFileSync('iptables', ['-t', table, '-F']);
       for (const table of ['nat', 'filter']) execFileSync('ip6tables', ['-t', table, '-F']);
     },
+    flushes: {
+      'iptables -F': () => BACKENDS.iptables.flush(),
+      'iptables -F, then -X': () => {
+        BACKENDS.iptables.flush();
+        for (const table of ['nat', 'filter', 'raw']) execFileSync('iptables', ['-t', table, '-X']);
+        for (const table of ['nat', 'filter']) execFileSync('ip6tables', ['-t', table, '-X']);
+      },
+    },
+    entries: () => [4, 6].flatMap((v) => ['raw', 'nat', 'filter'].flatMap((t) => saveLines(v, t).filter((l) => l.includes('nsnet')).map((l) => `${v} ${t} ${l}`))),
     afterFlush: () => undefined,
     leftovers: async () => {
       // Rules of networks made elsewhere (the default one) may stay.
@@ -264,6 +277,42 @@ for (const [backend, view] of Object.entries(BACKENDS)) describe(`${backend} fir
     expect(await tcpRequest(wan, HOST, 8080, 'restored')).to.equal('a1:restored');
     await fails(tcpRequest(c.b1.netns, c.a1.endpoint.ipv4, 80, 'still isolated', 1000));
     view.afterFlush(); // the foreign table, for after()
+  });
+
+  for (const [flush, index] of Object.keys(view.flushes).map((name, i) => [name, i])) {
+    it(`after ${flush}, a new container's published port works at once, and so do the older ones' (no reconcile)`, async () => {
+      const before = view.entries().sort();
+      view.flushes[flush]();
+      await fails(tcpRequest(wan, HOST, 8080, 'flushed', 1000));
+      // Three at once: each finds the firewall gone, or put back by another without its entries.
+      const ports = [0, 1, 2].map((k) => 18500 + 10 * index + k);
+      const fresh = await Promise.all(ports.map((port, k) => container(`f${index}${k}`, networks[0], { publish: [`${port}:80`] })));
+      for (const [k, made] of fresh.entries()) servers.push(await startTcpServer(made.netns, 80, `fresh${k}`));
+      for (const [k, port] of ports.entries()) expect(await tcpRequest(wan, HOST, port, 'new')).to.equal(`fresh${k}:new`);
+      expect(await tcpRequest(wan, HOST, 8080, 'old')).to.equal('a1:old');
+      expect(await tcpRequest(wan, HOST6, 8086, 'old v6')).to.equal('a1:old v6');
+      expect(await tcpRequest(wan, HOST, 8090, 'old, icc-off')).to.equal('c2:old, icc-off');
+      expect(await tcpRequest(c.a1.netns, WAN, 9000, '')).to.equal(HOST);
+      await fails(tcpRequest(c.b1.netns, c.a1.endpoint.ipv4, 80, 'still isolated', 1000));
+      await fails(tcpRequest(c.c1.netns, c.c2.endpoint.ipv4, 80, 'icc still off', 1000));
+      await fails(tcpRequest(c.d1.netns, WAN, 9000, 'internal still', 1000));
+      expect(view.dnatRules()).to.include.members(view.expectedDnat(c.a1.endpoint.ipv4));
+      // Everything as before the flush (nothing twice), and the new containers' ports.
+      const fresher = (entry) => fresh.some((made) => entry.includes(`${made.endpoint.ipv4}:`));
+      expect(view.entries().filter((entry) => !fresher(entry)).sort()).to.deep.equal(before);
+      expect(view.entries().filter(fresher)).to.have.length(3);
+      view.afterFlush();
+    });
+  }
+
+  it('after an outside flush, making a network puts back the entries of the others too', async () => {
+    view.flush();
+    await fails(tcpRequest(wan, HOST, 8080, 'flushed', 1000));
+    await network({ subnet: '10.165.0.0/24' });
+    expect(await tcpRequest(wan, HOST, 8080, 'old')).to.equal('a1:old');
+    expect(await tcpRequest(c.a1.netns, WAN, 9000, '')).to.equal(HOST);
+    await fails(tcpRequest(c.b1.netns, c.a1.endpoint.ipv4, 80, 'still isolated', 1000));
+    view.afterFlush();
   });
 
   it('leaves no element behind once the containers and networks are gone', async () => {

@@ -6,7 +6,7 @@ import { reconcile, type ReconcileReport } from '../../network/reconcile';
 import { printJson, withProgress } from '../output';
 
 // A bridge made again is one of the repairs, printed with them.
-const WHAT: Record<Exclude<keyof ReconcileReport, 'firewallElements' | 'swept' | 'failures' | 'repaired' | 'bridges'>, string> = {
+const WHAT: Record<Exclude<keyof ReconcileReport, 'firewallElements' | 'swept' | 'failures' | 'repaired' | 'rebuilt' | 'bridges'>, string> = {
   containers: 'containers removed (namespace gone or setup died)',
   endpoints: 'endpoints removed (namespace gone or connect died)',
   links: 'stray host interfaces removed',
@@ -21,7 +21,7 @@ const SWEPT: Record<string, string> = {
 
 export function reconcileCommand(): Command {
   return new Command('reconcile')
-    .description('remove what belongs to nothing; put back bridges, host veths and firewall state as the records say')
+    .description('remove what belongs to nothing; put back bridges, host veths and firewall state as the records say; mend unreadable records')
     .option('--json', 'print the report as JSON')
     .action(async (options: { json?: boolean }) => {
       const report = await withProgress('reconciling', () => reconcile({ sweeps: [attachmentSweep] }));
@@ -30,7 +30,8 @@ export function reconcileCommand(): Command {
         if (report.failures.length) process.exitCode = 1;
         return;
       }
-      const lines: string[] = [];
+      // One line each: they are long (what was wrong, and what became of the file).
+      const lines = report.rebuilt.map((line) => `unreadable record ${line}`);
       for (const [key, label] of Object.entries(WHAT) as [keyof typeof WHAT, string][]) {
         if (report[key].length) lines.push(`${label}: ${report[key].join(', ')}`);
       }

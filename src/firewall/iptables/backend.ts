@@ -6,6 +6,7 @@ import { execFile } from 'node:child_process';
 
 import { asNsnetError, messageOf, NsnetError } from '../../errors';
 import { NetNamespace } from '../../netns';
+import { isIPv6 } from '../../types/ip';
 import type { NetworkRecord } from '../../types/network';
 import { endpointTag, networkTag, previousEndpointTag } from '../../types/ownership';
 import type { Firewall } from '../backend';
@@ -39,6 +40,8 @@ async function restore(version: IpVersion, lines: { table: Table; line: string }
 }
 
 const add = (rule: Rule) => ({ table: rule.table, line: `${rule.first ? '-I' : '-A'} ${rule.chain} ${rule.spec}` });
+/** Fails the transaction if the rule is not there. */
+const check = (rule: Rule) => ({ table: rule.table, line: `-C ${rule.chain} ${rule.spec}` });
 
 /** The saved rules, per table, as `-A CHAIN ...` lines. */
 async function saved(version: IpVersion): Promise<{ table: Table; line: string }[]> {
@@ -50,6 +53,30 @@ async function saved(version: IpVersion): Promise<{ table: Table; line: string }
     else if (table && (line.startsWith('-A ') || line.startsWith(':'))) lines.push({ table, line });
   }
   return lines;
+}
+
+const COMMENT = / -m comment --comment ("[^"]*"|\S+)/;
+
+/**
+ * A rule as written here or as iptables-save prints it, in one form: its
+ * options (`-s 10.0.0.0/8`, `! -o br0`) sorted, as iptables-save orders
+ * them its own way, the comment unquoted, a host address with its prefix length.
+ */
+function comparable(line: string): string {
+  const comment = COMMENT.exec(line)?.[1].replace(/"/g, '') ?? '';
+  const options: string[][] = [];
+  for (const token of line.replace(COMMENT, '').split(' ')) {
+    const option = options.at(-1);
+    const afterNot = option?.length === 1 && option[0] === '!';
+    if (token === '!' || (token.startsWith('-') && !afterNot)) options.push([token]);
+    else option?.push(isHostAddress(option, token) ? `${token}/${isIPv6(token) ? 128 : 32}` : token);
+  }
+  return [...options.map((option) => option.join(' ')).sort(), `--comment ${comment}`].join(' ');
+}
+
+/** `-d 10.0.0.1`: an address without a prefix length, after -s or -d. */
+function isHostAddress(option: string[], token: string): boolean {
+  return /^-[ds]$/.test(option.at(-1) ?? '') && /^[0-9a-f.:]+$/.test(token);
 }
 
 /** Whether a saved rule carries this owner comment (iptables-save may quote it). */
@@ -67,9 +94,8 @@ function versions(network: NetworkRecord): IpVersion[] {
   return network.ipv6 ? [4, 6] : [4];
 }
 
-/** Chains and jumps where missing; an existing chain keeps its rules. */
-async function install(version: IpVersion): Promise<void> {
-  const current = await saved(version);
+/** The chains and jumps that are missing, as lines that make them; an existing chain keeps its rules. */
+function missingBase(version: IpVersion, current: { table: Table; line: string }[]): { table: Table; line: string }[] {
   const has = (table: Table, line: string) => current.some((l) => l.table === table && l.line === line);
   const lines: { table: Table; line: string }[] = [];
   for (const [table, chains] of Object.entries(CHAINS) as [Table, string[]][]) {
@@ -79,7 +105,11 @@ async function install(version: IpVersion): Promise<void> {
     // iptables-save prints `-m addrtype` as written; compare the line itself.
     if (!has(rule.table, `-A ${rule.chain} ${rule.spec}`)) lines.push(add(rule));
   }
-  await restore(version, lines);
+  return lines;
+}
+
+async function install(version: IpVersion): Promise<void> {
+  await restore(version, missingBase(version, await saved(version)));
 }
 
 /** icc: false relies on br_netfilter passing bridged traffic through FORWARD. */
@@ -106,9 +136,15 @@ export const iptablesFirewall: Firewall = {
   async removeNetwork(network) {
     for (const version of versions(network)) await removeOwned(version, [networkTag(network.name)]);
   },
-  async addEndpoint(_network, endpoint) {
+  async addEndpoint(network, endpoint) {
     try {
-      for (const version of [4, 6] as IpVersion[]) await restore(version, endpointRules(endpoint, version).map(add));
+      for (const version of [4, 6] as IpVersion[]) {
+        const rules = endpointRules(endpoint, version);
+        // After `iptables -F` the rules would go in but lead nowhere: the
+        // fixed rules and the network's are checked in the same run.
+        const relied = [...baseRules(version), ...networkRules(network, version)];
+        if (rules.length) await restore(version, [...relied.map(check), ...rules.map(add)]);
+      }
     } catch (error) {
       // IPv4 may have gone in before IPv6 failed: all or nothing.
       const left: string[] = [];
@@ -122,6 +158,26 @@ export const iptablesFirewall: Firewall = {
     if (!endpoint.ports.length) return;
     const tags = [endpointTag(endpoint.network, endpoint.id), previousEndpointTag(endpoint.id)];
     for (const version of [4, 6] as IpVersion[]) await removeOwned(version, tags);
+  },
+  async installed() {
+    for (const version of [4, 6] as IpVersion[]) if (missingBase(version, await saved(version)).length) return false;
+    return true;
+  },
+  async reinstall(networks, endpoints) {
+    let count = 0;
+    for (const version of [4, 6] as IpVersion[]) {
+      const current = await saved(version);
+      // The rules of the records that are not there. Nothing is emptied: a
+      // connect in flight keeps its rules. (One there all the same, printed
+      // otherwise, would be added twice, which is harmless: both go with their owner.)
+      const there = new Set(current.map((l) => `${l.table} ${comparable(l.line)}`));
+      const rules = [...networks.flatMap((n) => networkRules(n, version)), ...endpoints.flatMap((e) => endpointRules(e, version))].filter(
+        (rule) => !there.has(`${rule.table} ${comparable(`-A ${rule.chain} ${rule.spec}`)}`),
+      );
+      count += rules.length;
+      await restore(version, [...missingBase(version, current), ...rules.map(add)]);
+    }
+    return count;
   },
   async restore(networks, endpoints) {
     let count = 0;

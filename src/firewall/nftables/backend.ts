@@ -71,13 +71,16 @@ function portElement(port: PublishedPort, endpoint: EndpointRecord): { set: stri
   return { set: v6 ? 'ports6' : 'ports4', key: concat(address, proto, service), data };
 }
 
-/** The elements an endpoint puts in the maps: its ports, and its port on an icc-off bridge. */
-function endpointChanges(network: NetworkRecord, endpoint: EndpointRecord, op: 'add' | 'delete'): SetChange[] {
+/**
+ * The elements an endpoint puts in the maps: its ports, and its port on an
+ * icc-off bridge. Added `exclusive`ly, a port already mapped fails (EEXIST).
+ */
+function endpointChanges(network: NetworkRecord, endpoint: EndpointRecord, op: 'add' | 'delete', exclusive = true): SetChange[] {
   const bySet = new Map<string, SetChange>();
   for (const port of endpoint.ports) {
     const element = portElement(port, endpoint);
     if (!element) continue;
-    const change = bySet.get(element.set) ?? { op, set: element.set, elements: [], exclusive: true };
+    const change = bySet.get(element.set) ?? { op, set: element.set, elements: [], exclusive };
     change.elements.push({ key: element.key, data: element.data });
     bySet.set(element.set, change);
   }
@@ -109,15 +112,29 @@ async function removeElements(changes: SetChange[]): Promise<void> {
   }
 }
 
+/** The elements of the records, to add; an endpoint's ports `exclusive` or not. */
+function recordChanges(networks: NetworkRecord[], endpoints: EndpointRecord[], exclusive: boolean): SetChange[] {
+  const byName = new Map(networks.map((n) => [n.name, n]));
+  return [
+    ...networks.flatMap((n) => networkChanges(n, 'add')),
+    ...endpoints.flatMap((e) => (byName.has(e.network) ? endpointChanges(byName.get(e.network) as NetworkRecord, e, 'add', exclusive) : [])),
+  ];
+}
+
+const elementCount = (changes: SetChange[]) => changes.reduce((count, change) => count + change.elements.length, 0);
+
 /** Empties nsnet's sets and fills them from the records: one transaction. */
 async function restoreElements(networks: NetworkRecord[], endpoints: EndpointRecord[]): Promise<number> {
-  const byName = new Map(networks.map((n) => [n.name, n]));
-  const add = [
-    ...networks.flatMap((n) => networkChanges(n, 'add')),
-    ...endpoints.flatMap((e) => (byName.has(e.network) ? endpointChanges(byName.get(e.network) as NetworkRecord, e, 'add') : [])),
-  ];
+  const add = recordChanges(networks, endpoints, true);
   await applyChanges([...FLUSH_EVERY_SET, ...add]);
-  return add.reduce((count, change) => count + change.elements.length, 0);
+  return elementCount(add);
+}
+
+/** Adds the elements of the records, keeping those there (an element added again with the same value is no change). */
+async function addElements(networks: NetworkRecord[], endpoints: EndpointRecord[]): Promise<number> {
+  const add = recordChanges(networks, endpoints, false);
+  await applyChanges(add);
+  return elementCount(add);
 }
 
 export const nftablesFirewall: Firewall = {
@@ -129,5 +146,12 @@ export const nftablesFirewall: Firewall = {
   async restore(networks, endpoints) {
     await installRuleset();
     return restoreElements(networks, endpoints);
+  },
+  async installed() {
+    return (await Promise.all([tableExists('inet'), tableExists('bridge')])).every(Boolean);
+  },
+  async reinstall(networks, endpoints) {
+    await installRuleset();
+    return addElements(networks, endpoints);
   },
 };
