@@ -279,6 +279,19 @@ for (const [backend, view] of Object.entries(BACKENDS)) describe(`${backend} fir
     view.afterFlush(); // the foreign table, for after()
   });
 
+  if (backend === 'nftables') it('writes the rules back after `nft flush table` emptied the chains (sets kept), with reconcile', async () => {
+    nft('flush', 'table', 'inet', 'nsnet');
+    await fails(tcpRequest(wan, HOST, 8080, 'rules flushed', 1000));
+    await reconcile();
+    expect(await tcpRequest(wan, HOST, 8080, 'rules back')).to.equal('a1:rules back');
+    await fails(tcpRequest(c.b1.netns, c.a1.endpoint.ipv4, 80, 'still isolated', 1000));
+    // Written again in place, not added a second time.
+    const rules = () => nftJson().filter((entry) => entry.rule).length;
+    const count = rules();
+    await reconcile();
+    expect(rules()).to.equal(count);
+  });
+
   for (const [flush, index] of Object.keys(view.flushes).map((name, i) => [name, i])) {
     it(`after ${flush}, a new container's published port works at once, and so do the older ones' (no reconcile)`, async () => {
       const before = view.entries().sort();

@@ -32,17 +32,24 @@ async function tableExists(family: 'inet' | 'bridge'): Promise<boolean> {
   }
 }
 
-/** Installs whichever of nsnet's two tables is missing (after a flush, too), with one nft run. */
-async function installRuleset(): Promise<void> {
+/**
+ * Installs whichever of nsnet's two tables is missing (after a flush, too),
+ * with one nft run. With `rewriteRules`, the rules of tables that are there
+ * are written again as well, in the same transaction (their sets and
+ * elements stay): `nft flush table inet nsnet`, or a rule deleted by hand,
+ * leaves the tables in place with their rules gone.
+ */
+async function installRuleset(rewriteRules = false): Promise<void> {
   const tables = [
     { family: 'inet', script: INET_TABLE },
     { family: 'bridge', script: BRIDGE_TABLE },
   ] as const;
-  const present = await Promise.all(tables.map((table) => tableExists(table.family)));
-  const missing = tables.filter((_, i) => !present[i]);
-  if (!missing.length) return;
-  const result = await nft(['-f', '-'], missing.map((table) => table.script).join('\n'));
-  const names = missing.map((table) => `${table.family} ${TABLE}`).join(' and ');
+  const present = rewriteRules ? [] : await Promise.all(tables.map((table) => tableExists(table.family)));
+  const written = rewriteRules ? tables : tables.filter((_, i) => !present[i]);
+  if (!written.length) return;
+  const script = written.map(({ family, script }) => (rewriteRules ? `table ${family} ${TABLE} {}\nflush table ${family} ${TABLE}\n${script}` : script));
+  const result = await nft(['-f', '-'], script.join('\n'));
+  const names = written.map((table) => `${table.family} ${TABLE}`).join(' and ');
   if (!result.ok) throw new NsnetError('FIREWALL_FAILED', `nft could not install table ${names}: ${result.stderr}`);
 }
 
@@ -144,7 +151,7 @@ export const nftablesFirewall: Firewall = {
   addEndpoint: (network, endpoint) => applyChanges(endpointChanges(network, endpoint, 'add')),
   removeEndpoint: (network, endpoint) => removeElements(endpointChanges(network, endpoint, 'delete')),
   async restore(networks, endpoints) {
-    await installRuleset();
+    await installRuleset(true);
     return restoreElements(networks, endpoints);
   },
   async installed() {
