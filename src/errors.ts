@@ -36,7 +36,9 @@ export type NsnetErrorCode =
   | 'PORT_IN_USE'
   | 'FIREWALL_UNAVAILABLE'
   | 'FIREWALL_FAILED'
-  | 'SERVICE_RUNNING';
+  | 'SERVICE_RUNNING'
+  /** Only under NSNET_FAULT, a test's switch (src/fault.ts): never raised otherwise. */
+  | 'FAULT_INJECTED';
 
 /** The name of a kernel errno, as a `NetlinkError` carries it. */
 export type ErrnoName = `E${string}`;

@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 
 import { invalid, NsnetError } from '../errors';
+import { faultOperation } from '../fault';
 import { NetNamespace, netnsDir } from '../netns';
 import { processAlive } from '../state/process-alive';
 import { currentStore } from '../state/store';
@@ -182,6 +183,7 @@ async function attach(record: ContainerRecord, joined: ContainerRecord | undefin
 
 /** Sets up the network of container `id` in one of Docker's modes. */
 export async function setupContainer(id: string, options: SetupOptions = {}): Promise<Container> {
+  faultOperation('setupContainer');
   checkContainerId(id);
   setupOptions.valid(options, (problem) => connectOptionError(problem, 'setup option'));
   const plan = planFor(options);
@@ -211,6 +213,7 @@ export async function setupContainer(id: string, options: SetupOptions = {}): Pr
  * already; refused with CONTAINER_IN_USE while other containers joined it.
  */
 export async function teardownContainer(id: string): Promise<void> {
+  faultOperation('teardownContainer');
   checkContainerId(id);
   const store = currentStore();
   const failures: string[] = [];

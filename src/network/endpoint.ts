@@ -5,6 +5,7 @@
  * namespace, then publishes its ports; any failure undoes every step done so
  * far, and a disconnect is the one teardown (teardown.ts).
  */
+import { faultOperation } from '../fault';
 import { firewallFor } from '../firewall/firewall';
 import { NetNamespace } from '../netns';
 import { currentStore } from '../state/store';
@@ -18,6 +19,7 @@ import { Undo } from './undo';
 
 /** Connects `ns` to `network` as `input` (checked options) asks; undoes everything on failure. */
 export async function connect(network: NetworkRecord, ns: NetNamespace, input: ConnectInput): Promise<EndpointRecord> {
+  faultOperation('connect');
   const plan = planEndpoint(network, input);
   // The namespace's own socket opens (on a thread of its own) while the
   // addresses are leased; a failure to open it surfaces at its first use.
@@ -66,6 +68,7 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, input: C
  * could not remove.
  */
 export async function disconnect(record: EndpointRecord, options: TeardownOptions = {}): Promise<void> {
+  faultOperation('disconnect');
   const failures = await teardownEndpoint(record, options);
   if (failures.length) throw teardownIncomplete(`endpoint ${record.id} on network "${record.network}"`, failures);
 }

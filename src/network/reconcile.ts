@@ -5,6 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 
+import { faultOperation } from '../fault';
 import { type Firewall, firewallFor } from '../firewall/firewall';
 import { releaseOrphanPorts } from '../firewall/ports';
 import { releaseLeases } from '../ipam/leases';
@@ -65,6 +66,7 @@ function abandoned(record: { status: string; pid: number }): boolean {
 }
 
 export async function reconcile(options: ReconcileOptions = {}): Promise<ReconcileReport> {
+  faultOperation('reconcile');
   const store = currentStore();
   const report: ReconcileReport = {
     endpoints: [],

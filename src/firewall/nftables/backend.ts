@@ -2,6 +2,7 @@
 import { execFile } from 'node:child_process';
 
 import { isGone, NsnetError } from '../../errors';
+import { faultPoint } from '../../fault';
 import { native } from '../../native';
 import { NetNamespace } from '../../netns';
 import type { EndpointRecord } from '../../types/endpoint';
@@ -41,8 +42,9 @@ async function installRuleset(): Promise<void> {
   const present = await Promise.all(tables.map((table) => tableExists(table.family)));
   const missing = tables.filter((_, i) => !present[i]);
   if (!missing.length) return;
-  const result = await nft(['-f', '-'], missing.map((table) => table.script).join('\n'));
   const names = missing.map((table) => `${table.family} ${TABLE}`).join(' and ');
+  faultPoint('nft -f', names);
+  const result = await nft(['-f', '-'], missing.map((table) => table.script).join('\n'));
   if (!result.ok) throw new NsnetError('FIREWALL_FAILED', `nft could not install table ${names}: ${result.stderr}`);
 }
 
