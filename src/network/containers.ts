@@ -17,7 +17,7 @@ import { checkConnectInput, type ConnectInput, connectOptionError } from './conn
 import { type Endpoint, toEndpoint } from './endpoint-record';
 import { BridgeNetwork, createBridgeNetwork, getNetwork } from './network';
 import { checkNetworkName } from './options';
-import { attemptPart, teardownEndpointLocked, teardownIncomplete } from './teardown';
+import { attemptPart, teardownEndpoint, teardownEndpointLocked, teardownIncomplete } from './teardown';
 import { Undo } from './undo';
 
 export const DEFAULT_NETWORK = 'bridge';
@@ -188,23 +188,33 @@ export async function setupContainer(id: string, options: SetupOptions = {}): Pr
   setupOptions.valid(options, (problem) => connectOptionError(problem, 'setup option'));
   const plan = planFor(options);
   const { record, joined } = await claimContainer(id, plan);
-  const store = currentStore();
-  let container: Container;
+  const undo = new Undo();
+  undo.push(`record of container "${id}"`, () => forgetContainer(record));
   try {
-    container = await attach(record, joined, plan.connect);
+    const container = await attach(record, joined, plan.connect);
+    undo.push(`network of container "${id}"`, () => detach(container));
+    if (container.mode !== 'host') {
+      record.netnsPath = container.netns.path;
+      record.netnsInode = container.netns.inode;
+    }
+    if (container.endpoint) record.endpoint = endpointKey(container.endpoint.network, container.netns.inode);
+    record.status = 'ready';
+    await currentStore().write('containers', id, record);
+    return container;
   } catch (error) {
-    const undo = new Undo();
-    undo.push(`record of container "${id}"`, () => forgetContainer(record));
     throw await undo.fail(error);
   }
-  if (container.mode !== 'host') {
-    record.netnsPath = container.netns.path;
-    record.netnsInode = container.netns.inode;
-  }
-  if (container.endpoint) record.endpoint = endpointKey(container.endpoint.network, container.netns.inode);
-  record.status = 'ready';
-  await store.write('containers', id, record);
-  return container;
+}
+
+/** Undoes attach(): the namespace made for the container (and so its veth), and its endpoint's records. */
+async function detach(container: Container): Promise<void> {
+  if (container.mode === 'host') return;
+  if (container.mode === 'container') return container.netns.close();
+  await container.netns.delete();
+  if (!container.endpoint) return;
+  const endpoint = await currentStore().read<EndpointRecord>('endpoints', endpointKey(container.endpoint.network, container.netns.inode));
+  const failures = endpoint ? await teardownEndpoint(endpoint, { keepLinks: true }) : [];
+  if (failures.length) throw teardownIncomplete(`endpoint ${endpoint?.id}`, failures);
 }
 
 /**
