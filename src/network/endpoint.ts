@@ -26,27 +26,17 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, input: C
   ns.connection().catch(() => undefined);
   const undo = new Undo();
   const host = NetNamespace.host();
-  // The veth is made while the addresses are leased: each takes about a
-  // millisecond. A crash between the two can leave only an untagged veth,
-  // which goes with its namespace.
-  const [reserved, created] = await Promise.allSettled([
-    recordEndpoint(network, ns, plan),
-    step('create veth', () => createVeth(network, ns, plan)),
-  ]);
+  // Recorded before the veth is made: a crash in between leaves a record
+  // 'creating' that reconcile finds, and with it the veth, even where the
+  // namespace stays (a veth made first would be nobody's).
+  const record = await recordEndpoint(network, ns, plan);
   // Undone last first: the veth goes before its address is released.
-  if (reserved.status === 'fulfilled') {
-    const record = reserved.value;
-    undo.push(`records of ${record.hostIfname}`, () => currentStore().locked(() => forgetEndpointLocked(record)));
-  }
-  // Only a veth this connect made: one that could not be made may be someone else's namesake.
-  if (created.status === 'fulfilled') {
-    undo.push(`host end ${plan.hostIfname}`, () => host.links.delete(created.value.index), { guardsEarlier: true });
-  }
+  undo.push(`records of ${record.hostIfname}`, () => currentStore().locked(() => forgetEndpointLocked(record)));
   try {
-    if (reserved.status === 'rejected') throw reserved.reason;
-    if (created.status === 'rejected') throw created.reason;
-    const record = reserved.value;
-    await plumb(network, ns, record, created.value);
+    const hostEnd = await step('create veth', () => createVeth(network, ns, plan));
+    // Only a veth this connect made: one that could not be made may be someone else's namesake.
+    undo.push(`host end ${plan.hostIfname}`, () => host.links.delete(hostEnd.index), { guardsEarlier: true });
+    await plumb(network, ns, record, hostEnd);
     // Marked ready while the ports are published: a failure still undoes both.
     const ready: EndpointRecord = { ...record, status: 'ready' };
     const firewall = firewallFor(network.activeFirewall);

@@ -22,7 +22,7 @@ import { forgetContainerLocked } from './containers';
 import { attemptPart, teardownEndpointLocked } from './teardown';
 
 export interface ReconcileReport {
-  /** Endpoints whose namespace is gone, or whose connect died half-way (keys). */
+  /** Endpoints whose namespace or host veth is gone, or whose connect died half-way (keys). */
   endpoints: string[];
   /** Host interfaces tagged as nsnet's that belong to no endpoint. */
   links: string[];
@@ -124,8 +124,10 @@ export async function reconcile(options: ReconcileOptions = {}): Promise<Reconci
       report.leases.push(...[endpoint.ipv4, endpoint.ipv6].filter((address) => address !== undefined).map((address) => `${endpoint.network} ${address}`));
       return true;
     };
+    // A ready endpoint whose host end is gone (its disconnect died half-way) is gone too.
+    const hostEnds = new Set((await NetNamespace.host().links.list({ kind: 'veth' })).map((link) => link.name));
     for (const endpoint of await store.list<EndpointRecord>('endpoints')) {
-      const gone = !(await NetNamespace.exists(endpoint.netnsPath, endpoint.netnsInode));
+      const gone = !(await NetNamespace.exists(endpoint.netnsPath, endpoint.netnsInode)) || (endpoint.status === 'ready' && !hostEnds.has(endpoint.hostIfname));
       if (!(gone || abandoned(endpoint)) || !(await removeEndpoint(endpoint))) live.push(endpoint);
     }
 

@@ -215,6 +215,21 @@ describe('fault injection at every step', function () {
     await wan.addresses.add('eth0', `${WAN}/24`);
   });
 
+  // What a failed test left goes, so that the next one starts clean.
+  afterEach(async () => {
+    for (const container of records('containers').filter((c) => c.id.startsWith(PREFIX))) await teardownContainer(container.id);
+    const shared = new Set(Object.values(nets).map((n) => n.name));
+    for (const network of records('networks').filter((n) => n.name.startsWith(PREFIX) && !shared.has(n.name))) {
+      await removeNetwork(network.name, { force: true });
+    }
+    for (const ns of await NetNamespace.list()) {
+      if (!ns.name.startsWith(PREFIX)) continue;
+      for (const net of Object.values(nets)) await (await getNetwork(net.name)).disconnect(ns);
+      await ns.delete();
+    }
+    await reconcile();
+  });
+
   after(async () => {
     for (const net of Object.values(nets)) await removeNetwork(net.name, { force: true });
     await wan?.delete();
@@ -276,6 +291,7 @@ describe('fault injection at every step', function () {
         expect(failure, `${context}: ${JSON.stringify(run.outcome)}`).to.match(scenario.failsWith ?? /^FAULT_INJECTED$/);
         if (scenario.failed) await explained(context, () => settled(() => scenario.failed(args)));
       }
+      if (mode === 'kill') await scenario.afterKill?.(args, run.injected);
       const report = await reconcile();
       expect(report.failures, context).to.deep.equal([]);
       await explained(context, async () => {
@@ -307,7 +323,8 @@ describe('fault injection at every step', function () {
       const steps = await walk('teardownContainer', mode, {
         prepare: async () => {
           const id = name('t');
-          await setupContainer(id, containerOptions('nftables'));
+          // The handle would keep the namespace (and its veth) after the teardown.
+          (await setupContainer(id, containerOptions('nftables'))).netns.close();
           return { id };
         },
         failsWith: /^(FAULT_INJECTED|TEARDOWN_INCOMPLETE)$/,
@@ -375,6 +392,14 @@ describe('fault injection at every step', function () {
             expect(record('networks', args.name), 'network record').to.equal(undefined);
             checkConsistent(network(args));
           },
+          // The one window rollback and reconcile cannot close (README): a bridge made
+          // but not yet tagged is nobody's that nsnet can tell; it must be deleted by hand.
+          afterKill: (args, step) => {
+            if (!/^rtnl batch link set \S+ alias/.test(step)) return;
+            const [bridge] = ipJson(['-d', 'link', 'show', 'dev', args.bridge]);
+            expect(bridge.ifalias, 'bridge killed before its tag').to.equal(undefined);
+            execFileSync('ip', ['link', 'delete', args.bridge]);
+          },
           check: (args) => checkConsistent(network(args)),
           // Made again with the same options: the name, bridge and subnet are free (or the network is whole).
           cleanup: async (args) => {
@@ -429,6 +454,7 @@ describe('fault injection at every step', function () {
         prepare: async () => {
           live ??= await setupContainer(name('l'), { network: nets.nftables.name, publish: [`${OTHER_PORT}:80`] });
           const dead = await setupContainer(name('x'), containerOptions('nftables'));
+          dead.netns.close();
           // Gone behind nsnet's back: reconcile must find out.
           execFileSync('ip', ['netns', 'delete', dead.id]);
           execFileSync('nft', ['flush', 'map', 'inet', 'nsnet', 'ports4_any']);
