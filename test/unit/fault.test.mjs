@@ -45,5 +45,4 @@ describe('fault switch', function () {
       expect(stderr, bad).to.include('NSNET_FAULT must be <operation>:<N>:fail|kill');
     }
   });
-  }
 });
