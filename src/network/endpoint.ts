@@ -1,7 +1,7 @@
 /**
  * Endpoints: a namespace's veth on a network's bridge, with its addresses and
  * default route. A connect plans the endpoint and leases its addresses
- * (endpoint-plan.ts) while it makes the veth (plumbing.ts), configures the
+ * (endpoint-plan.ts), then makes the veth (plumbing.ts), configures the
  * namespace, then publishes its ports; any failure undoes every step done so
  * far, and a disconnect is the one teardown (teardown.ts).
  */
