@@ -301,7 +301,7 @@ describe('fault injection at every step', function () {
       });
       await retake(scenario.backend ?? 'nftables', n === 1);
     }
-    summary.push(`${operation} ${mode} ${scenario.backend ?? ''} ${n - 1}`);
+    summary.push(`${[operation, scenario.backend, mode].filter(Boolean).join(' ')}: ${n - 1}`);
     return n - 1;
   }
 
