@@ -311,8 +311,15 @@ describe('fault injection at every step', function () {
         const steps = await walk('setupContainer', mode, {
           backend,
           prepare: () => ({ id: name('s'), options: containerOptions(backend) }),
-          failed: () => checkConsistent(all()),
-          check: () => checkConsistent(all()),
+          failed: ({ id }) => {
+            expect(record('containers', id), 'record of the container').to.equal(undefined);
+            checkConsistent(all());
+          },
+          // Its last step is the record marked ready: killed at any step, it is not.
+          check: ({ id }) => {
+            expect(record('containers', id), 'record of the container').to.equal(undefined);
+            checkConsistent(all());
+          },
           finish: ({ id }) => teardownContainer(id),
         });
         expect(steps).to.be.at.least(8);
@@ -337,21 +344,27 @@ describe('fault injection at every step', function () {
       expect(steps).to.be.at.least(3);
     });
 
-    it(`connect (dual stack, published ports): ${mode} at every step leaves nothing`, async () => {
+    it(`connect (dual stack, published ports): ${mode} at every step leaves nothing, or the whole endpoint`, async () => {
       const net = nets.nftables;
+      const removeConnected = async ({ netns }) => {
+        await (await getNetwork(net.name)).disconnect(netns);
+        await (await NetNamespace.open(netns)).delete();
+      };
       const steps = await walk('connect', mode, {
         prepare: async () => {
           const ns = await NetNamespace.create(name('c'));
           ns.close();
           return { network: net.name, netns: ns.name, options: { ip: address('nftables'), ipv6: address6('nftables'), publish: PUBLISH } };
         },
-        failed: ({ netns }) => checkConsistent(all(), [netns]),
-        check: ({ netns }) => checkConsistent(all(), [netns]),
-        finish: async ({ netns }) => {
-          await (await getNetwork(net.name)).disconnect(netns);
-          await (await NetNamespace.open(netns)).delete();
+        failed: ({ netns }) => {
+          expect(records('endpoints').filter((e) => e.network === net.name), 'endpoints').to.deep.equal([]);
+          checkConsistent(all(), [netns]);
         },
-        cleanup: async ({ netns }) => (await NetNamespace.open(netns)).delete(),
+        check: ({ netns }) => checkConsistent(all(), [netns]),
+        finish: (args) => removeConnected(args),
+        // The ports and the 'ready' record go at once: killed at the first after the other was
+        // written, the endpoint is whole once reconcile has written its elements back.
+        cleanup: (args) => removeConnected(args),
       });
       expect(steps).to.be.at.least(6);
     });
