@@ -4,9 +4,10 @@
  *   cli → cni → network → ipam, firewall, state
  *     → netns.ts, rtnl/, kernel/ (the netlink connections), spawn.ts, sysctl.ts → native.ts
  *
- * A module imports only from layers below its own. src/errors.ts and
- * src/types/ are the bottom, which every layer may import: errors.ts imports
- * nothing of nsnet's, types/ only itself and errors.ts. Type-only imports
+ * A module imports only from layers below its own. src/errors.ts, src/fault.ts
+ * (the tests' fault switch) and src/types/ are the bottom, which every layer
+ * may import: errors.ts imports nothing of nsnet's, fault.ts only errors.ts,
+ * types/ only itself and errors.ts. Type-only imports
  * count too (tsPreCompilationDeps).
  */
 const KERNEL_LAYER = '^src/(rtnl/|kernel/|netns[^/]*$|spawn\\.ts$|sysctl\\.ts$|native\\.ts$)';
@@ -75,6 +76,13 @@ module.exports = {
       comment: 'src/errors.ts is imported by everyone, so it imports nothing of nsnet\'s.',
       from: { path: '^src/errors\\.ts$' },
       to: { path: '^src/' },
+    },
+    {
+      name: 'fault-switch-is-the-bottom',
+      comment: 'src/fault.ts counts the steps of every layer, so it imports only src/errors.ts.',
+      severity: 'error',
+      from: { path: '^src/fault\\.ts$' },
+      to: { path: '^src/', pathNot: '^src/errors\\.ts$' },
     },
     {
       name: 'types-are-the-bottom',

@@ -42,7 +42,9 @@ export type NsnetErrorCode =
   | 'FIREWALL_FAILED'
   /** nsnet's firewall state is gone (an outside flush) and could not be put back: `nsnet reconcile` rebuilds it. */
   | 'FIREWALL_NEEDS_RECONCILE'
-  | 'SERVICE_RUNNING';
+  | 'SERVICE_RUNNING'
+  /** Only under NSNET_FAULT, a test's switch (src/fault.ts): never raised otherwise. */
+  | 'FAULT_INJECTED';
 
 /** The name of a kernel errno, as a `NetlinkError` carries it. */
 export type ErrnoName = `E${string}`;

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 
 import { asKernelError, invalid, isGone, kernelError, NsnetError } from './errors';
+import { faultPoint } from './fault';
 import { native, type NetlinkHandle } from './native';
 import { namespacePids } from './netns-pids';
 import { Addresses } from './rtnl/addresses';
@@ -87,7 +88,10 @@ export class NetNamespace {
   /** Creates a namespace; a named one is mounted at `<netnsDir>/<name>`. `lo` starts down, as in the kernel. */
   static async create(name?: string): Promise<NetNamespace> {
     if (name === undefined) {
-      const { fd, rtnl } = await asKernelError('netns create', () => native().createNamespace(''));
+      const { fd, rtnl } = await asKernelError('netns create', () => {
+        faultPoint('netns create');
+        return native().createNamespace('');
+      });
       const ns = NetNamespace.fromFd(undefined, `/proc/${process.pid}/fd/${fd}`, fd, rtnl);
       ns.onlyByDescriptor = true;
       return ns;
@@ -103,6 +107,7 @@ export class NetNamespace {
       }
     });
     try {
+      faultPoint('netns create', name);
       const { fd, rtnl } = await native().createNamespace(file);
       return NetNamespace.fromFd(name, file, fd, rtnl);
     } catch (error) {
@@ -280,7 +285,10 @@ export class NetNamespace {
     }
     const text = typeof value === 'boolean' ? (value ? '1' : '0') : String(value);
     if (/[\n\0]/.test(text)) throw invalid(`sysctl value may not contain a newline: ${JSON.stringify(text)}`);
-    await asKernelError(`sysctl ${key}=${text} in ${this.label}`, () => native().writeSysctl(fd, file, text));
+    await asKernelError(`sysctl ${key}=${text} in ${this.label}`, async () => {
+      faultPoint('sysctl write', key);
+      await native().writeSysctl(fd, file, text);
+    });
   }
 
   /** Runs a program inside this namespace; stdio, exit code and signals as with child_process.spawn. */
@@ -317,6 +325,7 @@ export class NetNamespace {
    */
   async delete(): Promise<void> {
     if (this.isHost) throw new NsnetError('HOST_NAMESPACE', 'the host namespace cannot be deleted');
+    if (this.name !== undefined) faultPoint('netns delete', this.name);
     // Every handle of this process on it goes too: an open descriptor or
     // socket would keep the namespace, and its interfaces, alive.
     for (const handle of [...(openHandles.get(this.inode) ?? [])]) handle.close();

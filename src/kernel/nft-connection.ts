@@ -1,5 +1,6 @@
 /** A nf_tables netlink socket of one namespace, sending transactions. */
 import { asKernelError, kernelError } from '../errors';
+import { faultPoint } from '../fault';
 import type { NetlinkHandle } from '../native';
 
 export interface NftRequest {
@@ -13,6 +14,7 @@ export class NftConnection {
 
   /** Sends the requests as one nfnetlink batch; throws the first failure. */
   async transaction(requests: NftRequest[]): Promise<void> {
+    faultPoint('nf_tables transaction', requests[0]?.op);
     const statuses = await this.handle.batch(requests.map((r) => r.message));
     // The request that failed explains the abort; the others say ECANCELED.
     const failedAt = statuses.findIndex((s) => s !== null && s.code !== 'ECANCELED');

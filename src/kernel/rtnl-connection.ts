@@ -4,6 +4,7 @@
  * collects, so a burst of operations costs a few sendmsg calls.
  */
 import { asKernelError, kernelError, NsnetError } from '../errors';
+import { faultPoint, faultsArmed } from '../fault';
 import type { NativeStatus, NetlinkHandle } from '../native';
 
 interface PendingRequest {
@@ -73,8 +74,11 @@ export class RtnlConnection {
     const batch = this.pending;
     this.pending = [];
     this.inFlight = true;
-    // The executor turns a synchronous throw of transact() into a rejection.
-    new Promise<(NativeStatus | Buffer | null)[]>((resolve) => resolve(this.handle.transact(batch.map((r) => r.message))))
+    // The executor turns a synchronous throw of transact() (or of a fault injected) into a rejection.
+    new Promise<(NativeStatus | Buffer | null)[]>((resolve) => {
+      if (faultsArmed && batch.some(changes)) faultPoint('rtnl batch', batch.map((r) => r.op).join(', '));
+      resolve(this.handle.transact(batch.map((r) => r.message)));
+    })
       .then(
         (statuses) => batch.forEach((request, i) => settle(request, statuses[i])),
         (error: unknown) => batch.forEach((request) => request.reject(kernelError(request.op, error))),
@@ -84,6 +88,13 @@ export class RtnlConnection {
         this.flush();
       });
   }
+}
+
+const NLMSG_TYPE_OFFSET = 4;
+
+/** A request that changes something: rtnetlink's get types are the third of each group of four (RTM_GETLINK = 18, ...). */
+function changes(request: PendingRequest): boolean {
+  return (request.message.readUInt16LE(NLMSG_TYPE_OFFSET) & 3) !== 2;
 }
 
 function settle(request: PendingRequest, status: NativeStatus | Buffer | null | undefined): void {

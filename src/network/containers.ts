@@ -5,6 +5,7 @@
 import { join } from 'node:path';
 
 import { invalid, NsnetError } from '../errors';
+import { faultOperation } from '../fault';
 import { NetNamespace, netnsDir } from '../netns';
 import { processAlive } from '../state/process-alive';
 import { currentStore } from '../state/store';
@@ -17,7 +18,7 @@ import { type Endpoint, toEndpoint } from './endpoint-record';
 import { checkHostAddresses } from './host-addresses';
 import { BridgeNetwork, createBridgeNetwork, getNetwork } from './network';
 import { checkNetworkName } from './options';
-import { attemptPart, teardownEndpointLocked, teardownIncomplete } from './teardown';
+import { attemptPart, teardownEndpoint, teardownEndpointLocked, teardownIncomplete } from './teardown';
 import { Undo } from './undo';
 
 export const DEFAULT_NETWORK = 'bridge';
@@ -204,31 +205,42 @@ async function attach(record: ContainerRecord, joined: ContainerRecord | undefin
 
 /** Sets up the network of container `id` in one of Docker's modes. */
 export async function setupContainer(id: string, options: SetupOptions = {}): Promise<Container> {
+  faultOperation('setupContainer');
   checkContainerId(id);
   setupOptions.valid(options, (problem) => connectOptionError(problem, 'setup option'));
   const plan = planFor(options);
   // Before the namespace is made: the host addresses asked for (a network's own default is checked at connect).
   if (plan.connect) await checkHostAddresses(plan.connect.publish.flatMap((request) => request.hostIp ?? []), 'hostIp of a published port');
   const { record, joined } = await claimContainer(id, plan);
-  const store = currentStore();
-  let container: Container;
+  const undo = new Undo();
+  undo.push(`record of container "${id}"`, () => forgetContainer(record));
   try {
-    container = await attach(record, joined, plan.connect);
+    const container = await attach(record, joined, plan.connect);
+    undo.push(`network of container "${id}"`, () => detach(container));
+    if (container.mode !== 'host') {
+      record.netnsPath = container.netns.path;
+      record.netnsInode = container.netns.inode;
+    }
+    if (container.endpoint) record.endpoint = endpointKey(container.endpoint.network, container.netns.inode);
+    record.status = 'ready';
+    await currentStore().write('containers', id, record);
+    // At rest a container holds no descriptor in this process: its handle opens again on use.
+    container.netns.release();
+    return container;
   } catch (error) {
-    const undo = new Undo();
-    undo.push(`record of container "${id}"`, () => forgetContainer(record));
     throw await undo.fail(error);
   }
-  if (container.mode !== 'host') {
-    record.netnsPath = container.netns.path;
-    record.netnsInode = container.netns.inode;
-  }
-  if (container.endpoint) record.endpoint = endpointKey(container.endpoint.network, container.netns.inode);
-  record.status = 'ready';
-  await store.write('containers', id, record);
-  // At rest a container holds no descriptor in this process: its handle opens again on use.
-  container.netns.release();
-  return container;
+}
+
+/** Undoes attach(): the namespace made for the container (and so its veth), and its endpoint's records. */
+async function detach(container: Container): Promise<void> {
+  if (container.mode === 'host') return;
+  if (container.mode === 'container') return container.netns.close();
+  await container.netns.delete();
+  if (!container.endpoint) return;
+  const endpoint = await currentStore().read<EndpointRecord>('endpoints', endpointKey(container.endpoint.network, container.netns.inode));
+  const failures = endpoint ? await teardownEndpoint(endpoint, { keepLinks: true }) : [];
+  if (failures.length) throw teardownIncomplete(`endpoint ${endpoint?.id}`, failures);
 }
 
 export interface ContainerTeardownOptions {
@@ -252,6 +264,7 @@ export interface ContainerTeardownReport {
  * (unless `force`) while processes run in its namespace.
  */
 export async function teardownContainer(id: string, options: ContainerTeardownOptions = {}): Promise<ContainerTeardownReport> {
+  faultOperation('teardownContainer');
   checkContainerId(id);
   const store = currentStore();
   const failures: string[] = [];

@@ -17,6 +17,9 @@ import { isIPv6 } from '../types/ip';
 import type { NetworkLeases } from '../types/leases';
 import type { NetworkRecord } from '../types/network';
 import type { ConnectInput } from './connect-options';
+import { allOrFirstFailure } from './plumbing';
+import { forgetEndpointLocked } from './teardown';
+import { Undo } from './undo';
 
 export interface EndpointPlan extends ConnectInput {
   /** The endpoint's id, and the name of its host end that derives from it. */
@@ -117,12 +120,20 @@ export async function recordEndpoint(network: NetworkRecord, ns: NetNamespace, p
     const before = leasePointers(leases);
     const record = endpointRecord(network, ns, plan, leases);
     record.ports = await takePorts(portTables, plan.publish, plan.id, network.hostIp);
-    await Promise.all([
-      store.write('leases', network.name, leases),
-      store.write('endpoints', key, record),
-      writePortTables(store, portTables),
-    ]);
-    return { record, leases: { pointers: { before, after: leasePointers(leases) }, created: stored === undefined } };
+    const recorded: RecordedEndpoint = { record, leases: { pointers: { before, after: leasePointers(leases) }, created: stored === undefined } };
+    try {
+      await allOrFirstFailure([
+        store.write('leases', network.name, leases),
+        store.write('endpoints', key, record),
+        writePortTables(store, portTables),
+      ]);
+    } catch (error) {
+      // The writes that went through hold addresses and ports for an endpoint that will not be.
+      const undo = new Undo();
+      undo.push(`records of ${record.hostIfname}`, () => forgetEndpointLocked(record, recorded.leases));
+      throw await undo.fail(error);
+    }
+    return recorded;
   });
 }
 

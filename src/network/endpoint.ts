@@ -1,10 +1,11 @@
 /**
  * Endpoints: a namespace's veth on a network's bridge, with its addresses and
  * default route. A connect plans the endpoint and leases its addresses
- * (endpoint-plan.ts) while it makes the veth (plumbing.ts), configures the
+ * (endpoint-plan.ts), then makes the veth (plumbing.ts), configures the
  * namespace, then publishes its ports; any failure undoes every step done so
  * far, and a disconnect is the one teardown (teardown.ts).
  */
+import { faultOperation } from '../fault';
 import { firewallFor } from '../firewall/firewall';
 import { NetNamespace } from '../netns';
 import { currentStore } from '../state/store';
@@ -20,6 +21,7 @@ import { Undo } from './undo';
 
 /** Connects `ns` to `network` as `input` (checked options) asks; undoes everything on failure. */
 export async function connect(network: NetworkRecord, ns: NetNamespace, input: ConnectInput): Promise<EndpointRecord> {
+  faultOperation('connect');
   const plan = planEndpoint(network, input);
   await checkHostAddresses(
     plan.publish.map((request) => request.hostIp ?? network.hostIp),
@@ -30,27 +32,17 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, input: C
   ns.connection().catch(() => undefined);
   const undo = new Undo();
   const host = NetNamespace.host();
-  // The veth is made while the addresses are leased: each takes about a
-  // millisecond. A crash between the two can leave only an untagged veth,
-  // which goes with its namespace.
-  const [reserved, created] = await Promise.allSettled([
-    recordEndpoint(network, ns, plan),
-    step('create veth', () => createVeth(network, ns, plan)),
-  ]);
+  // Recorded before the veth is made: a crash in between leaves a record
+  // 'creating' that reconcile finds, and with it the veth, even where the
+  // namespace stays (a veth made first would be nobody's).
+  const { record, leases } = await recordEndpoint(network, ns, plan);
   // Undone last first: the veth goes before its address is released.
-  if (reserved.status === 'fulfilled') {
-    const { record, leases } = reserved.value;
-    undo.push(`records of ${record.hostIfname}`, () => currentStore().locked(() => forgetEndpointLocked(record, leases)));
-  }
-  // Only a veth this connect made: one that could not be made may be someone else's namesake.
-  if (created.status === 'fulfilled') {
-    undo.push(`host end ${plan.hostIfname}`, () => host.links.delete(created.value.index), { guardsEarlier: true });
-  }
+  undo.push(`records of ${record.hostIfname}`, () => currentStore().locked(() => forgetEndpointLocked(record, leases)));
   try {
-    if (reserved.status === 'rejected') throw reserved.reason;
-    if (created.status === 'rejected') throw created.reason;
-    const { record } = reserved.value;
-    await plumb(network, ns, record, created.value);
+    const hostEnd = await step('create veth', () => createVeth(network, ns, plan));
+    // Only a veth this connect made: one that could not be made may be someone else's namesake.
+    undo.push(`host end ${plan.hostIfname}`, () => host.links.delete(hostEnd.index), { guardsEarlier: true });
+    await plumb(network, ns, record, hostEnd);
     // Marked ready while the ports are published: a failure still undoes both.
     const ready: EndpointRecord = { ...record, status: 'ready' };
     const firewall = firewallFor(network.activeFirewall);
@@ -72,6 +64,7 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, input: C
  * could not remove.
  */
 export async function disconnect(record: EndpointRecord, options: TeardownOptions = {}): Promise<void> {
+  faultOperation('disconnect');
   const failures = await teardownEndpoint(record, options);
   if (failures.length) throw teardownIncomplete(`endpoint ${record.id} on network "${record.network}"`, failures);
 }

@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 
 import { invalid, NsnetError } from '../errors';
+import { faultOperation } from '../fault';
 import { firewallFor, resolveFirewall } from '../firewall/firewall';
 import { Subnet } from '../ipam/subnet';
 import { NetNamespace, netnsDir } from '../netns';
@@ -119,6 +120,7 @@ export async function listEndpoints(): Promise<Endpoint[]> {
  * agree (NETWORK_CONFLICT when they do not).
  */
 export async function createBridgeNetwork(options: BridgeNetworkOptions): Promise<BridgeNetwork> {
+  faultOperation('createBridgeNetwork');
   const wanted = checkNetworkOptions(options);
   const store = currentStore();
   // The common case, a network that is there as asked, needs no lock: a
@@ -199,6 +201,7 @@ export async function listNetworks(): Promise<BridgeNetwork[]> {
  * while endpoints exist, unless `force`, which disconnects them first.
  */
 export async function removeNetwork(name: string, options: { force?: boolean } = {}): Promise<void> {
+  faultOperation('removeNetwork');
   checkNetworkName(name);
   if (typeof options !== 'object' || options === null) throw invalid('remove options must be an object');
   const store = currentStore();

@@ -5,6 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 
+import { faultOperation } from '../fault';
 import { type Firewall, firewallFor } from '../firewall/firewall';
 import { releaseOrphanPorts } from '../firewall/ports';
 import { releaseLeases } from '../ipam/leases';
@@ -23,7 +24,7 @@ import { repairBridge, repairEndpoints } from './repair';
 import { attemptPart, teardownEndpointLocked } from './teardown';
 
 export interface ReconcileReport {
-  /** Endpoints whose namespace is gone, or whose connect died half-way (keys). */
+  /** Endpoints whose namespace or host veth is gone, or whose connect died half-way (keys). */
   endpoints: string[];
   /** Host interfaces tagged as nsnet's that belong to no endpoint. */
   links: string[];
@@ -76,6 +77,7 @@ function abandoned(record: { status: string; pid: number }): boolean {
 }
 
 export async function reconcile(options: ReconcileOptions = {}): Promise<ReconcileReport> {
+  faultOperation('reconcile');
   const store = currentStore();
   const report: ReconcileReport = {
     endpoints: [],

@@ -71,26 +71,45 @@ async function removeRecordedLocked(record: EndpointRecord, network: NetworkReco
   await attemptPart(failures, `records of ${record.hostIfname}`, () => forgetEndpointLocked(record));
 }
 
+/**
+ * Marks a ready endpoint 'removing' by this process before its veth goes, so
+ * that a teardown that dies half-way is finished by reconcile rather than
+ * repaired (a ready endpoint without its veth is made again). Under the lock.
+ */
+async function markRemovingLocked(record: EndpointRecord, failures: string[]): Promise<boolean> {
+  if (record.status !== 'ready') return true;
+  const store = currentStore();
+  const key = endpointKey(record.network, record.netnsInode);
+  return attemptPart(failures, `record of ${record.hostIfname}`, async () => {
+    const current = await store.read<EndpointRecord>('endpoints', key);
+    if (current?.id === record.id && current.status === 'ready') await store.write('endpoints', key, { ...current, status: 'removing', pid: process.pid });
+  });
+}
+
 /** Tears an endpoint down, for a caller that holds the state lock. Returns what it could not do. */
 export async function teardownEndpointLocked(record: EndpointRecord, network: NetworkRecord | undefined, options: TeardownOptions = {}): Promise<string[]> {
   const failures: string[] = [];
-  const linksGone = options.keepLinks || (await attemptPart(failures, `host end ${record.hostIfname}`, () => removeHostEnd(record)));
+  const linksGone =
+    options.keepLinks ||
+    ((await markRemovingLocked(record, failures)) && (await attemptPart(failures, `host end ${record.hostIfname}`, () => removeHostEnd(record))));
   if (linksGone) await removeRecordedLocked(record, network, failures);
   return failures;
 }
 
 /**
- * Tears an endpoint down. The host end goes before the state lock is taken
- * (deleting a veth is the slow part), the rest under it, so that reconcile
- * never writes back the rules of a released address.
+ * Tears an endpoint down. The record is marked 'removing' under the state
+ * lock, the host end goes outside it (deleting a veth is the slow part), and
+ * the rest under it again, so that reconcile never writes back the rules of a
+ * released address.
  */
 export async function teardownEndpoint(record: EndpointRecord, options: TeardownOptions = {}): Promise<string[]> {
   const failures: string[] = [];
-  if (!options.keepLinks && !(await attemptPart(failures, `host end ${record.hostIfname}`, () => removeHostEnd(record)))) return failures;
   const store = currentStore();
+  if (!options.keepLinks) {
+    if (!(await store.locked(() => markRemovingLocked(record, failures)))) return failures;
+    if (!(await attemptPart(failures, `host end ${record.hostIfname}`, () => removeHostEnd(record)))) return failures;
+  }
   await store.locked(async () => {
-    // A reconcile between the two may have made the veth again (the record was still ready).
-    if (!options.keepLinks && !(await attemptPart(failures, `host end ${record.hostIfname}`, () => removeHostEnd(record)))) return;
     const network = await store.read<NetworkRecord>('networks', record.network);
     await removeRecordedLocked(record, network, failures);
   });

@@ -1,7 +1,7 @@
 /** Network interfaces of one namespace: `ns.links`. */
 import { closeSync } from 'node:fs';
 
-import { invalid } from '../errors';
+import { asNsnetError, invalid, messageOf } from '../errors';
 import { ipFamily } from '../types/ip';
 import { native, type NativeLink, type NativeLinkAttributes, type NativeLinkCreate } from '../native';
 import { checkAlias, checkInterfaceName, checkMac, checkNewInterfaceName, checkMtu, checkOneOf, checkUint } from '../validate';
@@ -200,7 +200,16 @@ export class Links {
     // namesake that made the creation fail).
     if (alias !== undefined) {
       const message = native().encodeLinkChange(made.index, { alias });
-      await conn.request(`link set ${spec.name} alias in ${this.ctx.label}`, message);
+      try {
+        await conn.request(`link set ${spec.name} alias in ${this.ctx.label}`, message);
+      } catch (error) {
+        // Not made, then: an untagged link would be nobody's.
+        const left = await this.delete(made.index).then(
+          () => undefined,
+          (undoError: unknown) => `link ${spec.name}: ${messageOf(undoError)}`,
+        );
+        throw left ? asNsnetError(error).withNote(`could not undo: ${left}`, { notUndone: [left] }) : error;
+      }
       made.alias = alias;
     }
     // The echo is taken before the kernel enslaves the new link.

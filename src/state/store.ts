@@ -21,6 +21,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 
 import { asKernelError, kernelError, NsnetError } from '../errors';
+import { faultPoint } from '../fault';
 import { native } from '../native';
 import { RECORD_KINDS, RECORD_VERSION, type RecordKind, recordValidator, type StoredRecords } from '../types/records';
 import { shown } from '../types/schema';
@@ -91,6 +92,7 @@ export class StateStore {
     const file = this.file(kind, name);
     const data = serialise(value);
     this.checkedBytes.delete(file);
+    faultPoint('state write', file);
     await asKernelError(`state write ${file}`, () => native().replaceFile(file, data));
     this.checkedBytes.set(file, data);
   }
@@ -100,6 +102,7 @@ export class StateStore {
     await this.init();
     const file = this.file(kind, name);
     const data = serialise(value);
+    faultPoint('state create', file);
     try {
       await native().createFile(file, data);
       this.checkedBytes.set(file, data);
@@ -113,6 +116,7 @@ export class StateStore {
   async remove(kind: RecordKind, name: string): Promise<void> {
     const file = this.file(kind, name);
     this.checkedBytes.delete(file);
+    faultPoint('state remove', file);
     await asKernelError(`state remove ${file}`, () => fs.rm(file, { force: true }));
   }
 

@@ -39,7 +39,7 @@ export const EndpointRecordSchema = jsonObject({
   gateway6: v.optional(IpText),
   ports: v.array(PublishedPortSchema),
   /** 'creating' until every step is done, by process `pid`. */
-  status: v.picklist(['creating', 'ready']),
+  status: v.picklist(['creating', 'ready', 'removing']),
   pid: Integer,
   created: v.string(),
 });

@@ -5,6 +5,7 @@
 import { execFile } from 'node:child_process';
 
 import { asNsnetError, messageOf, NsnetError } from '../../errors';
+import { faultPoint } from '../../fault';
 import { NetNamespace } from '../../netns';
 import { isIPv6 } from '../../types/ip';
 import type { NetworkRecord } from '../../types/network';
@@ -36,7 +37,9 @@ function script(lines: { table: Table; line: string }[]): string {
 }
 
 async function restore(version: IpVersion, lines: { table: Table; line: string }[]): Promise<void> {
-  if (lines.length) await run(tool(version, 'restore'), ['-w', '--noflush'], script(lines));
+  if (!lines.length) return;
+  faultPoint('iptables-restore', `IPv${version}`);
+  await run(tool(version, 'restore'), ['-w', '--noflush'], script(lines));
 }
 
 const add = (rule: Rule) => ({ table: rule.table, line: `${rule.first ? '-I' : '-A'} ${rule.chain} ${rule.spec}` });

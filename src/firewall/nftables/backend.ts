@@ -2,6 +2,7 @@
 import { execFile } from 'node:child_process';
 
 import { isGone, NsnetError } from '../../errors';
+import { faultPoint } from '../../fault';
 import { native } from '../../native';
 import { NetNamespace } from '../../netns';
 import type { EndpointRecord } from '../../types/endpoint';
@@ -48,8 +49,9 @@ async function installRuleset(rewriteRules = false): Promise<void> {
   const written = rewriteRules ? tables : tables.filter((_, i) => !present[i]);
   if (!written.length) return;
   const script = written.map(({ family, script }) => (rewriteRules ? `table ${family} ${TABLE} {}\nflush table ${family} ${TABLE}\n${script}` : script));
-  const result = await nft(['-f', '-'], script.join('\n'));
   const names = written.map((table) => `${table.family} ${TABLE}`).join(' and ');
+  faultPoint('nft -f', names);
+  const result = await nft(['-f', '-'], script.join('\n'));
   if (!result.ok) throw new NsnetError('FIREWALL_FAILED', `nft could not install table ${names}: ${result.stderr}`);
 }
 
