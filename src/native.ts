@@ -30,6 +30,7 @@ export interface NativeLinkAttributes {
   master?: number;
   up?: boolean;
   alias?: string;
+  group?: number;
   netnsFd?: number;
   hairpin?: boolean;
 }
@@ -58,6 +59,7 @@ export interface NativeLink {
   link: number;
   linkNetnsId?: number;
   alias: string;
+  group?: number;
   /** For a port: its master's kind ("bridge"). */
   slaveKind?: string;
   /** For a bridge port: its hairpin mode. */

@@ -15,6 +15,7 @@ const AttributeRows<LinkAttributes> kLinkAttributeRows = {
     row<K::Mac>(IFLA_ADDRESS, "mac", &LinkAttributes::mac),
     row<K::U32>(IFLA_MASTER, "master", &LinkAttributes::master),
     row<K::String>(IFLA_IFALIAS, "alias", &LinkAttributes::alias),
+    row<K::U32>(IFLA_GROUP, "group", &LinkAttributes::group),
     row<K::U32>(IFLA_NET_NS_FD, "netnsFd", &LinkAttributes::netnsFd),
 };
 
@@ -77,6 +78,7 @@ const AttributeRows<LinkInfo> kLinkInfoRows = {
     row<K::U32>(IFLA_LINK, "link", &LinkInfo::link),
     row<K::S32>(IFLA_LINK_NETNSID, "linkNetnsId", &LinkInfo::linkNetnsId).omittedWhenAbsent(),
     row<K::String>(IFLA_IFALIAS, "alias", &LinkInfo::alias),
+    row<K::U32>(IFLA_GROUP, "group", &LinkInfo::group).omittedWhenAbsent(),
     nestedRow(IFLA_LINKINFO, &kLinkInfoKindRows),
 };
 

@@ -22,6 +22,7 @@ struct LinkAttributes {
   std::optional<Bytes> mac;
   std::optional<uint32_t> master;  // 0 releases the link from its master
   std::optional<std::string> alias;
+  std::optional<uint32_t> group;  // the link's interface group (kept at creation, unlike the alias)
   std::optional<uint32_t> netnsFd;
   std::optional<bool> hairpin;  // as a bridge port (a change only): reflect frames back out
 };
@@ -60,6 +61,7 @@ struct LinkInfo {
   std::optional<uint32_t> link;  // IFLA_LINK: a veth's peer index (in the peer's namespace)
   std::optional<uint32_t> linkNetnsId;  // the peer's namespace, as this one numbers it (signed)
   std::optional<std::string> alias;
+  std::optional<uint32_t> group;
   std::optional<std::string> slaveKind;  // the kind of its master, for a port: "bridge"
   std::optional<bool> hairpin;           // a bridge port's hairpin mode (only then)
 };

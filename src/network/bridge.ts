@@ -7,17 +7,23 @@ import { isGone, NsnetError, unlessGone } from '../errors';
 import { NetNamespace } from '../netns';
 import type { Link } from '../rtnl/links';
 import type { NetworkRecord } from '../types/network';
-import { networkTag, parseTag } from '../types/ownership';
+import { BRIDGE_LINK_GROUP, networkTag, parseTag } from '../types/ownership';
 import { Undo } from './undo';
 
-/** Bridges tagged as an nsnet network's, by the network name in their tag. */
-export async function taggedBridges(): Promise<Map<string, Link>> {
+/**
+ * Bridges tagged as an nsnet network's, by the network name in their tag;
+ * and bridges of nsnet's group that a creation left untagged (it died between
+ * making the bridge and tagging it), which belong to no network.
+ */
+export async function nsnetBridges(): Promise<{ tagged: Map<string, Link>; untagged: Link[] }> {
   const tagged = new Map<string, Link>();
+  const untagged: Link[] = [];
   for (const bridge of await NetNamespace.host().links.list({ kind: 'bridge' })) {
     const owner = parseTag(bridge.alias);
     if (owner?.kind === 'network') tagged.set(owner.network, bridge);
+    else if (bridge.alias === undefined && bridge.linkGroup === BRIDGE_LINK_GROUP) untagged.push(bridge);
   }
-  return tagged;
+  return { tagged, untagged };
 }
 
 /** The bridge link if it exists; NsnetError BRIDGE_NAME_TAKEN if a foreign link has its name. */
@@ -86,6 +92,7 @@ export async function createBridge(record: NetworkRecord): Promise<void> {
     name: record.bridge,
     mac: record.bridgeMac,
     mtu: record.mtu,
+    linkGroup: BRIDGE_LINK_GROUP,
     alias: networkTag(record.name),
   });
   const undo = new Undo();

@@ -17,7 +17,7 @@ import type { NetworkLeases } from '../types/leases';
 import { endpointKey, type EndpointRecord } from '../types/endpoint';
 import type { NetworkRecord } from '../types/network';
 import { parseTag } from '../types/ownership';
-import { taggedBridges } from './bridge';
+import { nsnetBridges } from './bridge';
 import { forgetContainerLocked } from './containers';
 import { mendUnreadableRecords } from './rebuild';
 import { repairBridge, repairEndpoints } from './repair';
@@ -41,7 +41,7 @@ export interface ReconcileReport {
    * hairpin, up, or the veth pair made again in the endpoint's namespace.
    */
   repaired: string[];
-  /** Bridges tagged as nsnet's whose network has no record (a creation that died). */
+  /** Bridges tagged as nsnet's whose network has no record, or of nsnet's group and untagged (creations that died). */
   strayBridges: string[];
   /** Host ports that belong to no endpoint, as "tcp 0.0.0.0:8080". */
   ports: string[];
@@ -98,9 +98,14 @@ export async function reconcile(options: ReconcileOptions = {}): Promise<Reconci
   await store.locked(async () => {
     report.rebuilt = await mendUnreadableRecords(store);
     const networks = await store.list<NetworkRecord>('networks');
+    const { tagged, untagged } = await nsnetBridges();
+    // Before the repairs, which make a missing bridge again: an untagged one of ours is nobody's.
+    for (const bridge of untagged) {
+      if (await attempt(`untagged bridge ${bridge.name}`, () => NetNamespace.host().links.delete(bridge.index))) report.strayBridges.push(bridge.name);
+    }
     for (const network of networks) await repairBridge(network, report);
     const recorded = new Set(networks.map((n) => n.name));
-    for (const [name, bridge] of await taggedBridges()) {
+    for (const [name, bridge] of tagged) {
       if (recorded.has(name)) continue;
       if (await attempt(`stray bridge ${bridge.name}`, () => NetNamespace.host().links.delete(bridge.index))) report.strayBridges.push(bridge.name);
     }

@@ -20,6 +20,8 @@ interface CommonLinkOptions {
   master?: string | number;
   up?: boolean;
   alias?: string;
+  /** Interface group (`ip link ... group N`); unlike the alias, the kernel keeps it at creation. */
+  linkGroup?: number;
 }
 
 /**
@@ -81,6 +83,7 @@ export interface LinkChanges {
   /** Moves the link to another namespace. */
   netns?: NamespaceRef;
   alias?: string;
+  linkGroup?: number;
   /** As a bridge port: send frames back out of the port they came in on. */
   hairpin?: boolean;
 }
@@ -106,6 +109,8 @@ export interface Link {
   /** For a veth whose peer is in another namespace: that namespace's id, as this one numbers it. */
   peerNetnsId?: number;
   alias?: string;
+  /** Interface group, when not the default 0. */
+  linkGroup?: number;
   /** For a bridge port: hairpin mode (frames sent back out of the port they came in on). */
   hairpin?: boolean;
 }
@@ -135,6 +140,7 @@ export function toLink(raw: NativeLink): Link {
   if (raw.kind === 'veth' && raw.link) link.peerIndex = raw.link;
   if (raw.kind === 'veth' && raw.linkNetnsId !== undefined) link.peerNetnsId = raw.linkNetnsId;
   if (raw.alias) link.alias = raw.alias;
+  if (raw.group) link.linkGroup = raw.group;
   if (raw.hairpin !== undefined) link.hairpin = raw.hairpin;
   return link;
 }
@@ -144,13 +150,14 @@ function checkLinkRef(nameOrIndex: unknown): string | number {
   return checkInterfaceName(nameOrIndex);
 }
 
-function checkCommon(options: VethPeerOptions & { up?: boolean; alias?: string }, what: string): NativeLinkAttributes {
+function checkCommon(options: VethPeerOptions & { up?: boolean; alias?: string; linkGroup?: number }, what: string): NativeLinkAttributes {
   if (typeof options !== 'object' || options === null) throw invalid(`${what} must be an object`);
   const attrs: NativeLinkAttributes = { name: checkNewInterfaceName(options.name, `${what} name`) };
   if (options.mtu !== undefined) attrs.mtu = checkMtu(options.mtu);
   if (options.mac !== undefined) attrs.mac = checkMac(options.mac);
   if (options.up !== undefined) attrs.up = Boolean(options.up);
   if (options.alias !== undefined) attrs.alias = checkAlias(options.alias);
+  if (options.linkGroup !== undefined) attrs.group = checkUint(options.linkGroup, 'linkGroup');
   return attrs;
 }
 
@@ -259,6 +266,7 @@ export class Links {
     if (changes.mtu !== undefined) attrs.mtu = checkMtu(changes.mtu);
     if (changes.mac !== undefined) attrs.mac = checkMac(changes.mac);
     if (changes.alias !== undefined) attrs.alias = checkAlias(changes.alias);
+    if (changes.linkGroup !== undefined) attrs.group = checkUint(changes.linkGroup, 'linkGroup');
     if (changes.hairpin !== undefined) attrs.hairpin = Boolean(changes.hairpin);
     if (changes.netns !== undefined) attrs.netnsFd = holdNamespaceFd(changes.netns, 'netns', held);
     const newName = changes.name === undefined ? undefined : checkNewInterfaceName(changes.name, 'new name');

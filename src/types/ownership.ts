@@ -18,6 +18,13 @@ export type OwnerTag =
   /** `network` is absent in the tag the previous release wrote on iptables rules. */
   | { kind: 'endpoint'; network?: string; id: string };
 
+/**
+ * The interface group of the bridges nsnet makes ("nsnt"). The kernel keeps
+ * a group given at creation but not an alias, which takes a second request:
+ * a bridge in this group without a tag is one whose creation died in between.
+ */
+export const BRIDGE_LINK_GROUP = 0x6e736e74;
+
 export function networkTag(network: string): string {
   return `${NETWORK_PREFIX}${network}`;
 }

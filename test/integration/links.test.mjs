@@ -74,6 +74,17 @@ describe('ns.links', () => {
     expect((await host.links.get(br)).alias).to.equal('nsnet:test');
   });
 
+  it('puts a link in an interface group at creation and on change, and reads it back', async () => {
+    const br = uniqueName('br');
+    const made = await addHost({ kind: 'bridge', name: br, linkGroup: 4242 });
+    expect(made.linkGroup).to.equal(4242);
+    expect(String(ipLink(br).group)).to.equal('4242');
+    await host.links.set(br, { linkGroup: 0 });
+    expect(String(ipLink(br).group)).to.equal('default');
+    expect((await host.links.get(br)).linkGroup).to.equal(undefined);
+    await expectReject(host.links.set(br, { linkGroup: -1 }), 'NsnetError', 'INVALID_ARGUMENT');
+  });
+
   it('creates vxlan and macvlan links on a parent', async () => {
     const parent = uniqueName('pa');
     const vx = uniqueName('vx');
