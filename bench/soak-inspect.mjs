@@ -75,7 +75,8 @@ const listNamespaces = (netnsDir, own) => fs.readdirSync(netnsDir).filter((name)
  * One sample under the state lock, so that records and kernel are read at one
  * moment of the state (no operation changes leases or ports meanwhile):
  * addresses and host ports must be unique among live endpoints, in the
- * records and in the kernel.
+ * records and in the kernel; and no published port in the kernel may route
+ * to an address no record holds the port for (`stale`).
  */
 export function sample({ stateDir, netnsDir, ownNamespaces }) {
   return withFileLock(path.join(stateDir, 'lock'), async () => {
@@ -100,7 +101,13 @@ export function sample({ stateDir, netnsDir, ownNamespaces }) {
         }
       }
     }
-    return { endpoints: state.endpoints.length, containers: state.containers.length, namespaces: new Set(kernel.map((a) => a.namespace)).size, problems };
+    // A connect adds its elements after its record holds the ports, and a
+    // teardown removes them before it releases the ports: an element no
+    // record holds routes a host port to an address nobody has.
+    const held = new Set(endpointPorts.map((p) => `${p.protocol} ${p.hostPort} ${p.owner}`));
+    const owners = new Map(state.endpoints.map((e) => [e.ipv4, e.id]));
+    const stale = (await portElements()).filter(({ protocol, port, address }) => !held.has(`${protocol} ${port} ${owners.get(address)}`));
+    return { endpoints: state.endpoints.length, problems, stale: stale.map((e) => `${e.protocol} ${e.port} -> ${e.address}:${e.containerPort}`) };
   });
 }
 
@@ -111,6 +118,12 @@ async function nftTable(family) {
   } catch {
     return []; // no such table: no elements
   }
+}
+
+/** The published ports in the kernel (nsnet's ports4_any map): protocol, host port, container address and port. */
+async function portElements() {
+  const map = (await nftTable('inet')).find((entry) => entry.map?.name === 'ports4_any')?.map;
+  return (map?.elem ?? []).map(([key, value]) => ({ protocol: key.concat[0], port: key.concat[1], address: value.concat[0], containerPort: value.concat[1] }));
 }
 
 /** The elements of every set and map of nsnet's nf_tables tables, as [family, set, element]. */

@@ -5,9 +5,9 @@
 // live container (left alone until unpinned) for a traffic check, and runs
 // reconcile(). A worker that starts in the slot of a killed one adopts the
 // containers of that slot (their ids start with `w<slot>g`) and tears them
-// down in its turn.
+// down in its turn, unless told not to (`adopt: false`).
 //
-// argv[2]: JSON { slot, generation, network, minLive, maxLive, pauseMs, fixedPorts: [first, last] }
+// argv[2]: JSON { slot, generation, network, minLive, maxLive, pauseMs, fixedPorts: [first, last], adopt }
 import { listContainers, reconcile, setupContainer, teardownContainer } from '../dist/index.js';
 
 const config = JSON.parse(process.argv[2]);
@@ -108,7 +108,7 @@ process.on('message', async (message) => {
   }
 });
 
-await adopt();
+if (config.adopt) await adopt();
 send({ t: 'ready', adopted: live.size });
 await churn();
 process.exit(0);

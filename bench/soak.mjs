@@ -37,6 +37,8 @@ const { values: options } = parseArgs({
     'sample-every': { type: 'string', default: '10' }, // s
     'pause-ms': { type: 'string', default: '150' }, // between one worker's operations, on average
     'max-live': { type: 'string', default: '6' }, // containers per worker
+    // A worker started in a killed one's slot leaves that one's containers to reconcile and the final teardown.
+    'leave-orphans': { type: 'boolean', default: false },
   },
 });
 const MINUTES = Number(options.minutes);
@@ -89,6 +91,7 @@ const stats = {
   samples: 0,
   maxLive: 0,
   problems: [],
+  staleSamples: [], // samples that found DNAT elements no record holds
   longLived: [], // { minute, fds, rss }
 };
 /** The flush windows: from a flush until a reconcile that began after it has finished. */
@@ -140,7 +143,7 @@ function minuteLine() {
     `flushes ${stats.flushes}`,
     `reconciles ${reconciles.ok}${sum(reconciles.failed) ? ` (+${sum(reconciles.failed)} failed)` : ''}`,
     `traffic ${checks.ok} ok, ${checks.expectedFailures} failed in flush window, ${checks.failures.length} failed`,
-    `samples ${stats.samples} (${stats.problems.length} duplicates)`,
+    `samples ${stats.samples} (${stats.problems.length} duplicates, ${stats.staleSamples.length} with stale DNAT)`,
     last ? `worker 0: ${last.fds} fds, ${(last.rss / 1024).toFixed(1)} MB` : 'worker 0: -',
   ].join(' | ');
 }
@@ -156,7 +159,16 @@ let ending = false;
 let stopping = false;
 
 function startWorker(slot, generation) {
-  const config = { slot, generation, network: NETWORK, minLive: 2, maxLive: MAX_LIVE, pauseMs: Number(options['pause-ms']), fixedPorts: FIXED_PORTS };
+  const config = {
+    slot,
+    generation,
+    network: NETWORK,
+    minLive: 2,
+    maxLive: MAX_LIVE,
+    pauseMs: Number(options['pause-ms']),
+    fixedPorts: FIXED_PORTS,
+    adopt: !options['leave-orphans'],
+  };
   const child = fork(new URL('./soak-worker.mjs', import.meta.url), [JSON.stringify(config)], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
   const worker = { slot, generation, child, pid: child.pid, inOperation: undefined, waiters: new Set(), pinned: false, killed: false };
   child.on('message', (message) => onMessage(worker, message));
@@ -352,6 +364,7 @@ async function takeSample() {
   stats.samples += 1;
   stats.maxLive = Math.max(stats.maxLive, result.endpoints);
   stats.problems.push(...result.problems.map((p) => `[${clock()}] ${p}`));
+  if (result.stale.length) stats.staleSamples.push(`[${clock()}] ${result.stale.length}: ${result.stale.slice(0, 3).join(', ')}`);
   const long = slots[0];
   if (long) stats.longLived.push({ minute: Math.floor((Date.now() - started) / 60000) + 1, ...processFigures(long.pid) });
 }
@@ -473,6 +486,8 @@ function report(end) {
   for (const failure of checks.failures) lines.push(`  ${failure}`);
   lines.push(`samples: ${stats.samples}, at most ${stats.maxLive} live endpoints; duplicate addresses or host ports: ${stats.problems.length}`);
   for (const problem of stats.problems.slice(0, 20)) lines.push(`  ${problem}`);
+  lines.push(`samples with DNAT elements (ports4_any) that no endpoint record holds: ${stats.staleSamples.length}`);
+  for (const stale of stats.staleSamples.slice(0, 20)) lines.push(`  ${stale}`);
   lines.push(`worker 0 (never killed), medians per minute: ${series.map((s) => `${s.minute}: ${s.fds} fds ${(s.rss / 1024).toFixed(1)} MB`).join('; ')}`);
   lines.push(`worker 0 verdict: ${flat.text}`);
   if (end) {
@@ -490,6 +505,7 @@ function report(end) {
     unexpected(teardown.failed).length && 'unexpected teardown failures',
     checks.failures.length && 'traffic checks failed outside flush windows',
     stats.problems.length && 'duplicates observed',
+    stats.staleSamples.length && 'stale DNAT elements observed',
     stats.crashes.length && 'workers died by themselves',
     stats.errors.length && 'errors in the soak script',
     !flat.flat && 'worker 0 not flat',
