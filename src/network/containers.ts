@@ -2,6 +2,7 @@
  * Docker's network modes for a container id: 'bridge' (the default network),
  * a network's name, 'host', 'none' and 'container:<id>'.
  */
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
 import { invalid, NsnetError } from '../errors';
@@ -129,6 +130,21 @@ async function lookAtNamespace(record: ContainerRecord): Promise<NamespaceLook> 
 }
 
 /** Whether two readings of a container's record name the same namespace. */
+/**
+ * A setup that died after making its namespace but before recording it (its
+ * record has the path, no inode): the record as it would have been, with the
+ * namespace's inode and the endpoint key, so that teardown removes both.
+ */
+async function withAbandonedNamespace(record: ContainerRecord): Promise<ContainerRecord> {
+  if (record.status !== 'creating' || processAlive(record.pid)) return record;
+  if (!record.ownsNamespace || record.netnsPath === undefined || record.netnsInode !== undefined) return record;
+  const inode = (await stat(record.netnsPath).catch(() => undefined))?.ino;
+  if (inode === undefined) return record;
+  const completed: ContainerRecord = { ...record, netnsInode: inode };
+  if (record.network !== undefined && completed.endpoint === undefined) completed.endpoint = endpointKey(record.network, inode);
+  return completed;
+}
+
 function sameNamespace(a: ContainerRecord, b: ContainerRecord): boolean {
   return a.netnsPath === b.netnsPath && a.netnsInode === b.netnsInode;
 }
@@ -278,8 +294,9 @@ export async function teardownContainer(id: string, options: ContainerTeardownOp
   // Checked and marked under the lock, so that no join slips in between; the
   // namespace and the endpoint go under the same lock.
   const record = await store.locked(async () => {
-    const current = await store.read<ContainerRecord>('containers', id);
-    if (!current) return undefined;
+    const stored = await store.read<ContainerRecord>('containers', id);
+    if (!stored) return undefined;
+    const current = await withAbandonedNamespace(stored);
     if (current.joinedBy?.length) {
       throw new NsnetError('CONTAINER_IN_USE', `containers ${current.joinedBy.join(', ')} share the network of "${id}"`, {
         joinedBy: current.joinedBy,

@@ -10,7 +10,8 @@ import { invalid, NsnetError } from '../errors';
 import { readPortTables, takePorts, writePortTables } from '../firewall/ports';
 import { allocateAddress, emptyLeaseTable, type LeasesBefore, leasePointers } from '../ipam/leases';
 import { Subnet } from '../ipam/subnet';
-import type { NetNamespace } from '../netns';
+import { NetNamespace } from '../netns';
+import { processAlive } from '../state/process-alive';
 import { currentStore } from '../state/store';
 import { endpointKey, type EndpointRecord } from '../types/endpoint';
 import { isIPv6 } from '../types/ip';
@@ -18,7 +19,7 @@ import type { NetworkLeases } from '../types/leases';
 import type { NetworkRecord } from '../types/network';
 import type { ConnectInput } from './connect-options';
 import { allOrFirstFailure } from './plumbing';
-import { forgetEndpointLocked } from './teardown';
+import { forgetEndpointLocked, teardownEndpointLocked } from './teardown';
 import { Undo } from './undo';
 
 export interface EndpointPlan extends ConnectInput {
@@ -97,44 +98,58 @@ export interface RecordedEndpoint {
 
 /** Leases the addresses and host ports and writes the record 'creating', under the state lock. */
 export async function recordEndpoint(network: NetworkRecord, ns: NetNamespace, plan: EndpointPlan): Promise<RecordedEndpoint> {
+  return currentStore().locked(() => recordEndpointLocked(network, ns, plan, true));
+}
+
+/**
+ * An endpoint record under this key that is no one's any more: its namespace
+ * is gone (the kernel reuses a freed namespace's inode number, which the key
+ * holds), or the connect that wrote it died. What reconcile would remove.
+ */
+async function stale(existing: EndpointRecord): Promise<boolean> {
+  if (existing.status !== 'ready' && !processAlive(existing.pid)) return true;
+  return !(await NetNamespace.exists(existing.netnsPath, existing.netnsInode));
+}
+
+async function recordEndpointLocked(network: NetworkRecord, ns: NetNamespace, plan: EndpointPlan, mayClear: boolean): Promise<RecordedEndpoint> {
   const store = currentStore();
-  return store.locked(async () => {
-    const key = endpointKey(network.name, ns.inode);
-    const [current, existing, stored, portTables, endpoints] = await Promise.all([
-      store.read<NetworkRecord>('networks', network.name),
-      store.read<EndpointRecord>('endpoints', key),
-      store.read<NetworkLeases>('leases', network.name),
-      readPortTables(store, plan.publish),
-      // Only a MAC asked for is checked: a random one (46 random bits) needs no read of every endpoint.
-      plan.macGiven ? store.list<EndpointRecord>('endpoints') : [],
-    ]);
-    // The caller's copy may be of a network removed (and made again) since.
-    if (!sameNetwork(current, network)) {
-      throw new NsnetError('NETWORK_NOT_FOUND', `network "${network.name}" was removed since it was looked up`);
+  const key = endpointKey(network.name, ns.inode);
+  const [current, existing, stored, portTables, endpoints] = await Promise.all([
+    store.read<NetworkRecord>('networks', network.name),
+    store.read<EndpointRecord>('endpoints', key),
+    store.read<NetworkLeases>('leases', network.name),
+    readPortTables(store, plan.publish),
+    // Only a MAC asked for is checked: a random one (46 random bits) needs no read of every endpoint.
+    plan.macGiven ? store.list<EndpointRecord>('endpoints') : [],
+  ]);
+  // The caller's copy may be of a network removed (and made again) since.
+  if (!sameNetwork(current, network)) {
+    throw new NsnetError('NETWORK_NOT_FOUND', `network "${network.name}" was removed since it was looked up`);
+  }
+  if (existing) {
+    if (mayClear && (await stale(existing)) && !(await teardownEndpointLocked(existing, current)).length) {
+      return recordEndpointLocked(network, ns, plan, false); // read again, as the teardown left them
     }
-    if (existing) {
-      throw new NsnetError('ENDPOINT_EXISTS', `${ns.label} is already connected to network "${network.name}"`);
-    }
-    if (plan.macGiven) refuseTakenMac(network, plan.mac, endpoints);
-    const leases: NetworkLeases = stored ?? { ipv4: emptyLeaseTable() };
-    const before = leasePointers(leases);
-    const record = endpointRecord(network, ns, plan, leases);
-    record.ports = await takePorts(portTables, plan.publish, plan.id, network.hostIp);
-    const recorded: RecordedEndpoint = { record, leases: { pointers: { before, after: leasePointers(leases) }, created: stored === undefined } };
-    try {
-      await allOrFirstFailure([
-        store.write('leases', network.name, leases),
-        store.write('endpoints', key, record),
-        writePortTables(store, portTables),
-      ]);
-    } catch (error) {
-      // The writes that went through hold addresses and ports for an endpoint that will not be.
-      const undo = new Undo();
-      undo.push(`records of ${record.hostIfname}`, () => forgetEndpointLocked(record, recorded.leases));
-      throw await undo.fail(error);
-    }
-    return recorded;
-  });
+    throw new NsnetError('ENDPOINT_EXISTS', `${ns.label} is already connected to network "${network.name}"`);
+  }
+  if (plan.macGiven) refuseTakenMac(network, plan.mac, endpoints);
+  const leases: NetworkLeases = stored ?? { ipv4: emptyLeaseTable() };
+  const before = leasePointers(leases);
+  const record = endpointRecord(network, ns, plan, leases);
+  record.ports = await takePorts(portTables, plan.publish, plan.id, network.hostIp);
+  const recorded: RecordedEndpoint = { record, leases: { pointers: { before, after: leasePointers(leases) }, created: stored === undefined } };
+  try {
+    // The record first: a crash after it leaves what a teardown of the container (or
+    // reconcile) finds by it; leases or ports written first would be no one's.
+    await store.write('endpoints', key, record);
+    await allOrFirstFailure([store.write('leases', network.name, leases), writePortTables(store, portTables)]);
+  } catch (error) {
+    // The writes that went through hold addresses and ports for an endpoint that will not be.
+    const undo = new Undo();
+    undo.push(`records of ${record.hostIfname}`, () => forgetEndpointLocked(record, recorded.leases));
+    throw await undo.fail(error);
+  }
+  return recorded;
 }
 
 /** Records the endpoint as ready, unless its network was removed meanwhile. */

@@ -47,11 +47,10 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, input: C
     const ready: EndpointRecord = { ...record, status: 'ready' };
     const firewall = firewallFor(network.activeFirewall);
     // Last, as Docker does: the ports lead somewhere only now.
-    const published = firewall
-      ? step('publish ports', () => addEndpointEntries(firewall, network, record)).then(() =>
-          undo.push(`firewall entries of ${record.hostIfname}`, () => firewall.removeEndpoint(network, record)),
-        )
-      : undefined;
+    // Undone even when adding them failed: a reconcile meanwhile may have written them back
+    // from the record (the ports are this endpoint's by its port records, so nobody else's go).
+    if (firewall) undo.push(`firewall entries of ${record.hostIfname}`, () => firewall.removeEndpoint(network, record));
+    const published = firewall ? step('publish ports', () => addEndpointEntries(firewall, network, record)) : undefined;
     await allOrFirstFailure([published, markReady(network, ready)]);
     return ready;
   } catch (error) {

@@ -265,7 +265,8 @@ describe('fault injection at every step', function () {
    * Walks every step N of a scenario: `prepare()` makes what the operation
    * needs and returns its arguments for the child; `failed(args, outcome)`
    * checks, before reconcile, what a failing step left (the rollback);
-   * `repair(args)` finishes the job after reconcile (a teardown run again),
+   * `repair(args)` finishes the job after reconcile (a teardown run again;
+   * `insteadOfReconcile(args)` runs in reconcile's place),
    * `finish(args)` removes what a run that completed made; `check(args)` is
    * the oracle after reconcile. Returns the number of steps.
    */
@@ -292,8 +293,12 @@ describe('fault injection at every step', function () {
         if (scenario.failed) await explained(context, () => settled(() => scenario.failed(args)));
       }
       if (mode === 'kill') await scenario.afterKill?.(args, run.injected);
-      const report = await reconcile();
-      expect(report.failures, context).to.deep.equal([]);
+      if (scenario.insteadOfReconcile) {
+        await explained(context, () => scenario.insteadOfReconcile(args));
+      } else {
+        const report = await reconcile();
+        expect(report.failures, context).to.deep.equal([]);
+      }
       await explained(context, async () => {
         await scenario.repair?.(args);
         await settled(() => scenario.check(args));
@@ -301,7 +306,7 @@ describe('fault injection at every step', function () {
       });
       await retake(scenario.backend ?? 'nftables', n === 1);
     }
-    summary.push(`${[operation, scenario.backend, mode].filter(Boolean).join(' ')}: ${n - 1}`);
+    summary.push(`${[operation, scenario.backend, scenario.label, mode].filter(Boolean).join(' ')}: ${n - 1}`);
     return n - 1;
   }
 
@@ -325,6 +330,20 @@ describe('fault injection at every step', function () {
         expect(steps).to.be.at.least(8);
       });
     }
+
+    it(`setupContainer (nftables): ${mode} at every step, then teardownContainer alone (no reconcile) leaves nothing`, async () => {
+      const steps = await walk('setupContainer', mode, {
+        label: 'then teardownContainer',
+        prepare: () => ({ id: name('k'), options: containerOptions('nftables') }),
+        insteadOfReconcile: ({ id }) => teardownContainer(id),
+        check: ({ id }) => {
+          expect(record('containers', id), 'record of the container').to.equal(undefined);
+          checkConsistent(all());
+        },
+        finish: ({ id }) => teardownContainer(id),
+      });
+      expect(steps).to.be.at.least(8);
+    });
 
     it(`teardownContainer: ${mode} at every step, then reconcile and teardown again, leaves nothing`, async () => {
       const steps = await walk('teardownContainer', mode, {
