@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { expect } from 'chai';
@@ -306,6 +306,25 @@ describe('bridge networks', () => {
       expect(await net.endpoints()).to.deep.equal([]);
       const leases = JSON.parse(readFileSync(join(stateDir, 'leases', `${net.name}.json`), 'utf8'));
       expect(Object.keys(leases.ipv4.addresses)).to.not.include(ep2.ipv4);
+    });
+
+    it('takes over a record left under its key by a namespace gone whose inode number the kernel gave again', async () => {
+      const net = await network();
+      const gone = await namespace();
+      const old = await net.connect(gone);
+      await gone.delete(); // without disconnect: its record stays
+      const ns = await namespace();
+      // What the kernel does in time: the new namespace gets the freed inode number.
+      const dir = join(stateDir, 'endpoints');
+      const stale = JSON.parse(readFileSync(join(dir, `${net.name}@${gone.inode}.json`), 'utf8'));
+      rmSync(join(dir, `${net.name}@${gone.inode}.json`));
+      writeFileSync(join(dir, `${net.name}@${ns.inode}.json`), JSON.stringify({ ...stale, netnsInode: ns.inode }));
+      const ep = await net.connect(ns);
+      expect(ep.id).to.not.equal(old.id);
+      expect((await net.endpoints()).map((e) => e.id)).to.deep.equal([ep.id]);
+      const leases = JSON.parse(readFileSync(join(stateDir, 'leases', `${net.name}.json`), 'utf8'));
+      expect(Object.values(leases.ipv4.addresses)).to.not.include(old.id);
+      await net.disconnect(ns);
     });
 
     it('undoes every step when one fails mid-connect, and says which step', async () => {
