@@ -31,7 +31,7 @@ async function ephemeralRange(): Promise<[number, number]> {
 /** The port tables that `requests` need, read together. */
 export type PortTables = Map<PortProtocol, PortTable>;
 
-export async function readPortTables(store: StateStore, requests: PortRequest[]): Promise<PortTables> {
+export async function readPortTables(store: StateStore, requests: Pick<PortRequest, 'protocol'>[]): Promise<PortTables> {
   const protocols = [...new Set(requests.map((r) => r.protocol))];
   const tables = await Promise.all(protocols.map((p) => store.read('ports', p)));
   return new Map(protocols.map((p, i) => [p, tables[i] ?? {}]));
@@ -92,6 +92,18 @@ export async function takePorts(
 }
 
 /** Gives back the host ports of `owner`. Call under the state lock. */
+/**
+ * The ports of `ports` that the port tables still give to `owner`. A
+ * teardown removes the firewall entries of these only: after a crash
+ * half-way through writing an endpoint's records, a port in its record may
+ * have gone to another endpoint, whose entry has the same key.
+ */
+export async function portsOwnedBy(store: StateStore, ports: PublishedPort[], owner: string): Promise<PublishedPort[]> {
+  if (!ports.length) return ports;
+  const tables = await readPortTables(store, ports);
+  return ports.filter((port) => tables.get(port.protocol)?.[port.hostPort]?.some((binding) => binding.owner === owner));
+}
+
 export async function releasePorts(store: StateStore, ports: PublishedPort[], owner: string): Promise<void> {
   const protocols = [...new Set(ports.map((p) => p.protocol))];
   await Promise.all(

@@ -129,7 +129,6 @@ async function lookAtNamespace(record: ContainerRecord): Promise<NamespaceLook> 
   return present ? { netns: known, running } : { running: [] };
 }
 
-/** Whether two readings of a container's record name the same namespace. */
 /**
  * A setup that died after making its namespace but before recording it (its
  * record has the path, no inode): the record as it would have been, with the
@@ -145,6 +144,7 @@ async function withAbandonedNamespace(record: ContainerRecord): Promise<Containe
   return completed;
 }
 
+/** Whether two readings of a container's record name the same namespace. */
 function sameNamespace(a: ContainerRecord, b: ContainerRecord): boolean {
   return a.netnsPath === b.netnsPath && a.netnsInode === b.netnsInode;
 }
@@ -152,7 +152,7 @@ function sameNamespace(a: ContainerRecord, b: ContainerRecord): boolean {
 function inUse(id: string, pids: number[]): NsnetError {
   return new NsnetError(
     'CONTAINER_IN_USE',
-    `processes ${pids.join(', ')} still run in the network namespace of "${id}": end them, or remove it with force`,
+    `processes ${pids.join(', ')} still run in the network namespace of "${id}": end them, or remove it anyway (nsnet rm -f)`,
     { pids },
   );
 }
@@ -261,15 +261,18 @@ async function detach(container: Container): Promise<void> {
 
 export interface ContainerTeardownOptions {
   /**
-   * Remove the container even while processes run in its namespace: its
-   * veth is deleted (so its address is free for good), the processes are
-   * left running, without a network, and reported.
+   * While processes run in the container's namespace (which they keep alive
+   * past the deletion of its mount): 'remove' (the default) deletes its veth
+   * explicitly, so that its address is free for good, and reports the
+   * processes, left running without a network; 'refuse' throws
+   * CONTAINER_IN_USE with their pids and changes nothing (`nsnet rm`
+   * without `-f`).
    */
-  force?: boolean;
+  ifRunning?: 'remove' | 'refuse';
 }
 
 export interface ContainerTeardownReport {
-  /** Processes that still run in the container's former namespace (with `force`). */
+  /** Processes that still run in the container's former namespace, without a network. */
   leftRunning: number[];
 }
 
@@ -277,7 +280,7 @@ export interface ContainerTeardownReport {
  * Tears down container `id`: its endpoint (addresses released), and the
  * namespace made for it. Succeeds when the container or parts of it are gone
  * already; refused with CONTAINER_IN_USE while other containers joined it, or
- * (unless `force`) while processes run in its namespace.
+ * (with `ifRunning: 'refuse'`) while processes run in its namespace.
  */
 export async function teardownContainer(id: string, options: ContainerTeardownOptions = {}): Promise<ContainerTeardownReport> {
   faultOperation('teardownContainer');
@@ -313,7 +316,7 @@ export async function teardownContainer(id: string, options: ContainerTeardownOp
     ]);
     // A process in the namespace keeps it, and its veth, alive past the deletion of its mount.
     leftRunning = running;
-    if (leftRunning.length && !options.force) throw inUse(id, leftRunning);
+    if (leftRunning.length && options.ifRunning === 'refuse') throw inUse(id, leftRunning);
     if (current.status === 'ready') await store.write('containers', id, { ...current, status: 'removing', pid: process.pid });
     // Deleting a namespace nothing else holds lets the kernel remove the
     // veth, in bulk; otherwise the veth is deleted first. A veth that stays

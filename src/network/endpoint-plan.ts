@@ -127,8 +127,10 @@ async function recordEndpointLocked(network: NetworkRecord, ns: NetNamespace, pl
     throw new NsnetError('NETWORK_NOT_FOUND', `network "${network.name}" was removed since it was looked up`);
   }
   if (existing) {
-    if (mayClear && (await stale(existing)) && !(await teardownEndpointLocked(existing, current)).length) {
-      return recordEndpointLocked(network, ns, plan, false); // read again, as the teardown left them
+    if (mayClear && (await stale(existing))) {
+      const failures = await teardownEndpointLocked(existing, current);
+      if (!failures.length) return recordEndpointLocked(network, ns, plan, false); // read again, as the teardown left them
+      throw new NsnetError('ENDPOINT_EXISTS', `${ns.label} has the record of an endpoint gone on network "${network.name}", which could not be removed (run reconcile): ${failures.join('; ')}`, { failures });
     }
     throw new NsnetError('ENDPOINT_EXISTS', `${ns.label} is already connected to network "${network.name}"`);
   }
@@ -139,8 +141,9 @@ async function recordEndpointLocked(network: NetworkRecord, ns: NetNamespace, pl
   record.ports = await takePorts(portTables, plan.publish, plan.id, network.hostIp);
   const recorded: RecordedEndpoint = { record, leases: { pointers: { before, after: leasePointers(leases) }, created: stored === undefined } };
   try {
-    // The record first: a crash after it leaves what a teardown of the container (or
-    // reconcile) finds by it; leases or ports written first would be no one's.
+    // The record first: a crash after it leaves what a teardown of the container finds
+    // by it (leases or ports written first would wait for reconcile). A teardown removes
+    // the firewall entries only of the ports the tables give it (portsOwnedBy).
     await store.write('endpoints', key, record);
     await allOrFirstFailure([store.write('leases', network.name, leases), writePortTables(store, portTables)]);
   } catch (error) {

@@ -9,16 +9,22 @@
  */
 import { messageOf, NetlinkError, NsnetError } from '../errors';
 import type { Firewall } from '../firewall/firewall';
+import { processAlive } from '../state/process-alive';
 import { currentStore } from '../state/store';
 import type { EndpointRecord } from '../types/endpoint';
 import type { ActiveFirewall, NetworkRecord } from '../types/network';
 
-/** Puts back the fixed part of `firewall` and the entries of every network on it and their ready endpoints, and `own`. Under the state lock. */
+/**
+ * Puts back the fixed part of `firewall` and the entries of every network on
+ * it and of their endpoints, ready or being connected by a live process (its
+ * entries may have gone in before the flush; if that connect fails, its undo
+ * removes them), and `own`. Under the state lock.
+ */
 async function reinstallLocked(firewall: Firewall, active: ActiveFirewall, own?: EndpointRecord): Promise<void> {
   const store = currentStore();
   const networks = (await store.list<NetworkRecord>('networks')).filter((n) => n.activeFirewall === active);
   const names = new Set(networks.map((n) => n.name));
-  const endpoints = (await store.list<EndpointRecord>('endpoints')).filter((e) => names.has(e.network) && e.status === 'ready' && e.id !== own?.id);
+  const endpoints = (await store.list<EndpointRecord>('endpoints')).filter((e) => names.has(e.network) && (e.status === 'ready' || (e.status === 'creating' && processAlive(e.pid))) && e.id !== own?.id);
   await firewall.reinstall(networks, own ? [...endpoints, own] : endpoints);
 }
 

@@ -11,7 +11,7 @@
  */
 import { isGone, messageOf, NsnetError } from '../errors';
 import { firewallFor } from '../firewall/firewall';
-import { releasePorts } from '../firewall/ports';
+import { portsOwnedBy, releasePorts } from '../firewall/ports';
 import { type LeasesBefore, leasesEmpty, releaseLeases, rewindPointers } from '../ipam/leases';
 import { currentStore } from '../state/store';
 import { endpointKey, type EndpointRecord } from '../types/endpoint';
@@ -67,7 +67,12 @@ export async function forgetEndpointLocked(record: EndpointRecord, undone?: Leas
 /** The endpoint's firewall entries and records. Under the state lock; `network` as stored, if it still is. */
 async function removeRecordedLocked(record: EndpointRecord, network: NetworkRecord | undefined, failures: string[]): Promise<void> {
   const firewall = network && firewallFor(network.activeFirewall);
-  if (firewall) await attemptPart(failures, `firewall entries of ${record.hostIfname}`, () => firewall.removeEndpoint(network, record));
+  if (firewall) {
+    await attemptPart(failures, `firewall entries of ${record.hostIfname}`, async () => {
+      const ports = await portsOwnedBy(currentStore(), record.ports, record.id);
+      await firewall.removeEndpoint(network, { ...record, ports });
+    });
+  }
   await attemptPart(failures, `records of ${record.hostIfname}`, () => forgetEndpointLocked(record));
 }
 

@@ -153,7 +153,7 @@ describe('nsnet command', () => {
 
       const refused = await nsnet(['rm', 'cli-kill']);
       expect(refused.code).to.equal(1);
-      expect(refused.stderr).to.equal(`nsnet: CONTAINER_IN_USE: processes ${pid} still run in the network namespace of "cli-kill": end them, or remove it with force\n`);
+      expect(refused.stderr).to.equal(`nsnet: CONTAINER_IN_USE: processes ${pid} still run in the network namespace of "cli-kill": end them, or remove it anyway (nsnet rm -f)\n`);
       expect(psContainer('cli-kill').status).to.equal('ready');
       expect(ipLink(hostIfname).master).to.equal('nsnet0');
 

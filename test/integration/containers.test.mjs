@@ -131,13 +131,13 @@ describe('setupContainer / teardownContainer', () => {
       const before = state();
       expect(before.hostEnd.master).to.equal(bridge);
 
-      const refused = await expectReject(teardownContainer(old.id), 'NsnetError', 'CONTAINER_IN_USE');
+      const refused = await expectReject(teardownContainer(old.id, { ifRunning: 'refuse' }), 'NsnetError', 'CONTAINER_IN_USE');
       expect(refused.details.pids).to.deep.equal([oldServer.pid]);
       expect(refused.message).to.contain(String(oldServer.pid));
       expect(state()).to.deep.equal(before);
       expect(await old.netns.pids()).to.deep.equal([oldServer.pid]);
 
-      expect(await teardownContainer(old.id, { force: true })).to.deep.equal({ leftRunning: [oldServer.pid] });
+      expect(await teardownContainer(old.id)).to.deep.equal({ leftRunning: [oldServer.pid] });
       // The veth is deleted, not left to a namespace that lives on: gone at once, and its peer with it.
       expect(ipLink(old.endpoint.hostIfname)).to.equal(undefined);
       expect(leasesOf(network)).to.deep.equal([]);
@@ -169,7 +169,7 @@ describe('setupContainer / teardownContainer', () => {
     const cs = await Promise.all([container({ network: 'none' }), container({ network: 'none' }), container({ network: 'none' })]);
     const server = await startTcpServer(cs[1].netns, 7302);
     try {
-      const results = await Promise.allSettled(cs.map((c) => teardownContainer(c.id)));
+      const results = await Promise.allSettled(cs.map((c) => teardownContainer(c.id, { ifRunning: 'refuse' })));
       expect(results.map((r) => r.status)).to.deep.equal(['fulfilled', 'rejected', 'fulfilled']);
       expect(results[1].reason.code).to.equal('CONTAINER_IN_USE');
       expect(results[1].reason.details.pids).to.deep.equal([server.pid]);

@@ -3,6 +3,7 @@
 // wan 198.51.100.2, and 2001:db8:100::/64); the host routes out through it.
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { expect } from 'chai';
@@ -266,6 +267,30 @@ for (const [backend, view] of Object.entries(BACKENDS)) describe(`${backend} fir
     } finally {
       await stop(server);
       await next.delete();
+    }
+  });
+
+  it("leaves another endpoint's entry when a record names a port the port tables give to that one (a crash half-way through the records)", async () => {
+    const net = await getNetwork(networks[0]);
+    const a = await NetNamespace.create(uniqueName('po'));
+    const b = await NetNamespace.create(uniqueName('po'));
+    try {
+      await net.connect(a);
+      const epB = await net.connect(b, { publish: ['18090:83'] });
+      const file = join(process.env.NSNET_STATE_DIR, 'endpoints', `${net.name}@${a.inode}.json`);
+      writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), ports: epB.ports }));
+      await net.disconnect(a);
+      expect(view.dnatRules().filter((rule) => rule.includes('18090'))).to.have.length(1);
+      const server = await startTcpServer(b, 83, 'b');
+      try {
+        expect(await tcpRequest(wan, HOST, 18090, 'kept')).to.equal('b:kept');
+      } finally {
+        await stop(server);
+      }
+      await net.disconnect(b);
+    } finally {
+      await a.delete();
+      await b.delete();
     }
   });
 

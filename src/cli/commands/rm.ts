@@ -11,7 +11,7 @@ export function rmCommand(): Command {
     .option('-f, --force', 'remove a container even while processes run in its namespace (they are left running, without a network)')
     .action(async (ids: string[], options: { force?: boolean }) => {
       for (const id of ids) {
-        const { leftRunning } = await teardownContainer(id, { force: options.force === true });
+        const { leftRunning } = await teardownContainer(id, { ifRunning: options.force ? 'remove' : 'refuse' });
         process.stdout.write(`${id}\n`);
         if (leftRunning.length) process.stderr.write(leftRunningNote(id, leftRunning) + '\n');
       }

@@ -65,7 +65,7 @@ async function run(command: string, args: string[], options: RunOptions): Promis
   } finally {
     signals.stop();
     // COMMAND has exited; what it left running in the namespace loses the network, and is named.
-    await teardownContainer(id, { force: true }).then(
+    await teardownContainer(id).then(
       ({ leftRunning }) => {
         if (leftRunning.length) process.stderr.write(leftRunningNote(id, leftRunning) + '\n');
       },
