@@ -4,8 +4,6 @@ import type { NetworkRecord } from '../types/network';
 
 /** What a network's firewall does as networks and endpoints come and go. */
 export interface Firewall {
-  /** Installs the fixed part (tables, chains, jumps) where it is missing. */
-  install(): Promise<void>;
   addNetwork(network: NetworkRecord): Promise<void>;
   /** Removes what the network added; already gone is fine. */
   removeNetwork(network: NetworkRecord): Promise<void>;

@@ -126,10 +126,6 @@ async function bridgeNetfilter(version: IpVersion): Promise<void> {
 }
 
 export const iptablesFirewall: Firewall = {
-  async install() {
-    await install(4);
-    await install(6);
-  },
   async addNetwork(network) {
     for (const version of versions(network)) {
       if (!network.icc) await bridgeNetfilter(version);

@@ -147,7 +147,6 @@ async function addElements(networks: NetworkRecord[], endpoints: EndpointRecord[
 }
 
 export const nftablesFirewall: Firewall = {
-  install: installRuleset,
   addNetwork: (network) => applyChanges(networkChanges(network, 'add')),
   removeNetwork: (network) => removeElements(networkChanges(network, 'delete')),
   addEndpoint: (network, endpoint) => applyChanges(endpointChanges(network, endpoint, 'add')),
