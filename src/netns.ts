@@ -190,6 +190,18 @@ export class NetNamespace {
   }
 
   /** Whether the namespace at `path` is still the one with this inode. */
+  /**
+   * Removes `file` when it is a plain file of its directory's file system
+   * (not a mount): what a deletion killed between unmounting a namespace and
+   * unlinking its file leaves. Says whether it removed one.
+   */
+  static async removeLeftover(file: string): Promise<boolean> {
+    const [entry, dir] = await Promise.all([fs.promises.stat(file), fs.promises.stat(path.dirname(file))].map((p) => p.catch(() => undefined)));
+    if (!entry?.isFile() || entry.dev !== dir?.dev) return false;
+    await fs.promises.unlink(file).catch(() => undefined);
+    return true;
+  }
+
   static async exists(file: string, inode: number): Promise<boolean> {
     try {
       return (await fs.promises.stat(file)).ino === inode;

@@ -322,6 +322,8 @@ export async function teardownContainer(id: string, options: ContainerTeardownOp
     // veth, in bulk; otherwise the veth is deleted first. A veth that stays
     // keeps its addresses leased.
     const deletesVeth = netns !== undefined && leftRunning.length === 0;
+    // A deletion killed between the unmount and the unlink left the file.
+    if (!netns && ownsNamespace(current)) await NetNamespace.removeLeftover(current.netnsPath as string);
     if (deletesVeth && !(await attemptPart(failures, `netns of "${id}"`, () => netns.delete()))) return current;
     if (endpoint) {
       const network = await store.read<NetworkRecord>('networks', endpoint.network);

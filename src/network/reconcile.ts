@@ -120,6 +120,8 @@ export async function reconcile(options: ReconcileOptions = {}): Promise<Reconci
         const inode = netnsInode ?? (await stat(netnsPath).catch(() => undefined))?.ino;
         if (inode !== undefined && !(await attempt(`netns of container "${container.id}"`, () => NetNamespace.atPath(netnsPath, inode, container.id).delete()))) continue;
       }
+      // A deletion killed between the unmount and the unlink leaves the file.
+      if (container.ownsNamespace && namespaceGone && netnsPath !== undefined) await NetNamespace.removeLeftover(netnsPath);
       await forgetContainerLocked(container);
       report.containers.push(container.id);
     }

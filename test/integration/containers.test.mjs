@@ -4,7 +4,7 @@ import { join } from 'node:path';
 
 import { expect } from 'chai';
 
-import { createBridgeNetwork, NetNamespace, netnsDir, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
+import { createBridgeNetwork, NetNamespace, netnsDir, reconcile, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
 import { eventually, expectReject, ip, ipJson, ipLink, runNode, startTcpServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
 
 const leasesOf = (network) =>
@@ -208,6 +208,17 @@ describe('setupContainer / teardownContainer', () => {
     const again = await setupContainer(c.id);
     expect(again.netns.inode).to.not.equal(c.netns.inode);
     expect(again.endpoint.ipv4).to.not.equal(address); // round-robin: not reused at once
+  });
+
+  it('removes the file a namespace deletion killed between unmount and unlink left, in teardown and in reconcile', async () => {
+    for (const finish of [(id) => teardownContainer(id), () => reconcile()]) {
+      const c = await container({ network: 'none' });
+      execFileSync('umount', [c.netns.path]); // what the kill left: the mount gone, the file not
+      expect(existsSync(c.netns.path)).to.equal(true);
+      await finish(c.id);
+      expect(existsSync(c.netns.path)).to.equal(false);
+      expect(readdirSync(netnsDir())).to.not.include(c.id);
+    }
   });
 
   it('a failed setup leaves no namespace, record or lease', async () => {
