@@ -136,6 +136,7 @@ export interface NativeAddon {
   encodeLinkDump(filter: { master?: number; kind?: string }): Buffer;
   encodeAddress(add: boolean, spec: NativeAddressSpec): Buffer;
   encodeAddressDump(family: number, index: number): Buffer;
+  encodeNeighbourDelete(family: number, index: number, address: string): Buffer;
   encodeRoute(op: 'add' | 'replace' | 'delete', spec: NativeRouteSpec): Buffer;
   encodeRouteDump(filter: { family?: number; table?: number; oif?: number }): Buffer;
 

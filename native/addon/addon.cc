@@ -260,6 +260,12 @@ Napi::Value encodeAddressJs(const Napi::CallbackInfo& info) {
   return bytesValue(info.Env(), encodeAddress(info[0].ToBoolean().Value(), toAddressSpec(objectArg(info, 1))));
 }
 
+// encodeNeighbourDelete(family, index, address)
+Napi::Value encodeNeighbourDeleteJs(const Napi::CallbackInfo& info) {
+  Bytes address = addressBytes(info.Env(), stringArg(info, 2));
+  return bytesValue(info.Env(), encodeNeighbourDelete(static_cast<uint8_t>(intArg(info, 0)), static_cast<uint32_t>(intArg(info, 1)), address));
+}
+
 // encodeAddressDump(family, index)
 Napi::Value encodeAddressDumpJs(const Napi::CallbackInfo& info) {
   return bytesValue(info.Env(), encodeAddressDump(static_cast<uint8_t>(intArg(info, 0)),
@@ -397,6 +403,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
       {"encodeLinkDump", encodeLinkDumpJs},
       {"encodeAddress", encodeAddressJs},
       {"encodeAddressDump", encodeAddressDumpJs},
+      {"encodeNeighbourDelete", encodeNeighbourDeleteJs},
       {"encodeRoute", encodeRouteJs},
       {"encodeRouteDump", encodeRouteDumpJs},
       {"encodeTableGet", encodeTableGetJs},

@@ -4,6 +4,7 @@
 #include <linux/if.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
+#include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <sys/socket.h>
@@ -112,6 +113,16 @@ Bytes encodeAddress(bool add, const AddressSpec& spec) {
   msg.putBytes(IFA_LOCAL, spec.address);
   msg.putBytes(IFA_ADDRESS, spec.address);
   if (spec.noDad) msg.putU32(IFA_FLAGS, IFA_F_NODAD);
+  return msg.finish();
+}
+
+Bytes encodeNeighbourDelete(uint8_t family, uint32_t index, const Bytes& address) {
+  MessageBuilder msg(RTM_DELNEIGH, NLM_F_REQUEST);
+  ndmsg header{};
+  header.ndm_family = family;
+  header.ndm_ifindex = static_cast<int>(index);
+  msg.putHeader(header);
+  msg.putBytes(NDA_DST, address);
   return msg.finish();
 }
 

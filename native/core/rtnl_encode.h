@@ -17,6 +17,8 @@ Bytes encodeLinkDump(const LinkDumpFilter& filter);
 
 Bytes encodeAddress(bool add, const AddressSpec& spec);
 Bytes encodeAddressDump(uint8_t family, uint32_t index);
+// RTM_DELNEIGH of the entry for `address` (4 or 16 bytes) on link `index`.
+Bytes encodeNeighbourDelete(uint8_t family, uint32_t index, const Bytes& address);
 
 enum class RouteOp { Add, Replace, Delete };
 Bytes encodeRoute(RouteOp op, const RouteSpec& spec);

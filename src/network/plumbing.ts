@@ -6,6 +6,7 @@
 import { isGone, NetlinkError, NsnetError, unlessGone } from '../errors';
 import { NetNamespace } from '../netns';
 import type { Link } from '../rtnl/links';
+import { forgetNeighbour } from '../rtnl/neighbours';
 import type { EndpointRecord } from '../types/endpoint';
 import type { NetworkRecord } from '../types/network';
 import { endpointTag } from '../types/ownership';
@@ -134,8 +135,16 @@ export async function plumb(network: NetworkRecord, ns: NetNamespace, record: En
   const host = NetNamespace.host();
   record.hostMac = hostEnd.mac;
   const peerIndex = hostEnd.peerIndex ?? (await step('find peer', () => ns.links.get(record.ifname))).index;
+  const addresses = [record.ipv4, record.ipv6].filter((address) => address !== undefined);
   await allOrFirstFailure([
     step('tag host end, hairpin on', () => host.links.set(hostEnd.index, { alias: endpointTag(record.network, record.id), hairpin: true })),
+    // A reused address: the host may still know it by the MAC of the container
+    // that had it before, and send there until the entry times out (seconds).
+    // Forgotten in the same batch, it asks again.
+    hostEnd.master === undefined
+      ? undefined
+      : step('forget old neighbour entries', () =>
+          Promise.all(addresses.map((address) => unlessGone(() => forgetNeighbour(host, hostEnd.master as number, address))))),
     // An IPv4-only endpoint gets no IPv6 at all, as with Docker (an address
     // the interface may get meanwhile goes when IPv6 is disabled); a kernel
     // without IPv6 has no such key.

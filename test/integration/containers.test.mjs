@@ -221,6 +221,32 @@ describe('setupContainer / teardownContainer', () => {
     }
   });
 
+  it('a reused address: the host forgets its neighbour entry of the previous container, and reaches the new one at once', async () => {
+    const network = uniqueName('nb');
+    const { bridge } = await createBridgeNetwork({ name: network, subnet: '10.146.0.0/24' });
+    const host = NetNamespace.host();
+    const entries = () => ipJson(['neigh', 'show', 'dev', bridge]).filter((e) => e.dst === '10.146.0.9');
+    try {
+      const first = await container({ network, ip: '10.146.0.9' });
+      let server = await startTcpServer(first.netns, 7310, 'first');
+      expect(await tcpRequest(host, '10.146.0.9', 7310, 'a')).to.equal('first:a');
+      await stop(server);
+      await teardownContainer(first.id);
+      expect(entries().map((e) => e.lladdr)).to.deep.equal([first.endpoint.mac]); // what would mislead the host
+      const next = await container({ network, ip: '10.146.0.9' });
+      expect(entries().filter((e) => e.lladdr === first.endpoint.mac)).to.deep.equal([]);
+      server = await startTcpServer(next.netns, 7310, 'next');
+      try {
+        expect(await tcpRequest(host, '10.146.0.9', 7310, 'b', 1000)).to.equal('next:b');
+      } finally {
+        await stop(server);
+      }
+    } finally {
+      for (const id of ids.splice(0).reverse()) await teardownContainer(id).catch(() => undefined);
+      await removeNetwork(network, { force: true });
+    }
+  });
+
   it('a failed setup leaves no namespace, record or lease', async () => {
     const id = uniqueName('ct');
     execFileSync('ip', ['netns', 'add', id]); // the name is taken
