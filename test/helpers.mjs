@@ -5,6 +5,8 @@ import { once } from 'node:events';
 
 import { expect } from 'chai';
 
+import { NetNamespace } from '../dist/index.js';
+
 let counter = 0;
 
 /** A name unique within this run, short enough for an interface (<= 15 bytes). */
@@ -193,4 +195,29 @@ export async function fails(promise) {
   );
   // The client exits 2 on a timeout and 3 with the socket's error code (tcpRequest, udpRequest).
   expect(outcome, 'this connection must fail').to.match(/exited with (2: timeout|3: (ECONNREFUSED|EHOSTUNREACH|ENETUNREACH))/);
+}
+
+/**
+ * A namespace standing for the outside world, joined to the sandbox host by
+ * the veth `link` (its `eth0` end in the namespace), with `host` and `wan`
+ * (IPv4, a /24) and, when given, `host6` and `wan6` (a /64) on the two ends.
+ * Resolves to `{ netns, remove }`; `remove()` deletes the namespace and the veth.
+ */
+export async function createWan(link, { host, wan, host6, wan6 }) {
+  const hostNs = NetNamespace.host();
+  const ns = await NetNamespace.create(uniqueName('wan'));
+  await hostNs.links.add({ kind: 'veth', name: link, up: true, peer: { name: 'eth0', netns: ns } });
+  await ns.links.set('eth0', { up: true });
+  await ns.links.set('lo', { up: true });
+  await hostNs.addresses.add(link, `${host}/24`);
+  await ns.addresses.add('eth0', `${wan}/24`);
+  if (host6 && wan6) {
+    await hostNs.addresses.add(link, `${host6}/64`, { nodad: true });
+    await ns.addresses.add('eth0', `${wan6}/64`, { nodad: true });
+  }
+  const remove = async () => {
+    await ns.delete();
+    await hostNs.links.delete(link).catch(() => undefined);
+  };
+  return { netns: ns, remove };
 }

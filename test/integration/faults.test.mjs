@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 
 import { createBridgeNetwork, getNetwork, NetNamespace, reconcile, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
-import { ipJson, startTcpServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
+import { createWan, ipJson, startTcpServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
 
 const WORKER = join(process.cwd(), 'test/integration/workers/fault-operation.mjs');
 const STATE_DIR = process.env.NSNET_STATE_DIR;
@@ -190,7 +190,7 @@ describe('fault injection at every step', function () {
   this.timeout(600000);
   const host = NetNamespace.host();
   let wan;
-  let wanLink;
+  let removeWan;
   /** The network every container here joins, and its iptables twin. */
   const nets = {
     nftables: { name: name('n'), subnet: '10.173.0.0/24', ipv6: 'fd00:173::/64' },
@@ -207,12 +207,7 @@ describe('fault injection at every step', function () {
       const made = await createBridgeNetwork({ name: net.name, subnet: net.subnet, ipv6: { subnet: net.ipv6 }, firewall: backend });
       net.bridge = made.bridge;
     }
-    wanLink = name('w');
-    wan = await NetNamespace.create(uniqueName('wan'));
-    await host.links.add({ kind: 'veth', name: wanLink, up: true, peer: { name: 'eth0', netns: wan } });
-    await wan.links.set('eth0', { up: true });
-    await host.addresses.add(wanLink, `${HOST}/24`);
-    await wan.addresses.add('eth0', `${WAN}/24`);
+    ({ netns: wan, remove: removeWan } = await createWan(name('w'), { host: HOST, wan: WAN }));
   });
 
   // What a failed test left goes, so that the next one starts clean.
@@ -232,8 +227,7 @@ describe('fault injection at every step', function () {
 
   after(async () => {
     for (const net of Object.values(nets)) await removeNetwork(net.name, { force: true });
-    await wan?.delete();
-    await host.links.delete(wanLink).catch(() => undefined);
+    await removeWan?.();
     console.log(`      steps walked: ${summary.join('; ')}`);
   });
 

@@ -12,7 +12,7 @@ import { expect } from 'chai';
 import { createBridgeNetwork, getNetwork, NetNamespace, reconcile, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
 import { currentStore } from '../../dist/state/store.js';
 import { endpointKey } from '../../dist/types/endpoint.js';
-import { fails, ipJson, ipLink, startTcpServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
+import { createWan, fails, ipJson, ipLink, startTcpServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
 
 const HOST = '192.0.2.1';
 const WAN = '192.0.2.2';
@@ -80,21 +80,12 @@ describe('reconcile repairs a network broken from outside', function () {
     expect(ours((await reconcile()).repaired)).to.deep.equal([]);
   }
 
+  let removeWan;
   before(async () => {
-    wan = await NetNamespace.create(uniqueName('rpw'));
-    await host.links.add({ kind: 'veth', name: 'rpwan0', up: true, peer: { name: 'eth0', netns: wan } });
-    await wan.links.set('eth0', { up: true });
-    await wan.links.set('lo', { up: true });
-    await host.addresses.add('rpwan0', `${HOST}/24`);
-    await wan.addresses.add('eth0', `${WAN}/24`);
-    await host.addresses.add('rpwan0', `${HOST6}/64`, { nodad: true });
-    await wan.addresses.add('eth0', `${WAN6}/64`, { nodad: true });
+    ({ netns: wan, remove: removeWan } = await createWan('rpwan0', { host: HOST, wan: WAN, host6: HOST6, wan6: WAN6 }));
   });
 
-  after(async () => {
-    await wan.delete();
-    await host.links.delete('rpwan0').catch(() => undefined);
-  });
+  after(() => removeWan());
 
   beforeEach(async () => {
     name = uniqueName('rp');
