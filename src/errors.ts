@@ -159,6 +159,15 @@ export function kernelError(op: string, error: unknown): NsnetError {
   return new NsnetError('INTERNAL', `${op}: ${e.message ?? String(error)}`, undefined, { cause: error });
 }
 
+/** asKernelError() for a synchronous call. */
+export function syncKernelCall<T>(op: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (error) {
+    throw kernelError(op, error);
+  }
+}
+
 /** Runs `fn`, converting whatever it throws with `kernelError(op, ...)`. */
 export async function asKernelError<T>(op: string, fn: () => Promise<T>): Promise<T> {
   try {

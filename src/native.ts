@@ -125,9 +125,11 @@ export interface NativeAddon {
   writeSysctl(netnsFd: number, path: string, value: string): Promise<void>;
   openNetlink(netnsFd: number, protocol: number): Promise<NetlinkHandle>;
   lockFile(path: string): Promise<number>;
-  readFile(path: string): Promise<Buffer | null>;
-  replaceFile(path: string, data: Buffer): Promise<void>;
-  createFile(path: string, data: Buffer): Promise<void>;
+  /** The locked descriptor, or -1 while another holds the lock (lockFile waits for it). */
+  tryLockFile(path: string): number;
+  readFileSync(path: string): Buffer | null;
+  replaceFileSync(path: string, data: Buffer): void;
+  createFileSync(path: string, data: Buffer): void;
 
   encodeLinkCreate(spec: NativeLinkCreate): Buffer;
   encodeLinkChange(index: number, attrs: NativeLinkAttributes): Buffer;

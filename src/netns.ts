@@ -38,6 +38,15 @@ export type NamespaceTarget = string | { pid: number };
 
 const sharedDirs = new Set<string>();
 
+/** Makes the netns directory, a shared mount (as `ip netns` does), so that mounts under it propagate. */
+async function prepareNamespaceDirectory(dir: string, name: string): Promise<void> {
+  await asKernelError(`netns create ${name}`, async () => {
+    await fs.promises.mkdir(dir, { recursive: true, mode: 0o755 });
+    await native().shareNamespaceDirectory(dir);
+    sharedDirs.add(dir);
+  });
+}
+
 /** Handles of this process with an open descriptor, by namespace inode. */
 const openHandles = new Map<number, Set<NetNamespace>>();
 
@@ -99,16 +108,17 @@ export class NetNamespace {
     checkNamespaceName(name);
     const dir = netnsDir();
     const file = path.join(dir, name);
-    await asKernelError(`netns create ${name}`, async () => {
-      await fs.promises.mkdir(dir, { recursive: true, mode: 0o755 });
-      if (!sharedDirs.has(dir)) {
-        await native().shareNamespaceDirectory(dir);
-        sharedDirs.add(dir);
-      }
-    });
+    // The directory is made and shared once per process; made again should it have gone since.
+    if (!sharedDirs.has(dir)) await prepareNamespaceDirectory(dir, name);
     try {
       faultPoint('netns create', name);
-      const { fd, rtnl } = await native().createNamespace(file);
+      const { fd, rtnl } = await native()
+        .createNamespace(file)
+        .catch(async (error: NodeJS.ErrnoException) => {
+          if (error.code !== 'ENOENT') throw error;
+          await prepareNamespaceDirectory(dir, name);
+          return native().createNamespace(file);
+        });
       return NetNamespace.fromFd(name, file, fd, rtnl);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') {

@@ -1,5 +1,6 @@
 // Module entry: namespaces, netlink sockets, rtnetlink encoders and parsers,
-// and flock. Everything blocking returns a Promise settled off the JS thread.
+// and flock. Everything that may block returns a Promise settled off the JS
+// thread; state files, which take microseconds, are read and written on it.
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/netlink.h>
@@ -179,42 +180,45 @@ Napi::Value lockFileJs(const Napi::CallbackInfo& info) {
   return PromiseWorker::start(
       info.Env(),
       [path, fd] {
-        *fd = lockFile(path);
+        *fd = lockFile(path, true);
         return NetlinkStatus::ofResult(*fd);
       },
       [fd](Napi::Env env) { return Napi::Number::New(env, *fd); });
 }
 
-// readFile(path): Promise<Buffer | null>, null when the file does not exist.
-Napi::Value readFileJs(const Napi::CallbackInfo& info) {
-  auto path = stringArg(info, 0);
-  auto data = std::make_shared<Bytes>();
-  auto missing = std::make_shared<bool>(false);
-  return PromiseWorker::start(
-      info.Env(),
-      [path, data, missing] {
-        int result = readWholeFile(path, *data);
-        *missing = result == -ENOENT;
-        return NetlinkStatus::ofResult(*missing ? 0 : result);
-      },
-      [data, missing](Napi::Env env) -> Napi::Value {
-        if (*missing) return env.Null();
-        return Napi::Buffer<uint8_t>::Copy(env, data->data(), data->size());
-      });
+// State files are read and written on the JS thread: on a local file system
+// each takes microseconds, less than a hand-off to a worker thread and back.
+
+// tryLockFile(path): the descriptor holding an exclusive flock on the file, or
+// -1 when another holds it (then lockFile waits off the JS thread).
+Napi::Value tryLockFileJs(const Napi::CallbackInfo& info) {
+  int fd = lockFile(stringArg(info, 0), false);
+  if (fd == -EWOULDBLOCK) return Napi::Number::New(info.Env(), -1);
+  if (fd < 0) throw errnoError(info.Env(), NetlinkStatus::ofResult(fd));
+  return Napi::Number::New(info.Env(), fd);
 }
 
-// createFile(path, data: Buffer): Promise<void>; EEXIST when the file exists.
-Napi::Value createFileJs(const Napi::CallbackInfo& info) {
-  auto path = stringArg(info, 0);
-  auto data = std::make_shared<Bytes>(bufferArg(info, 1));
-  return PromiseWorker::start(info.Env(), [path, data] { return NetlinkStatus::ofResult(createFile(path, *data)); }, nullptr);
+// readFileSync(path): Buffer | null, null when the file does not exist.
+Napi::Value readFileSyncJs(const Napi::CallbackInfo& info) {
+  Bytes data;
+  int result = readWholeFile(stringArg(info, 0), data);
+  if (result == -ENOENT) return info.Env().Null();
+  if (result < 0) throw errnoError(info.Env(), NetlinkStatus::ofResult(result));
+  return Napi::Buffer<uint8_t>::Copy(info.Env(), data.data(), data.size());
 }
 
-// replaceFile(path, data: Buffer): Promise<void>, atomically (write + rename).
-Napi::Value replaceFileJs(const Napi::CallbackInfo& info) {
-  auto path = stringArg(info, 0);
-  auto data = std::make_shared<Bytes>(bufferArg(info, 1));
-  return PromiseWorker::start(info.Env(), [path, data] { return NetlinkStatus::ofResult(replaceFile(path, *data)); }, nullptr);
+// createFileSync(path, data: Buffer); EEXIST when the file exists.
+Napi::Value createFileSyncJs(const Napi::CallbackInfo& info) {
+  int result = createFile(stringArg(info, 0), bufferArg(info, 1));
+  if (result < 0) throw errnoError(info.Env(), NetlinkStatus::ofResult(result));
+  return info.Env().Undefined();
+}
+
+// replaceFileSync(path, data: Buffer), atomically (write + rename).
+Napi::Value replaceFileSyncJs(const Napi::CallbackInfo& info) {
+  int result = replaceFile(stringArg(info, 0), bufferArg(info, 1));
+  if (result < 0) throw errnoError(info.Env(), NetlinkStatus::ofResult(result));
+  return info.Env().Undefined();
 }
 
 // duplicateFd(fd): a close-on-exec copy, for a descriptor that a queued
@@ -391,9 +395,10 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
       {"writeSysctl", writeSysctlJs},
       {"openNetlink", openNetlinkJs},
       {"lockFile", lockFileJs},
-      {"readFile", readFileJs},
-      {"replaceFile", replaceFileJs},
-      {"createFile", createFileJs},
+      {"tryLockFile", tryLockFileJs},
+      {"readFileSync", readFileSyncJs},
+      {"replaceFileSync", replaceFileSyncJs},
+      {"createFileSync", createFileSyncJs},
       {"isNetNamespace", isNetNamespaceJs},
       {"duplicateFd", duplicateFdJs},
       {"encodeLinkCreate", encodeLinkCreateJs},

@@ -64,11 +64,11 @@ int replaceFile(const std::string& path, const std::vector<uint8_t>& data) {
   return error;
 }
 
-int lockFile(const std::string& path) {
+int lockFile(const std::string& path, bool wait) {
   int fd = open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return -errno;
   int result;
-  do result = flock(fd, LOCK_EX);
+  do result = flock(fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB);
   while (result < 0 && errno == EINTR);
   if (result < 0) {
     int error = errno;

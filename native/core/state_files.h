@@ -1,5 +1,5 @@
-// Small-file primitives for the state directory, each one pool round trip:
-// read a whole file, replace a file atomically, take an exclusive lock.
+// Small-file primitives for the state directory: read a whole file, replace
+// a file atomically, take an exclusive lock.
 // Failures are -errno (result.h).
 #pragma once
 
@@ -19,8 +19,9 @@ int replaceFile(const std::string& path, const std::vector<uint8_t>& data);
 // Creates `path` with `data`, failing with -EEXIST if it exists.
 int createFile(const std::string& path, const std::vector<uint8_t>& data);
 
-// Opens (creating) `path` and waits for an exclusive flock on it.
+// Opens (creating) `path` and takes an exclusive flock on it, waiting for it
+// or (`wait` false) failing with -EWOULDBLOCK while another holds it.
 // Returns the locked fd (closing it releases the lock).
-int lockFile(const std::string& path);
+int lockFile(const std::string& path, bool wait);
 
 }  // namespace nsnet

@@ -24,7 +24,9 @@ export async function withFileLock<T>(file: string, fn: () => Promise<T>): Promi
 async function lockAndRun<T>(file: string, fn: () => Promise<T>): Promise<T> {
   let fd: number;
   try {
-    fd = await native().lockFile(file);
+    // Taken at once when free (the rule); waited for off the JS thread when another process holds it.
+    fd = native().tryLockFile(file);
+    if (fd < 0) fd = await native().lockFile(file);
   } catch (error) {
     throw kernelError(`lock ${file}`, error);
   }

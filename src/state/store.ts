@@ -2,7 +2,10 @@
  * The state directory: small JSON records written atomically (write to a
  * temporary file, then rename), and one lock for every change. No fsync:
  * a record survives a crash of the process, and what a power loss may lose
- * is what reconcile() rebuilds or removes.
+ * is what reconcile() rebuilds or removes. Files are read and written on the
+ * JS thread: on a local file system each takes microseconds, where a hand-off
+ * to a worker thread and back takes a hundred (the methods stay async, so
+ * that the store may move off the thread again without its callers changing).
  *
  *   <stateDir>/networks/<name>.json     network definitions
  *   <stateDir>/leases/<network>.json    address leases of a network
@@ -17,10 +20,10 @@
  * failure further on. reconcile() mends such files (src/network/rebuild.ts)
  * with `unreadable` and `moveAside`.
  */
-import * as fs from 'node:fs/promises';
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 
-import { asKernelError, kernelError, NsnetError } from '../errors';
+import { asKernelError, kernelError, NsnetError, syncKernelCall } from '../errors';
 import { faultPoint } from '../fault';
 import { native } from '../native';
 import { RECORD_KINDS, RECORD_VERSION, type RecordKind, recordValidator, type StoredRecords } from '../types/records';
@@ -45,7 +48,7 @@ export function currentStore(): StateStore {
 }
 
 export class StateStore {
-  private ready?: Promise<void>;
+  private ready = false;
   /**
    * The bytes of each file as this process last wrote it (from records its
    * types vouch for) or read and checked it: a file that still holds them
@@ -59,7 +62,7 @@ export class StateStore {
 
   /** Runs `fn` holding the state lock (across processes). */
   async locked<T>(fn: () => Promise<T>): Promise<T> {
-    await this.init();
+    this.init();
     return withFileLock(path.join(this.dir, 'lock'), fn);
   }
 
@@ -67,9 +70,9 @@ export class StateStore {
   read<K extends RecordKind>(kind: K, name: string): Promise<StoredRecords[K] | undefined>;
   read<T extends StoredRecords[RecordKind]>(kind: RecordKind, name: string): Promise<T | undefined>;
   async read(kind: RecordKind, name: string): Promise<unknown> {
-    await this.init();
+    this.init();
     const file = this.file(kind, name);
-    const data = await asKernelError(`state read ${file}`, () => native().readFile(file));
+    const data = syncKernelCall(`state read ${file}`, () => native().readFileSync(file));
     if (data === null) {
       this.checkedBytes.delete(file);
       return undefined;
@@ -88,23 +91,23 @@ export class StateStore {
 
   /** Replaces a record atomically (a crash leaves the old or the new one). */
   async write<K extends RecordKind>(kind: K, name: string, value: StoredRecords[K]): Promise<void> {
-    await this.init();
+    this.init();
     const file = this.file(kind, name);
     const data = serialise(value);
     this.checkedBytes.delete(file);
     faultPoint('state write', file);
-    await asKernelError(`state write ${file}`, () => native().replaceFile(file, data));
+    syncKernelCall(`state write ${file}`, () => native().replaceFileSync(file, data));
     this.checkedBytes.set(file, data);
   }
 
   /** Writes a new record; false (and nothing changed) if it exists already. */
   async create<K extends RecordKind>(kind: K, name: string, value: StoredRecords[K]): Promise<boolean> {
-    await this.init();
+    this.init();
     const file = this.file(kind, name);
     const data = serialise(value);
     faultPoint('state create', file);
     try {
-      await native().createFile(file, data);
+      native().createFileSync(file, data);
       this.checkedBytes.set(file, data);
       return true;
     } catch (error) {
@@ -117,7 +120,7 @@ export class StateStore {
     const file = this.file(kind, name);
     this.checkedBytes.delete(file);
     faultPoint('state remove', file);
-    await asKernelError(`state remove ${file}`, () => fs.rm(file, { force: true }));
+    syncKernelCall(`state remove ${file}`, () => fs.rmSync(file, { force: true }));
   }
 
   /** Every record of a kind. */
@@ -151,7 +154,7 @@ export class StateStore {
     const file = this.file(kind, name);
     const aside = `${file}.corrupt-${new Date().toISOString().replace(/:/g, '-')}`;
     this.checkedBytes.delete(file);
-    await asKernelError(`state move ${file}`, () => fs.rename(file, aside));
+    await asKernelError(`state move ${file}`, () => fs.promises.rename(file, aside));
     return aside;
   }
 
@@ -160,14 +163,14 @@ export class StateStore {
    * that no longer run); returns their paths.
    */
   async removeLeftovers(): Promise<string[]> {
-    await this.init();
+    this.init();
     const removed: string[] = [];
     for (const kind of RECORD_KINDS) {
       const dir = path.join(this.dir, kind);
-      for (const name of await asKernelError(`state list ${dir}`, () => fs.readdir(dir))) {
+      for (const name of await asKernelError(`state list ${dir}`, () => fs.promises.readdir(dir))) {
         const pid = LEFTOVER.exec(name)?.[1];
         if (pid === undefined || processAlive(Number(pid))) continue;
-        await asKernelError(`state remove ${name}`, () => fs.rm(path.join(dir, name), { force: true }));
+        await asKernelError(`state remove ${name}`, () => fs.promises.rm(path.join(dir, name), { force: true }));
         removed.push(path.join(dir, name));
       }
     }
@@ -175,9 +178,9 @@ export class StateStore {
   }
 
   private async names(kind: RecordKind): Promise<string[]> {
-    await this.init();
+    this.init();
     const dir = path.join(this.dir, kind);
-    const files = await asKernelError(`state list ${dir}`, () => fs.readdir(dir));
+    const files = syncKernelCall(`state list ${dir}`, () => fs.readdirSync(dir));
     return files.filter((f) => f.endsWith('.json')).map((f) => f.slice(0, -'.json'.length));
   }
 
@@ -185,16 +188,14 @@ export class StateStore {
     return path.join(this.dir, kind, `${name}.json`);
   }
 
-  private init(): Promise<void> {
-    this.ready ??= (async () => {
-      try {
-        for (const kind of RECORD_KINDS) await fs.mkdir(path.join(this.dir, kind), { recursive: true, mode: 0o700 });
-      } catch (error) {
-        this.ready = undefined;
-        throw kernelError(`state directory ${this.dir}`, error);
-      }
-    })();
-    return this.ready;
+  private init(): void {
+    if (this.ready) return;
+    try {
+      for (const kind of RECORD_KINDS) fs.mkdirSync(path.join(this.dir, kind), { recursive: true, mode: 0o700 });
+    } catch (error) {
+      throw kernelError(`state directory ${this.dir}`, error);
+    }
+    this.ready = true;
   }
 }
 

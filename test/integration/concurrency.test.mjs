@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { expect } from 'chai';
@@ -21,6 +21,11 @@ function startWorker(network, prefix, count) {
     lines.push(...parts);
   });
   return { child, lines };
+}
+
+/** How many endpoint records of the network the state directory holds. */
+function recordedEndpoints(network) {
+  return readdirSync(join(process.env.NSNET_STATE_DIR, 'endpoints')).filter((file) => file.startsWith(`${network}@`) && file.endsWith('.json')).length;
 }
 
 async function deleteNamespaces(prefix) {
@@ -75,11 +80,13 @@ describe('concurrency and crashes', function () {
     const net = await createBridgeNetwork({ name: network, subnet: '10.141.0.0/24' });
     const prefix = uniqueName('kw');
     try {
-      const { child, lines } = startWorker(network, prefix, 60);
-      while (lines.length < 10 && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 5));
+      const { child, lines } = startWorker(network, prefix, 200);
+      // Killed once some endpoints are recorded: their records come before their veths, and
+      // the connects of a burst move on together, so some are half-way.
+      while (recordedEndpoints(network) < 20 && child.exitCode === null) await new Promise((resolve) => setTimeout(resolve, 1));
       expect(child.exitCode, 'the worker ended before it was killed').to.equal(null);
       const exited = once(child, 'exit');
-      process.kill(child.pid, 'SIGKILL'); // mid-way through its 60 connects
+      process.kill(child.pid, 'SIGKILL'); // mid-way through its 200 connects
       await exited;
       const before = await net.endpoints();
       const report = await reconcile();
@@ -88,7 +95,7 @@ describe('concurrency and crashes', function () {
       const finished = new Set(lines.map((line) => line.split(' ')[0]));
       for (const endpoint of after) expect(finished.has(endpoint.netns.name) || addressIn(endpoint.netns.name) === endpoint.ipv4).to.equal(true);
       for (const name of finished) expect(after.map((e) => e.netns.name)).to.include(name);
-      // With 60 connects started together, some were half-way when it died.
+      // With 200 connects started together, some were half-way when it died.
       expect(before.length).to.be.greaterThan(after.length);
       expect(report.endpoints).to.have.length(before.length - after.length);
       checkConsistent(network, after);
