@@ -114,7 +114,8 @@ export interface NativeAddon {
   NETLINK_NETFILTER: number;
 
   /** A new namespace, and a rtnetlink socket opened inside it by the same thread. */
-  createNamespace(bindPath: string): Promise<{ fd: number; rtnl: NetlinkHandle }>;
+  /** ipv4Conf and ipv6Conf: the namespace's /proc/sys/net/ipv{4,6}/conf directories, opened inside it (-1: none). */
+  createNamespace(bindPath: string): Promise<{ fd: number; rtnl: NetlinkHandle; ipv4Conf: number; ipv6Conf: number }>;
   shareNamespaceDirectory(dir: string): Promise<void>;
   removeNamespaceMount(path: string): Promise<void>;
   /** Each process (ascending pids) and the inode of its network namespace. */
@@ -123,6 +124,9 @@ export interface NativeAddon {
   duplicateFd(fd: number): number;
   readSysctl(netnsFd: number, path: string): Promise<string>;
   writeSysctl(netnsFd: number, path: string, value: string): Promise<void>;
+  /** Through a sysctl directory opened inside the namespace; `path` relative to it. */
+  readSysctlAt(dirFd: number, path: string): Promise<string>;
+  writeSysctlAt(dirFd: number, path: string, value: string): Promise<void>;
   openNetlink(netnsFd: number, protocol: number): Promise<NetlinkHandle>;
   lockFile(path: string): Promise<number>;
   /** The locked descriptor, or -1 while another holds the lock (lockFile waits for it). */

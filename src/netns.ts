@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 
 import { asKernelError, invalid, isGone, kernelError, NsnetError } from './errors';
 import { faultPoint } from './fault';
-import { native, type NetlinkHandle } from './native';
+import { native, type NativeAddon, type NetlinkHandle } from './native';
 import { namespacePids } from './netns-pids';
 import { Addresses } from './rtnl/addresses';
 import { NftConnection } from './kernel/nft-connection';
@@ -17,6 +17,8 @@ import { execInNamespace, type ExecOptions, type ExecResult, spawnInNamespace } 
 import { sysctlPath } from './sysctl';
 
 const openFile = promisify(fs.open);
+
+type CreatedNamespace = Awaited<ReturnType<NativeAddon['createNamespace']>>;
 const DEFAULT_NETNS_DIR = '/run/netns';
 
 /** Where named namespaces are mounted: `NSNET_NETNS_DIR`, else /run/netns (as `ip netns`). */
@@ -75,6 +77,11 @@ export class NetNamespace {
   private nft?: Promise<NftConnection>;
   /** An unnamed namespace made here: it lives only while its descriptor is open. */
   private onlyByDescriptor = false;
+  /**
+   * Sysctl directories opened inside the namespace when it was made: their
+   * entries are read and written from here, without a thread that enters it.
+   */
+  private sysctlDirs: { prefix: string; fd: number }[] = [];
 
   private constructor(
     /** The name under the netns directory; undefined for the host and unnamed namespaces. */
@@ -97,11 +104,11 @@ export class NetNamespace {
   /** Creates a namespace; a named one is mounted at `<netnsDir>/<name>`. `lo` starts down, as in the kernel. */
   static async create(name?: string): Promise<NetNamespace> {
     if (name === undefined) {
-      const { fd, rtnl } = await asKernelError('netns create', () => {
+      const created = await asKernelError('netns create', () => {
         faultPoint('netns create');
         return native().createNamespace('');
       });
-      const ns = NetNamespace.fromFd(undefined, `/proc/${process.pid}/fd/${fd}`, fd, rtnl);
+      const ns = NetNamespace.fromCreated(undefined, `/proc/${process.pid}/fd/${created.fd}`, created);
       ns.onlyByDescriptor = true;
       return ns;
     }
@@ -112,14 +119,14 @@ export class NetNamespace {
     if (!sharedDirs.has(dir)) await prepareNamespaceDirectory(dir, name);
     try {
       faultPoint('netns create', name);
-      const { fd, rtnl } = await native()
+      const created = await native()
         .createNamespace(file)
         .catch(async (error: NodeJS.ErrnoException) => {
           if (error.code !== 'ENOENT') throw error;
           await prepareNamespaceDirectory(dir, name);
           return native().createNamespace(file);
         });
-      return NetNamespace.fromFd(name, file, fd, rtnl);
+      return NetNamespace.fromCreated(name, file, created);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') {
         throw new NsnetError('NETNS_EXISTS', `netns "${name}" already exists in ${dir}`);
@@ -220,9 +227,17 @@ export class NetNamespace {
     }
   }
 
-  private static fromFd(name: string | undefined, file: string, fd: number, rtnl?: NetlinkHandle): NetNamespace {
-    const ns = new NetNamespace(name, file, fd, fs.fstatSync(fd).ino);
-    if (rtnl) ns.conn = Promise.resolve(new RtnlConnection(rtnl));
+  private static fromFd(name: string | undefined, file: string, fd: number): NetNamespace {
+    return new NetNamespace(name, file, fd, fs.fstatSync(fd).ino);
+  }
+
+  /** A namespace just made, with what its creating thread opened inside it. */
+  private static fromCreated(name: string | undefined, file: string, created: CreatedNamespace): NetNamespace {
+    const ns = NetNamespace.fromFd(name, file, created.fd);
+    ns.conn = Promise.resolve(new RtnlConnection(created.rtnl));
+    for (const [prefix, fd] of [['/proc/sys/net/ipv4/conf/', created.ipv4Conf], ['/proc/sys/net/ipv6/conf/', created.ipv6Conf]] as const) {
+      if (fd >= 0) ns.sysctlDirs.push({ prefix, fd });
+    }
     return ns;
   }
 
@@ -301,15 +316,18 @@ export class NetNamespace {
   async sysctl(key: string, value?: string | number | boolean): Promise<string | void> {
     const file = sysctlPath(key);
     const fd = this.isHost ? -1 : this.fd;
+    const dir = this.sysctlDirs.find((d) => file.startsWith(d.prefix));
+    const relative = dir && file.slice(dir.prefix.length);
     if (value === undefined) {
-      const text = await asKernelError(`sysctl ${key} in ${this.label}`, () => native().readSysctl(fd, file));
+      const text = await asKernelError(`sysctl ${key} in ${this.label}`, () =>
+        dir ? native().readSysctlAt(dir.fd, relative as string) : native().readSysctl(fd, file));
       return text.trim();
     }
     const text = typeof value === 'boolean' ? (value ? '1' : '0') : String(value);
     if (/[\n\0]/.test(text)) throw invalid(`sysctl value may not contain a newline: ${JSON.stringify(text)}`);
     await asKernelError(`sysctl ${key}=${text} in ${this.label}`, async () => {
       faultPoint('sysctl write', key);
-      await native().writeSysctl(fd, file, text);
+      await (dir ? native().writeSysctlAt(dir.fd, relative as string, text) : native().writeSysctl(fd, file, text));
     });
   }
 
@@ -361,6 +379,8 @@ export class NetNamespace {
   }
 
   private dropConnection(): void {
+    for (const dir of this.sysctlDirs) fs.closeSync(dir.fd);
+    this.sysctlDirs = [];
     const conn = this.conn;
     const nft = this.nft;
     this.conn = undefined;

@@ -63,8 +63,8 @@ Bytes bufferArg(const Napi::CallbackInfo& info, size_t i) {
   throw errnoError(env, {EBADMSG, "malformed netlink message"});
 }
 
-// A private copy of a namespace descriptor argument (-1 stays -1, "this
-// process's namespace"), taken on the JS thread: the caller may close its own
+// A private copy of a descriptor argument, of a namespace or of a directory
+// inside one (-1 stays -1, "this process's namespace"), taken on the JS thread: the caller may close its own
 // descriptor, and the number be reused, before the work runs.
 class NamespaceFd {
  public:
@@ -91,21 +91,28 @@ Napi::Value newNetlinkHandle(Napi::Env env, int fd) {
   return env.GetInstanceData<AddonData>()->netlinkHandle.New({Napi::Number::New(env, fd)});
 }
 
-// createNamespace(bindPath: string): Promise<{ fd, rtnl }>; '' for an unnamed
-// one. `rtnl` is a NetlinkHandle on a rtnetlink socket opened inside it.
+// createNamespace(bindPath: string): Promise<{ fd, rtnl, ipv4Conf, ipv6Conf }>;
+// '' for an unnamed one. `rtnl` is a NetlinkHandle on a rtnetlink socket
+// opened inside it; ipv4Conf and ipv6Conf are its sysctl directories (-1: none).
 Napi::Value createNamespaceJs(const Napi::CallbackInfo& info) {
   auto path = stringArg(info, 0);
-  auto fds = std::make_shared<std::pair<int, int>>(-1, -1);
+  struct Created {
+    int fd = -1;
+    InsideFds inside;
+  };
+  auto created = std::make_shared<Created>();
   return PromiseWorker::start(
       info.Env(),
-      [path, fds] {
-        fds->first = createNamespace(path, NETLINK_ROUTE, &fds->second);
-        return NetlinkStatus::ofResult(fds->first);
+      [path, created] {
+        created->fd = createNamespace(path, NETLINK_ROUTE, &created->inside);
+        return NetlinkStatus::ofResult(created->fd);
       },
-      [fds](Napi::Env env) -> Napi::Value {
+      [created](Napi::Env env) -> Napi::Value {
         auto result = Napi::Object::New(env);
-        result.Set("fd", fds->first);
-        result.Set("rtnl", newNetlinkHandle(env, fds->second));
+        result.Set("fd", created->fd);
+        result.Set("rtnl", newNetlinkHandle(env, created->inside.netlink));
+        result.Set("ipv4Conf", created->inside.ipv4Conf);
+        result.Set("ipv6Conf", created->inside.ipv6Conf);
         return result;
       });
 }
@@ -157,6 +164,27 @@ Napi::Value writeSysctlJs(const Napi::CallbackInfo& info) {
   auto value = stringArg(info, 2);
   return PromiseWorker::start(
       info.Env(), [netns, path, value] { return NetlinkStatus::ofResult(writeSysctl(netns->get(), path, value)); }, nullptr);
+}
+
+// readSysctlAt(dirFd, path): Promise<string>, through a sysctl directory
+// opened inside a namespace: no thread of its own, no setns. Off the JS
+// thread still: a write may wait for the rtnl lock.
+Napi::Value readSysctlAtJs(const Napi::CallbackInfo& info) {
+  auto dir = std::make_shared<NamespaceFd>(info, 0);
+  auto path = stringArg(info, 1);
+  auto value = std::make_shared<std::string>();
+  return PromiseWorker::start(
+      info.Env(), [dir, path, value] { return NetlinkStatus::ofResult(readSysctlAt(dir->get(), path, *value)); },
+      [value](Napi::Env env) { return Napi::String::New(env, *value); });
+}
+
+// writeSysctlAt(dirFd, path, value): Promise<void>, likewise.
+Napi::Value writeSysctlAtJs(const Napi::CallbackInfo& info) {
+  auto dir = std::make_shared<NamespaceFd>(info, 0);
+  auto path = stringArg(info, 1);
+  auto value = stringArg(info, 2);
+  return PromiseWorker::start(
+      info.Env(), [dir, path, value] { return NetlinkStatus::ofResult(writeSysctlAt(dir->get(), path, value)); }, nullptr);
 }
 
 // openNetlink(netnsFd, protocol): Promise<NetlinkHandle>
@@ -393,6 +421,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
       {"processNamespaces", processNamespacesJs},
       {"readSysctl", readSysctlJs},
       {"writeSysctl", writeSysctlJs},
+      {"readSysctlAt", readSysctlAtJs},
+      {"writeSysctlAt", writeSysctlAtJs},
       {"openNetlink", openNetlinkJs},
       {"lockFile", lockFileJs},
       {"tryLockFile", tryLockFileJs},

@@ -25,7 +25,7 @@ int runInNamespace(int netnsFd, const std::function<int()>& work) {
   return result;
 }
 
-int createNamespace(const std::string& bindPath, int netlinkProtocol, int* netlinkFd) {
+int createNamespace(const std::string& bindPath, int netlinkProtocol, InsideFds* inside) {
   bool named = !bindPath.empty();
   if (named) {
     // The mount point; O_EXCL makes a taken name fail before anything is made.
@@ -51,13 +51,20 @@ int createNamespace(const std::string& bindPath, int netlinkProtocol, int* netli
       return;
     }
     if (netlinkProtocol >= 0) {
-      *netlinkFd = NetlinkSocket::open(netlinkProtocol);
-      if (*netlinkFd < 0) error = -*netlinkFd;
+      inside->netlink = NetlinkSocket::open(netlinkProtocol);
+      if (inside->netlink < 0) error = -inside->netlink;
+      // Missing (no IPv6) stays -1: writes there take the thread path and fail as they would.
+      inside->ipv4Conf = open("/proc/sys/net/ipv4/conf", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+      inside->ipv6Conf = open("/proc/sys/net/ipv6/conf", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     }
   });
   worker.join();
   if (!error) return fd;
   if (fd >= 0) close(fd);
+  for (int* owned : {&inside->netlink, &inside->ipv4Conf, &inside->ipv6Conf}) {
+    if (*owned >= 0) close(*owned);
+    *owned = -1;
+  }
   if (named) removeNamespaceMount(bindPath);
   return -error;
 }
@@ -78,30 +85,34 @@ int removeNamespaceMount(const std::string& path) {
   return 0;
 }
 
+int readSysctlAt(int dirFd, const std::string& path, std::string& value) {
+  int fd = openat(dirFd, path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  char buffer[4096];
+  ssize_t got;
+  int error = 0;
+  while ((got = read(fd, buffer, sizeof buffer)) > 0) value.append(buffer, static_cast<size_t>(got));
+  if (got < 0) error = -errno;
+  close(fd);
+  return error;
+}
+
+int writeSysctlAt(int dirFd, const std::string& path, const std::string& value) {
+  int fd = openat(dirFd, path.c_str(), O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  int error = 0;
+  if (write(fd, value.data(), value.size()) < 0) error = -errno;
+  if (close(fd) < 0 && !error) error = -errno;
+  return error;
+}
+
 int readSysctl(int netnsFd, const std::string& path, std::string& value) {
   // /proc/sys/net shows the namespace of the task that opens it.
-  return runInNamespace(netnsFd, [&] {
-    int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return -errno;
-    char buffer[4096];
-    ssize_t got;
-    int error = 0;
-    while ((got = read(fd, buffer, sizeof buffer)) > 0) value.append(buffer, static_cast<size_t>(got));
-    if (got < 0) error = -errno;
-    close(fd);
-    return error;
-  });
+  return runInNamespace(netnsFd, [&] { return readSysctlAt(AT_FDCWD, path, value); });
 }
 
 int writeSysctl(int netnsFd, const std::string& path, const std::string& value) {
-  return runInNamespace(netnsFd, [&] {
-    int fd = open(path.c_str(), O_WRONLY | O_CLOEXEC);
-    if (fd < 0) return -errno;
-    int error = 0;
-    if (write(fd, value.data(), value.size()) < 0) error = -errno;
-    if (close(fd) < 0 && !error) error = -errno;
-    return error;
-  });
+  return runInNamespace(netnsFd, [&] { return writeSysctlAt(AT_FDCWD, path, value); });
 }
 
 int openNetlinkIn(int netnsFd, int protocol) {

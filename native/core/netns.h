@@ -13,11 +13,23 @@ namespace nsnet {
 // (no switch when netnsFd < 0). Returns what `work` returns, or -errno of setns.
 int runInNamespace(int netnsFd, const std::function<int()>& work);
 
+// What a namespace's creating thread opens inside it, for use from any
+// thread: a netlink socket, and the per-interface sysctl directories
+// (/proc/sys/net/ipv4/conf, /proc/sys/net/ipv6/conf), whose entries, even of
+// interfaces made later, are the namespace's own (-1: none, such as
+// ipv6/conf on a kernel without IPv6).
+struct InsideFds {
+  int netlink = -1;
+  int ipv4Conf = -1;
+  int ipv6Conf = -1;
+};
+
 // Creates a namespace. With a non-empty `bindPath` (which must not exist:
 // EEXIST otherwise) it is bind-mounted there. Returns an O_RDONLY fd on it,
 // or -errno with nothing left behind. With `netlinkProtocol` >= 0, also
-// opens a netlink socket inside it, from the same thread, into *netlinkFd.
-int createNamespace(const std::string& bindPath, int netlinkProtocol, int* netlinkFd);
+// opens, from the same thread, a netlink socket and the sysctl directories
+// inside it into *inside.
+int createNamespace(const std::string& bindPath, int netlinkProtocol, InsideFds* inside);
 
 // Makes the netns directory a shared mount point, as `ip netns` does, so
 // namespaces mounted in it are seen from other mount namespaces.
@@ -29,6 +41,11 @@ int removeNamespaceMount(const std::string& path);
 // Reads or writes a /proc/sys file inside a namespace.
 int readSysctl(int netnsFd, const std::string& path, std::string& value);
 int writeSysctl(int netnsFd, const std::string& path, const std::string& value);
+
+// The same through a sysctl directory opened inside it (InsideFds), from
+// the calling thread: `path` is relative to it.
+int readSysctlAt(int dirFd, const std::string& path, std::string& value);
+int writeSysctlAt(int dirFd, const std::string& path, const std::string& value);
 
 // Opens a netlink socket of `protocol` inside a namespace: fd or -errno.
 int openNetlinkIn(int netnsFd, int protocol);

@@ -49,8 +49,9 @@ export class RtnlConnection {
     if (this.closed) return Promise.reject(closedError(op));
     return new Promise((resolve, reject) => {
       this.pending.push({ op, message, resolve, reject });
-      // Requests made in the same tick join this batch.
-      if (!this.inFlight && this.pending.length === 1) queueMicrotask(() => this.flush());
+      // Sent once the promise jobs queued meanwhile have run: requests made
+      // together join this batch, even those that awaited something first.
+      if (!this.inFlight && this.pending.length === 1) setImmediate(() => this.flush());
     });
   }
 

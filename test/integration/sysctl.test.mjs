@@ -39,6 +39,26 @@ describe('ns.sysctl', () => {
     expect(readInNamespace(ns.name, '/proc/sys/net/ipv6/conf/lo/disable_ipv6')).to.equal('1');
   });
 
+  it("writes the key of the namespace's interface, not of the host's one of the same name, by a handle made or opened", async () => {
+    const name = uniqueName('sb').slice(0, 15);
+    const host = NetNamespace.host();
+    await host.links.add({ kind: 'bridge', name });
+    const opened = await NetNamespace.open(ns.name);
+    try {
+      await ns.links.add({ kind: 'bridge', name });
+      // The handle that made the namespace writes through directories opened inside it; the opened one from a thread inside.
+      for (const [handle, key, value] of [[ns, 'arp_notify', '1'], [opened, 'arp_ignore', '2']]) {
+        await handle.sysctl(`net/ipv4/conf/${name}/${key}`, value);
+        expect(readInNamespace(ns.name, `/proc/sys/net/ipv4/conf/${name}/${key}`)).to.equal(value);
+        expect(readFileSync(`/proc/sys/net/ipv4/conf/${name}/${key}`, 'utf8').trim()).to.equal('0');
+        expect(await handle.sysctl(`net/ipv4/conf/${name}/${key}`)).to.equal(value);
+      }
+    } finally {
+      opened.close();
+      await host.links.delete(name);
+    }
+  });
+
   it('refuses keys outside net.* and path tricks', async () => {
     for (const bad of ['kernel.hostname', 'net', 'net..ipv4', 'net/../kernel/hostname', '', 'net.ipv4.ip_forward\n']) {
       await expectReject(ns.sysctl(bad), 'NsnetError', 'INVALID_ARGUMENT');
