@@ -129,6 +129,15 @@ export function isGone(error: unknown): boolean {
   return code === 'ENOENT' || code === 'ESRCH';
 }
 
+/** unlessGone() for a synchronous call. */
+export function unlessGoneSync(fn: () => void): void {
+  try {
+    fn();
+  } catch (error) {
+    if (!isGone(error)) throw error;
+  }
+}
+
 /** Runs `fn`; what is gone already counts as done. */
 export async function unlessGone<T>(fn: () => Promise<T>): Promise<T | undefined> {
   try {

@@ -117,7 +117,7 @@ export interface NativeAddon {
   /** ipv4Conf and ipv6Conf: the namespace's /proc/sys/net/ipv{4,6}/conf directories, opened inside it (-1: none). */
   createNamespace(bindPath: string): Promise<{ fd: number; rtnl: NetlinkHandle; ipv4Conf: number; ipv6Conf: number }>;
   shareNamespaceDirectory(dir: string): Promise<void>;
-  removeNamespaceMount(path: string): Promise<void>;
+  removeNamespaceMountSync(path: string): void;
   /** Each process (ascending pids) and the inode of its network namespace. */
   processNamespaces(): Promise<{ pids: number[]; inodes: number[] }>;
   isNetNamespace(fd: number): boolean;

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
-import { asKernelError, invalid, isGone, kernelError, NsnetError } from './errors';
+import { asKernelError, invalid, isGone, kernelError, NsnetError, syncKernelCall, unlessGoneSync } from './errors';
 import { faultPoint } from './fault';
 import { native, type NativeAddon, type NetlinkHandle } from './native';
 import { namespacePids } from './netns-pids';
@@ -220,8 +220,9 @@ export class NetNamespace {
   }
 
   static async exists(file: string, inode: number): Promise<boolean> {
+    // A stat on the JS thread takes microseconds; a hand-off to a worker, a hundred.
     try {
-      return (await fs.promises.stat(file)).ino === inode;
+      return fs.statSync(file).ino === inode;
     } catch {
       return false;
     }
@@ -364,17 +365,30 @@ export class NetNamespace {
    * host end goes with it) once no process or open handle holds it.
    */
   async delete(): Promise<void> {
+    await this.deleteHolding(async () => undefined);
+  }
+
+  /**
+   * Deletes the namespace as delete() does, running `fn` between unmounting
+   * its file and letting go of it: meanwhile no process can enter it by its
+   * path, and this handle's descriptor keeps it, so that its inode number
+   * is not yet another namespace's (the kernel reuses a freed one at once).
+   */
+  async deleteHolding<T>(fn: () => Promise<T>): Promise<T> {
     if (this.isHost) throw new NsnetError('HOST_NAMESPACE', 'the host namespace cannot be deleted');
     if (this.name !== undefined) faultPoint('netns delete', this.name);
-    // Every handle of this process on it goes too: an open descriptor or
-    // socket would keep the namespace, and its interfaces, alive.
-    for (const handle of [...(openHandles.get(this.inode) ?? [])]) handle.close();
-    this.close();
-    if (this.name === undefined) return;
     try {
-      await native().removeNamespaceMount(this.path);
-    } catch (error) {
-      if (!isGone(error)) throw kernelError(`netns delete ${this.name}`, error);
+      if (this.name !== undefined) {
+        // A handle at rest opens again first, if its namespace is still there to hold.
+        if (this.fdValue === NOT_YET_OPEN) unlessGoneSync(() => this.reopen());
+        syncKernelCall(`netns delete ${this.name}`, () => unlessGoneSync(() => native().removeNamespaceMountSync(this.path)));
+      }
+      return await fn();
+    } finally {
+      // Every handle of this process on it goes too: an open descriptor or
+      // socket would keep the namespace, and its interfaces, alive.
+      for (const handle of [...(openHandles.get(this.inode) ?? [])]) handle.close();
+      this.close();
     }
   }
 

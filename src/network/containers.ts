@@ -115,18 +115,10 @@ function ownsNamespace(record: ContainerRecord): boolean {
   return record.ownsNamespace && record.netnsPath !== undefined && record.netnsInode !== undefined;
 }
 
-/** The namespace made for a container, if its mount still holds it, and the processes running in it. */
-interface NamespaceLook {
-  netns?: NetNamespace;
-  running: number[];
-}
-
-async function lookAtNamespace(record: ContainerRecord): Promise<NamespaceLook> {
+/** The namespace made for a container, if its mount still holds it. */
+async function namespaceOf(record: ContainerRecord): Promise<NetNamespace | undefined> {
   const { netnsPath, netnsInode } = record as Required<Pick<ContainerRecord, 'netnsPath' | 'netnsInode'>>;
-  const known = NetNamespace.atPath(netnsPath, netnsInode, record.id);
-  const [present, running] = await Promise.all([NetNamespace.exists(netnsPath, netnsInode), known.pids()]);
-  // The pids count only while the mount holds the namespace: a freed namespace's inode number is soon reused.
-  return present ? { netns: known, running } : { running: [] };
+  return (await NetNamespace.exists(netnsPath, netnsInode)) ? NetNamespace.atPath(netnsPath, netnsInode, record.id) : undefined;
 }
 
 /**
@@ -142,11 +134,6 @@ async function withAbandonedNamespace(record: ContainerRecord): Promise<Containe
   const completed: ContainerRecord = { ...record, netnsInode: inode };
   if (record.network !== undefined && completed.endpoint === undefined) completed.endpoint = endpointKey(record.network, inode);
   return completed;
-}
-
-/** Whether two readings of a container's record name the same namespace. */
-function sameNamespace(a: ContainerRecord, b: ContainerRecord): boolean {
-  return a.netnsPath === b.netnsPath && a.netnsInode === b.netnsInode;
 }
 
 function inUse(id: string, pids: number[]): NsnetError {
@@ -288,12 +275,6 @@ export async function teardownContainer(id: string, options: ContainerTeardownOp
   const store = currentStore();
   const failures: string[] = [];
   let leftRunning: number[] = [];
-  // The namespace and its processes are looked at before the lock (the scan
-  // of /proc is the slow part, and teardowns meanwhile share it); a process
-  // may enter until the mount goes, under the lock or not.
-  const early = await store.read<ContainerRecord>('containers', id);
-  const earlyLook = early && ownsNamespace(early) ? lookAtNamespace(early) : undefined;
-  earlyLook?.catch(() => undefined); // awaited below, or not needed
   // Checked and marked under the lock, so that no join slips in between; the
   // namespace and the endpoint go under the same lock.
   const record = await store.locked(async () => {
@@ -308,28 +289,28 @@ export async function teardownContainer(id: string, options: ContainerTeardownOp
     if (current.status === 'creating' && processAlive(current.pid)) {
       throw new NsnetError('CONTAINER_IN_USE', `container "${id}" is still being set up (process ${current.pid})`);
     }
-    let look: Promise<NamespaceLook> | NamespaceLook = { running: [] };
-    if (ownsNamespace(current)) look = earlyLook && early && sameNamespace(early, current) ? earlyLook : lookAtNamespace(current);
-    const [{ netns, running }, endpoint] = await Promise.all([
-      look,
+    const [netns, endpoint] = await Promise.all([
+      ownsNamespace(current) ? namespaceOf(current) : undefined,
       current.endpoint ? store.read<EndpointRecord>('endpoints', current.endpoint) : undefined,
     ]);
-    // A process in the namespace keeps it, and its veth, alive past the deletion of its mount.
-    leftRunning = running;
-    if (leftRunning.length && options.ifRunning === 'refuse') throw inUse(id, leftRunning);
+    if (netns && options.ifRunning === 'refuse') {
+      const running = await netns.pids();
+      if (running.length) throw inUse(id, running);
+    }
     if (current.status === 'ready') await store.write('containers', id, { ...current, status: 'removing', pid: process.pid });
-    // Deleting a namespace nothing else holds lets the kernel remove the
-    // veth, in bulk; otherwise the veth is deleted first. A veth that stays
-    // keeps its addresses leased.
-    const deletesVeth = netns !== undefined && leftRunning.length === 0;
     // A deletion killed between the unmount and the unlink left the file.
     if (!netns && ownsNamespace(current)) await NetNamespace.removeLeftover(current.netnsPath as string);
-    if (deletesVeth && !(await attemptPart(failures, `netns of "${id}"`, () => netns.delete()))) return current;
+    // The processes are counted once the mount is gone, so that none can
+    // enter after the count. A namespace nothing else holds takes its veth
+    // with it, in bulk, in the kernel; one a process keeps alive keeps its
+    // veth too, which is deleted explicitly, so that its addresses are free
+    // for good (a veth that stays keeps them leased).
+    const counted = netns && (await attemptPart(failures, `netns of "${id}"`, async () => (leftRunning = await netns.deleteHolding(() => netns.pids()))));
+    if (netns && !counted) return current;
     if (endpoint) {
       const network = await store.read<NetworkRecord>('networks', endpoint.network);
-      failures.push(...(await teardownEndpointLocked(endpoint, network, { keepLinks: deletesVeth })));
+      failures.push(...(await teardownEndpointLocked(endpoint, network, { keepLinks: netns !== undefined && leftRunning.length === 0 })));
     }
-    if (netns && !deletesVeth && !failures.length) await attemptPart(failures, `netns of "${id}"`, () => netns.delete());
     return current;
   });
   if (!record) return { leftRunning: [] };

@@ -31,6 +31,25 @@ describe('NetNamespace', () => {
     expect(ipNetnsNames()).to.not.include(name);
   });
 
+  it('deleteHolding runs its work once the file is gone and before the namespace is let go, even from a handle at rest', async () => {
+    const name = uniqueName('nh');
+    const ns = await NetNamespace.create(name);
+    const hostEnd = uniqueName('vh').slice(0, 15);
+    await NetNamespace.host().links.add({ kind: 'veth', name: hostEnd, peer: { name: 'eth0', netns: ns } });
+    ns.release();
+    const seen = await ns.deleteHolding(async () => ({
+      file: existsSync(ns.path),
+      // The namespace, held by the handle alone, still has its end of the veth, so the host end is there.
+      hostEnd: ipJson(['link', 'show', 'dev', hostEnd]).length,
+    }));
+    expect(seen).to.deep.equal({ file: false, hostEnd: 1 });
+    expect(ns.closed).to.equal(true);
+    // Let go, the kernel removes the namespace and the veth with it.
+    const deadline = Date.now() + 10000;
+    while (ipJson(['link']).some((link) => link.ifname === hostEnd) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(ipJson(['link']).map((link) => link.ifname)).to.not.include(hostEnd);
+  });
+
   it('sees a namespace made by ip netns add, by name and by path', async () => {
     const name = uniqueName('ipns');
     ip(['netns', 'add', name]);
