@@ -18,10 +18,19 @@ export interface NetlinkHandle {
   transact(requests: Buffer[]): Promise<(NativeStatus | Buffer | null)[]>;
   /** Requests as one nfnetlink transaction (batch begin/end added); one status each. */
   batch(requests: Buffer[]): Promise<(NativeStatus | null)[]>;
+  /**
+   * `requests` as transact() sends them, then each stage in order while every
+   * request before it succeeded (a stage not sent: ECANCELED for each of its
+   * requests), in one job; one status array per stage, `requests` first.
+   */
+  transactThen(requests: Buffer[], stages: NativeStage[]): Promise<(NativeStatus | Buffer | null)[][]>;
   /** A get or a dump: resolves to every reply message. */
   query(request: Buffer): Promise<Buffer>;
   close(): void;
 }
+
+/** A stage of transactThen: requests on a socket, or a sysctl written through a directory opened inside a namespace. */
+export type NativeStage = { handle: NetlinkHandle; requests: Buffer[] } | { sysctlDir: number; path: string; value: string };
 
 export interface NativeLinkAttributes {
   name?: string;
@@ -117,7 +126,7 @@ export interface NativeAddon {
   /** ipv4Conf and ipv6Conf: the namespace's /proc/sys/net/ipv{4,6}/conf directories, opened inside it (-1: none). */
   createNamespace(bindPath: string): Promise<{ fd: number; rtnl: NetlinkHandle; ipv4Conf: number; ipv6Conf: number }>;
   shareNamespaceDirectory(dir: string): Promise<void>;
-  removeNamespaceMountSync(path: string): void;
+  removeNamespaceMount(path: string): Promise<void>;
   /** Each process (ascending pids) and the inode of its network namespace. */
   processNamespaces(): Promise<{ pids: number[]; inodes: number[] }>;
   isNetNamespace(fd: number): boolean;

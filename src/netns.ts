@@ -4,19 +4,25 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 
-import { asKernelError, invalid, isGone, kernelError, NsnetError, syncKernelCall, unlessGoneSync } from './errors';
+import { asKernelError, invalid, isGone, kernelError, NsnetError, unlessGone, unlessGoneSync } from './errors';
 import { faultPoint } from './fault';
 import { native, type NativeAddon, type NetlinkHandle } from './native';
 import { namespacePids } from './netns-pids';
 import { Addresses } from './rtnl/addresses';
 import { NftConnection } from './kernel/nft-connection';
-import { RtnlConnection } from './kernel/rtnl-connection';
+import { type ChainStage, RtnlConnection } from './kernel/rtnl-connection';
 import { Links } from './rtnl/links';
 import { Routes } from './rtnl/routes';
 import { execInNamespace, type ExecOptions, type ExecResult, spawnInNamespace } from './spawn';
 import { sysctlPath } from './sysctl';
 
 const openFile = promisify(fs.open);
+
+function sysctlText(value: string | number | boolean): string {
+  const text = typeof value === 'boolean' ? (value ? '1' : '0') : String(value);
+  if (/[\n\0]/.test(text)) throw invalid(`sysctl value may not contain a newline: ${JSON.stringify(text)}`);
+  return text;
+}
 
 type CreatedNamespace = Awaited<ReturnType<NativeAddon['createNamespace']>>;
 const DEFAULT_NETNS_DIR = '/run/netns';
@@ -324,12 +330,25 @@ export class NetNamespace {
         dir ? native().readSysctlAt(dir.fd, relative as string) : native().readSysctl(fd, file));
       return text.trim();
     }
-    const text = typeof value === 'boolean' ? (value ? '1' : '0') : String(value);
-    if (/[\n\0]/.test(text)) throw invalid(`sysctl value may not contain a newline: ${JSON.stringify(text)}`);
+    const text = sysctlText(value);
     await asKernelError(`sysctl ${key}=${text} in ${this.label}`, async () => {
       faultPoint('sysctl write', key);
       await (dir ? native().writeSysctlAt(dir.fd, relative as string, text) : native().writeSysctl(fd, file, text));
     });
+  }
+
+  /**
+   * A sysctl write as a stage of a chain (RtnlConnection.chain), through a
+   * directory opened inside the namespace when it was made; undefined for a
+   * handle without one (sysctl() writes it then).
+   */
+  sysctlStage(key: string, value: string | number | boolean): ChainStage | undefined {
+    const file = sysctlPath(key);
+    const dir = this.sysctlDirs.find((d) => file.startsWith(d.prefix));
+    if (!dir) return undefined;
+    const text = sysctlText(value);
+    faultPoint('sysctl write', key);
+    return { op: `sysctl ${key}=${text} in ${this.label}`, sysctlDir: dir.fd, path: file.slice(dir.prefix.length), value: text };
   }
 
   /** Runs a program inside this namespace; stdio, exit code and signals as with child_process.spawn. */
@@ -381,7 +400,7 @@ export class NetNamespace {
       if (this.name !== undefined) {
         // A handle at rest opens again first, if its namespace is still there to hold.
         if (this.fdValue === NOT_YET_OPEN) unlessGoneSync(() => this.reopen());
-        syncKernelCall(`netns delete ${this.name}`, () => unlessGoneSync(() => native().removeNamespaceMountSync(this.path)));
+        await asKernelError(`netns delete ${this.name}`, () => unlessGone(() => native().removeNamespaceMount(this.path)));
       }
       return await fn();
     } finally {

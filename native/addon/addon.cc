@@ -122,12 +122,12 @@ Napi::Value shareNamespaceDirectoryJs(const Napi::CallbackInfo& info) {
   return PromiseWorker::start(info.Env(), [dir] { return NetlinkStatus::ofResult(shareNamespaceDirectory(dir)); }, nullptr);
 }
 
-// removeNamespaceMountSync(path), on the JS thread: a lazy unmount and an
-// unlink take microseconds (the kernel frees the namespace later, off it).
-Napi::Value removeNamespaceMountSyncJs(const Napi::CallbackInfo& info) {
-  int result = removeNamespaceMount(stringArg(info, 0));
-  if (result < 0) throw errnoError(info.Env(), NetlinkStatus::ofResult(result));
-  return info.Env().Undefined();
+// removeNamespaceMount(path): Promise<void>, off the JS thread: an unmount
+// takes microseconds as a rule, but now and then milliseconds (the kernel
+// waits for readers of the mount table), more so in a burst.
+Napi::Value removeNamespaceMountJs(const Napi::CallbackInfo& info) {
+  auto path = stringArg(info, 0);
+  return PromiseWorker::start(info.Env(), [path] { return NetlinkStatus::ofResult(removeNamespaceMount(path)); }, nullptr);
 }
 
 // processNamespaces(): Promise<{ pids: number[], inodes: number[] }>, each
@@ -420,7 +420,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   const std::pair<const char*, Napi::Function::Callback> functions[] = {
       {"createNamespace", createNamespaceJs},
       {"shareNamespaceDirectory", shareNamespaceDirectoryJs},
-      {"removeNamespaceMountSync", removeNamespaceMountSyncJs},
+      {"removeNamespaceMount", removeNamespaceMountJs},
       {"processNamespaces", processNamespacesJs},
       {"readSysctl", readSysctlJs},
       {"writeSysctl", writeSysctlJs},

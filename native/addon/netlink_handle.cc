@@ -1,7 +1,10 @@
 #include "netlink_handle.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 
+#include "netns.h"
 #include "nft_encode.h"
 #include "promise_worker.h"
 
@@ -20,6 +23,7 @@ Napi::Function NetlinkHandle::define(Napi::Env env) {
   return DefineClass(env, "NetlinkHandle",
                      {InstanceMethod<&NetlinkHandle::transact>("transact"),
                       InstanceMethod<&NetlinkHandle::batch>("batch"),
+                      InstanceMethod<&NetlinkHandle::transactThen>("transactThen"),
                       InstanceMethod<&NetlinkHandle::query>("query"),
                       InstanceMethod<&NetlinkHandle::close>("close")});
 }
@@ -53,6 +57,82 @@ Napi::Value NetlinkHandle::sendAll(const Napi::CallbackInfo& info, bool asBatch)
       [results](Napi::Env env) -> Napi::Value {
         auto out = Napi::Array::New(env, results->size());
         for (uint32_t i = 0; i < results->size(); i++) out.Set(i, statusValue(env, (*results)[i]));
+        return out;
+      });
+}
+
+namespace {
+// A stage of transactThen: requests on a socket, or a sysctl written through
+// a directory opened inside a namespace.
+struct Stage {
+  std::shared_ptr<NetlinkSocket> socket;
+  std::vector<std::vector<uint8_t>> requests;
+  int sysctlDir = -1;  // a private copy, closed with the stage
+  std::string sysctlPath, sysctlValue;
+  ~Stage() {
+    if (sysctlDir >= 0) ::close(sysctlDir);
+  }
+};
+}  // namespace
+
+// transactThen(requests, stages): sends `requests` as transact() does, then
+// each stage in order, but only while every request before it succeeded: a
+// stage not sent reports ECANCELED for each of its requests. A stage is
+// { handle: NetlinkHandle, requests: Buffer[] } or { sysctlDir: fd, path,
+// value } (one status). All in one job, with no turn of the event loop in
+// between: the namespace side of a veth is configured the moment it exists.
+Napi::Value NetlinkHandle::transactThen(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsArray() || !info[1].IsArray()) throw Napi::TypeError::New(env, "expected requests and stages");
+  auto stages = std::make_shared<std::vector<std::unique_ptr<Stage>>>();
+  auto first = std::make_unique<Stage>();
+  first->socket = requireSocket(env);
+  auto requests = info[0].As<Napi::Array>();
+  for (uint32_t i = 0; i < requests.Length(); i++) first->requests.push_back(bufferBytes(requests.Get(i)));
+  stages->push_back(std::move(first));
+  auto described = info[1].As<Napi::Array>();
+  for (uint32_t i = 0; i < described.Length(); i++) {
+    auto object = described.Get(i).As<Napi::Object>();
+    auto stage = std::make_unique<Stage>();
+    if (object.Has("handle")) {
+      stage->socket = Napi::ObjectWrap<NetlinkHandle>::Unwrap(object.Get("handle").As<Napi::Object>())->requireSocket(env);
+      auto list = object.Get("requests").As<Napi::Array>();
+      for (uint32_t j = 0; j < list.Length(); j++) stage->requests.push_back(bufferBytes(list.Get(j)));
+    } else {
+      stage->sysctlDir = fcntl(object.Get("sysctlDir").As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 0);
+      if (stage->sysctlDir < 0) throw errnoError(env, {errno, "sysctl directory"});
+      stage->sysctlPath = object.Get("path").As<Napi::String>().Utf8Value();
+      stage->sysctlValue = object.Get("value").As<Napi::String>().Utf8Value();
+    }
+    stages->push_back(std::move(stage));
+  }
+  auto results = std::make_shared<std::vector<std::vector<NetlinkStatus>>>();
+  return PromiseWorker::start(
+      env,
+      [stages, results] {
+        bool failed = false;
+        for (auto& stage : *stages) {
+          size_t count = stage->socket ? stage->requests.size() : 1;
+          if (failed) {
+            results->emplace_back(count, NetlinkStatus{ECANCELED});
+            continue;
+          }
+          if (stage->socket) {
+            results->push_back(stage->socket->transact(stage->requests));
+          } else {
+            results->push_back({NetlinkStatus::ofResult(writeSysctlAt(stage->sysctlDir, stage->sysctlPath, stage->sysctlValue))});
+          }
+          for (const auto& status : results->back()) failed = failed || status.error != 0;
+        }
+        return NetlinkStatus{};
+      },
+      [results](Napi::Env env) -> Napi::Value {
+        auto out = Napi::Array::New(env, results->size());
+        for (uint32_t i = 0; i < results->size(); i++) {
+          auto statuses = Napi::Array::New(env, (*results)[i].size());
+          for (uint32_t j = 0; j < (*results)[i].size(); j++) statuses.Set(j, statusValue(env, (*results)[i][j]));
+          out.Set(i, statuses);
+        }
         return out;
       });
 }

@@ -5,6 +5,8 @@
 #include <napi.h>
 
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "netlink_socket.h"
 
@@ -20,6 +22,9 @@ class NetlinkHandle : public Napi::ObjectWrap<NetlinkHandle> {
   Napi::Value transact(const Napi::CallbackInfo& info);
   // batch(requests: Buffer[]): like transact, as one nfnetlink transaction
   Napi::Value batch(const Napi::CallbackInfo& info);
+  // transactThen(requests: Buffer[], stages: Stage[]): Promise<statuses[][]>,
+  // see netlink_handle.cc
+  Napi::Value transactThen(const Napi::CallbackInfo& info);
   // query(request: Buffer): Promise<Buffer> with every reply message
   Napi::Value query(const Napi::CallbackInfo& info);
   Napi::Value close(const Napi::CallbackInfo& info);

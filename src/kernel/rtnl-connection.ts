@@ -5,16 +5,36 @@
  */
 import { asKernelError, kernelError, NsnetError } from '../errors';
 import { faultPoint, faultsArmed } from '../fault';
-import type { NativeStatus, NetlinkHandle } from '../native';
+import type { NativeStage, NativeStatus, NetlinkHandle } from '../native';
 
 interface PendingRequest {
   op: string;
   message: Buffer;
+  /** An answer that the object is not there resolves, as done (no error is made for it). */
+  goneIsDone?: boolean;
   resolve: (echo: Buffer | undefined) => void;
   reject: (error: Error) => void;
 }
 
 const NLM_F_ECHO = 0x8;
+
+/** A request of a chain (see RtnlConnection.chain). */
+export interface ChainedRequest {
+  op: string;
+  message: Buffer;
+  /** Answered with the object made (NLM_F_ECHO). */
+  echo?: boolean;
+  /** An answer that the object is not there counts as done. */
+  goneIsDone?: boolean;
+}
+
+/** A stage of a chain: requests on a connection, or a sysctl written through a directory opened inside a namespace. */
+export type ChainStage =
+  | { connection: RtnlConnection; requests: ChainedRequest[] }
+  | { op: string; sysctlDir: number; path: string; value: string };
+
+/** A chained request's outcome: the echo (or undefined), or the error. */
+export type ChainResult = { ok: true; echo?: Buffer } | { ok: false; error: Error };
 
 export class RtnlConnection {
   private pending: PendingRequest[] = [];
@@ -23,9 +43,12 @@ export class RtnlConnection {
 
   constructor(private readonly handle: NetlinkHandle) {}
 
-  /** Sends a request that the kernel answers with an ACK. */
-  async request(op: string, message: Buffer): Promise<void> {
-    await this.enqueue(op, message);
+  /**
+   * Sends a request that the kernel answers with an ACK. With `goneIsDone`,
+   * an answer that the object is not there (ENOENT, ESRCH) counts as done.
+   */
+  async request(op: string, message: Buffer, options: { goneIsDone?: boolean } = {}): Promise<void> {
+    await this.enqueue(op, message, options.goneIsDone);
   }
 
   /**
@@ -45,13 +68,42 @@ export class RtnlConnection {
     return (await this.enqueue(op, message)) ?? Buffer.alloc(0);
   }
 
-  private enqueue(op: string, message: Buffer): Promise<Buffer | undefined> {
+  private enqueue(op: string, message: Buffer, goneIsDone = false): Promise<Buffer | undefined> {
     if (this.closed) return Promise.reject(closedError(op));
     return new Promise((resolve, reject) => {
-      this.pending.push({ op, message, resolve, reject });
+      this.pending.push({ op, message, goneIsDone, resolve, reject });
       // Sent once the promise jobs queued meanwhile have run: requests made
       // together join this batch, even those that awaited something first.
       if (!this.inFlight && this.pending.length === 1) setImmediate(() => this.flush());
+    });
+  }
+
+  /**
+   * Sends `requests` in one batch, then each stage in order, each only while
+   * every request before it succeeded (one not sent fails ECANCELED): all in
+   * one job of the addon, with no turn of the event loop in between, so that
+   * what depends on a new object (the namespace side of a veth) goes the
+   * moment it exists. A stage's requests must not depend on an echo. One
+   * outcome per request, stage by stage, `requests` first.
+   */
+  async chain(requests: ChainedRequest[], stages: ChainStage[]): Promise<ChainResult[][]> {
+    const all = [{ connection: this as RtnlConnection, requests }, ...stages];
+    const native: NativeStage[] = [];
+    for (const stage of stages) {
+      if ('connection' in stage) {
+        if (stage.connection.closed) throw closedError(stage.requests[0]?.op ?? 'chain');
+        native.push({ handle: stage.connection.handle, requests: stage.requests.map((r) => withEcho(r)) });
+      } else {
+        native.push({ sysctlDir: stage.sysctlDir, path: stage.path, value: stage.value });
+      }
+    }
+    if (this.closed) throw closedError(requests[0]?.op ?? 'chain');
+    const ops = all.flatMap((stage) => ('requests' in stage ? stage.requests.map((r) => r.op) : [stage.op]));
+    if (faultsArmed) faultPoint('rtnl batch', ops.join(', '));
+    const statuses = await asKernelError(ops.join(', '), () => this.handle.transactThen(requests.map((r) => withEcho(r)), native));
+    return all.map((stage, i) => {
+      const described = 'requests' in stage ? stage.requests : [{ op: stage.op }];
+      return described.map((request, j) => outcome(request, statuses[i][j]));
     });
   }
 
@@ -98,9 +150,24 @@ function changes(request: PendingRequest): boolean {
   return (request.message.readUInt16LE(NLMSG_TYPE_OFFSET) & 3) !== 2;
 }
 
+const GONE = new Set(['ENOENT', 'ESRCH']);
+
+function withEcho(request: ChainedRequest): Buffer {
+  if (request.echo) request.message.writeUInt16LE(request.message.readUInt16LE(6) | NLM_F_ECHO, 6);
+  return request.message;
+}
+
+function outcome(request: { op: string; goneIsDone?: boolean }, status: NativeStatus | Buffer | null | undefined): ChainResult {
+  if (!status) return { ok: true };
+  if (Buffer.isBuffer(status)) return { ok: true, echo: status };
+  if (request.goneIsDone && GONE.has(status.code)) return { ok: true };
+  return { ok: false, error: kernelError(request.op, status) };
+}
+
 function settle(request: PendingRequest, status: NativeStatus | Buffer | null | undefined): void {
   if (!status) request.resolve(undefined);
   else if (Buffer.isBuffer(status)) request.resolve(status);
+  else if (request.goneIsDone && GONE.has(status.code)) request.resolve(undefined);
   else request.reject(kernelError(request.op, status));
 }
 

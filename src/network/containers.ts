@@ -199,7 +199,7 @@ async function attach(record: ContainerRecord, joined: ContainerRecord | undefin
       await netns.links.set('lo', { up: true });
       return { id: record.id, mode: 'none', netns };
     }
-    const endpoint = await (network.value as BridgeNetwork).connectChecked(netns, connect as ConnectInput); // brings lo up too
+    const endpoint = await (network.value as BridgeNetwork).connectChecked(netns, connect as ConnectInput, { freshNamespace: true }); // brings lo up too
     return { id: record.id, mode: record.mode, netns, endpoint };
   } catch (error) {
     throw await undo.fail(error);

@@ -8,6 +8,7 @@
 import { faultOperation } from '../fault';
 import { firewallFor } from '../firewall/firewall';
 import { NetNamespace } from '../netns';
+import type { Link } from '../rtnl/links';
 import { currentStore } from '../state/store';
 import type { EndpointRecord } from '../types/endpoint';
 import type { NetworkRecord } from '../types/network';
@@ -15,12 +16,17 @@ import type { ConnectInput } from './connect-options';
 import { markReady, planEndpoint, recordEndpoint } from './endpoint-plan';
 import { addEndpointEntries } from './firewall-reinstall';
 import { checkHostAddresses } from './host-addresses';
-import { allOrFirstFailure, createVeth, plumb, step } from './plumbing';
+import { allOrFirstFailure, createConfiguredVeth, createVeth, plumb, step } from './plumbing';
 import { forgetEndpointLocked, type TeardownOptions, teardownEndpoint, teardownIncomplete } from './teardown';
 import { Undo } from './undo';
 
+export interface ConnectPlace {
+  /** `ns` was just made here and holds nothing but lo: its side is configured in the veth's own job. */
+  freshNamespace?: boolean;
+}
+
 /** Connects `ns` to `network` as `input` (checked options) asks; undoes everything on failure. */
-export async function connect(network: NetworkRecord, ns: NetNamespace, input: ConnectInput): Promise<EndpointRecord> {
+export async function connect(network: NetworkRecord, ns: NetNamespace, input: ConnectInput, place: ConnectPlace = {}): Promise<EndpointRecord> {
   faultOperation('connect');
   const plan = planEndpoint(network, input);
   await checkHostAddresses(
@@ -39,10 +45,15 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, input: C
   // Undone last first: the veth goes before its address is released.
   undo.push(`records of ${record.hostIfname}`, () => currentStore().locked(() => forgetEndpointLocked(record, leases)));
   try {
-    const hostEnd = await step('create veth', () => createVeth(network, ns, plan));
     // Only a veth this connect made: one that could not be made may be someone else's namesake.
-    undo.push(`host end ${plan.hostIfname}`, () => host.links.delete(hostEnd.index), { guardsEarlier: true });
-    await plumb(network, ns, record, hostEnd);
+    const made = (hostEnd: Link): void => undo.push(`host end ${plan.hostIfname}`, () => host.links.delete(hostEnd.index), { guardsEarlier: true });
+    if (place.freshNamespace) {
+      await createConfiguredVeth(network, ns, record, made);
+    } else {
+      const hostEnd = await step('create veth', () => createVeth(network, ns, plan));
+      made(hostEnd);
+      await plumb(network, ns, record, hostEnd);
+    }
     // Marked ready while the ports are published: a failure still undoes both.
     const ready: EndpointRecord = { ...record, status: 'ready' };
     const firewall = firewallFor(network.activeFirewall);

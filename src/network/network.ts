@@ -11,7 +11,7 @@ import { type ConnectOptions, endpointKey, type EndpointRecord } from '../types/
 import type { BridgeNetworkOptions, NetworkRecord } from '../types/network';
 import { createBridge, deleteBridge, findBridge } from './bridge';
 import { checkConnectInput, type ConnectInput } from './connect-options';
-import { connect, disconnect } from './endpoint';
+import { connect, type ConnectPlace, disconnect } from './endpoint';
 import { type Endpoint, toEndpoint } from './endpoint-record';
 import { installFirewallLocked } from './firewall-reinstall';
 import { checkHostAddresses } from './host-addresses';
@@ -57,10 +57,10 @@ export class BridgeNetwork {
   }
 
   /** @internal connect() with options checked already (setupContainer checks them before it makes anything). */
-  async connectChecked(target: ConnectTarget, input: ConnectInput): Promise<Endpoint> {
+  async connectChecked(target: ConnectTarget, input: ConnectInput, place: ConnectPlace = {}): Promise<Endpoint> {
     const { ns, owned } = await openTarget(target);
     try {
-      const record = await connect(this.record, ns, input);
+      const record = await connect(this.record, ns, input, place);
       return toEndpoint(record, owned ? undefined : ns);
     } finally {
       if (owned) ns.close();

@@ -3,10 +3,13 @@
  * (host end on the bridge, peer straight into the namespace), the host end
  * tagged, the namespace's side configured; and the host end removed again.
  */
+import { closeSync } from 'node:fs';
+
 import { isGone, NetlinkError, NsnetError, unlessGone } from '../errors';
+import type { ChainedRequest, ChainStage } from '../kernel/rtnl-connection';
 import { NetNamespace } from '../netns';
-import type { Link } from '../rtnl/links';
-import { forgetNeighbour } from '../rtnl/neighbours';
+import { type Link, Links } from '../rtnl/links';
+import { forgetNeighbour, forgetNeighbourRequest } from '../rtnl/neighbours';
 import type { EndpointRecord } from '../types/endpoint';
 import type { NetworkRecord } from '../types/network';
 import { endpointTag } from '../types/ownership';
@@ -130,6 +133,84 @@ async function waitForCarrier(ns: NetNamespace, index: number): Promise<void> {
   }
 }
 
+/** In a namespace just made, nothing but lo (index 1): the kernel numbers the first link made in it 2. */
+const FRESH_PEER_INDEX = 2;
+
+/**
+ * Makes and configures the veth of an endpoint in a namespace just made
+ * (holding nothing but lo), in one job of the addon: the veth, then, once it
+ * exists, the interface inside (IPv6 disabled where the network has none,
+ * up, addresses, routes) and the host end's tag, hairpin and neighbour
+ * entries: no turn of the event loop between them. The interface inside is
+ * known by the index the kernel gives it there, 2; should something else
+ * have made a link in the namespace meanwhile, that is found out from the
+ * veth's echo, and the connect fails (its undo deletes the namespace, with
+ * whatever went wrong in it). `made` gets the host end as soon as it exists,
+ * for the caller's undo, also when a later part fails.
+ */
+export async function createConfiguredVeth(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, made: (hostEnd: Link) => void, refresh = false): Promise<void> {
+  const host = NetNamespace.host();
+  const master = await bridgeIndex(network, refresh);
+  const held: number[] = [];
+  try {
+    const index = FRESH_PEER_INDEX;
+    const spec = {
+      kind: 'veth',
+      name: record.hostIfname,
+      master,
+      mtu: network.mtu,
+      up: true,
+      peer: { name: record.ifname, netns: ns, mac: record.mac, mtu: network.mtu },
+    } as const;
+    const addresses = [record.ipv4, record.ipv6].filter((address) => address !== undefined);
+    const inside: ChainedRequest[] = [
+      await ns.links.changeRequest(1, { up: true }, held),
+      await ns.links.changeRequest(index, { up: true }, held),
+      ns.addresses.addRequest(index, `${record.ipv4}/${record.prefixLength}`),
+    ];
+    if (record.ipv6) inside.push(ns.addresses.addRequest(index, `${record.ipv6}/${record.prefixLength6}`, { nodad: true }));
+    if (record.gateway) inside.push(await ns.routes.addRequest({ dst: 'default', gateway: record.gateway }));
+    if (record.gateway6) inside.push(await ns.routes.addRequest({ dst: 'default', gateway: record.gateway6 }));
+    inside.push(ns.links.getRequest(index)); // carrier, once both ends are up
+    // The host end by name: sent only once the veth was made, so it is this one.
+    const hostSide = [
+      await host.links.changeRequest(record.hostIfname, { alias: endpointTag(record.network, record.id), hairpin: true }, held),
+      ...addresses.map((address) => forgetNeighbourRequest(host, master, address)),
+    ];
+    // IPv6 off where the network has none, before the interface is up.
+    const disableIpv6 = network.ipv6 ? undefined : ns.sysctlStage(`net/ipv6/conf/${record.ifname}/disable_ipv6`, 1);
+    const stages: ChainStage[] = [{ connection: await ns.connection(), requests: inside }, { connection: await host.connection(), requests: hostSide }];
+    if (disableIpv6) stages.unshift(disableIpv6);
+    const hostConnection = await host.connection();
+    const addVeth = await host.links.addRequest(spec, held);
+    const [[created], ...outcomes] = await step('create veth', () => hostConnection.chain([addVeth], stages));
+    if (!created.ok) {
+      if (!refresh && staleMaster(created.error)) return await createConfiguredVeth(network, ns, record, made, true);
+      const refusal = await vethRefusal(created.error, network, ns, record);
+      return await step('create veth', () => Promise.reject(refusal));
+    }
+    const hostEnd = await host.links.made(spec, { master }, created.echo);
+    made(hostEnd);
+    record.hostMac = hostEnd.mac;
+    if (hostEnd.peerIndex !== index) {
+      const why = new NsnetError('INTERNAL', `${ns.label} got a link of another meanwhile: its ${record.ifname} is interface ${hostEnd.peerIndex}, not ${index}`);
+      await step('create veth', () => Promise.reject(why));
+    }
+    // The first failure in order is the cause: the requests after it fail with it, or were not sent (ECANCELED).
+    const names = [...(disableIpv6 ? ['disable IPv6'] : []), 'configure addresses and routes', 'tag host end, hairpin on'];
+    for (const [i, results] of outcomes.entries()) {
+      const failed = results.find((result) => !result.ok);
+      if (failed && !failed.ok) await step(names[i], () => Promise.reject(failed.error));
+    }
+    if (!network.ipv6 && !disableIpv6) await step('disable IPv6', () => unlessGone(() => ns.sysctl(`net/ipv6/conf/${record.ifname}/disable_ipv6`, 1)));
+    const insideResults = outcomes[names.indexOf('configure addresses and routes')];
+    const state = insideResults[insideResults.length - 1];
+    if (!(state.ok && Links.fromReply(state.echo)?.carrier)) await step('wait for carrier', () => waitForCarrier(ns, index));
+  } finally {
+    for (const fd of held) closeSync(fd);
+  }
+}
+
 /** Tags the host end, and gives the interface inside its addresses and routes. */
 export async function plumb(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, hostEnd: Link): Promise<void> {
   const host = NetNamespace.host();
@@ -144,7 +225,7 @@ export async function plumb(network: NetworkRecord, ns: NetNamespace, record: En
     hostEnd.master === undefined
       ? undefined
       : step('forget old neighbour entries', () =>
-          Promise.all(addresses.map((address) => unlessGone(() => forgetNeighbour(host, hostEnd.master as number, address))))),
+          Promise.all(addresses.map((address) => forgetNeighbour(host, hostEnd.master as number, address)))),
     // An IPv4-only endpoint gets no IPv6 at all, as with Docker (an address
     // the interface may get meanwhile goes when IPv6 is disabled); a kernel
     // without IPv6 has no such key.

@@ -2,6 +2,7 @@
 import { invalid } from '../errors';
 import { addressFamilyNumber, type IpFamily, ipFamilyOf, parseCidr } from '../types/ip';
 import { native } from '../native';
+import type { ChainedRequest } from '../kernel/rtnl-connection';
 import type { RtnlContext } from './context';
 import type { Links } from './links';
 
@@ -64,15 +65,25 @@ export class Addresses {
   }
 
   private async change(add: boolean, dev: string | number, cidr: string, options: AddressOptions): Promise<void> {
-    const parsed = parseCidr(cidr, 'address');
     const index = await this.links.indexOf(dev);
+    const { op, message } = this.changeRequest(add, index, cidr, options, dev);
     const conn = await this.ctx.connection();
+    await conn.request(op, message);
+  }
+
+  /** The addition of `cidr` to link `index`, as a request for a chain (RtnlConnection.chain). */
+  addRequest(index: number, cidr: string, options: AddressOptions = {}): ChainedRequest {
+    return this.changeRequest(true, index, cidr, options);
+  }
+
+  private changeRequest(add: boolean, index: number, cidr: string, options: AddressOptions, dev: string | number = index): ChainedRequest {
+    const parsed = parseCidr(cidr, 'address');
     const message = native().encodeAddress(add, {
       index,
       address: parsed.address,
       prefixLength: parsed.prefixLength,
       noDad: Boolean(options.nodad) && parsed.family === 6,
     });
-    await conn.request(`address ${add ? 'add' : 'delete'} ${cidr} dev ${dev} in ${this.ctx.label}`, message);
+    return { op: `address ${add ? 'add' : 'delete'} ${cidr} dev ${dev} in ${this.ctx.label}`, message };
   }
 }

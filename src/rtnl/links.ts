@@ -5,6 +5,7 @@ import { asNsnetError, invalid, messageOf } from '../errors';
 import { ipFamily } from '../types/ip';
 import { native, type NativeLink, type NativeLinkAttributes, type NativeLinkCreate } from '../native';
 import { checkAlias, checkInterfaceName, checkMac, checkNewInterfaceName, checkMtu, checkOneOf, checkUint } from '../validate';
+import type { ChainedRequest } from '../kernel/rtnl-connection';
 import type { RtnlContext } from './context';
 
 /** The namespace a link end is put in (a NetNamespace satisfies it). */
@@ -198,10 +199,8 @@ export class Links {
   private async create(spec: LinkSpec, held: number[]): Promise<Link> {
     const { alias, ...request } = await this.createRequest(spec, held);
     const conn = await this.ctx.connection();
-    const op = `link add ${spec.kind} ${spec.name} in ${this.ctx.label}`;
-    const echo = await conn.requestEcho(op, native().encodeLinkCreate(request));
-    // Kernels before 6.2 do not echo a new link: ask for it.
-    const [made] = echo ? native().parseLinks(echo).map(toLink) : [await this.get(spec.name)];
+    const { op, message } = this.addRequestOf(spec, request);
+    const made = await this.made(spec, request, await conn.requestEcho(op, message));
     // The kernel ignores IFLA_IFALIAS on creation. Only once the link is
     // known to be ours may it be changed (a batched change could hit a
     // namesake that made the creation fail).
@@ -219,8 +218,30 @@ export class Links {
       }
       made.alias = alias;
     }
+    return made;
+  }
+
+  /**
+   * The creation of a link as a request for a chain (RtnlConnection.chain),
+   * answered by the link made (see made()); its alias is not set, as the
+   * kernel ignores one on creation. Descriptors it names go into `held`,
+   * to be closed once it has settled.
+   */
+  async addRequest(spec: LinkSpec, held: number[]): Promise<ChainedRequest> {
+    const { alias: _ignored, ...request } = await this.createRequest(spec, held);
+    return this.addRequestOf(spec, request);
+  }
+
+  private addRequestOf(spec: LinkSpec, request: NativeLinkCreate): ChainedRequest {
+    return { op: `link add ${spec.kind} ${spec.name} in ${this.ctx.label}`, message: native().encodeLinkCreate(request), echo: true };
+  }
+
+  /** The link a creation made, from the kernel's echo of it (or, before 6.2, which does not echo, from a get). */
+  async made(spec: LinkSpec, request: { master?: number } | undefined, echo: Buffer | undefined): Promise<Link> {
+    const [made] = echo ? native().parseLinks(echo).map(toLink) : [await this.get(spec.name)];
     // The echo is taken before the kernel enslaves the new link.
-    if (request.master) made.master = request.master;
+    const master = request?.master ?? (spec.master === undefined ? undefined : await this.indexOf(spec.master));
+    if (master) made.master = master;
     return made;
   }
 
@@ -259,6 +280,17 @@ export class Links {
   }
 
   private async change(nameOrIndex: string | number, changes: LinkChanges, held: number[]): Promise<void> {
+    const { op, message } = await this.changeRequest(nameOrIndex, changes, held);
+    const conn = await this.ctx.connection();
+    await conn.request(op, message);
+  }
+
+  /**
+   * A change as a request for a chain (RtnlConnection.chain). A link named
+   * is found by the kernel by its name when the request runs. Descriptors it
+   * names go into `held`, to be closed once it has settled.
+   */
+  async changeRequest(nameOrIndex: string | number, changes: LinkChanges, held: number[]): Promise<ChainedRequest> {
     const ref = checkLinkRef(nameOrIndex);
     if (typeof changes !== 'object' || changes === null) throw invalid('link changes must be an object');
     const attrs: NativeLinkAttributes = {};
@@ -276,8 +308,20 @@ export class Links {
     if (newName !== undefined && index === 0) index = await this.indexOf(ref);
     if (newName !== undefined) attrs.name = newName;
     else if (index === 0) attrs.name = ref as string;
-    const conn = await this.ctx.connection();
-    await conn.request(`link set ${ref} in ${this.ctx.label}`, native().encodeLinkChange(index, attrs));
+    return { op: `link set ${ref} in ${this.ctx.label}`, message: native().encodeLinkChange(index, attrs) };
+  }
+
+  /** A get of one link as a request for a chain: answered by the link (see toLink and parseLinks). */
+  getRequest(nameOrIndex: string | number): ChainedRequest {
+    const ref = checkLinkRef(nameOrIndex);
+    const message = typeof ref === 'number' ? native().encodeLinkGet(ref, '') : native().encodeLinkGet(0, ref);
+    return { op: `link get ${ref} in ${this.ctx.label}`, message };
+  }
+
+  /** The link of a get's reply. */
+  static fromReply(reply: Buffer | undefined): Link | undefined {
+    const [link] = reply ? native().parseLinks(reply) : [];
+    return link && toLink(link);
   }
 
   /** Deletes a link (for a veth, both ends). */

@@ -3,6 +3,7 @@ import { invalid } from '../errors';
 import { addressFamilyNumber, hasHostBits, type IpFamily, ipFamily, ipFamilyOf, parseCidr } from '../types/ip';
 import { native, type NativeRoute, type NativeRouteSpec } from '../native';
 import { checkOneOf, checkUint } from '../validate';
+import type { ChainedRequest } from '../kernel/rtnl-connection';
 import type { RtnlContext } from './context';
 import type { Links } from './links';
 
@@ -89,10 +90,20 @@ export class Routes {
   }
 
   private async change(op: 'add' | 'replace' | 'delete', route: Route): Promise<void> {
-    const spec = await this.toSpec(route, op);
+    const request = await this.changeRequest(op, route);
     const conn = await this.ctx.connection();
+    await conn.request(request.op, request.message);
+  }
+
+  /** The addition of a route, as a request for a chain (RtnlConnection.chain). */
+  addRequest(route: Route): Promise<ChainedRequest> {
+    return this.changeRequest('add', route);
+  }
+
+  private async changeRequest(op: 'add' | 'replace' | 'delete', route: Route): Promise<ChainedRequest> {
+    const spec = await this.toSpec(route, op);
     const target = `${route.dst}${route.gateway ? ` via ${route.gateway}` : ''}${route.dev !== undefined ? ` dev ${route.dev}` : ''}`;
-    await conn.request(`route ${op} ${target} in ${this.ctx.label}`, native().encodeRoute(op, spec));
+    return { op: `route ${op} ${target} in ${this.ctx.label}`, message: native().encodeRoute(op, spec) };
   }
 
   private async toSpec(route: Route, op: string): Promise<NativeRouteSpec> {
