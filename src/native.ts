@@ -19,17 +19,18 @@ export interface NetlinkHandle {
   /** Requests as one nfnetlink transaction (batch begin/end added); one status each. */
   batch(requests: Buffer[]): Promise<(NativeStatus | null)[]>;
   /**
-   * `requests` as transact() sends them, then each stage in order while every
-   * request before it succeeded (a stage not sent: ECANCELED for each of its
-   * requests), in one job; one status array per stage, `requests` first.
+   * The requests of every chain in one batch, then each chain's stages in
+   * order while every request of that chain before it succeeded (a stage not
+   * sent: ECANCELED for each of its requests), in one job; statuses by
+   * chain, stage (the chain's requests first) and request.
    */
-  transactThen(requests: Buffer[], stages: NativeStage[]): Promise<(NativeStatus | Buffer | null)[][]>;
+  transactChains(chains: { requests: Buffer[]; stages: NativeStage[] }[]): Promise<(NativeStatus | Buffer | null)[][][]>;
   /** A get or a dump: resolves to every reply message. */
   query(request: Buffer): Promise<Buffer>;
   close(): void;
 }
 
-/** A stage of transactThen: requests on a socket, or a sysctl written through a directory opened inside a namespace. */
+/** A stage of a chain (transactChains): requests on a socket, or a sysctl written through a directory opened inside a namespace. */
 export type NativeStage = { handle: NetlinkHandle; requests: Buffer[] } | { sysctlDir: number; path: string; value: string };
 
 export interface NativeLinkAttributes {

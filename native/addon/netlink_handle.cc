@@ -23,7 +23,7 @@ Napi::Function NetlinkHandle::define(Napi::Env env) {
   return DefineClass(env, "NetlinkHandle",
                      {InstanceMethod<&NetlinkHandle::transact>("transact"),
                       InstanceMethod<&NetlinkHandle::batch>("batch"),
-                      InstanceMethod<&NetlinkHandle::transactThen>("transactThen"),
+                      InstanceMethod<&NetlinkHandle::transactChains>("transactChains"),
                       InstanceMethod<&NetlinkHandle::query>("query"),
                       InstanceMethod<&NetlinkHandle::close>("close")});
 }
@@ -62,7 +62,7 @@ Napi::Value NetlinkHandle::sendAll(const Napi::CallbackInfo& info, bool asBatch)
 }
 
 namespace {
-// A stage of transactThen: requests on a socket, or a sysctl written through
+// A stage of a chain (transactChains): requests on a socket, or a sysctl written through
 // a directory opened inside a namespace.
 struct Stage {
   std::shared_ptr<NetlinkSocket> socket;
@@ -75,63 +75,99 @@ struct Stage {
 };
 }  // namespace
 
-// transactThen(requests, stages): sends `requests` as transact() does, then
-// each stage in order, but only while every request before it succeeded: a
-// stage not sent reports ECANCELED for each of its requests. A stage is
-// { handle: NetlinkHandle, requests: Buffer[] } or { sysctlDir: fd, path,
-// value } (one status). All in one job, with no turn of the event loop in
-// between: the namespace side of a veth is configured the moment it exists.
-Napi::Value NetlinkHandle::transactThen(const Napi::CallbackInfo& info) {
+namespace {
+struct Chain {
+  std::vector<std::vector<uint8_t>> requests;
+  std::vector<std::unique_ptr<Stage>> stages;
+};
+
+std::unique_ptr<Stage> toStage(Napi::Env env, const Napi::Object& object) {
+  auto stage = std::make_unique<Stage>();
+  if (object.Has("handle")) {
+    stage->socket = Napi::ObjectWrap<NetlinkHandle>::Unwrap(object.Get("handle").As<Napi::Object>())->requireSocket(env);
+    auto list = object.Get("requests").As<Napi::Array>();
+    for (uint32_t j = 0; j < list.Length(); j++) stage->requests.push_back(bufferBytes(list.Get(j)));
+  } else {
+    stage->sysctlDir = fcntl(object.Get("sysctlDir").As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 0);
+    if (stage->sysctlDir < 0) throw errnoError(env, {errno, "sysctl directory"});
+    stage->sysctlPath = object.Get("path").As<Napi::String>().Utf8Value();
+    stage->sysctlValue = object.Get("value").As<Napi::String>().Utf8Value();
+  }
+  return stage;
+}
+
+// Runs a chain's stages after its own requests (whose statuses are given),
+// each only while every request before it succeeded.
+std::vector<std::vector<NetlinkStatus>> runStages(Chain& chain, std::vector<NetlinkStatus> first) {
+  std::vector<std::vector<NetlinkStatus>> results{std::move(first)};
+  bool failed = false;
+  for (const auto& status : results.back()) failed = failed || status.error != 0;
+  for (auto& stage : chain.stages) {
+    size_t count = stage->socket ? stage->requests.size() : 1;
+    if (failed) {
+      results.emplace_back(count, NetlinkStatus{ECANCELED});
+      continue;
+    }
+    if (stage->socket) {
+      results.push_back(stage->socket->transact(stage->requests));
+    } else {
+      results.push_back({NetlinkStatus::ofResult(writeSysctlAt(stage->sysctlDir, stage->sysctlPath, stage->sysctlValue))});
+    }
+    for (const auto& status : results.back()) failed = failed || status.error != 0;
+  }
+  return results;
+}
+}  // namespace
+
+// transactChains(chains: { requests: Buffer[], stages: Stage[] }[]): the
+// requests of every chain as one transact() (as few sendmsg calls as fit),
+// then each chain's stages in order, each only while every request of that
+// chain before it succeeded: a stage not sent reports ECANCELED for each of
+// its requests. A stage is { handle: NetlinkHandle, requests: Buffer[] } or
+// { sysctlDir: fd, path, value } (one status). All in one job, with no turn
+// of the event loop in between: the namespace side of a veth is configured
+// the moment it exists. Resolves to statuses[chain][stage][request], the
+// chain's own requests being stage 0.
+Napi::Value NetlinkHandle::transactChains(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsArray() || !info[1].IsArray()) throw Napi::TypeError::New(env, "expected requests and stages");
-  auto stages = std::make_shared<std::vector<std::unique_ptr<Stage>>>();
-  auto first = std::make_unique<Stage>();
-  first->socket = requireSocket(env);
-  auto requests = info[0].As<Napi::Array>();
-  for (uint32_t i = 0; i < requests.Length(); i++) first->requests.push_back(bufferBytes(requests.Get(i)));
-  stages->push_back(std::move(first));
-  auto described = info[1].As<Napi::Array>();
+  if (!info[0].IsArray()) throw Napi::TypeError::New(env, "expected an array of chains");
+  auto socket = requireSocket(env);
+  auto chains = std::make_shared<std::vector<Chain>>();
+  auto described = info[0].As<Napi::Array>();
   for (uint32_t i = 0; i < described.Length(); i++) {
     auto object = described.Get(i).As<Napi::Object>();
-    auto stage = std::make_unique<Stage>();
-    if (object.Has("handle")) {
-      stage->socket = Napi::ObjectWrap<NetlinkHandle>::Unwrap(object.Get("handle").As<Napi::Object>())->requireSocket(env);
-      auto list = object.Get("requests").As<Napi::Array>();
-      for (uint32_t j = 0; j < list.Length(); j++) stage->requests.push_back(bufferBytes(list.Get(j)));
-    } else {
-      stage->sysctlDir = fcntl(object.Get("sysctlDir").As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 0);
-      if (stage->sysctlDir < 0) throw errnoError(env, {errno, "sysctl directory"});
-      stage->sysctlPath = object.Get("path").As<Napi::String>().Utf8Value();
-      stage->sysctlValue = object.Get("value").As<Napi::String>().Utf8Value();
-    }
-    stages->push_back(std::move(stage));
+    Chain chain;
+    auto requests = object.Get("requests").As<Napi::Array>();
+    for (uint32_t j = 0; j < requests.Length(); j++) chain.requests.push_back(bufferBytes(requests.Get(j)));
+    auto stages = object.Get("stages").As<Napi::Array>();
+    for (uint32_t j = 0; j < stages.Length(); j++) chain.stages.push_back(toStage(env, stages.Get(j).As<Napi::Object>()));
+    chains->push_back(std::move(chain));
   }
-  auto results = std::make_shared<std::vector<std::vector<NetlinkStatus>>>();
+  auto results = std::make_shared<std::vector<std::vector<std::vector<NetlinkStatus>>>>();
   return PromiseWorker::start(
       env,
-      [stages, results] {
-        bool failed = false;
-        for (auto& stage : *stages) {
-          size_t count = stage->socket ? stage->requests.size() : 1;
-          if (failed) {
-            results->emplace_back(count, NetlinkStatus{ECANCELED});
-            continue;
-          }
-          if (stage->socket) {
-            results->push_back(stage->socket->transact(stage->requests));
-          } else {
-            results->push_back({NetlinkStatus::ofResult(writeSysctlAt(stage->sysctlDir, stage->sysctlPath, stage->sysctlValue))});
-          }
-          for (const auto& status : results->back()) failed = failed || status.error != 0;
+      [socket, chains, results] {
+        std::vector<std::vector<uint8_t>> all;
+        for (auto& chain : *chains) all.insert(all.end(), chain.requests.begin(), chain.requests.end());
+        std::vector<NetlinkStatus> statuses = socket->transact(all);
+        size_t next = 0;
+        for (auto& chain : *chains) {
+          std::vector<NetlinkStatus> own(statuses.begin() + next, statuses.begin() + next + chain.requests.size());
+          next += chain.requests.size();
+          results->push_back(runStages(chain, std::move(own)));
         }
         return NetlinkStatus{};
       },
       [results](Napi::Env env) -> Napi::Value {
         auto out = Napi::Array::New(env, results->size());
         for (uint32_t i = 0; i < results->size(); i++) {
-          auto statuses = Napi::Array::New(env, (*results)[i].size());
-          for (uint32_t j = 0; j < (*results)[i].size(); j++) statuses.Set(j, statusValue(env, (*results)[i][j]));
-          out.Set(i, statuses);
+          auto stages = Napi::Array::New(env, (*results)[i].size());
+          for (uint32_t j = 0; j < (*results)[i].size(); j++) {
+            auto statuses = Napi::Array::New(env, (*results)[i][j].size());
+            for (uint32_t k = 0; k < (*results)[i][j].size(); k++) statuses.Set(k, statusValue(env, (*results)[i][j][k]));
+            stages.Set(j, statuses);
+          }
+          out.Set(i, stages);
         }
         return out;
       });

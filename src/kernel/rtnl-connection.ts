@@ -36,9 +36,19 @@ export type ChainStage =
 /** A chained request's outcome: the echo (or undefined), or the error. */
 export type ChainResult = { ok: true; echo?: Buffer } | { ok: false; error: Error };
 
+interface PendingChain {
+  requests: ChainedRequest[];
+  stages: ChainStage[];
+  ops: string[];
+  resolve: (results: ChainResult[][]) => void;
+  reject: (error: Error) => void;
+}
+
 export class RtnlConnection {
   private pending: PendingRequest[] = [];
   private inFlight = false;
+  private pendingChains: PendingChain[] = [];
+  private chainsInFlight = false;
   private closed = false;
 
   constructor(private readonly handle: NetlinkHandle) {}
@@ -79,32 +89,52 @@ export class RtnlConnection {
   }
 
   /**
-   * Sends `requests` in one batch, then each stage in order, each only while
-   * every request before it succeeded (one not sent fails ECANCELED): all in
-   * one job of the addon, with no turn of the event loop in between, so that
-   * what depends on a new object (the namespace side of a veth) goes the
-   * moment it exists. A stage's requests must not depend on an echo. One
-   * outcome per request, stage by stage, `requests` first.
+   * Sends `requests`, then each stage in order, each only while every
+   * request of the chain before it succeeded (one not sent fails ECANCELED):
+   * all in one job of the addon, with no turn of the event loop in between,
+   * so that what depends on a new object (the namespace side of a veth) goes
+   * the moment it exists. A stage's requests must not depend on an echo.
+   * Chains made together go in one job, their first requests in one batch.
+   * One outcome per request, stage by stage, `requests` first.
    */
-  async chain(requests: ChainedRequest[], stages: ChainStage[]): Promise<ChainResult[][]> {
-    const all = [{ connection: this as RtnlConnection, requests }, ...stages];
-    const native: NativeStage[] = [];
-    for (const stage of stages) {
-      if ('connection' in stage) {
-        if (stage.connection.closed) throw closedError(stage.requests[0]?.op ?? 'chain');
-        native.push({ handle: stage.connection.handle, requests: stage.requests.map((r) => withEcho(r)) });
-      } else {
-        native.push({ sysctlDir: stage.sysctlDir, path: stage.path, value: stage.value });
-      }
-    }
-    if (this.closed) throw closedError(requests[0]?.op ?? 'chain');
-    const ops = all.flatMap((stage) => ('requests' in stage ? stage.requests.map((r) => r.op) : [stage.op]));
-    if (faultsArmed) faultPoint('rtnl batch', ops.join(', '));
-    const statuses = await asKernelError(ops.join(', '), () => this.handle.transactThen(requests.map((r) => withEcho(r)), native));
-    return all.map((stage, i) => {
-      const described = 'requests' in stage ? stage.requests : [{ op: stage.op }];
-      return described.map((request, j) => outcome(request, statuses[i][j]));
+  chain(requests: ChainedRequest[], stages: ChainStage[]): Promise<ChainResult[][]> {
+    const ops = [...requests.map((r) => r.op), ...stages.flatMap((stage) => ('requests' in stage ? stage.requests.map((r) => r.op) : [stage.op]))];
+    if (this.closed) return Promise.reject(closedError(ops[0] ?? 'chain'));
+    const closed = stages.find((stage) => 'connection' in stage && stage.connection.closed);
+    if (closed) return Promise.reject(closedError(ops[0] ?? 'chain'));
+    return new Promise((resolve, reject) => {
+      this.pendingChains.push({ requests, stages, ops, resolve, reject });
+      if (!this.chainsInFlight && this.pendingChains.length === 1) setImmediate(() => this.flushChains());
     });
+  }
+
+  private flushChains(): void {
+    if (this.chainsInFlight || this.pendingChains.length === 0) return;
+    const chains = this.pendingChains;
+    this.pendingChains = [];
+    this.chainsInFlight = true;
+    new Promise<(NativeStatus | Buffer | null)[][][]>((resolve) => {
+      if (faultsArmed) faultPoint('rtnl batch', chains.flatMap((c) => c.ops).join(', '));
+      const native = chains.map((c) => ({ requests: c.requests.map(withEcho), stages: c.stages.map(RtnlConnection.nativeStage) }));
+      resolve(this.handle.transactChains(native));
+    })
+      .then(
+        (statuses) =>
+          chains.forEach((chain, i) => {
+            const described = [chain.requests, ...chain.stages.map((stage) => ('requests' in stage ? stage.requests : [{ op: stage.op }]))];
+            chain.resolve(described.map((requests, j) => requests.map((request, k) => outcome(request, statuses[i][j][k]))));
+          }),
+        (error: unknown) => chains.forEach((chain) => chain.reject(kernelError(chain.ops.join(', '), error))),
+      )
+      .finally(() => {
+        this.chainsInFlight = false;
+        this.flushChains();
+      });
+  }
+
+  private static nativeStage(stage: ChainStage): NativeStage {
+    if ('connection' in stage) return { handle: stage.connection.handle, requests: stage.requests.map(withEcho) };
+    return { sysctlDir: stage.sysctlDir, path: stage.path, value: stage.value };
   }
 
   /** Sends a get or a dump; resolves to the raw reply messages. */
@@ -119,6 +149,9 @@ export class RtnlConnection {
     const queued = this.pending;
     this.pending = [];
     for (const request of queued) request.reject(closedError(request.op));
+    const chains = this.pendingChains;
+    this.pendingChains = [];
+    for (const chain of chains) chain.reject(closedError(chain.ops[0] ?? 'chain'));
     this.handle.close();
   }
 

@@ -275,9 +275,9 @@ export async function teardownContainer(id: string, options: ContainerTeardownOp
   const store = currentStore();
   const failures: string[] = [];
   let leftRunning: number[] = [];
-  // Checked and marked under the lock, so that no join slips in between; the
-  // namespace and the endpoint go under the same lock.
-  const record = await store.locked(async () => {
+  // Checked and marked 'removing' under the lock, so that no join slips in
+  // between (a join needs its source ready).
+  const marked = await store.locked(async () => {
     const stored = await store.read<ContainerRecord>('containers', id);
     if (!stored) return undefined;
     const current = await withAbandonedNamespace(stored);
@@ -298,22 +298,30 @@ export async function teardownContainer(id: string, options: ContainerTeardownOp
       if (running.length) throw inUse(id, running);
     }
     if (current.status === 'ready') await store.write('containers', id, { ...current, status: 'removing', pid: process.pid });
-    // A deletion killed between the unmount and the unlink left the file.
-    if (!netns && ownsNamespace(current)) await NetNamespace.removeLeftover(current.netnsPath as string);
-    // The processes are counted once the mount is gone, so that none can
-    // enter after the count. A namespace nothing else holds takes its veth
-    // with it, in bulk, in the kernel; one a process keeps alive keeps its
-    // veth too, which is deleted explicitly, so that its addresses are free
-    // for good (a veth that stays keeps them leased).
-    const counted = netns && (await attemptPart(failures, `netns of "${id}"`, async () => (leftRunning = await netns.deleteHolding(() => netns.pids()))));
-    if (netns && !counted) return current;
-    if (endpoint) {
-      const network = await store.read<NetworkRecord>('networks', endpoint.network);
-      failures.push(...(await teardownEndpointLocked(endpoint, network, { keepLinks: netns !== undefined && leftRunning.length === 0 })));
-    }
-    return current;
+    return { current, netns, endpoint };
   });
-  if (!record) return { leftRunning: [] };
+  if (!marked) return { leftRunning: [] };
+  const { current: record, netns, endpoint } = marked;
+  // The namespace goes outside the lock (the count of its processes is the
+  // slow part, and teardowns meanwhile share it). The processes are counted
+  // once the mount is gone, so that none can enter after the count. A
+  // namespace nothing else holds takes its veth with it, in bulk, in the
+  // kernel; one a process keeps alive keeps its veth too, which is deleted
+  // explicitly, so that its addresses are free for good (a veth that stays
+  // keeps them leased).
+  // A deletion killed between the unmount and the unlink left the file.
+  if (!netns && ownsNamespace(record)) await NetNamespace.removeLeftover(record.netnsPath as string);
+  const counted = netns && (await attemptPart(failures, `netns of "${id}"`, async () => (leftRunning = await netns.deleteHolding(() => netns.pids()))));
+  if (netns && !counted) throw teardownIncomplete(`"${id}"`, failures);
+  if (endpoint) {
+    await store.locked(async () => {
+      // Still this one: the key holds the namespace's inode number, which the kernel reuses once it is freed.
+      const stored = await store.read<EndpointRecord>('endpoints', record.endpoint as string);
+      if (stored?.id !== endpoint.id) return;
+      const network = await store.read<NetworkRecord>('networks', stored.network);
+      failures.push(...(await teardownEndpointLocked(stored, network, { keepLinks: netns !== undefined && leftRunning.length === 0 })));
+    });
+  }
   if (failures.length) throw teardownIncomplete(`"${id}"`, failures);
   await forgetContainer(record);
   return { leftRunning };
