@@ -126,6 +126,8 @@ export interface NativeAddon {
   /** A new namespace, and a rtnetlink socket opened inside it by the same thread. */
   /** ipv4Conf and ipv6Conf: the namespace's /proc/sys/net/ipv{4,6}/conf directories, opened inside it (-1: none). */
   createNamespace(bindPath: string): Promise<{ fd: number; rtnl: NetlinkHandle; ipv4Conf: number; ipv6Conf: number }>;
+  /** An rtnetlink socket and the sysctl directories of a namespace, opened inside it (as createNamespace opens them). */
+  openRtnl(netnsFd: number): Promise<{ rtnl: NetlinkHandle; ipv4Conf: number; ipv6Conf: number }>;
   shareNamespaceDirectory(dir: string): Promise<void>;
   removeNamespaceMount(path: string): Promise<void>;
   /** Each process (ascending pids) and the inode of its network namespace. */

@@ -242,9 +242,7 @@ export class NetNamespace {
   private static fromCreated(name: string | undefined, file: string, created: CreatedNamespace): NetNamespace {
     const ns = NetNamespace.fromFd(name, file, created.fd);
     ns.conn = Promise.resolve(new RtnlConnection(created.rtnl));
-    for (const [prefix, fd] of [['/proc/sys/net/ipv4/conf/', created.ipv4Conf], ['/proc/sys/net/ipv6/conf/', created.ipv6Conf]] as const) {
-      if (fd >= 0) ns.sysctlDirs.push({ prefix, fd });
-    }
+    ns.keepSysctlDirs(created);
     return ns;
   }
 
@@ -292,8 +290,29 @@ export class NetNamespace {
 
   /** The rtnetlink connection of this namespace, opened inside it once. */
   connection(): Promise<RtnlConnection> {
-    this.conn ??= this.openSocket('netlink', native().NETLINK_ROUTE, (h) => new RtnlConnection(h), () => (this.conn = undefined));
+    this.conn ??= this.openRtnl();
     return this.conn;
+  }
+
+  /** The rtnetlink socket, and with it the sysctl directories, opened from one thread inside. */
+  private openRtnl(): Promise<RtnlConnection> {
+    // The host's are opened without switching namespace.
+    const fd = this.isHost ? -1 : this.fd;
+    const opening: Promise<RtnlConnection> = asKernelError(`netlink open in ${this.label}`, async () => {
+      const inside = await native().openRtnl(fd);
+      // Released meanwhile: the socket goes with the connection dropped; the directories, here.
+      if (this.conn === opening) this.keepSysctlDirs(inside);
+      else for (const dir of [inside.ipv4Conf, inside.ipv6Conf]) if (dir >= 0) fs.closeSync(dir);
+      return new RtnlConnection(inside.rtnl);
+    });
+    opening.catch(() => (this.conn = undefined));
+    return opening;
+  }
+
+  private keepSysctlDirs(inside: { ipv4Conf: number; ipv6Conf: number }): void {
+    for (const [prefix, fd] of [['/proc/sys/net/ipv4/conf/', inside.ipv4Conf], ['/proc/sys/net/ipv6/conf/', inside.ipv6Conf]] as const) {
+      if (fd >= 0) this.sysctlDirs.push({ prefix, fd });
+    }
   }
 
   /** The nf_tables netlink connection of this namespace, opened inside it once. */

@@ -204,6 +204,22 @@ Napi::Value openNetlinkJs(const Napi::CallbackInfo& info) {
       [fd](Napi::Env env) { return newNetlinkHandle(env, *fd); });
 }
 
+// openRtnl(netnsFd): Promise<{ rtnl, ipv4Conf, ipv6Conf }>, opened from one
+// thread inside the namespace, as createNamespace opens them.
+Napi::Value openRtnlJs(const Napi::CallbackInfo& info) {
+  auto netns = std::make_shared<NamespaceFd>(info, 0);
+  auto inside = std::make_shared<InsideFds>();
+  return PromiseWorker::start(
+      info.Env(), [netns, inside] { return NetlinkStatus::ofResult(openInside(netns->get(), inside.get())); },
+      [inside](Napi::Env env) -> Napi::Value {
+        auto result = Napi::Object::New(env);
+        result.Set("rtnl", newNetlinkHandle(env, inside->netlink));
+        result.Set("ipv4Conf", inside->ipv4Conf);
+        result.Set("ipv6Conf", inside->ipv6Conf);
+        return result;
+      });
+}
+
 // lockFile(path): Promise<fd>, once an exclusive flock on the file is held.
 Napi::Value lockFileJs(const Napi::CallbackInfo& info) {
   auto path = stringArg(info, 0);
@@ -427,6 +443,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
       {"readSysctlAt", readSysctlAtJs},
       {"writeSysctlAt", writeSysctlAtJs},
       {"openNetlink", openNetlinkJs},
+      {"openRtnl", openRtnlJs},
       {"lockFile", lockFileJs},
       {"tryLockFile", tryLockFileJs},
       {"readFileSync", readFileSyncJs},

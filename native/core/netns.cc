@@ -6,6 +6,8 @@
 #include <sys/mount.h>
 #include <unistd.h>
 
+#include <linux/netlink.h>
+
 #include <thread>
 
 #include "netlink_socket.h"
@@ -24,6 +26,30 @@ int runInNamespace(int netnsFd, const std::function<int()>& work) {
   worker.join();
   return result;
 }
+
+namespace {
+// On a thread inside the namespace: its socket and sysctl directories.
+// Returns 0 or -errno, with nothing left open.
+int openFromInside(int protocol, InsideFds* inside) {
+  inside->netlink = NetlinkSocket::open(protocol);
+  if (inside->netlink < 0) {
+    int error = inside->netlink;
+    inside->netlink = -1;
+    return error;
+  }
+  // Missing (no IPv6) stays -1: writes there take the thread path and fail as they would.
+  inside->ipv4Conf = open("/proc/sys/net/ipv4/conf", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  inside->ipv6Conf = open("/proc/sys/net/ipv6/conf", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  return 0;
+}
+
+void closeInside(InsideFds* inside) {
+  for (int* owned : {&inside->netlink, &inside->ipv4Conf, &inside->ipv6Conf}) {
+    if (*owned >= 0) close(*owned);
+    *owned = -1;
+  }
+}
+}  // namespace
 
 int createNamespace(const std::string& bindPath, int netlinkProtocol, InsideFds* inside) {
   bool named = !bindPath.empty();
@@ -50,21 +76,12 @@ int createNamespace(const std::string& bindPath, int netlinkProtocol, InsideFds*
       error = errno;
       return;
     }
-    if (netlinkProtocol >= 0) {
-      inside->netlink = NetlinkSocket::open(netlinkProtocol);
-      if (inside->netlink < 0) error = -inside->netlink;
-      // Missing (no IPv6) stays -1: writes there take the thread path and fail as they would.
-      inside->ipv4Conf = open("/proc/sys/net/ipv4/conf", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-      inside->ipv6Conf = open("/proc/sys/net/ipv6/conf", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    }
+    if (netlinkProtocol >= 0) error = -openFromInside(netlinkProtocol, inside);
   });
   worker.join();
   if (!error) return fd;
   if (fd >= 0) close(fd);
-  for (int* owned : {&inside->netlink, &inside->ipv4Conf, &inside->ipv6Conf}) {
-    if (*owned >= 0) close(*owned);
-    *owned = -1;
-  }
+  closeInside(inside);
   if (named) removeNamespaceMount(bindPath);
   return -error;
 }
@@ -113,6 +130,12 @@ int readSysctl(int netnsFd, const std::string& path, std::string& value) {
 
 int writeSysctl(int netnsFd, const std::string& path, const std::string& value) {
   return runInNamespace(netnsFd, [&] { return writeSysctlAt(AT_FDCWD, path, value); });
+}
+
+int openInside(int netnsFd, InsideFds* inside) {
+  int error = runInNamespace(netnsFd, [&] { return openFromInside(NETLINK_ROUTE, inside); });
+  if (error) closeInside(inside);
+  return error;
 }
 
 int openNetlinkIn(int netnsFd, int protocol) {

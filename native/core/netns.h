@@ -50,4 +50,9 @@ int writeSysctlAt(int dirFd, const std::string& path, const std::string& value);
 // Opens a netlink socket of `protocol` inside a namespace: fd or -errno.
 int openNetlinkIn(int netnsFd, int protocol);
 
+// Opens, from one thread inside a namespace, an rtnetlink socket and its
+// sysctl directories (as createNamespace does) into *inside: 0 or -errno,
+// with nothing left open.
+int openInside(int netnsFd, InsideFds* inside);
+
 }  // namespace nsnet
