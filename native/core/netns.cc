@@ -8,23 +8,43 @@
 
 #include <linux/netlink.h>
 
-#include <thread>
+#include <pthread.h>
 
 #include "netlink_socket.h"
 
 namespace nsnet {
 
+namespace {
+// Runs `fn` on a thread of its own and waits for it: 0, or -errno when no
+// thread could be made. The work is a few system calls, so a small stack
+// does (the default 8 MiB is mapped and given back for every thread).
+int onOwnThread(const std::function<void()>& fn) {
+  pthread_attr_t attributes;
+  pthread_attr_init(&attributes);
+  pthread_attr_setstacksize(&attributes, 256 * 1024);
+  pthread_t thread;
+  auto run = [](void* arg) -> void* {
+    (*static_cast<const std::function<void()>*>(arg))();
+    return nullptr;
+  };
+  int error = pthread_create(&thread, &attributes, run, const_cast<std::function<void()>*>(&fn));
+  pthread_attr_destroy(&attributes);
+  if (error) return -error;
+  pthread_join(thread, nullptr);
+  return 0;
+}
+}  // namespace
+
 int runInNamespace(int netnsFd, const std::function<int()>& work) {
   int result = 0;
-  std::thread worker([&] {
+  int error = onOwnThread([&] {
     if (netnsFd >= 0 && setns(netnsFd, CLONE_NEWNET) < 0) {
       result = -errno;
       return;
     }
     result = work();
   });
-  worker.join();
-  return result;
+  return error ? error : result;
 }
 
 namespace {
@@ -61,7 +81,7 @@ int createNamespace(const std::string& bindPath, int netlinkProtocol, InsideFds*
   }
   int fd = -1;
   int error = 0;
-  std::thread worker([&] {
+  int started = onOwnThread([&] {
     if (unshare(CLONE_NEWNET) < 0) {
       error = errno;
       return;
@@ -78,7 +98,7 @@ int createNamespace(const std::string& bindPath, int netlinkProtocol, InsideFds*
     }
     if (netlinkProtocol >= 0) error = -openFromInside(netlinkProtocol, inside);
   });
-  worker.join();
+  if (started) error = -started;
   if (!error) return fd;
   if (fd >= 0) close(fd);
   closeInside(inside);
