@@ -360,6 +360,33 @@ export class NetNamespace {
     }
   }
 
+  /**
+   * Gives this named namespace another name: mounted at `<netnsDir>/<name>`
+   * instead (NETNS_EXISTS if taken; nothing changed on failure). The handle
+   * under the new name takes over this one's descriptor and sockets; this one
+   * is closed.
+   * @internal
+   */
+  async rename(name: string): Promise<NetNamespace> {
+    checkNamespaceName(name);
+    if (this.name === undefined || this.fdValue < 0) throw new NsnetError('NAMESPACE_CLOSED', `${this.label} is not an open named namespace`);
+    const file = path.join(netnsDir(), name);
+    try {
+      await native().moveNamespaceMount(this.path, file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new NsnetError('NETNS_EXISTS', `netns "${name}" already exists in ${netnsDir()}`);
+      throw kernelError(`netns rename ${this.name} ${name}`, error);
+    }
+    const renamed = new NetNamespace(name, file, this.fdValue, this.inode);
+    renamed.conn = this.conn;
+    renamed.nft = this.nft;
+    untrack(this);
+    this.conn = undefined;
+    this.nft = undefined;
+    this.fdValue = CLOSED;
+    return renamed;
+  }
+
   private dropConnection(): void {
     const conn = this.conn;
     const nft = this.nft;

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "js_convert.h"
+#include "namespace_move.h"
 #include "namespace_pids.h"
 #include "netlink_handle.h"
 #include "netlink_message.h"
@@ -118,6 +119,12 @@ Napi::Value shareNamespaceDirectoryJs(const Napi::CallbackInfo& info) {
 Napi::Value removeNamespaceMountJs(const Napi::CallbackInfo& info) {
   auto path = stringArg(info, 0);
   return PromiseWorker::start(info.Env(), [path] { return NetlinkStatus::ofResult(removeNamespaceMount(path)); }, nullptr);
+}
+
+Napi::Value moveNamespaceMountJs(const Napi::CallbackInfo& info) {
+  auto from = stringArg(info, 0);
+  auto to = stringArg(info, 1);
+  return PromiseWorker::start(info.Env(), [from, to] { return NetlinkStatus::ofResult(moveNamespaceMount(from, to)); }, nullptr);
 }
 
 // processNamespaces(): Promise<{ pids: number[], inodes: number[] }>, each
@@ -390,6 +397,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
       {"createNamespace", createNamespaceJs},
       {"shareNamespaceDirectory", shareNamespaceDirectoryJs},
       {"removeNamespaceMount", removeNamespaceMountJs},
+      {"moveNamespaceMount", moveNamespaceMountJs},
       {"processNamespaces", processNamespacesJs},
       {"readSysctl", readSysctlJs},
       {"writeSysctl", writeSysctlJs},

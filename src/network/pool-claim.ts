@@ -1,0 +1,79 @@
+/**
+ * A setup from a warm pool: what a connect does, less what the entry did
+ * ahead (pool-entry.ts). The namespace takes the container's name (its mount
+ * moved), the endpoint is recorded as a connect records it (leases, ports,
+ * record 'creating'), then in one batch inside the namespace its addresses
+ * and default routes, with the host's neighbour entries of those addresses
+ * forgotten; the firewall entries and the record 'ready' last. Any failure
+ * undoes everything, and the namespace goes.
+ */
+import { firewallFor } from '../firewall/firewall';
+import { NetNamespace } from '../netns';
+import { currentStore } from '../state/store';
+import type { EndpointRecord } from '../types/endpoint';
+import type { ConnectInput } from './connect-options';
+import { markReady, planEndpoint, recordEndpoint, sameNetwork } from './endpoint-plan';
+import { type Endpoint, toEndpoint } from './endpoint-record';
+import { addEndpointEntries } from './firewall-reinstall';
+import { allOrFirstFailure, addressRequests, forgetOldNeighbours, step } from './plumbing';
+import { existingPool } from './pool';
+import type { PoolEntry } from './pool-entry';
+import { forgetEndpointLocked } from './teardown';
+import { Undo } from './undo';
+
+export interface PooledAttachment {
+  netns: NetNamespace;
+  endpoint: Endpoint;
+}
+
+/**
+ * Sets up container `id` on `network` from this process's pool of it:
+ * undefined (nothing done) when there is none, it is empty, the setup asks
+ * for what an entry cannot give (another ifname, a given MAC), or the network
+ * was made again since the pool's entries were.
+ */
+export async function setupFromPool(id: string, network: string, input: ConnectInput): Promise<PooledAttachment | undefined> {
+  const pool = existingPool(network);
+  const entry = pool?.take(input);
+  if (!pool || !entry) return undefined;
+  // Its veth would be on a bridge that is no more.
+  if (!sameNetwork(await currentStore().read('networks', network), entry.network)) {
+    pool.drain().catch(() => undefined);
+    return undefined;
+  }
+  const ns = await entry.ns.rename(id).catch((error: unknown) => {
+    pool.putBack(entry);
+    throw error;
+  });
+  return claim(entry, ns, input);
+}
+
+async function claim(entry: PoolEntry, ns: NetNamespace, input: ConnectInput): Promise<PooledAttachment> {
+  const { network } = entry;
+  const store = currentStore();
+  const undo = new Undo();
+  undo.push(`record of pool entry ${entry.record.id}`, () => store.remove('pool', entry.record.id));
+  undo.push(`netns ${ns.name}`, () => ns.delete());
+  try {
+    const plan = { ...planEndpoint(network, input), id: entry.record.id, hostIfname: entry.record.hostIfname, mac: entry.mac };
+    const { record, leases } = await recordEndpoint(network, ns, plan);
+    undo.push(`records of ${record.hostIfname}`, () => store.locked(() => forgetEndpointLocked(record, leases)));
+    // The veth goes before its address is released, as a connect's undo does.
+    undo.push(`host end ${record.hostIfname}`, () => NetNamespace.host().links.delete(entry.hostIndex), { guardsEarlier: true });
+    record.hostMac = entry.hostMac;
+    await allOrFirstFailure([
+      // The entry is the endpoint now, recorded as such.
+      store.remove('pool', entry.record.id),
+      step('configure addresses and routes', () => allOrFirstFailure(addressRequests(ns, record, entry.peerIndex))),
+      entry.bridgeIndex === undefined ? undefined : forgetOldNeighbours(entry.bridgeIndex, record),
+    ]);
+    const ready: EndpointRecord = { ...record, status: 'ready' };
+    const firewall = firewallFor(network.activeFirewall);
+    if (firewall) undo.push(`firewall entries of ${record.hostIfname}`, () => firewall.removeEndpoint(network, record));
+    const published = firewall ? step('publish ports', () => addEndpointEntries(firewall, network, record)) : undefined;
+    await allOrFirstFailure([published, markReady(network, ready)]);
+    return { netns: ns, endpoint: toEndpoint(ready, ns) };
+  } catch (error) {
+    throw await undo.fail(error);
+  }
+}
