@@ -117,8 +117,8 @@ export interface NativeAddon {
   createNamespace(bindPath: string): Promise<{ fd: number; rtnl: NetlinkHandle }>;
   shareNamespaceDirectory(dir: string): Promise<void>;
   removeNamespaceMount(path: string): Promise<void>;
-  /** The namespace mounted at `from` mounted at `to` instead (EEXIST if `to` exists; nothing changed on failure). */
-  moveNamespaceMount(from: string, to: string): Promise<void>;
+  /** The namespace mounted at `from` mounted at `to` too (EEXIST if `to` exists; nothing made on failure). */
+  bindNamespaceMountSync(from: string, to: string): void;
   /** Each process (ascending pids) and the inode of its network namespace. */
   processNamespaces(): Promise<{ pids: number[]; inodes: number[] }>;
   isNetNamespace(fd: number): boolean;

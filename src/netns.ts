@@ -362,17 +362,18 @@ export class NetNamespace {
 
   /**
    * Gives this named namespace another name: mounted at `<netnsDir>/<name>`
-   * instead (NETNS_EXISTS if taken; nothing changed on failure). The handle
-   * under the new name takes over this one's descriptor and sockets; this one
-   * is closed.
+   * at once (NETNS_EXISTS if taken, nothing changed), and unmounted from its
+   * old name in the background (the slow part: the kernel waits for RCU
+   * readers), which `oldNameGone` settles on. The handle under the new name
+   * takes over this one's descriptor and sockets; this one is closed.
    * @internal
    */
-  async rename(name: string): Promise<NetNamespace> {
+  rename(name: string): { renamed: NetNamespace; oldNameGone: Promise<void> } {
     checkNamespaceName(name);
     if (this.name === undefined || this.fdValue < 0) throw new NsnetError('NAMESPACE_CLOSED', `${this.label} is not an open named namespace`);
     const file = path.join(netnsDir(), name);
     try {
-      await native().moveNamespaceMount(this.path, file);
+      native().bindNamespaceMountSync(this.path, file);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new NsnetError('NETNS_EXISTS', `netns "${name}" already exists in ${netnsDir()}`);
       throw kernelError(`netns rename ${this.name} ${name}`, error);
@@ -384,7 +385,9 @@ export class NetNamespace {
     this.conn = undefined;
     this.nft = undefined;
     this.fdValue = CLOSED;
-    return renamed;
+    const oldNameGone = asKernelError(`netns rename ${this.name} ${name}`, () => native().removeNamespaceMount(this.path));
+    oldNameGone.catch(() => undefined); // the caller's to await
+    return { renamed, oldNameGone };
   }
 
   private dropConnection(): void {

@@ -121,10 +121,11 @@ Napi::Value removeNamespaceMountJs(const Napi::CallbackInfo& info) {
   return PromiseWorker::start(info.Env(), [path] { return NetlinkStatus::ofResult(removeNamespaceMount(path)); }, nullptr);
 }
 
-Napi::Value moveNamespaceMountJs(const Napi::CallbackInfo& info) {
-  auto from = stringArg(info, 0);
-  auto to = stringArg(info, 1);
-  return PromiseWorker::start(info.Env(), [from, to] { return NetlinkStatus::ofResult(moveNamespaceMount(from, to)); }, nullptr);
+// bindNamespaceMountSync(from, to): on the JS thread, as the state files: microseconds.
+Napi::Value bindNamespaceMountSyncJs(const Napi::CallbackInfo& info) {
+  int result = bindNamespaceMount(stringArg(info, 0), stringArg(info, 1));
+  if (result < 0) throw errnoError(info.Env(), NetlinkStatus::ofResult(result));
+  return info.Env().Undefined();
 }
 
 // processNamespaces(): Promise<{ pids: number[], inodes: number[] }>, each
@@ -397,7 +398,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
       {"createNamespace", createNamespaceJs},
       {"shareNamespaceDirectory", shareNamespaceDirectoryJs},
       {"removeNamespaceMount", removeNamespaceMountJs},
-      {"moveNamespaceMount", moveNamespaceMountJs},
+      {"bindNamespaceMountSync", bindNamespaceMountSyncJs},
       {"processNamespaces", processNamespacesJs},
       {"readSysctl", readSysctlJs},
       {"writeSysctl", writeSysctlJs},

@@ -7,7 +7,7 @@
 
 namespace nsnet {
 
-int moveNamespaceMount(const std::string& from, const std::string& to) {
+int bindNamespaceMount(const std::string& from, const std::string& to) {
   // The mount point; O_EXCL makes a taken name fail before anything is made.
   int file = open(to.c_str(), O_RDONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0444);
   if (file < 0) return -errno;
@@ -17,14 +17,6 @@ int moveNamespaceMount(const std::string& from, const std::string& to) {
     unlink(to.c_str());
     return -error;
   }
-  if (umount2(from.c_str(), MNT_DETACH) < 0) {
-    int error = errno;
-    umount2(to.c_str(), MNT_DETACH);
-    unlink(to.c_str());
-    return -error;
-  }
-  // The namespace is under its new name now; a file left under the old one is harmless.
-  unlink(from.c_str());
   return 0;
 }
 

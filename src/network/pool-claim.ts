@@ -1,11 +1,11 @@
 /**
  * A setup from a warm pool: what a connect does, less what the entry did
- * ahead (pool-entry.ts). The namespace takes the container's name (its mount
- * moved), the endpoint is recorded as a connect records it (leases, ports,
- * record 'creating'), then in one batch inside the namespace its addresses
- * and default routes, with the host's neighbour entries of those addresses
- * forgotten; the firewall entries and the record 'ready' last. Any failure
- * undoes everything, and the namespace goes.
+ * ahead (pool-entry.ts). The namespace is mounted under the container's name
+ * (its pool name unmounted meanwhile), the endpoint recorded as a connect
+ * records it (leases, ports, record 'creating'), then at once: its addresses
+ * and default routes in one batch inside the namespace, the host's neighbour
+ * entries of those addresses forgotten, the firewall entries, the record
+ * 'ready'. Any failure undoes everything, and the namespace goes.
  */
 import { firewallFor } from '../firewall/firewall';
 import { NetNamespace } from '../netns';
@@ -41,18 +41,26 @@ export async function setupFromPool(id: string, network: string, input: ConnectI
     pool.drain().catch(() => undefined);
     return undefined;
   }
-  const ns = await entry.ns.rename(id).catch((error: unknown) => {
+  let moved: ReturnType<NetNamespace['rename']>;
+  try {
+    moved = entry.ns.rename(id);
+  } catch (error) {
     pool.putBack(entry);
     throw error;
-  });
-  return claim(entry, ns, input);
+  }
+  return claim(entry, moved.renamed, moved.oldNameGone, input);
 }
 
-async function claim(entry: PoolEntry, ns: NetNamespace, input: ConnectInput): Promise<PooledAttachment> {
+async function claim(entry: PoolEntry, ns: NetNamespace, oldNameGone: Promise<void>, input: ConnectInput): Promise<PooledAttachment> {
   const { network } = entry;
   const store = currentStore();
+  // The entry's record goes only once its old name is gone: reconcile finds a mount left there by it.
+  const forgetEntry = () => oldNameGone.then(() => store.remove('pool', entry.record.id));
   const undo = new Undo();
-  undo.push(`record of pool entry ${entry.record.id}`, () => store.remove('pool', entry.record.id));
+  undo.push(`pool name of ${ns.label}`, async () => {
+    await oldNameGone.catch(() => NetNamespace.atPath(entry.record.netnsPath, ns.inode).delete());
+    await forgetEntry();
+  });
   undo.push(`netns ${ns.name}`, () => ns.delete());
   try {
     const plan = { ...planEndpoint(network, input), id: entry.record.id, hostIfname: entry.record.hostIfname, mac: entry.mac };
@@ -61,17 +69,20 @@ async function claim(entry: PoolEntry, ns: NetNamespace, input: ConnectInput): P
     // The veth goes before its address is released, as a connect's undo does.
     undo.push(`host end ${record.hostIfname}`, () => NetNamespace.host().links.delete(entry.hostIndex), { guardsEarlier: true });
     record.hostMac = entry.hostMac;
-    await allOrFirstFailure([
-      // The entry is the endpoint now, recorded as such.
-      store.remove('pool', entry.record.id),
-      step('configure addresses and routes', () => allOrFirstFailure(addressRequests(ns, record, entry.peerIndex))),
-      entry.bridgeIndex === undefined ? undefined : forgetOldNeighbours(entry.bridgeIndex, record),
-    ]);
     const ready: EndpointRecord = { ...record, status: 'ready' };
     const firewall = firewallFor(network.activeFirewall);
+    // Undone even when adding them failed, as in a connect.
     if (firewall) undo.push(`firewall entries of ${record.hostIfname}`, () => firewall.removeEndpoint(network, record));
-    const published = firewall ? step('publish ports', () => addEndpointEntries(firewall, network, record)) : undefined;
-    await allOrFirstFailure([published, markReady(network, ready)]);
+    // All at once, each on its own socket: the one round trip of each is the
+    // whole wait. The endpoint is marked ready with the rest (a failure still
+    // undoes everything); the container's record says ready only after.
+    await allOrFirstFailure([
+      forgetEntry(),
+      step('configure addresses and routes', () => allOrFirstFailure(addressRequests(ns, record, entry.peerIndex))),
+      entry.bridgeIndex === undefined ? undefined : forgetOldNeighbours(entry.bridgeIndex, record),
+      firewall ? step('publish ports', () => addEndpointEntries(firewall, network, record)) : undefined,
+      markReady(network, ready),
+    ]);
     return { netns: ns, endpoint: toEndpoint(ready, ns) };
   } catch (error) {
     throw await undo.fail(error);
