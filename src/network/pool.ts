@@ -124,11 +124,24 @@ export class NetworkPool {
 
 const pools = new Map<string, NetworkPool>();
 
+/**
+ * A program that simply ends (its event loop empty) leaves no pool behind.
+ * One that exits otherwise (process.exit, a signal) leaves its entries to
+ * reconcile.
+ */
+function drainAllBeforeExit(): void {
+  drainsBeforeExit = false;
+  for (const pool of pools.values()) pool.drain().catch(() => undefined);
+}
+let drainsBeforeExit = false;
+
 /** The pool of `network` in this process, made on first use (a network made again since gets a new one). */
 export function poolOf(network: NetworkRecord): NetworkPool {
   const known = pools.get(network.name);
   if (known && sameNetwork(network, known.network)) return known;
   known?.drain().catch(() => undefined);
+  if (!drainsBeforeExit) process.once('beforeExit', drainAllBeforeExit);
+  drainsBeforeExit = true;
   const pool = new NetworkPool(network);
   pools.set(network.name, pool);
   return pool;
