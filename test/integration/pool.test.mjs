@@ -231,6 +231,18 @@ describe('warm pool', function () {
       expect((await currentStore().list('networks')).map((n) => n.subnet)).not.to.include('10.185.0.0/24');
     });
 
+    it('of a program that ends with its event loop empty is drained', async () => {
+      const other = uniqueName('ple');
+      const owner = spawn(process.execPath, [OWNER, other, '10.187.0.0/24', '2', 'end'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const output = [];
+      owner.stdout.on('data', (chunk) => output.push(String(chunk)));
+      const [code] = await once(owner, 'exit');
+      expect([code, output.join('').trim()]).to.deep.equal([0, 'ready']);
+      expect(poolNamespaces()).to.deep.equal([]);
+      expect(await poolRecords()).to.deep.equal([]);
+      await removeNetwork(other);
+    });
+
     it("after its owner is killed, reconcile removes the pool's namespaces and veths, and nothing else", async () => {
       // What must stay: a container, and this process's own pool entry.
       const kept = await setupContainer(uniqueName('plk'), { network: name });
