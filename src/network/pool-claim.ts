@@ -16,8 +16,8 @@ import { markReady, planEndpoint, recordEndpoint, sameNetwork } from './endpoint
 import { type Endpoint, toEndpoint } from './endpoint-record';
 import { addEndpointEntries } from './firewall-reinstall';
 import { allOrFirstFailure, addressRequests, forgetOldNeighbours, step } from './plumbing';
-import { existingPool } from './pool';
-import type { PoolEntry } from './pool-entry';
+import { existingPool, poolOf } from './pool';
+import { deletePoolEntry, type PoolEntry } from './pool-entry';
 import { forgetEndpointLocked } from './teardown';
 import { Undo } from './undo';
 
@@ -36,9 +36,13 @@ export async function setupFromPool(id: string, network: string, input: ConnectI
   const pool = existingPool(network);
   const entry = pool?.take(input);
   if (!pool || !entry) return undefined;
-  // Its veth would be on a bridge that is no more.
-  if (!sameNetwork(await currentStore().read('networks', network), entry.network)) {
-    pool.drain().catch(() => undefined);
+  // Removed since, or made again: the entry's veth is on a bridge that is no more.
+  const current = await currentStore().read('networks', network);
+  if (!sameNetwork(current, entry.network)) {
+    const { size } = pool;
+    Promise.all([deletePoolEntry(entry), pool.drain()]).catch(() => undefined);
+    // A network made again gets a pool of the same size.
+    if (current) poolOf(current).resize(size);
     return undefined;
   }
   let moved: ReturnType<NetNamespace['rename']>;

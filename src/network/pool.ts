@@ -25,6 +25,8 @@ export class NetworkPool {
   private readonly entries: PoolEntry[] = [];
   private target = 0;
   private filling?: Promise<void>;
+  /** The entry being made, if one is: a drain waits for it (not for the pause between two). */
+  private preparing?: Promise<void>;
   private waiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
   private failure?: unknown;
 
@@ -58,6 +60,7 @@ export class NetworkPool {
     this.target = size;
     const extra = this.entries.splice(size);
     for (const entry of extra) deletePoolEntry(entry).catch(() => undefined); // reconcile removes what stays
+    this.settleIfFull();
     this.topUp();
     return this;
   }
@@ -73,9 +76,10 @@ export class NetworkPool {
   /** Deletes every prepared namespace, and makes no more. */
   async drain(): Promise<void> {
     this.target = 0;
+    this.settleIfFull();
     const entries = this.entries.splice(0);
     await Promise.all(entries.map((entry) => deletePoolEntry(entry)));
-    await this.filling; // an entry made meanwhile is deleted as it comes
+    await this.preparing; // an entry made meanwhile is deleted as it comes
   }
 
   /** @internal An entry for a setup that asks for nothing an entry cannot give; the pool tops up behind it. */
@@ -102,23 +106,34 @@ export class NetworkPool {
   private async fill(): Promise<void> {
     while (this.entries.length < this.target) {
       await later();
-      let entry: PoolEntry;
-      try {
-        entry = await preparePoolEntry(this.network);
-      } catch (error) {
-        this.failure = error;
-        for (const waiter of this.waiters.splice(0)) waiter.reject(error);
-        // The network or its bridge is gone: nothing to top up for.
-        if (isGone(error) || (error instanceof NsnetError && error.code === 'NETWORK_NOT_FOUND')) this.target = 0;
-        else await later(RETRY_MS);
-        continue;
-      }
-      this.failure = undefined;
-      // Drained or shrunk meanwhile.
-      if (this.entries.length >= this.target) await deletePoolEntry(entry).catch(() => undefined);
-      else this.entries.push(entry);
+      if (this.entries.length >= this.target) break;
+      this.preparing = this.prepareOne();
+      const made = await this.preparing.then(() => true, () => false);
+      this.preparing = undefined;
+      if (!made && this.target) await later(RETRY_MS);
     }
-    for (const waiter of this.waiters.splice(0)) waiter.resolve();
+    this.settleIfFull();
+  }
+
+  /** Makes one entry, and keeps it, or deletes it if the pool was drained or shrunk meanwhile. */
+  private async prepareOne(): Promise<void> {
+    let entry: PoolEntry;
+    try {
+      entry = await preparePoolEntry(this.network);
+    } catch (error) {
+      this.failure = error;
+      for (const waiter of this.waiters.splice(0)) waiter.reject(error);
+      // The network or its bridge is gone: nothing to top up for.
+      if (isGone(error) || (error instanceof NsnetError && error.code === 'NETWORK_NOT_FOUND')) this.target = 0;
+      throw error;
+    }
+    this.failure = undefined;
+    if (this.entries.length >= this.target) await deletePoolEntry(entry).catch(() => undefined);
+    else this.entries.push(entry);
+  }
+
+  private settleIfFull(): void {
+    if (this.entries.length >= this.target) for (const waiter of this.waiters.splice(0)) waiter.resolve();
   }
 }
 
@@ -135,10 +150,14 @@ function drainAllBeforeExit(): void {
 }
 let drainsBeforeExit = false;
 
-/** The pool of `network` in this process, made on first use (a network made again since gets a new one). */
+/**
+ * The pool of `network` in this process, made on first use. A network made
+ * again since gets a new one; a caller's copy of the network older than the
+ * pool's gets the pool's.
+ */
 export function poolOf(network: NetworkRecord): NetworkPool {
   const known = pools.get(network.name);
-  if (known && sameNetwork(network, known.network)) return known;
+  if (known && (sameNetwork(network, known.network) || network.created < known.network.created)) return known;
   known?.drain().catch(() => undefined);
   if (!drainsBeforeExit) process.once('beforeExit', drainAllBeforeExit);
   drainsBeforeExit = true;

@@ -222,6 +222,31 @@ describe('warm pool', function () {
       expect(pool.available).to.equal(1);
     });
 
+    it('follows its network made again by another process: the old entries go, a setup takes the normal path, the pool tops up on the new bridge', async () => {
+      const pool = network.pool(2);
+      await pool.filled();
+      const old = await poolRecords();
+      const index = (dev) => ipJson(['link', 'show', 'dev', dev])[0].ifindex;
+      const oldBridge = index(network.bridge);
+      const script = `const { createBridgeNetwork, removeNetwork } = await import(${JSON.stringify(join(process.cwd(), 'dist', 'index.js'))});
+        await removeNetwork('${name}', { force: true });
+        await createBridgeNetwork({ name: '${name}', subnet: '10.184.0.0/24' });`;
+      const other = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: 'inherit' });
+      expect((await once(other, 'exit'))[0]).to.equal(0);
+      expect(index(network.bridge)).not.to.equal(oldBridge);
+      const c = await setupContainer(uniqueName('plr'), { network: name });
+      expect(old.map((e) => e.id)).not.to.include(c.endpoint.id);
+      expect(ipJson(['link', 'show', 'dev', c.endpoint.hostIfname])[0].master).to.equal(network.bridge);
+      const renewed = network.pool();
+      expect(renewed).not.to.equal(pool);
+      expect(renewed.size).to.equal(2);
+      await renewed.filled();
+      expect(await eventually(() => poolNamespaces().length === 2), 'the old entries gone').to.equal(true);
+      const entries = await poolRecords();
+      expect(entries.map((e) => e.id)).not.to.include.members(old.map((e) => e.id));
+      for (const entry of entries) expect(ipJson(['link', 'show', 'dev', entry.hostIfname])[0].master).to.equal(network.bridge);
+    });
+
     it('refuses a size that is no size, with nothing changed', async () => {
       await expectReject(createBridgeNetwork({ name: uniqueName('pl'), subnet: '10.185.0.0/24', pool: { size: -1 } }), 'NsnetError', 'INVALID_ARGUMENT');
       expect(() => network.pool(1024)).to.throw().with.property('code', 'INVALID_ARGUMENT');
