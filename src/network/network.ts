@@ -129,7 +129,9 @@ export async function listEndpoints(): Promise<Endpoint[]> {
 
 /**
  * Creates a bridge network, or returns the existing one when the options
- * agree (NETWORK_CONFLICT when they do not).
+ * agree (NETWORK_CONFLICT when they do not). With `pool: { size }`, this
+ * process keeps a warm pool of `size` prepared namespaces on it (see
+ * BridgeNetwork.pool); the pool is no option of the network's.
  */
 export async function createBridgeNetwork(options: BridgeNetworkOptions): Promise<BridgeNetwork> {
   const network = await createOrFindBridgeNetwork(options);
