@@ -37,7 +37,12 @@ export async function setupFromPool(id: string, network: string, input: ConnectI
   const entry = pool?.take(input);
   if (!pool || !entry) return undefined;
   // Removed since, or made again: the entry's veth is on a bridge that is no more.
-  const current = await currentStore().read('networks', network);
+  const current = await currentStore()
+    .read('networks', network)
+    .catch((error: unknown) => {
+      pool.putBack(entry);
+      throw error;
+    });
   if (!sameNetwork(current, entry.network)) {
     const { size } = pool;
     Promise.all([deletePoolEntry(entry), pool.drain()]).catch(() => undefined);

@@ -30,7 +30,7 @@ export class NetworkPool {
   private waiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
   private failure?: unknown;
 
-  /** @internal */
+  /** @internal `network`: the network as the pool's entries are made for it. */
   constructor(readonly network: NetworkRecord) {}
 
   /** How many prepared namespaces the pool keeps. */
