@@ -373,6 +373,7 @@ export class NetNamespace {
     if (this.name === undefined || this.fdValue < 0) throw new NsnetError('NAMESPACE_CLOSED', `${this.label} is not an open named namespace`);
     const file = path.join(netnsDir(), name);
     try {
+      faultPoint('netns rename', `${this.name} ${name}`);
       native().bindNamespaceMountSync(this.path, file);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new NsnetError('NETNS_EXISTS', `netns "${name}" already exists in ${netnsDir()}`);

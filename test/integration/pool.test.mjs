@@ -16,6 +16,7 @@ const HOST = '192.0.2.1';
 const WAN = '192.0.2.2';
 const POOL_PREFIX = '_nsnet-pool-';
 const OWNER = join(process.cwd(), 'test', 'integration', 'workers', 'pool-owner.mjs');
+const SETUP = join(process.cwd(), 'test', 'integration', 'workers', 'pool-setup.mjs');
 
 const poolRecords = () => currentStore().list('pool');
 const poolNamespaces = () => ipJson(['netns', 'list']).map((ns) => ns.name).filter((name) => name.startsWith(POOL_PREFIX));
@@ -266,6 +267,56 @@ describe('warm pool', function () {
       expect(poolNamespaces()).to.deep.equal([]);
       expect(await poolRecords()).to.deep.equal([]);
       await removeNetwork(other);
+    });
+
+    it('a setup from it failed or killed at each of its steps leaves what reconcile removes, and then nothing', async function () {
+      this.timeout(300000);
+      const store = currentStore();
+      const tagged = () => ipJson(['-d', 'link']).filter((link) => link.ifalias?.startsWith(`nsnet:endpoint:${name}:`)).map((link) => link.ifname);
+      const namespaces = () => ipJson(['netns', 'list']).map((ns) => ns.name);
+      const walked = {};
+      for (const mode of ['fail', 'kill']) {
+        for (let step = 1; ; step++) {
+          const id = uniqueName('plf');
+          const child = spawn(process.execPath, [SETUP, name, id, '18391'], { env: { ...process.env, NSNET_FAULT: `setupContainer:${step}:${mode}` }, stdio: ['ignore', 'pipe', 'pipe'] });
+          let stdout = '';
+          let stderr = '';
+          child.stdout.on('data', (chunk) => (stdout += chunk));
+          child.stderr.on('data', (chunk) => (stderr += chunk));
+          const [code, signal] = await once(child, 'exit');
+          const injected = /^nsnet-fault injected \S+ \d+ \w+: (.*)$/m.exec(stderr)?.[1];
+          const context = `${mode} at step ${step} (${injected ?? 'past the last step'})`;
+          const outcome = stdout.trim() ? JSON.parse(stdout.trim()) : undefined;
+          if (outcome?.ok) {
+            // Past the last step, or a step of the pool topping up behind the setup: a whole setup, from the pool.
+            expect(await store.read('containers', id), context).to.include({ status: 'ready' });
+            await teardownContainer(id);
+            if (!injected) walked[mode] = step - 1;
+          } else if (mode === 'fail') {
+            expect([code, outcome?.code], context).to.deep.equal([0, 'FAULT_INJECTED']);
+            // Undone by the setup itself: nothing of the container is left.
+            expect(await store.read('containers', id), context).to.equal(undefined);
+            expect((await store.list('endpoints')).filter((e) => e.network === name), context).to.deep.equal([]);
+            expect(namespaces(), context).not.to.include(id);
+          } else {
+            expect(signal, `${context}: ${stderr}`).to.equal('SIGKILL');
+            // Killed at a step of the top-up after the setup was done: a whole container, torn down as any.
+            if ((await store.read('containers', id))?.status === 'ready') await teardownContainer(id);
+          }
+          const report = await reconcile();
+          expect(report.failures, context).to.deep.equal([]);
+          expect(poolNamespaces(), context).to.deep.equal([]);
+          expect(await poolRecords(), context).to.deep.equal([]);
+          expect(namespaces(), context).not.to.include(id);
+          expect(await store.read('containers', id), context).to.equal(undefined);
+          expect((await store.list('endpoints')).filter((e) => e.network === name), context).to.deep.equal([]);
+          expect(await eventually(() => tagged().length === 0), `${context}: veths left ${tagged()}`).to.equal(true);
+          if (!injected) break;
+        }
+      }
+      // The setup's own steps, and those of the pool's top-up behind it (their order varies).
+      expect(walked.fail, 'steps walked').to.be.greaterThan(5);
+      expect(walked.kill, 'steps walked').to.be.greaterThan(5);
     });
 
     it("after its owner is killed, reconcile removes the pool's namespaces and veths, and nothing else", async () => {
