@@ -24,6 +24,7 @@ export type { Route, RouteEntry, RouteFilter, RouteScope } from './rtnl/routes';
 export type { IpFamily } from './types/ip';
 export { withFileLock } from './state/lock';
 export { createBridgeNetwork, getNetwork, listNetworks, removeNetwork, BridgeNetwork } from './network/network';
+export { NetworkPool } from './network/pool';
 export type { BridgeNetworkOptions, FirewallBackend, NetworkRecord } from './types/network';
 export type { ConnectOptions } from './types/endpoint';
 export type { Endpoint } from './network/endpoint-record';

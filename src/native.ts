@@ -130,6 +130,8 @@ export interface NativeAddon {
   openRtnl(netnsFd: number): Promise<{ rtnl: NetlinkHandle; ipv4Conf: number; ipv6Conf: number }>;
   shareNamespaceDirectory(dir: string): Promise<void>;
   removeNamespaceMount(path: string): Promise<void>;
+  /** The namespace mounted at `from` mounted at `to` too (EEXIST if `to` exists; nothing made on failure). */
+  bindNamespaceMountSync(from: string, to: string): void;
   /** Each process (ascending pids) and the inode of its network namespace. */
   processNamespaces(): Promise<{ pids: number[]; inodes: number[] }>;
   isNetNamespace(fd: number): boolean;

@@ -430,6 +430,37 @@ export class NetNamespace {
     }
   }
 
+  /**
+   * Gives this named namespace another name: mounted at `<netnsDir>/<name>`
+   * at once (NETNS_EXISTS if taken, nothing changed), and unmounted from its
+   * old name in the background (the slow part: the kernel waits for RCU
+   * readers), which `oldNameGone` settles on. The handle under the new name
+   * takes over this one's descriptor and sockets; this one is closed.
+   * @internal
+   */
+  rename(name: string): { renamed: NetNamespace; oldNameGone: Promise<void> } {
+    checkNamespaceName(name);
+    if (this.name === undefined || this.fdValue < 0) throw new NsnetError('NAMESPACE_CLOSED', `${this.label} is not an open named namespace`);
+    const file = path.join(netnsDir(), name);
+    try {
+      faultPoint('netns rename', `${this.name} ${name}`);
+      native().bindNamespaceMountSync(this.path, file);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new NsnetError('NETNS_EXISTS', `netns "${name}" already exists in ${netnsDir()}`);
+      throw kernelError(`netns rename ${this.name} ${name}`, error);
+    }
+    const renamed = new NetNamespace(name, file, this.fdValue, this.inode);
+    renamed.conn = this.conn;
+    renamed.nft = this.nft;
+    untrack(this);
+    this.conn = undefined;
+    this.nft = undefined;
+    this.fdValue = CLOSED;
+    const oldNameGone = asKernelError(`netns rename ${this.name} ${name}`, () => native().removeNamespaceMount(this.path));
+    oldNameGone.catch(() => undefined); // the caller's to await
+    return { renamed, oldNameGone };
+  }
+
   private dropConnection(): void {
     for (const dir of this.sysctlDirs) fs.closeSync(dir.fd);
     this.sysctlDirs = [];

@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "js_convert.h"
+#include "namespace_move.h"
 #include "namespace_pids.h"
 #include "netlink_handle.h"
 #include "netlink_message.h"
@@ -128,6 +129,13 @@ Napi::Value shareNamespaceDirectoryJs(const Napi::CallbackInfo& info) {
 Napi::Value removeNamespaceMountJs(const Napi::CallbackInfo& info) {
   auto path = stringArg(info, 0);
   return PromiseWorker::start(info.Env(), [path] { return NetlinkStatus::ofResult(removeNamespaceMount(path)); }, nullptr);
+}
+
+// bindNamespaceMountSync(from, to): on the JS thread, as the state files: microseconds.
+Napi::Value bindNamespaceMountSyncJs(const Napi::CallbackInfo& info) {
+  int result = bindNamespaceMount(stringArg(info, 0), stringArg(info, 1));
+  if (result < 0) throw errnoError(info.Env(), NetlinkStatus::ofResult(result));
+  return info.Env().Undefined();
 }
 
 // processNamespaces(): Promise<{ pids: number[], inodes: number[] }>, each
@@ -437,6 +445,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
       {"createNamespace", createNamespaceJs},
       {"shareNamespaceDirectory", shareNamespaceDirectoryJs},
       {"removeNamespaceMount", removeNamespaceMountJs},
+      {"bindNamespaceMountSync", bindNamespaceMountSyncJs},
       {"processNamespaces", processNamespacesJs},
       {"readSysctl", readSysctlJs},
       {"writeSysctl", writeSysctlJs},

@@ -19,6 +19,7 @@ import { type Endpoint, toEndpoint } from './endpoint-record';
 import { checkHostAddresses } from './host-addresses';
 import { BridgeNetwork, createBridgeNetwork, getNetwork } from './network';
 import { checkNetworkName } from './options';
+import { setupFromPool } from './pool-claim';
 import { attemptPart, teardownEndpoint, teardownEndpointLocked, teardownIncomplete } from './teardown';
 import { Undo } from './undo';
 
@@ -183,6 +184,10 @@ async function attach(record: ContainerRecord, joined: ContainerRecord | undefin
       throw new NsnetError('CONTAINER_NOT_FOUND', `the namespace of container "${source.id}" is gone`);
     }
     return { id: record.id, mode: 'container', netns };
+  }
+  if (record.mode !== 'none') {
+    const pooled = await setupFromPool(record.id, record.network as string, connect as ConnectInput);
+    if (pooled) return { id: record.id, mode: record.mode, ...pooled };
   }
   // The namespace is made while the network is looked up.
   const [network, created] = await Promise.allSettled([

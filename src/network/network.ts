@@ -17,6 +17,7 @@ import { installFirewallLocked } from './firewall-reinstall';
 import { checkHostAddresses } from './host-addresses';
 import { randomLocalMac } from './mac';
 import { checkNetworkName, checkNetworkOptions, differences } from './options';
+import { drainPool, type NetworkPool, poolOf } from './pool';
 import { checkSubnetFree, pickSubnet } from './subnets';
 import { type ConnectTarget, openTarget } from './target';
 import { teardownEndpointLocked, teardownIncomplete } from './teardown';
@@ -80,6 +81,17 @@ export class BridgeNetwork {
     return (await this.endpointRecords()).map((record) => toEndpoint(record));
   }
 
+  /**
+   * This process's warm pool of prepared namespaces on this network, resized
+   * to `size` when given (0 empties it): setupContainer on this network then
+   * takes one when it can, and the pool tops up in the background. See the
+   * README's section on the pool for what it costs at rest.
+   */
+  pool(size?: number): NetworkPool {
+    const pool = poolOf(this.record);
+    return size === undefined ? pool : pool.resize(size);
+  }
+
   /** Removes the network; refused with NETWORK_IN_USE while endpoints exist, unless forced. */
   async remove(options: { force?: boolean } = {}): Promise<void> {
     await removeNetwork(this.name, options);
@@ -117,9 +129,17 @@ export async function listEndpoints(): Promise<Endpoint[]> {
 
 /**
  * Creates a bridge network, or returns the existing one when the options
- * agree (NETWORK_CONFLICT when they do not).
+ * agree (NETWORK_CONFLICT when they do not). With `pool: { size }`, this
+ * process keeps a warm pool of `size` prepared namespaces on it (see
+ * BridgeNetwork.pool); the pool is no option of the network's.
  */
 export async function createBridgeNetwork(options: BridgeNetworkOptions): Promise<BridgeNetwork> {
+  const network = await createOrFindBridgeNetwork(options);
+  if (options.pool) network.pool(options.pool.size);
+  return network;
+}
+
+async function createOrFindBridgeNetwork(options: BridgeNetworkOptions): Promise<BridgeNetwork> {
   faultOperation('createBridgeNetwork');
   const wanted = checkNetworkOptions(options);
   const store = currentStore();
@@ -214,6 +234,7 @@ export async function removeNetwork(name: string, options: { force?: boolean } =
         endpoints: endpoints.map((e) => e.id),
       });
     }
+    await drainPool(name);
     // The same teardown as disconnect's; the network stays while an endpoint could not go, so that a retry finishes.
     const failures: string[] = [];
     for (const endpoint of endpoints) failures.push(...(await teardownEndpointLocked(endpoint, record)));

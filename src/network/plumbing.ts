@@ -106,17 +106,19 @@ export async function step<T>(name: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Inside the namespace: lo and the interface up, addresses, default routes; then carrier. */
-async function configure(ns: NetNamespace, record: EndpointRecord, peerIndex: number): Promise<void> {
-  // Issued at once: the connection sends them in as few batches as it can, in this order.
-  const requests: Promise<void>[] = [
-    ns.links.set('lo', { up: true }),
-    ns.links.set(peerIndex, { up: true }),
-    ns.addresses.add(peerIndex, `${record.ipv4}/${record.prefixLength}`),
-  ];
+/** Inside the namespace, issued at once: the interface's addresses, then the default routes. */
+export function addressRequests(ns: NetNamespace, record: EndpointRecord, peerIndex: number): Promise<void>[] {
+  const requests = [ns.addresses.add(peerIndex, `${record.ipv4}/${record.prefixLength}`)];
   if (record.ipv6) requests.push(ns.addresses.add(peerIndex, `${record.ipv6}/${record.prefixLength6}`, { nodad: true }));
   if (record.gateway) requests.push(ns.routes.add({ dst: 'default', gateway: record.gateway }));
   if (record.gateway6) requests.push(ns.routes.add({ dst: 'default', gateway: record.gateway6 }));
+  return requests;
+}
+
+/** Inside the namespace: lo and the interface up, addresses, default routes; then carrier. */
+async function configure(ns: NetNamespace, record: EndpointRecord, peerIndex: number): Promise<void> {
+  // Issued at once: the connection sends them in as few batches as it can, in this order.
+  const requests: Promise<void>[] = [ns.links.set('lo', { up: true }), ns.links.set(peerIndex, { up: true }), ...addressRequests(ns, record, peerIndex)];
   // Queued after the link changes, so it goes in their batch: a veth has carrier once both
   // ends are up. Should it go first after all (or fail), the carrier is polled for below.
   const state = ns.links.get(peerIndex).catch(() => undefined);
@@ -124,13 +126,33 @@ async function configure(ns: NetNamespace, record: EndpointRecord, peerIndex: nu
   if (!(await state)?.carrier) await step('wait for carrier', () => waitForCarrier(ns, peerIndex));
 }
 
-async function waitForCarrier(ns: NetNamespace, index: number): Promise<void> {
+export async function waitForCarrier(ns: NetNamespace, index: number): Promise<void> {
   const deadline = Date.now() + CARRIER_WAIT_MS;
   for (;;) {
     if ((await ns.links.get(index)).carrier) return;
     if (Date.now() > deadline) throw new NsnetError('LINK_NOT_READY', `interface ${index} has no carrier`);
     await new Promise((resolve) => setTimeout(resolve, 1));
   }
+}
+
+/**
+ * An IPv4-only endpoint gets no IPv6 at all, as with Docker (an address the
+ * interface may get meanwhile goes when IPv6 is disabled); a kernel without
+ * IPv6 has no such key.
+ */
+export function disableIPv6(ns: NetNamespace, ifname: string): Promise<unknown> {
+  return step('disable IPv6', () => unlessGone(() => ns.sysctl(`net/ipv6/conf/${ifname}/disable_ipv6`, 1)));
+}
+
+/**
+ * A reused address: the host may still know it by the MAC of the container
+ * that had it before, and send there until the entry times out (seconds).
+ * Forgotten (in the batch of the endpoint's other host requests), it asks again.
+ */
+export function forgetOldNeighbours(bridgeIndex: number, record: EndpointRecord): Promise<unknown> {
+  const host = NetNamespace.host();
+  const addresses = [record.ipv4, record.ipv6].filter((address) => address !== undefined);
+  return step('forget old neighbour entries', () => Promise.all(addresses.map((address) => forgetNeighbour(host, bridgeIndex, address))));
 }
 
 /** In a namespace just made, nothing but lo (index 1): the kernel numbers the first link made in it 2. */
@@ -202,7 +224,7 @@ export async function createConfiguredVeth(network: NetworkRecord, ns: NetNamesp
       const failed = results.find((result) => !result.ok);
       if (failed && !failed.ok) await step(names[i], () => Promise.reject(failed.error));
     }
-    if (!network.ipv6 && !disableIpv6) await step('disable IPv6', () => unlessGone(() => ns.sysctl(`net/ipv6/conf/${record.ifname}/disable_ipv6`, 1)));
+    if (!network.ipv6 && !disableIpv6) await disableIPv6(ns, record.ifname);
     const insideResults = outcomes[names.indexOf('configure addresses and routes')];
     const state = insideResults[insideResults.length - 1];
     if (!(state.ok && Links.fromReply(state.echo)?.carrier)) await step('wait for carrier', () => waitForCarrier(ns, index));
@@ -216,20 +238,10 @@ export async function plumb(network: NetworkRecord, ns: NetNamespace, record: En
   const host = NetNamespace.host();
   record.hostMac = hostEnd.mac;
   const peerIndex = hostEnd.peerIndex ?? (await step('find peer', () => ns.links.get(record.ifname))).index;
-  const addresses = [record.ipv4, record.ipv6].filter((address) => address !== undefined);
   await allOrFirstFailure([
     step('tag host end, hairpin on', () => host.links.set(hostEnd.index, { alias: endpointTag(record.network, record.id), hairpin: true })),
-    // A reused address: the host may still know it by the MAC of the container
-    // that had it before, and send there until the entry times out (seconds).
-    // Forgotten in the same batch, it asks again.
-    hostEnd.master === undefined
-      ? undefined
-      : step('forget old neighbour entries', () =>
-          Promise.all(addresses.map((address) => forgetNeighbour(host, hostEnd.master as number, address)))),
-    // An IPv4-only endpoint gets no IPv6 at all, as with Docker (an address
-    // the interface may get meanwhile goes when IPv6 is disabled); a kernel
-    // without IPv6 has no such key.
-    network.ipv6 ? undefined : step('disable IPv6', () => unlessGone(() => ns.sysctl(`net/ipv6/conf/${record.ifname}/disable_ipv6`, 1))),
+    hostEnd.master === undefined ? undefined : forgetOldNeighbours(hostEnd.master, record),
+    network.ipv6 ? undefined : disableIPv6(ns, record.ifname),
     configure(ns, record, peerIndex),
   ]);
 }

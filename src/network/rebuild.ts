@@ -28,7 +28,7 @@ export async function mendUnreadableRecords(store: StateStore): Promise<string[]
   for (const file of await store.removeLeftovers()) done.push(`${shown(file)}: left by a write that died; removed`);
 
   // Records nothing else holds go first: the others are rebuilt from what remains.
-  for (const kind of ['networks', 'endpoints', 'attachments'] as const) {
+  for (const kind of ['networks', 'endpoints', 'attachments', 'pool'] as const) {
     for (const { name, error } of await store.unreadable(kind)) {
       done.push(`${kind}/${name}.json ${problemOf(error)}; moved aside as ${shown(await store.moveAside(kind, name))}`);
       // A network's leases go with it (its endpoints go as orphans, below in reconcile).

@@ -19,6 +19,7 @@ import type { NetworkRecord } from '../types/network';
 import { parseTag } from '../types/ownership';
 import { nsnetBridges } from './bridge';
 import { forgetContainerLocked } from './containers';
+import { sweepPoolEntries } from './pool-reconcile';
 import { mendUnreadableRecords } from './rebuild';
 import { repairBridge, repairEndpoints } from './repair';
 import { attemptPart, teardownEndpointLocked } from './teardown';
@@ -41,6 +42,8 @@ export interface ReconcileReport {
    * hairpin, up, or the veth pair made again in the endpoint's namespace.
    */
   repaired: string[];
+  /** Warm pool namespaces of processes that died (their paths), removed with their veths. */
+  pool: string[];
   /** Bridges tagged as nsnet's whose network has no record, or of nsnet's group and untagged (creations that died). */
   strayBridges: string[];
   /** Host ports that belong to no endpoint, as "tcp 0.0.0.0:8080". */
@@ -86,6 +89,7 @@ export async function reconcile(options: ReconcileOptions = {}): Promise<Reconci
     containers: [],
     bridges: [],
     repaired: [],
+    pool: [],
     strayBridges: [],
     ports: [],
     swept: {},
@@ -126,6 +130,9 @@ export async function reconcile(options: ReconcileOptions = {}): Promise<Reconci
       report.containers.push(container.id);
     }
 
+    const pool = await sweepPoolEntries(report.failures);
+    report.pool = pool.removed;
+
     const networksByName = new Map(networks.map((n) => [n.name, n]));
     const live: EndpointRecord[] = [];
     // An endpoint that could not be torn down stays live: its addresses,
@@ -161,9 +168,10 @@ export async function reconcile(options: ReconcileOptions = {}): Promise<Reconci
     await repairEndpoints(networksByName, live, report);
 
     const liveIds = new Set(live.map((e) => e.id));
+    const waiting = new Set(pool.live);
     for (const link of await NetNamespace.host().links.list({ kind: 'veth' })) {
       const owner = parseTag(link.alias);
-      if (owner?.kind !== 'endpoint' || liveIds.has(owner.id)) continue;
+      if (owner?.kind !== 'endpoint' || liveIds.has(owner.id) || waiting.has(owner.id)) continue;
       if (await attempt(`link ${link.name}`, () => NetNamespace.host().links.delete(link.index))) report.links.push(link.name);
     }
 

@@ -1,7 +1,7 @@
 /** Bridge networks: the options createBridgeNetwork takes, and the record stored for a network. */
 import v = require('valibot');
 
-import { MAX_MTU, MIN_MTU } from './limits';
+import { MAX_MTU, MAX_POOL_SIZE, MIN_MTU } from './limits';
 import { CidrText, FirewallInterfaceName, IpText, MacText } from './record-text';
 import { Integer, jsonObject, strictJsonObject } from './schema';
 
@@ -31,6 +31,8 @@ export const BridgeNetworkOptionsSchema = strictJsonObject({
   /** Default host address of published ports. */
   hostIp: v.optional(v.string()),
   firewall: v.optional(v.picklist(FIREWALL_BACKENDS)),
+  /** A warm pool of prepared namespaces in this process (see BridgeNetwork.pool); not part of the network. */
+  pool: v.optional(strictJsonObject({ size: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(MAX_POOL_SIZE)) })),
 });
 export type BridgeNetworkOptions = v.InferOutput<typeof BridgeNetworkOptionsSchema>;
 

@@ -11,6 +11,7 @@ import { type ContainerRecord, ContainerRecordSchema } from './container';
 import { type EndpointRecord, EndpointRecordSchema } from './endpoint';
 import { type NetworkLeases, NetworkLeasesSchema } from './leases';
 import { type NetworkRecord, NetworkRecordSchema } from './network';
+import { type PoolEntryRecord, PoolEntryRecordSchema } from './pool';
 import { type PortTable, PortTableSchema } from './ports';
 import { Validator } from './schema';
 
@@ -21,6 +22,7 @@ export interface StoredRecords {
   containers: ContainerRecord;
   ports: PortTable;
   attachments: AttachmentRecord;
+  pool: PoolEntryRecord;
 }
 export type RecordKind = keyof StoredRecords;
 
@@ -31,6 +33,7 @@ const SCHEMAS: { [K in RecordKind]: GenericSchema } = {
   containers: ContainerRecordSchema,
   ports: PortTableSchema,
   attachments: AttachmentRecordSchema,
+  pool: PoolEntryRecordSchema,
 };
 export const RECORD_KINDS = Object.keys(SCHEMAS) as RecordKind[];
 

@@ -100,7 +100,7 @@ describe('concurrency and crashes', function () {
       expect(report.endpoints).to.have.length(before.length - after.length);
       checkConsistent(network, after);
       const again = await reconcile();
-      expect({ ...again, firewallElements: 0 }).to.deep.equal({ endpoints: [], links: [], leases: [], containers: [], bridges: [], repaired: [], strayBridges: [], ports: [], swept: {}, firewallElements: 0, rebuilt: [], failures: [] });
+      expect({ ...again, firewallElements: 0 }).to.deep.equal({ endpoints: [], links: [], leases: [], containers: [], bridges: [], repaired: [], pool: [], strayBridges: [], ports: [], swept: {}, firewallElements: 0, rebuilt: [], failures: [] });
     } finally {
       await removeNetwork(network, { force: true });
       await deleteNamespaces(prefix);

@@ -38,6 +38,7 @@ async function recordsAsWritten() {
     ownsNamespace: true, endpoint: endpointKey('web', 4026532000), status: 'ready', pid: process.pid, created,
   };
   const attachment = { network: 'web', containerId: 'k8s-1', ifname: 'eth0', netnsPath: '/run/netns/c1', endpoint: endpointKey('web', 4026532000), status: 'creating', pid: process.pid, created };
+  const poolEntry = { id: '0123456789abcdef', network: 'web', netnsPath: '/run/netns/_nsnet-pool-0123456789abcdef', hostIfname: 'veth0123456', pid: process.pid, created };
   return {
     networks: [['web', network]],
     leases: [['web', leases]],
@@ -45,6 +46,7 @@ async function recordsAsWritten() {
     containers: [['c1', container]],
     ports: [...tables].map(([protocol, table]) => [protocol, table]),
     attachments: [['web:k8s-1:eth0', attachment]],
+    pool: [['0123456789abcdef', poolEntry]],
   };
 }
 
@@ -140,6 +142,7 @@ function wrongShapes(all) {
   const [[, endpoint]] = all.endpoints;
   const [[, container]] = all.containers;
   const [[, attachment]] = all.attachments;
+  const [[, poolEntry]] = all.pool;
   const json = (value) => JSON.stringify(value);
   return {
     // {} is a port table with no port, and no record of any other kind.
@@ -150,6 +153,7 @@ function wrongShapes(all) {
     endpoints: ['{}', json({ ...endpoint, ipv4: '10.0.0.300' }), json({ ...endpoint, hostIfname: 'veth0;x' }), json({ ...endpoint, ifname: 'a/b' }), json({ ...endpoint, mac: 'zz' }), json({ ...endpoint, ports: [{ ...endpoint.ports[0], hostIp: 'x' }] }), json({ ...endpoint, ports: 'x' }), json({ ...endpoint, ports: [null] }), json({ ...endpoint, netnsInode: '4' }), json({ ...endpoint, status: 'gone' })],
     containers: ['{}', json({ ...container, joinedBy: 'c2' }), json({ ...container, ownsNamespace: 'yes' }), json({ ...container, mode: 'vm' })],
     attachments: ['{}', json({ ...attachment, pid: 'x' }), json({ ...attachment, status: 1 }), json({ ...attachment, network: null })],
+    pool: ['{}', json({ ...poolEntry, pid: 'x' }), json({ ...poolEntry, hostIfname: 'veth0;x' }), json({ ...poolEntry, netnsPath: 1 })],
   };
 }
 

@@ -13,6 +13,7 @@ const WHAT: Record<Exclude<keyof ReconcileReport, 'firewallElements' | 'swept' |
   leases: 'leases released',
   ports: 'host ports released',
   strayBridges: 'bridges of unknown networks removed',
+  pool: 'warm pool namespaces of dead processes removed',
 };
 
 const SWEPT: Record<string, string> = {

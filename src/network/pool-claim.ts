@@ -1,0 +1,99 @@
+/**
+ * A setup from a warm pool: what a connect does, less what the entry did
+ * ahead (pool-entry.ts). The namespace is mounted under the container's name
+ * (its pool name unmounted meanwhile), the endpoint recorded as a connect
+ * records it (leases, ports, record 'creating'), then at once: its addresses
+ * and default routes in one batch inside the namespace, the host's neighbour
+ * entries of those addresses forgotten, the firewall entries, the record
+ * 'ready'. Any failure undoes everything, and the namespace goes.
+ */
+import { firewallFor } from '../firewall/firewall';
+import { NetNamespace } from '../netns';
+import { currentStore } from '../state/store';
+import type { EndpointRecord } from '../types/endpoint';
+import type { ConnectInput } from './connect-options';
+import { markReady, planEndpoint, recordEndpoint, sameNetwork } from './endpoint-plan';
+import { type Endpoint, toEndpoint } from './endpoint-record';
+import { addEndpointEntries } from './firewall-reinstall';
+import { allOrFirstFailure, addressRequests, forgetOldNeighbours, step } from './plumbing';
+import { existingPool, poolOf } from './pool';
+import { deletePoolEntry, type PoolEntry } from './pool-entry';
+import { forgetEndpointLocked } from './teardown';
+import { Undo } from './undo';
+
+export interface PooledAttachment {
+  netns: NetNamespace;
+  endpoint: Endpoint;
+}
+
+/**
+ * Sets up container `id` on `network` from this process's pool of it:
+ * undefined (nothing done) when there is none, it is empty, the setup asks
+ * for what an entry cannot give (another ifname, a given MAC), or the network
+ * was made again since the pool's entries were.
+ */
+export async function setupFromPool(id: string, network: string, input: ConnectInput): Promise<PooledAttachment | undefined> {
+  const pool = existingPool(network);
+  const entry = pool?.take(input);
+  if (!pool || !entry) return undefined;
+  // Removed since, or made again: the entry's veth is on a bridge that is no more.
+  const current = await currentStore()
+    .read('networks', network)
+    .catch((error: unknown) => {
+      pool.putBack(entry);
+      throw error;
+    });
+  if (!sameNetwork(current, entry.network)) {
+    const { size } = pool;
+    Promise.all([deletePoolEntry(entry), pool.drain()]).catch(() => undefined);
+    // A network made again gets a pool of the same size.
+    if (current) poolOf(current).resize(size);
+    return undefined;
+  }
+  let moved: ReturnType<NetNamespace['rename']>;
+  try {
+    moved = entry.ns.rename(id);
+  } catch (error) {
+    pool.putBack(entry);
+    throw error;
+  }
+  return claim(entry, moved.renamed, moved.oldNameGone, input);
+}
+
+async function claim(entry: PoolEntry, ns: NetNamespace, oldNameGone: Promise<void>, input: ConnectInput): Promise<PooledAttachment> {
+  const { network } = entry;
+  const store = currentStore();
+  // The entry's record goes only once its old name is gone: reconcile finds a mount left there by it.
+  const forgetEntry = () => oldNameGone.then(() => store.remove('pool', entry.record.id));
+  const undo = new Undo();
+  undo.push(`pool name of ${ns.label}`, async () => {
+    await oldNameGone.catch(() => NetNamespace.atPath(entry.record.netnsPath, ns.inode).delete());
+    await forgetEntry();
+  });
+  undo.push(`netns ${ns.name}`, () => ns.delete());
+  try {
+    const plan = { ...planEndpoint(network, input), id: entry.record.id, hostIfname: entry.record.hostIfname, mac: entry.mac };
+    const { record, leases } = await recordEndpoint(network, ns, plan);
+    undo.push(`records of ${record.hostIfname}`, () => store.locked(() => forgetEndpointLocked(record, leases)));
+    // The veth goes before its address is released, as a connect's undo does.
+    undo.push(`host end ${record.hostIfname}`, () => NetNamespace.host().links.delete(entry.hostIndex), { guardsEarlier: true });
+    record.hostMac = entry.hostMac;
+    const ready: EndpointRecord = { ...record, status: 'ready' };
+    const firewall = firewallFor(network.activeFirewall);
+    // Undone even when adding them failed, as in a connect.
+    if (firewall) undo.push(`firewall entries of ${record.hostIfname}`, () => firewall.removeEndpoint(network, record));
+    // All at once, each on its own socket: the one round trip of each is the
+    // whole wait. The endpoint is marked ready with the rest (a failure still
+    // undoes everything); the container's record says ready only after.
+    await allOrFirstFailure([
+      forgetEntry(),
+      step('configure addresses and routes', () => allOrFirstFailure(addressRequests(ns, record, entry.peerIndex))),
+      entry.bridgeIndex === undefined ? undefined : forgetOldNeighbours(entry.bridgeIndex, record),
+      firewall ? step('publish ports', () => addEndpointEntries(firewall, network, record)) : undefined,
+      markReady(network, ready),
+    ]);
+    return { netns: ns, endpoint: toEndpoint(ready, ns) };
+  } catch (error) {
+    throw await undo.fail(error);
+  }
+}

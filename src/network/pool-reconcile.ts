@@ -1,0 +1,39 @@
+/**
+ * reconcile()'s part for warm pools: the entries of an owner that died go
+ * (namespace, and with it the veth; then the record); a live owner's are
+ * left alone, their veths kept although no endpoint record names them yet.
+ * Under the state lock.
+ */
+import { stat } from 'node:fs/promises';
+
+import { NetNamespace } from '../netns';
+import { processAlive } from '../state/process-alive';
+import { currentStore } from '../state/store';
+import type { PoolEntryRecord } from '../types/pool';
+import { attemptPart } from './teardown';
+
+export interface PoolSweep {
+  /** The waiting namespaces of dead owners' entries removed (their paths). */
+  removed: string[];
+  /** The endpoint ids of live owners' entries, whose veths stay. */
+  live: string[];
+}
+
+export async function sweepPoolEntries(failures: string[]): Promise<PoolSweep> {
+  const store = currentStore();
+  const sweep: PoolSweep = { removed: [], live: [] };
+  for (const entry of await store.list<PoolEntryRecord>('pool')) {
+    if (processAlive(entry.pid)) {
+      sweep.live.push(entry.id);
+      continue;
+    }
+    // Not there once a setup took the entry (the container's namespace now, reconcile's as a container).
+    const inode = (await stat(entry.netnsPath).catch(() => undefined))?.ino;
+    const deleted = inode === undefined || (await attemptPart(failures, `netns of pool entry ${entry.id}`, () => NetNamespace.atPath(entry.netnsPath, inode).delete()));
+    if (!deleted) continue;
+    // A deletion killed between the unmount and the unlink leaves the file.
+    await NetNamespace.removeLeftover(entry.netnsPath);
+    if (await attemptPart(failures, `record of pool entry ${entry.id}`, () => store.remove('pool', entry.id))) sweep.removed.push(entry.netnsPath);
+  }
+  return sweep;
+}
