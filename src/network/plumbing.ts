@@ -107,12 +107,39 @@ export async function step<T>(name: string, fn: () => Promise<T>): Promise<T> {
 }
 
 /** Inside the namespace, issued at once: the interface's addresses, then the default routes. */
-export function addressRequests(ns: NetNamespace, record: EndpointRecord, peerIndex: number): Promise<void>[] {
+function addressRequests(ns: NetNamespace, record: EndpointRecord, peerIndex: number): Promise<void>[] {
   const requests = [ns.addresses.add(peerIndex, `${record.ipv4}/${record.prefixLength}`)];
   if (record.ipv6) requests.push(ns.addresses.add(peerIndex, `${record.ipv6}/${record.prefixLength6}`, { nodad: true }));
   if (record.gateway) requests.push(ns.routes.add({ dst: 'default', gateway: record.gateway }));
   if (record.gateway6) requests.push(ns.routes.add({ dst: 'default', gateway: record.gateway6 }));
   return requests;
+}
+
+/** The addresses and default routes of an endpoint, as requests for a chain. */
+async function addressChain(ns: NetNamespace, record: EndpointRecord, index: number): Promise<ChainedRequest[]> {
+  const requests = [ns.addresses.addRequest(index, `${record.ipv4}/${record.prefixLength}`)];
+  if (record.ipv6) requests.push(ns.addresses.addRequest(index, `${record.ipv6}/${record.prefixLength6}`, { nodad: true }));
+  if (record.gateway) requests.push(await ns.routes.addRequest({ dst: 'default', gateway: record.gateway }));
+  if (record.gateway6) requests.push(await ns.routes.addRequest({ dst: 'default', gateway: record.gateway6 }));
+  return requests;
+}
+
+/**
+ * An endpoint's addresses and default routes on interface `index` of `ns`
+ * (up already), and then, in the same job, the host's neighbour entries of
+ * those addresses on bridge `bridgeIndex` forgotten (see forgetOldNeighbours).
+ */
+export async function configureAddresses(ns: NetNamespace, record: EndpointRecord, index: number, bridgeIndex: number | undefined): Promise<void> {
+  const host = NetNamespace.host();
+  const addresses = [record.ipv4, record.ipv6].filter((address) => address !== undefined);
+  const forget = bridgeIndex === undefined ? [] : addresses.map((address) => forgetNeighbourRequest(host, bridgeIndex, address));
+  const connection = await ns.connection();
+  const [inside, hostSide] = await step('configure addresses and routes', async () =>
+    connection.chain(await addressChain(ns, record, index), forget.length ? [{ connection: await host.connection(), requests: forget }] : []));
+  const failed = inside.find((result) => !result.ok);
+  if (failed && !failed.ok) await step('configure addresses and routes', () => Promise.reject(failed.error));
+  const notForgotten = hostSide?.find((result) => !result.ok);
+  if (notForgotten && !notForgotten.ok) await step('forget old neighbour entries', () => Promise.reject(notForgotten.error));
 }
 
 /** Inside the namespace: lo and the interface up, addresses, default routes; then carrier. */
@@ -149,7 +176,7 @@ export function disableIPv6(ns: NetNamespace, ifname: string): Promise<unknown> 
  * that had it before, and send there until the entry times out (seconds).
  * Forgotten (in the batch of the endpoint's other host requests), it asks again.
  */
-export function forgetOldNeighbours(bridgeIndex: number, record: EndpointRecord): Promise<unknown> {
+function forgetOldNeighbours(bridgeIndex: number, record: EndpointRecord): Promise<unknown> {
   const host = NetNamespace.host();
   const addresses = [record.ipv4, record.ipv6].filter((address) => address !== undefined);
   return step('forget old neighbour entries', () => Promise.all(addresses.map((address) => forgetNeighbour(host, bridgeIndex, address))));
@@ -188,12 +215,9 @@ export async function createConfiguredVeth(network: NetworkRecord, ns: NetNamesp
     const inside: ChainedRequest[] = [
       await ns.links.changeRequest(1, { up: true }, held),
       await ns.links.changeRequest(index, { up: true }, held),
-      ns.addresses.addRequest(index, `${record.ipv4}/${record.prefixLength}`),
+      ...(await addressChain(ns, record, index)),
+      ns.links.getRequest(index), // carrier, once both ends are up
     ];
-    if (record.ipv6) inside.push(ns.addresses.addRequest(index, `${record.ipv6}/${record.prefixLength6}`, { nodad: true }));
-    if (record.gateway) inside.push(await ns.routes.addRequest({ dst: 'default', gateway: record.gateway }));
-    if (record.gateway6) inside.push(await ns.routes.addRequest({ dst: 'default', gateway: record.gateway6 }));
-    inside.push(ns.links.getRequest(index)); // carrier, once both ends are up
     // The host end by name: sent only once the veth was made, so it is this one.
     const hostSide = [
       await host.links.changeRequest(record.hostIfname, { alias: endpointTag(record.network, record.id), hairpin: true }, held),

@@ -15,7 +15,7 @@ import type { ConnectInput } from './connect-options';
 import { markReady, planEndpoint, recordEndpoint, sameNetwork } from './endpoint-plan';
 import { type Endpoint, toEndpoint } from './endpoint-record';
 import { addEndpointEntries } from './firewall-reinstall';
-import { allOrFirstFailure, addressRequests, forgetOldNeighbours, step } from './plumbing';
+import { allOrFirstFailure, configureAddresses, step } from './plumbing';
 import { existingPool, poolOf } from './pool';
 import { deletePoolEntry, type PoolEntry } from './pool-entry';
 import { forgetEndpointLocked } from './teardown';
@@ -87,8 +87,7 @@ async function claim(entry: PoolEntry, ns: NetNamespace, oldNameGone: Promise<vo
     // undoes everything); the container's record says ready only after.
     await allOrFirstFailure([
       forgetEntry(),
-      step('configure addresses and routes', () => allOrFirstFailure(addressRequests(ns, record, entry.peerIndex))),
-      entry.bridgeIndex === undefined ? undefined : forgetOldNeighbours(entry.bridgeIndex, record),
+      configureAddresses(ns, record, entry.peerIndex, entry.bridgeIndex),
       firewall ? step('publish ports', () => addEndpointEntries(firewall, network, record)) : undefined,
       markReady(network, ready),
     ]);
