@@ -1,7 +1,8 @@
 // floor-scale.c: the kernel's own growth with the number of containers on one bridge.
 // Per container, the system calls of floor.c and nothing else: a named netns (unshare on a
 // short-lived thread, bind mount), a netlink socket inside it, one RTM_NEWLINK veth (host end
-// on the bridge, up; peer eth0 made in the netns), one sendmsg of lo up, eth0 up, address and
+// on the bridge, up, with its MTU; peer eth0 made in the netns with its MAC and MTU; the bridge's
+// own MAC and MTU pinned, as nsnet makes them), one sendmsg of lo up, eth0 up, address and
 // default route. N containers (default 1000) are made one at a time on one /16 bridge, then
 // removed last first (umount + unlink: the kernel deletes the namespace in the background).
 // Prints the median time of each step in windows of 20: containers 1-20, 481-500 and the last
@@ -95,6 +96,11 @@ int main(int argc, char **argv) {
   // bridge br0 10.88.0.1/16 up
   struct nlmsghdr *h = msg(&q, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &ifi, sizeof ifi);
   attr(h, IFLA_IFNAME, "fsbr0", 6);
+  // As nsnet makes a bridge: its MAC and MTU pinned, so that a port joining does not make the
+  // kernel choose them again from every port.
+  unsigned char brmac[6] = { 0x02, 0x42, 0x0a, 0x58, 0x00, 0x01 };
+  unsigned mtu = 1500;
+  attr(h, IFLA_ADDRESS, brmac, 6); attr(h, IFLA_MTU, &mtu, 4);
   struct rtattr *li = attr(h, IFLA_LINKINFO, NULL, 0); attr(h, IFLA_INFO_KIND, "bridge", 7); nest_end(h, li);
   done(&q, h); transact(host, &q, 1);
   int br = if_nametoindex("fsbr0");
@@ -117,13 +123,16 @@ int main(int argc, char **argv) {
     struct ifinfomsg v = { .ifi_family = AF_UNSPEC, .ifi_flags = IFF_UP, .ifi_change = IFF_UP };
     h = msg(&q, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL, &v, sizeof v);
     attr(h, IFLA_IFNAME, name, strlen(name) + 1);
+    attr(h, IFLA_MTU, &mtu, 4);
     attr(h, IFLA_MASTER, &br, 4);
     li = attr(h, IFLA_LINKINFO, NULL, 0); attr(h, IFLA_INFO_KIND, "veth", 5);
     struct rtattr *data = attr(h, IFLA_INFO_DATA, NULL, 0);
     struct rtattr *peer = attr(h, VETH_INFO_PEER, NULL, 0);
     struct ifinfomsg pi = { .ifi_family = AF_UNSPEC };
     memcpy((char *)h + h->nlmsg_len, &pi, sizeof pi); h->nlmsg_len += sizeof pi;
+    unsigned char mac[6] = { 0x02, 0x42, 0x0a, 0x58, (unsigned char)((i + 2) >> 8), (unsigned char)(i + 2) };
     attr(h, IFLA_IFNAME, "eth0", 5); attr(h, IFLA_NET_NS_FD, &j->nsfd, 4);
+    attr(h, IFLA_ADDRESS, mac, 6); attr(h, IFLA_MTU, &mtu, 4);
     nest_end(h, peer); nest_end(h, data); nest_end(h, li);
     done(&q, h);
     transact(host, &q, 1);
