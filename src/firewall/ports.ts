@@ -99,7 +99,6 @@ export async function takePorts(
   return published;
 }
 
-/** Gives back the host ports of `owner`. Call under the state lock. */
 /**
  * The ports of `ports` that the port tables still give to `owner`. A
  * teardown removes the firewall entries of these only: after a crash
@@ -113,6 +112,7 @@ export async function portsOwnedBy(store: StateStore, ports: PublishedPort[], ow
   return ports.filter((port) => tables.get(port.protocol)?.get(String(port.hostPort))?.some((binding) => binding.owner === owner));
 }
 
+/** Gives back the host ports of `owner`. Call under the state lock. */
 export async function releasePorts(store: StateStore, ports: PublishedPort[], owner: string): Promise<void> {
   const protocols = [...new Set(ports.map((p) => p.protocol))];
   await Promise.all(
