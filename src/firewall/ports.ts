@@ -1,13 +1,18 @@
 /**
  * Host ports taken by published ports, across processes: one state record
- * per protocol (port -> bindings), changed only under the state lock.
+ * per protocol (port -> bindings), changed only under the state lock, and
+ * held in memory between uses (state/held-records.ts), so that a connect
+ * with a port among a thousand published neither parses nor stringifies the
+ * other thousand.
  */
 import { isIP } from 'node:net';
 
 import { NsnetError } from '../errors';
 import { NetNamespace } from '../netns';
+import { HeldRecords } from '../state/held-records';
+import { JsonEntries } from '../state/json-entries';
 import type { StateStore } from '../state/store';
-import { type PortProtocol, type PortRequest, type PortTable, PROTOCOLS, type PublishedPort } from '../types/ports';
+import { type PortBinding, type PortProtocol, type PortRequest, PROTOCOLS, type PublishedPort } from '../types/ports';
 
 const WILDCARDS = new Set(['0.0.0.0', '::']);
 
@@ -28,17 +33,23 @@ async function ephemeralRange(): Promise<[number, number]> {
   return Number.isInteger(low) && Number.isInteger(high) && low <= high ? [low, high] : [32768, 60999];
 }
 
-/** The port tables that `requests` need, read together. */
-export type PortTables = Map<PortProtocol, PortTable>;
+/** One protocol's table as held in memory: port -> who holds it (a list replaced, never changed in place). */
+export type HeldPortTable = JsonEntries<readonly PortBinding[]>;
 
+/** The port tables that `requests` need. */
+export type PortTables = Map<PortProtocol, HeldPortTable>;
+
+const portRecords = new HeldRecords('ports', (table) => JsonEntries.of<readonly PortBinding[]>(table), (table: HeldPortTable) => table.json());
+
+/** The port tables that `requests` need, to change and write back (writePortTables) or give up. */
 export async function readPortTables(store: StateStore, requests: Pick<PortRequest, 'protocol'>[]): Promise<PortTables> {
   const protocols = [...new Set(requests.map((r) => r.protocol))];
-  const tables = await Promise.all(protocols.map((p) => store.read('ports', p)));
-  return new Map(protocols.map((p, i) => [p, tables[i] ?? {}]));
+  const tables = await Promise.all(protocols.map((p) => portRecords.take(store, p)));
+  return new Map(protocols.map((p, i) => [p, tables[i] ?? new JsonEntries()]));
 }
 
 export async function writePortTables(store: StateStore, tables: PortTables): Promise<void> {
-  await Promise.all([...tables].map(([protocol, table]) => store.write('ports', protocol, table)));
+  await Promise.all([...tables].map(([protocol, table]) => portRecords.save(store, protocol, table)));
 }
 
 /**
@@ -53,12 +64,8 @@ export async function takePorts(
   owner: string,
   defaultHostIp: string,
 ): Promise<PublishedPort[]> {
-  const bindings = (protocol: PortProtocol, port: number) => {
-    const table = tables.get(protocol) as PortTable;
-    return (table[port] ??= []);
-  };
-  const free = (protocol: PortProtocol, port: number, hostIp: string) =>
-    !(tables.get(protocol) as PortTable)[port]?.some((b) => clash(b.hostIp, hostIp));
+  const table = (protocol: PortProtocol) => tables.get(protocol) as HeldPortTable;
+  const free = (protocol: PortProtocol, port: number, hostIp: string) => !table(protocol).get(String(port))?.some((b) => clash(b.hostIp, hostIp));
   const published: PublishedPort[] = [];
   for (const request of requests) {
     const hostIp = request.hostIp ?? defaultHostIp;
@@ -84,14 +91,14 @@ export async function takePorts(
       if (!free(port.protocol, port.hostPort, hostIp)) {
         throw new NsnetError('PORT_IN_USE', `${port.protocol} port ${port.hostPort} on ${hostIp} is already published`, { port });
       }
-      bindings(port.protocol, port.hostPort).push({ hostIp, owner });
+      const held = table(port.protocol);
+      held.set(String(port.hostPort), [...(held.get(String(port.hostPort)) ?? []), { hostIp, owner }]);
       published.push(port);
     }
   }
   return published;
 }
 
-/** Gives back the host ports of `owner`. Call under the state lock. */
 /**
  * The ports of `ports` that the port tables still give to `owner`. A
  * teardown removes the firewall entries of these only: after a crash
@@ -100,23 +107,26 @@ export async function takePorts(
  */
 export async function portsOwnedBy(store: StateStore, ports: PublishedPort[], owner: string): Promise<PublishedPort[]> {
   if (!ports.length) return ports;
-  const tables = await readPortTables(store, ports);
-  return ports.filter((port) => tables.get(port.protocol)?.[port.hostPort]?.some((binding) => binding.owner === owner));
+  const protocols = [...new Set(ports.map((p) => p.protocol))];
+  const tables = new Map(await Promise.all(protocols.map(async (p) => [p, await portRecords.peek(store, p)] as const)));
+  return ports.filter((port) => tables.get(port.protocol)?.get(String(port.hostPort))?.some((binding) => binding.owner === owner));
 }
 
+/** Gives back the host ports of `owner`. Call under the state lock. */
 export async function releasePorts(store: StateStore, ports: PublishedPort[], owner: string): Promise<void> {
   const protocols = [...new Set(ports.map((p) => p.protocol))];
   await Promise.all(
     protocols.map(async (protocol) => {
-      const table = (await store.read('ports', protocol)) ?? {};
+      const table = (await portRecords.take(store, protocol)) ?? new JsonEntries();
       for (const port of ports.filter((p) => p.protocol === protocol)) {
-        const left = (table[port.hostPort] ?? []).filter((b) => b.owner !== owner);
-        if (left.length) table[port.hostPort] = left;
-        else delete table[port.hostPort];
+        const key = String(port.hostPort);
+        const left = (table.get(key) ?? []).filter((b) => b.owner !== owner);
+        if (left.length) table.set(key, left);
+        else table.delete(key);
       }
       // An empty table is no table: nothing of nsnet's stays once its last port goes.
-      if (Object.keys(table).length) await store.write('ports', protocol, table);
-      else await store.remove('ports', protocol);
+      if (table.size) await portRecords.save(store, protocol, table);
+      else await portRecords.remove(store, protocol);
     }),
   );
 }
@@ -125,18 +135,18 @@ export async function releasePorts(store: StateStore, ports: PublishedPort[], ow
 export async function releaseOrphanPorts(store: StateStore, live: Set<string>): Promise<string[]> {
   const released: string[] = [];
   for (const protocol of PROTOCOLS) {
-    const table = await store.read('ports', protocol);
+    const table = await portRecords.take(store, protocol);
     if (!table) continue;
     let changed = false;
-    for (const [port, list] of Object.entries(table)) {
+    for (const [port, list] of [...table.entries()]) {
       const kept = list.filter((b) => live.has(b.owner));
       if (kept.length === list.length) continue;
       changed = true;
       released.push(...list.filter((b) => !live.has(b.owner)).map((b) => `${protocol} ${b.hostIp}:${port}`));
-      if (kept.length) table[port] = kept;
-      else delete table[port];
+      if (kept.length) table.set(port, kept);
+      else table.delete(port);
     }
-    if (changed) await store.write('ports', protocol, table);
+    if (changed) await portRecords.save(store, protocol, table);
   }
   return released;
 }

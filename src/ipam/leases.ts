@@ -1,15 +1,49 @@
 /**
  * Address leases of one subnet: which address belongs to which endpoint.
- * Pure functions over a table that the caller reads and writes under the
- * state lock. Allocation is round-robin from the last address handed out, so
- * a just-released address is not reused at once (stale ARP caches).
+ * Pure functions over a table as held in memory, which the caller reads and
+ * writes under the state lock (lease-file.ts). Allocation is round-robin
+ * from the last address handed out, so a just-released address is not
+ * reused at once (stale ARP caches), and a connect looks at the addresses
+ * after the last one only, not at the table from its start.
  */
 import { NsnetError } from '../errors';
+import { JsonEntries } from '../state/json-entries';
 import type { LeaseTable, NetworkLeases } from '../types/leases';
 import type { Subnet } from './subnet';
 
-export function emptyLeaseTable(): LeaseTable {
-  return { addresses: {} };
+/** A lease table as held in memory: address -> owner (endpoint id), and the pointer. */
+export interface AddressTable {
+  addresses: JsonEntries<string>;
+  /** Offset of the address handed out last, as a decimal string. */
+  last?: string;
+}
+
+/** A network's leases as held in memory: a table per address family. */
+export interface AddressTables {
+  ipv4: AddressTable;
+  ipv6?: AddressTable;
+}
+
+export function emptyLeaseTable(): AddressTable {
+  return { addresses: new JsonEntries() };
+}
+
+/** The tables of a stored lease record. */
+export function addressTablesOf(leases: NetworkLeases): AddressTables {
+  const table = (stored: LeaseTable): AddressTable => {
+    const held: AddressTable = { addresses: JsonEntries.of(stored.addresses) };
+    if (stored.last !== undefined) held.last = stored.last;
+    return held;
+  };
+  const tables: AddressTables = { ipv4: table(leases.ipv4) };
+  if (leases.ipv6) tables.ipv6 = table(leases.ipv6);
+  return tables;
+}
+
+/** The tables as the lease record's JSON text (without `version`), in the stored format. */
+export function addressTablesJson(tables: AddressTables): string {
+  const table = (held: AddressTable) => `{"addresses":${held.addresses.json()}${held.last === undefined ? '' : `,"last":${JSON.stringify(held.last)}`}}`;
+  return `{"ipv4":${table(tables.ipv4)}${tables.ipv6 ? `,"ipv6":${table(tables.ipv6)}` : ''}}`;
 }
 
 /**
@@ -18,7 +52,7 @@ export function emptyLeaseTable(): LeaseTable {
  * gateway). SUBNET_FULL when none is left.
  */
 export function allocateAddress(
-  table: LeaseTable,
+  table: AddressTable,
   subnet: Subnet,
   owner: string,
   reserved: ReadonlySet<string>,
@@ -34,10 +68,10 @@ export function allocateAddress(
     }
     const address = subnet.address(offset); // canonical text
     if (reserved.has(address)) throw new NsnetError('ADDRESS_IN_USE', `${address} is reserved on ${subnet.cidr} (the gateway)`);
-    if (table.addresses[address] !== undefined) {
+    if (table.addresses.get(address) !== undefined) {
       throw new NsnetError('ADDRESS_IN_USE', `${address} is already in use on ${subnet.cidr}`);
     }
-    table.addresses[address] = owner;
+    table.addresses.set(address, owner);
     return address;
   }
   const span = last - first + 1n;
@@ -47,29 +81,51 @@ export function allocateAddress(
   for (let step = 1n; step <= limit; step++) {
     const offset = first + ((previous - first + step) % span + span) % span;
     const address = subnet.address(offset);
-    if (reserved.has(address) || table.addresses[address] !== undefined) continue;
-    table.addresses[address] = owner;
+    if (reserved.has(address) || table.addresses.get(address) !== undefined) continue;
+    table.addresses.set(address, owner);
     table.last = offset.toString();
     return address;
   }
   throw new NsnetError('SUBNET_FULL', `no free address left in ${subnet.cidr}`);
 }
 
-/** Releases every address of `owner`; returns them. */
-export function releaseAddresses(table: LeaseTable, owner: string): string[] {
-  const released = Object.keys(table.addresses).filter((address) => table.addresses[address] === owner);
-  for (const address of released) delete table.addresses[address];
+/** Releases every address of `owner`, looking at every lease; returns them. */
+export function releaseAddresses(table: AddressTable, owner: string): string[] {
+  const released = [...table.addresses.entries()].filter(([, holder]) => holder === owner).map(([address]) => address);
+  for (const address of released) table.addresses.delete(address);
   return released;
 }
 
 /** Releases every address of `owner`, both families; returns them. */
-export function releaseLeases(leases: NetworkLeases, owner: string): string[] {
+export function releaseLeases(leases: AddressTables, owner: string): string[] {
   return [...releaseAddresses(leases.ipv4, owner), ...(leases.ipv6 ? releaseAddresses(leases.ipv6, owner) : [])];
 }
 
+/** The addresses of an endpoint, as its record holds them. */
+export interface LeasedAddresses {
+  id: string;
+  ipv4: string;
+  ipv6?: string;
+}
+
+/**
+ * Releases the addresses of an endpoint that the tables still give to it
+ * (an address in its record may have gone to another after a crash); returns
+ * whether any was. A connect leases one address per family and records it
+ * before anything else, so its record names all it holds, and no lease is
+ * looked at but these.
+ */
+export function releaseEndpointLeases(leases: AddressTables, endpoint: LeasedAddresses): boolean {
+  let released = false;
+  for (const [table, address] of [[leases.ipv4, endpoint.ipv4], [leases.ipv6, endpoint.ipv6]] as const) {
+    if (table && address !== undefined && table.addresses.get(address) === endpoint.id) released = table.addresses.delete(address) || released;
+  }
+  return released;
+}
+
 /** Leases that hold nothing, not even a pointer: the same as no leases at all. */
-export function leasesEmpty(leases: NetworkLeases): boolean {
-  return [leases.ipv4, leases.ipv6].every((table) => !table || (table.last === undefined && Object.keys(table.addresses).length === 0));
+export function leasesEmpty(leases: AddressTables): boolean {
+  return [leases.ipv4, leases.ipv6].every((table) => !table || (table.last === undefined && table.addresses.size === 0));
 }
 
 /** Where the round-robin pointers of both tables stand. */
@@ -78,7 +134,7 @@ export interface LeasePointers {
   ipv6?: string;
 }
 
-export function leasePointers(leases: NetworkLeases): LeasePointers {
+export function leasePointers(leases: AddressTables): LeasePointers {
   return { ipv4: leases.ipv4.last, ipv6: leases.ipv6?.last };
 }
 
@@ -100,7 +156,7 @@ export interface LeasesBefore {
  * allocation as it found it; a pointer that moved on since (another lease
  * was handed out) stays. Returns whether anything changed.
  */
-export function rewindPointers(leases: NetworkLeases, move: PointerMove): boolean {
+export function rewindPointers(leases: AddressTables, move: PointerMove): boolean {
   let changed = false;
   for (const family of ['ipv4', 'ipv6'] as const) {
     const table = leases[family];

@@ -8,14 +8,14 @@ import { randomBytes } from 'node:crypto';
 
 import { invalid, NsnetError } from '../errors';
 import { readPortTables, takePorts, writePortTables } from '../firewall/ports';
-import { allocateAddress, emptyLeaseTable, type LeasesBefore, leasePointers } from '../ipam/leases';
+import { saveLeases, takeLeases } from '../ipam/lease-file';
+import { type AddressTables, allocateAddress, emptyLeaseTable, type LeasesBefore, leasePointers } from '../ipam/leases';
 import { Subnet } from '../ipam/subnet';
 import { NetNamespace } from '../netns';
 import { processAlive } from '../state/process-alive';
 import { currentStore } from '../state/store';
 import { endpointKey, type EndpointRecord } from '../types/endpoint';
 import { isIPv6 } from '../types/ip';
-import type { NetworkLeases } from '../types/leases';
 import type { NetworkRecord } from '../types/network';
 import type { ConnectInput } from './connect-options';
 import { allOrFirstFailure } from './plumbing';
@@ -48,7 +48,7 @@ export function sameNetwork(current: NetworkRecord | undefined, network: Network
 }
 
 /** The endpoint's record, its addresses taken from `leases` (changed in place). No I/O. */
-function endpointRecord(network: NetworkRecord, ns: NetNamespace, plan: EndpointPlan, leases: NetworkLeases): EndpointRecord {
+function endpointRecord(network: NetworkRecord, ns: NetNamespace, plan: EndpointPlan, leases: AddressTables): EndpointRecord {
   const subnet = Subnet.parse(network.subnet);
   const record: EndpointRecord = {
     id: plan.id,
@@ -117,7 +117,7 @@ async function recordEndpointLocked(network: NetworkRecord, ns: NetNamespace, pl
   const [current, existing, stored, portTables, endpoints] = await Promise.all([
     store.read<NetworkRecord>('networks', network.name),
     store.read<EndpointRecord>('endpoints', key),
-    store.read<NetworkLeases>('leases', network.name),
+    takeLeases(store, network.name),
     readPortTables(store, plan.publish),
     // Only a MAC asked for is checked: a random one (46 random bits) needs no read of every endpoint.
     plan.macGiven ? store.list<EndpointRecord>('endpoints') : [],
@@ -135,7 +135,7 @@ async function recordEndpointLocked(network: NetworkRecord, ns: NetNamespace, pl
     throw new NsnetError('ENDPOINT_EXISTS', `${ns.label} is already connected to network "${network.name}"`);
   }
   if (plan.macGiven) refuseTakenMac(network, plan.mac, endpoints);
-  const leases: NetworkLeases = stored ?? { ipv4: emptyLeaseTable() };
+  const leases: AddressTables = stored ?? { ipv4: emptyLeaseTable() };
   const before = leasePointers(leases);
   const record = endpointRecord(network, ns, plan, leases);
   record.ports = await takePorts(portTables, plan.publish, plan.id, network.hostIp);
@@ -145,7 +145,7 @@ async function recordEndpointLocked(network: NetworkRecord, ns: NetNamespace, pl
     // by it (leases or ports written first would wait for reconcile). A teardown removes
     // the firewall entries only of the ports the tables give it (portsOwnedBy).
     await store.write('endpoints', key, record);
-    await allOrFirstFailure([store.write('leases', network.name, leases), writePortTables(store, portTables)]);
+    await allOrFirstFailure([saveLeases(store, network.name, leases), writePortTables(store, portTables)]);
   } catch (error) {
     // The writes that went through hold addresses and ports for an endpoint that will not be.
     const undo = new Undo();

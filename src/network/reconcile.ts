@@ -8,12 +8,12 @@ import { stat } from 'node:fs/promises';
 import { faultOperation } from '../fault';
 import { type Firewall, firewallFor } from '../firewall/firewall';
 import { releaseOrphanPorts } from '../firewall/ports';
+import { saveLeases, takeLeases } from '../ipam/lease-file';
 import { releaseLeases } from '../ipam/leases';
 import { NetNamespace } from '../netns';
 import { processAlive } from '../state/process-alive';
 import { currentStore } from '../state/store';
 import type { ContainerRecord } from '../types/container';
-import type { NetworkLeases } from '../types/leases';
 import { endpointKey, type EndpointRecord } from '../types/endpoint';
 import type { NetworkRecord } from '../types/network';
 import { parseTag } from '../types/ownership';
@@ -188,13 +188,13 @@ export async function reconcile(options: ReconcileOptions = {}): Promise<Reconci
 
     const networkNames = new Set(networks.map((n) => n.name));
     for (const network of networkNames) {
-      const leases = await store.read<NetworkLeases>('leases', network);
+      const leases = await takeLeases(store, network);
       if (!leases) continue;
-      const owners = [leases.ipv4, leases.ipv6].flatMap((table) => (table ? Object.values(table.addresses) : []));
+      const owners = [leases.ipv4, leases.ipv6].flatMap((table) => (table ? [...table.addresses.entries()].map(([, owner]) => owner) : []));
       const orphans = [...new Set(owners)].filter((owner) => !liveIds.has(owner));
       const released = orphans.flatMap((owner) => releaseLeases(leases, owner));
       if (!released.length) continue;
-      await store.write('leases', network, leases);
+      await saveLeases(store, network, leases);
       report.leases.push(...released.map((address) => `${network} ${address}`));
     }
 

@@ -12,10 +12,10 @@
 import { isGone, messageOf, NsnetError } from '../errors';
 import { firewallFor } from '../firewall/firewall';
 import { portsOwnedBy, releasePorts } from '../firewall/ports';
-import { type LeasesBefore, leasesEmpty, releaseLeases, rewindPointers } from '../ipam/leases';
+import { removeLeases, saveLeases, takeLeases } from '../ipam/lease-file';
+import { type LeasesBefore, leasesEmpty, releaseEndpointLeases, rewindPointers } from '../ipam/leases';
 import { currentStore } from '../state/store';
 import { endpointKey, type EndpointRecord } from '../types/endpoint';
-import type { NetworkLeases } from '../types/leases';
 import type { NetworkRecord } from '../types/network';
 import { removeHostEnd } from './plumbing';
 
@@ -46,19 +46,19 @@ export async function forgetEndpointLocked(record: EndpointRecord, undone?: Leas
   const store = currentStore();
   const key = endpointKey(record.network, record.netnsInode);
   const [leases, current] = await Promise.all([
-    store.read<NetworkLeases>('leases', record.network),
+    takeLeases(store, record.network),
     store.read<EndpointRecord>('endpoints', key),
   ]);
-  let saveLeases: Promise<void> | undefined;
+  let leasesSaved: Promise<void> | undefined;
   if (leases) {
-    const released = releaseLeases(leases, record.id).length > 0;
+    const released = releaseEndpointLeases(leases, record);
     const rewound = undone !== undefined && rewindPointers(leases, undone.pointers);
     // The record a network's first connect made goes with it, if nothing else was leased since.
-    if (undone?.created && leasesEmpty(leases)) saveLeases = store.remove('leases', record.network);
-    else if (released || rewound) saveLeases = store.write('leases', record.network, leases);
+    if (undone?.created && leasesEmpty(leases)) leasesSaved = removeLeases(store, record.network);
+    else if (released || rewound) leasesSaved = saveLeases(store, record.network, leases);
   }
   await Promise.all([
-    saveLeases,
+    leasesSaved,
     current?.id === record.id ? store.remove('endpoints', key) : undefined,
     releasePorts(store, record.ports, record.id),
   ]);

@@ -70,34 +70,43 @@ export class StateStore {
   read<K extends RecordKind>(kind: K, name: string): Promise<StoredRecords[K] | undefined>;
   read<T extends StoredRecords[RecordKind]>(kind: RecordKind, name: string): Promise<T | undefined>;
   async read(kind: RecordKind, name: string): Promise<unknown> {
-    this.init();
     const file = this.file(kind, name);
-    const data = syncKernelCall(`state read ${file}`, () => native().readFileSync(file));
-    if (data === null) {
-      this.checkedBytes.delete(file);
-      return undefined;
-    }
-    let stored: unknown;
-    try {
-      stored = JSON.parse(data.toString('utf8'));
-    } catch {
-      throw corrupt(file, 'is not valid JSON');
-    }
-    const known = this.checkedBytes.get(file)?.equals(data) ?? false;
-    const record = checked(kind, file, stored, known);
-    if (!known) this.checkedBytes.set(file, data);
-    return record;
+    const data = this.readBytes(file);
+    return data ? this.parse(kind, file, data) : undefined;
+  }
+
+  /**
+   * For a caller that keeps a big record in memory between uses (a lease or
+   * port table): 'unchanged' while its file still holds `known` (the bytes
+   * this process last read or wrote there), without parsing it again; else
+   * the record, checked as read() checks it, and its bytes.
+   */
+  async readUnlessKnown<K extends RecordKind>(
+    kind: K,
+    name: string,
+    known: Buffer | undefined,
+  ): Promise<'unchanged' | { record: StoredRecords[K]; bytes: Buffer } | undefined> {
+    const file = this.file(kind, name);
+    const data = this.readBytes(file);
+    if (!data) return undefined;
+    if (known?.equals(data)) return 'unchanged';
+    return { record: this.parse(kind, file, data) as StoredRecords[K], bytes: data };
   }
 
   /** Replaces a record atomically (a crash leaves the old or the new one). */
   async write<K extends RecordKind>(kind: K, name: string, value: StoredRecords[K]): Promise<void> {
-    this.init();
-    const file = this.file(kind, name);
-    const data = serialise(value);
-    this.checkedBytes.delete(file);
-    faultPoint('state write', file);
-    syncKernelCall(`state write ${file}`, () => native().replaceFileSync(file, data));
-    this.checkedBytes.set(file, data);
+    this.writeBytes(this.file(kind, name), serialise(value));
+  }
+
+  /**
+   * write() of a record the caller turned into JSON itself (a big table,
+   * written again from the text of its entries), from values its types
+   * vouch for; `version` is added here. Returns the bytes written.
+   */
+  async writeJson(kind: RecordKind, name: string, json: string): Promise<Buffer> {
+    const data = Buffer.from(`${json === '{}' ? '{' : `${json.slice(0, -1)},`}"version":${RECORD_VERSION}}\n`);
+    this.writeBytes(this.file(kind, name), data);
+    return data;
   }
 
   /** Writes a new record; false (and nothing changed) if it exists already. */
@@ -175,6 +184,34 @@ export class StateStore {
       }
     }
     return removed;
+  }
+
+  private readBytes(file: string): Buffer | null {
+    this.init();
+    const data = syncKernelCall(`state read ${file}`, () => native().readFileSync(file));
+    if (data === null) this.checkedBytes.delete(file);
+    return data;
+  }
+
+  private parse(kind: RecordKind, file: string, data: Buffer): unknown {
+    let stored: unknown;
+    try {
+      stored = JSON.parse(data.toString('utf8'));
+    } catch {
+      throw corrupt(file, 'is not valid JSON');
+    }
+    const known = this.checkedBytes.get(file)?.equals(data) ?? false;
+    const record = checked(kind, file, stored, known);
+    if (!known) this.checkedBytes.set(file, data);
+    return record;
+  }
+
+  private writeBytes(file: string, data: Buffer): void {
+    this.init();
+    this.checkedBytes.delete(file);
+    faultPoint('state write', file);
+    syncKernelCall(`state write ${file}`, () => native().replaceFileSync(file, data));
+    this.checkedBytes.set(file, data);
   }
 
   private async names(kind: RecordKind): Promise<string[]> {

@@ -93,7 +93,7 @@ describe('lease allocation (properties)', () => {
           expect(reserved.has(address)).to.equal(false);
           expect(leased.has(address), `${address} handed out twice`).to.equal(false);
           leased.set(address, `o-${owner}`);
-          expect(Object.keys(table.addresses).length).to.equal(leased.size);
+          expect(table.addresses.size).to.equal(leased.size);
         }
       }),
       { numRuns: 300 },

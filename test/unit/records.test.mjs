@@ -9,11 +9,12 @@ import { expect } from 'chai';
 
 import { readPortTables, releaseOrphanPorts, releasePorts, takePorts } from '../../dist/firewall/ports.js';
 import { parsePublish } from '../../dist/firewall/publish.js';
-import { allocateAddress, emptyLeaseTable } from '../../dist/ipam/leases.js';
+import { addressTablesJson, allocateAddress, emptyLeaseTable } from '../../dist/ipam/leases.js';
 import { Subnet } from '../../dist/ipam/subnet.js';
 import { randomLocalMac } from '../../dist/network/mac.js';
 import { mendUnreadableRecords } from '../../dist/network/rebuild.js';
 import { checkNetworkOptions } from '../../dist/network/options.js';
+import { JsonEntries } from '../../dist/state/json-entries.js';
 import { StateStore } from '../../dist/state/store.js';
 import { endpointKey } from '../../dist/types/endpoint.js';
 import { RECORD_KINDS } from '../../dist/types/records.js';
@@ -26,7 +27,7 @@ async function recordsAsWritten() {
   const leases = { ipv4: emptyLeaseTable(), ipv6: emptyLeaseTable() };
   const ipv4 = allocateAddress(leases.ipv4, Subnet.parse(network.subnet), 'e1', new Set([network.gateway]));
   const ipv6 = allocateAddress(leases.ipv6, Subnet.parse(network.ipv6.subnet), 'e1', new Set([network.ipv6.gateway]));
-  const tables = new Map([['tcp', {}], ['udp', {}]]);
+  const tables = new Map([['tcp', new JsonEntries()], ['udp', new JsonEntries()]]);
   const ports = await takePorts(tables, [parsePublish('8080:80'), parsePublish('[::]:5353:53/udp')], 'e1', network.hostIp);
   const endpoint = {
     id: 'e1', network: 'web', netnsPath: '/run/netns/c1', netnsInode: 4026532000, ifname: 'eth0', hostIfname: 'veth0123456',
@@ -41,10 +42,10 @@ async function recordsAsWritten() {
   const poolEntry = { id: '0123456789abcdef', network: 'web', netnsPath: '/run/netns/_nsnet-pool-0123456789abcdef', hostIfname: 'veth0123456', pid: process.pid, created };
   return {
     networks: [['web', network]],
-    leases: [['web', leases]],
+    leases: [['web', JSON.parse(addressTablesJson(leases))]],
     endpoints: [[endpointKey('web', 4026532000), endpoint]],
     containers: [['c1', container]],
-    ports: [...tables].map(([protocol, table]) => [protocol, table]),
+    ports: [...tables].map(([protocol, table]) => [protocol, table.toRecord()]),
     attachments: [['web:k8s-1:eth0', attachment]],
     pool: [['0123456789abcdef', poolEntry]],
   };
