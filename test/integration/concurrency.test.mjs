@@ -5,7 +5,7 @@ import { join } from 'node:path';
 
 import { expect } from 'chai';
 
-import { createBridgeNetwork, NetNamespace, reconcile, removeNetwork } from '../../dist/index.js';
+import { createBridgeNetwork, NetNamespace, netnsDir, reconcile, removeNetwork } from '../../dist/index.js';
 import { ipJson, uniqueName } from '../helpers.mjs';
 
 const worker = join(process.cwd(), 'test/integration/workers/connect-many.mjs');
@@ -30,6 +30,8 @@ function recordedEndpoints(network) {
 
 async function deleteNamespaces(prefix) {
   for (const ns of await NetNamespace.list()) if (ns.name.startsWith(prefix)) await ns.delete();
+  // A worker killed between making a namespace's file and mounting it leaves the plain file, as `ip netns add` would.
+  for (const name of readdirSync(netnsDir())) if (name.startsWith(prefix)) await NetNamespace.removeLeftover(join(netnsDir(), name));
 }
 
 /** The eth0 IPv4 address of a namespace, as iproute2 reads it. */
