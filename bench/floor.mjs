@@ -1,0 +1,60 @@
+// The kernel's floor (floor.c) for the benchmarks: built once with `cc -O2`
+// (again only when floor.c is newer than the program), run inside the
+// caller's sandbox, its figures parsed. Every benchmark prints its figures as
+// ratios to these, measured in the same run.
+import { execFile, execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+
+const SOURCE = path.join(path.dirname(new URL(import.meta.url).pathname), 'floor.c');
+const BINARY = path.join(tmpdir(), `nsnet-bench-${process.getuid()}`, 'floor');
+
+function build() {
+  const built = fs.statSync(BINARY, { throwIfNoEntry: false });
+  if (built && built.mtimeMs >= fs.statSync(SOURCE).mtimeMs) return BINARY;
+  fs.mkdirSync(path.dirname(BINARY), { recursive: true });
+  const partial = `${BINARY}.${process.pid}`; // benchmarks started together must not run a half-written program
+  try {
+    execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-o', partial, SOURCE, '-lpthread'], { stdio: 'inherit' });
+  } catch (error) {
+    throw new Error(`cannot build ${SOURCE} with cc (the C compiler that builds the addon): ${error.message}`);
+  }
+  fs.renameSync(partial, BINARY);
+  return BINARY;
+}
+
+const STEPS = ['netns', 'veth', 'configure', 'port', 'setup', 'teardown'];
+
+/** Runs floor once: { netns, veth, configure, port, setup, teardown } in ms. */
+async function runFloor(args) {
+  const { stdout } = await promisify(execFile)(build(), args.map(String), { encoding: 'utf8' }).catch((error) => {
+    throw new Error(`floor ${args.join(' ')} failed: ${(error.stderr || error.message).trim()}`);
+  });
+  const figures = {};
+  for (const step of STEPS) {
+    const match = stdout.match(new RegExp(`\\b${step} ([0-9.]+)`));
+    if (!match) throw new Error(`floor ${args.join(' ')}: no ${step} figure in: ${stdout.trim()}`);
+    figures[step] = Number(match[1]);
+  }
+  return figures;
+}
+
+/**
+ * The floor for `count` containers: medians one at a time, and `burst`
+ * (all `count` at once, ms per container). With `port`, each container also
+ * publishes one port (a map element), counted in `setup` and `teardown`.
+ */
+export async function measureFloor(count, { port = false, burst = true } = {}) {
+  const flags = port ? ['--port'] : [];
+  const figures = await runFloor([count, ...flags]);
+  if (burst) figures.burst = await runFloor([count, 'burst', ...flags]);
+  return figures;
+}
+
+/** A figure as a multiple of the floor's: "4.5x" (two decimals below 1: "0.07x"). */
+export function timesFloor(value, floor) {
+  const times = value / floor;
+  return `${times.toFixed(times < 1 ? 2 : 1)}x`;
+}
