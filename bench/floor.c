@@ -36,8 +36,10 @@
  * NSNET_SANDBOX must be "inside" and the netns directory (NSNET_NETNS_DIR,
  * default /run/netns) a tmpfs. It removes everything it made before it exits.
  *
- * Output, one line, figures in ms (medians one at a time, per container in a
- * burst):
+ * Output, figures in ms (medians one at a time, per container in a burst);
+ * one at a time, a first line with the median setup of the first and of the
+ * last 20 containers, which shows whether the kernel slows as they add up:
+ *   floor one n=1000 setup of the first and last 20: early 0.80 late 0.86
  *   floor one n=200 port=0 ms: netns 0.41 veth 0.30 configure 0.10 port 0.00 setup 0.82 teardown 0.02
  *
  * Build: cc -O2 -o floor floor.c -lpthread   (bench/floor.mjs does it)
@@ -76,6 +78,7 @@
 #define HOST_PORT_BASE 40000
 #define CONTAINER_PORT 80
 #define BURST_VETHS 32
+#define SCALE_WINDOW 20 /* how many of the first and the last containers show whether setup slows as they add up */
 
 static double now_ms(void) {
   struct timespec t;
@@ -472,7 +475,10 @@ static void one_at_a_time(struct container *c, int n, int bridge, int rtnl, int 
     delete_namespace(&c[i]);
     times[TEARDOWN][i] = now_ms() - t0;
   }
+  int window = n < SCALE_WINDOW ? n : SCALE_WINDOW;
+  double early = median(times[SETUP], window), late = median(times[SETUP] + n - window, window);
   for (int s = 0; s < STEPS; s++) times[s][0] = median(times[s], n);
+  printf("floor one n=%d setup of the first and last %d: early %.3f late %.3f\n", n, window, early, late);
 }
 
 static void burst(struct container *c, int n, int bridge, int rtnl, int nft, struct queue *q, int with_port, double *times[STEPS]) {

@@ -27,17 +27,22 @@ function build() {
 
 const STEPS = ['netns', 'veth', 'configure', 'port', 'setup', 'teardown'];
 
-/** Runs floor once: { netns, veth, configure, port, setup, teardown } in ms. */
+/**
+ * Runs floor once: { netns, veth, configure, port, setup, teardown } in ms;
+ * one at a time also { early, late }, the median setup of the first and of
+ * the last 20 containers.
+ */
 async function runFloor(args) {
   const { stdout } = await promisify(execFile)(build(), args.map(String), { encoding: 'utf8' }).catch((error) => {
     throw new Error(`floor ${args.join(' ')} failed: ${(error.stderr || error.message).trim()}`);
   });
   const figures = {};
+  const figure = (name) => stdout.match(new RegExp(`\\b${name} ([0-9.]+)`))?.[1];
   for (const step of STEPS) {
-    const match = stdout.match(new RegExp(`\\b${step} ([0-9.]+)`));
-    if (!match) throw new Error(`floor ${args.join(' ')}: no ${step} figure in: ${stdout.trim()}`);
-    figures[step] = Number(match[1]);
+    if (!figure(step)) throw new Error(`floor ${args.join(' ')}: no ${step} figure in: ${stdout.trim()}`);
+    figures[step] = Number(figure(step));
   }
+  for (const extra of ['early', 'late']) if (figure(extra)) figures[extra] = Number(figure(extra));
   return figures;
 }
 
@@ -57,4 +62,15 @@ export async function measureFloor(count, { port = false, burst = true } = {}) {
 export function timesFloor(value, floor) {
   const times = value / floor;
   return `${times.toFixed(times < 1 ? 2 : 1)}x`;
+}
+
+// Run alone (`scripts/sandbox node bench/floor.mjs [N]`): the floor's figures, without and with a published port.
+if (process.argv[1] === new URL(import.meta.url).pathname) {
+  const count = Number(process.argv[2] || 200);
+  for (const port of [false, true]) {
+    const { burst, ...one } = await measureFloor(count, { port });
+    console.log(`kernel floor, ${count} containers${port ? ', one published port each' : ''} (ms)`);
+    console.log(`  one at a time (medians): ${Object.entries(one).map(([step, ms]) => `${step} ${ms}`).join('  ')}`);
+    console.log(`  burst (per container):   ${Object.entries(burst).map(([step, ms]) => `${step} ${ms}`).join('  ')}`);
+  }
 }
