@@ -30,7 +30,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
 import { createBridgeNetwork, NetNamespace, removeNetwork, setupContainer, teardownContainer } from '../dist/index.js';
-import { measureFloor, timesFloor } from './floor.mjs';
+import { measureFloor } from './floor.mjs';
 
 const COUNT = Number(process.env.NSNET_BENCH_CONTAINERS || 200);
 const { values: options } = parseArgs({ options: { rounds: { type: 'string', default: process.env.NSNET_BENCH_ROUNDS || '1' } } });
@@ -272,7 +272,7 @@ async function round(cniDir) {
     if (NETAVARK) contenders.push(netavarkContender(withPort));
     const results = [{ label: `kernel floor (bench/floor.c)${withPort ? ', map element' : ''}`, setup: floor.setup, teardown: floor.teardown }];
     for (const contender of contenders) results.push({ label: contender.label, ...(await run(contender)) });
-    tables.push(results);
+    tables.push(withRatios(results));
   }
   return tables;
 }
@@ -300,23 +300,33 @@ async function main() {
   }
   if (ROUNDS === 1) return;
   TABLES.forEach(({ title }, t) => {
-    console.log(`median of ${ROUNDS} rounds, ${title}`);
+    console.log(`median of ${ROUNDS} rounds (times, and each ratio: the median of the rounds' ratios), ${title}`);
+    const FIELDS = ['setup', 'teardown', 'setupVsFloor', 'teardownVsFloor', 'setupVsNsnet', 'teardownVsNsnet'];
     printTable(rounds[0][t].map((row, c) => ({
       label: row.label,
-      setup: median(rounds.map((tables) => tables[t][c].setup)),
-      teardown: median(rounds.map((tables) => tables[t][c].teardown)),
+      ...Object.fromEntries(FIELDS.map((field) => [field, median(rounds.map((tables) => tables[t][c][field]))])),
     })));
     console.log('');
   });
 }
 
-/** The floor is the first row, nsnet the second. */
-function printTable(results) {
+/** Each row's ratios to the floor (the first row) and to nsnet (the second). */
+function withRatios(results) {
   const [floor, nsnet] = results;
+  return results.map((r) => ({
+    ...r,
+    setupVsFloor: r.setup / floor.setup,
+    teardownVsFloor: r.teardown / floor.setup,
+    setupVsNsnet: r === floor ? undefined : r.setup / nsnet.setup,
+    teardownVsNsnet: r === floor ? undefined : r.teardown / nsnet.teardown,
+  }));
+}
+
+function printTable(results) {
+  const times = (ratio) => (ratio === undefined ? '' : `${ratio.toFixed(ratio < 1 ? 2 : 1)}x`);
   const rows = [['contender', 'setup ms (median)', 'teardown ms (median)', 'setup / floor setup', 'teardown / floor setup', 'nsnet faster: setup', 'teardown']];
   for (const r of results) {
-    const versusNsnet = r === floor ? ['', ''] : [timesFloor(r.setup, nsnet.setup), timesFloor(r.teardown, nsnet.teardown)];
-    rows.push([r.label, r.setup.toFixed(2), r.teardown.toFixed(2), timesFloor(r.setup, floor.setup), timesFloor(r.teardown, floor.setup), ...versusNsnet]);
+    rows.push([r.label, r.setup.toFixed(2), r.teardown.toFixed(2), times(r.setupVsFloor), times(r.teardownVsFloor), times(r.setupVsNsnet), times(r.teardownVsNsnet)]);
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
   for (const row of rows) console.log(row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('   '));
