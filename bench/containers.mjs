@@ -30,7 +30,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
 import { createBridgeNetwork, NetNamespace, removeNetwork, setupContainer, teardownContainer } from '../dist/index.js';
-import { measureFloor } from './floor.mjs';
+import { measureFloor, times } from './floor.mjs';
 
 const COUNT = Number(process.env.NSNET_BENCH_CONTAINERS || 200);
 const { values: options } = parseArgs({ options: { rounds: { type: 'string', default: process.env.NSNET_BENCH_ROUNDS || '1' } } });
@@ -323,7 +323,6 @@ function withRatios(results) {
 }
 
 function printTable(results) {
-  const times = (ratio) => (ratio === undefined ? '' : `${ratio.toFixed(ratio < 1 ? 2 : 1)}x`);
   const rows = [['contender', 'setup ms (median)', 'teardown ms (median)', 'setup / floor setup', 'teardown / floor setup', 'nsnet faster: setup', 'teardown']];
   for (const r of results) {
     rows.push([r.label, r.setup.toFixed(2), r.teardown.toFixed(2), times(r.setupVsFloor), times(r.teardownVsFloor), times(r.setupVsNsnet), times(r.teardownVsNsnet)]);

@@ -58,11 +58,14 @@ export async function measureFloor(count, { port = false, burst = true } = {}) {
   return figures;
 }
 
-/** A figure as a multiple of the floor's: "4.5x" (two decimals below 1: "0.07x"). */
-export function timesFloor(value, floor) {
-  const times = value / floor;
-  return `${times.toFixed(times < 1 ? 2 : 1)}x`;
+/** A ratio as the tables print it: "4.5x", two decimals below 1 ("0.07x"); blank when undefined. */
+export function times(ratio) {
+  if (ratio === undefined) return '';
+  return `${ratio.toFixed(ratio < 1 ? 2 : 1)}x`;
 }
+
+/** A figure as a multiple of the floor's. */
+export const timesFloor = (value, floor) => times(value / floor);
 
 // Run alone (`scripts/sandbox node bench/floor.mjs [N]`): the floor's figures, without and with a published port.
 if (process.argv[1] === new URL(import.meta.url).pathname) {
