@@ -6,8 +6,13 @@
  *
  * Per container, one at a time (`floor N`):
  *   netns      a named namespace: unshare(CLONE_NEWNET) on a short-lived
- *              thread, a bind mount of it under the netns directory, and a
- *              netlink socket opened inside it (nsnet keeps such a socket);
+ *              thread, a bind mount of it under the netns directory, a
+ *              netlink socket opened inside it (nsnet keeps such a socket),
+ *              and IPv6 off for the links made in it: eth0 of a container
+ *              on an IPv4 network has none in nsnet either; with it, every
+ *              new eth0 sends neighbour discovery and MLD that the bridge
+ *              floods to every port, and with 1,000 containers on a bridge
+ *              setup takes several times as long;
  *   veth       one RTM_NEWLINK: host end on the bridge and up, peer eth0
  *              made straight in the namespace; the echoed host end names the
  *              peer's index, as nsnet reads it;
@@ -171,6 +176,14 @@ struct container {
   int peer;         /* eth0's index in it */
 };
 
+/* In the calling thread's namespace (/proc/sys/net is the opener's); a kernel without IPv6 has nothing to turn off. */
+static void disable_ipv6_by_default(void) {
+  int fd = open("/proc/sys/net/ipv6/conf/default/disable_ipv6", O_WRONLY | O_CLOEXEC);
+  if (fd < 0 && errno == ENOENT) return;
+  if (fd < 0 || write(fd, "1", 1) != 1) die("disable IPv6 in the namespace");
+  close(fd);
+}
+
 /* The thread's body: the thread enters a new namespace, which outlives it through the bind mount. */
 static void *make_namespace(void *arg) {
   struct container *c = arg;
@@ -182,6 +195,7 @@ static void *make_namespace(void *arg) {
   c->netns = open(c->path, O_RDONLY | O_CLOEXEC);
   if (c->netns < 0) die("open the namespace");
   c->rtnl = netlink_open(NETLINK_ROUTE);
+  disable_ipv6_by_default();
   return NULL;
 }
 
