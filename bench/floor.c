@@ -2,7 +2,7 @@
  * The kernel's floor: the least work the kernel must do to give a container
  * what nsnet gives it, with no library, no state and no process start around
  * it. Every nsnet figure in the benchmarks is printed as a ratio to this one,
- * measured in the same run: the machines drift, a ratio does not.
+ * measured in the same run: the machines drift, a ratio much less.
  *
  * Per container, one at a time (`floor N`):
  *   netns      a named namespace: unshare(CLONE_NEWNET) on a short-lived
@@ -27,9 +27,9 @@
  *              element), umount + unlink: deleting the namespace, whose veth
  *              the kernel then removes in the background, as nsnet does.
  * `floor N burst` makes all N namespaces from one thread first, then the
- * veths 32 to a sendmsg, then configures each, then (with --port) adds all
- * elements in one transaction, then tears all down: the kernel's work for a
- * burst, printed per container (wall time / N).
+ * veths 32 to a sendmsg, then configures each, then (with --port) adds the
+ * elements, a thousand to a transaction, then tears all down: the kernel's
+ * work for a burst, printed per container (wall time / N).
  *
  * Afterwards (untimed) it checks traffic with TCP connections from the last
  * container: to the first one across the bridge, to a host address off the
@@ -37,15 +37,15 @@
  * port (the DNAT map). No ping or other tool is needed.
  *
  * It changes the network namespace it runs in (a bridge, its addresses, with
- * --port an nf_tables table and ip_forward) and so refuses to run outside scripts/sandbox:
- * NSNET_SANDBOX must be "inside" and the netns directory (NSNET_NETNS_DIR,
- * default /run/netns) a tmpfs. It removes everything it made before it exits.
+ * --port an nf_tables table and ip_forward) and so refuses to run outside
+ * scripts/sandbox: NSNET_SANDBOX must be "inside" and the netns directory
+ * (NSNET_NETNS_DIR, default /run/netns) a tmpfs. It removes everything it made before it exits.
  *
  * Output, figures in ms (medians one at a time, per container in a burst);
  * one at a time, a first line with the median setup of the first and of the
  * last 20 containers, which shows whether the kernel slows as they add up:
- *   floor one n=1000 setup of the first and last 20: early 0.80 late 0.86
- *   floor one n=200 port=0 ms: netns 0.41 veth 0.30 configure 0.10 port 0.00 setup 0.82 teardown 0.02
+ *   floor one n=1000 setup of the first and last 20: early 1.030 late 2.280
+ *   floor one n=1000 port=0 ms: netns 0.795 veth 0.848 configure 0.169 port 0.000 setup 1.945 teardown 0.074
  *
  * Build: cc -O2 -o floor floor.c -lpthread   (bench/floor.mjs does it)
  */
