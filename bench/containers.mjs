@@ -14,15 +14,27 @@
 // the JSON a runtime gives it (addresses chosen by the runtime, as podman
 // does), skipped with a note when Debian's netavark is not installed.
 //
-// NSNET_BENCH_CONTAINERS overrides the count (200).
+// Before the contenders of each table the kernel's floor (floor.c: the same
+// containers made with nothing but the system calls) runs in the same run;
+// every contender's setup is printed as a multiple of the floor's setup, and
+// its teardown as a multiple of the floor's setup too: the target is a
+// teardown no slower than the floor's setup.
+//
+// NSNET_BENCH_CONTAINERS overrides the count (200). `--rounds N` (or
+// NSNET_BENCH_ROUNDS) repeats the whole run N times and prints each round,
+// then the medians across rounds.
 import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
 
 import { createBridgeNetwork, NetNamespace, removeNetwork, setupContainer, teardownContainer } from '../dist/index.js';
+import { measureFloor, times } from './floor.mjs';
 
 const COUNT = Number(process.env.NSNET_BENCH_CONTAINERS || 200);
+const { values: options } = parseArgs({ options: { rounds: { type: 'string', default: process.env.NSNET_BENCH_ROUNDS || '1' } } });
+const ROUNDS = Number(options.rounds);
 const NETNS_DIR = process.env.NSNET_NETNS_DIR || '/run/netns';
 const CNI_DIRS = ['/usr/lib/cni', '/opt/cni/bin'];
 const NETAVARK = ['/usr/lib/podman/netavark', '/usr/libexec/podman/netavark'].find((file) => fs.existsSync(file));
@@ -245,32 +257,75 @@ function netavarkContender(withPort) {
   };
 }
 
+const TABLES = [
+  { withPort: false, title: 'no published port:' },
+  { withPort: true, title: 'with one published port each, and masquerade:' },
+];
+
+/** One round: for each table, the floor and then every contender, one after another. */
+async function round(cniDir) {
+  const tables = [];
+  for (const { withPort } of TABLES) {
+    const floor = await measureFloor(COUNT, { port: withPort, burst: false });
+    const contenders = [nsnetContender(withPort), ipBatchContender(withPort)];
+    if (cniDir) contenders.push(cniContender(cniDir, withPort));
+    if (NETAVARK) contenders.push(netavarkContender(withPort));
+    const results = [{ label: `kernel floor (bench/floor.c)${withPort ? ', map element' : ''}`, setup: floor.setup, teardown: floor.teardown }];
+    for (const contender of contenders) results.push({ label: contender.label, ...(await run(contender)) });
+    tables.push(withRatios(results));
+  }
+  return tables;
+}
+
 async function main() {
   if (process.env.NSNET_SANDBOX !== 'inside') {
     throw new Error('run the benchmark inside a throw-away namespace: npm run bench');
   }
+  if (!Number.isInteger(ROUNDS) || ROUNDS < 1) throw new Error(`--rounds must be a positive whole number: ${options.rounds}`);
   // Named namespaces are in the sandbox's private netns directory.
   await NetNamespace.host().links.list();
   console.log(`\n${COUNT} containers set up one at a time (new namespace, veth on a bridge, address, default route), then torn down one at a time\n`);
   const cniDir = CNI_DIRS.find((dir) => ['bridge', 'host-local', 'portmap'].every((p) => fs.existsSync(path.join(dir, p))));
   if (!cniDir) console.log('(CNI plugins not installed, skipped: apt-get install containernetworking-plugins)\n');
   if (!NETAVARK) console.log('(netavark not installed, skipped: apt-get install netavark)\n');
-  for (const withPort of [false, true]) {
-    const contenders = [nsnetContender(withPort), ipBatchContender(withPort)];
-    if (cniDir) contenders.push(cniContender(cniDir, withPort));
-    if (NETAVARK) contenders.push(netavarkContender(withPort));
-    const results = [];
-    for (const contender of contenders) results.push({ label: contender.label, ...(await run(contender)) });
-    console.log(withPort ? '\nwith one published port each, and masquerade:' : 'no published port:');
-    printTable(results);
+  const rounds = [];
+  for (let r = 1; r <= ROUNDS; r++) {
+    const tables = await round(cniDir);
+    rounds.push(tables);
+    TABLES.forEach(({ title }, t) => {
+      console.log(`${ROUNDS > 1 ? `round ${r}/${ROUNDS}, ` : ''}${title}`);
+      printTable(tables[t]);
+      console.log('');
+    });
   }
+  if (ROUNDS === 1) return;
+  TABLES.forEach(({ title }, t) => {
+    console.log(`median of ${ROUNDS} rounds (times, and each ratio: the median of the rounds' ratios), ${title}`);
+    const FIELDS = ['setup', 'teardown', 'setupVsFloor', 'teardownVsFloor', 'setupVsNsnet', 'teardownVsNsnet'];
+    printTable(rounds[0][t].map((row, c) => ({
+      label: row.label,
+      ...Object.fromEntries(FIELDS.map((field) => [field, median(rounds.map((tables) => tables[t][c][field]))])),
+    })));
+    console.log('');
+  });
+}
+
+/** Each row's ratios to the floor (the first row) and to nsnet (the second). */
+function withRatios(results) {
+  const [floor, nsnet] = results;
+  return results.map((r) => ({
+    ...r,
+    setupVsFloor: r.setup / floor.setup,
+    teardownVsFloor: r.teardown / floor.setup,
+    setupVsNsnet: r === floor ? undefined : r.setup / nsnet.setup,
+    teardownVsNsnet: r === floor ? undefined : r.teardown / nsnet.teardown,
+  }));
 }
 
 function printTable(results) {
-  const nsnet = results[0];
-  const rows = [['contender', 'setup ms (median)', 'teardown ms (median)', 'nsnet faster: setup', 'teardown']];
+  const rows = [['contender', 'setup ms (median)', 'teardown ms (median)', 'setup / floor setup', 'teardown / floor setup', 'nsnet faster: setup', 'teardown']];
   for (const r of results) {
-    rows.push([r.label, r.setup.toFixed(2), r.teardown.toFixed(2), `${(r.setup / nsnet.setup).toFixed(1)}x`, `${(r.teardown / nsnet.teardown).toFixed(1)}x`]);
+    rows.push([r.label, r.setup.toFixed(2), r.teardown.toFixed(2), times(r.setupVsFloor), times(r.teardownVsFloor), times(r.setupVsNsnet), times(r.teardownVsNsnet)]);
   }
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
   for (const row of rows) console.log(row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('   '));

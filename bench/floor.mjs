@@ -1,0 +1,79 @@
+// The kernel's floor (floor.c) for the benchmarks: built once with `cc -O2`
+// (again only when floor.c is newer than the program), run inside the
+// caller's sandbox, its figures parsed. Every benchmark prints its figures as
+// ratios to these, measured in the same run.
+import { execFile, execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+
+const SOURCE = path.join(path.dirname(new URL(import.meta.url).pathname), 'floor.c');
+const BINARY = path.join(tmpdir(), `nsnet-bench-${process.getuid()}`, 'floor');
+
+function build() {
+  const built = fs.statSync(BINARY, { throwIfNoEntry: false });
+  if (built && built.mtimeMs >= fs.statSync(SOURCE).mtimeMs) return BINARY;
+  fs.mkdirSync(path.dirname(BINARY), { recursive: true });
+  const partial = `${BINARY}.${process.pid}`; // benchmarks started together must not run a half-written program
+  try {
+    execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-o', partial, SOURCE, '-lpthread'], { stdio: 'inherit' });
+  } catch (error) {
+    throw new Error(`cannot build ${SOURCE} with cc (the C compiler that builds the addon): ${error.message}`);
+  }
+  fs.renameSync(partial, BINARY);
+  return BINARY;
+}
+
+const STEPS = ['netns', 'veth', 'configure', 'port', 'setup', 'teardown'];
+
+/**
+ * Runs floor once: { netns, veth, configure, port, setup, teardown } in ms;
+ * one at a time also { early, late }, the median setup of the first and of
+ * the last 20 containers.
+ */
+async function runFloor(args) {
+  const { stdout } = await promisify(execFile)(build(), args.map(String), { encoding: 'utf8' }).catch((error) => {
+    throw new Error(`floor ${args.join(' ')} failed: ${(error.stderr || error.message).trim()}`);
+  });
+  const figures = {};
+  const figure = (name) => stdout.match(new RegExp(`\\b${name} ([0-9.]+)`))?.[1];
+  for (const step of STEPS) {
+    if (!figure(step)) throw new Error(`floor ${args.join(' ')}: no ${step} figure in: ${stdout.trim()}`);
+    figures[step] = Number(figure(step));
+  }
+  for (const extra of ['early', 'late']) if (figure(extra)) figures[extra] = Number(figure(extra));
+  return figures;
+}
+
+/**
+ * The floor for `count` containers: medians one at a time, and `burst`
+ * (all `count` at once, ms per container). With `port`, each container also
+ * publishes one port (a map element), counted in `setup` and `teardown`.
+ */
+export async function measureFloor(count, { port = false, burst = true } = {}) {
+  const flags = port ? ['--port'] : [];
+  const figures = await runFloor([count, ...flags]);
+  if (burst) figures.burst = await runFloor([count, 'burst', ...flags]);
+  return figures;
+}
+
+/** A ratio as the tables print it: "4.5x", two decimals below 1 ("0.07x"); blank when undefined. */
+export function times(ratio) {
+  if (ratio === undefined) return '';
+  return `${ratio.toFixed(ratio < 1 ? 2 : 1)}x`;
+}
+
+/** A figure as a multiple of the floor's. */
+export const timesFloor = (value, floor) => times(value / floor);
+
+// Run alone (`scripts/sandbox node bench/floor.mjs [N]`): the floor's figures, without and with a published port.
+if (process.argv[1] === new URL(import.meta.url).pathname) {
+  const count = Number(process.argv[2] || 200);
+  for (const port of [false, true]) {
+    const { burst, ...one } = await measureFloor(count, { port });
+    console.log(`kernel floor, ${count} containers${port ? ', one published port each' : ''} (ms)`);
+    console.log(`  one at a time (medians): ${Object.entries(one).map(([step, ms]) => `${step} ${ms}`).join('  ')}`);
+    console.log(`  burst (per container):   ${Object.entries(burst).map(([step, ms]) => `${step} ${ms}`).join('  ')}`);
+  }
+}
