@@ -14,6 +14,7 @@ import { checkConnectInput, type ConnectInput } from './connect-options';
 import { connect, disconnect } from './endpoint';
 import { type Endpoint, toEndpoint } from './endpoint-record';
 import { installFirewallLocked } from './firewall-reinstall';
+import { networkRecord, networkRecords } from './listing';
 import { checkHostAddresses } from './host-addresses';
 import { randomLocalMac } from './mac';
 import { checkNetworkName, checkNetworkOptions, differences } from './options';
@@ -110,10 +111,7 @@ export class BridgeNetwork {
   }
 }
 
-/** The endpoints of every network, read once. */
-export async function listEndpoints(): Promise<Endpoint[]> {
-  return (await currentStore().list<EndpointRecord>('endpoints')).map((record) => toEndpoint(record));
-}
+export { listEndpoints } from './listing';
 
 /**
  * Creates a bridge network, or returns the existing one when the options
@@ -185,15 +183,11 @@ export async function createBridgeNetwork(options: BridgeNetworkOptions): Promis
 
 /** The network of this name, or NETWORK_NOT_FOUND. */
 export async function getNetwork(name: string): Promise<BridgeNetwork> {
-  checkNetworkName(name);
-  const record = await currentStore().read<NetworkRecord>('networks', name);
-  if (!record) throw new NsnetError('NETWORK_NOT_FOUND', `no network named "${name}"`);
-  return new BridgeNetwork(record);
+  return new BridgeNetwork(await networkRecord(name));
 }
 
 export async function listNetworks(): Promise<BridgeNetwork[]> {
-  const records = await currentStore().list<NetworkRecord>('networks');
-  return records.sort((a, b) => a.name.localeCompare(b.name)).map((record) => new BridgeNetwork(record));
+  return (await networkRecords()).map((record) => new BridgeNetwork(record));
 }
 
 /**

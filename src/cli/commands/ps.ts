@@ -2,8 +2,7 @@
 import { Command } from 'commander';
 
 import type { Endpoint } from '../../network/endpoint-record';
-import { type ContainerInfo, listContainers } from '../../network/containers';
-import { listEndpoints } from '../../network/network';
+import { type ContainerInfo, listContainersAndEndpoints } from '../../network/listing';
 import { formatPort, printJson, printTable } from '../output';
 
 export function psCommand(): Command {
@@ -11,7 +10,7 @@ export function psCommand(): Command {
     .description('list containers and endpoints with their addresses and published ports')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
-      const [containers, endpoints] = await Promise.all([listContainers(), listEndpoints()]);
+      const { containers, endpoints } = await listContainersAndEndpoints();
       // Endpoints made with net.connect() rather than setupContainer().
       const owned = new Set(containers.map((c) => c.endpoint?.hostIfname).filter(Boolean));
       const loose = endpoints.filter((e) => !owned.has(e.hostIfname));
