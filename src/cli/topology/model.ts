@@ -1,8 +1,10 @@
 /** What `nsnet topology` draws: networks, endpoints and containers, checked against the kernel. */
+import { isGone } from '../../errors';
 import { gatewayAddresses } from '../../network/bridge';
 import type { Endpoint } from '../../network/endpoint-record';
 import { listContainersAndEndpoints, networkRecords } from '../../network/listing';
 import { NetNamespace } from '../../netns';
+import type { Link } from '../../rtnl/links';
 import type { PublishedPort } from '../../types/ports';
 
 /** A link as the kernel has it now. */
@@ -48,13 +50,12 @@ export interface Topology {
 
 export async function readTopology(): Promise<Topology> {
   const host = NetNamespace.host();
-  const [networks, { containers, endpoints: allEndpoints }, links, addresses] = await Promise.all([
-    networkRecords(),
-    listContainersAndEndpoints(),
-    host.links.list(),
-    host.addresses.list(),
-  ]);
+  const linkDump = host.links.list();
+  // Once the socket is open, the dump goes out first (it waited for the socket first): the kernel makes it while this thread reads the records.
+  const reading = host.connection().then(() => Promise.all([networkRecords(), listContainersAndEndpoints()]));
+  const [links, [networks, { containers, endpoints: allEndpoints }]] = await Promise.all([linkDump, reading]);
   const linksByName = firstByKey(links, (l) => l.name);
+  const bridgeAddresses = await Promise.all(networks.map((net) => addressesOf(host, linksByName.get(net.bridge))));
   const linkState = (name: string): LinkState => {
     const link = linksByName.get(name);
     return !link ? 'missing' : link.up ? 'up' : 'down';
@@ -69,16 +70,16 @@ export async function readTopology(): Promise<Topology> {
     return owner ? [owner.id, ...owner.joinedBy] : [];
   };
   const result: Topology = { host: { netnsInode: host.inode }, networks: [], unattached: [] };
-  for (const net of networks) {
+  for (const [i, net] of networks.entries()) {
     const endpoints = allEndpoints.filter((e) => e.network === net.name);
     const bridge = linksByName.get(net.bridge);
     const onBridge = (e: Endpoint) => bridge !== undefined && linksByName.get(e.hostIfname)?.master === bridge.index;
-    const bridgeAddresses = new Set(addresses.filter((a) => a.index === bridge?.index).map((a) => a.cidr));
+    const addresses = new Set(bridgeAddresses[i]);
     result.networks.push({
       name: net.name,
       bridge: net.bridge,
       bridgeLink: linkState(net.bridge),
-      missingGateways: gatewayAddresses(net).map((a) => a.cidr).filter((cidr) => !bridgeAddresses.has(cidr)),
+      missingGateways: gatewayAddresses(net).map((a) => a.cidr).filter((cidr) => !addresses.has(cidr)),
       subnet: net.subnet,
       ...(net.internal ? {} : { gateway: net.gateway }),
       ...(net.ipv6 ? { ipv6: net.ipv6.subnet } : {}),
@@ -95,6 +96,17 @@ export async function readTopology(): Promise<Topology> {
     result.unattached.push({ id: c.id, mode, ...(c.netnsPath ? { netns: c.netnsPath } : {}) });
   }
   return result;
+}
+
+/** The addresses (CIDRs) of a bridge: none when it is missing, or gone since the link dump. */
+async function addressesOf(host: NetNamespace, bridge: Link | undefined): Promise<string[]> {
+  if (!bridge) return [];
+  try {
+    return (await host.addresses.list({ dev: bridge.index })).map((a) => a.cidr);
+  } catch (error) {
+    if (isGone(error)) return [];
+    throw error;
+  }
 }
 
 /** Items by a key, the first of each key kept (as a search from the start finds it). */
