@@ -15,8 +15,9 @@ import { CONNECT_OPTION_ENTRIES, type ConnectOptions, endpointKey, type Endpoint
 import type { NetworkRecord } from '../types/network';
 import { Validator } from '../types/schema';
 import { checkConnectInput, type ConnectInput, connectOptionError } from './connect-options';
-import type { Endpoint } from './endpoint-record';
+import { type Endpoint, toEndpoint } from './endpoint-record';
 import { checkHostAddresses } from './host-addresses';
+import { type ContainerInfo, containersAndEndpoints } from './listing';
 import { BridgeNetwork, createBridgeNetwork, getNetwork } from './network';
 import { checkNetworkName } from './options';
 import { attemptPart, teardownEndpoint, teardownEndpointLocked, teardownIncomplete } from './teardown';
@@ -338,4 +339,9 @@ export async function teardownContainer(id: string, options: ContainerTeardownOp
   return { leftRunning };
 }
 
-export { type ContainerInfo, listContainers } from './listing';
+export type { ContainerInfo } from './listing';
+
+/** Every container in the state directory, by id. */
+export async function listContainers(): Promise<ContainerInfo[]> {
+  return (await containersAndEndpoints(toEndpoint)).containers;
+}

@@ -1,18 +1,18 @@
 /**
  * What the state directory says is there, for listings (`nsnet ps`, `network
  * ls|inspect`, `topology`): records only, each kind read once. Apart from
- * the modules that make or change networks, so that a command that lists
- * loads none of them.
+ * the modules that make or change networks, and from namespaces (a listing
+ * prints their paths), so that a command that lists loads none of them.
  */
 import { NsnetError } from '../errors';
 import { currentStore } from '../state/store';
 import type { ContainerMode, ContainerRecord } from '../types/container';
-import { endpointKey } from '../types/endpoint';
+import { endpointKey, type EndpointRecord, endpointView, type EndpointView } from '../types/endpoint';
 import { checkNetworkName, type NetworkRecord } from '../types/network';
-import { type Endpoint, toEndpoint } from './endpoint-record';
+import type { Endpoint } from './endpoint-record';
 
-/** What is known about a container, as `listContainers` reports it. */
-export interface ContainerInfo {
+/** What is known about a container, as `listContainers` reports it; `E`, its endpoint, as the listing makes endpoints. */
+export interface ContainerInfo<E = Endpoint> {
   id: string;
   mode: ContainerMode;
   network?: string;
@@ -22,32 +22,38 @@ export interface ContainerInfo {
   netnsPath?: string;
   status: ContainerRecord['status'];
   created: string;
-  endpoint?: Endpoint;
+  endpoint?: E;
+}
+
+/** An endpoint with its namespace as the path that opens it: what the nsnet command prints of a NetNamespace. */
+export type ListedEndpoint = EndpointView<string>;
+
+export function listedEndpoint(record: EndpointRecord): ListedEndpoint {
+  return endpointView(record, record.netnsPath);
 }
 
 /** The order of ids and names: localeCompare's, with its collator made once rather than on every comparison. */
 const byText = new Intl.Collator().compare;
 
-/** Every container in the state directory, by id. */
-export async function listContainers(): Promise<ContainerInfo[]> {
-  return (await listContainersAndEndpoints()).containers;
-}
-
 /** The endpoints of every network, read once. */
-export async function listEndpoints(): Promise<Endpoint[]> {
-  return (await currentStore().list('endpoints')).map((record) => toEndpoint(record));
+export async function listedEndpoints(): Promise<ListedEndpoint[]> {
+  return (await currentStore().list('endpoints')).map(listedEndpoint);
 }
 
-/** listContainers() and listEndpoints() from one reading of the endpoint records. */
-export async function listContainersAndEndpoints(): Promise<{ containers: ContainerInfo[]; endpoints: Endpoint[] }> {
+/**
+ * Every container in the state directory, by id, and the endpoints of every
+ * network, from one reading of each kind of record; `endpointOf` makes each
+ * endpoint, once (a container's is one of the list).
+ */
+export async function containersAndEndpoints<E>(endpointOf: (record: EndpointRecord) => E): Promise<{ containers: ContainerInfo<E>[]; endpoints: E[] }> {
   const store = currentStore();
   const [records, endpointRecords] = await Promise.all([store.list('containers'), store.list('endpoints')]);
-  const endpoints = endpointRecords.map((record) => toEndpoint(record));
+  const endpoints = endpointRecords.map((record) => endpointOf(record));
   const endpointsByKey = new Map(endpointRecords.map((e, i) => [endpointKey(e.network, e.netnsInode), endpoints[i]]));
   const containers = records
     .sort((a, b) => byText(a.id, b.id))
     .map((record) => {
-      const info: ContainerInfo = {
+      const info: ContainerInfo<E> = {
         id: record.id,
         mode: record.mode,
         joinedBy: record.joinedBy ?? [],

@@ -111,7 +111,10 @@ export class BridgeNetwork {
   }
 }
 
-export { listEndpoints } from './listing';
+/** The endpoints of every network, read once. */
+export async function listEndpoints(): Promise<Endpoint[]> {
+  return (await currentStore().list<EndpointRecord>('endpoints')).map((record) => toEndpoint(record));
+}
 
 /**
  * Creates a bridge network, or returns the existing one when the options

@@ -61,12 +61,12 @@ describe('nsnet command table', () => {
     expect(unknown.stderr).to.equal("nsnet: USAGE: unknown command 'pss'\n(Did you mean ps?)\n");
   });
 
-  it('ps, network ls and network inspect load none of the modules that make or change networks', async () => {
+  it('ps, network ls and network inspect load none of the modules that make or change networks, nor namespaces', async () => {
     for (const args of [['ps', '--json'], ['network', 'ls'], ['network', 'inspect', 'nope']]) {
       const { status, mine } = await loadedBy(args);
       expect(status, args.join(' ')).to.equal(args[1] === 'inspect' ? 1 : 0);
       expect(mine, args.join(' ')).to.include('network/listing.js');
-      for (const heavy of ['network/network.js', 'network/containers.js', 'network/endpoint.js', 'cli/commands/run.js', 'cni/service.js']) {
+      for (const heavy of ['network/network.js', 'network/containers.js', 'network/endpoint.js', 'netns.js', 'cli/commands/run.js', 'cni/service.js']) {
         expect(mine, `${args.join(' ')} loaded ${heavy}`).to.not.include(heavy);
       }
       expect(mine.filter((f) => /^(firewall|ipam)\//.test(f)), args.join(' ')).to.deep.equal([]);

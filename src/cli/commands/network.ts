@@ -1,8 +1,7 @@
 /** `nsnet network create|ls|inspect|rm`: bridge networks, as `docker network`. */
 import { Command, Option } from 'commander';
 
-import type { Endpoint } from '../../network/endpoint-record';
-import { listEndpoints, networkRecord, networkRecords } from '../../network/listing';
+import { type ListedEndpoint, listedEndpoints, networkRecord, networkRecords } from '../../network/listing';
 import { type BridgeNetworkOptions, FIREWALL_BACKENDS, type FirewallBackend, type NetworkRecord } from '../../types/network';
 import { formatPort, printJson, printTable, withProgress } from '../output';
 import { integer } from '../options';
@@ -52,7 +51,7 @@ export function networkCommand(): Command {
     .description('list networks')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
-      const [networks, endpoints] = await Promise.all([networkRecords(), listEndpoints()]);
+      const [networks, endpoints] = await Promise.all([networkRecords(), listedEndpoints()]);
       const counts = networks.map((net) => endpoints.filter((e) => e.network === net.name).length);
       if (options.json) {
         printJson(networks.map((net, i) => ({ ...net, endpoints: counts[i] })));
@@ -77,7 +76,7 @@ export function networkCommand(): Command {
     .argument('<name...>', 'network names')
     .option('--json', 'print JSON')
     .action(async (names: string[], options: { json?: boolean }) => {
-      const [networks, endpoints] = await Promise.all([Promise.all(names.map((name) => networkRecord(name))), listEndpoints()]);
+      const [networks, endpoints] = await Promise.all([Promise.all(names.map((name) => networkRecord(name))), listedEndpoints()]);
       const details = networks.map((network) => ({ network, endpoints: endpoints.filter((e) => e.network === network.name) }));
       if (options.json) printJson(details.map((d) => ({ ...d.network, endpoints: d.endpoints })));
       else process.stdout.write(details.map((d) => inspectText(d.network, d.endpoints)).join('\n'));
@@ -120,12 +119,12 @@ function networkOptions(name: string, options: CreateOptions): BridgeNetworkOpti
   return wanted;
 }
 
-function inspectText(network: Readonly<NetworkRecord>, endpoints: Endpoint[]): string {
+function inspectText(network: Readonly<NetworkRecord>, endpoints: ListedEndpoint[]): string {
   const lines = Object.entries(network).map(([key, value]) => `${key}: ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`);
   lines.push(`endpoints: ${endpoints.length ? '' : 'none'}`);
   for (const e of endpoints) {
     const ports = e.ports.map(formatPort).join(', ');
-    lines.push(`  ${e.netns.path} ${e.ifname} ${[e.ipv4, e.ipv6].filter(Boolean).join(' ')} ${e.mac} host ${e.hostIfname}${ports ? ` ports ${ports}` : ''}`);
+    lines.push(`  ${e.netns} ${e.ifname} ${[e.ipv4, e.ipv6].filter(Boolean).join(' ')} ${e.mac} host ${e.hostIfname}${ports ? ` ports ${ports}` : ''}`);
   }
   return lines.join('\n') + '\n';
 }

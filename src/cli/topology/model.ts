@@ -1,8 +1,7 @@
 /** What `nsnet topology` draws: networks, endpoints and containers, checked against the kernel. */
 import { isGone } from '../../errors';
 import { gatewayAddresses } from '../../network/bridge';
-import type { Endpoint } from '../../network/endpoint-record';
-import { listContainersAndEndpoints, networkRecords } from '../../network/listing';
+import { containersAndEndpoints, type ListedEndpoint, listedEndpoint, networkRecords } from '../../network/listing';
 import { NetNamespace } from '../../netns';
 import type { Link } from '../../rtnl/links';
 import type { PublishedPort } from '../../types/ports';
@@ -52,7 +51,7 @@ export async function readTopology(): Promise<Topology> {
   const host = NetNamespace.host();
   const linkDump = host.links.list();
   // Once the socket is open, the dump goes out first (it waited for the socket first): the kernel makes it while this thread reads the records.
-  const reading = host.connection().then(() => Promise.all([networkRecords(), listContainersAndEndpoints()]));
+  const reading = host.connection().then(() => Promise.all([networkRecords(), containersAndEndpoints(listedEndpoint)]));
   const [links, [networks, { containers, endpoints: allEndpoints }]] = await Promise.all([linkDump, reading]);
   const linksByName = firstByKey(links, (l) => l.name);
   const bridgeAddresses = await Promise.all(networks.map((net) => addressesOf(host, linksByName.get(net.bridge))));
@@ -65,7 +64,7 @@ export async function readTopology(): Promise<Topology> {
     containers.filter((c) => c.endpoint),
     (c) => c.endpoint?.hostIfname,
   );
-  const containersIn = (e: Endpoint): string[] => {
+  const containersIn = (e: ListedEndpoint): string[] => {
     const owner = endpointOwners.get(e.hostIfname);
     return owner ? [owner.id, ...owner.joinedBy] : [];
   };
@@ -73,7 +72,7 @@ export async function readTopology(): Promise<Topology> {
   for (const [i, net] of networks.entries()) {
     const endpoints = allEndpoints.filter((e) => e.network === net.name);
     const bridge = linksByName.get(net.bridge);
-    const onBridge = (e: Endpoint) => bridge !== undefined && linksByName.get(e.hostIfname)?.master === bridge.index;
+    const onBridge = (e: ListedEndpoint) => bridge !== undefined && linksByName.get(e.hostIfname)?.master === bridge.index;
     const addresses = new Set(bridgeAddresses[i]);
     result.networks.push({
       name: net.name,
@@ -116,13 +115,13 @@ function firstByKey<T>(items: T[], key: (item: T) => string | undefined): Map<st
   return byKey;
 }
 
-function topologyEndpoint(e: Endpoint, containers: string[], hostLink: LinkState, onBridge: boolean): TopologyEndpoint {
+function topologyEndpoint(e: ListedEndpoint, containers: string[], hostLink: LinkState, onBridge: boolean): TopologyEndpoint {
   return {
     hostIfname: e.hostIfname,
     hostLink,
     onBridge,
     containers,
-    netns: e.netns.path,
+    netns: e.netns,
     ifname: e.ifname,
     ipv4: e.ipv4,
     ...(e.ipv6 ? { ipv6: e.ipv6 } : {}),
