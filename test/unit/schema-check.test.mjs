@@ -116,6 +116,20 @@ describe('schema checks (valibot’s answer, without its copies)', () => {
     }
   });
 
+  it('agrees at the edges of the kinds it covers: NaN, holes in lists, undefined, functions and lists as objects', () => {
+    const cases = [
+      [v.number(), [NaN, 0, -0, Infinity, '1']],
+      [v.array(v.string()), [[, 'a'], ['a'], [undefined], {}]],
+      [v.object({ a: v.optional(v.string()) }), [{}, { a: undefined }, { a: 1 }, [], () => 1, null]],
+      [v.picklist(['a', NaN]), [NaN, 'a', 'b']],
+      [v.union([v.string(), v.pipe(v.number(), v.integer(), v.minValue(1))]), ['x', 0, 1, 1.5]],
+      [v.pipe(v.string(), v.minLength(1)), ['', 'a']],
+    ];
+    for (const [schema, values] of cases) {
+      for (const value of values) expect(fitsOf(schema)(value), String(value)).to.equal(v.is(schema, value));
+    }
+  });
+
   it('leaves to valibot what its rules do not cover: defaults, fallbacks, transformations, other kinds and actions', () => {
     const cases = [
       [v.object({ a: v.optional(v.string(), 'x') }), [{}, { a: 1 }, { a: 'y' }]],
