@@ -1,6 +1,8 @@
 // The checks of schema-check.ts give valibot's own answer (v.is) for every
 // schema of nsnet's, on records as nsnet writes them, on every kind of damage
 // to them, and on any value at all; what they do not cover is left to valibot.
+import { execFileSync } from 'node:child_process';
+
 import { expect } from 'chai';
 import fc from 'fast-check';
 import * as v from 'valibot';
@@ -128,6 +130,18 @@ describe('schema checks (valibot’s answer, without its copies)', () => {
     for (const [schema, values] of cases) {
       for (const value of values) expect(fitsOf(schema)(value), String(value)).to.equal(v.is(schema, value));
     }
+  });
+
+  it('answers as valibot where node may not compile code from text (--disallow-code-generation-from-strings)', () => {
+    const script = `
+      const v = require('valibot');
+      const { fitsOf } = require('./dist/types/schema-check.js');
+      const { EndpointRecordSchema } = require('./dist/types/endpoint.js');
+      const record = ${JSON.stringify(fitting.EndpointRecordSchema)};
+      const answers = [record, { ...record, mac: 'nope' }, null].map((value) => [fitsOf(EndpointRecordSchema)(value), v.is(EndpointRecordSchema, value)]);
+      process.stdout.write(JSON.stringify(answers));`;
+    const answers = JSON.parse(execFileSync(process.execPath, ['--disallow-code-generation-from-strings', '-e', script], { encoding: 'utf8' }));
+    expect(answers).to.deep.equal([[true, true], [false, false], [false, false]]);
   });
 
   it('leaves to valibot what its rules do not cover: defaults, fallbacks, transformations, other kinds and actions', () => {
