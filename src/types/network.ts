@@ -2,7 +2,6 @@
 import v = require('valibot');
 
 import { invalid } from '../errors';
-
 import { MAX_MTU, MIN_MTU } from './limits';
 import { CidrText, FirewallInterfaceName, IpText, MacText } from './record-text';
 import { Integer, jsonObject, strictJsonObject } from './schema';

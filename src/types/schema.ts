@@ -3,9 +3,9 @@
  * whether a value fits is answered as valibot answers it (schema-check.ts);
  * one that does not is walked again for its first problem, as the path it is
  * at (`ipv6.subnet`, `publish[1]`) and what was expected there, for each
- * caller to turn into its own error. A
- * schema states its expectation as its message (`v.array(v.string(), 'a list
- * of strings')`); else it is said from the schema's kind.
+ * caller to turn into its own error. A schema states its expectation as its
+ * message (`v.array(v.string(), 'a list of strings')`); else it is said from
+ * the schema's kind.
  */
 import v = require('valibot');
 
