@@ -4,17 +4,25 @@ import { join } from 'node:path';
 
 import { Command, CommanderError } from 'commander';
 
-import { cniCommand } from './commands/cni';
-import { demoCommand } from './commands/demo';
-import { netnsCommand } from './commands/netns';
-import { networkCommand } from './commands/network';
-import { psCommand } from './commands/ps';
-import { reconcileCommand } from './commands/reconcile';
-import { rmCommand } from './commands/rm';
-import { runCommand } from './commands/run';
-import { topologyCommand } from './commands/topology';
 import { endQuietlyOnClosedPipe, exitWhenWritten } from './exit';
 import { errorLine, exitStatusFor, UsageError } from './output';
+
+/**
+ * The commands, in the order help lists them. Each is made, and its modules
+ * loaded, only when it runs or help lists them all: a listing needs none of
+ * what makes and removes networks.
+ */
+const COMMANDS: Record<string, () => Command> = {
+  run: () => (require('./commands/run') as typeof import('./commands/run')).runCommand(),
+  network: () => (require('./commands/network') as typeof import('./commands/network')).networkCommand(),
+  ps: () => (require('./commands/ps') as typeof import('./commands/ps')).psCommand(),
+  rm: () => (require('./commands/rm') as typeof import('./commands/rm')).rmCommand(),
+  netns: () => (require('./commands/netns') as typeof import('./commands/netns')).netnsCommand(),
+  reconcile: () => (require('./commands/reconcile') as typeof import('./commands/reconcile')).reconcileCommand(),
+  topology: () => (require('./commands/topology') as typeof import('./commands/topology')).topologyCommand(),
+  cni: () => (require('./commands/cni') as typeof import('./commands/cni')).cniCommand(),
+  demo: () => (require('./commands/demo') as typeof import('./commands/demo')).demoCommand(),
+};
 
 function version(): string {
   return JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')).version;
@@ -26,27 +34,25 @@ function quiet(command: Command): void {
   for (const sub of command.commands) quiet(sub);
 }
 
-export function program(): Command {
+/**
+ * The command line's parser. Given the command a command line names (its
+ * first word), only that command is made; otherwise (help, a version, a
+ * word that is no command) all of them, for help to list and suggest.
+ */
+export function program(commandName?: string): Command {
   const nsnet = new Command('nsnet')
     .description('Docker-grade container networking on Linux, without Docker')
     .version(version(), '-V, --version')
-    .enablePositionalOptions()
-    .addCommand(runCommand())
-    .addCommand(networkCommand())
-    .addCommand(psCommand())
-    .addCommand(rmCommand())
-    .addCommand(netnsCommand())
-    .addCommand(reconcileCommand())
-    .addCommand(topologyCommand())
-    .addCommand(cniCommand())
-    .addCommand(demoCommand())
-    .addHelpText(
-      'after',
-      `
+    .enablePositionalOptions();
+  const named = commandName !== undefined && Object.hasOwn(COMMANDS, commandName);
+  for (const name of named ? [commandName] : Object.keys(COMMANDS)) nsnet.addCommand(COMMANDS[name]());
+  nsnet.addHelpText(
+    'after',
+    `
 Environment: NSNET_STATE_DIR (default /var/lib/nsnet), NSNET_NETNS_DIR (default /run/netns),
 NSNET_DEBUG=1 (stack traces on errors).
 Run 'nsnet COMMAND --help' for a command's options.`,
-    );
+  );
   quiet(nsnet);
   return nsnet;
 }
@@ -58,7 +64,7 @@ function usageError(error: CommanderError): UsageError {
 
 export async function main(argv: string[]): Promise<number> {
   try {
-    await program().parseAsync(argv);
+    await program(argv[2]).parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (caught) {
     if (caught instanceof CommanderError && caught.exitCode === 0) return 0; // --help, --version

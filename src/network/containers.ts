@@ -17,6 +17,7 @@ import { Validator } from '../types/schema';
 import { checkConnectInput, type ConnectInput, connectOptionError } from './connect-options';
 import { type Endpoint, toEndpoint } from './endpoint-record';
 import { checkHostAddresses } from './host-addresses';
+import { type ContainerInfo, containersAndEndpoints } from './listing';
 import { BridgeNetwork, createBridgeNetwork, getNetwork } from './network';
 import { checkNetworkName } from './options';
 import { setupFromPool } from './pool-claim';
@@ -332,43 +333,9 @@ export async function teardownContainer(id: string, options: ContainerTeardownOp
   return { leftRunning };
 }
 
-/** What is known about a container, as `listContainers` reports it. */
-export interface ContainerInfo {
-  id: string;
-  mode: ContainerMode;
-  network?: string;
-  /** The container whose namespace this one joined ('container:<id>'). */
-  joined?: string;
-  joinedBy: string[];
-  netnsPath?: string;
-  status: ContainerRecord['status'];
-  created: string;
-  endpoint?: Endpoint;
-}
+export type { ContainerInfo } from './listing';
 
 /** Every container in the state directory, by id. */
 export async function listContainers(): Promise<ContainerInfo[]> {
-  const store = currentStore();
-  const [records, endpoints] = await Promise.all([
-    store.list<ContainerRecord>('containers'),
-    store.list<EndpointRecord>('endpoints'),
-  ]);
-  const endpointsByKey = new Map(endpoints.map((e) => [endpointKey(e.network, e.netnsInode), e]));
-  return records
-    .sort((a, b) => a.id.localeCompare(b.id))
-    .map((record) => {
-      const info: ContainerInfo = {
-        id: record.id,
-        mode: record.mode,
-        joinedBy: record.joinedBy ?? [],
-        status: record.status,
-        created: record.created,
-      };
-      if (record.network) info.network = record.network;
-      if (record.joined) info.joined = record.joined;
-      if (record.netnsPath) info.netnsPath = record.netnsPath;
-      const endpoint = record.endpoint ? endpointsByKey.get(record.endpoint) : undefined;
-      if (endpoint) info.endpoint = toEndpoint(endpoint);
-      return info;
-    });
+  return (await containersAndEndpoints(toEndpoint)).containers;
 }

@@ -14,6 +14,7 @@ import { checkConnectInput, type ConnectInput } from './connect-options';
 import { connect, type ConnectPlace, disconnect } from './endpoint';
 import { type Endpoint, toEndpoint } from './endpoint-record';
 import { installFirewallLocked } from './firewall-reinstall';
+import { networkRecord, networkRecords } from './listing';
 import { checkHostAddresses } from './host-addresses';
 import { randomLocalMac } from './mac';
 import { checkNetworkName, checkNetworkOptions, differences } from './options';
@@ -205,15 +206,11 @@ async function createOrFindBridgeNetwork(options: BridgeNetworkOptions): Promise
 
 /** The network of this name, or NETWORK_NOT_FOUND. */
 export async function getNetwork(name: string): Promise<BridgeNetwork> {
-  checkNetworkName(name);
-  const record = await currentStore().read<NetworkRecord>('networks', name);
-  if (!record) throw new NsnetError('NETWORK_NOT_FOUND', `no network named "${name}"`);
-  return new BridgeNetwork(record);
+  return new BridgeNetwork(await networkRecord(name));
 }
 
 export async function listNetworks(): Promise<BridgeNetwork[]> {
-  const records = await currentStore().list<NetworkRecord>('networks');
-  return records.sort((a, b) => a.name.localeCompare(b.name)).map((record) => new BridgeNetwork(record));
+  return (await networkRecords()).map((record) => new BridgeNetwork(record));
 }
 
 /**

@@ -6,7 +6,7 @@ import { invalid } from '../errors';
 import { specialRange } from '../ipam/special-ranges';
 import { Subnet } from '../ipam/subnet';
 import { canonicalAddress, ipFamily, isIPv6 } from '../types/ip';
-import { type BridgeNetworkOptions, BridgeNetworkOptionsSchema, NETWORK_NAME, type NetworkRecord } from '../types/network';
+import { type BridgeNetworkOptions, BridgeNetworkOptionsSchema, type NetworkRecord } from '../types/network';
 import { describeProblem, Validator } from '../types/schema';
 import { checkNewInterfaceName } from '../validate';
 
@@ -14,12 +14,7 @@ export const DEFAULT_MTU = 1500;
 
 const networkOptions = new Validator(BridgeNetworkOptionsSchema);
 
-export function checkNetworkName(name: unknown): string {
-  if (typeof name !== 'string' || !NETWORK_NAME.test(name)) {
-    throw invalid(`network name must match ${NETWORK_NAME.source}: ${String(name)}`);
-  }
-  return name;
-}
+export { checkNetworkName } from '../types/network';
 
 /** Names that stand for a container mode (setupContainer's `network`), so a network of that name could not be asked for. */
 const MODE_NAMES = new Set(['host', 'none']);

@@ -45,11 +45,13 @@ export class Addresses {
       throw invalid(`address family must be 4 or 6, got ${String(filter.family)}`);
     }
     const family = filter.family ? addressFamilyNumber(filter.family) : 0;
-    const index = filter.dev === undefined ? 0 : await this.links.indexOf(filter.dev);
+    // One device's name comes with it; every device's takes a dump of every link.
+    const device = filter.dev === undefined ? undefined : await this.links.get(filter.dev);
+    const index = device?.index ?? 0;
     const conn = await this.ctx.connection();
     const [replies, names] = await Promise.all([
       conn.query(`address list in ${this.ctx.label}`, native().encodeAddressDump(family, index)),
-      this.links.list().then((links) => new Map(links.map((link) => [link.index, link.name]))),
+      device ? new Map([[device.index, device.name]]) : this.links.list().then((links) => new Map(links.map((link) => [link.index, link.name]))),
     ]);
     return native()
       .parseAddresses(replies)

@@ -1,7 +1,7 @@
 /** Endpoints: the options of a connect, and the record stored for an endpoint. */
 import v = require('valibot');
 
-import { PublishedPortSchema, PublishSpecSchema } from './ports';
+import { type PublishedPort, PublishedPortSchema, PublishSpecSchema } from './ports';
 import { FirewallInterfaceName, InterfaceName, IpText, MacText } from './record-text';
 import { Integer, jsonObject, strictJsonObject } from './schema';
 
@@ -48,4 +48,44 @@ export type EndpointRecord = v.InferOutput<typeof EndpointRecordSchema>;
 /** Endpoint records are keyed by network and namespace: one endpoint per pair. */
 export function endpointKey(network: string, netnsInode: number): string {
   return `${network}@${netnsInode}`;
+}
+
+/**
+ * What users get back about an endpoint, from its stored record, with `N`
+ * for its namespace: a NetNamespace (network/endpoint-record.ts), or in a
+ * listing the path that opens it, which is how a NetNamespace prints.
+ */
+export interface EndpointView<N> {
+  id: string;
+  network: string;
+  netns: N;
+  ifname: string;
+  hostIfname: string;
+  /** The MAC address of the host end (on the bridge). */
+  hostMac?: string;
+  mac: string;
+  ipv4: string;
+  ipv6?: string;
+  /** The default route's gateway; none on internal networks. */
+  gateway?: string;
+  gateway6?: string;
+  ports: PublishedPort[];
+}
+
+export function endpointView<N>(record: EndpointRecord, netns: N): EndpointView<N> {
+  const endpoint: EndpointView<N> = {
+    id: record.id,
+    network: record.network,
+    netns,
+    ifname: record.ifname,
+    hostIfname: record.hostIfname,
+    mac: record.mac,
+    ipv4: record.ipv4,
+    ports: record.ports,
+  };
+  if (record.hostMac) endpoint.hostMac = record.hostMac;
+  if (record.ipv6) endpoint.ipv6 = record.ipv6;
+  if (record.gateway) endpoint.gateway = record.gateway;
+  if (record.gateway6) endpoint.gateway6 = record.gateway6;
+  return endpoint;
 }

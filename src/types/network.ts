@@ -1,6 +1,7 @@
 /** Bridge networks: the options createBridgeNetwork takes, and the record stored for a network. */
 import v = require('valibot');
 
+import { invalid } from '../errors';
 import { MAX_MTU, MAX_POOL_SIZE, MIN_MTU } from './limits';
 import { CidrText, FirewallInterfaceName, IpText, MacText } from './record-text';
 import { Integer, jsonObject, strictJsonObject } from './schema';
@@ -13,6 +14,13 @@ export const ACTIVE_FIREWALLS = ['nftables', 'iptables', 'none'] as const;
 export type ActiveFirewall = (typeof ACTIVE_FIREWALLS)[number];
 
 export const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
+
+export function checkNetworkName(name: unknown): string {
+  if (typeof name !== 'string' || !NETWORK_NAME.test(name)) {
+    throw invalid(`network name must match ${NETWORK_NAME.source}: ${String(name)}`);
+  }
+  return name;
+}
 
 export const BridgeNetworkOptionsSchema = strictJsonObject({
   /** [a-zA-Z0-9][a-zA-Z0-9_.-]{0,63} */

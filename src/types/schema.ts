@@ -1,12 +1,15 @@
 /**
  * Checking a value against a schema (valibot, built once at module load):
- * valibot says whether a value fits; one that does not is walked again for
- * its first problem, as the path it is at (`ipv6.subnet`, `publish[1]`) and
- * what was expected there, for each caller to turn into its own error. A
- * schema states its expectation as its message (`v.array(v.string(), 'a list
- * of strings')`); else it is said from the schema's kind.
+ * whether a value fits is answered as valibot answers it (schema-check.ts);
+ * one that does not is walked again for its first problem, as the path it is
+ * at (`ipv6.subnet`, `publish[1]`) and what was expected there, for each
+ * caller to turn into its own error. A schema states its expectation as its
+ * message (`v.array(v.string(), 'a list of strings')`); else it is said from
+ * the schema's kind.
  */
 import v = require('valibot');
+
+import { type Fits, fitsOf } from './schema-check';
 
 export interface SchemaProblem {
   /** Where, as `ipv6.subnet` or `publish[1]`; '' for the value itself. */
@@ -48,10 +51,14 @@ function stages(schema: Schema): Schema[] {
 }
 
 export class Validator<T extends Schema> {
+  /** v.is for this schema, made on first use. */
+  private fits: Fits | undefined;
+
   constructor(readonly schema: T) {}
 
   check(value: unknown): value is v.InferOutput<T> {
-    return v.is(this.schema, value);
+    this.fits ??= fitsOf(this.schema);
+    return this.fits(value);
   }
 
   /** The first problem of `value`, or undefined when it fits. */

@@ -1,8 +1,7 @@
 /** `nsnet network create|ls|inspect|rm`: bridge networks, as `docker network`. */
 import { Command, Option } from 'commander';
 
-import type { Endpoint } from '../../network/endpoint-record';
-import { createBridgeNetwork, getNetwork, listEndpoints, listNetworks, removeNetwork } from '../../network/network';
+import { type ListedEndpoint, listedEndpoints, networkRecord, networkRecords } from '../../network/listing';
 import { type BridgeNetworkOptions, FIREWALL_BACKENDS, type FirewallBackend, type NetworkRecord } from '../../types/network';
 import { formatPort, printJson, printTable, withProgress } from '../output';
 import { integer } from '../options';
@@ -41,6 +40,7 @@ export function networkCommand(): Command {
     .addOption(new Option('--firewall <backend>', 'firewall backend').choices(FIREWALL_BACKENDS))
     .option('--json', 'print the network as JSON')
     .action(async (name: string, options: CreateOptions) => {
+      const { createBridgeNetwork } = await changes();
       const net = await withProgress(`creating network ${name}`, () => createBridgeNetwork(networkOptions(name, options)));
       if (options.json) printJson(net.options);
       else process.stdout.write(`${net.name}\n`);
@@ -51,10 +51,10 @@ export function networkCommand(): Command {
     .description('list networks')
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
-      const [networks, endpoints] = await Promise.all([listNetworks(), listEndpoints()]);
+      const [networks, endpoints] = await Promise.all([networkRecords(), listedEndpoints()]);
       const counts = networks.map((net) => endpoints.filter((e) => e.network === net.name).length);
       if (options.json) {
-        printJson(networks.map((net, i) => ({ ...net.options, endpoints: counts[i] })));
+        printJson(networks.map((net, i) => ({ ...net, endpoints: counts[i] })));
         return;
       }
       printTable(
@@ -65,7 +65,7 @@ export function networkCommand(): Command {
           net.subnet,
           net.internal ? '-' : net.gateway,
           net.ipv6?.subnet ?? '-',
-          net.options.activeFirewall,
+          net.activeFirewall,
           String(counts[i]),
         ]),
       );
@@ -76,8 +76,8 @@ export function networkCommand(): Command {
     .argument('<name...>', 'network names')
     .option('--json', 'print JSON')
     .action(async (names: string[], options: { json?: boolean }) => {
-      const [networks, endpoints] = await Promise.all([Promise.all(names.map((name) => getNetwork(name))), listEndpoints()]);
-      const details = networks.map((net) => ({ network: net.options, endpoints: endpoints.filter((e) => e.network === net.name) }));
+      const [networks, endpoints] = await Promise.all([Promise.all(names.map((name) => networkRecord(name))), listedEndpoints()]);
+      const details = networks.map((network) => ({ network, endpoints: endpoints.filter((e) => e.network === network.name) }));
       if (options.json) printJson(details.map((d) => ({ ...d.network, endpoints: d.endpoints })));
       else process.stdout.write(details.map((d) => inspectText(d.network, d.endpoints)).join('\n'));
     });
@@ -88,12 +88,18 @@ export function networkCommand(): Command {
     .argument('<name...>', 'network names')
     .option('-f, --force', 'disconnect endpoints first')
     .action(async (names: string[], options: { force?: boolean }) => {
+      const { removeNetwork } = await changes();
       for (const name of names) {
         await withProgress(`removing network ${name}`, () => removeNetwork(name, { force: options.force === true }));
         process.stdout.write(`${name}\n`);
       }
     });
   return network;
+}
+
+/** What makes and removes networks, loaded only by the commands that do (listing needs none of it). */
+function changes(): Promise<typeof import('../../network/network')> {
+  return import('../../network/network');
 }
 
 function networkOptions(name: string, options: CreateOptions): BridgeNetworkOptions {
@@ -113,12 +119,12 @@ function networkOptions(name: string, options: CreateOptions): BridgeNetworkOpti
   return wanted;
 }
 
-function inspectText(network: Readonly<NetworkRecord>, endpoints: Endpoint[]): string {
+function inspectText(network: Readonly<NetworkRecord>, endpoints: ListedEndpoint[]): string {
   const lines = Object.entries(network).map(([key, value]) => `${key}: ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`);
   lines.push(`endpoints: ${endpoints.length ? '' : 'none'}`);
   for (const e of endpoints) {
     const ports = e.ports.map(formatPort).join(', ');
-    lines.push(`  ${e.netns.path} ${e.ifname} ${[e.ipv4, e.ipv6].filter(Boolean).join(' ')} ${e.mac} host ${e.hostIfname}${ports ? ` ports ${ports}` : ''}`);
+    lines.push(`  ${e.netns} ${e.ifname} ${[e.ipv4, e.ipv6].filter(Boolean).join(' ')} ${e.mac} host ${e.hostIfname}${ports ? ` ports ${ports}` : ''}`);
   }
   return lines.join('\n') + '\n';
 }

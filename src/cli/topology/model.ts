@@ -1,9 +1,9 @@
 /** What `nsnet topology` draws: networks, endpoints and containers, checked against the kernel. */
+import { isGone } from '../../errors';
 import { gatewayAddresses } from '../../network/bridge';
-import { type ContainerInfo, listContainers } from '../../network/containers';
-import type { Endpoint } from '../../network/endpoint-record';
-import { listEndpoints, listNetworks } from '../../network/network';
+import { containersAndEndpoints, type ListedEndpoint, listedEndpoint, networkRecords } from '../../network/listing';
 import { NetNamespace } from '../../netns';
+import type { Link } from '../../rtnl/links';
 import type { PublishedPort } from '../../types/ports';
 
 /** A link as the kernel has it now. */
@@ -49,59 +49,79 @@ export interface Topology {
 
 export async function readTopology(): Promise<Topology> {
   const host = NetNamespace.host();
-  const [networks, allEndpoints, containers, links, addresses] = await Promise.all([
-    listNetworks(),
-    listEndpoints(),
-    listContainers(),
-    host.links.list(),
-    host.addresses.list(),
-  ]);
-  const linkNamed = (name: string) => links.find((l) => l.name === name);
+  const linkDump = host.links.list();
+  // Once the socket is open, the dump goes out first (it waited for the socket first): the kernel makes it while this thread reads the records.
+  const reading = host.connection().then(() => Promise.all([networkRecords(), containersAndEndpoints(listedEndpoint)]));
+  const [links, [networks, { containers, endpoints: allEndpoints }]] = await Promise.all([linkDump, reading]);
+  const linksByName = firstByKey(links, (l) => l.name);
+  const bridgeAddresses = await Promise.all(networks.map((net) => addressesOf(host, linksByName.get(net.bridge))));
   const linkState = (name: string): LinkState => {
-    const link = linkNamed(name);
+    const link = linksByName.get(name);
     return !link ? 'missing' : link.up ? 'up' : 'down';
   };
+  const containersById = firstByKey(containers, (c) => c.id);
+  const endpointOwners = firstByKey(
+    containers.filter((c) => c.endpoint),
+    (c) => c.endpoint?.hostIfname,
+  );
+  const containersIn = (e: ListedEndpoint): string[] => {
+    const owner = endpointOwners.get(e.hostIfname);
+    return owner ? [owner.id, ...owner.joinedBy] : [];
+  };
   const result: Topology = { host: { netnsInode: host.inode }, networks: [], unattached: [] };
-  for (const net of networks) {
+  for (const [i, net] of networks.entries()) {
     const endpoints = allEndpoints.filter((e) => e.network === net.name);
-    const bridge = linkNamed(net.bridge);
-    const onBridge = (e: Endpoint) => bridge !== undefined && linkNamed(e.hostIfname)?.master === bridge.index;
-    const bridgeAddresses = new Set(addresses.filter((a) => a.index === bridge?.index).map((a) => a.cidr));
+    const bridge = linksByName.get(net.bridge);
+    const onBridge = (e: ListedEndpoint) => bridge !== undefined && linksByName.get(e.hostIfname)?.master === bridge.index;
+    const addresses = new Set(bridgeAddresses[i]);
     result.networks.push({
       name: net.name,
       bridge: net.bridge,
       bridgeLink: linkState(net.bridge),
-      missingGateways: gatewayAddresses(net.options).map((a) => a.cidr).filter((cidr) => !bridgeAddresses.has(cidr)),
+      missingGateways: gatewayAddresses(net).map((a) => a.cidr).filter((cidr) => !addresses.has(cidr)),
       subnet: net.subnet,
       ...(net.internal ? {} : { gateway: net.gateway }),
       ...(net.ipv6 ? { ipv6: net.ipv6.subnet } : {}),
       internal: net.internal,
-      icc: net.options.icc,
-      masquerade: net.options.masquerade,
-      firewall: net.options.activeFirewall,
-      endpoints: endpoints.map((e) => topologyEndpoint(e, containersIn(e, containers), linkState(e.hostIfname), onBridge(e))),
+      icc: net.icc,
+      masquerade: net.masquerade,
+      firewall: net.activeFirewall,
+      endpoints: endpoints.map((e) => topologyEndpoint(e, containersIn(e), linkState(e.hostIfname), onBridge(e))),
     });
   }
   for (const c of containers) {
-    if (c.endpoint || (c.joined && containers.find((o) => o.id === c.joined)?.endpoint)) continue;
+    if (c.endpoint || (c.joined && containersById.get(c.joined)?.endpoint)) continue;
     const mode = c.mode === 'container' ? `container:${c.joined}` : c.mode;
     result.unattached.push({ id: c.id, mode, ...(c.netnsPath ? { netns: c.netnsPath } : {}) });
   }
   return result;
 }
 
-function containersIn(endpoint: Endpoint, containers: ContainerInfo[]): string[] {
-  const owner = containers.find((c) => c.endpoint?.hostIfname === endpoint.hostIfname);
-  return owner ? [owner.id, ...owner.joinedBy] : [];
+/** The addresses (CIDRs) of a bridge: none when it is missing, or gone since the link dump. */
+async function addressesOf(host: NetNamespace, bridge: Link | undefined): Promise<string[]> {
+  if (!bridge) return [];
+  try {
+    return (await host.addresses.list({ dev: bridge.index })).map((a) => a.cidr);
+  } catch (error) {
+    if (isGone(error)) return [];
+    throw error;
+  }
 }
 
-function topologyEndpoint(e: Endpoint, containers: string[], hostLink: LinkState, onBridge: boolean): TopologyEndpoint {
+/** Items by a key, the first of each key kept (as a search from the start finds it). */
+function firstByKey<T>(items: T[], key: (item: T) => string | undefined): Map<string | undefined, T> {
+  const byKey = new Map<string | undefined, T>();
+  for (const item of items) if (!byKey.has(key(item))) byKey.set(key(item), item);
+  return byKey;
+}
+
+function topologyEndpoint(e: ListedEndpoint, containers: string[], hostLink: LinkState, onBridge: boolean): TopologyEndpoint {
   return {
     hostIfname: e.hostIfname,
     hostLink,
     onBridge,
     containers,
-    netns: e.netns.path,
+    netns: e.netns,
     ifname: e.ifname,
     ipv4: e.ipv4,
     ...(e.ipv6 ? { ipv6: e.ipv6 } : {}),
