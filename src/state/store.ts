@@ -136,8 +136,15 @@ export class StateStore {
   list<K extends RecordKind>(kind: K): Promise<StoredRecords[K][]>;
   list<T extends StoredRecords[RecordKind]>(kind: RecordKind): Promise<T[]>;
   async list(kind: RecordKind): Promise<unknown[]> {
-    const records = await Promise.all((await this.names(kind)).map((name) => this.read(kind, name)));
-    return records.filter((record) => record !== undefined);
+    // One pass on the JS thread: a listing of 2,000 records spends more on promises and paths than on reads.
+    const prefix = `${path.join(this.dir, kind)}/`;
+    const records: unknown[] = [];
+    for (const name of await this.names(kind)) {
+      const file = `${prefix}${name}.json`;
+      const data = this.readBytes(file);
+      if (data) records.push(this.parse(kind, file, data));
+    }
+    return records;
   }
 
   /**
