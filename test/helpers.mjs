@@ -1,6 +1,6 @@
 // Helpers shared by the integration tests: unique names, iproute2 as the
 // independent oracle, and node programs run inside namespaces.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 
 import { expect } from 'chai';
@@ -220,4 +220,20 @@ export async function createWan(link, { host, wan, host6, wan6 }) {
     await hostNs.links.delete(link).catch(() => undefined);
   };
   return { netns: ns, remove };
+}
+
+/**
+ * Runs `script` with `args` in a child process with NSNET_FAULT=`fault`:
+ * its exit, the fault it says it injected, and the JSON of its last line.
+ */
+export async function runWithFault(script, args, fault) {
+  const child = spawn(process.execPath, [script, ...args], { env: { ...process.env, NSNET_FAULT: fault }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const [code, signal] = await once(child, 'exit');
+  const injected = /^nsnet-fault injected \S+ \d+ \w+: (.*)$/m.exec(stderr)?.[1];
+  const line = stdout.trim().split('\n').at(-1);
+  return { code, signal, stderr, injected, outcome: line ? JSON.parse(line) : undefined };
 }

@@ -4,15 +4,14 @@
 // the kernel (ip, nft, iptables-save), the netns directory and the state
 // directory must hold nothing of what died and agree with each other, and
 // the address and host port it had must be free to take again.
-import { execFileSync, spawn } from 'node:child_process';
-import { once } from 'node:events';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { expect } from 'chai';
 
 import { createBridgeNetwork, getNetwork, NetNamespace, reconcile, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
-import { createWan, ipJson, startTcpServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
+import { createWan, ipJson, runWithFault, startTcpServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
 
 const WORKER = join(process.cwd(), 'test/integration/workers/fault-operation.mjs');
 const STATE_DIR = process.env.NSNET_STATE_DIR;
@@ -171,19 +170,8 @@ async function explained(context, fn) {
 }
 
 /** Runs `operation` in a child process with NSNET_FAULT=`fault`. */
-async function runFaulted(operation, args, fault) {
-  const child = spawn(process.execPath, [WORKER, operation, JSON.stringify(args)], {
-    env: { ...process.env, NSNET_FAULT: fault },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk) => (stdout += chunk));
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  const [code, signal] = await once(child, 'exit');
-  const injected = /^nsnet-fault injected \S+ \d+ \w+: (.*)$/m.exec(stderr)?.[1];
-  const line = stdout.trim().split('\n').at(-1);
-  return { code, signal, stderr, injected, outcome: line ? JSON.parse(line) : undefined };
+function runFaulted(operation, args, fault) {
+  return runWithFault(WORKER, [operation, JSON.stringify(args)], fault);
 }
 
 describe('fault injection at every step', function () {

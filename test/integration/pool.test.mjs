@@ -10,7 +10,7 @@ import { expect } from 'chai';
 
 import { createBridgeNetwork, listContainers, NetNamespace, reconcile, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
 import { currentStore } from '../../dist/state/store.js';
-import { createWan, eventually, expectReject, ip, ipJson, runNode, startTcpServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
+import { createWan, eventually, expectReject, ip, ipJson, runNode, runWithFault, startTcpServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
 
 const HOST = '192.0.2.1';
 const WAN = '192.0.2.2';
@@ -278,15 +278,8 @@ describe('warm pool', function () {
       for (const mode of ['fail', 'kill']) {
         for (let step = 1; ; step++) {
           const id = uniqueName('plf');
-          const child = spawn(process.execPath, [SETUP, name, id, '18391'], { env: { ...process.env, NSNET_FAULT: `setupContainer:${step}:${mode}` }, stdio: ['ignore', 'pipe', 'pipe'] });
-          let stdout = '';
-          let stderr = '';
-          child.stdout.on('data', (chunk) => (stdout += chunk));
-          child.stderr.on('data', (chunk) => (stderr += chunk));
-          const [code, signal] = await once(child, 'exit');
-          const injected = /^nsnet-fault injected \S+ \d+ \w+: (.*)$/m.exec(stderr)?.[1];
+          const { code, signal, stderr, injected, outcome } = await runWithFault(SETUP, [name, id, '18391'], `setupContainer:${step}:${mode}`);
           const context = `${mode} at step ${step} (${injected ?? 'past the last step'})`;
-          const outcome = stdout.trim() ? JSON.parse(stdout.trim()) : undefined;
           if (outcome?.ok) {
             // Past the last step, or a step of the pool topping up behind the setup: a whole setup, from the pool.
             expect(await store.read('containers', id), context).to.include({ status: 'ready' });
