@@ -6,10 +6,10 @@
 import { closeSync } from 'node:fs';
 
 import { isGone, NetlinkError, NsnetError, unlessGone } from '../errors';
-import type { ChainedRequest, ChainStage } from '../kernel/rtnl-connection';
+import type { ChainedRequest, ChainResult, ChainStage } from '../kernel/rtnl-connection';
 import { NetNamespace } from '../netns';
 import { type Link, Links } from '../rtnl/links';
-import { forgetNeighbour, forgetNeighbourRequest } from '../rtnl/neighbours';
+import { forgetNeighbourRequest } from '../rtnl/neighbours';
 import type { EndpointRecord } from '../types/endpoint';
 import type { NetworkRecord } from '../types/network';
 import { endpointTag } from '../types/ownership';
@@ -106,15 +106,6 @@ export async function step<T>(name: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** Inside the namespace, issued at once: the interface's addresses, then the default routes. */
-function addressRequests(ns: NetNamespace, record: EndpointRecord, peerIndex: number): Promise<void>[] {
-  const requests = [ns.addresses.add(peerIndex, `${record.ipv4}/${record.prefixLength}`)];
-  if (record.ipv6) requests.push(ns.addresses.add(peerIndex, `${record.ipv6}/${record.prefixLength6}`, { nodad: true }));
-  if (record.gateway) requests.push(ns.routes.add({ dst: 'default', gateway: record.gateway }));
-  if (record.gateway6) requests.push(ns.routes.add({ dst: 'default', gateway: record.gateway6 }));
-  return requests;
-}
-
 /** The addresses and default routes of an endpoint, as requests for a chain. */
 async function addressChain(ns: NetNamespace, record: EndpointRecord, index: number): Promise<ChainedRequest[]> {
   const requests = [ns.addresses.addRequest(index, `${record.ipv4}/${record.prefixLength}`)];
@@ -127,7 +118,7 @@ async function addressChain(ns: NetNamespace, record: EndpointRecord, index: num
 /**
  * An endpoint's addresses and default routes on interface `index` of `ns`
  * (up already), and then, in the same job, the host's neighbour entries of
- * those addresses on bridge `bridgeIndex` forgotten (see forgetOldNeighbours).
+ * those addresses on bridge `bridgeIndex` forgotten (see plumbing()).
  */
 export async function configureAddresses(ns: NetNamespace, record: EndpointRecord, index: number, bridgeIndex: number | undefined): Promise<void> {
   const host = NetNamespace.host();
@@ -140,17 +131,6 @@ export async function configureAddresses(ns: NetNamespace, record: EndpointRecor
   if (failed && !failed.ok) await step('configure addresses and routes', () => Promise.reject(failed.error));
   const notForgotten = hostSide?.find((result) => !result.ok);
   if (notForgotten && !notForgotten.ok) await step('forget old neighbour entries', () => Promise.reject(notForgotten.error));
-}
-
-/** Inside the namespace: lo and the interface up, addresses, default routes; then carrier. */
-async function configure(ns: NetNamespace, record: EndpointRecord, peerIndex: number): Promise<void> {
-  // Issued at once: the connection sends them in as few batches as it can, in this order.
-  const requests: Promise<void>[] = [ns.links.set('lo', { up: true }), ns.links.set(peerIndex, { up: true }), ...addressRequests(ns, record, peerIndex)];
-  // Queued after the link changes, so it goes in their batch: a veth has carrier once both
-  // ends are up. Should it go first after all (or fail), the carrier is polled for below.
-  const state = ns.links.get(peerIndex).catch(() => undefined);
-  await step('configure addresses and routes', () => allOrFirstFailure(requests));
-  if (!(await state)?.carrier) await step('wait for carrier', () => waitForCarrier(ns, peerIndex));
 }
 
 export async function waitForCarrier(ns: NetNamespace, index: number): Promise<void> {
@@ -172,15 +152,59 @@ export function disableIPv6(ns: NetNamespace, ifname: string): Promise<unknown> 
 }
 
 /**
- * A reused address: the host may still know it by the MAC of the container
- * that had it before, and send there until the entry times out (seconds).
- * Forgotten (in the batch of the endpoint's other host requests), it asks again.
+ * What configures an endpoint once its veth exists, as parts of a chain:
+ * inside the namespace `disable_ipv6` where the network has no IPv6 (an
+ * IPv4-only endpoint gets none at all, as with Docker; before the interface
+ * is up, so it never has a link-local address), then lo and the interface up,
+ * addresses, default routes and the interface's state (carrier, once both
+ * ends are up); on the host, the host end's tag and hairpin, and the host's
+ * neighbour entries of the addresses forgotten (a reused address: the host may
+ * still know it by the MAC of the container that had it before, and send there
+ * until the entry times out, seconds).
  */
-function forgetOldNeighbours(bridgeIndex: number, record: EndpointRecord): Promise<unknown> {
+interface Plumbing {
+  disableIpv6?: ChainStage;
+  inside: ChainedRequest[];
+  tag: ChainedRequest;
+  /** Last in a chain: a neighbour entry that is not there is done, but stops the stages after it. */
+  forget: ChainedRequest[];
+}
+
+async function plumbing(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, index: number, hostEnd: string | number, master: number | undefined, held: number[]): Promise<Plumbing> {
   const host = NetNamespace.host();
   const addresses = [record.ipv4, record.ipv6].filter((address) => address !== undefined);
-  return step('forget old neighbour entries', () => Promise.all(addresses.map((address) => forgetNeighbour(host, bridgeIndex, address))));
+  return {
+    disableIpv6: network.ipv6 ? undefined : ns.sysctlStage(`net/ipv6/conf/${record.ifname}/disable_ipv6`, 1),
+    inside: [
+      await ns.links.changeRequest(1, { up: true }, held),
+      await ns.links.changeRequest(index, { up: true }, held),
+      ...(await addressChain(ns, record, index)),
+      ns.links.getRequest(index),
+    ],
+    tag: await host.links.changeRequest(hostEnd, { alias: endpointTag(record.network, record.id), hairpin: true }, held),
+    forget: master === undefined ? [] : addresses.map((address) => forgetNeighbourRequest(host, master, address)),
+  };
 }
+
+/**
+ * Fails with the first failure of a chain's parts (the requests after it
+ * fail with it, or were not sent), named by its step; then, without a
+ * directory to write it through, disables IPv6 as sysctl() does, and waits
+ * for carrier if the interface's state did not show it.
+ */
+async function plumbed(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, index: number, parts: [string, ChainResult[]][], viaDirectory: boolean): Promise<void> {
+  for (const [name, results] of parts) {
+    const failed = results.find((result) => !result.ok);
+    if (failed && !failed.ok) await step(name, () => Promise.reject(failed.error));
+  }
+  if (!network.ipv6 && !viaDirectory) await disableIPv6(ns, record.ifname);
+  const inside = parts.find(([name]) => name === CONFIGURE)?.[1] ?? [];
+  const state = inside[inside.length - 1];
+  if (!(state?.ok && Links.fromReply(state.echo)?.carrier)) await step('wait for carrier', () => waitForCarrier(ns, index));
+}
+
+const CONFIGURE = 'configure addresses and routes';
+const TAG = 'tag host end, hairpin on';
 
 /** In a namespace just made, nothing but lo (index 1): the kernel numbers the first link made in it 2. */
 const FRESH_PEER_INDEX = 2;
@@ -211,21 +235,9 @@ export async function createConfiguredVeth(network: NetworkRecord, ns: NetNamesp
       up: true,
       peer: { name: record.ifname, netns: ns, mac: record.mac, mtu: network.mtu },
     } as const;
-    const addresses = [record.ipv4, record.ipv6].filter((address) => address !== undefined);
-    const inside: ChainedRequest[] = [
-      await ns.links.changeRequest(1, { up: true }, held),
-      await ns.links.changeRequest(index, { up: true }, held),
-      ...(await addressChain(ns, record, index)),
-      ns.links.getRequest(index), // carrier, once both ends are up
-    ];
     // The host end by name: sent only once the veth was made, so it is this one.
-    const hostSide = [
-      await host.links.changeRequest(record.hostIfname, { alias: endpointTag(record.network, record.id), hairpin: true }, held),
-      ...addresses.map((address) => forgetNeighbourRequest(host, master, address)),
-    ];
-    // IPv6 off where the network has none, before the interface is up.
-    const disableIpv6 = network.ipv6 ? undefined : ns.sysctlStage(`net/ipv6/conf/${record.ifname}/disable_ipv6`, 1);
-    const stages: ChainStage[] = [{ connection: await ns.connection(), requests: inside }, { connection: await host.connection(), requests: hostSide }];
+    const { disableIpv6, inside, tag, forget } = await plumbing(network, ns, record, index, record.hostIfname, master, held);
+    const stages: ChainStage[] = [{ connection: await ns.connection(), requests: inside }, { connection: await host.connection(), requests: [tag, ...forget] }];
     if (disableIpv6) stages.unshift(disableIpv6);
     const hostConnection = await host.connection();
     const addVeth = await host.links.addRequest(spec, held);
@@ -239,35 +251,38 @@ export async function createConfiguredVeth(network: NetworkRecord, ns: NetNamesp
     made(hostEnd);
     record.hostMac = hostEnd.mac;
     if (hostEnd.peerIndex !== index) {
-      const why = new NsnetError('INTERNAL', `${ns.label} got a link of another meanwhile: its ${record.ifname} is interface ${hostEnd.peerIndex}, not ${index}`);
+      const why = new NsnetError('INTERNAL', `${ns.label} had a link made in it meanwhile: its ${record.ifname} is interface ${hostEnd.peerIndex}, not ${index}`);
       await step('create veth', () => Promise.reject(why));
     }
-    // The first failure in order is the cause: the requests after it fail with it, or were not sent (ECANCELED).
-    const names = [...(disableIpv6 ? ['disable IPv6'] : []), 'configure addresses and routes', 'tag host end, hairpin on'];
-    for (const [i, results] of outcomes.entries()) {
-      const failed = results.find((result) => !result.ok);
-      if (failed && !failed.ok) await step(names[i], () => Promise.reject(failed.error));
-    }
-    if (!network.ipv6 && !disableIpv6) await disableIPv6(ns, record.ifname);
-    const insideResults = outcomes[names.indexOf('configure addresses and routes')];
-    const state = insideResults[insideResults.length - 1];
-    if (!(state.ok && Links.fromReply(state.echo)?.carrier)) await step('wait for carrier', () => waitForCarrier(ns, index));
+    const names = [...(disableIpv6 ? ['disable IPv6'] : []), CONFIGURE, TAG];
+    await plumbed(network, ns, record, index, names.map((name, i) => [name, outcomes[i]]), disableIpv6 !== undefined);
   } finally {
     for (const fd of held) closeSync(fd);
   }
 }
 
-/** Tags the host end, and gives the interface inside its addresses and routes. */
+/**
+ * Tags the host end, and gives the interface inside its addresses and
+ * routes: in one chain, the host end's tag first, then the namespace's part,
+ * then the host's old neighbour entries.
+ */
 export async function plumb(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, hostEnd: Link): Promise<void> {
   const host = NetNamespace.host();
   record.hostMac = hostEnd.mac;
-  const peerIndex = hostEnd.peerIndex ?? (await step('find peer', () => ns.links.get(record.ifname))).index;
-  await allOrFirstFailure([
-    step('tag host end, hairpin on', () => host.links.set(hostEnd.index, { alias: endpointTag(record.network, record.id), hairpin: true })),
-    hostEnd.master === undefined ? undefined : forgetOldNeighbours(hostEnd.master, record),
-    network.ipv6 ? undefined : disableIPv6(ns, record.ifname),
-    configure(ns, record, peerIndex),
-  ]);
+  const index = hostEnd.peerIndex ?? (await step('find peer', () => ns.links.get(record.ifname))).index;
+  const held: number[] = [];
+  try {
+    const { disableIpv6, inside, tag, forget } = await plumbing(network, ns, record, index, hostEnd.index, hostEnd.master, held);
+    const hostConnection = await host.connection();
+    const stages: ChainStage[] = [{ connection: await ns.connection(), requests: inside }];
+    if (disableIpv6) stages.unshift(disableIpv6);
+    if (forget.length) stages.push({ connection: hostConnection, requests: forget });
+    const outcomes = await step(TAG, () => hostConnection.chain([tag], stages));
+    const names = [TAG, ...(disableIpv6 ? ['disable IPv6'] : []), CONFIGURE, 'forget old neighbour entries'];
+    await plumbed(network, ns, record, index, outcomes.map((results, i) => [names[i], results]), disableIpv6 !== undefined);
+  } finally {
+    for (const fd of held) closeSync(fd);
+  }
 }
 
 /**
