@@ -358,16 +358,20 @@ export class NetNamespace {
 
   /**
    * A sysctl write as a stage of a chain (RtnlConnection.chain), through a
-   * directory opened inside the namespace when it was made; undefined for a
-   * handle without one (sysctl() writes it then).
+   * directory opened inside the namespace with its socket; undefined for a
+   * handle without one (sysctl() writes it then). The descriptor it names
+   * goes into `held`, to be closed once the chain has settled.
    */
-  sysctlStage(key: string, value: string | number | boolean): ChainStage | undefined {
+  sysctlStage(key: string, value: string | number | boolean, held: number[]): ChainStage | undefined {
     const file = sysctlPath(key);
     const dir = this.sysctlDirs.find((d) => file.startsWith(d.prefix));
     if (!dir) return undefined;
     const text = sysctlText(value);
     faultPoint('sysctl write', key);
-    return { op: `sysctl ${key}=${text} in ${this.label}`, sysctlDir: dir.fd, path: file.slice(dir.prefix.length), value: text };
+    // A copy, in `held` until the chain has settled: this handle may be released before the chain is sent.
+    const copy = native().duplicateFd(dir.fd);
+    held.push(copy);
+    return { op: `sysctl ${key}=${text} in ${this.label}`, sysctlDir: copy, path: file.slice(dir.prefix.length), value: text };
   }
 
   /** Runs a program inside this namespace; stdio, exit code and signals as with child_process.spawn. */

@@ -99,9 +99,7 @@ export class RtnlConnection {
    */
   chain(requests: ChainedRequest[], stages: ChainStage[]): Promise<ChainResult[][]> {
     const ops = [...requests.map((r) => r.op), ...stages.flatMap((stage) => ('requests' in stage ? stage.requests.map((r) => r.op) : [stage.op]))];
-    if (this.closed) return Promise.reject(closedError(ops[0] ?? 'chain'));
-    const closed = stages.find((stage) => 'connection' in stage && stage.connection.closed);
-    if (closed) return Promise.reject(closedError(ops[0] ?? 'chain'));
+    if (this.closed || stages.some((stage) => 'connection' in stage && stage.connection.closed)) return Promise.reject(closedError(ops[0] ?? 'chain'));
     return new Promise((resolve, reject) => {
       this.pendingChains.push({ requests, stages, ops, resolve, reject });
       if (!this.chainsInFlight && this.pendingChains.length === 1) setImmediate(() => this.flushChains());
@@ -110,8 +108,14 @@ export class RtnlConnection {
 
   private flushChains(): void {
     if (this.chainsInFlight || this.pendingChains.length === 0) return;
-    const chains = this.pendingChains;
+    // A chain whose other connection was closed since fails alone, not the job it would share.
+    const chains = this.pendingChains.filter((chain) => {
+      const closed = chain.stages.some((stage) => 'connection' in stage && stage.connection.closed);
+      if (closed) chain.reject(closedError(chain.ops[0] ?? 'chain'));
+      return !closed;
+    });
     this.pendingChains = [];
+    if (chains.length === 0) return;
     this.chainsInFlight = true;
     new Promise<(NativeStatus | Buffer | null)[][][]>((resolve) => {
       if (faultsArmed) faultPoint('rtnl batch', chains.flatMap((c) => c.ops).join(', '));

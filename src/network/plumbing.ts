@@ -174,7 +174,7 @@ async function plumbing(network: NetworkRecord, ns: NetNamespace, record: Endpoi
   const host = NetNamespace.host();
   const addresses = [record.ipv4, record.ipv6].filter((address) => address !== undefined);
   return {
-    disableIpv6: network.ipv6 ? undefined : ns.sysctlStage(`net/ipv6/conf/${record.ifname}/disable_ipv6`, 1),
+    disableIpv6: network.ipv6 ? undefined : ns.sysctlStage(`net/ipv6/conf/${record.ifname}/disable_ipv6`, 1, held),
     inside: [
       await ns.links.changeRequest(1, { up: true }, held),
       await ns.links.changeRequest(index, { up: true }, held),

@@ -37,7 +37,7 @@ describe('RtnlConnection.chain', () => {
     const results = await conn.chain(
       [await vethRequest()],
       [
-        ns.sysctlStage('net/ipv6/conf/eth0/disable_ipv6', 1),
+        ns.sysctlStage('net/ipv6/conf/eth0/disable_ipv6', 1, held),
         { connection: await ns.connection(), requests: [await ns.links.changeRequest(2, { up: true }, held), ns.addresses.addRequest(2, '10.77.0.2/24')] },
         { connection: conn, requests: [await host.links.changeRequest(hostEnd, { alias: 'chained' }, held)] },
       ],
@@ -60,5 +60,23 @@ describe('RtnlConnection.chain', () => {
     expect(up.error.code).to.equal('ECANCELED');
     expect(ipJson(['link', 'show', 'dev', 'lo'], ns.name)[0].operstate).to.equal('DOWN');
     expect(ipJson(['link'], ns.name).map((l) => l.ifname)).to.deep.equal(['lo']);
+  });
+
+  it('chains made together share one job; one whose namespace was closed meanwhile fails alone', async () => {
+    const other = await NetNamespace.create(uniqueName('ch'));
+    try {
+      const conn = await host.connection();
+      const good = conn.chain([await vethRequest()], [{ connection: await ns.connection(), requests: [await ns.links.changeRequest('lo', { up: true }, held)] }]);
+      const lost = conn
+        .chain([await host.links.getRequest('lo')], [{ connection: await other.connection(), requests: [await other.links.changeRequest('lo', { up: true }, held)] }])
+        .then(() => undefined, (e) => e);
+      other.close(); // before the job is sent
+      const [[created], [up]] = await good;
+      expect([created.ok, up.ok]).to.deep.equal([true, true]);
+      const error = await lost;
+      expect(error?.code).to.equal('NAMESPACE_CLOSED');
+    } finally {
+      await other.delete();
+    }
   });
 });
