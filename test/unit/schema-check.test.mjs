@@ -66,7 +66,10 @@ function damaged(value, path, change) {
   const key = path.at(-1);
   if (change.kind === 'delete') delete parent[key];
   else if (change.kind === 'replace') parent[key] = change.value;
-  else Object.defineProperty(parent, change.key, { value: change.value, enumerable: true, configurable: true, writable: true });
+  // A key the parent holds for good (an array's length) cannot be added again: no damage then.
+  else if (Object.getOwnPropertyDescriptor(parent, change.key)?.configurable !== false) {
+    Object.defineProperty(parent, change.key, { value: change.value, enumerable: true, configurable: true, writable: true });
+  }
   return copy;
 }
 
