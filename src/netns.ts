@@ -84,8 +84,9 @@ export class NetNamespace {
   /** An unnamed namespace made here: it lives only while its descriptor is open. */
   private onlyByDescriptor = false;
   /**
-   * Sysctl directories opened inside the namespace when it was made: their
-   * entries are read and written from here, without a thread that enters it.
+   * Sysctl directories opened inside the namespace with its rtnetlink socket:
+   * their entries are read and written from here, without a thread that
+   * enters it. Closed with the socket.
    */
   private sysctlDirs: { prefix: string; fd: number }[] = [];
 
@@ -212,7 +213,6 @@ export class NetNamespace {
     return new NetNamespace(named, file, NOT_YET_OPEN, inode);
   }
 
-  /** Whether the namespace at `path` is still the one with this inode. */
   /**
    * Removes `file` when it is a plain file of its directory's file system
    * (not a mount): what a deletion killed between unmounting a namespace and
@@ -225,6 +225,7 @@ export class NetNamespace {
     return true;
   }
 
+  /** Whether the namespace at `path` is still the one with this inode. */
   static async exists(file: string, inode: number): Promise<boolean> {
     // A stat on the JS thread takes microseconds; a hand-off to a worker, a hundred.
     try {
@@ -342,18 +343,23 @@ export class NetNamespace {
   async sysctl(key: string, value?: string | number | boolean): Promise<string | void> {
     const file = sysctlPath(key);
     const fd = this.isHost ? -1 : this.fd;
-    const dir = this.sysctlDirs.find((d) => file.startsWith(d.prefix));
-    const relative = dir && file.slice(dir.prefix.length);
+    const dir = this.sysctlDir(file);
     if (value === undefined) {
       const text = await asKernelError(`sysctl ${key} in ${this.label}`, () =>
-        dir ? native().readSysctlAt(dir.fd, relative as string) : native().readSysctl(fd, file));
+        dir ? native().readSysctlAt(dir.fd, dir.relative) : native().readSysctl(fd, file));
       return text.trim();
     }
     const text = sysctlText(value);
     await asKernelError(`sysctl ${key}=${text} in ${this.label}`, async () => {
       faultPoint('sysctl write', key);
-      await (dir ? native().writeSysctlAt(dir.fd, relative as string, text) : native().writeSysctl(fd, file, text));
+      await (dir ? native().writeSysctlAt(dir.fd, dir.relative, text) : native().writeSysctl(fd, file, text));
     });
+  }
+
+  /** The sysctl directory that holds `file`, if this handle has it open, and the file's path in it. */
+  private sysctlDir(file: string): { fd: number; relative: string } | undefined {
+    const dir = this.sysctlDirs.find((d) => file.startsWith(d.prefix));
+    return dir && { fd: dir.fd, relative: file.slice(dir.prefix.length) };
   }
 
   /**
@@ -363,15 +369,14 @@ export class NetNamespace {
    * goes into `held`, to be closed once the chain has settled.
    */
   sysctlStage(key: string, value: string | number | boolean, held: number[]): ChainStage | undefined {
-    const file = sysctlPath(key);
-    const dir = this.sysctlDirs.find((d) => file.startsWith(d.prefix));
+    const dir = this.sysctlDir(sysctlPath(key));
     if (!dir) return undefined;
     const text = sysctlText(value);
     faultPoint('sysctl write', key);
     // A copy, in `held` until the chain has settled: this handle may be released before the chain is sent.
     const copy = native().duplicateFd(dir.fd);
     held.push(copy);
-    return { op: `sysctl ${key}=${text} in ${this.label}`, sysctlDir: copy, path: file.slice(dir.prefix.length), value: text };
+    return { op: `sysctl ${key}=${text} in ${this.label}`, sysctlDir: copy, path: dir.relative, value: text };
   }
 
   /** Runs a program inside this namespace; stdio, exit code and signals as with child_process.spawn. */

@@ -237,9 +237,9 @@ export async function createConfiguredVeth(network: NetworkRecord, ns: NetNamesp
     } as const;
     // The host end by name: sent only once the veth was made, so it is this one.
     const { disableIpv6, inside, tag, forget } = await plumbing(network, ns, record, index, record.hostIfname, master, held);
-    const stages: ChainStage[] = [{ connection: await ns.connection(), requests: inside }, { connection: await host.connection(), requests: [tag, ...forget] }];
-    if (disableIpv6) stages.unshift(disableIpv6);
     const hostConnection = await host.connection();
+    const stages: ChainStage[] = [{ connection: await ns.connection(), requests: inside }, { connection: hostConnection, requests: [tag, ...forget] }];
+    if (disableIpv6) stages.unshift(disableIpv6);
     const addVeth = await host.links.addRequest(spec, held);
     const [[created], ...outcomes] = await step('create veth', () => hostConnection.chain([addVeth], stages));
     if (!created.ok) {

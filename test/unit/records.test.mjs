@@ -64,6 +64,28 @@ async function expectCorrupt(promise, file) {
   return error;
 }
 
+const WRONG_FOR_EVERY_KIND = ['[]', '[1,2,3]', '"hello"', '42', 'null', 'true', '', '{"a":', '{"version":"1"}'];
+
+function wrongShapes(all) {
+  const [[, network]] = all.networks;
+  const [[, endpoint]] = all.endpoints;
+  const [[, container]] = all.containers;
+  const [[, attachment]] = all.attachments;
+  const [[, poolEntry]] = all.pool;
+  const json = (value) => JSON.stringify(value);
+  return {
+    // {} is a port table with no port, and no record of any other kind.
+    // Text that would reach the kernel or a firewall script: addresses, prefixes, names.
+    networks: ['{}', json({ ...network, bridge: 'br0 -j ACCEPT' }), json({ ...network, subnet: '10.0.0.0/33' }), json({ ...network, gateway: 'x' }), json({ ...network, name: 'a b' }), json({ ...network, name: 7 }), json({ ...network, ipv6: [] }), json({ ...network, mtu: 1500.5 }), json({ ...network, activeFirewall: 'pf' })],
+    leases: ['{}', '{"v4":"x"}', '{"ipv4":"x"}', '{"ipv4":{"addresses":[]}}', '{"ipv4":{"addresses":{"10.0.0.2":5}}}', '{"ipv4":{"addresses":{}},"ipv6":[]}', '{"ipv4":{"addresses":{},"last":-1}}'],
+    ports: ['{"80":"x"}', '{"80":[null]}', '{"80":[{"hostIp":1,"owner":"e1"}]}', '{"http":[]}', '{"080":[]}'],
+    endpoints: ['{}', json({ ...endpoint, ipv4: '10.0.0.300' }), json({ ...endpoint, hostIfname: 'veth0;x' }), json({ ...endpoint, ifname: 'a/b' }), json({ ...endpoint, mac: 'zz' }), json({ ...endpoint, ports: [{ ...endpoint.ports[0], hostIp: 'x' }] }), json({ ...endpoint, ports: 'x' }), json({ ...endpoint, ports: [null] }), json({ ...endpoint, netnsInode: '4' }), json({ ...endpoint, status: 'gone' })],
+    containers: ['{}', json({ ...container, joinedBy: 'c2' }), json({ ...container, ownsNamespace: 'yes' }), json({ ...container, mode: 'vm' })],
+    attachments: ['{}', json({ ...attachment, pid: 'x' }), json({ ...attachment, status: 1 }), json({ ...attachment, network: null })],
+    pool: ['{}', json({ ...poolEntry, pid: 'x' }), json({ ...poolEntry, hostIfname: 'veth0;x' }), json({ ...poolEntry, netnsPath: 1 })],
+  };
+}
+
 describe('state records', () => {
   let dir;
   let store;
@@ -133,83 +155,53 @@ describe('state records', () => {
     writeFileSync(file, JSON.stringify({ version: 1, http: [{ hostIp: '0.0.0.0', owner: 'e1' }] }));
     await expectCorrupt(store.read('ports', 'tcp'), file);
   });
+
+  describe('of the wrong shape', () => {
+    it('every kind: STATE_CORRUPT naming the file and `nsnet reconcile`, from read, list and unreadable, and the file unchanged', async () => {
+      const all = await recordsAsWritten();
+      const specific = wrongShapes(all);
+      expect(Object.keys(specific).sort()).to.deep.equal([...RECORD_KINDS].sort());
+      for (const kind of RECORD_KINDS) {
+        const [[name, record]] = all[kind];
+        for (const text of [...WRONG_FOR_EVERY_KIND, ...specific[kind]]) {
+          await store.write(kind, name, record);
+          const file = join(dir, kind, `${name}.json`);
+          writeFileSync(file, text);
+          const error = await expectCorrupt(store.read(kind, name), file);
+          expect(error.message, text).to.include('nsnet reconcile');
+          expect(error.details.file).to.equal(file);
+          await expectCorrupt(new StateStore(dir).list(kind), file);
+          expect((await store.unreadable(kind)).map((u) => u.name), `${kind}: ${text}`).to.deep.equal([name]);
+          expect(readFileSync(file, 'utf8'), `${kind}: ${text}`).to.equal(text);
+        }
+      }
+    });
+
+    it('the port and lease tables of the first reports: refused before any change', async () => {
+      const [[, endpoint]] = (await recordsAsWritten()).endpoints;
+      await store.list('ports');
+      const requests = [parsePublish('8080:80')];
+      for (const text of ['[1,2,3]', '"hello"']) {
+        writeFileSync(join(dir, 'ports', 'tcp.json'), text);
+        const file = join(dir, 'ports', 'tcp.json');
+        await expectCorrupt(readPortTables(store, requests), file);
+        await expectCorrupt(releasePorts(store, endpoint.ports, endpoint.id), file);
+        await expectCorrupt(releaseOrphanPorts(store, new Set()), file);
+        expect(readFileSync(join(dir, 'ports', 'tcp.json'), 'utf8')).to.equal(text);
+      }
+    });
+
+    it('a record of another release is not reported as one to mend', async () => {
+      const [[name, record]] = (await recordsAsWritten()).endpoints;
+      await store.write('endpoints', name, record);
+      writeFileSync(join(dir, 'endpoints', `${name}.json`), JSON.stringify({ ...record, version: 2 }));
+      const error = await expectCorrupt(store.unreadable('endpoints'), join(dir, 'endpoints', `${name}.json`));
+      expect(error.message).to.include('another release');
+    });
+  });
 });
 
 /** Shapes that are valid JSON but no record: those of every kind, then those of one. */
-const WRONG_FOR_EVERY_KIND = ['[]', '[1,2,3]', '"hello"', '42', 'null', 'true', '', '{"a":', '{"version":"1"}'];
-
-function wrongShapes(all) {
-  const [[, network]] = all.networks;
-  const [[, endpoint]] = all.endpoints;
-  const [[, container]] = all.containers;
-  const [[, attachment]] = all.attachments;
-  const [[, poolEntry]] = all.pool;
-  const json = (value) => JSON.stringify(value);
-  return {
-    // {} is a port table with no port, and no record of any other kind.
-    // Text that would reach the kernel or a firewall script: addresses, prefixes, names.
-    networks: ['{}', json({ ...network, bridge: 'br0 -j ACCEPT' }), json({ ...network, subnet: '10.0.0.0/33' }), json({ ...network, gateway: 'x' }), json({ ...network, name: 'a b' }), json({ ...network, name: 7 }), json({ ...network, ipv6: [] }), json({ ...network, mtu: 1500.5 }), json({ ...network, activeFirewall: 'pf' })],
-    leases: ['{}', '{"v4":"x"}', '{"ipv4":"x"}', '{"ipv4":{"addresses":[]}}', '{"ipv4":{"addresses":{"10.0.0.2":5}}}', '{"ipv4":{"addresses":{}},"ipv6":[]}', '{"ipv4":{"addresses":{},"last":-1}}'],
-    ports: ['{"80":"x"}', '{"80":[null]}', '{"80":[{"hostIp":1,"owner":"e1"}]}', '{"http":[]}', '{"080":[]}'],
-    endpoints: ['{}', json({ ...endpoint, ipv4: '10.0.0.300' }), json({ ...endpoint, hostIfname: 'veth0;x' }), json({ ...endpoint, ifname: 'a/b' }), json({ ...endpoint, mac: 'zz' }), json({ ...endpoint, ports: [{ ...endpoint.ports[0], hostIp: 'x' }] }), json({ ...endpoint, ports: 'x' }), json({ ...endpoint, ports: [null] }), json({ ...endpoint, netnsInode: '4' }), json({ ...endpoint, status: 'gone' })],
-    containers: ['{}', json({ ...container, joinedBy: 'c2' }), json({ ...container, ownsNamespace: 'yes' }), json({ ...container, mode: 'vm' })],
-    attachments: ['{}', json({ ...attachment, pid: 'x' }), json({ ...attachment, status: 1 }), json({ ...attachment, network: null })],
-    pool: ['{}', json({ ...poolEntry, pid: 'x' }), json({ ...poolEntry, hostIfname: 'veth0;x' }), json({ ...poolEntry, netnsPath: 1 })],
-  };
-}
-
-describe('state records of the wrong shape', () => {
-  let dir;
-  let store;
-  beforeEach(() => {
-    dir = mkdtempSync(join(tmpdir(), 'nsnet-records-'));
-    store = new StateStore(dir);
-  });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
-
-  it('every kind: STATE_CORRUPT naming the file and `nsnet reconcile`, from read, list and unreadable, and the file unchanged', async () => {
-    const all = await recordsAsWritten();
-    const specific = wrongShapes(all);
-    expect(Object.keys(specific).sort()).to.deep.equal([...RECORD_KINDS].sort());
-    for (const kind of RECORD_KINDS) {
-      const [[name, record]] = all[kind];
-      for (const text of [...WRONG_FOR_EVERY_KIND, ...specific[kind]]) {
-        await store.write(kind, name, record);
-        const file = join(dir, kind, `${name}.json`);
-        writeFileSync(file, text);
-        const error = await expectCorrupt(store.read(kind, name), file);
-        expect(error.message, text).to.include('nsnet reconcile');
-        expect(error.details.file).to.equal(file);
-        await expectCorrupt(new StateStore(dir).list(kind), file);
-        expect((await store.unreadable(kind)).map((u) => u.name), `${kind}: ${text}`).to.deep.equal([name]);
-        expect(readFileSync(file, 'utf8'), `${kind}: ${text}`).to.equal(text);
-      }
-    }
-  });
-
-  it('the port and lease tables of the first reports: refused before any change', async () => {
-    const [[, endpoint]] = (await recordsAsWritten()).endpoints;
-    await store.list('ports');
-    const requests = [parsePublish('8080:80')];
-    for (const text of ['[1,2,3]', '"hello"']) {
-      writeFileSync(join(dir, 'ports', 'tcp.json'), text);
-      const file = join(dir, 'ports', 'tcp.json');
-      await expectCorrupt(readPortTables(store, requests), file);
-      await expectCorrupt(releasePorts(store, endpoint.ports, endpoint.id), file);
-      await expectCorrupt(releaseOrphanPorts(store, new Set()), file);
-      expect(readFileSync(join(dir, 'ports', 'tcp.json'), 'utf8')).to.equal(text);
-    }
-  });
-
-  it('a record of another release is not reported as one to mend', async () => {
-    const [[name, record]] = (await recordsAsWritten()).endpoints;
-    await store.write('endpoints', name, record);
-    writeFileSync(join(dir, 'endpoints', `${name}.json`), JSON.stringify({ ...record, version: 2 }));
-    const error = await expectCorrupt(store.unreadable('endpoints'), join(dir, 'endpoints', `${name}.json`));
-    expect(error.message).to.include('another release');
-  });
-});
-
 describe('mending unreadable records (reconcile)', () => {
   let dir;
   let store;
