@@ -67,26 +67,48 @@ namespace {
 struct Stage {
   std::shared_ptr<NetlinkSocket> socket;
   std::vector<std::vector<uint8_t>> requests;
+  // Requests for which "not there" (ENOENT, ESRCH) is done, not a failure.
+  std::vector<bool> goneIsDone;
   int sysctlDir = -1;  // a private copy, closed with the stage
   std::string sysctlPath, sysctlValue;
+  Stage() = default;
+  Stage(const Stage&) = delete;  // it owns its descriptor
+  Stage& operator=(const Stage&) = delete;
   ~Stage() {
     if (sysctlDir >= 0) ::close(sysctlDir);
   }
 };
-}  // namespace
 
-namespace {
 struct Chain {
-  std::vector<std::vector<uint8_t>> requests;
+  std::unique_ptr<Stage> own = std::make_unique<Stage>();  // the chain's first requests, on the handle's socket
   std::vector<std::unique_ptr<Stage>> stages;
 };
+
+// Reads { requests: Buffer[], goneIsDone?: boolean[] } into `stage`.
+void readRequests(const Napi::Object& object, Stage& stage) {
+  auto list = object.Get("requests").As<Napi::Array>();
+  for (uint32_t j = 0; j < list.Length(); j++) stage.requests.push_back(bufferBytes(list.Get(j)));
+  stage.goneIsDone.assign(stage.requests.size(), false);
+  if (!object.Has("goneIsDone")) return;
+  auto gone = object.Get("goneIsDone").As<Napi::Array>();
+  for (uint32_t j = 0; j < gone.Length() && j < stage.requests.size(); j++) stage.goneIsDone[j] = gone.Get(j).ToBoolean().Value();
+}
+
+// Whether a stage's statuses stop the chain: a failure other than "not there" where that is done.
+bool stops(const Stage& stage, const std::vector<NetlinkStatus>& statuses) {
+  for (size_t i = 0; i < statuses.size(); i++) {
+    int error = statuses[i].error;
+    bool gone = i < stage.goneIsDone.size() && stage.goneIsDone[i] && (error == ENOENT || error == ESRCH);
+    if (error && !gone) return true;
+  }
+  return false;
+}
 
 std::unique_ptr<Stage> toStage(Napi::Env env, const Napi::Object& object) {
   auto stage = std::make_unique<Stage>();
   if (object.Has("handle")) {
     stage->socket = Napi::ObjectWrap<NetlinkHandle>::Unwrap(object.Get("handle").As<Napi::Object>())->requireSocket(env);
-    auto list = object.Get("requests").As<Napi::Array>();
-    for (uint32_t j = 0; j < list.Length(); j++) stage->requests.push_back(bufferBytes(list.Get(j)));
+    readRequests(object, *stage);
   } else {
     stage->sysctlDir = fcntl(object.Get("sysctlDir").As<Napi::Number>().Int32Value(), F_DUPFD_CLOEXEC, 0);
     if (stage->sysctlDir < 0) throw errnoError(env, {errno, "sysctl directory"});
@@ -100,8 +122,7 @@ std::unique_ptr<Stage> toStage(Napi::Env env, const Napi::Object& object) {
 // each only while every request before it succeeded.
 std::vector<std::vector<NetlinkStatus>> runStages(Chain& chain, std::vector<NetlinkStatus> first) {
   std::vector<std::vector<NetlinkStatus>> results{std::move(first)};
-  bool failed = false;
-  for (const auto& status : results.back()) failed = failed || status.error != 0;
+  bool failed = stops(*chain.own, results.back());
   for (auto& stage : chain.stages) {
     size_t count = stage->socket ? stage->requests.size() : 1;
     if (failed) {
@@ -113,7 +134,7 @@ std::vector<std::vector<NetlinkStatus>> runStages(Chain& chain, std::vector<Netl
     } else {
       results.push_back({NetlinkStatus::ofResult(writeSysctlAt(stage->sysctlDir, stage->sysctlPath, stage->sysctlValue))});
     }
-    for (const auto& status : results.back()) failed = failed || status.error != 0;
+    failed = stops(*stage, results.back());
   }
   return results;
 }
@@ -122,8 +143,10 @@ std::vector<std::vector<NetlinkStatus>> runStages(Chain& chain, std::vector<Netl
 // transactChains(chains: { requests: Buffer[], stages: Stage[] }[]): the
 // requests of every chain as one transact() (as few sendmsg calls as fit),
 // then each chain's stages in order, each only while every request of that
-// chain before it succeeded: a stage not sent reports ECANCELED for each of
-// its requests. A stage is { handle: NetlinkHandle, requests: Buffer[] } or
+// chain before it succeeded (an answer that the object is not there counts
+// as success for a request marked in `goneIsDone`): a stage not sent reports
+// ECANCELED for each of its requests. A chain is { requests, goneIsDone? },
+// a stage { handle: NetlinkHandle, requests: Buffer[], goneIsDone?: boolean[] } or
 // { sysctlDir: fd, path, value } (one status). All in one job, with no turn
 // of the event loop in between: the namespace side of a veth is configured
 // the moment it exists. Resolves to statuses[chain][stage][request], the
@@ -137,8 +160,7 @@ Napi::Value NetlinkHandle::transactChains(const Napi::CallbackInfo& info) {
   for (uint32_t i = 0; i < described.Length(); i++) {
     auto object = described.Get(i).As<Napi::Object>();
     Chain chain;
-    auto requests = object.Get("requests").As<Napi::Array>();
-    for (uint32_t j = 0; j < requests.Length(); j++) chain.requests.push_back(bufferBytes(requests.Get(j)));
+    readRequests(object, *chain.own);
     auto stages = object.Get("stages").As<Napi::Array>();
     for (uint32_t j = 0; j < stages.Length(); j++) chain.stages.push_back(toStage(env, stages.Get(j).As<Napi::Object>()));
     chains->push_back(std::move(chain));
@@ -148,12 +170,12 @@ Napi::Value NetlinkHandle::transactChains(const Napi::CallbackInfo& info) {
       env,
       [socket, chains, results] {
         std::vector<std::vector<uint8_t>> all;
-        for (auto& chain : *chains) all.insert(all.end(), chain.requests.begin(), chain.requests.end());
+        for (auto& chain : *chains) all.insert(all.end(), chain.own->requests.begin(), chain.own->requests.end());
         std::vector<NetlinkStatus> statuses = socket->transact(all);
         size_t next = 0;
         for (auto& chain : *chains) {
-          std::vector<NetlinkStatus> own(statuses.begin() + next, statuses.begin() + next + chain.requests.size());
-          next += chain.requests.size();
+          std::vector<NetlinkStatus> own(statuses.begin() + next, statuses.begin() + next + chain.own->requests.size());
+          next += chain.own->requests.size();
           results->push_back(runStages(chain, std::move(own)));
         }
         return NetlinkStatus{};

@@ -90,7 +90,8 @@ export class RtnlConnection {
 
   /**
    * Sends `requests`, then each stage in order, each only while every
-   * request of the chain before it succeeded (one not sent fails ECANCELED):
+   * request of the chain before it succeeded, a request with `goneIsDone`
+   * also when its object was not there (one not sent fails ECANCELED):
    * all in one job of the addon, with no turn of the event loop in between,
    * so that what depends on a new object (the namespace side of a veth) goes
    * the moment it exists. A stage's requests must not depend on an echo.
@@ -119,7 +120,7 @@ export class RtnlConnection {
     this.chainsInFlight = true;
     new Promise<(NativeStatus | Buffer | null)[][][]>((resolve) => {
       if (faultsArmed) faultPoint('rtnl batch', chains.flatMap((c) => c.ops).join(', '));
-      const native = chains.map((c) => ({ requests: c.requests.map(withEcho), stages: c.stages.map(RtnlConnection.nativeStage) }));
+      const native = chains.map((c) => ({ requests: c.requests.map(withEcho), goneIsDone: c.requests.map(goneIsDone), stages: c.stages.map(RtnlConnection.nativeStage) }));
       resolve(this.handle.transactChains(native));
     })
       .then(
@@ -137,7 +138,7 @@ export class RtnlConnection {
   }
 
   private static nativeStage(stage: ChainStage): NativeStage {
-    if ('connection' in stage) return { handle: stage.connection.handle, requests: stage.requests.map(withEcho) };
+    if ('connection' in stage) return { handle: stage.connection.handle, requests: stage.requests.map(withEcho), goneIsDone: stage.requests.map(goneIsDone) };
     return { sysctlDir: stage.sysctlDir, path: stage.path, value: stage.value };
   }
 
@@ -188,6 +189,8 @@ function changes(request: PendingRequest): boolean {
 }
 
 const GONE = new Set(['ENOENT', 'ESRCH']);
+
+const goneIsDone = (request: ChainedRequest): boolean => request.goneIsDone === true;
 
 function withEcho(request: ChainedRequest): Buffer {
   if (request.echo) request.message.writeUInt16LE(request.message.readUInt16LE(6) | NLM_F_ECHO, 6);

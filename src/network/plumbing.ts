@@ -165,9 +165,7 @@ export function disableIPv6(ns: NetNamespace, ifname: string): Promise<unknown> 
 interface Plumbing {
   disableIpv6?: ChainStage;
   inside: ChainedRequest[];
-  tag: ChainedRequest;
-  /** Last in a chain: a neighbour entry that is not there is done, but stops the stages after it. */
-  forget: ChainedRequest[];
+  hostSide: ChainedRequest[];
 }
 
 async function plumbing(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, index: number, hostEnd: string | number, master: number | undefined, held: number[]): Promise<Plumbing> {
@@ -181,8 +179,10 @@ async function plumbing(network: NetworkRecord, ns: NetNamespace, record: Endpoi
       ...(await addressChain(ns, record, index)),
       ns.links.getRequest(index),
     ],
-    tag: await host.links.changeRequest(hostEnd, { alias: endpointTag(record.network, record.id), hairpin: true }, held),
-    forget: master === undefined ? [] : addresses.map((address) => forgetNeighbourRequest(host, master, address)),
+    hostSide: [
+      await host.links.changeRequest(hostEnd, { alias: endpointTag(record.network, record.id), hairpin: true }, held),
+      ...(master === undefined ? [] : addresses.map((address) => forgetNeighbourRequest(host, master, address))),
+    ],
   };
 }
 
@@ -236,9 +236,9 @@ export async function createConfiguredVeth(network: NetworkRecord, ns: NetNamesp
       peer: { name: record.ifname, netns: ns, mac: record.mac, mtu: network.mtu },
     } as const;
     // The host end by name: sent only once the veth was made, so it is this one.
-    const { disableIpv6, inside, tag, forget } = await plumbing(network, ns, record, index, record.hostIfname, master, held);
+    const { disableIpv6, inside, hostSide } = await plumbing(network, ns, record, index, record.hostIfname, master, held);
     const hostConnection = await host.connection();
-    const stages: ChainStage[] = [{ connection: await ns.connection(), requests: inside }, { connection: hostConnection, requests: [tag, ...forget] }];
+    const stages: ChainStage[] = [{ connection: await ns.connection(), requests: inside }, { connection: hostConnection, requests: hostSide }];
     if (disableIpv6) stages.unshift(disableIpv6);
     const addVeth = await host.links.addRequest(spec, held);
     const [[created], ...outcomes] = await step('create veth', () => hostConnection.chain([addVeth], stages));
@@ -263,8 +263,7 @@ export async function createConfiguredVeth(network: NetworkRecord, ns: NetNamesp
 
 /**
  * Tags the host end, and gives the interface inside its addresses and
- * routes: in one chain, the host end's tag first, then the namespace's part,
- * then the host's old neighbour entries.
+ * routes: in one chain, the host's part first, then the namespace's.
  */
 export async function plumb(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, hostEnd: Link): Promise<void> {
   const host = NetNamespace.host();
@@ -272,13 +271,12 @@ export async function plumb(network: NetworkRecord, ns: NetNamespace, record: En
   const index = hostEnd.peerIndex ?? (await step('find peer', () => ns.links.get(record.ifname))).index;
   const held: number[] = [];
   try {
-    const { disableIpv6, inside, tag, forget } = await plumbing(network, ns, record, index, hostEnd.index, hostEnd.master, held);
+    const { disableIpv6, inside, hostSide } = await plumbing(network, ns, record, index, hostEnd.index, hostEnd.master, held);
     const hostConnection = await host.connection();
     const stages: ChainStage[] = [{ connection: await ns.connection(), requests: inside }];
     if (disableIpv6) stages.unshift(disableIpv6);
-    if (forget.length) stages.push({ connection: hostConnection, requests: forget });
-    const outcomes = await step(TAG, () => hostConnection.chain([tag], stages));
-    const names = [TAG, ...(disableIpv6 ? ['disable IPv6'] : []), CONFIGURE, 'forget old neighbour entries'];
+    const outcomes = await step(TAG, () => hostConnection.chain(hostSide, stages));
+    const names = [TAG, ...(disableIpv6 ? ['disable IPv6'] : []), CONFIGURE];
     await plumbed(network, ns, record, index, outcomes.map((results, i) => [names[i], results]), disableIpv6 !== undefined);
   } finally {
     for (const fd of held) closeSync(fd);

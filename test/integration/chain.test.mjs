@@ -4,6 +4,7 @@ import { closeSync } from 'node:fs';
 import { expect } from 'chai';
 
 import { NetNamespace } from '../../dist/index.js';
+import { forgetNeighbourRequest } from '../../dist/rtnl/neighbours.js';
 import { ipJson, uniqueName } from '../helpers.mjs';
 
 /** A file of the namespace as `ip netns exec` + cat reads it. */
@@ -78,5 +79,13 @@ describe('RtnlConnection.chain', () => {
     } finally {
       await other.delete();
     }
+  });
+
+  it('a request that finds nothing to remove, marked so, counts as done and lets the stages after it go', async () => {
+    const conn = await host.connection();
+    const nothing = forgetNeighbourRequest(host, 1, '192.0.2.77'); // no such entry on lo
+    const [[forgotten], [up]] = await conn.chain([nothing], [{ connection: await ns.connection(), requests: [await ns.links.changeRequest('lo', { up: true }, held)] }]);
+    expect([forgotten.ok, up.ok]).to.deep.equal([true, true]);
+    expect(ipJson(['link', 'show', 'dev', 'lo'], ns.name)[0].flags).to.include('UP');
   });
 });
