@@ -2,7 +2,7 @@
  * The layers of src/, top to bottom (`npm run check:layers`):
  *
  *   cli → cni → network → ipam, firewall, state
- *     → netns.ts, rtnl/, kernel/ (the netlink connections), spawn.ts, sysctl.ts → native.ts
+ *     → netns.ts, rtnl/, kernel/ (the netlink connections), spawn.ts, sysctl.ts → native.ts → native-location.ts
  *
  * A module imports only from layers below its own. src/errors.ts, src/fault.ts
  * (the tests' fault switch) and src/types/ are the bottom, which every layer
@@ -10,7 +10,7 @@
  * types/ only itself and errors.ts. Type-only imports
  * count too (tsPreCompilationDeps).
  */
-const KERNEL_LAYER = '^src/(rtnl/|kernel/|netns[^/]*$|spawn\\.ts$|sysctl\\.ts$|native\\.ts$)';
+const KERNEL_LAYER = '^src/(rtnl/|kernel/|netns[^/]*$|spawn\\.ts$|sysctl\\.ts$|native(-location)?\\.ts$)';
 
 module.exports = {
   forbidden: [
@@ -66,9 +66,9 @@ module.exports = {
     {
       name: 'native-is-the-bottom',
       severity: 'error',
-      comment: 'The addon interface imports only the bottom modules.',
-      from: { path: '^src/native\\.ts$' },
-      to: { path: '^src/', pathNot: '^src/(errors\\.ts$|types/)' },
+      comment: 'The addon interface and its loader import only the bottom modules (and the interface its loader).',
+      from: { path: '^src/native(-location)?\\.ts$' },
+      to: { path: '^src/', pathNot: '^src/(errors\\.ts$|types/|native-location\\.ts$)' },
     },
     {
       name: 'errors-import-nothing',

@@ -1,9 +1,5 @@
 /** Typed interface of the C++ addon, and its loader. */
-import bindings from 'bindings';
-import { existsSync } from 'node:fs';
-import * as path from 'node:path';
-
-import { NsnetError } from './errors';
+import { loadNativeAddon, nativeProgramPath } from './native-location';
 
 /** Result of one request of a batch: null when the kernel acknowledged it. */
 export interface NativeStatus {
@@ -180,46 +176,17 @@ export interface NativeAddon {
   parseAttributes(data: Buffer): { type: number; data: Buffer }[];
 }
 
-const packageRoot = path.resolve(__dirname, '..');
-/** NSNET_BUILD_DIR picks one build (e.g. build-cmake/Release, from `npm run build:cmake`). */
-const chosenBuildDir = process.env.NSNET_BUILD_DIR ? path.resolve(process.env.NSNET_BUILD_DIR) : undefined;
-const buildDirs = chosenBuildDir ? [chosenBuildDir] : ['build/Release', 'build/Debug'].map((dir) => path.join(packageRoot, dir));
-
-function load(): NativeAddon {
-  const tried = chosenBuildDir ? `NSNET_BUILD_DIR: ${path.join(chosenBuildDir, 'nsnet.node')}` : 'the node-gyp build';
-  try {
-    if (chosenBuildDir) return require(path.join(chosenBuildDir, 'nsnet.node')) as NativeAddon;
-    return bindings({ bindings: 'nsnet', module_root: packageRoot }) as NativeAddon;
-  } catch (error) {
-    throw new NsnetError(
-      'NATIVE_MODULE_MISSING',
-      `nsnet's native addon could not be loaded from ${tried} (build it with \`npm run build\`): ${(error as Error).message}`,
-    );
-  }
-}
-
-let addon: NativeAddon | undefined;
-
-/** The addon, loaded on first use. */
+/** The addon, loaded on first use (see native-location.ts for where from). */
 export function native(): NativeAddon {
-  return (addon ??= load());
-}
-
-/** A program built with the addon (build/Release, or NSNET_BUILD_DIR), by name. */
-function builtProgram(name: string): string {
-  const found = buildDirs.map((dir) => path.join(dir, name)).find((file) => existsSync(file));
-  if (!found) {
-    throw new NsnetError('NATIVE_MODULE_MISSING', `${name} was not found in ${buildDirs.join(' or ')} (build it with \`npm run build\`)`);
-  }
-  return found;
+  return loadNativeAddon() as NativeAddon;
 }
 
 /** nsnet-exec, which joins a namespace and executes a program. */
 export function execHelperPath(): string {
-  return builtProgram('nsnet-exec');
+  return nativeProgramPath('nsnet-exec');
 }
 
 /** nsnet-cni, the CNI plugin's native front end. */
 export function cniFrontEndPath(): string {
-  return builtProgram('nsnet-cni');
+  return nativeProgramPath('nsnet-cni');
 }
