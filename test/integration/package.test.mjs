@@ -7,7 +7,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { expect } from 'chai';
@@ -49,7 +49,13 @@ function writeAppWithLockfile(app, packed) {
   const tarball = `file:../${packed.filename}`;
   const packages = {
     '': { name: 'app', version: '1.0.0', dependencies: { nsnet: tarball } },
-    'node_modules/nsnet': { version: manifest.version, resolved: tarball, integrity: packed.integrity, dependencies: manifest.dependencies },
+    'node_modules/nsnet': {
+      version: manifest.version,
+      resolved: tarball,
+      integrity: packed.integrity,
+      hasInstallScript: true,
+      dependencies: manifest.dependencies,
+    },
   };
   for (const [path, entry] of Object.entries(ownLock.packages)) {
     if (path.startsWith('node_modules/') && !entry.dev && !entry.devOptional) packages[path] = entry;
@@ -58,12 +64,18 @@ function writeAppWithLockfile(app, packed) {
   writeFileSync(join(app, 'package-lock.json'), JSON.stringify({ name: 'app', version: '1.0.0', lockfileVersion: 3, requires: true, packages }));
 }
 
-describe('the npm package, installed without a compiler and without install scripts', function () {
+/** The environment of the test itself, compilers included, without the npm variables of an enclosing npm run. */
+function withCompilers() {
+  return Object.fromEntries(Object.entries(process.env).filter(([key]) => !key.startsWith('npm_')));
+}
+
+describe('the npm package, installed without a compiler and without install scripts, then rebuilt', function () {
   this.timeout(240_000);
   let work;
   let installed;
   let env;
   let seen;
+  let app;
 
   before(function () {
     work = mkdtempSync(join(tmpdir(), 'nsnet-package-'));
@@ -76,11 +88,11 @@ describe('the npm package, installed without a compiler and without install scri
     )[0];
     this.packedFiles = packed.files.map((file) => file.path);
     this.tarball = join(work, packed.filename);
+    this.integrity = packed.integrity;
 
-    env = { ...process.env, PATH: pathWithoutCompilers(join(work, 'bin')) };
-    for (const key of Object.keys(env)) if (key.startsWith('npm_')) delete env[key];
+    env = { ...withCompilers(), PATH: pathWithoutCompilers(join(work, 'bin')) };
 
-    const app = join(work, 'app');
+    app = join(work, 'app');
     mkdirSync(app);
     writeAppWithLockfile(app, packed);
     const install = spawnSync(process.execPath, [npmCli(), 'ci', '--ignore-scripts', '--offline', '--no-audit', '--no-fund'], {
@@ -129,6 +141,26 @@ describe('the npm package, installed without a compiler and without install scri
     expect(seen.cniVersions).to.include('1.0.0');
     expect(seen.cniAddress).to.match(/^10\.173\.0\.\d+\/24$/);
     expect(seen.cniInside).to.deep.equal([seen.cniAddress]);
+  });
+
+  it('with install scripts on and a compiler at hand, builds nothing while the prebuilt addon loads', function () {
+    const second = join(work, 'app-with-scripts');
+    mkdirSync(second);
+    writeAppWithLockfile(second, { filename: basename(this.tarball), integrity: this.integrity });
+    const install = spawnSync(process.execPath, [npmCli(), 'ci', '--offline', '--foreground-scripts', '--no-audit', '--no-fund'], { cwd: second, env: withCompilers(), encoding: 'utf8' });
+    expect(install.status, install.stderr).to.equal(0);
+    expect(existsSync(join(second, 'node_modules', 'nsnet', 'build')), install.stdout).to.equal(false);
+  });
+
+  it('npm rebuild builds from source, and that build is the one loaded', function () {
+    this.timeout(300_000);
+    const rebuild = spawnSync(process.execPath, [npmCli(), 'rebuild', 'nsnet', '--offline'], { cwd: app, env: withCompilers(), encoding: 'utf8' });
+    expect(rebuild.status, rebuild.stderr).to.equal(0);
+    for (const file of ['nsnet.node', 'nsnet-exec', 'nsnet-cni']) expect(existsSync(join(installed, 'build', 'Release', file)), file).to.equal(true);
+    const script = `require('nsnet').NetNamespace.host().links.list().then(() => console.log(require('node:fs').readFileSync('/proc/self/maps', 'utf8')))`;
+    const maps = execFileSync(process.execPath, ['-e', script], { cwd: app, env, encoding: 'utf8' });
+    expect(maps).to.include(join(realpathSync(installed), 'build', 'Release', 'nsnet.node'));
+    expect(maps).not.to.include('nsnet.napi.glibc.node');
   });
 
   it('left nothing behind: no links, namespaces or records of its own', async function () {
