@@ -4,9 +4,12 @@
 // README claims. `node scripts/check-prebuilds.mjs [DIR...]` (default: every
 // prebuilds/linux-ARCH) prints what each file is and exits 1 on a problem;
 // with --tarball, it also checks that `npm pack` would carry the binaries of
-// every architecture.
+// every architecture; with --run, it also runs them on their architecture
+// (natively, or under qemu-user with that architecture's C library): the
+// addon loaded by scripts/load-check.c, nsnet-exec and nsnet-cni answering.
 import { spawnSync } from 'node:child_process';
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -68,6 +71,43 @@ export function checkPrebuild(dir, arch) {
   return problems;
 }
 
+/** A command line that runs a program of `target` here: as it is, or under qemu-user on the target's C library. */
+function runner(target) {
+  if (target.nodeArch === process.arch) return [];
+  return [`qemu-${target.processor}-static`, '-L', `/usr/${target.triple}`];
+}
+
+/** What goes wrong when the binaries in `dir` run on their architecture (an empty list when nothing does). */
+export function runPrebuild(dir, arch, root) {
+  const target = TARGETS[arch];
+  const [qemu, ...qemuArgs] = runner(target);
+  const run = (program, args, options = {}) =>
+    qemu ? spawnSync(qemu, [...qemuArgs, program, ...args], { encoding: 'utf8', ...options }) : spawnSync(program, args, { encoding: 'utf8', ...options });
+  const problems = [];
+  const work = mkdtempSync(join(tmpdir(), 'nsnet-load-check-'));
+  try {
+    // Node defines the napi_* functions the addon calls; here, empty stubs do.
+    const napi = [...readelf(['--dyn-syms'], join(dir, PREBUILT_ADDON)).matchAll(/\sGLOBAL\s+DEFAULT\s+UND\s+(napi_\w+|node_api_\w+)$/gm)].map((m) => m[1]);
+    writeFileSync(join(work, 'stubs.c'), napi.map((name) => `void ${name}(void) {}\n`).join(''));
+    const checker = join(work, 'load-check');
+    const cc = spawnSync(`${target.triple}-gcc`, ['-rdynamic', '-o', checker, join(root, 'scripts', 'load-check.c'), join(work, 'stubs.c'), '-ldl'], { encoding: 'utf8' });
+    if (cc.error || cc.status !== 0) return [`the load check could not be built with ${target.triple}-gcc: ${cc.error?.message ?? cc.stderr.trim()}`];
+    const loaded = run(checker, [join(dir, PREBUILT_ADDON)]);
+    if (loaded.error) return [`${qemu ?? checker} could not run (${loaded.error.message}): qemu-user-static runs other architectures`];
+    if (loaded.status !== 0) problems.push(`${PREBUILT_ADDON} does not load: ${loaded.stderr.trim()}`);
+    const exec = run(join(dir, 'nsnet-exec'), []);
+    if (exec.status !== 125 || !exec.stderr.includes('usage: nsnet-exec')) problems.push(`nsnet-exec did not answer with its usage (exit ${exec.status}): ${exec.stderr.trim()}`);
+    // The front end finds the package two directories up and runs the plugin in node (this machine's).
+    const env = { ...process.env, CNI_COMMAND: 'VERSION', NSNET_CNI_NO_SERVICE: '1', NSNET_CNI_SOCKET: join(work, 'none.sock'), NSNET_NODE: process.execPath };
+    const cni = run(join(dir, 'nsnet-cni'), [], { env, input: '{"cniVersion":"1.0.0"}' });
+    if (cni.status !== 0 || !cni.stdout.includes('"supportedVersions"')) problems.push(`nsnet-cni did not answer VERSION (exit ${cni.status}): ${cni.stderr.trim()}`);
+    console.log(`${basename(dir)}: ran ${qemu ? `under ${qemu}` : 'natively'}: the addon loads, nsnet-exec and nsnet-cni answer${problems.length ? ' (but see below)' : ''}`);
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+  return problems;
+}
+
 /** The prebuilt files `npm pack` would leave out: none, when every architecture's are there. */
 function missingFromTarball(root) {
   const npm = spawnSync('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: root, encoding: 'utf8' });
@@ -80,7 +120,7 @@ function missingFromTarball(root) {
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const root = join(dirname(fileURLToPath(import.meta.url)), '..');
   const prebuilds = join(root, 'prebuilds');
-  const args = process.argv.slice(2).filter((arg) => arg !== '--tarball');
+  const args = process.argv.slice(2).filter((arg) => arg !== '--tarball' && arg !== '--run');
   const dirs = args.length > 0 ? args : existsSync(prebuilds) ? readdirSync(prebuilds).map((d) => join(prebuilds, d)) : [];
   if (dirs.length === 0) {
     console.error('no prebuilt binaries to check (npm run prebuild makes them)');
@@ -94,7 +134,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       problems++;
       continue;
     }
-    for (const problem of checkPrebuild(dir, arch)) {
+    const found = checkPrebuild(dir, arch);
+    if (process.argv.includes('--run') && found.length === 0) found.push(...runPrebuild(dir, arch, root));
+    for (const problem of found) {
       console.error(`${basename(dir)}: ${problem}`);
       problems++;
     }
