@@ -2,7 +2,7 @@
 // calls (--keep), the same world in each, gone after --drop; its wan namespace
 // (--wan) reaching a port published inside. Each sandbox here is made from
 // inside the test's own, so none of it is near the machine's namespace.
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
 import { chownSync, copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -120,8 +120,10 @@ describe('scripts/sandbox', () => {
   });
 
   it('--keep NAME as a user who is not root: in a user namespace, the same', async function () {
-    // setpriv can become another user only from the machine's own user namespace.
+    // setpriv can become another user only from the machine's own user namespace, and that
+    // user can make a sandbox only where the kernel lets users make user namespaces.
     if (readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/).join(' ') !== '0 0 4294967295') this.skip();
+    if (spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', 'unshare', '--user', '--map-root-user', 'true']).status !== 0) this.skip();
     await keptThenDropped(userPlace(place, NOBODY));
   });
 
