@@ -13,6 +13,21 @@ export function printTable(header: string[], rows: string[][]): void {
   process.stdout.write([header, ...rows].map(line).join('\n') + '\n');
 }
 
+/**
+ * A record's fields as "key: value" lines, for people: a list of plain values
+ * on one line, a nested object's fields (or a list's items, by index)
+ * indented under its key.
+ */
+export function fieldLines(fields: object, indent = ''): string[] {
+  return Object.entries(fields).flatMap(([key, value]): string[] => {
+    if (Array.isArray(value) && !value.some(isObject)) return [`${indent}${key}: ${value.length ? value.join(', ') : 'none'}`];
+    if (isObject(value)) return [`${indent}${key}:`, ...fieldLines(value, `${indent}  `)];
+    return [`${indent}${key}: ${String(value)}`];
+  });
+}
+
+const isObject = (value: unknown): value is object => typeof value === 'object' && value !== null;
+
 export function printJson(value: unknown): void {
   process.stdout.write(JSON.stringify(value, null, 2) + '\n');
 }

@@ -19,8 +19,6 @@ export function inOwnSandbox(): boolean {
 export async function runInOwnSandbox(args: string[]): Promise<number> {
   const sandbox = join(__dirname, '..', '..', 'scripts', 'sandbox');
   const env: NodeJS.ProcessEnv = { ...process.env, [MARKER]: '1' };
-  // The script skips making a sandbox when it believes it runs in one already.
-  delete env.NSNET_SANDBOX;
   const child = spawn(sandbox, [process.execPath, process.argv[1], ...args], { stdio: 'inherit', env });
   const signals = new SignalRelay();
   try {

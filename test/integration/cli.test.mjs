@@ -363,10 +363,8 @@ describe('nsnet command', () => {
         after = snapshot();
       }
       process.stdout.write(JSON.stringify({ code: demo.status, stdout: demo.stdout, stderr: demo.stderr, before, after }));`;
-    const env = { ...process.env };
-    delete env.NSNET_SANDBOX; // the sandbox script makes a new one only outside one
     const run = await new Promise((resolve) => {
-      execFile(join(process.cwd(), 'scripts', 'sandbox'), [process.execPath, '-e', inSandbox], { env }, (error, stdout, stderr) => resolve({ error, stdout, stderr }));
+      execFile(join(process.cwd(), 'scripts', 'sandbox'), [process.execPath, '-e', inSandbox], (error, stdout, stderr) => resolve({ error, stdout, stderr }));
     });
     expect(run.error, run.stderr).to.equal(null);
     const demo = JSON.parse(run.stdout);
@@ -378,5 +376,21 @@ describe('nsnet command', () => {
     expect(demo.stdout).to.match(/cleaned up: .*\n$/);
     expect(demo.after, 'what the demo left in its sandbox').to.equal(demo.before);
     expect(snapshot()).to.equal(before);
+  });
+
+  it('demo --shell: a shell in the demo world, where wan reaches the published port; exiting it removes all', async () => {
+    const get = `require('node:http').get('http://198.51.100.1:8080/', (r) => r.pipe(process.stdout)).on('error', (e) => console.log(e.message))`;
+    // A shell that reads its commands from a pipe: as a person would type them, then end of input.
+    const demo = spawn(process.execPath, [bin, 'demo', '--shell'], { env: { ...process.env, SHELL: '/bin/sh' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    demo.stdin.end(`ip netns exec wan ${process.execPath} -e "${get}"; echo; nsnet ps | awk 'NR > 1 { print $1 }'\n`);
+    let stdout = '';
+    let stderr = '';
+    demo.stdout.on('data', (chunk) => (stdout += chunk));
+    demo.stderr.on('data', (chunk) => (stderr += chunk));
+    const [code] = await once(demo, 'exit');
+    expect(code, stderr).to.equal(0);
+    const shell = stdout.slice(stdout.indexOf("a shell in the demo's world"));
+    expect(shell).to.contain('ip netns exec wan wget -qO- http://198.51.100.1:8080/');
+    expect(shell).to.match(/\nhello from web, you are 198\.51\.100\.2\nclient\nweb\n\ncleaned up: .*\n$/);
   });
 });

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 
 import { program } from '../../dist/cli/main.js';
+import { fieldLines } from '../../dist/cli/output.js';
 
 const bin = join(process.cwd(), 'bin', 'nsnet.js');
 const ALL = ['run', 'network', 'ps', 'rm', 'netns', 'reconcile', 'topology', 'cni', 'demo'];
@@ -99,5 +100,32 @@ describe('nsnet command table', () => {
     expect(corrupt.code).to.equal(1);
     expect(corrupt.stderr).to.match(/^nsnet: STATE_CORRUPT: \S+ is not a valid containers record: ownsNamespace must be true or false, got undefined; run `nsnet reconcile`/);
     expect(corrupt.stderr).to.include(file);
+  });
+
+  it('network inspect prints a nested field (ipv6) as indented lines, not JSON', async () => {
+    mkdirSync(join(stateDir, 'networks'));
+    const record = {
+      version: 1, name: 'web', bridge: 'nsbr-web', bridgeMac: '02:5a:00:00:00:01', subnet: '10.90.1.0/24', gateway: '10.90.1.1',
+      subnetAuto: false, ipv6: { subnet: 'fd00:5a::/64', gateway: 'fd00:5a::1' }, mtu: 1500, masquerade: true, icc: true,
+      internal: false, hostIp: '0.0.0.0', firewall: 'auto', activeFirewall: 'nftables', created: '2026-12-01T12:00:00.000Z',
+    };
+    writeFileSync(join(stateDir, 'networks', 'web.json'), JSON.stringify(record));
+    const inspect = await nsnet(['network', 'inspect', 'web']);
+    expect(inspect).to.include({ code: 0, stderr: '' });
+    expect(inspect.stdout).to.contain('\nsubnetAuto: false\nipv6:\n  subnet: fd00:5a::/64\n  gateway: fd00:5a::1\nmtu: 1500\n');
+    expect(inspect.stdout).to.not.contain('{');
+    expect(inspect.stdout).to.match(/\nendpoints: none\n$/);
+  });
+});
+
+describe('fieldLines (records printed for people)', () => {
+  it('plain values as "key: value", objects indented under their key, lists of plain values on one line', () => {
+    const lines = fieldLines({ name: 'web', mtu: 1500, internal: false, ipv6: { subnet: 'fd00::/64', gateway: 'fd00::1' }, dns: ['10.0.0.2', '10.0.0.3'], aliases: [] });
+    expect(lines).to.deep.equal(['name: web', 'mtu: 1500', 'internal: false', 'ipv6:', '  subnet: fd00::/64', '  gateway: fd00::1', 'dns: 10.0.0.2, 10.0.0.3', 'aliases: none']);
+  });
+
+  it('deeper objects, and lists of objects by index, indent one more step each', () => {
+    const lines = fieldLines({ a: { b: { c: 1 } }, ports: [{ hostPort: 8080, protocol: 'tcp' }, { hostPort: 53, protocol: 'udp' }] });
+    expect(lines).to.deep.equal(['a:', '  b:', '    c: 1', 'ports:', '  0:', '    hostPort: 8080', '    protocol: tcp', '  1:', '    hostPort: 53', '    protocol: udp']);
   });
 });

@@ -7,8 +7,9 @@ import { inOwnSandbox, runInOwnSandbox } from '../sandbox';
 export function demoCommand(): Command {
   return new Command('demo')
     .description("show nsnet at work in a throw-away sandbox (the machine's own network is not touched)")
-    .action(async () => {
-      if (inOwnSandbox()) await runDemo();
-      else process.exitCode = await runInOwnSandbox(['demo']);
+    .option('--shell', "before removing it all, a shell in the demo's world (wan, containers and the published port up)")
+    .action(async (options: { shell?: boolean }) => {
+      if (inOwnSandbox()) await runDemo(options);
+      else process.exitCode = await runInOwnSandbox(['demo', ...(options.shell ? ['--shell'] : [])]);
     });
 }

@@ -3,7 +3,7 @@ import { Command, Option } from 'commander';
 
 import { type ListedEndpoint, listedEndpoints, networkRecord, networkRecords } from '../../network/listing';
 import { type BridgeNetworkOptions, FIREWALL_BACKENDS, type FirewallBackend, type NetworkRecord } from '../../types/network';
-import { formatPort, printJson, printTable, withProgress } from '../output';
+import { fieldLines, formatPort, printJson, printTable, withProgress } from '../output';
 import { integer } from '../options';
 
 interface CreateOptions {
@@ -120,7 +120,7 @@ function networkOptions(name: string, options: CreateOptions): BridgeNetworkOpti
 }
 
 function inspectText(network: Readonly<NetworkRecord>, endpoints: ListedEndpoint[]): string {
-  const lines = Object.entries(network).map(([key, value]) => `${key}: ${typeof value === 'object' ? JSON.stringify(value) : String(value)}`);
+  const lines = fieldLines(network);
   lines.push(`endpoints: ${endpoints.length ? '' : 'none'}`);
   for (const e of endpoints) {
     const ports = e.ports.map(formatPort).join(', ');

@@ -2,7 +2,7 @@
  * `nsnet demo`, inside its own sandbox: a network, two containers (one serving
  * HTTP with node), a published port and a `wan` namespace; traffic container
  * to container, wan to the published port, container to wan (masqueraded);
- * the topology; then everything removed.
+ * the topology; with `shell`, a shell in that world; then everything removed.
  */
 import type { ChildProcess } from 'node:child_process';
 
@@ -13,11 +13,12 @@ import { formatPort } from '../output';
 import { readTopology } from '../topology/model';
 import { topologyText } from '../topology/text';
 import { helloServer, httpGet, runIn, startServer, stopServer, tcpRead, whoAmIServer } from './programs';
+import { runShell } from './shell';
 import { createWan, HOST_ADDRESS, removeWan, WAN_ADDRESS } from './wan';
 
 const say = (line: string) => process.stdout.write(line + '\n');
 
-export async function runDemo(): Promise<void> {
+export async function runDemo(options: { shell?: boolean } = {}): Promise<void> {
   say(`nsnet demo: in a sandbox network namespace that plays the host (netns inode ${NetNamespace.host().inode})`);
   const cleanup: (() => Promise<unknown>)[] = [];
   const servers: ChildProcess[] = [];
@@ -51,6 +52,17 @@ export async function runDemo(): Promise<void> {
     say('');
     process.stdout.write(topologyText(await readTopology()));
     say('');
+    if (options.shell) {
+      say("a shell in the demo's world, on its host; exit it to remove it all. Try:");
+      const hints = [
+        [`ip netns exec wan wget -qO- http://${HOST_ADDRESS}:8080/`, 'the published port, from wan (or curl -s URL)'],
+        [`ip netns exec client wget -qO- http://${webIp}/`, 'web, from the client container'],
+        ['nsnet ps; nsnet topology; nsnet network inspect demo', 'what nsnet knows of it'],
+      ];
+      for (const [command, what] of hints) say(`  ${command.padEnd(52)}   ${what}`);
+      await runShell();
+      say('');
+    }
   } finally {
     await Promise.all(servers.map(stopServer));
     for (const undo of cleanup.reverse()) await undo();
