@@ -139,7 +139,7 @@ describe('the npm package, installed without a compiler and without install scri
 
   it('has a CNI front end that answers VERSION and an ADD', function () {
     expect(seen.cniVersions).to.include('1.0.0');
-    expect(seen.cniAddress).to.match(/^10\.173\.0\.\d+\/24$/);
+    expect(seen.cniAddress).to.match(/^10\.193\.0\.\d+\/24$/);
     expect(seen.cniInside).to.deep.equal([seen.cniAddress]);
   });
 
