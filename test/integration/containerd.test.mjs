@@ -1,0 +1,312 @@
+// containerd 1.6 (Debian's, with runc) attaching containers through nsnet's
+// CNI plugin with `ctr run --cni`: a daemon of the test's own
+// (test/containerd-daemon.mjs), an image built here from Debian's
+// busybox-static, real traffic, and nothing left once the tasks end.
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+import { expect } from 'chai';
+
+import { NetNamespace, removeNetwork } from '../../dist/index.js';
+import { writeBusyboxImage } from '../busybox-image.mjs';
+import { startCniService } from '../cni-service.mjs';
+import { Containerd } from '../containerd-daemon.mjs';
+import { eventually, ipJson, ipLink, linkNames, newLinks, publishedAnyPorts, stop, tcpRequest, uniqueName } from '../helpers.mjs';
+
+const root = process.cwd();
+const stateDir = process.env.NSNET_STATE_DIR;
+const netnsDir = process.env.NSNET_NETNS_DIR;
+const IMAGE = 'docker.io/nsnet/busybox:test';
+
+/** The record files of a kind in nsnet's state directory. */
+function records(kind) {
+  const dir = join(stateDir, kind);
+  return existsSync(dir) ? readdirSync(dir).filter((f) => f.endsWith('.json')) : [];
+}
+
+const readRecord = (kind, key) => JSON.parse(readFileSync(join(stateDir, kind, `${key}.json`), 'utf8'));
+
+function readIfExists(file) {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return '';
+  }
+}
+
+/** The elements of every set and map of nsnet's table, as nft lists them, one string each. */
+function nftElements() {
+  const listed = JSON.parse(execFileSync('nft', ['-j', 'list', 'table', 'inet', 'nsnet'], { encoding: 'utf8' }));
+  return listed.nftables.flatMap((entry) => {
+    const set = entry.set ?? entry.map;
+    return set ? (set.elem ?? []).map((element) => `${set.name} ${JSON.stringify(element)}`) : [];
+  });
+}
+
+/** Whether any process still has the network namespace of this inode. */
+function namespaceInUse(inode) {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .some((pid) => {
+      try {
+        return readlinkSync(`/proc/${pid}/ns/net`) === `net:[${inode}]`;
+      } catch {
+        return false; // ended meanwhile
+      }
+    });
+}
+
+/** Whether the process `pid` has a TCP socket listening on `port` (its namespace's /proc/net/tcp and tcp6). */
+function listening(pid, port) {
+  const local = `:${port.toString(16).toUpperCase().padStart(4, '0')}`;
+  return ['tcp', 'tcp6'].some((table) =>
+    readIfExists(`/proc/${pid}/net/${table}`)
+      .split('\n')
+      .slice(1)
+      .map((line) => line.trim().split(/\s+/))
+      .some(([, address, , state]) => address?.endsWith(local) && state === '0A'),
+  );
+}
+
+/** The tools the suite runs: missing, the suite fails (it is never skipped). */
+function requireTools() {
+  const missing = ['containerd', 'ctr', 'runc', 'containerd-shim-runc-v2', 'nsenter', 'unshare', 'tar'].filter(
+    (tool) => !process.env.PATH.split(':').some((dir) => existsSync(join(dir, tool))),
+  );
+  if (!existsSync('/bin/busybox')) missing.push('/bin/busybox (busybox-static)');
+  if (missing.length) throw new Error(`containerd suite: missing ${missing.join(', ')} (.ci/run installs containerd, runc and busybox-static)`);
+}
+
+describe('containerd 1.6: ctr run --cni with nsnet-cni', function () {
+  this.timeout(60000);
+
+  const network = uniqueName('ctrd');
+  const bridge = `nsbr-${network}`;
+  const namespace = `nsnet-${process.pid}`;
+  let work;
+  let confDir;
+  let pluginDir;
+  let service;
+  let daemon;
+  const runs = [];
+
+  /** The conflist ctr reads, in the version given. */
+  function writeConfList(cniVersion) {
+    const list = {
+      cniVersion,
+      name: network,
+      plugins: [{ type: 'nsnet-cni', subnet: '10.172.0.0/24', capabilities: { portMappings: true } }],
+    };
+    writeFileSync(join(confDir, '10-nsnet.conflist'), JSON.stringify(list, null, 2));
+  }
+
+  /** Makes /opt/cni/bin/nsnet-cni (as containerd sees it) a link to `target`. */
+  function usePlugin(target) {
+    const link = join(pluginDir, 'nsnet-cni');
+    symlinkSync(target, `${link}.new`);
+    renameSync(`${link}.new`, link);
+  }
+
+  before(async () => {
+    requireTools();
+    work = mkdtempSync(join(tmpdir(), 'nsnet-containerd-'));
+    confDir = join(work, 'net.d');
+    pluginDir = join(work, 'bin');
+    mkdirSync(confDir);
+    mkdirSync(pluginDir);
+    writeConfList('1.0.0');
+    usePlugin(join(root, 'build', 'Release', 'nsnet-cni'));
+    const socket = join(work, 'cni.sock');
+    service = await startCniService(socket);
+    daemon = new Containerd({ dir: join(work, 'containerd'), namespace, env: { NSNET_CNI_SOCKET: socket } });
+    mkdirSync(daemon.dir);
+    await daemon.start({ cniConfDir: confDir, cniPluginDir: pluginDir });
+    const tarball = join(work, 'busybox.tar');
+    writeBusyboxImage(tarball, IMAGE);
+    await daemon.ctr(['image', 'import', tarball]);
+  });
+
+  after(async () => {
+    const failures = [];
+    for (const run of runs) {
+      if (run.exitCode === null && run.signalCode === null) run.kill('SIGKILL');
+    }
+    await daemon?.stop().catch((error) => failures.push(error.message));
+    if (service) await stop(service);
+    await removeNetwork(network, { force: true }).catch(() => undefined);
+    if (work) rmSync(work, { recursive: true, force: true });
+    if (failures.length) throw new Error(failures.join('; '));
+  });
+
+  let execs = 0;
+  /** `ctr task exec` in container `id`: its stdout. */
+  function exec(id, args) {
+    execs += 1;
+    return daemon.ctr(['task', 'exec', '--exec-id', `exec${execs}`, id, ...args]);
+  }
+
+  /**
+   * `ctr run --rm --cni` (not detached: ctr 1.6 calls DEL only when the task
+   * it waits for ends) of a container whose busybox nc answers "ID\n" on
+   * port 80; resolves once it listens.
+   */
+  async function runServer(id) {
+    const run = daemon.spawnCtr(['run', '--rm', '--cni', IMAGE, id, 'nc', '-ll', '-p', '80', '-e', 'echo', id]);
+    runs.push(run);
+    let stderr = '';
+    run.stderr.on('data', (chunk) => (stderr += chunk));
+    const exited = once(run, 'exit');
+    let pid = 0;
+    const ready = await eventually(() => {
+      if (run.exitCode !== null) return true;
+      pid = Number(readIfExists(join(daemon.state, 'io.containerd.runtime.v2.task', namespace, id, 'init.pid')));
+      return pid > 0 && listening(pid, 80);
+    }, 15000);
+    if (run.exitCode !== null) throw new Error(`ctr run ${id} ended (${run.exitCode}): ${stderr}`);
+    if (!ready) throw new Error(`container ${id} did not listen on port 80: ${stderr}`);
+    return { id, run, pid, exited, stderr: () => stderr };
+  }
+
+  /** The container's IPv4 address and prefix, as busybox `ip` inside it shows them. */
+  async function addressInside(id) {
+    const shown = await exec(id, ['ip', '-4', '-o', 'addr', 'show', 'dev', 'eth0']);
+    return /inet (\d+\.\d+\.\d+\.\d+\/\d+)/.exec(shown)?.[1];
+  }
+
+  const plugins = [
+    { name: 'the native front end, answered by nsnet cni serve', target: () => join(root, 'build', 'Release', 'nsnet-cni') },
+    { name: 'bin/nsnet-cni.js, node once per call', target: () => join(root, 'bin', 'nsnet-cni.js') },
+  ];
+
+  for (const [index, plugin] of plugins.entries()) {
+    describe(plugin.name, () => {
+      before(() => usePlugin(plugin.target()));
+
+      it('ADD gives each container its address and default route; traffic from the host and between containers; the task killed, ctr calls DEL and nothing is left', async () => {
+        const linksBefore = linkNames();
+        const namespacesBefore = readdirSync(netnsDir);
+        const c1 = await runServer(`web${index}a`);
+        const c2 = await runServer(`web${index}b`);
+        const containers = [c1, c2];
+
+        // What ctr passed (container id "<namespace>-<id>", eth0, the task's /proc path), as nsnet recorded it.
+        const attachments = containers.map((c) => readRecord('attachments', `${network}:${namespace}-${c.id}:eth0`));
+        for (const [i, c] of containers.entries()) expect(attachments[i]).to.include({ status: 'ready', netnsPath: `/proc/${c.pid}/ns/net` });
+        const endpoints = attachments.map((a) => readRecord('endpoints', a.endpoint));
+
+        for (const [i, c] of containers.entries()) {
+          // Inside, with busybox: the address on eth0 and the default route through the bridge.
+          const inside = await addressInside(c.id);
+          expect(inside).to.equal(`${endpoints[i].ipv4}/24`);
+          expect(inside).to.match(/^10\.172\.0\.\d+\/24$/);
+          expect(await exec(c.id, ['ip', 'route'])).to.match(/^default via 10\.172\.0\.1 dev eth0/m);
+          // Outside: the kernel's view of the same namespace, and the host end on the bridge.
+          expect(readlinkSync(`/proc/${c.pid}/ns/net`)).to.equal(`net:[${endpoints[i].netnsInode}]`);
+          const eth0 = JSON.parse(execFileSync('nsenter', [`--net=/proc/${c.pid}/ns/net`, 'ip', '-j', 'addr', 'show', 'dev', 'eth0'], { encoding: 'utf8' }))[0];
+          expect(eth0.addr_info.filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`)).to.deep.equal([inside]);
+          expect(ipLink(endpoints[i].hostIfname).master).to.equal(bridge);
+        }
+        // ctr 1.6 calls go-cni's Setup with no capability arguments: no port mappings reach the plugin.
+        expect(endpoints.map((e) => e.ports)).to.deep.equal([[], []]);
+        expect(publishedAnyPorts()).to.deep.equal([]);
+
+        const [ip1, ip2] = endpoints.map((e) => e.ipv4);
+        expect(await tcpRequest(NetNamespace.host(), ip1, 80, 'from the host')).to.equal(`${c1.id}\n`);
+        expect(await tcpRequest(NetNamespace.host(), ip2, 80, 'from the host')).to.equal(`${c2.id}\n`);
+        expect(await exec(c2.id, ['nc', '-w', '3', ip1, '80'])).to.equal(`${c1.id}\n`);
+        expect(await exec(c1.id, ['nc', '-w', '3', ip2, '80'])).to.equal(`${c2.id}\n`);
+
+        const elementsWhileUp = nftElements();
+        for (const c of containers) {
+          await daemon.ctr(['task', 'kill', '--signal', 'SIGKILL', c.id]);
+          const [code] = await c.exited;
+          expect(code, c.stderr()).to.equal(137); // ctr run returns the task's status, after DEL and --rm
+        }
+        expect(await daemon.tasks()).to.deep.equal([]);
+        expect(await daemon.containers()).to.deep.equal([]);
+        // nsnet's records: no attachment, no endpoint, no address leased.
+        expect(records('attachments')).to.deep.equal([]);
+        expect(records('endpoints')).to.deep.equal([]);
+        const leases = readRecord('leases', network);
+        for (const e of endpoints) expect(Object.keys(leases.ipv4.addresses)).to.not.include(e.ipv4);
+        // The kernel's: no host veth (the network's bridge stays), no namespace, nothing in nf_tables but the bridge's.
+        const left = () => newLinks(linksBefore).filter((name) => name !== bridge);
+        expect(await eventually(() => left().length === 0, 10000), `links left: ${left()}`).to.equal(true);
+        expect(ipJson(['link', 'show', 'master', bridge])).to.deep.equal([]);
+        for (const e of endpoints) expect(await eventually(() => !namespaceInUse(e.netnsInode)), `namespace ${e.netnsInode}`).to.equal(true);
+        expect(readdirSync(netnsDir)).to.deep.equal(namespacesBefore);
+        const ours = (elements) => elements.filter((e) => endpoints.some((p) => e.includes(`"${p.ipv4}"`) || e.includes(`"${p.hostIfname}"`)));
+        expect(nftElements().filter((e) => !e.includes(`"${bridge}"`))).to.deep.equal([]);
+        expect(ours(nftElements())).to.deep.equal([]);
+        expect(nftElements().length).to.be.at.most(elementsWhileUp.length);
+      });
+    });
+  }
+
+  describe('what ctr 1.6 does not do', () => {
+    before(() => usePlugin(join(root, 'build', 'Release', 'nsnet-cni')));
+
+    it('with --detach, ctr never calls DEL (`ctr task delete` does not); the same name runs again, and nsnet reconcile removes what is left', async () => {
+      const id = 'detached';
+      const runDetached = async () => {
+        await daemon.ctr(['run', '--detach', '--cni', IMAGE, id, 'sleep', '600']);
+        const [task] = (await daemon.tasks()).filter((t) => t.id === id);
+        const attachment = readRecord('attachments', `${network}:${namespace}-${id}:eth0`);
+        expect(attachment).to.include({ status: 'ready', netnsPath: `/proc/${task.pid}/ns/net` });
+        return readRecord('endpoints', attachment.endpoint);
+      };
+      // Killed and deleted as ctr does it, then the container.
+      const removeTask = async () => {
+        await daemon.ctr(['task', 'delete', '--force', id]);
+        await daemon.ctr(['container', 'delete', id]);
+      };
+
+      const first = await runDetached();
+      await removeTask();
+      // No DEL came: the records stay, with the address leased, for a namespace that is gone.
+      expect(records('attachments')).to.deep.equal([`${network}:${namespace}-${id}:eth0.json`]);
+      expect(Object.keys(readRecord('leases', network).ipv4.addresses)).to.include(first.ipv4);
+      // An ADD of the same container and interface takes the stale attachment over.
+      const second = await runDetached();
+      expect(records('endpoints')).to.deep.equal([`${second.network}@${second.netnsInode}.json`]);
+      expect(Object.keys(readRecord('leases', network).ipv4.addresses)).to.deep.equal([second.ipv4]);
+      await removeTask();
+
+      const reconcile = execFileSync(process.execPath, [join(root, 'bin', 'nsnet.js'), 'reconcile'], { encoding: 'utf8' });
+      expect(reconcile).to.contain(`${namespace}-${id}`);
+      expect(records('attachments')).to.deep.equal([]);
+      expect(records('endpoints')).to.deep.equal([]);
+      expect(Object.keys(readRecord('leases', network).ipv4.addresses)).to.deep.equal([]);
+      expect(await eventually(() => !linkNames().has(second.hostIfname), 10000)).to.equal(true);
+    });
+
+    it('a conflist of cniVersion 1.1.0: ctr 1.6 (libcni 1.1) cannot read the result nsnet gives in it, and calls DEL', async () => {
+      writeConfList('1.1.0');
+      try {
+        const linksBefore = linkNames();
+        const id = 'version';
+        const failed = await daemon.ctr(['run', '--rm', '--cni', IMAGE, id, 'true']).then(
+          () => 'it ran',
+          (error) => error.stderr,
+        );
+        expect(failed).to.contain('unsupported CNI result version "1.1.0"');
+        // ctr's deferred DEL came: nothing of nsnet's is left.
+        expect(records('attachments')).to.deep.equal([]);
+        expect(records('endpoints')).to.deep.equal([]);
+        expect(Object.keys(readRecord('leases', network).ipv4.addresses)).to.deep.equal([]);
+        // ctr's own are: the task it created and never started, and so the container.
+        expect((await daemon.tasks()).map((t) => `${t.id} ${t.status}`)).to.deep.equal([`${id} CREATED`]);
+        await daemon.ctr(['task', 'delete', '--force', id]);
+        await daemon.ctr(['container', 'delete', id]);
+        const left = () => newLinks(linksBefore);
+        expect(await eventually(() => left().length === 0, 10000), `links left: ${left()}`).to.equal(true);
+      } finally {
+        writeConfList('1.0.0');
+      }
+    });
+  });
+});
+
