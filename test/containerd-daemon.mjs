@@ -144,12 +144,15 @@ export class Containerd {
         throw new Error(`containerd ended (${this.process.exitCode ?? this.process.signalCode}) as it started: ${this.logTail()}`);
       }
       try {
-        await this.ctr(['version']);
-        return;
+        if (existsSync(this.address)) {
+          await this.ctr(['--connect-timeout', '1s', 'version']);
+          return;
+        }
+        if (Date.now() > deadline) throw new Error(`no socket at ${this.address}`);
       } catch (error) {
         if (Date.now() > deadline) throw new Error(`containerd did not answer within 10 s: ${error.message}\n${this.logTail()}`);
-        await new Promise((resolve) => setTimeout(resolve, 50));
       }
+      await new Promise((resolve) => setTimeout(resolve, 50));
     }
   }
 

@@ -37,8 +37,10 @@ function readIfExists(file) {
   }
 }
 
-/** The elements of every set and map of nsnet's table, as nft lists them, one string each. */
+/** The elements of every set and map of nsnet's table, as nft lists them, one string each (none before the table is made). */
 function nftElements() {
+  const tables = JSON.parse(execFileSync('nft', ['-j', 'list', 'tables'], { encoding: 'utf8' })).nftables;
+  if (!tables.some((entry) => entry.table?.family === 'inet' && entry.table.name === 'nsnet')) return [];
   const listed = JSON.parse(execFileSync('nft', ['-j', 'list', 'table', 'inet', 'nsnet'], { encoding: 'utf8' }));
   return listed.nftables.flatMap((entry) => {
     const set = entry.set ?? entry.map;
@@ -98,7 +100,7 @@ describe('containerd 1.6: ctr run --cni with nsnet-cni', function () {
     const list = {
       cniVersion,
       name: network,
-      plugins: [{ type: 'nsnet-cni', subnet: '10.172.0.0/24', capabilities: { portMappings: true } }],
+      plugins: [{ type: 'nsnet-cni', subnet: '10.172.0.0/24', ipv6Subnet: 'fd00:172::/64', capabilities: { portMappings: true } }],
     };
     writeFileSync(join(confDir, '10-nsnet.conflist'), JSON.stringify(list, null, 2));
   }
@@ -188,6 +190,7 @@ describe('containerd 1.6: ctr run --cni with nsnet-cni', function () {
       it('ADD gives each container its address and default route; traffic from the host and between containers; the task killed, ctr calls DEL and nothing is left', async () => {
         const linksBefore = linkNames();
         const namespacesBefore = readdirSync(netnsDir);
+        const elementsBefore = new Set(nftElements());
         const c1 = await runServer(`web${index}a`);
         const c2 = await runServer(`web${index}b`);
         const containers = [c1, c2];
@@ -203,6 +206,9 @@ describe('containerd 1.6: ctr run --cni with nsnet-cni', function () {
           expect(inside).to.equal(`${endpoints[i].ipv4}/24`);
           expect(inside).to.match(/^10\.172\.0\.\d+\/24$/);
           expect(await exec(c.id, ['ip', 'route'])).to.match(/^default via 10\.172\.0\.1 dev eth0/m);
+          expect(await exec(c.id, ['ip', '-6', 'addr', 'show', 'dev', 'eth0'])).to.contain(`inet6 ${endpoints[i].ipv6}/64 scope global`);
+          expect(endpoints[i].ipv6).to.match(/^fd00:172::[0-9a-f]+$/);
+          expect(await exec(c.id, ['ip', '-6', 'route'])).to.match(/^default via fd00:172::1 dev eth0/m);
           // Outside: the kernel's view of the same namespace, and the host end on the bridge.
           expect(readlinkSync(`/proc/${c.pid}/ns/net`)).to.equal(`net:[${endpoints[i].netnsInode}]`);
           const eth0 = JSON.parse(execFileSync('nsenter', [`--net=/proc/${c.pid}/ns/net`, 'ip', '-j', 'addr', 'show', 'dev', 'eth0'], { encoding: 'utf8' }))[0];
@@ -218,8 +224,11 @@ describe('containerd 1.6: ctr run --cni with nsnet-cni', function () {
         expect(await tcpRequest(NetNamespace.host(), ip2, 80, 'from the host')).to.equal(`${c2.id}\n`);
         expect(await exec(c2.id, ['nc', '-w', '3', ip1, '80'])).to.equal(`${c1.id}\n`);
         expect(await exec(c1.id, ['nc', '-w', '3', ip2, '80'])).to.equal(`${c2.id}\n`);
+        const [ip6a, ip6b] = endpoints.map((e) => e.ipv6);
+        expect(await tcpRequest(NetNamespace.host(), ip6a, 80, 'from the host')).to.equal(`${c1.id}\n`);
+        expect(await exec(c2.id, ['nc', '-w', '3', ip6a, '80'])).to.equal(`${c1.id}\n`);
+        expect(await exec(c1.id, ['nc', '-w', '3', ip6b, '80'])).to.equal(`${c2.id}\n`);
 
-        const elementsWhileUp = nftElements();
         for (const c of containers) {
           await daemon.ctr(['task', 'kill', '--signal', 'SIGKILL', c.id]);
           const [code] = await c.exited;
@@ -232,16 +241,17 @@ describe('containerd 1.6: ctr run --cni with nsnet-cni', function () {
         expect(records('endpoints')).to.deep.equal([]);
         const leases = readRecord('leases', network);
         for (const e of endpoints) expect(Object.keys(leases.ipv4.addresses)).to.not.include(e.ipv4);
+        for (const e of endpoints) expect(Object.keys(leases.ipv6.addresses)).to.not.include(e.ipv6);
         // The kernel's: no host veth (the network's bridge stays), no namespace, nothing in nf_tables but the bridge's.
         const left = () => newLinks(linksBefore).filter((name) => name !== bridge);
         expect(await eventually(() => left().length === 0, 10000), `links left: ${left()}`).to.equal(true);
         expect(ipJson(['link', 'show', 'master', bridge])).to.deep.equal([]);
         for (const e of endpoints) expect(await eventually(() => !namespaceInUse(e.netnsInode)), `namespace ${e.netnsInode}`).to.equal(true);
         expect(readdirSync(netnsDir)).to.deep.equal(namespacesBefore);
-        const ours = (elements) => elements.filter((e) => endpoints.some((p) => e.includes(`"${p.ipv4}"`) || e.includes(`"${p.hostIfname}"`)));
-        expect(nftElements().filter((e) => !e.includes(`"${bridge}"`))).to.deep.equal([]);
-        expect(ours(nftElements())).to.deep.equal([]);
-        expect(nftElements().length).to.be.at.most(elementsWhileUp.length);
+        // nf_tables: no element of a container's (its address, its veth); new ones only of the network's bridge, made by the first ADD.
+        const elements = nftElements();
+        expect(elements.filter((e) => endpoints.some((p) => e.includes(`"${p.ipv4}"`) || e.includes(`"${p.ipv6}"`) || e.includes(`"${p.hostIfname}"`)))).to.deep.equal([]);
+        expect(elements.filter((e) => !elementsBefore.has(e) && !e.includes(`"${bridge}"`))).to.deep.equal([]);
       });
     });
   }
