@@ -202,6 +202,12 @@ export class Containerd {
     return [...inits.filter((pid) => pid > 0), ...shims];
   }
 
+  /** Removes every task (killed first) and container of the namespace. */
+  async removeAll() {
+    for (const task of await this.tasks()) await this.ctr(['task', 'delete', '--force', task.id]);
+    for (const id of await this.containers()) await this.ctr(['container', 'delete', id]);
+  }
+
   /**
    * Ends every task and container of the namespace, then the shims and
    * their containers by pid, then containerd itself by pid, and removes the
@@ -212,10 +218,7 @@ export class Containerd {
     const failures = [];
     const attempt = (what, promise) => promise.catch((error) => failures.push(`${what}: ${error.message}`));
     const running = this.process.exitCode === null && this.process.signalCode === null;
-    if (running) {
-      for (const task of await this.tasks().catch(() => [])) await attempt(`task ${task.id}`, this.ctr(['task', 'rm', '--force', task.id]));
-      for (const id of await this.containers().catch(() => [])) await attempt(`container ${id}`, this.ctr(['container', 'rm', id]));
-    }
+    if (running) await attempt('tasks and containers', this.removeAll());
     for (const pid of this.shimPids()) {
       try {
         process.kill(pid, 'SIGKILL');

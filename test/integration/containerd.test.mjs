@@ -73,6 +73,15 @@ function listening(pid, port) {
   );
 }
 
+/** The conflist of the README's "With containerd" section, as written. */
+function readmeConfList() {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const list = JSON.parse(readme.slice(readme.indexOf('### With containerd')).match(/```json\n([\s\S]*?)```/)[1]);
+  expect(list).to.include({ cniVersion: '1.0.0' });
+  expect(list.plugins.map((p) => p.type)).to.deep.equal(['nsnet-cni']);
+  return list;
+}
+
 /** The tools the suite runs: missing, the suite fails (it is never skipped). */
 function requireTools() {
   const missing = ['containerd', 'ctr', 'runc', 'containerd-shim-runc-v2', 'nsenter', 'unshare', 'tar'].filter(
@@ -95,13 +104,9 @@ describe('containerd 1.6: ctr run --cni with nsnet-cni', function () {
   let daemon;
   const runs = [];
 
-  /** The conflist ctr reads, in the version given. */
+  /** The conflist ctr reads: the README's, under this suite's network name, in the version given. */
   function writeConfList(cniVersion) {
-    const list = {
-      cniVersion,
-      name: network,
-      plugins: [{ type: 'nsnet-cni', subnet: '10.172.0.0/24', ipv6Subnet: 'fd00:172::/64', capabilities: { portMappings: true } }],
-    };
+    const list = { ...readmeConfList(), name: network, cniVersion };
     writeFileSync(join(confDir, '10-nsnet.conflist'), JSON.stringify(list, null, 2));
   }
 
@@ -131,9 +136,22 @@ describe('containerd 1.6: ctr run --cni with nsnet-cni', function () {
     await daemon.ctr(['image', 'import', tarball]);
   });
 
+  // What a test that failed half-way left goes, so that the next one starts from nothing: the
+  // tasks of waiting `ctr run`s killed (each sends DEL as its task ends), the tasks and
+  // containers left removed, and the attachments left (a detached run's) through reconcile.
+  afterEach(async () => {
+    for (const { id, run } of runs) {
+      if (run.exitCode === null && run.signalCode === null) await daemon.ctr(['task', 'kill', '--signal', 'SIGKILL', id]).catch(() => undefined);
+    }
+    await Promise.all(runs.map((r) => r.exited));
+    runs.length = 0;
+    await daemon.removeAll();
+    if (records('attachments').length) execFileSync(process.execPath, [join(root, 'bin', 'nsnet.js'), 'reconcile']);
+  });
+
   after(async () => {
     const failures = [];
-    for (const run of runs) {
+    for (const { run } of runs) {
       if (run.exitCode === null && run.signalCode === null) run.kill('SIGKILL');
     }
     await daemon?.stop().catch((error) => failures.push(error.message));
@@ -152,15 +170,15 @@ describe('containerd 1.6: ctr run --cni with nsnet-cni', function () {
 
   /**
    * `ctr run --rm --cni` (not detached: ctr 1.6 calls DEL only when the task
-   * it waits for ends) of a container whose busybox nc answers "ID\n" on
-   * port 80; resolves once it listens.
+   * it waits for ends) of a container whose busybox nc reads a line on port
+   * 80 and answers "ID:line"; resolves once it listens.
    */
   async function runServer(id) {
-    const run = daemon.spawnCtr(['run', '--rm', '--cni', IMAGE, id, 'nc', '-ll', '-p', '80', '-e', 'echo', id]);
-    runs.push(run);
+    const run = daemon.spawnCtr(['run', '--rm', '--cni', IMAGE, id, 'nc', '-ll', '-p', '80', '-e', 'sh', '-c', `read line; echo "${id}:$line"`]);
+    const exited = once(run, 'exit');
+    runs.push({ id, run, exited });
     let stderr = '';
     run.stderr.on('data', (chunk) => (stderr += chunk));
-    const exited = once(run, 'exit');
     let pid = 0;
     const ready = await eventually(() => {
       if (run.exitCode !== null) return true;
@@ -219,15 +237,14 @@ describe('containerd 1.6: ctr run --cni with nsnet-cni', function () {
         expect(endpoints.map((e) => e.ports)).to.deep.equal([[], []]);
         expect(publishedAnyPorts()).to.deep.equal([]);
 
-        const [ip1, ip2] = endpoints.map((e) => e.ipv4);
-        expect(await tcpRequest(NetNamespace.host(), ip1, 80, 'from the host')).to.equal(`${c1.id}\n`);
-        expect(await tcpRequest(NetNamespace.host(), ip2, 80, 'from the host')).to.equal(`${c2.id}\n`);
-        expect(await exec(c2.id, ['nc', '-w', '3', ip1, '80'])).to.equal(`${c1.id}\n`);
-        expect(await exec(c1.id, ['nc', '-w', '3', ip2, '80'])).to.equal(`${c2.id}\n`);
-        const [ip6a, ip6b] = endpoints.map((e) => e.ipv6);
-        expect(await tcpRequest(NetNamespace.host(), ip6a, 80, 'from the host')).to.equal(`${c1.id}\n`);
-        expect(await exec(c2.id, ['nc', '-w', '3', ip6a, '80'])).to.equal(`${c1.id}\n`);
-        expect(await exec(c1.id, ['nc', '-w', '3', ip6b, '80'])).to.equal(`${c2.id}\n`);
+        // Each server reads a line and answers "ID:line"; a client in a container sends its own id.
+        const fromContainer = (c, address) => exec(c.id, ['sh', '-c', `echo ${c.id} | nc -w 3 ${address} 80`]);
+        for (const [a, b] of [endpoints.map((e) => e.ipv4), endpoints.map((e) => e.ipv6)]) {
+          expect(await tcpRequest(NetNamespace.host(), a, 80, 'host\n')).to.equal(`${c1.id}:host\n`);
+          expect(await tcpRequest(NetNamespace.host(), b, 80, 'host\n')).to.equal(`${c2.id}:host\n`);
+          expect(await fromContainer(c2, a)).to.equal(`${c1.id}:${c2.id}\n`);
+          expect(await fromContainer(c1, b)).to.equal(`${c2.id}:${c1.id}\n`);
+        }
 
         for (const c of containers) {
           await daemon.ctr(['task', 'kill', '--signal', 'SIGKILL', c.id]);
