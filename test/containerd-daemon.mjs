@@ -65,7 +65,8 @@ function mountOver(target, source, scratch) {
   ];
 }
 
-function readIfExists(file) {
+/** A file's text, or '' when it cannot be read (gone, or never written). */
+export function readIfExists(file) {
   try {
     return readFileSync(file, 'utf8');
   } catch {
@@ -197,9 +198,16 @@ export class Containerd {
         return args[0].endsWith('containerd-shim-runc-v2') && args[args.indexOf('-address') + 1] === this.address;
       })
       .map(Number);
+    // A recorded pid counts while its process is still in that container's cgroup (the pid may be another's by now).
     const tasks = join(this.state, 'io.containerd.runtime.v2.task', this.namespace);
-    const inits = existsSync(tasks) ? readdirSync(tasks).map((id) => Number(readIfExists(join(tasks, id, 'init.pid')))) : [];
-    return [...inits.filter((pid) => pid > 0), ...shims];
+    const ids = existsSync(tasks) ? readdirSync(tasks) : [];
+    const inits = ids.map((id) => [id, this.initPid(id)]).filter(([id, pid]) => pid > 0 && readIfExists(`/proc/${pid}/cgroup`).includes(`/${this.namespace}/${id}\n`));
+    return [...inits.map(([, pid]) => pid), ...shims];
+  }
+
+  /** The pid of container `id`'s first process, as its shim recorded it; 0 before it has. */
+  initPid(id) {
+    return Number(readIfExists(join(this.state, 'io.containerd.runtime.v2.task', this.namespace, id, 'init.pid')));
   }
 
   /** Removes every task (killed first) and container of the namespace. */
@@ -228,7 +236,9 @@ export class Containerd {
     }
     if (running) {
       process.kill(this.process.pid, 'SIGTERM');
+      const timer = setTimeout(() => this.process.kill('SIGKILL'), 5000);
       await this.exited;
+      clearTimeout(timer);
     }
     const removeCgroups = `for dir in /sys/fs/cgroup/${this.namespace} /sys/fs/cgroup/*/${this.namespace}; do if [ -d "$dir" ]; then find "$dir" -depth -type d -exec rmdir {} +; fi; done`;
     await attempt('cgroups', run('unshare', ['--mount', '--propagation', 'private', '--', 'sh', '-ec', [...cgroupMounts(), removeCgroups].join('\n')]));

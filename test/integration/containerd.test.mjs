@@ -13,7 +13,7 @@ import { expect } from 'chai';
 import { NetNamespace, removeNetwork } from '../../dist/index.js';
 import { writeBusyboxImage } from '../busybox-image.mjs';
 import { startCniService } from '../cni-service.mjs';
-import { Containerd } from '../containerd-daemon.mjs';
+import { Containerd, readIfExists } from '../containerd-daemon.mjs';
 import { eventually, ipJson, ipLink, linkNames, newLinks, publishedAnyPorts, stop, tcpRequest, uniqueName } from '../helpers.mjs';
 
 const root = process.cwd();
@@ -28,14 +28,6 @@ function records(kind) {
 }
 
 const readRecord = (kind, key) => JSON.parse(readFileSync(join(stateDir, kind, `${key}.json`), 'utf8'));
-
-function readIfExists(file) {
-  try {
-    return readFileSync(file, 'utf8');
-  } catch {
-    return '';
-  }
-}
 
 /** The elements of every set and map of nsnet's table, as nft lists them, one string each (none before the table is made). */
 function nftElements() {
@@ -182,7 +174,7 @@ describe('containerd 1.6: ctr run --cni with nsnet-cni', function () {
     let pid = 0;
     const ready = await eventually(() => {
       if (run.exitCode !== null) return true;
-      pid = Number(readIfExists(join(daemon.state, 'io.containerd.runtime.v2.task', namespace, id, 'init.pid')));
+      pid = daemon.initPid(id);
       return pid > 0 && listening(pid, 80);
     }, 15000);
     if (run.exitCode !== null) throw new Error(`ctr run ${id} ended (${run.exitCode}): ${stderr}`);
@@ -222,11 +214,11 @@ describe('containerd 1.6: ctr run --cni with nsnet-cni', function () {
           // Inside, with busybox: the address on eth0 and the default route through the bridge.
           const inside = await addressInside(c.id);
           expect(inside).to.equal(`${endpoints[i].ipv4}/24`);
-          expect(inside).to.match(/^10\.172\.0\.\d+\/24$/);
-          expect(await exec(c.id, ['ip', 'route'])).to.match(/^default via 10\.172\.0\.1 dev eth0/m);
+          expect(inside).to.match(/^10\.181\.0\.\d+\/24$/);
+          expect(await exec(c.id, ['ip', 'route'])).to.match(/^default via 10\.181\.0\.1 dev eth0/m);
           expect(await exec(c.id, ['ip', '-6', 'addr', 'show', 'dev', 'eth0'])).to.contain(`inet6 ${endpoints[i].ipv6}/64 scope global`);
-          expect(endpoints[i].ipv6).to.match(/^fd00:172::[0-9a-f]+$/);
-          expect(await exec(c.id, ['ip', '-6', 'route'])).to.match(/^default via fd00:172::1 dev eth0/m);
+          expect(endpoints[i].ipv6).to.match(/^fd00:181::[0-9a-f]+$/);
+          expect(await exec(c.id, ['ip', '-6', 'route'])).to.match(/^default via fd00:181::1 dev eth0/m);
           // Outside: the kernel's view of the same namespace, and the host end on the bridge.
           expect(readlinkSync(`/proc/${c.pid}/ns/net`)).to.equal(`net:[${endpoints[i].netnsInode}]`);
           const eth0 = JSON.parse(execFileSync('nsenter', [`--net=/proc/${c.pid}/ns/net`, 'ip', '-j', 'addr', 'show', 'dev', 'eth0'], { encoding: 'utf8' }))[0];
@@ -259,7 +251,7 @@ describe('containerd 1.6: ctr run --cni with nsnet-cni', function () {
         const leases = readRecord('leases', network);
         for (const e of endpoints) expect(Object.keys(leases.ipv4.addresses)).to.not.include(e.ipv4);
         for (const e of endpoints) expect(Object.keys(leases.ipv6.addresses)).to.not.include(e.ipv6);
-        // The kernel's: no host veth (the network's bridge stays), no namespace, nothing in nf_tables but the bridge's.
+        // The kernel's: no host veth (the network's bridge stays), no namespace.
         const left = () => newLinks(linksBefore).filter((name) => name !== bridge);
         expect(await eventually(() => left().length === 0, 10000), `links left: ${left()}`).to.equal(true);
         expect(ipJson(['link', 'show', 'master', bridge])).to.deep.equal([]);
