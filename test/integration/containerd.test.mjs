@@ -40,17 +40,34 @@ function nftElements() {
   });
 }
 
-/** Whether any process still has the network namespace of this inode. */
+/** The entries of a /proc directory, or none once its process has ended. */
+function procEntries(dir) {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/** Where a /proc link points, or undefined once its process has ended. */
+function procLink(path) {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether any thread of any process is in the network namespace of this inode, or holds a descriptor of it. */
 function namespaceInUse(inode) {
-  return readdirSync('/proc')
+  const held = `net:[${inode}]`;
+  return procEntries('/proc')
     .filter((entry) => /^\d+$/.test(entry))
-    .some((pid) => {
-      try {
-        return readlinkSync(`/proc/${pid}/ns/net`) === `net:[${inode}]`;
-      } catch {
-        return false; // ended meanwhile
-      }
-    });
+    .some(
+      (pid) =>
+        procEntries(`/proc/${pid}/task`).some((tid) => procLink(`/proc/${pid}/task/${tid}/ns/net`) === held) ||
+        procEntries(`/proc/${pid}/fd`).some((fd) => procLink(`/proc/${pid}/fd/${fd}`) === held),
+    );
 }
 
 /** Whether the process `pid` has a TCP socket listening on `port` (its namespace's /proc/net/tcp and tcp6). */
@@ -221,6 +238,7 @@ describe('containerd 1.6: ctr run --cni with nsnet-cni', function () {
           expect(await exec(c.id, ['ip', '-6', 'route'])).to.match(/^default via fd00:181::1 dev eth0/m);
           // Outside: the kernel's view of the same namespace, and the host end on the bridge.
           expect(readlinkSync(`/proc/${c.pid}/ns/net`)).to.equal(`net:[${endpoints[i].netnsInode}]`);
+          expect(namespaceInUse(endpoints[i].netnsInode)).to.equal(true);
           const eth0 = JSON.parse(execFileSync('nsenter', [`--net=/proc/${c.pid}/ns/net`, 'ip', '-j', 'addr', 'show', 'dev', 'eth0'], { encoding: 'utf8' }))[0];
           expect(eth0.addr_info.filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`)).to.deep.equal([inside]);
           expect(ipLink(endpoints[i].hostIfname).master).to.equal(bridge);
