@@ -12,6 +12,7 @@ import { expect } from 'chai';
 import { attachmentSweep } from '../../dist/cni/attachments.js';
 import { NetNamespace, reconcile as reconcileLibrary, removeNetwork } from '../../dist/index.js';
 import { CniPluginError, CniRuntime } from '../cni-runtime.mjs';
+import { startCniService } from '../cni-service.mjs';
 import { eventually, ip, ipJson, ipLink, linkNames, newLinks, publishedAnyPorts, startTcpServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
 
 // As `nsnet reconcile` runs it: with the CNI plugin's sweep of its attachments.
@@ -58,15 +59,7 @@ let socket;
 
 async function startService() {
   socket = join(mkdtempSync(join(tmpdir(), 'nsnet-sock-')), 'cni.sock');
-  service = spawn(process.execPath, [join(root, 'bin', 'nsnet.js'), 'cni', 'serve', '--socket', socket], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  await new Promise((resolve, reject) => {
-    service.stderr.on('data', (chunk) => {
-      stderr += chunk;
-      if (stderr.includes('serving on')) resolve();
-    });
-    service.once('exit', (code) => reject(new Error(`nsnet cni serve ended (${code}): ${stderr}`)));
-  });
+  service = await startCniService(socket);
 }
 
 const paths = [
