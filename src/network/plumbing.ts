@@ -11,6 +11,7 @@ import { NetNamespace } from '../netns';
 import { type Link, Links } from '../rtnl/links';
 import { forgetNeighbourRequest } from '../rtnl/neighbours';
 import type { EndpointRecord } from '../types/endpoint';
+import { BRIDGE_MAX_PORTS } from '../types/limits';
 import type { NetworkRecord } from '../types/network';
 import { endpointTag } from '../types/ownership';
 
@@ -46,8 +47,6 @@ function staleMaster(error: unknown): boolean {
   return error instanceof NetlinkError && (error.code === 'ENODEV' || error.code === 'EINVAL');
 }
 
-/** The kernel's limit of ports on one bridge (BR_MAX_PORTS, 1024, port number 0 unused). */
-const BRIDGE_MAX_PORTS = 1023;
 
 /**
  * The kernel's refusal of the veth in nsnet's terms, where it has them:

@@ -6,5 +6,8 @@ export const IFNAMSIZ = 16;
 export const MIN_MTU = 68;
 export const MAX_MTU = 65535;
 
-/** A warm pool's entries are ports of its network's bridge, which holds at most 1,023 (BR_MAX_PORTS, port 0 unused). */
-export const MAX_POOL_SIZE = 1023;
+/** The ports one bridge holds: the kernel's BR_MAX_PORTS (1024), port number 0 unused. */
+export const BRIDGE_MAX_PORTS = 1023;
+
+/** A warm pool's entries are ports of its network's bridge. */
+export const MAX_POOL_SIZE = BRIDGE_MAX_PORTS;
