@@ -47,7 +47,6 @@ function staleMaster(error: unknown): boolean {
   return error instanceof NetlinkError && (error.code === 'ENODEV' || error.code === 'EINVAL');
 }
 
-
 /**
  * The kernel's refusal of the veth in nsnet's terms, where it has them:
  * EEXIST for either end says which name is taken (the container's, as a
