@@ -29,8 +29,12 @@ const PORT = 18480; // published by the container `web`
 const OTHER_PORT = 18481;
 const WAN_PORT = 18482; // the wan namespace's server
 
+const SUBNET_OTHER = '10.179.0.0/24';
+const GATEWAY_OTHER = '10.179.0.1';
+
 const stateDir = process.env.NSNET_STATE_DIR;
 const network = uniqueName('pm');
+const otherNetwork = uniqueName('pm');
 const conflist = {
   // Podman 4 reads results of CNI 1.0.0 at most.
   cniVersion: '1.0.0',
@@ -44,6 +48,13 @@ const conflist = {
       capabilities: { portMappings: true, ips: true, mac: true },
     },
   ],
+};
+
+/** A second network, IPv4 only, for a container on two. */
+const otherConflist = {
+  cniVersion: '1.0.0',
+  name: otherNetwork,
+  plugins: [{ type: 'nsnet-cni', subnet: SUBNET_OTHER, capabilities: { portMappings: true, ips: true, mac: true } }],
 };
 
 /** An address as busybox httpd reports a client (`[::ffff:10.0.0.2]`), plain. */
@@ -161,15 +172,16 @@ describe('Podman 4 (CNI backend) on the nsnet CNI plugin', function podmanSuite(
     return { id, netnsPath, netns: basename(netnsPath), endpoint };
   }
 
-  /** A short-lived busybox container on the network running `script`: its output. */
-  const runOnce = (script, extra = []) => podman.ok(['run', '--rm', '--network', network, ...extra, '--rootfs', podman.rootfs, 'sh', '-c', script]);
+  /** A short-lived busybox container on `networks` running `script`: its output. */
+  const runOnce = (script, networks = [network]) => podman.ok(['run', '--rm', '--network', networks.join(','), '--rootfs', podman.rootfs, 'sh', '-c', script]);
 
   before(async () => {
     ({ netns: wan, remove: removeWan } = await createWan('pmwan0', { host: HOST, wan: WAN }));
     wanServer = await startHttpWhoAmI(wan, WAN_PORT);
-    podman = await createPodman({ lists: [conflist] });
-    // The first container makes the network (and the front end starts the CNI service).
+    podman = await createPodman({ lists: [conflist, otherConflist] });
+    // The first containers make the networks (and the front end starts the CNI service).
     await runOnce('true');
+    await runOnce('true', [otherNetwork]);
     empty = snapshot();
   });
 
@@ -180,7 +192,7 @@ describe('Podman 4 (CNI backend) on the nsnet CNI plugin', function podmanSuite(
     await attempt(() => stopCniService());
     if (wanServer) await attempt(() => stop(wanServer));
     if (removeWan) await attempt(() => removeWan());
-    await attempt(() => removeNetwork(network, { force: true }));
+    for (const name of [network, otherNetwork]) await attempt(() => removeNetwork(name, { force: true }));
     if (failures.length) throw failures[0];
   });
 
@@ -254,6 +266,21 @@ describe('Podman 4 (CNI backend) on the nsnet CNI plugin', function podmanSuite(
     expect(ipJson(['link', 'show', 'dev', 'eth0'], fixed.netns)[0].address).to.equal(mac);
     expect(whoami(await runOnce('wget -qO- http://10.178.0.77/cgi-bin/whoami')).server).to.equal('fixed');
     await podman.ok(['rm', '--force', '--time', '0', 'fixed']);
+  });
+
+  it('runs a container on two nsnet networks (--network a,b): an interface on each, the default routes of one', async () => {
+    const output = await runOnce(`ip -o addr; echo @; ip route; echo @; wget -qO- http://${web.endpoint.ipv4}/cgi-bin/whoami`, [network, otherNetwork]);
+    const [addresses, routes, reply] = output.split('@\n');
+    const byInterface = Object.fromEntries(['eth0', 'eth1'].map((dev) => [dev, globalAddresses(addresses.split('\n').filter((line) => line.includes(` ${dev} `)).join('\n'))]));
+    const [first, second] = byInterface.eth0[0].startsWith('10.178.') ? ['eth0', 'eth1'] : ['eth1', 'eth0'];
+    expect(byInterface[first]).to.have.length(2); // dual stack
+    expect(byInterface[second]).to.have.length(1);
+    expect(byInterface[second][0].startsWith('10.179.0.')).to.equal(true);
+    // Whichever network Podman added first gave the default route.
+    const defaults = [...routes.matchAll(/^default via (\S+) dev (\S+)/gm)].map((m) => `${m[1]} ${m[2]}`);
+    expect(defaults).to.have.length(1);
+    expect([`${GATEWAY} ${first}`, `${GATEWAY_OTHER} ${second}`]).to.include(defaults[0]);
+    expect(whoami(reply).server).to.equal('web');
   });
 
   it('podman stop runs DEL: no link, namespace, nf_tables element or record of the container is left; podman rm after it', async () => {
