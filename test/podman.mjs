@@ -44,7 +44,7 @@ function hardLimit(resource) {
  * it starts the runtime: the defaults given here stay under both. No cgroups
  * (a hybrid layout, which crun 1.8 refuses, or none), no systemd, no journal.
  */
-function containersConf(dir, pluginDirs, netDir) {
+function containersConf(dir, pluginDirs, netDir, defaultNetwork) {
   const nofile = Math.min(hardLimit('Max open files'), 1048576);
   const nproc = Math.min(hardLimit('Max processes'), 32768);
   return `[containers]
@@ -55,6 +55,7 @@ cgroups = "disabled"
 network_backend = "cni"
 network_config_dir = "${netDir}"
 cni_plugin_dirs = ${JSON.stringify(pluginDirs)}
+${defaultNetwork ? `default_network = "${defaultNetwork}"` : ''}
 
 [engine]
 cgroup_manager = "cgroupfs"
@@ -178,10 +179,11 @@ export async function stopCniService(socket = process.env.NSNET_CNI_SOCKET || '/
 /**
  * A Podman whose networks are `lists` (CNI network config lists, written
  * to its network config directory), with nsnet-cni (a link to the native
- * front end) and `pluginDirs` as its CNI plugin directories. Fails, saying
- * why, when Podman cannot run a container here.
+ * front end) and `pluginDirs` as its CNI plugin directories, and
+ * `defaultNetwork` (a list's name) for containers run without --network.
+ * Fails, saying why, when Podman cannot run a container here.
  */
-export async function createPodman({ lists, pluginDirs = [] }) {
+export async function createPodman({ lists, pluginDirs = [], defaultNetwork }) {
   const version = await collect('podman', ['--version'], process.env).catch((error) => ({ code: error.code, stderr: error.message }));
   if (version.code !== 0) throw new Error(`podman is needed (Debian's podman, crun and busybox-static): ${version.stderr}`);
   const dir = mkdtempSync(join(tmpdir(), 'nsnet-podman-'));
@@ -193,7 +195,7 @@ export async function createPodman({ lists, pluginDirs = [] }) {
   // A link: the front end finds the package through its real path.
   symlinkSync(join(root, 'build', 'Release', 'nsnet-cni'), join(pluginDir, 'nsnet-cni'));
   for (const list of lists) writeFileSync(join(netDir, `${list.name}.conflist`), JSON.stringify(list, null, 2));
-  writeFileSync(join(dir, 'containers.conf'), containersConf(dir, [pluginDir, ...pluginDirs], netDir));
+  writeFileSync(join(dir, 'containers.conf'), containersConf(dir, [pluginDir, ...pluginDirs], netDir, defaultNetwork));
   writeFileSync(join(dir, 'storage.conf'), storageConf(dir));
   const env = {
     ...process.env,

@@ -7,7 +7,7 @@
 // containers and by node in `wan`.
 import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { get } from 'node:http';
 import { basename, join } from 'node:path';
 
@@ -149,6 +149,29 @@ function snapshot() {
   };
 }
 
+const WAN_LINK = 'pmwan0';
+
+/** The host's veths that no endpoint record names (but the wan's): those of containers gone, still going. */
+function strayVeths() {
+  const hostEnds = new Set(recordFiles('endpoints').map((file) => readRecord('endpoints', file).hostIfname));
+  return ipJson(['-d', 'link']).filter((link) => link.linkinfo?.info_kind === 'veth' && link.ifname !== WAN_LINK && !hostEnds.has(link.ifname));
+}
+
+/**
+ * snapshot() once the veths of containers gone are gone too: the CNI
+ * service removes one a moment after DEL, or the kernel with its namespace.
+ */
+async function settledSnapshot() {
+  await eventually(() => strayVeths().length === 0, 10000);
+  return snapshot();
+}
+
+/** Waits until snapshot() is `expected` again (the kernel deletes a namespace's links in the background), else shows the difference. */
+async function expectSettled(expected, timeoutMs = 10000) {
+  await eventually(() => JSON.stringify(snapshot()) === JSON.stringify(expected), timeoutMs);
+  expect(snapshot()).to.deep.equal(expected);
+}
+
 /** `ip -o addr show dev eth0` of busybox: the global addresses, as CIDRs. */
 function globalAddresses(text) {
   return [...text.matchAll(/inet6? (\S+) scope global/g)].map((m) => m[1]);
@@ -172,17 +195,33 @@ describe('Podman 4 (CNI backend) on the nsnet CNI plugin', function podmanSuite(
     return { id, netnsPath, netns: basename(netnsPath), endpoint };
   }
 
+  let outputs = 0;
+  /**
+   * `podman ARGS sh -c SCRIPT` (a run or an exec): the script's output, written
+   * to a file of the shared root filesystem rather than passed back through
+   * Podman's attach, which now and then loses the output of a container
+   * that ends at once.
+   */
+  async function shell(args, script) {
+    const file = `/tmp/output-${(outputs += 1)}`;
+    await podman.ok([...args, 'sh', '-c', `(${script}) > ${file}`]);
+    const path = join(podman.rootfs, file);
+    const output = readFileSync(path, 'utf8').trim();
+    rmSync(path);
+    return output;
+  }
+
   /** A short-lived busybox container on `networks` running `script`: its output. */
-  const runOnce = (script, networks = [network]) => podman.ok(['run', '--rm', '--network', networks.join(','), '--rootfs', podman.rootfs, 'sh', '-c', script]);
+  const runOnce = (script, networks = [network]) => shell(['run', '--rm', '--network', networks.join(','), '--rootfs', podman.rootfs], script);
 
   before(async () => {
-    ({ netns: wan, remove: removeWan } = await createWan('pmwan0', { host: HOST, wan: WAN }));
+    ({ netns: wan, remove: removeWan } = await createWan(WAN_LINK, { host: HOST, wan: WAN }));
     wanServer = await startHttpWhoAmI(wan, WAN_PORT);
-    podman = await createPodman({ lists: [conflist, otherConflist] });
+    podman = await createPodman({ lists: [conflist, otherConflist], defaultNetwork: network });
     // The first containers make the networks (and the front end starts the CNI service).
     await runOnce('true');
     await runOnce('true', [otherNetwork]);
-    empty = snapshot();
+    empty = await settledSnapshot();
   });
 
   after(async () => {
@@ -199,7 +238,7 @@ describe('Podman 4 (CNI backend) on the nsnet CNI plugin', function podmanSuite(
   it('gives a container the addresses, routes and DNS servers nsnet recorded, as the kernel has them', async () => {
     web = await startWeb('web', ['-p', `${PORT}:80`]);
     const [addresses, link, routes, routes6, resolvConf] = (
-      await podman.ok(['exec', 'web', 'sh', '-c', 'ip -o addr show dev eth0; echo @; ip -o link show dev eth0; echo @; ip route; echo @; ip -6 route; echo @; cat /etc/resolv.conf'])
+      await shell(['exec', 'web'], 'ip -o addr show dev eth0; echo @; ip -o link show dev eth0; echo @; ip route; echo @; ip -6 route; echo @; cat /etc/resolv.conf')
     ).split('@\n');
     const { endpoint } = web;
     expect(endpoint.ipv4.startsWith('10.178.0.')).to.equal(true);
@@ -244,13 +283,17 @@ describe('Podman 4 (CNI backend) on the nsnet CNI plugin', function podmanSuite(
     expect(await runOnce(`wget -qO- http://${WAN}:${WAN_PORT}/`)).to.equal(HOST);
   });
 
+  it('puts a container run without --network on the default_network of containers.conf', async () => {
+    const output = await shell(['run', '--rm', '--rootfs', podman.rootfs], 'ip -o -4 addr show dev eth0');
+    expect(output).to.match(/inet 10\.178\.0\.\d+\/24 /);
+  });
+
   it('refuses a host port that is published already: podman run fails naming the port, and nothing is left', async () => {
-    const before = snapshot();
+    const before = await settledSnapshot();
     const result = await podman.run(['run', '-d', '--name', 'taken', '--network', network, '-p', `${PORT}:80`, '--rootfs', podman.rootfs, 'httpd', '-f', '-p', '80']);
     expect(result.code, result.stderr).to.not.equal(0);
     expect(result.stderr).to.match(new RegExp(`tcp port ${PORT} on 0\\.0\\.0\\.0 is already published`));
-    expect(await eventually(() => JSON.stringify(snapshot()) === JSON.stringify(before))).to.equal(true);
-    expect(snapshot()).to.deep.equal(before);
+    await expectSettled(before);
     await podman.ok(['rm', 'taken']);
     // The container that has the port still serves it.
     expect(whoami(await httpGet(`http://${HOST}:${PORT}/cgi-bin/whoami`)).server).to.equal('web');
@@ -260,7 +303,7 @@ describe('Podman 4 (CNI backend) on the nsnet CNI plugin', function podmanSuite(
     const mac = '02:42:0a:b2:00:4d';
     const fixed = await startWeb('fixed', ['--ip', '10.178.0.77', '--ip6', 'fd00:178::77', '--mac-address', mac]);
     expect(fixed.endpoint).to.include({ ipv4: '10.178.0.77', ipv6: 'fd00:178::77', mac });
-    const inside = await podman.ok(['exec', 'fixed', 'sh', '-c', 'ip -o addr show dev eth0; ip -o link show dev eth0']);
+    const inside = await shell(['exec', 'fixed'], 'ip -o addr show dev eth0; ip -o link show dev eth0');
     expect(globalAddresses(inside)).to.deep.equal(['10.178.0.77/24', 'fd00:178::77/64']);
     expect(inside).to.include(`link/ether ${mac}`);
     expect(ipJson(['link', 'show', 'dev', 'eth0'], fixed.netns)[0].address).to.equal(mac);
@@ -285,8 +328,7 @@ describe('Podman 4 (CNI backend) on the nsnet CNI plugin', function podmanSuite(
 
   it('podman stop runs DEL: no link, namespace, nf_tables element or record of the container is left; podman rm after it', async () => {
     await podman.ok(['stop', '--time', '0', 'web']);
-    expect(await eventually(() => JSON.stringify(snapshot()) === JSON.stringify(empty))).to.equal(true);
-    expect(snapshot()).to.deep.equal(empty);
+    await expectSettled(empty);
     await podman.ok(['rm', 'web']);
     expect(snapshot()).to.deep.equal(empty);
     await expectClosed(`http://${HOST}:${PORT}/`);
@@ -296,11 +338,11 @@ describe('Podman 4 (CNI backend) on the nsnet CNI plugin', function podmanSuite(
     await startWeb('forced', ['-p', `${OTHER_PORT}:80`]);
     expect(snapshot()).to.not.deep.equal(empty);
     await podman.ok(['rm', '--force', '--time', '0', 'forced']);
-    expect(await eventually(() => JSON.stringify(snapshot()) === JSON.stringify(empty))).to.equal(true);
+    await expectSettled(empty);
 
     await podman.ok(['run', '-d', '--name', 'brief', '--network', network, '-p', `${OTHER_PORT}:80`, '--rootfs', podman.rootfs, 'sleep', '0.5']);
     expect(records().attachments).to.have.length(1);
-    expect(await eventually(() => JSON.stringify(snapshot()) === JSON.stringify(empty), 10000)).to.equal(true);
+    await expectSettled(empty);
     expect(await podman.ok(['inspect', '--format', '{{.State.Status}}', 'brief'])).to.equal('exited');
     await podman.ok(['rm', 'brief']);
     expect(snapshot()).to.deep.equal(empty);
