@@ -2,8 +2,10 @@
 // true` (Podman 4 on its CNI backend, a busybox root filesystem:
 // test/podman.mjs), on an nsnet network (nsnet-cni, its service running),
 // on the CNI reference plugins (bridge + host-local + portmap, Debian's
-// containernetworking-plugins; skipped with a note when not installed) and
-// with `--network none`, each with and without a published port (`-p`).
+// containernetworking-plugins; skipped with a note when not installed), on
+// a CNI network of the reference loopback plugin alone (Podman's own CNI
+// work: the namespace, libcni, a plugin run for ADD and DEL, its cache) and
+// with `--network none`, with and without a published port (`-p`).
 // Rounds are interleaved, each contender once per round, in an order that
 // turns, so that a machine whose speed drifts slows all alike; medians. What
 // a network costs is its median over `--network none`'s.
@@ -21,7 +23,7 @@ import { createPodman, stopCniService } from '../test/podman.mjs';
 
 const ROUNDS = Number(process.env.NSNET_BENCH_RUNTIME || 20);
 const WARM_UP = 2;
-const REFERENCE = ['/usr/lib/cni', '/opt/cni/bin'].find((dir) => ['bridge', 'host-local', 'portmap'].every((p) => existsSync(join(dir, p))));
+const REFERENCE = ['/usr/lib/cni', '/opt/cni/bin'].find((dir) => ['bridge', 'host-local', 'portmap', 'loopback'].every((p) => existsSync(join(dir, p))));
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
 const nsnetList = {
@@ -46,6 +48,9 @@ const referenceList = (dataDir) => ({
   ],
 });
 
+/** A network of the loopback plugin alone: lo up, which Podman does anyway; no interface. */
+const loopbackList = { cniVersion: '1.0.0', name: 'benchrtlo', plugins: [{ type: 'loopback' }] };
+
 /** One `podman run --rm`, timed from start to exit (ms). */
 async function timedRun(podman, args) {
   const start = performance.now();
@@ -65,7 +70,7 @@ async function main() {
   console.log(`\nA runtime: podman run --rm ... true (Podman 4, CNI backend), ${ROUNDS} rounds, interleaved\n`);
   const lists = [nsnetList];
   const dataDir = '/run/cni-bench-runtime'; // host-local's leases, on the sandbox's /run
-  if (REFERENCE) lists.push(referenceList(dataDir));
+  if (REFERENCE) lists.push(referenceList(dataDir), loopbackList);
   const podman = await createPodman({ lists, pluginDirs: REFERENCE ? [REFERENCE] : [] });
   const runArgs = (network, port) => ['run', '--rm', '--network', network, ...(port ? ['-p', `${port}:80`] : []), '--rootfs', podman.rootfs, 'true'];
   const contenders = [
@@ -74,6 +79,7 @@ async function main() {
     { label: 'nsnet-cni, -p', args: runArgs(nsnetList.name, 18580) },
   ];
   if (REFERENCE) {
+    contenders.push({ label: 'CNI loopback alone', args: runArgs(loopbackList.name) });
     contenders.push({ label: 'CNI bridge + host-local + portmap', args: runArgs('benchrtref') });
     contenders.push({ label: 'CNI bridge + host-local + portmap, -p', args: runArgs('benchrtref', 18581) });
   } else {
@@ -120,8 +126,14 @@ function printResults(contenders) {
       const theirs = byLabel[`${reference}${suffix}`] - none;
       console.log(`network cost${suffix ? ' with -p' : ''}: nsnet ${ours.toFixed(1)} ms, reference ${theirs.toFixed(1)} ms: ${(theirs / ours).toFixed(1)}x less for nsnet`);
     }
+    const podmansOwn = byLabel['CNI loopback alone'] - none;
+    const above = (label) => (byLabel[label] - none - podmansOwn).toFixed(1);
+    console.log(
+      `Podman's own CNI work (the loopback plugin alone): ${podmansOwn.toFixed(1)} ms; above it nsnet ${above('nsnet-cni')} ms (${above('nsnet-cni, -p')} with -p), reference ${above(reference)} ms (${above(`${reference}, -p`)} with -p)`,
+    );
   }
-  console.log('(medians; a cost is the median minus that of --network none, which makes no network at all)');
+  console.log('(medians; a cost is the median minus that of --network none, which makes no network at all;');
+  console.log(" a whole podman run varies by tens of ms from run to run, so a few ms above Podman's own work is within noise)");
 }
 
 await main();
