@@ -326,6 +326,20 @@ describe('Podman 4 (CNI backend) on the nsnet CNI plugin', function podmanSuite(
     expect(whoami(reply).server).to.equal('web');
   });
 
+  it('gives the container its network again after podman network reload (DEL and ADD in its namespace) and podman restart', async () => {
+    await podman.ok(['network', 'reload', 'web']);
+    expect(records().attachments.filter((a) => a.startsWith(`${network}:${web.id}:`))).to.have.length(1);
+    expect(whoami(await httpGet(`http://${HOST}:${PORT}/cgi-bin/whoami`)).server).to.equal('web');
+    expect((await settledSnapshot()).namespaces).to.deep.equal([...empty.namespaces, web.netns].sort());
+    await podman.ok(['restart', '--time', '0', 'web']);
+    const netns = basename(await podman.ok(['inspect', '--format', '{{.NetworkSettings.SandboxKey}}', 'web']));
+    expect(netns).to.not.equal(web.netns);
+    expect(whoami(await httpGet(`http://${HOST}:${PORT}/cgi-bin/whoami`)).server).to.equal('web');
+    expect(whoami(await httpGetFrom(wan, `http://${HOST}:${PORT}/cgi-bin/whoami`))).to.deep.equal({ server: 'web', client: WAN });
+    expect((await settledSnapshot()).namespaces).to.deep.equal([...empty.namespaces, netns].sort());
+    expect(records().attachments).to.deep.equal([`${network}:${web.id}:eth0.json`]);
+  });
+
   it('podman stop runs DEL: no link, namespace, nf_tables element or record of the container is left; podman rm after it', async () => {
     await podman.ok(['stop', '--time', '0', 'web']);
     await expectSettled(empty);
