@@ -38,15 +38,17 @@ function hardLimit(resource) {
 }
 
 /**
- * containers.conf. Root's Podman raises a container's open files and
- * processes to 1048576 and 4194304, which the OCI runtime cannot set without
- * CAP_SYS_RESOURCE; and Podman lowers its own process limit to 32768 before
- * it starts the runtime: the defaults given here stay under both. No cgroups
+ * containers.conf. Root's Podman gives a container 1048576 open files and
+ * processes unless told otherwise, which the OCI runtime cannot set above
+ * its own hard limits without CAP_SYS_RESOURCE; and Podman lowers its own
+ * process limit to kernel.pid_max as it starts (containers/common), which
+ * the runtime inherits: the limits given here stay under both. No cgroups
  * (a hybrid layout, which crun 1.8 refuses, or none), no systemd, no journal.
  */
 function containersConf(dir, pluginDirs, netDir, defaultNetwork) {
+  const pidMax = Number(readFileSync('/proc/sys/kernel/pid_max', 'utf8'));
   const nofile = Math.min(hardLimit('Max open files'), 1048576);
-  const nproc = Math.min(hardLimit('Max processes'), 32768);
+  const nproc = Math.min(hardLimit('Max processes'), pidMax, 1048576);
   return `[containers]
 default_ulimits = ["nofile=${nofile}:${nofile}", "nproc=${nproc}:${nproc}"]
 cgroups = "disabled"
