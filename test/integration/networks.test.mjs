@@ -248,6 +248,31 @@ describe('bridge networks', () => {
       }
     });
 
+    it('connects a namespace to a second network, which leaves it the default routes of the first', async () => {
+      const first = await network({ ipv6: { subnet: 'fd00:90:3::/64' } });
+      const second = await network({ ipv6: { subnet: 'fd00:90:4::/64' } });
+      const [ns, peer] = [await namespace(), await namespace()];
+      const epFirst = await first.connect(ns);
+      const epSecond = await second.connect(ns, { ifname: 'eth1' });
+      const epPeer = await second.connect(peer);
+      const defaults = (family) => ipJson([family, 'route', 'show', 'default'], ns.name).map(({ gateway, dev }) => ({ gateway, dev }));
+      expect(defaults('-4')).to.deep.equal([{ gateway: epFirst.gateway, dev: 'eth0' }]);
+      expect(defaults('-6')).to.deep.equal([{ gateway: 'fd00:90:3::1', dev: 'eth0' }]);
+      const eth1 = ipJson(['addr', 'show', 'dev', 'eth1'], ns.name)[0].addr_info.filter((a) => a.scope === 'global');
+      expect(eth1.map((a) => a.local)).to.deep.equal([epSecond.ipv4, epSecond.ipv6]);
+      // The second network's addresses are reached on its own interface.
+      const server = await startTcpServer(peer, 7105, 'second');
+      try {
+        expect(await tcpRequest(ns, epPeer.ipv4, 7105, 'v4')).to.equal('second:v4');
+        expect(await tcpRequest(ns, epPeer.ipv6, 7105, 'v6')).to.equal('second:v6');
+      } finally {
+        await stop(server);
+      }
+      await second.disconnect(ns);
+      expect(defaults('-4')).to.deep.equal([{ gateway: epFirst.gateway, dev: 'eth0' }]);
+      expect(newLinks(new Set(['lo', 'eth0']), ns.name)).to.deep.equal([]);
+    });
+
     it('leaves internal networks without gateway address or default route', async () => {
       const net = await network({ internal: true });
       const ns = await namespace();
