@@ -5,7 +5,9 @@
 //     them (runc needs them);
 //   - the test's CNI config and plugin directories are mounted over
 //     /etc/cni/net.d and /opt/cni/bin, the fixed paths `ctr run --cni` reads
-//     (go-cni's defaults), so that the machine's own stay untouched.
+//     (go-cni's defaults), so that the machine's own stay untouched, and a
+//     directory of the test's over /var/lib/cni, where the CNI library that
+//     ctr runs caches each result (no setting moves it).
 // `ctr` runs in that mount namespace too (nsenter), as the one who reads
 // those paths and executes the plugin.
 import { execFile, spawn } from 'node:child_process';
@@ -128,12 +130,15 @@ export class Containerd {
     );
     const scratch = join(this.dir, 'mounts');
     mkdirSync(scratch);
+    const cniCache = join(this.dir, 'cni-cache');
+    mkdirSync(cniCache);
     const script = [
       'set -e',
       command('mount', '-t', 'tmpfs', 'nsnet-test-scratch', scratch),
       ...cgroupMounts(),
       ...mountOver('/etc/cni/net.d', cniConfDir, scratch),
       ...mountOver('/opt/cni/bin', cniPluginDir, scratch),
+      ...mountOver('/var/lib/cni', cniCache, scratch),
       `exec ${command('containerd', '--config', config)}`,
     ].join('\n');
     const log = openSync(this.log, 'a');
