@@ -71,6 +71,22 @@ export interface NativeLink {
   slaveKind?: string;
   /** For a bridge port: its hairpin mode. */
   hairpin?: boolean;
+  /** IFLA_STATS64, when the request asked for it. */
+  stats?: NativeLinkStats;
+}
+
+/** A link's counters since it was made (struct rtnl_link_stats64), exact up to 2^53. */
+export interface NativeLinkStats {
+  rxBytes: number;
+  txBytes: number;
+  rxPackets: number;
+  txPackets: number;
+  rxErrors: number;
+  txErrors: number;
+  rxDropped: number;
+  txDropped: number;
+  /** Multicast packets received. */
+  multicast: number;
 }
 
 export interface NativeAddressSpec {
@@ -149,8 +165,9 @@ export interface NativeAddon {
   encodeLinkCreate(spec: NativeLinkCreate): Buffer;
   encodeLinkChange(index: number, attrs: NativeLinkAttributes): Buffer;
   encodeLinkDelete(index: number, name: string): Buffer;
-  encodeLinkGet(index: number, name: string): Buffer;
-  encodeLinkDump(filter: { master?: number; kind?: string }): Buffer;
+  /** With `stats`, the kernel adds each link's counters (else it leaves them out). */
+  encodeLinkGet(index: number, name: string, stats?: boolean): Buffer;
+  encodeLinkDump(filter: { master?: number; kind?: string }, stats?: boolean): Buffer;
   encodeAddress(add: boolean, spec: NativeAddressSpec): Buffer;
   encodeAddressDump(family: number, index: number): Buffer;
   encodeNeighbourDelete(family: number, index: number, address: string): Buffer;

@@ -306,12 +306,14 @@ Napi::Value encodeLinkDeleteJs(const Napi::CallbackInfo& info) {
   return bytesValue(info.Env(), encodeLinkDelete(static_cast<uint32_t>(intArg(info, 0)), stringArg(info, 1)));
 }
 
+// encodeLinkGet(index, name, stats?) and encodeLinkDump(filter, stats?): with
+// the links' counters when stats is true.
 Napi::Value encodeLinkGetJs(const Napi::CallbackInfo& info) {
-  return bytesValue(info.Env(), encodeLinkGet(static_cast<uint32_t>(intArg(info, 0)), stringArg(info, 1)));
+  return bytesValue(info.Env(), encodeLinkGet(static_cast<uint32_t>(intArg(info, 0)), stringArg(info, 1), info[2].ToBoolean().Value()));
 }
 
 Napi::Value encodeLinkDumpJs(const Napi::CallbackInfo& info) {
-  return bytesValue(info.Env(), encodeLinkDump(toLinkDumpFilter(objectArg(info, 0))));
+  return bytesValue(info.Env(), encodeLinkDump(toLinkDumpFilter(objectArg(info, 0)), info[1].ToBoolean().Value()));
 }
 
 // encodeAddress(add: boolean, spec)

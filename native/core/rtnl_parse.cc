@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "link_schema.h"
+#include "link_stats.h"
 #include "netlink_message.h"
 
 namespace nsnet {
@@ -46,6 +47,9 @@ bool parseLink(const Message& message, LinkInfo& info) {
   if (!readRows(attrs, kLinkInfoRows, info)) return false;
   // Another master kind (a bond) numbers its port attributes otherwise.
   if (info.slaveKind != "bridge") info.hairpin.reset();
+  if (const Attribute* stats = findAttribute(attrs, IFLA_STATS64)) {
+    if (!readLinkStats(*stats, info.stats.emplace())) return false;
+  }
   return true;
 }
 
