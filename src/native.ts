@@ -71,7 +71,7 @@ export interface NativeLink {
   slaveKind?: string;
   /** For a bridge port: its hairpin mode. */
   hairpin?: boolean;
-  /** IFLA_STATS64, when the request asked for it. */
+  /** IFLA_STATS64, when the parse was asked for it. */
   stats?: NativeLinkStats;
 }
 
@@ -165,9 +165,8 @@ export interface NativeAddon {
   encodeLinkCreate(spec: NativeLinkCreate): Buffer;
   encodeLinkChange(index: number, attrs: NativeLinkAttributes): Buffer;
   encodeLinkDelete(index: number, name: string): Buffer;
-  /** With `stats`, the kernel adds each link's counters (else it leaves them out). */
-  encodeLinkGet(index: number, name: string, stats?: boolean): Buffer;
-  encodeLinkDump(filter: { master?: number; kind?: string }, stats?: boolean): Buffer;
+  encodeLinkGet(index: number, name: string): Buffer;
+  encodeLinkDump(filter: { master?: number; kind?: string }): Buffer;
   encodeAddress(add: boolean, spec: NativeAddressSpec): Buffer;
   encodeAddressDump(family: number, index: number): Buffer;
   encodeNeighbourDelete(family: number, index: number, address: string): Buffer;
@@ -186,7 +185,8 @@ export interface NativeAddon {
     flush?: boolean;
   }): Buffer;
 
-  parseLinks(replies: Buffer): NativeLink[];
+  /** With `stats`, each link's counters too (the kernel sends them in every reply). */
+  parseLinks(replies: Buffer, stats?: boolean): NativeLink[];
   parseAddresses(replies: Buffer): NativeAddress[];
   parseRoutes(replies: Buffer): NativeRoute[];
   parseMessages(data: Buffer): { type: number; flags: number; seq: number; payload: Buffer }[];

@@ -306,14 +306,12 @@ Napi::Value encodeLinkDeleteJs(const Napi::CallbackInfo& info) {
   return bytesValue(info.Env(), encodeLinkDelete(static_cast<uint32_t>(intArg(info, 0)), stringArg(info, 1)));
 }
 
-// encodeLinkGet(index, name, stats?) and encodeLinkDump(filter, stats?): with
-// the links' counters when stats is true.
 Napi::Value encodeLinkGetJs(const Napi::CallbackInfo& info) {
-  return bytesValue(info.Env(), encodeLinkGet(static_cast<uint32_t>(intArg(info, 0)), stringArg(info, 1), info[2].ToBoolean().Value()));
+  return bytesValue(info.Env(), encodeLinkGet(static_cast<uint32_t>(intArg(info, 0)), stringArg(info, 1)));
 }
 
 Napi::Value encodeLinkDumpJs(const Napi::CallbackInfo& info) {
-  return bytesValue(info.Env(), encodeLinkDump(toLinkDumpFilter(objectArg(info, 0)), info[1].ToBoolean().Value()));
+  return bytesValue(info.Env(), encodeLinkDump(toLinkDumpFilter(objectArg(info, 0))));
 }
 
 // encodeAddress(add: boolean, spec)
@@ -389,8 +387,11 @@ Napi::Value parseWith(const Napi::CallbackInfo& info, Parse parse, Convert conve
   return out;
 }
 
+// parseLinks(buffer, stats?): with each link's counters when stats is true.
 Napi::Value parseLinksJs(const Napi::CallbackInfo& info) {
-  return parseWith<LinkInfo>(info, parseLinks, fromLinkInfo);
+  bool withStats = info[1].ToBoolean().Value();
+  auto parse = [withStats](const uint8_t* data, size_t len, std::vector<LinkInfo>& out) { return parseLinks(data, len, out, withStats); };
+  return parseWith<LinkInfo>(info, parse, fromLinkInfo);
 }
 
 Napi::Value parseAddressesJs(const Napi::CallbackInfo& info) {

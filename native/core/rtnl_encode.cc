@@ -86,18 +86,18 @@ Bytes encodeLinkDelete(uint32_t index, const std::string& name) {
   return msg.finish();
 }
 
-Bytes encodeLinkGet(uint32_t index, const std::string& name, bool withStats) {
+Bytes encodeLinkGet(uint32_t index, const std::string& name) {
   MessageBuilder msg(RTM_GETLINK, NLM_F_REQUEST);
   msg.putHeader(linkHeader(index, {}));
   if (!name.empty()) msg.putString(IFLA_IFNAME, name);
-  if (!withStats) msg.putU32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+  msg.putU32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
   return msg.finish();
 }
 
-Bytes encodeLinkDump(const LinkDumpFilter& filter, bool withStats) {
+Bytes encodeLinkDump(const LinkDumpFilter& filter) {
   MessageBuilder msg(RTM_GETLINK, NLM_F_REQUEST | NLM_F_DUMP);
   msg.putHeader(linkHeader(0, {}));
-  if (!withStats) msg.putU32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
+  msg.putU32(IFLA_EXT_MASK, RTEXT_FILTER_SKIP_STATS);
   putRows(msg, kLinkDumpFilterRows, filter);
   return msg.finish();
 }

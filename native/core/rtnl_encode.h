@@ -12,9 +12,8 @@ Bytes encodeLinkCreate(const LinkCreate& spec);
 // attrs.name is then the name that identifies it, not a new one).
 Bytes encodeLinkChange(const LinkChange& change);
 Bytes encodeLinkDelete(uint32_t index, const std::string& name);
-// The kernel leaves a link's counters (IFLA_STATS64) out unless withStats.
-Bytes encodeLinkGet(uint32_t index, const std::string& name, bool withStats = false);
-Bytes encodeLinkDump(const LinkDumpFilter& filter, bool withStats = false);
+Bytes encodeLinkGet(uint32_t index, const std::string& name);
+Bytes encodeLinkDump(const LinkDumpFilter& filter);
 
 Bytes encodeAddress(bool add, const AddressSpec& spec);
 Bytes encodeAddressDump(uint8_t family, uint32_t index);

@@ -66,7 +66,7 @@ struct LinkInfo {
   std::optional<uint32_t> group;
   std::optional<std::string> slaveKind;  // the kind of its master, for a port: "bridge"
   std::optional<bool> hairpin;           // a bridge port's hairpin mode (only then)
-  std::optional<rtnl_link_stats64> stats;  // IFLA_STATS64, when asked for (link_stats.h)
+  std::optional<rtnl_link_stats64> stats;  // IFLA_STATS64, when the parse was asked for it (link_stats.h)
 };
 
 struct AddressSpec {

@@ -13,9 +13,11 @@ export class LiveScreen {
       process.stdout.write(frame);
       return;
     }
+    // A terminal that does not say its height (0) is taken as tall enough.
+    const rows = process.stdout.rows || Infinity;
     let prefix = '\x1b[?25l';
-    if (this.shownLines >= (process.stdout.rows ?? Infinity)) prefix += '\x1b[H\x1b[2J';
-    else if (this.shownLines > 0) prefix += `\x1b[${this.shownLines}F\x1b[J`;
+    if (this.shownLines >= rows) prefix = '\x1b[H\x1b[2J';
+    else if (this.shownLines > 0) prefix = `\x1b[${this.shownLines}F\x1b[J`;
     process.stdout.write(prefix + frame);
     this.shownLines = frame.split('\n').length - 1;
   }

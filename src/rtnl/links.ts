@@ -122,7 +122,7 @@ export interface Link {
 export type LinkStats = NativeLinkStats;
 
 export interface LinkGetOptions {
-  /** Include each link's traffic counters; the kernel leaves them out otherwise. */
+  /** Include each link's traffic counters (the kernel sends them anyway; reading them costs a little). */
   stats?: boolean;
 }
 
@@ -153,12 +153,6 @@ export function toLink(raw: NativeLink): Link {
   if (raw.alias) link.alias = raw.alias;
   if (raw.group) link.linkGroup = raw.group;
   if (raw.hairpin !== undefined) link.hairpin = raw.hairpin;
-  return link;
-}
-
-/** A link with its counters, for a request that asked for them (a link event carries them unasked). */
-function toLinkWithStats(raw: NativeLink): Link {
-  const link = toLink(raw);
   if (raw.stats) link.stats = raw.stats;
   return link;
 }
@@ -273,11 +267,11 @@ export class Links {
     const stats = wantsStats(options);
     const conn = await this.ctx.connection();
     const message =
-      typeof ref === 'number' ? native().encodeLinkGet(ref, '', stats) : native().encodeLinkGet(0, ref, stats);
+      typeof ref === 'number' ? native().encodeLinkGet(ref, '') : native().encodeLinkGet(0, ref);
     const replies = await conn.requestReply(`link get ${ref} in ${this.ctx.label}`, message);
-    const [link] = native().parseLinks(replies);
+    const [link] = native().parseLinks(replies, stats);
     if (!link) throw invalid(`link get ${ref}: the kernel sent no link`);
-    return stats ? toLinkWithStats(link) : toLink(link);
+    return toLink(link);
   }
 
   async list(filter: LinkFilter = {}): Promise<Link[]> {
@@ -291,8 +285,8 @@ export class Links {
     }
     if (filter.master !== undefined) dumpFilter.master = await this.indexOf(filter.master);
     const conn = await this.ctx.connection();
-    const replies = await conn.query(`link list in ${this.ctx.label}`, native().encodeLinkDump(dumpFilter, stats));
-    return native().parseLinks(replies).map(stats ? toLinkWithStats : toLink);
+    const replies = await conn.query(`link list in ${this.ctx.label}`, native().encodeLinkDump(dumpFilter));
+    return native().parseLinks(replies, stats).map(toLink);
   }
 
   async set(nameOrIndex: string | number, changes: LinkChanges): Promise<void> {
