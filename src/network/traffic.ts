@@ -45,7 +45,7 @@ export async function trafficTargets(ids: readonly string[]): Promise<TrafficTar
   const [containers, endpoints] = await Promise.all([store.list('containers'), store.list('endpoints')]);
   const ready = new Map(containers.filter((c) => c.status === 'ready').map((c) => [c.id, c]));
   const missing = ids.filter((id) => !ready.has(id));
-  if (missing.length) throw new NsnetError('CONTAINER_NOT_FOUND', `no such container: ${missing.join(', ')}`, { details: { ids: missing } });
+  if (missing.length) throw new NsnetError('CONTAINER_NOT_FOUND', `no container named ${missing.map((id) => `"${id}"`).join(', ')}`, { details: { ids: missing } });
   const chosen = ids.length ? [...new Set(ids)] : [...ready.keys()].sort();
   return chosen.map((id) => {
     const record = ready.get(id)!;

@@ -62,8 +62,11 @@ async function stream(ids: string[], reader: TrafficReader, stop: StopSignal, js
   }
 }
 
+/** Every target, or those asked for that are still there, in the order asked. */
 function stillThere(targets: TrafficTarget[], asked: Set<string>): TrafficTarget[] {
-  return asked.size ? targets.filter((t) => asked.has(t.id)) : targets;
+  if (!asked.size) return targets;
+  const byId = new Map(targets.map((t) => [t.id, t]));
+  return [...asked].flatMap((id) => byId.get(id) ?? []);
 }
 
 /** SIGINT or SIGTERM asks the command to end (status 0), once the current refresh is done. */
