@@ -137,7 +137,7 @@ void writeObject(Napi::Object& object, const AttributeRows<Struct>& rows, const 
   }
 }
 
-// Counters as JavaScript numbers: exact up to 2^53 (8 PB, 9e15 packets).
+// Counters as JavaScript numbers: exact up to 2^53 (9 PB, 9e15 packets).
 Napi::Object fromLinkStats(Napi::Env env, const rtnl_link_stats64& stats) {
   Napi::Object object = Napi::Object::New(env);
   for (const auto& [field, member] : kLinkStatsFields) object.Set(field, Napi::Number::New(env, static_cast<double>(stats.*member)));
