@@ -7,6 +7,7 @@
       "type": "static_library",
       "sources": [
         "native/core/link_schema.cc",
+        "native/core/link_stats.cc",
         "native/core/namespace_move.cc",
         "native/core/namespace_pids.cc",
         "native/core/netlink_message.cc",

@@ -38,6 +38,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   bool linksParsed = parseLinks(data, size, links);
   bool addressesParsed = parseAddresses(data, size, addresses);
   bool routesParsed = parseRoutes(data, size, routes);
+  // Reading the counters too only refuses more.
+  std::vector<LinkInfo> counted;
+  if (parseLinks(data, size, counted, true)) FUZZ_CHECK(linksParsed && counted.size() == links.size());
   // Each parser splits the messages first: a buffer that does not split is refused by all.
   if (!split) FUZZ_CHECK(!linksParsed && !addressesParsed && !routesParsed);
   if (split) {

@@ -10,6 +10,8 @@ export type {
   LinkKind,
   LinkChanges,
   LinkFilter,
+  LinkGetOptions,
+  LinkStats,
   OperState,
   VethSpec,
   VethPeerOptions,

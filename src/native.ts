@@ -71,6 +71,22 @@ export interface NativeLink {
   slaveKind?: string;
   /** For a bridge port: its hairpin mode. */
   hairpin?: boolean;
+  /** IFLA_STATS64, when the parse was asked for it. */
+  stats?: NativeLinkStats;
+}
+
+/** A link's counters since it was made (struct rtnl_link_stats64), exact up to 2^53. */
+export interface NativeLinkStats {
+  rxBytes: number;
+  txBytes: number;
+  rxPackets: number;
+  txPackets: number;
+  rxErrors: number;
+  txErrors: number;
+  rxDropped: number;
+  txDropped: number;
+  /** Multicast packets received. */
+  multicast: number;
 }
 
 export interface NativeAddressSpec {
@@ -169,7 +185,8 @@ export interface NativeAddon {
     flush?: boolean;
   }): Buffer;
 
-  parseLinks(replies: Buffer): NativeLink[];
+  /** With `stats`, each link's counters too (the kernel sends them in every reply). */
+  parseLinks(replies: Buffer, stats?: boolean): NativeLink[];
   parseAddresses(replies: Buffer): NativeAddress[];
   parseRoutes(replies: Buffer): NativeRoute[];
   parseMessages(data: Buffer): { type: number; flags: number; seq: number; payload: Buffer }[];

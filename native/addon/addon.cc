@@ -387,8 +387,11 @@ Napi::Value parseWith(const Napi::CallbackInfo& info, Parse parse, Convert conve
   return out;
 }
 
+// parseLinks(buffer, stats?): with each link's counters when stats is true.
 Napi::Value parseLinksJs(const Napi::CallbackInfo& info) {
-  return parseWith<LinkInfo>(info, parseLinks, fromLinkInfo);
+  bool withStats = info[1].ToBoolean().Value();
+  auto parse = [withStats](const uint8_t* data, size_t len, std::vector<LinkInfo>& out) { return parseLinks(data, len, out, withStats); };
+  return parseWith<LinkInfo>(info, parse, fromLinkInfo);
 }
 
 Napi::Value parseAddressesJs(const Napi::CallbackInfo& info) {

@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "link_schema.h"
+#include "link_stats.h"
 
 namespace nsnet {
 
@@ -136,6 +137,13 @@ void writeObject(Napi::Object& object, const AttributeRows<Struct>& rows, const 
   }
 }
 
+// Counters as JavaScript numbers: exact up to 2^53 (9 PB, 9e15 packets).
+Napi::Object fromLinkStats(Napi::Env env, const rtnl_link_stats64& stats) {
+  Napi::Object object = Napi::Object::New(env);
+  for (const auto& [field, member] : kLinkStatsFields) object.Set(field, Napi::Number::New(env, static_cast<double>(stats.*member)));
+  return object;
+}
+
 }  // namespace
 
 LinkAttributes toLinkAttributes(const Napi::Object& object) {
@@ -201,6 +209,7 @@ Napi::Object fromLinkInfo(Napi::Env env, const LinkInfo& info) {
   object.Set("index", info.index);
   object.Set("flags", info.flags);
   writeObject(object, kLinkInfoRows, info);
+  if (info.stats) object.Set("stats", fromLinkStats(env, *info.stats));
   return object;
 }
 

@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "link_schema.h"
+#include "link_stats.h"
 #include "netlink_message.h"
 
 namespace nsnet {
@@ -37,7 +38,7 @@ bool parseAll(const uint8_t* data, size_t len, uint16_t type, std::vector<Info>&
   return true;
 }
 
-bool parseLink(const Message& message, LinkInfo& info) {
+bool parseLink(const Message& message, LinkInfo& info, bool withStats) {
   ifinfomsg header;
   AttributeList attrs;
   if (!splitFamilyMessage(message, header, attrs)) return false;
@@ -46,6 +47,10 @@ bool parseLink(const Message& message, LinkInfo& info) {
   if (!readRows(attrs, kLinkInfoRows, info)) return false;
   // Another master kind (a bond) numbers its port attributes otherwise.
   if (info.slaveKind != "bridge") info.hairpin.reset();
+  if (!withStats) return true;
+  if (const Attribute* stats = findAttribute(attrs, IFLA_STATS64)) {
+    if (!readLinkStats(*stats, info.stats.emplace())) return false;
+  }
   return true;
 }
 
@@ -100,8 +105,8 @@ bool parseRoute(const Message& message, RouteInfo& info) {
 
 }  // namespace
 
-bool parseLinks(const uint8_t* data, size_t len, std::vector<LinkInfo>& out) {
-  return parseAll(data, len, RTM_NEWLINK, out, parseLink);
+bool parseLinks(const uint8_t* data, size_t len, std::vector<LinkInfo>& out, bool withStats) {
+  return parseAll(data, len, RTM_NEWLINK, out, [withStats](const Message& message, LinkInfo& info) { return parseLink(message, info, withStats); });
 }
 
 bool parseAddresses(const uint8_t* data, size_t len, std::vector<AddressInfo>& out) {

@@ -8,7 +8,9 @@
 
 namespace nsnet {
 
-bool parseLinks(const uint8_t* data, size_t len, std::vector<LinkInfo>& out);
+// The kernel sends every link's counters (IFLA_STATS64) whatever a request
+// asks; they are read only withStats.
+bool parseLinks(const uint8_t* data, size_t len, std::vector<LinkInfo>& out, bool withStats = false);
 bool parseAddresses(const uint8_t* data, size_t len, std::vector<AddressInfo>& out);
 bool parseRoutes(const uint8_t* data, size_t len, std::vector<RouteInfo>& out);
 

@@ -2,6 +2,8 @@
 // thread, encoded to messages, and filled back from kernel replies.
 #pragma once
 
+#include <linux/if_link.h>
+
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -64,6 +66,7 @@ struct LinkInfo {
   std::optional<uint32_t> group;
   std::optional<std::string> slaveKind;  // the kind of its master, for a port: "bridge"
   std::optional<bool> hairpin;           // a bridge port's hairpin mode (only then)
+  std::optional<rtnl_link_stats64> stats;  // IFLA_STATS64, when the parse was asked for it (link_stats.h)
 };
 
 struct AddressSpec {

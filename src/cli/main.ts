@@ -16,6 +16,7 @@ const COMMANDS: Record<string, () => Command> = {
   run: () => (require('./commands/run') as typeof import('./commands/run')).runCommand(),
   network: () => (require('./commands/network') as typeof import('./commands/network')).networkCommand(),
   ps: () => (require('./commands/ps') as typeof import('./commands/ps')).psCommand(),
+  stats: () => (require('./commands/stats') as typeof import('./commands/stats')).statsCommand(),
   rm: () => (require('./commands/rm') as typeof import('./commands/rm')).rmCommand(),
   netns: () => (require('./commands/netns') as typeof import('./commands/netns')).netnsCommand(),
   reconcile: () => (require('./commands/reconcile') as typeof import('./commands/reconcile')).reconcileCommand(),

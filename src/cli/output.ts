@@ -4,13 +4,18 @@ import { isIPv6 } from '../types/ip';
 
 /** Prints rows under a header, columns padded to their widest cell. */
 export function printTable(header: string[], rows: string[][]): void {
+  process.stdout.write(tableText(header, rows));
+}
+
+/** The text printTable prints, each line ending in a newline. */
+export function tableText(header: string[], rows: string[][]): string {
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column].length)));
   const line = (cells: string[]) =>
     cells
       .map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column])))
       .join('   ')
       .trimEnd();
-  process.stdout.write([header, ...rows].map(line).join('\n') + '\n');
+  return [header, ...rows].map(line).join('\n') + '\n';
 }
 
 /**

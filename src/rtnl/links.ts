@@ -3,7 +3,7 @@ import { closeSync } from 'node:fs';
 
 import { asNsnetError, invalid, messageOf } from '../errors';
 import { ipFamily } from '../types/ip';
-import { native, type NativeLink, type NativeLinkAttributes, type NativeLinkCreate } from '../native';
+import { native, type NativeLink, type NativeLinkAttributes, type NativeLinkCreate, type NativeLinkStats } from '../native';
 import { checkAlias, checkInterfaceName, checkMac, checkNewInterfaceName, checkMtu, checkOneOf, checkUint } from '../validate';
 import type { ChainedRequest } from '../kernel/rtnl-connection';
 import type { RtnlContext } from './context';
@@ -114,9 +114,19 @@ export interface Link {
   linkGroup?: number;
   /** For a bridge port: hairpin mode (frames sent back out of the port they came in on). */
   hairpin?: boolean;
+  /** Traffic counters since the link was made; only when asked for (`{ stats: true }`). */
+  stats?: LinkStats;
 }
 
-export interface LinkFilter {
+/** A link's counters (IFLA_STATS64): rx is what the link received, tx what it sent. */
+export type LinkStats = NativeLinkStats;
+
+export interface LinkGetOptions {
+  /** Include each link's traffic counters (the kernel sends them anyway; reading them costs a little). */
+  stats?: boolean;
+}
+
+export interface LinkFilter extends LinkGetOptions {
   kind?: string;
   /** Only links attached to this master (name or index). */
   master?: string | number;
@@ -143,7 +153,14 @@ export function toLink(raw: NativeLink): Link {
   if (raw.alias) link.alias = raw.alias;
   if (raw.group) link.linkGroup = raw.group;
   if (raw.hairpin !== undefined) link.hairpin = raw.hairpin;
+  if (raw.stats) link.stats = raw.stats;
   return link;
+}
+
+function wantsStats(options: LinkGetOptions): boolean {
+  if (typeof options !== 'object' || options === null) throw invalid('link options must be an object');
+  if (options.stats !== undefined && typeof options.stats !== 'boolean') throw invalid('stats must be true or false');
+  return options.stats === true;
 }
 
 function checkLinkRef(nameOrIndex: unknown): string | number {
@@ -245,18 +262,20 @@ export class Links {
     return made;
   }
 
-  async get(nameOrIndex: string | number): Promise<Link> {
+  async get(nameOrIndex: string | number, options: LinkGetOptions = {}): Promise<Link> {
     const ref = checkLinkRef(nameOrIndex);
+    const stats = wantsStats(options);
     const conn = await this.ctx.connection();
     const message =
       typeof ref === 'number' ? native().encodeLinkGet(ref, '') : native().encodeLinkGet(0, ref);
     const replies = await conn.requestReply(`link get ${ref} in ${this.ctx.label}`, message);
-    const [link] = native().parseLinks(replies);
+    const [link] = native().parseLinks(replies, stats);
     if (!link) throw invalid(`link get ${ref}: the kernel sent no link`);
     return toLink(link);
   }
 
   async list(filter: LinkFilter = {}): Promise<Link[]> {
+    const stats = wantsStats(filter);
     const dumpFilter: { kind?: string; master?: number } = {};
     if (filter.kind !== undefined) {
       if (typeof filter.kind !== 'string' || !/^[a-z0-9_-]{1,15}$/.test(filter.kind)) {
@@ -267,7 +286,7 @@ export class Links {
     if (filter.master !== undefined) dumpFilter.master = await this.indexOf(filter.master);
     const conn = await this.ctx.connection();
     const replies = await conn.query(`link list in ${this.ctx.label}`, native().encodeLinkDump(dumpFilter));
-    return native().parseLinks(replies).map(toLink);
+    return native().parseLinks(replies, stats).map(toLink);
   }
 
   async set(nameOrIndex: string | number, changes: LinkChanges): Promise<void> {

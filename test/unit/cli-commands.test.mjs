@@ -13,7 +13,7 @@ import { program } from '../../dist/cli/main.js';
 import { fieldLines } from '../../dist/cli/output.js';
 
 const bin = join(process.cwd(), 'bin', 'nsnet.js');
-const ALL = ['run', 'network', 'ps', 'rm', 'netns', 'reconcile', 'topology', 'cni', 'demo'];
+const ALL = ['run', 'network', 'ps', 'stats', 'rm', 'netns', 'reconcile', 'topology', 'cni', 'demo'];
 
 describe('nsnet command table', () => {
   let stateDir;
@@ -83,6 +83,8 @@ describe('nsnet command table', () => {
       [['network', 'create', 'x;reboot'], 2, 'nsnet: INVALID_ARGUMENT: name must be a string matching ^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$, got "x;reboot"\n'],
       [['network', 'rm', 'nope'], 1, 'nsnet: NETWORK_NOT_FOUND: no network named "nope"\n'],
       [['rm'], 2, "nsnet: USAGE: missing required argument 'id'\n"],
+      [['stats', '--no-stream', 'nope', 'gone'], 1, 'nsnet: CONTAINER_NOT_FOUND: no container named "nope", "gone"\n'],
+      [['stats', '--bogus'], 2, "nsnet: USAGE: unknown option '--bogus'\n"],
     ];
     for (const [args, code, stderr] of cases) {
       const result = await nsnet(args);
