@@ -91,6 +91,14 @@ export function parseSize(value: unknown, what = 'burst'): number {
   return bytes;
 }
 
+/** A rate as tc writes one, in its largest SI unit that keeps it whole ('10mbit', '1500kbit'). */
+export function formatRate(bits: number): string {
+  for (const [unit, scale] of [['tbit', 1e12], ['gbit', 1e9], ['mbit', 1e6], ['kbit', 1e3]] as const) {
+    if (bits >= scale && bits % scale === 0) return `${bits / scale}${unit}`;
+  }
+  return `${bits}bit`;
+}
+
 /** The burst a limit gets when none is asked for. */
 export function defaultBurst(rate: number): number {
   return Math.min(MAX_BURST, Math.max(MIN_DEFAULT_BURST, Math.ceil(((rate / 8) * DEFAULT_BURST_MS) / 1000)));
