@@ -11,7 +11,6 @@ import { type Filter, INGRESS_PARENT, listIngressFilters, listQdiscs, type Qdisc
 import type { EndpointRecord } from '../types/endpoint';
 import { endpointTag } from '../types/ownership';
 import { formatRate, tbfParameters } from './bandwidth';
-import type { RepairReport } from './repair';
 import { applyLimits, createIfb } from './shaping';
 
 /** What the kernel shows of an endpoint's limits. */
@@ -59,7 +58,7 @@ async function seenFor(endpoint: EndpointRecord, qdiscs: readonly Qdisc[]): Prom
  * Puts back what the limits of the ready endpoints in `endpoints` lack
  * (their host ends repaired already), reported as `<subject>: ... put back`.
  */
-export async function repairLimits(endpoints: readonly { endpoint: EndpointRecord; subject: string }[], mtu: (endpoint: EndpointRecord) => number, report: RepairReport): Promise<void> {
+export async function repairLimits(endpoints: readonly { endpoint: EndpointRecord; subject: string }[], mtu: (endpoint: EndpointRecord) => number, report: { repaired: string[]; failures: string[] }): Promise<void> {
   const limited = endpoints.filter(({ endpoint }) => endpoint.bandwidth?.ingress || endpoint.bandwidth?.egress);
   if (!limited.length) return;
   const qdiscs = await listQdiscs(NetNamespace.host());
