@@ -1,0 +1,240 @@
+// Bandwidth limits with the kernel as the oracle (`tc -j`, `ip -j`) and real
+// TCP traffic between a container and a `wan` namespace standing for the
+// outside world (host 198.51.100.65, wan 198.51.100.66).
+import { execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
+
+import { expect } from 'chai';
+
+import { createBridgeNetwork, NetNamespace, reconcile, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
+import { CniRuntime } from '../cni-runtime.mjs';
+import { createWan, expectReject, ipJson, linkNames, newLinks, runWithFault, stop, uniqueName } from '../helpers.mjs';
+
+const HOST = '198.51.100.65';
+const WAN = '198.51.100.66';
+const TRANSFER = join(process.cwd(), 'test/integration/workers/transfer.mjs');
+const FAULT_WORKER = join(process.cwd(), 'test/integration/workers/fault-operation.mjs');
+const RATE = 10e6;
+
+const tc = (...args) => JSON.parse(execFileSync('tc', ['-j', ...args], { encoding: 'utf8' }) || '[]');
+const qdiscsOf = (dev) => tc('qdisc', 'show', 'dev', dev);
+const ifbs = () => ipJson(['link', 'show', 'type', 'ifb']).map((link) => link.ifname);
+const ifbOf = (endpoint) => `ifb${endpoint.id.slice(0, 7)}`;
+
+/** The root tbf of `dev`, as tc shows it: rate in bytes per second, burst in bytes. */
+function rootTbf(dev) {
+  return qdiscsOf(dev).find((q) => q.root && q.kind === 'tbf')?.options;
+}
+
+/** The device the u32 filter on `dev`'s ingress qdisc redirects to. */
+function redirectTarget(dev) {
+  const filters = tc('filter', 'show', 'dev', dev, 'ingress');
+  return filters.flatMap((f) => f.options?.actions ?? []).find((a) => a.kind === 'mirred' && a.mirred_action === 'redirect')?.to_dev;
+}
+
+/** Starts the `listen` end in `ns`; resolves to the child once it listens. */
+async function listen(ns, host, port, role) {
+  const child = ns.spawn(process.execPath, [TRANSFER, 'listen', host, String(port), role], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let output = '';
+  child.stdout.on('data', (chunk) => (output += chunk));
+  await new Promise((resolve, reject) => {
+    child.stdout.once('data', resolve);
+    child.once('exit', (code) => reject(new Error(`transfer end exited with ${code}`)));
+  });
+  return { child, output: () => output };
+}
+
+/**
+ * A TCP transfer from `sender` to `receiver` over about 3 s, the connection
+ * made from `container` to the wan server: bits per second as the receiver counted them.
+ */
+async function measure(container, wan, direction, port) {
+  const serverRole = direction === 'egress' ? 'receive' : 'send';
+  const server = await listen(wan, WAN, port, serverRole);
+  const client = container.spawn(process.execPath, [TRANSFER, 'connect', WAN, String(port), direction === 'egress' ? 'send' : 'receive'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let clientOutput = '';
+  client.stdout.on('data', (chunk) => (clientOutput += chunk));
+  try {
+    await once(client, 'exit');
+    if (server.child.exitCode === null) await once(server.child, 'exit');
+  } finally {
+    await stop(server.child);
+    await stop(client);
+  }
+  const line = (direction === 'egress' ? server.output() : clientOutput).trim().split('\n').at(-1);
+  return JSON.parse(line).bitsPerSecond;
+}
+
+describe('bandwidth limits', function () {
+  this.timeout(120000);
+  const network = uniqueName('bw');
+  let wan;
+  let removeWan;
+
+  before(async () => {
+    await createBridgeNetwork({ name: network, subnet: '10.181.0.0/24' });
+    ({ netns: wan, remove: removeWan } = await createWan(uniqueName('bww'), { host: HOST, wan: WAN }));
+    await NetNamespace.host().routes.replace({ dst: 'default', gateway: WAN });
+  });
+  after(async () => {
+    await NetNamespace.host().routes.delete({ dst: 'default', gateway: WAN }).catch(() => undefined);
+    await removeWan?.();
+    await removeNetwork(network, { force: true }).catch(() => undefined);
+  });
+
+  it('makes a tbf on the host end (ingress) and an ifb with a tbf fed by a u32 mirred redirect (egress); teardown takes them all', async () => {
+    const id = uniqueName('bwk');
+    const c = await setupContainer(id, { network, bandwidth: { ingress: { rate: '10mbit' }, egress: { rate: '1.5gbit', burst: '1mb' } } });
+    const host = c.endpoint.hostIfname;
+    const ifb = ifbOf(c.endpoint);
+    expect(c.endpoint.bandwidth).to.deep.equal({ ingress: { rate: 10e6, burst: 16384 }, egress: { rate: 1.5e9, burst: 2 ** 20 } });
+
+    expect(rootTbf(host)).to.include({ rate: 1250000, lat: 25000 });
+    expect(rootTbf(host).burst).to.be.within(16383, 16384); // tc shows it back from ticks
+    expect(qdiscsOf(host).some((q) => q.kind === 'ingress' && q.parent === 'ffff:fff1')).to.equal(true);
+    expect(redirectTarget(host)).to.equal(ifb);
+    expect(rootTbf(ifb)).to.include({ rate: 187500000, lat: 25000 });
+    const ifbLink = ipJson(['-d', 'link', 'show', 'dev', ifb])[0];
+    expect(ifbLink.flags).to.include('UP');
+    expect(ifbLink.ifalias).to.equal(`nsnet:endpoint:${network}:${c.endpoint.id}`);
+    // Nothing on the container's own side, where its processes could remove it.
+    const inside = JSON.parse(execFileSync('ip', ['netns', 'exec', id, 'tc', '-j', 'qdisc', 'show', 'dev', 'eth0'], { encoding: 'utf8' }));
+    expect(inside.map((q) => q.kind)).to.not.include('tbf');
+
+    await teardownContainer(id);
+    expect(ifbs()).to.not.include(ifb);
+    expect(ipJson(['link']).map((l) => l.ifname)).to.not.include(host);
+  });
+
+  it('an endpoint without limits gets no qdisc, and an ingress limit alone no ifb', async () => {
+    const id = uniqueName('bwn');
+    const plain = await setupContainer(id, { network });
+    expect(qdiscsOf(plain.endpoint.hostIfname).map((q) => q.kind)).to.not.include.members(['tbf', 'ingress']);
+    await teardownContainer(id);
+    const before = ifbs();
+    const onlyIngress = await setupContainer(id, { network, bandwidth: { ingress: { rate: 5e6 } } });
+    expect(rootTbf(onlyIngress.endpoint.hostIfname)).to.include({ rate: 625000 });
+    expect(ifbs()).to.deep.equal(before);
+    await teardownContainer(id);
+  });
+
+  for (const direction of ['egress', 'ingress']) {
+    it(`${direction} 10mbit: a TCP transfer runs at 10 Mbit/s ± 15%, and far faster without the limit`, async () => {
+      const limited = uniqueName('bwl');
+      const free = uniqueName('bwf');
+      const c = await setupContainer(limited, { network, bandwidth: { [direction]: { rate: '10mbit' } } });
+      const d = await setupContainer(free, { network });
+      try {
+        const rate = await measure(c.netns, wan, direction, 18201);
+        expect(rate, `${rate} bit/s`).to.be.within(RATE * 0.85, RATE * 1.15);
+        const unlimited = await measure(d.netns, wan, direction, 18202);
+        expect(unlimited, `${unlimited} bit/s`).to.be.above(RATE * 5);
+      } finally {
+        await teardownContainer(limited);
+        await teardownContainer(free);
+      }
+    });
+  }
+
+  it('refuses bad limits with INVALID_BANDWIDTH before anything is made', async () => {
+    const before = { links: linkNames(), netns: (await NetNamespace.list()).length };
+    const bad = [{ egress: { rate: 0 } }, { egress: { rate: -1e6 } }, { ingress: { rate: '200tbit' } }, { ingress: { rate: '10 megabits' } }, { egress: { burst: '32kb' } }, { egress: { rate: '10mbit', burst: 100 } }];
+    for (const bandwidth of bad) await expectReject(setupContainer(uniqueName('bwr'), { network, bandwidth }), 'NsnetError', 'INVALID_BANDWIDTH');
+    expect(newLinks(before.links)).to.deep.equal([]);
+    expect((await NetNamespace.list()).length).to.equal(before.netns);
+  });
+
+  it('reconcile puts back a tbf, the ingress qdisc and the ifb deleted by hand', async () => {
+    const id = uniqueName('bwc');
+    const c = await setupContainer(id, { network, bandwidth: { ingress: { rate: '10mbit' }, egress: { rate: '20mbit' } } });
+    const host = c.endpoint.hostIfname;
+    const ifb = ifbOf(c.endpoint);
+    try {
+      execFileSync('tc', ['qdisc', 'del', 'dev', host, 'root']);
+      execFileSync('tc', ['qdisc', 'del', 'dev', host, 'ingress']);
+      let report = await reconcile();
+      expect(report.failures).to.deep.equal([]);
+      expect(report.repaired.filter((line) => line.includes(host))).to.have.length(2);
+      expect(rootTbf(host)).to.include({ rate: 1250000 });
+      expect(redirectTarget(host)).to.equal(ifb);
+
+      execFileSync('ip', ['link', 'del', ifb]);
+      report = await reconcile();
+      expect(report.repaired.some((line) => line.includes(`ifb ${ifb} made again`))).to.equal(true);
+      expect(rootTbf(ifb)).to.include({ rate: 2500000 });
+      expect(redirectTarget(host)).to.equal(ifb);
+      expect((await reconcile()).repaired.filter((line) => line.includes(host))).to.deep.equal([]);
+    } finally {
+      await teardownContainer(id);
+    }
+    expect(ifbs()).to.not.include(ifb);
+  });
+
+  it('reconcile removes an ifb of no live endpoint, tagged or untagged in nsnet\'s group, and leaves others alone', async () => {
+    const host = NetNamespace.host();
+    await host.links.add({ kind: 'ifb', name: 'ifbstray1', alias: `nsnet:endpoint:${network}:0123456789abcdef` });
+    await host.links.add({ kind: 'ifb', name: 'ifbstray2', linkGroup: 0x6e736e62 });
+    await host.links.add({ kind: 'ifb', name: 'ifbforeign' });
+    try {
+      const report = await reconcile();
+      expect(report.links).to.include.members(['ifbstray1', 'ifbstray2']);
+      expect(ifbs()).to.include('ifbforeign').and.not.include.members(['ifbstray1', 'ifbstray2']);
+    } finally {
+      await host.links.delete('ifbforeign');
+    }
+  });
+
+  it('a fault at any step of a setup with limits leaves no ifb; a kill at any step leaves one reconcile removes', async function () {
+    this.timeout(300000);
+    const options = { network, bandwidth: { ingress: { rate: '10mbit' }, egress: { rate: '10mbit' } } };
+    const before = ifbs();
+    for (const mode of ['fail', 'kill']) {
+      let fired = true;
+      for (let step = 1; fired; step += 1) {
+        const id = uniqueName('bwx');
+        const run = await runWithFault(FAULT_WORKER, ['setupContainer', JSON.stringify({ id, options })], `setupContainer:${step}:${mode}`);
+        fired = run.injected !== undefined;
+        if (mode === 'kill' && fired) await reconcile();
+        if (fired) expect(ifbs(), `after a ${mode} at step ${step} (${run.injected})`).to.deep.equal(before);
+        if (fired) expect(run.outcome?.ok ?? false, `after a ${mode} at step ${step}`).to.equal(false);
+        if (!fired) {
+          expect(run.outcome, run.stderr).to.include({ ok: true });
+          expect(ifbs().length).to.equal(before.length + 1);
+          await teardownContainer(id);
+        }
+        expect(step, 'steps').to.be.below(60);
+      }
+    }
+    expect(ifbs()).to.deep.equal(before);
+  });
+
+  it('CNI ADD with runtimeConfig.bandwidth (the bandwidth capability) makes the limits; DEL takes the ifb', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nsnet-cni-'));
+    symlinkSync(join(process.cwd(), 'bin', 'nsnet-cni.js'), join(dir, 'nsnet-cni'));
+    const runtime = new CniRuntime([dir], { NSNET_NODE: process.execPath, PATH: `${dirname(process.execPath)}${delimiter}${process.env.PATH}` });
+    const name = uniqueName('bwcni');
+    const list = { cniVersion: '1.1.0', name, plugins: [{ type: 'nsnet-cni', subnet: '10.182.0.0/24', capabilities: { bandwidth: true } }] };
+    const ns = await NetNamespace.create(uniqueName('bwcn'));
+    const at = { containerId: 'bw1', netns: ns.path, ifname: 'eth0' };
+    try {
+      // Rates in bits per second, bursts in bits, as the bandwidth plugin takes them.
+      const result = await runtime.addNetworkList(list, at, { bandwidth: { ingressRate: 10e6, ingressBurst: 262144, egressRate: 20e6, egressBurst: 524288 } });
+      const hostEnd = result.interfaces[1].name;
+      expect(rootTbf(hostEnd)).to.include({ rate: 1250000 });
+      expect(rootTbf(hostEnd).burst).to.be.within(32767, 32768);
+      const ifb = redirectTarget(hostEnd);
+      expect(ifb).to.match(/^ifb/);
+      expect(rootTbf(ifb)).to.include({ rate: 2500000 });
+      expect(rootTbf(ifb).burst).to.be.within(65535, 65536);
+      await runtime.delNetworkList(list, at);
+      expect(ifbs()).to.not.include(ifb);
+    } finally {
+      await ns.delete().catch(() => undefined);
+      await removeNetwork(name, { force: true }).catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
