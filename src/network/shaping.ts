@@ -23,13 +23,17 @@ export function ifbName(id: string): string {
   return `ifb${id.slice(0, 7)}`;
 }
 
-/** Makes the endpoint's ifb, up, tagged as its host end is (in nsnet's group from the start, so an untagged one is found). */
+/**
+ * Makes the endpoint's ifb, tagged as its host end is (in nsnet's group from
+ * the start, so an untagged one is found). Down: a root qdisc put on a device
+ * that is up waits for the kernel to stop its queues (an RCU grace period);
+ * applyLimits() brings it up once its tbf is on.
+ */
 export function createIfb(record: EndpointRecord, mtu: number): Promise<Link> {
   return NetNamespace.host().links.add({
     kind: 'ifb',
     name: record.bandwidth?.ifb as string,
     mtu,
-    up: true,
     linkGroup: IFB_LINK_GROUP,
     alias: endpointTag(record.network, record.id),
   });
@@ -52,11 +56,12 @@ export async function applyLimits(record: EndpointRecord, hostIndex: number, ifb
   const host = NetNamespace.host();
   const { ingress, egress } = record.bandwidth ?? {};
   const requests = [];
-  if (ingress) requests.push(tbfRequest(host, hostIndex, tbfParameters(ingress), again));
   if (egress && ifbIndex !== undefined) {
+    requests.push(tbfRequest(host, ifbIndex, tbfParameters(egress), again), await host.links.changeRequest(ifbIndex, { up: true }, []));
     if (again) requests.push(qdiscDeleteRequest(host, hostIndex, INGRESS_PARENT));
-    requests.push(tbfRequest(host, ifbIndex, tbfParameters(egress), again), ingressRequest(host, hostIndex), redirectRequest(host, hostIndex, ifbIndex));
+    requests.push(ingressRequest(host, hostIndex), redirectRequest(host, hostIndex, ifbIndex));
   }
+  if (ingress) requests.push(tbfRequest(host, hostIndex, tbfParameters(ingress), again));
   const connection = await host.connection();
   // Queued together, they go in one sendmsg, in this order.
   await allOrFirstFailure(requests.map((request) => connection.request(request.op, request.message, { goneIsDone: request.goneIsDone })));

@@ -139,6 +139,24 @@ describe('bandwidth limits', function () {
     });
   }
 
+  it('a setup from a warm pool gets its limits at claim', async () => {
+    const pooled = uniqueName('bwp');
+    const net = await createBridgeNetwork({ name: pooled, subnet: '10.183.0.0/24', firewall: 'none', pool: { size: 1 } });
+    const id = uniqueName('bwq');
+    try {
+      await net.pool().filled();
+      const c = await setupContainer(id, { network: pooled, bandwidth: { ingress: { rate: '10mbit' }, egress: { rate: '20mbit' } } });
+      expect(rootTbf(c.endpoint.hostIfname)).to.include({ rate: 1250000 });
+      expect(redirectTarget(c.endpoint.hostIfname)).to.equal(ifbOf(c.endpoint));
+      expect(rootTbf(ifbOf(c.endpoint))).to.include({ rate: 2500000 });
+      await teardownContainer(id);
+      expect(ifbs()).to.not.include(ifbOf(c.endpoint));
+    } finally {
+      net.pool(0);
+      await removeNetwork(pooled, { force: true });
+    }
+  });
+
   it('refuses bad limits with INVALID_BANDWIDTH before anything is made', async () => {
     const before = { links: linkNames(), netns: (await NetNamespace.list()).length };
     const bad = [{ egress: { rate: 0 } }, { egress: { rate: -1e6 } }, { ingress: { rate: '200tbit' } }, { ingress: { rate: '10 megabits' } }, { egress: { burst: '32kb' } }, { egress: { rate: '10mbit', burst: 100 } }];
