@@ -54,6 +54,12 @@ async function seenFor(endpoint: EndpointRecord, qdiscs: readonly Qdisc[]): Prom
   return { hostEnd, ifb, qdiscs, filters };
 }
 
+/** What is missing of the limits of an endpoint whose host end exists, as limitRepairs() says it (CNI CHECK). */
+export async function missingLimits(endpoint: EndpointRecord): Promise<string[]> {
+  if (!endpoint.bandwidth) return [];
+  return limitRepairs(endpoint, await seenFor(endpoint, await listQdiscs(NetNamespace.host())));
+}
+
 /**
  * Puts back what the limits of the ready endpoints in `endpoints` lack
  * (their host ends repaired already), reported as `<subject>: ... put back`.

@@ -247,6 +247,11 @@ describe('bandwidth limits', function () {
       expect(ifb).to.match(/^ifb/);
       expect(rootTbf(ifb)).to.include({ rate: 2500000 });
       expect(rootTbf(ifb).burst).to.be.within(65535, 65536);
+      await runtime.checkNetworkList(list, at);
+      execFileSync('tc', ['qdisc', 'del', 'dev', ifb, 'root']);
+      const failed = await runtime.checkNetworkList(list, at).then(() => undefined, (error) => error);
+      expect(failed?.cniCode, failed?.message).to.equal(110);
+      expect(failed.error.msg).to.contain(`egress limit 20mbit (tbf on ${ifb}) is missing`);
       await runtime.delNetworkList(list, at);
       expect(ifbs()).to.not.include(ifb);
     } finally {
