@@ -1,9 +1,9 @@
 // Bandwidth limits with the kernel as the oracle (`tc -j`, `ip -j`) and real
 // TCP traffic between a container and a `wan` namespace standing for the
 // outside world (host 198.51.100.65, wan 198.51.100.66).
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 
@@ -227,6 +227,38 @@ describe('bandwidth limits', function () {
       }
     }
     expect(ifbs()).to.deep.equal(before);
+  });
+
+  it('nsnet run --ingress-rate --egress-rate --egress-burst limits the container while COMMAND runs; a bad rate exits 125', async () => {
+    const bin = join(process.cwd(), 'bin', 'nsnet.js');
+    const id = uniqueName('bwcli');
+    const marker = join(tmpdir(), `${id}.done`);
+    // COMMAND waits for the test to have looked at the host's qdiscs.
+    const command = `const fs = require('node:fs'); const t = setInterval(() => { if (fs.existsSync(${JSON.stringify(marker)})) { clearInterval(t); } }, 20);`;
+    const child = spawn(process.execPath, [bin, 'run', '--name', id, '--network', network, '--ingress-rate', '5mbit', '--egress-rate', '7mbit', '--egress-burst', '64kb', '--', process.execPath, '-e', command], { stdio: 'ignore' });
+    const exited = once(child, 'exit');
+    try {
+      let endpoint;
+      for (let i = 0; i < 500 && !endpoint; i += 1) {
+        const { stdout } = await new Promise((resolve) => execFile(process.execPath, [bin, 'ps', '--json'], (error, out) => resolve({ stdout: out })));
+        endpoint = JSON.parse(stdout).containers?.find((c) => c.id === id)?.endpoint;
+        if (!endpoint) await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      expect(endpoint, 'the container of nsnet run').to.not.equal(undefined);
+      expect(rootTbf(endpoint.hostIfname)).to.include({ rate: 625000 });
+      expect(rootTbf(ifbOf(endpoint))).to.include({ rate: 875000 });
+      expect(rootTbf(ifbOf(endpoint)).burst).to.be.within(65535, 65536);
+      writeFileSync(marker, '');
+      const [code] = await exited;
+      expect(code).to.equal(0);
+      expect(ifbs()).to.not.include(ifbOf(endpoint));
+    } finally {
+      rmSync(marker, { force: true });
+      if (child.exitCode === null) await stop(child);
+    }
+    const bad = await new Promise((resolve) => execFile(process.execPath, [bin, 'run', '--network', network, '--egress-rate', 'fast', '--', 'true'], (error, stdout, stderr) => resolve({ code: error?.code ?? 0, stderr })));
+    expect(bad.code).to.equal(125);
+    expect(bad.stderr).to.match(/^nsnet: INVALID_BANDWIDTH: bandwidth\.egress\.rate is not a rate/);
   });
 
   it('CNI ADD with runtimeConfig.bandwidth (the bandwidth capability) makes the limits; DEL takes the ifb', async () => {
