@@ -112,9 +112,8 @@ export function qdiscDeleteRequest(ctx: RtnlContext, index: number, parent: numb
   return { op: `qdisc delete dev ${index} ${where} in ${ctx.label}`, message: native().encodeQdiscDelete(index, parent), goneIsDone: true };
 }
 
-/** Every qdisc of the namespace. */
-export async function listQdiscs(ctx: RtnlContext): Promise<Qdisc[]> {
-  const replies = await (await ctx.connection()).query(`qdisc dump in ${ctx.label}`, native().encodeQdiscDump());
+/** The qdiscs of a dump's replies (RTM_NEWQDISC messages); unknown attributes are passed over. */
+export function parseQdiscs(replies: Buffer): Qdisc[] {
   return messagesOf(replies, RTM_NEWQDISC).map(({ header, attrs }) => {
     const kind = text(find(attrs, TCA_KIND) ?? Buffer.alloc(0));
     const qdisc: Qdisc = { index: header.readInt32LE(4), kind, handle: header.readUInt32LE(8), parent: header.readUInt32LE(12) };
@@ -124,15 +123,23 @@ export async function listQdiscs(ctx: RtnlContext): Promise<Qdisc[]> {
   });
 }
 
-/** The filters on the ingress qdisc of device `index` (none without one). */
-export async function listIngressFilters(ctx: RtnlContext, index: number): Promise<Filter[]> {
-  const replies = await (await ctx.connection()).query(`filter dump dev ${index} ingress in ${ctx.label}`, native().encodeIngressFilterDump(index));
-  return messagesOf(replies, RTM_NEWTFILTER).flatMap(({ header, attrs }) => {
-    const options = find(attrs, TCA_OPTIONS);
+/** The filters of a dump's replies (RTM_NEWTFILTER messages), with the device a mirred action redirects to. */
+export function parseFilters(replies: Buffer): Filter[] {
+  return messagesOf(replies, RTM_NEWTFILTER).map(({ header, attrs }) => {
     // u32 reports its hash tables as filters too: only the one with actions redirects.
     const filter: Filter = { kind: text(find(attrs, TCA_KIND) ?? Buffer.alloc(0)), parent: header.readUInt32LE(12) };
-    const redirect = redirectOf(options);
+    const redirect = redirectOf(find(attrs, TCA_OPTIONS));
     if (redirect !== undefined) filter.redirect = redirect;
-    return [filter];
+    return filter;
   });
+}
+
+/** Every qdisc of the namespace. */
+export async function listQdiscs(ctx: RtnlContext): Promise<Qdisc[]> {
+  return parseQdiscs(await (await ctx.connection()).query(`qdisc dump in ${ctx.label}`, native().encodeQdiscDump()));
+}
+
+/** The filters on the ingress qdisc of device `index` (none without one). */
+export async function listIngressFilters(ctx: RtnlContext, index: number): Promise<Filter[]> {
+  return parseFilters(await (await ctx.connection()).query(`filter dump dev ${index} ingress in ${ctx.label}`, native().encodeIngressFilterDump(index)));
 }
