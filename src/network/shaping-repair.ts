@@ -17,7 +17,7 @@ import { applyLimits, createIfb } from './shaping';
 export interface LimitsSeen {
   hostEnd: Pick<Link, 'index' | 'name'>;
   /** The endpoint's ifb, if it is there and its. */
-  ifb?: Pick<Link, 'index' | 'name'>;
+  ifb?: Pick<Link, 'index' | 'name'> & { up?: boolean };
   qdiscs: readonly Qdisc[];
   /** The filters on the host end's ingress qdisc. */
   filters: readonly Filter[];
@@ -39,6 +39,7 @@ export function limitRepairs(endpoint: EndpointRecord, seen: LimitsSeen): string
   const ingressQdisc = qdiscs.some((q) => q.index === hostEnd.index && q.parent === INGRESS_PARENT && q.kind === 'ingress');
   const redirect = filters.some((f) => f.redirect === seen.ifb?.index);
   if (!onIfb) missing.push(`egress limit ${formatRate(egress.rate)} (tbf on ${seen.ifb.name})`);
+  if (seen.ifb.up === false) missing.push(`up state of ifb ${seen.ifb.name}`);
   if (!ingressQdisc || !redirect) missing.push(`egress redirect of ${hostEnd.name} to ${seen.ifb.name} (ingress qdisc, u32 filter)`);
   return missing;
 }

@@ -184,6 +184,10 @@ describe('bandwidth limits', function () {
       expect(report.repaired.some((line) => line.includes(`ifb ${ifb} made again`))).to.equal(true);
       expect(rootTbf(ifb)).to.include({ rate: 2500000 });
       expect(redirectTarget(host)).to.equal(ifb);
+      execFileSync('ip', ['link', 'set', ifb, 'down']);
+      report = await reconcile();
+      expect(report.repaired.some((line) => line.endsWith(`up state of ifb ${ifb} put back`))).to.equal(true);
+      expect(ipJson(['link', 'show', 'dev', ifb])[0].flags).to.include('UP');
       expect((await reconcile()).repaired.filter((line) => line.includes(host))).to.deep.equal([]);
     } finally {
       await teardownContainer(id);

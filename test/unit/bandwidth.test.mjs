@@ -115,6 +115,7 @@ describe('bandwidth limits', function () {
       expect(limitRepairs(endpoint, { hostEnd, ifb, qdiscs: otherRate, filters })[0]).to.match(/ingress limit 10mbit/);
       expect(limitRepairs(endpoint, { hostEnd, ifb, qdiscs: complete, filters: filters.slice(0, 1) })[0]).to.match(/redirect/);
       expect(limitRepairs(endpoint, { hostEnd, qdiscs: complete, filters })[0]).to.match(/ifb ifbabc made again/);
+      expect(limitRepairs(endpoint, { hostEnd, ifb: { ...ifb, up: false }, qdiscs: complete, filters })).to.deep.equal(['up state of ifb ifbabc']);
     });
   });
 
