@@ -9,7 +9,7 @@ import { delimiter, dirname, join } from 'node:path';
 
 import { expect } from 'chai';
 
-import { createBridgeNetwork, NetNamespace, reconcile, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
+import { createBridgeNetwork, getNetwork, NetNamespace, reconcile, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
 import { CniRuntime } from '../cni-runtime.mjs';
 import { createWan, expectReject, ipJson, linkNames, newLinks, runWithFault, stop, uniqueName } from '../helpers.mjs';
 
@@ -107,6 +107,21 @@ describe('bandwidth limits', function () {
     await teardownContainer(id);
     expect(ifbs()).to.not.include(ifb);
     expect(ipJson(['link']).map((l) => l.ifname)).to.not.include(host);
+  });
+
+  it('net.connect of a namespace that exists takes limits too; disconnect removes the veth with its qdiscs, and the ifb', async () => {
+    const net = await getNetwork(network);
+    const ns = await NetNamespace.create(uniqueName('bwo'));
+    try {
+      const endpoint = await net.connect(ns, { ifname: 'eth1', bandwidth: { ingress: { rate: '3mbit' }, egress: { rate: '4mbit' } } });
+      expect(rootTbf(endpoint.hostIfname)).to.include({ rate: 375000 });
+      expect(redirectTarget(endpoint.hostIfname)).to.equal(ifbOf(endpoint));
+      expect(rootTbf(ifbOf(endpoint))).to.include({ rate: 500000 });
+      await net.disconnect(ns);
+      expect(ipJson(['link']).map((l) => l.ifname)).to.not.include.members([endpoint.hostIfname, ifbOf(endpoint)]);
+    } finally {
+      await ns.delete();
+    }
   });
 
   it('an endpoint without limits gets no qdisc, and an ingress limit alone no ifb', async () => {
@@ -209,26 +224,39 @@ describe('bandwidth limits', function () {
     }
   });
 
-  it('a fault at any step of a setup with limits leaves no ifb; a kill at any step leaves one reconcile removes', async function () {
+  it('a fault at any step of a setup or a connect with limits leaves no ifb; a kill at any step leaves one reconcile removes', async function () {
     this.timeout(300000);
-    const options = { network, bandwidth: { ingress: { rate: '10mbit' }, egress: { rate: '10mbit' } } };
+    const bandwidth = { ingress: { rate: '10mbit' }, egress: { rate: '10mbit' } };
+    const ns = await NetNamespace.create(uniqueName('bwfx'));
     const before = ifbs();
-    for (const mode of ['fail', 'kill']) {
-      let fired = true;
-      for (let step = 1; fired; step += 1) {
-        const id = uniqueName('bwx');
-        const run = await runWithFault(FAULT_WORKER, ['setupContainer', JSON.stringify({ id, options })], `setupContainer:${step}:${mode}`);
-        fired = run.injected !== undefined;
-        if (mode === 'kill' && fired) await reconcile();
-        if (fired) expect(ifbs(), `after a ${mode} at step ${step} (${run.injected})`).to.deep.equal(before);
-        if (fired) expect(run.outcome?.ok ?? false, `after a ${mode} at step ${step}`).to.equal(false);
-        if (!fired) {
-          expect(run.outcome, run.stderr).to.include({ ok: true });
-          expect(ifbs().length).to.equal(before.length + 1);
-          await teardownContainer(id);
+    const operations = {
+      setupContainer: { args: (id) => ({ id, options: { network, bandwidth } }), undo: (id) => teardownContainer(id) },
+      connect: { args: () => ({ network, netns: ns.path, options: { bandwidth } }), undo: async () => (await getNetwork(network)).disconnect(ns) },
+    };
+    try {
+      for (const [operation, { args, undo }] of Object.entries(operations)) {
+        for (const mode of ['fail', 'kill']) {
+          let fired = true;
+          for (let step = 1; fired; step += 1) {
+            const id = uniqueName('bwx');
+            const run = await runWithFault(FAULT_WORKER, [operation, JSON.stringify(args(id))], `${operation}:${step}:${mode}`);
+            const after = `after a ${mode} at step ${step} of ${operation} (${run.injected})`;
+            fired = run.injected !== undefined;
+            if (mode === 'kill' && fired) expect((await reconcile()).failures, after).to.deep.equal([]);
+            if (fired) {
+              expect(ifbs(), after).to.deep.equal(before);
+              expect(run.outcome?.ok ?? false, after).to.equal(false);
+            } else {
+              expect(run.outcome, run.stderr).to.include({ ok: true });
+              expect(ifbs().length).to.equal(before.length + 1);
+              await undo(id);
+            }
+            expect(step, 'steps').to.be.below(60);
+          }
         }
-        expect(step, 'steps').to.be.below(60);
       }
+    } finally {
+      await ns.delete();
     }
     expect(ifbs()).to.deep.equal(before);
   });
