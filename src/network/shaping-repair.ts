@@ -4,7 +4,7 @@
  * deleted) is found from one dump of the qdiscs and the host end's ingress
  * filters, and put back, the ifb made again where it is gone.
  */
-import { messageOf } from '../errors';
+import { messageOf, unlessGone } from '../errors';
 import { NetNamespace } from '../netns';
 import type { Link } from '../rtnl/links';
 import { type Filter, INGRESS_PARENT, listIngressFilters, listQdiscs, type Qdisc, ROOT_PARENT } from '../rtnl/qdiscs';
@@ -48,7 +48,7 @@ async function seenFor(endpoint: EndpointRecord, qdiscs: readonly Qdisc[]): Prom
   const host = NetNamespace.host();
   const hostEnd = await host.links.get(endpoint.hostIfname);
   const name = endpoint.bandwidth?.ifb;
-  const found = name === undefined ? undefined : await host.links.get(name).catch(() => undefined);
+  const found = name === undefined ? undefined : await unlessGone(() => host.links.get(name));
   const ifb = found?.kind === 'ifb' && found.alias === endpointTag(endpoint.network, endpoint.id) ? found : undefined;
   const hasIngress = qdiscs.some((q) => q.index === hostEnd.index && q.parent === INGRESS_PARENT);
   const filters = hasIngress ? await listIngressFilters(host, hostEnd.index) : [];
