@@ -17,7 +17,8 @@
         "native/core/nft_encode.cc",
         "native/core/rtnl_encode.cc",
         "native/core/rtnl_parse.cc",
-        "native/core/state_files.cc"
+        "native/core/state_files.cc",
+        "native/core/tc_encode.cc"
       ],
       "defines": ["_GNU_SOURCE"],
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
@@ -31,7 +32,8 @@
         "native/addon/addon.cc",
         "native/addon/js_convert.cc",
         "native/addon/netlink_handle.cc",
-        "native/addon/promise_worker.cc"
+        "native/addon/promise_worker.cc",
+        "native/addon/tc_addon.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS", "_GNU_SOURCE"],

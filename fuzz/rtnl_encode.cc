@@ -9,6 +9,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 
+#include <iterator>
 #include <set>
 #include <string>
 #include <vector>
@@ -24,7 +25,7 @@ using namespace nsnet::fuzz;
 
 namespace {
 
-const char* const kKinds[] = {"veth", "bridge", "dummy", "vxlan", "macvlan", "ipvlan"};
+const char* const kKinds[] = {"veth", "bridge", "dummy", "ifb", "vxlan", "macvlan", "ipvlan"};
 
 // Every attribute of a run, nests walked too; a veth's peer nest starts with
 // its own ifinfomsg. No type twice in a run: the kernel would keep the last.
@@ -95,7 +96,7 @@ LinkInfo checkLinkRead(const Bytes& msg, const LinkAttributes& attrs, const std:
 
 void linkCreate(FuzzedDataProvider& in, size_t& budget) {
   LinkCreate spec;
-  spec.kind = in.ConsumeBool() ? kKinds[in.ConsumeIntegralInRange<size_t>(0, 5)] : textFrom(in, budget);
+  spec.kind = in.ConsumeBool() ? kKinds[in.ConsumeIntegralInRange<size_t>(0, std::size(kKinds) - 1)] : textFrom(in, budget);
   fill(in, spec.attrs, budget);
   fill(in, spec.peer, budget);
   spec.parentIndex = maybe(in, in.ConsumeIntegral<uint32_t>());

@@ -37,6 +37,8 @@ export type NsnetErrorCode =
   | 'TEARDOWN_INCOMPLETE'
   | 'STATE_CORRUPT'
   | 'INVALID_PUBLISH'
+  /** A bandwidth limit that is no rate (zero, negative, absurd, unparsable), or a burst without a rate. */
+  | 'INVALID_BANDWIDTH'
   | 'PORT_IN_USE'
   | 'FIREWALL_UNAVAILABLE'
   | 'FIREWALL_FAILED'

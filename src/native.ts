@@ -132,6 +132,16 @@ export interface NativeRoute {
   type: number;
 }
 
+export interface NativeTbfSpec {
+  index: number;
+  rate: number;
+  burst: number;
+  limit: number;
+  buffer: number;
+  /** Take the place of the device's root qdisc, whatever it is. */
+  replace?: boolean;
+}
+
 export interface NativeAddon {
   NETLINK_ROUTE: number;
   NETLINK_NETFILTER: number;
@@ -184,6 +194,17 @@ export interface NativeAddon {
     /** A delete without element list: empties the set. */
     flush?: boolean;
   }): Buffer;
+
+  /** A tbf as the root qdisc (handle 1:) of device `index`: rate in bytes per second, burst and limit in bytes, buffer in scheduler ticks. */
+  encodeTbfQdisc(spec: NativeTbfSpec): Buffer;
+  /** The ingress qdisc (ffff:) of device `index`. */
+  encodeIngressQdisc(index: number): Buffer;
+  /** The qdisc of device `index` under `parent` (TC_H_ROOT or TC_H_INGRESS). */
+  encodeQdiscDelete(index: number, parent: number): Buffer;
+  /** A u32 filter on the ingress qdisc of `index` matching every packet, mirred egress redirect to `target`. */
+  encodeRedirectFilter(index: number, target: number): Buffer;
+  encodeQdiscDump(): Buffer;
+  encodeIngressFilterDump(index: number): Buffer;
 
   /** With `stats`, each link's counters too (the kernel sends them in every reply). */
   parseLinks(replies: Buffer, stats?: boolean): NativeLink[];

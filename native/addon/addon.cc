@@ -23,6 +23,7 @@
 #include "rtnl_encode.h"
 #include "rtnl_parse.h"
 #include "state_files.h"
+#include "tc_addon.h"
 
 namespace nsnet {
 
@@ -482,6 +483,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
       {"parseAttributes", parseAttributesJs},
   };
   for (const auto& [name, callback] : functions) exports.Set(name, Napi::Function::New(env, callback, name));
+  addTrafficControl(env, exports);
   return exports;
 }
 

@@ -49,6 +49,7 @@ const std::map<std::string, LinkKindSchema> kLinkKinds = {
     {"veth", {{}, {}, true}},
     {"bridge", {}},
     {"dummy", {}},
+    {"ifb", {}},
     {"vxlan",
      {{},
       {

@@ -1,6 +1,7 @@
 /** CHECK: the live state of an attachment against what the runtime was told (prevResult). */
 import { unlessGone } from '../errors';
 import { NetNamespace } from '../netns';
+import { missingLimits } from '../network/shaping-repair';
 import type { EndpointRecord } from '../types/endpoint';
 import type { NetworkRecord } from '../types/network';
 import { CniError, nsnetCode } from './errors';
@@ -31,6 +32,7 @@ export async function attachmentProblems(
   else if (!bridge.up) problems.push(`bridge ${network.bridge} is down`);
   if (!hostEnd) problems.push(`host interface ${endpoint.hostIfname} is missing`);
   else if (bridge && hostEnd.master !== bridge.index) problems.push(`host interface ${endpoint.hostIfname} is not on bridge ${network.bridge}`);
+  if (hostEnd) problems.push(...(await missingLimits(endpoint)).map((what) => `${what} is missing`));
 
   let ns: NetNamespace;
   try {

@@ -7,6 +7,9 @@
  */
 import { isIP } from 'node:net';
 
+import { NsnetError } from '../errors';
+import { checkBandwidth } from '../network/bandwidth';
+import type { BandwidthOptions } from '../types/bandwidth';
 import { type CniNetworkConfig, CniNetworkConfigSchema } from '../types/cni-config';
 import type { ConnectOptions } from '../types/endpoint';
 import { canonicalAddress, type Cidr, parseCidr } from '../types/ip';
@@ -242,7 +245,31 @@ function connectOptions(config: CniNetworkConfig, cniArgs: CniArgs): ConnectOpti
       return spec;
     });
   }
+  const bandwidth = runtime.bandwidth && bandwidthOptions(runtime.bandwidth);
+  if (bandwidth) options.bandwidth = bandwidth;
   return options;
+}
+
+/**
+ * runtimeConfig.bandwidth as connect options: a rate of 0 (or none) is no
+ * limit; a burst, in bits, becomes bytes, and needs a rate; a rate without
+ * a burst gets nsnet's default burst. Checked here, so that a bad one names
+ * its key.
+ */
+function bandwidthOptions(given: NonNullable<NonNullable<CniNetworkConfig['runtimeConfig']>['bandwidth']>): BandwidthOptions | undefined {
+  const options: BandwidthOptions = {};
+  for (const direction of ['ingress', 'egress'] as const) {
+    const rate = given[`${direction}Rate`] || undefined;
+    const burst = given[`${direction}Burst`] || undefined;
+    if (burst !== undefined && rate === undefined) throw invalidConfig(`runtimeConfig.bandwidth.${direction}Burst`, `a burst needs ${direction}Rate`);
+    if (rate !== undefined) options[direction] = burst === undefined ? { rate } : { rate, burst: Math.floor(burst / 8) };
+  }
+  try {
+    checkBandwidth(options);
+  } catch (error) {
+    throw error instanceof NsnetError ? invalidConfig('runtimeConfig.bandwidth', error.message) : error;
+  }
+  return options.ingress || options.egress ? options : undefined;
 }
 
 function dnsConfig(dns: NonNullable<CniNetworkConfig['dns']>): DnsConfig {

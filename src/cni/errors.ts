@@ -70,6 +70,7 @@ export function toCniError(error: unknown): CniError {
     switch (error.code) {
       case 'INVALID_ARGUMENT':
       case 'INVALID_PUBLISH':
+      case 'INVALID_BANDWIDTH':
         return new CniError(CNI_CODES.INVALID_CONFIG, error.message, error.code);
       case 'STATE_CORRUPT':
         return new CniError(CNI_CODES.IO_FAILURE, error.message, error.code);

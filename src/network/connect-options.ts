@@ -1,11 +1,13 @@
 /** Connect options: what a caller may ask of an endpoint, checked before anything is made. */
 import { invalid, NsnetError } from '../errors';
 import { parsePublish } from '../firewall/publish';
+import type { BandwidthRecord } from '../types/bandwidth';
 import { type ConnectOptions, ConnectOptionsSchema } from '../types/endpoint';
 import { ipFamily } from '../types/ip';
 import type { PortRequest } from '../types/ports';
 import { describeProblem, type SchemaProblem, Validator } from '../types/schema';
 import { checkMac, checkNewInterfaceName } from '../validate';
+import { checkBandwidth } from './bandwidth';
 import { randomLocalMac } from './mac';
 
 export interface ConnectInput {
@@ -16,14 +18,17 @@ export interface ConnectInput {
   ip?: string;
   ipv6?: string;
   publish: PortRequest[];
+  /** Rate limits, checked (rates in bits per second, bursts in bytes). */
+  bandwidth?: Omit<BandwidthRecord, 'ifb'>;
 }
 
 const connectOptions = new Validator(ConnectOptionsSchema);
 
-/** A problem with a published port is INVALID_PUBLISH; any other, INVALID_ARGUMENT. */
+/** A problem with a published port is INVALID_PUBLISH, with a bandwidth limit INVALID_BANDWIDTH; any other, INVALID_ARGUMENT. */
 export function connectOptionError(problem: SchemaProblem, what = 'connect option'): NsnetError {
   const message = describeProblem(problem, what);
-  return /^publish\b/.test(problem.path) ? new NsnetError('INVALID_PUBLISH', message) : invalid(message);
+  if (/^publish\b/.test(problem.path)) return new NsnetError('INVALID_PUBLISH', message);
+  return /^bandwidth\b/.test(problem.path) ? new NsnetError('INVALID_BANDWIDTH', message) : invalid(message);
 }
 
 /** The checks of connect options that need no network, so a caller can run them before it makes anything. */
@@ -41,6 +46,8 @@ export function checkConnectInput(given: ConnectOptions): ConnectInput {
       }
     }),
   };
+  const bandwidth = checkBandwidth(options.bandwidth);
+  if (bandwidth) input.bandwidth = bandwidth;
   if (options.ip !== undefined) {
     if (ipFamily(options.ip, 'ip') !== 4) throw invalid(`ip must be an IPv4 address: ${options.ip}`);
     input.ip = options.ip;

@@ -17,8 +17,10 @@ import { currentStore } from '../state/store';
 import { endpointKey, type EndpointRecord } from '../types/endpoint';
 import { isIPv6 } from '../types/ip';
 import type { NetworkRecord } from '../types/network';
+import { checkBurstFits } from './bandwidth';
 import type { ConnectInput } from './connect-options';
 import { allOrFirstFailure } from './plumbing';
+import { ifbName } from './shaping';
 import { forgetEndpointLocked, teardownEndpointLocked } from './teardown';
 import { Undo } from './undo';
 
@@ -38,6 +40,7 @@ export function planEndpoint(network: NetworkRecord, input: ConnectInput): Endpo
     throw new NsnetError('INVALID_PUBLISH', `network "${network.name}" has no IPv6 subnet for a port published on ${v6.hostIp ?? network.hostIp}`);
   }
   if (input.ipv6 !== undefined && !network.ipv6) throw invalid(`network "${network.name}" has no IPv6 subnet for ipv6 ${input.ipv6}`);
+  checkBurstFits(input.bandwidth, network.mtu);
   const id = randomBytes(8).toString('hex');
   return { ...input, id, hostIfname: `veth${id.slice(0, 7)}` };
 }
@@ -71,6 +74,7 @@ function endpointRecord(network: NetworkRecord, ns: NetNamespace, plan: Endpoint
     record.ipv6 = allocateAddress(leases.ipv6, subnet6, plan.id, new Set([network.ipv6.gateway]), plan.ipv6);
     record.prefixLength6 = subnet6.prefixLength;
   }
+  if (plan.bandwidth) record.bandwidth = { ...plan.bandwidth, ...(plan.bandwidth.egress ? { ifb: ifbName(plan.id) } : {}) };
   if (!network.internal) {
     record.gateway = network.gateway;
     if (network.ipv6) record.gateway6 = network.ipv6.gateway;

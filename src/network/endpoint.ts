@@ -17,6 +17,7 @@ import { markReady, planEndpoint, recordEndpoint } from './endpoint-plan';
 import { addEndpointEntries } from './firewall-reinstall';
 import { checkHostAddresses } from './host-addresses';
 import { allOrFirstFailure, createConfiguredVeth, createVeth, plumb, step } from './plumbing';
+import { applyLimits, makeIfb } from './shaping';
 import { forgetEndpointLocked, type TeardownOptions, teardownEndpoint, teardownIncomplete } from './teardown';
 import { Undo } from './undo';
 
@@ -44,15 +45,26 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, input: C
   const { record, leases } = await recordEndpoint(network, ns, plan);
   // Undone last first: the veth goes before its address is released.
   undo.push(`records of ${record.hostIfname}`, () => currentStore().locked(() => forgetEndpointLocked(record, leases)));
+  // The ifb, for an egress limit, is made while the veth is.
+  const ifb = record.bandwidth?.ifb === undefined ? undefined : makeIfb(record, network.mtu, undo);
+  ifb?.catch(() => undefined); // awaited below, or in the undo
   try {
+    let hostIndex = 0;
     // Only a veth this connect made: one that could not be made may be someone else's namesake.
-    const made = (hostEnd: Link): void => undo.push(`host end ${plan.hostIfname}`, () => host.links.delete(hostEnd.index), { guardsEarlier: true });
+    const made = (hostEnd: Link): void => {
+      hostIndex = hostEnd.index;
+      undo.push(`host end ${plan.hostIfname}`, () => host.links.delete(hostEnd.index), { guardsEarlier: true });
+    };
     if (place.freshNamespace) {
       await createConfiguredVeth(network, ns, record, made);
     } else {
       const hostEnd = await step('create veth', () => createVeth(network, ns, plan));
       made(hostEnd);
       await plumb(network, ns, record, hostEnd);
+    }
+    if (record.bandwidth) {
+      const ifbIndex = (await ifb)?.index;
+      await step('limit bandwidth', () => applyLimits(record, hostIndex, ifbIndex));
     }
     // Marked ready while the ports are published: a failure still undoes both.
     const ready: EndpointRecord = { ...record, status: 'ready' };
@@ -65,6 +77,8 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, input: C
     await allOrFirstFailure([published, markReady(network, ready)]);
     return ready;
   } catch (error) {
+    // An ifb still being made is undone with the rest.
+    await ifb?.catch(() => undefined);
     throw await undo.fail(error);
   }
 }

@@ -18,6 +18,7 @@ import { addEndpointEntries } from './firewall-reinstall';
 import { allOrFirstFailure, configureAddresses, step } from './plumbing';
 import { existingPool, poolOf } from './pool';
 import { deletePoolEntry, type PoolEntry } from './pool-entry';
+import { applyLimits, makeIfb } from './shaping';
 import { forgetEndpointLocked } from './teardown';
 import { Undo } from './undo';
 
@@ -78,6 +79,7 @@ async function claim(entry: PoolEntry, ns: NetNamespace, oldNameGone: Promise<vo
     // The veth goes before its address is released, as a connect's undo does.
     undo.push(`host end ${record.hostIfname}`, () => NetNamespace.host().links.delete(entry.hostIndex), { guardsEarlier: true });
     record.hostMac = entry.hostMac;
+    const ifb = record.bandwidth?.ifb === undefined ? undefined : await makeIfb(record, network.mtu, undo);
     const ready: EndpointRecord = { ...record, status: 'ready' };
     const firewall = firewallFor(network.activeFirewall);
     // Undone even when adding them failed, as in a connect.
@@ -88,6 +90,7 @@ async function claim(entry: PoolEntry, ns: NetNamespace, oldNameGone: Promise<vo
     await allOrFirstFailure([
       forgetEntry(),
       configureAddresses(ns, record, entry.peerIndex, entry.bridgeIndex),
+      record.bandwidth ? step('limit bandwidth', () => applyLimits(record, entry.hostIndex, ifb?.index)) : undefined,
       firewall ? step('publish ports', () => addEndpointEntries(firewall, network, record)) : undefined,
       markReady(network, ready),
     ]);

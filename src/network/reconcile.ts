@@ -16,7 +16,7 @@ import { currentStore } from '../state/store';
 import type { ContainerRecord } from '../types/container';
 import { endpointKey, type EndpointRecord } from '../types/endpoint';
 import type { NetworkRecord } from '../types/network';
-import { parseTag } from '../types/ownership';
+import { IFB_LINK_GROUP, parseTag } from '../types/ownership';
 import { nsnetBridges } from './bridge';
 import { forgetContainerLocked } from './containers';
 import { sweepPoolEntries } from './pool-reconcile';
@@ -27,7 +27,7 @@ import { attemptPart, teardownEndpointLocked } from './teardown';
 export interface ReconcileReport {
   /** Endpoints whose namespace or host veth is gone, or whose connect died half-way (keys). */
   endpoints: string[];
-  /** Host interfaces tagged as nsnet's that belong to no endpoint. */
+  /** Host interfaces tagged as nsnet's that belong to no endpoint (veths, and the ifbs of egress limits). */
   links: string[];
   /** Leases that belong to no endpoint, as "network address". */
   leases: string[];
@@ -39,7 +39,8 @@ export interface ReconcileReport {
    * What was put back as the records say, one line each naming the network or
    * the endpoint (its container) and what was done: a bridge made again, its
    * MTU, sysctls, gateway addresses, up; a host veth back on its bridge,
-   * hairpin, up, or the veth pair made again in the endpoint's namespace.
+   * hairpin, up, or the veth pair made again in the endpoint's namespace;
+   * a bandwidth limit's qdiscs, filter or ifb.
    */
   repaired: string[];
   /** Warm pool namespaces of processes that died (their paths), removed with their veths. */
@@ -173,6 +174,13 @@ export async function reconcile(options: ReconcileOptions = {}): Promise<Reconci
       const owner = parseTag(link.alias);
       if (owner?.kind !== 'endpoint' || liveIds.has(owner.id) || waiting.has(owner.id)) continue;
       if (await attempt(`link ${link.name}`, () => NetNamespace.host().links.delete(link.index))) report.links.push(link.name);
+    }
+    // An ifb of no live endpoint's, or untagged in nsnet's group and named by none (a connect that died making it).
+    const liveIfbs = new Set(live.flatMap((e) => e.bandwidth?.ifb ?? []));
+    for (const link of await NetNamespace.host().links.list({ kind: 'ifb' })) {
+      const owner = parseTag(link.alias);
+      const orphan = owner?.kind === 'endpoint' ? !liveIds.has(owner.id) : link.alias === undefined && link.linkGroup === IFB_LINK_GROUP && !liveIfbs.has(link.name);
+      if (orphan && (await attempt(`link ${link.name}`, () => NetNamespace.host().links.delete(link.index)))) report.links.push(link.name);
     }
 
     // The firewall from the records: whatever was flushed comes back, whatever

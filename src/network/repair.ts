@@ -19,6 +19,7 @@ import { endpointTag, networkTag } from '../types/ownership';
 import { type BridgeSysctl, bridgeSysctls, createBridge, findBridge, type GatewayAddress, gatewayAddresses, writeBridgeSysctl } from './bridge';
 import { eui64LinkLocal } from './mac';
 import { createVeth, plumb } from './plumbing';
+import { repairLimits } from './shaping-repair';
 import { Undo } from './undo';
 
 export interface RepairReport {
@@ -184,6 +185,7 @@ export async function repairEndpoints(networks: ReadonlyMap<string, NetworkRecor
   const [links, containers] = await Promise.all([NetNamespace.host().links.list(), currentStore().list<ContainerRecord>('containers')]);
   const byName = new Map(links.map((link) => [link.name, link]));
   const containerOf = new Map(containers.filter((c) => c.endpoint !== undefined).map((c) => [c.endpoint, c.id]));
+  const repaired: { endpoint: EndpointRecord; subject: string }[] = [];
   for (const endpoint of ready) {
     const subject = endpointSubject(endpoint, containerOf.get(endpointKey(endpoint.network, endpoint.netnsInode)));
     const network = networks.get(endpoint.network);
@@ -193,6 +195,10 @@ export async function repairEndpoints(networks: ReadonlyMap<string, NetworkRecor
       report.failures.push(`${subject}: ${network ? `bridge ${network.bridge}` : 'its network'} is missing, nothing to put it back on`);
       continue;
     }
+    const failed = report.failures.length;
     await repairHostEnd(network, endpoint, subject, bridge, byName.get(endpoint.hostIfname), report);
+    if (report.failures.length === failed) repaired.push({ endpoint, subject });
   }
+  // Once the host ends are back (a veth made again has none of its limits).
+  await repairLimits(repaired, (endpoint) => networks.get(endpoint.network)?.mtu ?? 1500, report);
 }

@@ -18,10 +18,17 @@ import { currentStore } from '../state/store';
 import { endpointKey, type EndpointRecord } from '../types/endpoint';
 import type { NetworkRecord } from '../types/network';
 import { removeHostEnd } from './plumbing';
+import { removeIfb } from './shaping';
 
 export interface TeardownOptions {
-  /** Leave the links: the namespace is being deleted, which removes its veth in bulk. */
+  /** Leave the veth: the namespace is being deleted, which removes it in bulk (an ifb, in the host's namespace, goes all the same). */
   keepLinks?: boolean;
+}
+
+/** The endpoint's links in the host's namespace: its host end (unless the namespace's deletion takes it), then its ifb. */
+async function removeLinks(record: EndpointRecord, options: TeardownOptions, failures: string[]): Promise<boolean> {
+  const hostEnd = options.keepLinks || (await attemptPart(failures, `host end ${record.hostIfname}`, () => removeHostEnd(record)));
+  return hostEnd && (await attemptPart(failures, `ifb ${record.bandwidth?.ifb}`, () => removeIfb(record)));
 }
 
 /** Runs one part of a teardown or repair; a failure (other than gone) is noted in `failures`, not thrown. */
@@ -94,9 +101,7 @@ async function markRemovingLocked(record: EndpointRecord, failures: string[]): P
 /** Tears an endpoint down, for a caller that holds the state lock. Returns what it could not do. */
 export async function teardownEndpointLocked(record: EndpointRecord, network: NetworkRecord | undefined, options: TeardownOptions = {}): Promise<string[]> {
   const failures: string[] = [];
-  const linksGone =
-    options.keepLinks ||
-    ((await markRemovingLocked(record, failures)) && (await attemptPart(failures, `host end ${record.hostIfname}`, () => removeHostEnd(record))));
+  const linksGone = (options.keepLinks || (await markRemovingLocked(record, failures))) && (await removeLinks(record, options, failures));
   if (linksGone) await removeRecordedLocked(record, network, failures);
   return failures;
 }
@@ -110,10 +115,8 @@ export async function teardownEndpointLocked(record: EndpointRecord, network: Ne
 export async function teardownEndpoint(record: EndpointRecord, options: TeardownOptions = {}): Promise<string[]> {
   const failures: string[] = [];
   const store = currentStore();
-  if (!options.keepLinks) {
-    if (!(await store.locked(() => markRemovingLocked(record, failures)))) return failures;
-    if (!(await attemptPart(failures, `host end ${record.hostIfname}`, () => removeHostEnd(record)))) return failures;
-  }
+  if (!options.keepLinks && !(await store.locked(() => markRemovingLocked(record, failures)))) return failures;
+  if (!(await removeLinks(record, options, failures))) return failures;
   await store.locked(async () => {
     const network = await store.read<NetworkRecord>('networks', record.network);
     await removeRecordedLocked(record, network, failures);

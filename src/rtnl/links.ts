@@ -47,6 +47,10 @@ export interface BridgeSpec extends CommonLinkOptions {
 export interface DummySpec extends CommonLinkOptions {
   kind: 'dummy';
 }
+/** An intermediate functional block: a device that traffic is redirected to (tc mirred), to shape it there. */
+export interface IfbSpec extends CommonLinkOptions {
+  kind: 'ifb';
+}
 export interface VxlanSpec extends CommonLinkOptions {
   kind: 'vxlan';
   id: number;
@@ -70,7 +74,7 @@ export interface IpvlanSpec extends CommonLinkOptions {
   mode?: (typeof IPVLAN_MODES)[number];
 }
 
-export type LinkSpec = VethSpec | BridgeSpec | DummySpec | VxlanSpec | MacvlanSpec | IpvlanSpec;
+export type LinkSpec = VethSpec | BridgeSpec | DummySpec | IfbSpec | VxlanSpec | MacvlanSpec | IpvlanSpec;
 export type LinkKind = LinkSpec['kind'];
 
 export interface LinkChanges {
@@ -360,7 +364,7 @@ export class Links {
 
   private async createRequest(spec: LinkSpec, held: number[]): Promise<NativeLinkCreate> {
     if (typeof spec !== 'object' || spec === null) throw invalid('link spec must be an object');
-    const kind = checkOneOf(spec.kind, ['veth', 'bridge', 'dummy', 'vxlan', 'macvlan', 'ipvlan'], 'link kind');
+    const kind = checkOneOf(spec.kind, ['veth', 'bridge', 'dummy', 'ifb', 'vxlan', 'macvlan', 'ipvlan'], 'link kind');
     const request: NativeLinkCreate = { kind, ...checkCommon(spec, 'link') };
     switch (spec.kind) {
       case 'veth': {

@@ -22,6 +22,16 @@ const PortMappingSchema = jsonObject({
   hostIP: v.optional(v.string()),
 });
 
+const BitCount = v.pipe(v.number('a whole number'), v.integer('a whole number'), v.minValue(0, 'a whole number, 0 or more'));
+
+/** runtimeConfig.bandwidth, as the bandwidth plugin takes it: rates in bits per second, bursts in bits, 0 for none. */
+const BandwidthSchema = jsonObject({
+  ingressRate: v.optional(BitCount),
+  ingressBurst: v.optional(BitCount),
+  egressRate: v.optional(BitCount),
+  egressBurst: v.optional(BitCount),
+});
+
 const AttachmentsSchema = v.optional(v.array(jsonObject({ containerID: Text, ifname: Text }), 'a list of {containerID, ifname}'));
 
 export const CniNetworkConfigSchema = jsonObject({
@@ -60,6 +70,7 @@ export const CniNetworkConfigSchema = jsonObject({
       ips: Addresses,
       mac: v.optional(v.string()),
       portMappings: v.optional(v.array(PortMappingSchema)),
+      bandwidth: v.optional(BandwidthSchema),
     }),
   ),
   args: v.optional(jsonObject({ cni: v.optional(jsonObject({ ips: Addresses, mac: v.optional(v.string()) })) })),

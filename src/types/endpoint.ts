@@ -1,6 +1,7 @@
 /** Endpoints: the options of a connect, and the record stored for an endpoint. */
 import v = require('valibot');
 
+import { type BandwidthRecord, BandwidthOptionsSchema, BandwidthRecordSchema } from './bandwidth';
 import { type PublishedPort, PublishedPortSchema, PublishSpecSchema } from './ports';
 import { FirewallInterfaceName, InterfaceName, IpText, MacText } from './record-text';
 import { Integer, jsonObject, strictJsonObject } from './schema';
@@ -17,6 +18,8 @@ export const CONNECT_OPTION_ENTRIES = {
   mac: v.optional(v.string()),
   /** Ports to publish: Docker's `-p` specs or objects (see parsePublish). */
   publish: v.optional(v.array(PublishSpecSchema)),
+  /** Rate limits of what the container receives (ingress) and sends (egress). */
+  bandwidth: v.optional(BandwidthOptionsSchema),
 };
 export const ConnectOptionsSchema = strictJsonObject(CONNECT_OPTION_ENTRIES);
 export type ConnectOptions = v.InferOutput<typeof ConnectOptionsSchema>;
@@ -38,6 +41,7 @@ export const EndpointRecordSchema = jsonObject({
   gateway: v.optional(IpText),
   gateway6: v.optional(IpText),
   ports: v.array(PublishedPortSchema),
+  bandwidth: v.optional(BandwidthRecordSchema),
   /** 'creating' until every step is done, by process `pid`. */
   status: v.picklist(['creating', 'ready', 'removing']),
   pid: Integer,
@@ -70,6 +74,8 @@ export interface EndpointView<N> {
   gateway?: string;
   gateway6?: string;
   ports: PublishedPort[];
+  /** Its limits: rates in bits per second, bursts in bytes. */
+  bandwidth?: Omit<BandwidthRecord, 'ifb'>;
 }
 
 export function endpointView<N>(record: EndpointRecord, netns: N): EndpointView<N> {
@@ -87,5 +93,9 @@ export function endpointView<N>(record: EndpointRecord, netns: N): EndpointView<
   if (record.ipv6) endpoint.ipv6 = record.ipv6;
   if (record.gateway) endpoint.gateway = record.gateway;
   if (record.gateway6) endpoint.gateway6 = record.gateway6;
+  if (record.bandwidth) {
+    const { ifb: _device, ...limits } = record.bandwidth;
+    endpoint.bandwidth = limits;
+  }
   return endpoint;
 }

@@ -25,6 +25,9 @@ export type OwnerTag =
  */
 export const BRIDGE_LINK_GROUP = 0x6e736e74;
 
+/** Likewise for the ifb devices that shape an endpoint's egress ("nsnb"). */
+export const IFB_LINK_GROUP = 0x6e736e62;
+
 export function networkTag(network: string): string {
   return `${NETWORK_PREFIX}${network}`;
 }

@@ -5,6 +5,7 @@ import { Command } from 'commander';
 
 import { NsnetError } from '../../errors';
 import { setupContainer, teardownContainer, type Container } from '../../network/containers';
+import type { BandwidthOptions } from '../../types/bandwidth';
 import { errorLine, formatPort, leftRunningNote } from '../output';
 import { collect } from '../options';
 import { SignalRelay, waitForExit, exitStatus, type Exit } from '../signal-relay';
@@ -19,6 +20,22 @@ interface RunOptions {
   ip?: string;
   ip6?: string;
   mac?: string;
+  ingressRate?: string;
+  ingressBurst?: string;
+  egressRate?: string;
+  egressBurst?: string;
+}
+
+/** The limits the flags ask for; a burst without its rate goes on, to be refused with INVALID_BANDWIDTH. */
+function bandwidthOf(options: RunOptions): BandwidthOptions | undefined {
+  const bandwidth: BandwidthOptions = {};
+  for (const [direction, rate, burst] of [
+    ['ingress', options.ingressRate, options.ingressBurst],
+    ['egress', options.egressRate, options.egressBurst],
+  ] as const) {
+    if (rate !== undefined || burst !== undefined) bandwidth[direction] = { ...(rate === undefined ? {} : { rate }), ...(burst === undefined ? {} : { burst }) };
+  }
+  return bandwidth.ingress || bandwidth.egress ? bandwidth : undefined;
 }
 
 export function runCommand(): Command {
@@ -31,6 +48,10 @@ export function runCommand(): Command {
     .option('--ip <address>', 'IPv4 address on the network')
     .option('--ip6 <address>', 'IPv6 address on the network')
     .option('--mac <address>', 'MAC address of the container interface')
+    .option('--ingress-rate <rate>', "limit what the container receives, as tc writes a rate ('10mbit', '1.5gbit', '500kbit')")
+    .option('--ingress-burst <size>', "bytes the ingress limit lets through at once ('32kb'; default: 10 ms at the rate, 16kb at least)")
+    .option('--egress-rate <rate>', 'limit what the container sends, likewise')
+    .option('--egress-burst <size>', 'bytes the egress limit lets through at once, likewise')
     .argument('<command>', 'the program to run inside the container network')
     .argument('[args...]', 'its arguments')
     .passThroughOptions()
@@ -51,6 +72,7 @@ async function run(command: string, args: string[], options: RunOptions): Promis
       ip: options.ip,
       ipv6: options.ip6,
       mac: options.mac,
+      bandwidth: bandwidthOf(options),
     });
   } catch (error) {
     signals.stop();
