@@ -139,6 +139,17 @@ export async function eventually(check, timeoutMs = 5000) {
   return true;
 }
 
+/**
+ * Waits (up to 10 s) until no veth of a container gone is left: one off any
+ * bridge, its peer in another namespace, which the kernel removes when it
+ * gets to that namespace's deletion. A test that compares the host's links
+ * before and after something starts from a settled host.
+ */
+export async function settledHost() {
+  const leaving = () => ipJson(['-d', 'link']).filter((link) => link.linkinfo?.info_kind === 'veth' && !link.master && link.link_netnsid !== undefined);
+  await eventually(() => leaving().length === 0, 10000);
+}
+
 /** Stops a process this test started, by its PID, and waits for it. */
 export async function stop(child) {
   if (child.exitCode !== null || child.signalCode !== null) return;

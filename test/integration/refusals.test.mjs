@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 
 import { createBridgeNetwork, NetNamespace, removeNetwork, setupContainer } from '../../dist/index.js';
-import { expectReject, ip, ipJson, linkNames, newLinks, uniqueName } from '../helpers.mjs';
+import { expectReject, ip, ipJson, linkNames, newLinks, settledHost, uniqueName } from '../helpers.mjs';
 
 const stateDir = process.env.NSNET_STATE_DIR;
 
@@ -65,6 +65,7 @@ describe('refused input changes nothing', () => {
   });
 
   it('createBridgeNetwork refuses mode names, special subnets and a host address the host does not have', async () => {
+    await settledHost();
     const before = { links: linkNames(), addresses: ipJson(['addr']), state: stateFiles() };
     const refused = [
       [{ name: 'host' }, 'INVALID_ARGUMENT', 'container mode'],
