@@ -15,6 +15,8 @@
         "native/core/netns.cc",
         "native/core/nft_encode.cc",
         "native/core/rtnl_encode.cc",
+        "native/core/rtnl_events.cc",
+        "native/core/rtnl_neighbour.cc",
         "native/core/rtnl_parse.cc",
         "native/core/state_files.cc"
       ],
@@ -29,6 +31,8 @@
       "sources": [
         "native/addon/addon.cc",
         "native/addon/js_convert.cc",
+        "native/addon/neighbour_convert.cc",
+        "native/addon/netlink_events.cc",
         "native/addon/netlink_handle.cc",
         "native/addon/promise_worker.cc"
       ],
