@@ -11,20 +11,19 @@ namespace nsnet {
 namespace {
 constexpr size_t kReceiveBufferSize = 64 * 1024;
 
-// The poll handle and the descriptor it watches: both go in its close callback.
+// The poll handle and the descriptor it watches.
 struct PollHandle {
   uv_poll_t poll;
   int fd;
 };
 
+// Closing a poll handle takes the descriptor out of the event loop at once
+// (only the memory waits for the callback), so the descriptor closes now:
+// the socket is gone when close() returns.
 void closePoll(uv_poll_t* poll) {
   poll->data = nullptr;
-  uv_poll_stop(poll);
-  uv_close(reinterpret_cast<uv_handle_t*>(poll), [](uv_handle_t* handle) {
-    auto* owner = reinterpret_cast<PollHandle*>(handle);
-    ::close(owner->fd);
-    delete owner;
-  });
+  uv_close(reinterpret_cast<uv_handle_t*>(poll), [](uv_handle_t* handle) { delete reinterpret_cast<PollHandle*>(handle); });
+  ::close(reinterpret_cast<PollHandle*>(poll)->fd);
 }
 }  // namespace
 
@@ -46,7 +45,7 @@ NetlinkEvents::NetlinkEvents(const Napi::CallbackInfo& info)
   if (int error = uv_poll_init(loop, &handle->poll, fd)) {
     ::close(fd);
     delete handle;
-    throw errnoError(env, {-error, "event socket"});
+    throw errnoError(env, {-error});
   }
   poll_ = &handle->poll;
   poll_->data = this;
@@ -60,7 +59,7 @@ NetlinkEvents::~NetlinkEvents() { shut(); }
 void NetlinkEvents::startPolling() {
   if (polling_ || !poll_ || error_) return;
   if (int error = uv_poll_start(poll_, UV_READABLE, onReadable)) {
-    error_ = -error;
+    error_ = -error;  // libuv's errors are -errno
     return;
   }
   polling_ = true;
@@ -69,33 +68,31 @@ void NetlinkEvents::startPolling() {
 void NetlinkEvents::onReadable(uv_poll_t* poll, int status, int) {
   auto* self = static_cast<NetlinkEvents*>(poll->data);
   if (!self) return;
-  if (status < 0) {
-    self->error_ = -status;
-    uv_poll_stop(poll);
-    self->polling_ = false;
-  } else {
-    self->readAll();
-  }
+  // libuv reports a pending socket error (POLLERR: the kernel's ENOBUFS) as
+  // UV_EBADF and stops the handle; reading takes the error, then goes on.
+  if (status < 0) self->polling_ = false;
+  self->readAll();
   self->settle();
 }
 
 void NetlinkEvents::readAll() {
   int fd = reinterpret_cast<PollHandle*>(poll_)->fd;
-  while (messagesQueued_ < kQueueLimit) {
+  while (messagesQueued_ < kQueueLimit && !error_) {
     int got = receiveEvents(fd, buffer_);
-    if (got == -EAGAIN) return;
+    if (got == -EAGAIN) break;
     if (got == -ENOBUFS || got == -EMSGSIZE) {
       // One mark however many were lost in a row: the reader re-lists once.
       if (queue_.empty() || !queue_.back().empty()) queue_.emplace_back();
       continue;
     }
-    if (got < 0) {
-      error_ = -got;
-      break;
-    }
-    if (got == 0) continue;
+    if (got < 0) error_ = -got;
+    if (got <= 0) continue;
     queue_.emplace_back(buffer_.begin(), buffer_.begin() + got);
     messagesQueued_++;
+  }
+  if (messagesQueued_ < kQueueLimit && !error_) {
+    startPolling();
+    return;
   }
   // Full, or failed: the kernel's buffer takes what comes until next() makes room.
   uv_poll_stop(poll_);
@@ -121,7 +118,7 @@ void NetlinkEvents::settle() {
 Napi::Value NetlinkEvents::take(Napi::Env env) {
   if (queue_.empty()) {
     int error = error_;
-    throw errnoError(env, {error, "event socket"});
+    throw errnoError(env, {error});
   }
   size_t total = 0;
   size_t count = 0;

@@ -12,7 +12,7 @@ import { expect } from 'chai';
 import { program } from '../../dist/cli/main.js';
 
 const bin = join(process.cwd(), 'bin', 'nsnet.js');
-const ALL = ['run', 'network', 'ps', 'rm', 'netns', 'reconcile', 'topology', 'cni', 'demo'];
+const ALL = ['run', 'network', 'ps', 'rm', 'netns', 'reconcile', 'topology', 'monitor', 'cni', 'demo'];
 
 describe('nsnet command table', () => {
   let stateDir;
