@@ -57,8 +57,11 @@ export interface FdbEntry {
   vlan?: number;
   /** Local (the kernel's NUD_PERMANENT): for a bridge, frames to it are not forwarded but taken in. */
   permanent: boolean;
-  state: NeighbourState;
+  /** As `bridge fdb` words it: 'permanent', 'static' (NUD_NOARP: never ages, forwarded), or a learned entry's NUD state. */
+  state: FdbState;
 }
+
+export type FdbState = Exclude<NeighbourState, 'noarp'> | 'static';
 
 export type Neighbour = IpNeighbour | FdbEntry;
 
@@ -231,7 +234,8 @@ export function toNeighbour(raw: NativeNeighbour, names: Map<number, string>): N
   const dev = names.get(raw.index) ?? String(raw.index);
   const state = stateName(raw.state);
   if (raw.family === AF_BRIDGE) {
-    const entry: FdbEntry = { family: 'bridge', dev, mac: raw.lladdr, permanent: (raw.state & NEIGHBOUR_STATES.permanent) !== 0, state };
+    const permanent = (raw.state & NEIGHBOUR_STATES.permanent) !== 0;
+    const entry: FdbEntry = { family: 'bridge', dev, mac: raw.lladdr, permanent, state: state === 'noarp' ? 'static' : state };
     if (raw.master) entry.master = names.get(raw.master) ?? String(raw.master);
     if (raw.flags & NTF_SELF) entry.self = true;
     if (raw.dst) entry.dst = raw.dst;
