@@ -153,10 +153,11 @@ export type NativeEvent =
 /** A socket that has joined rtnetlink multicast groups, read on the JS thread whenever it is readable. */
 export interface NetlinkEventsHandle {
   /**
-   * The notifications queued (at least one message, or a loss), up to the
-   * first loss, which `overrun` reports; null once closed. One call at a time.
+   * The notifications queued (at least one message, or a loss; 512 at
+   * most), up to the first loss, which `overrun` reports, and whether `more`
+   * are queued; null once closed. One call at a time.
    */
-  next(): Promise<{ messages: Buffer; overrun: boolean } | null>;
+  next(): Promise<{ messages: Buffer; overrun: boolean; more: boolean } | null>;
   close(): void;
 }
 

@@ -122,7 +122,7 @@ Napi::Value NetlinkEvents::take(Napi::Env env) {
   }
   size_t total = 0;
   size_t count = 0;
-  while (count < queue_.size() && !queue_[count].empty()) total += NLMSG_ALIGN(queue_[count++].size());
+  while (count < queue_.size() && count < kBatchLimit && !queue_[count].empty()) total += NLMSG_ALIGN(queue_[count++].size());
   auto messages = Napi::Buffer<uint8_t>::New(env, total);
   size_t offset = 0;
   for (size_t i = 0; i < count; i++) {
@@ -132,12 +132,13 @@ Napi::Value NetlinkEvents::take(Napi::Env env) {
     queue_.pop_front();
   }
   messagesQueued_ -= count;
-  bool overrun = !queue_.empty() && queue_.front().empty();
+  bool overrun = count < kBatchLimit && !queue_.empty() && queue_.front().empty();
   if (overrun) queue_.pop_front();
   startPolling();
   auto result = Napi::Object::New(env);
   result.Set("messages", messages);
   result.Set("overrun", overrun);
+  result.Set("more", !queue_.empty());
   return result;
 }
 

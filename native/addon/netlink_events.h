@@ -24,15 +24,19 @@ class NetlinkEvents : public Napi::ObjectWrap<NetlinkEvents> {
   // told it fell behind. 8192 holds a burst that a busy event loop leaves
   // unread for a while (a few thousand changes), three times the kernel's.
   static constexpr size_t kQueueLimit = 8192;
+  // Messages per next() at most: the caller turns the event loop between
+  // batches, and the socket is read meanwhile.
+  static constexpr size_t kBatchLimit = 512;
 
   static Napi::Function define(Napi::Env env);
   explicit NetlinkEvents(const Napi::CallbackInfo& info);
   ~NetlinkEvents() override;
 
  private:
-  // next(): Promise<{ messages: Buffer, overrun: boolean } | null>: the
-  // notifications queued (at least one, or an overrun), up to the first
-  // loss, which `overrun` reports; null once closed. One at a time.
+  // next(): Promise<{ messages: Buffer, overrun: boolean, more: boolean } | null>:
+  // the notifications queued (at least one, or an overrun; kBatchLimit at
+  // most), up to the first loss, which `overrun` reports, and whether `more`
+  // are queued; null once closed. One at a time.
   Napi::Value next(const Napi::CallbackInfo& info);
   // close(): stops reading and closes the socket; a waiting next() gets null.
   Napi::Value close(const Napi::CallbackInfo& info);

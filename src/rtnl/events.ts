@@ -83,9 +83,12 @@ export class RtnlEventStream implements AsyncIterableIterator<RtnlEvent> {
   /** Set by a loss: renames may have gone unseen, so the names are read again. */
   private namesStale = false;
   private queue: RtnlEvent[] = [];
+  /** The last batch left more in the native queue. */
+  private moreQueued = false;
   private closed = false;
-  /** Calls of next() run one after the other. */
+  /** Calls of next() that wait for events run one after the other. */
   private tail: Promise<unknown> = Promise.resolve();
+  private waiting = 0;
 
   constructor(
     private readonly source: EventSource,
@@ -124,7 +127,10 @@ export class RtnlEventStream implements AsyncIterableIterator<RtnlEvent> {
   }
 
   next(): Promise<IteratorResult<RtnlEvent, undefined>> {
-    const result = this.tail.then(() => this.take());
+    // An event already parsed, and no earlier call still waiting: at once.
+    if (this.waiting === 0 && this.queue.length > 0) return Promise.resolve({ value: this.queue.shift() as RtnlEvent, done: false });
+    this.waiting += 1;
+    const result = this.tail.then(() => this.take()).finally(() => (this.waiting -= 1));
     this.tail = result.catch(() => undefined);
     return result;
   }
@@ -150,8 +156,13 @@ export class RtnlEventStream implements AsyncIterableIterator<RtnlEvent> {
       const event = this.queue.shift();
       if (event) return { value: event, done: false };
       if (this.closed || !this.handle) return { value: undefined, done: true };
+      // While more are queued, the next batch would come at once: a turn of
+      // the event loop first lets the socket be read, so that a long run
+      // taken from the queue does not leave the kernel's buffer to fill.
+      if (this.moreQueued) await new Promise((resolve) => setImmediate(resolve));
       const batch = await this.handle.next();
       if (!batch) return { value: undefined, done: true };
+      this.moreQueued = batch.more;
       if (this.namesStale) await this.readNames();
       const parsed = this.parse(batch.messages);
       await this.nameUnknownLinks(parsed);
