@@ -150,14 +150,14 @@ export type NativeEvent =
   | { type: 'route'; action: 'new' | 'del'; entry: NativeRoute }
   | { type: 'neighbour'; action: 'new' | 'del'; entry: NativeNeighbour };
 
-/** A socket that has joined rtnetlink multicast groups, read on the JS thread whenever it is readable. */
+/** A socket that has joined rtnetlink multicast groups, read by a thread of its own into a bounded queue. */
 export interface NetlinkEventsHandle {
   /**
    * The notifications queued (at least one message, or a loss; 512 at
-   * most), up to the first loss, which `overrun` reports, and whether `more`
-   * are queued; null once closed. One call at a time.
+   * most), up to the first loss, which `overrun` reports; null once closed.
+   * One call at a time.
    */
-  next(): Promise<{ messages: Buffer; overrun: boolean; more: boolean } | null>;
+  next(): Promise<{ messages: Buffer; overrun: boolean } | null>;
   close(): void;
 }
 

@@ -1,7 +1,15 @@
 #include "netlink_events.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <sys/eventfd.h>
 #include <unistd.h>
+
+#include <condition_variable>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
 
 #include "promise_worker.h"
 #include "rtnl_events.h"
@@ -10,22 +18,133 @@ namespace nsnet {
 
 namespace {
 constexpr size_t kReceiveBufferSize = 64 * 1024;
+}  // namespace
 
-// The poll handle and the descriptor it watches.
-struct PollHandle {
-  uv_poll_t poll;
-  int fd;
+// Shared by the reader thread and the JS thread (under `mutex`, but for the
+// fields marked JS thread).
+struct EventQueue {
+  int fd = -1;
+  int wake = -1;  // an eventfd: written by close() to end the reader's wait
+  std::mutex mutex;
+  std::condition_variable room;  // the reader waits on it while the queue is full
+  std::deque<Bytes> entries;     // an entry without bytes marks a loss
+  size_t messages = 0;
+  int error = 0;          // a failure of the socket other than a loss, for the next next()
+  bool closing = false;
+  bool waiting = false;   // a next() waits: the reader wakes the JS thread
+  std::thread reader;
+  // JS thread only.
+  Napi::ThreadSafeFunction wakeJs;
+  std::optional<Napi::Promise::Deferred> deferred;
+  bool closed = false;
+
+  void read();
+  bool ready() const { return !entries.empty() || error; }
+  Napi::Value take(Napi::Env env);  // under the lock
+  void deliver(Napi::Env env);
+  void shut();
 };
 
-// Closing a poll handle takes the descriptor out of the event loop at once
-// (only the memory waits for the callback), so the descriptor closes now:
-// the socket is gone when close() returns.
-void closePoll(uv_poll_t* poll) {
-  poll->data = nullptr;
-  uv_close(reinterpret_cast<uv_handle_t*>(poll), [](uv_handle_t* handle) { delete reinterpret_cast<PollHandle*>(handle); });
-  ::close(reinterpret_cast<PollHandle*>(poll)->fd);
+void EventQueue::read() {
+  Bytes buffer(kReceiveBufferSize);
+  std::vector<Bytes> got;
+  for (;;) {
+    {
+      std::unique_lock<std::mutex> lock(mutex);
+      room.wait(lock, [&] { return closing || (messages < NetlinkEvents::kQueueLimit && !error); });
+      if (closing) return;
+    }
+    pollfd fds[2] = {{fd, POLLIN, 0}, {wake, POLLIN, 0}};
+    if (poll(fds, 2, -1) < 0 && errno != EINTR) {
+      std::lock_guard<std::mutex> lock(mutex);
+      error = errno;
+    }
+    if (fds[1].revents) return;  // closing
+    bool wakeJsThread = false;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      // Everything there, up to the bound (non-blocking: EAGAIN ends it).
+      while (messages < NetlinkEvents::kQueueLimit && !error) {
+        int len = receiveEvents(fd, buffer);
+        if (len == -EAGAIN) break;
+        if (len == -ENOBUFS || len == -EMSGSIZE) {
+          // One mark however many were lost in a row: the reader re-lists once.
+          if (entries.empty() || !entries.back().empty()) entries.emplace_back();
+          continue;
+        }
+        if (len < 0) error = -len;
+        if (len <= 0) continue;
+        entries.emplace_back(buffer.begin(), buffer.begin() + len);
+        messages++;
+      }
+      if (waiting && ready()) {
+        waiting = false;
+        wakeJsThread = true;
+      }
+    }
+    if (wakeJsThread) wakeJs.NonBlockingCall();
+  }
 }
-}  // namespace
+
+Napi::Value EventQueue::take(Napi::Env env) {
+  if (entries.empty()) throw errnoError(env, {error});
+  size_t total = 0;
+  size_t count = 0;
+  while (count < entries.size() && count < NetlinkEvents::kBatchLimit && !entries[count].empty())
+    total += NLMSG_ALIGN(entries[count++].size());
+  auto batch = Napi::Buffer<uint8_t>::New(env, total);
+  uint8_t* out = batch.Data();
+  for (size_t i = 0; i < count; i++) {
+    const Bytes& entry = entries.front();
+    std::copy(entry.begin(), entry.end(), out);
+    std::fill(out + entry.size(), out + NLMSG_ALIGN(entry.size()), 0);
+    out += NLMSG_ALIGN(entry.size());
+    entries.pop_front();
+  }
+  messages -= count;
+  bool overrun = count < NetlinkEvents::kBatchLimit && !entries.empty() && entries.front().empty();
+  if (overrun) entries.pop_front();
+  room.notify_one();
+  auto result = Napi::Object::New(env);
+  result.Set("messages", batch);
+  result.Set("overrun", overrun);
+  return result;
+}
+
+void EventQueue::deliver(Napi::Env env) {
+  if (!deferred) return;
+  Napi::Promise::Deferred settling = *deferred;
+  deferred.reset();
+  wakeJs.Unref(env);
+  try {
+    std::lock_guard<std::mutex> lock(mutex);
+    settling.Resolve(take(env));
+  } catch (const Napi::Error& error) {
+    settling.Reject(error.Value());
+  }
+}
+
+void EventQueue::shut() {
+  if (closed) return;
+  closed = true;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    closing = true;
+    entries.clear();
+    messages = 0;
+  }
+  room.notify_one();
+  uint64_t one = 1;
+  if (write(wake, &one, sizeof one) < 0) {
+    // An eventfd write fails only on overflow: it is readable then anyway.
+  }
+  // The reader is in poll() (woken now), waiting for room (notified) or
+  // reading without blocking: it ends at once.
+  if (reader.joinable()) reader.join();
+  ::close(fd);
+  ::close(wake);
+  wakeJs.Release();
+}
 
 Napi::Function NetlinkEvents::define(Napi::Env env) {
   return DefineClass(env, "NetlinkEvents",
@@ -33,151 +152,59 @@ Napi::Function NetlinkEvents::define(Napi::Env env) {
 }
 
 NetlinkEvents::NetlinkEvents(const Napi::CallbackInfo& info)
-    : Napi::ObjectWrap<NetlinkEvents>(info), buffer_(kReceiveBufferSize) {
+    : Napi::ObjectWrap<NetlinkEvents>(info), queue_(std::make_shared<EventQueue>()) {
   Napi::Env env = info.Env();
-  int fd = info[0].As<Napi::Number>().Int32Value();
-  uv_loop_t* loop = nullptr;
-  if (napi_get_uv_event_loop(env, &loop) != napi_ok) {
-    ::close(fd);
-    throw Napi::Error::New(env, "no event loop");
-  }
-  auto* handle = new PollHandle{{}, fd};
-  if (int error = uv_poll_init(loop, &handle->poll, fd)) {
-    ::close(fd);
-    delete handle;
-    throw errnoError(env, {-error});
-  }
-  poll_ = &handle->poll;
-  poll_->data = this;
-  uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
-  context_ = std::make_unique<Napi::AsyncContext>(env, "nsnet:events");
-  startPolling();
-}
-
-NetlinkEvents::~NetlinkEvents() { shut(); }
-
-void NetlinkEvents::startPolling() {
-  if (polling_ || !poll_ || error_) return;
-  if (int error = uv_poll_start(poll_, UV_READABLE, onReadable)) {
-    error_ = -error;  // libuv's errors are -errno
-    return;
-  }
-  polling_ = true;
-}
-
-void NetlinkEvents::onReadable(uv_poll_t* poll, int status, int) {
-  auto* self = static_cast<NetlinkEvents*>(poll->data);
-  if (!self) return;
-  // libuv reports a pending socket error (POLLERR: the kernel's ENOBUFS) as
-  // UV_EBADF and stops the handle; reading takes the error, then goes on.
-  if (status < 0) self->polling_ = false;
-  self->readAll();
-  self->settle();
-}
-
-void NetlinkEvents::readAll() {
-  int fd = reinterpret_cast<PollHandle*>(poll_)->fd;
-  while (messagesQueued_ < kQueueLimit && !error_) {
-    int got = receiveEvents(fd, buffer_);
-    if (got == -EAGAIN) break;
-    if (got == -ENOBUFS || got == -EMSGSIZE) {
-      // One mark however many were lost in a row: the reader re-lists once.
-      if (queue_.empty() || !queue_.back().empty()) queue_.emplace_back();
-      continue;
-    }
-    if (got < 0) error_ = -got;
-    if (got <= 0) continue;
-    queue_.emplace_back(buffer_.begin(), buffer_.begin() + got);
-    messagesQueued_++;
-  }
-  if (messagesQueued_ < kQueueLimit && !error_) {
-    startPolling();
-    return;
-  }
-  // Full, or failed: the kernel's buffer takes what comes until next() makes room.
-  uv_poll_stop(poll_);
-  polling_ = false;
-}
-
-void NetlinkEvents::settle() {
-  if (!waiting_ || !ready()) return;
-  Napi::Env env = Env();
-  Napi::HandleScope scope(env);
-  // Promise reactions run as this scope closes, as after any callback from libuv.
-  Napi::CallbackScope callbackScope(env, *context_);
-  Napi::Promise::Deferred deferred = *waiting_;
-  waiting_.reset();
-  uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
-  try {
-    deferred.Resolve(take(env));
-  } catch (const Napi::Error& error) {
-    deferred.Reject(error.Value());
-  }
-}
-
-Napi::Value NetlinkEvents::take(Napi::Env env) {
-  if (queue_.empty()) {
-    int error = error_;
+  queue_->fd = info[0].As<Napi::Number>().Int32Value();
+  queue_->wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (queue_->wake < 0) {
+    int error = errno;
+    ::close(queue_->fd);
+    queue_->closed = true;
     throw errnoError(env, {error});
   }
-  size_t total = 0;
-  size_t count = 0;
-  while (count < queue_.size() && count < kBatchLimit && !queue_[count].empty()) total += NLMSG_ALIGN(queue_[count++].size());
-  auto messages = Napi::Buffer<uint8_t>::New(env, total);
-  size_t offset = 0;
-  for (size_t i = 0; i < count; i++) {
-    std::copy(queue_.front().begin(), queue_.front().end(), messages.Data() + offset);
-    std::fill(messages.Data() + offset + queue_.front().size(), messages.Data() + offset + NLMSG_ALIGN(queue_.front().size()), 0);
-    offset += NLMSG_ALIGN(queue_.front().size());
-    queue_.pop_front();
-  }
-  messagesQueued_ -= count;
-  bool overrun = count < kBatchLimit && !queue_.empty() && queue_.front().empty();
-  if (overrun) queue_.pop_front();
-  startPolling();
-  auto result = Napi::Object::New(env);
-  result.Set("messages", messages);
-  result.Set("overrun", overrun);
-  result.Set("more", !queue_.empty());
-  return result;
+  std::weak_ptr<EventQueue> weak = queue_;
+  queue_->wakeJs = Napi::ThreadSafeFunction::New(env, Napi::Function::New(env, [weak](const Napi::CallbackInfo& info) {
+                                                   if (auto queue = weak.lock()) queue->deliver(info.Env());
+                                                 }),
+                                                 "nsnet:events", 0, 1);
+  queue_->wakeJs.Unref(env);
+  EventQueue* queue = queue_.get();
+  queue_->reader = std::thread([queue] { queue->read(); });
 }
+
+NetlinkEvents::~NetlinkEvents() { queue_->shut(); }
 
 Napi::Value NetlinkEvents::next(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   auto deferred = Napi::Promise::Deferred::New(env);
-  if (!poll_) {
+  if (queue_->closed) {
     deferred.Resolve(env.Null());
-  } else if (waiting_) {
-    throw Napi::Error::New(env, "next() is already waiting");
-  } else if (ready()) {
+    return deferred.Promise();
+  }
+  if (queue_->deferred) throw Napi::Error::New(env, "next() is already waiting");
+  std::unique_lock<std::mutex> lock(queue_->mutex);
+  if (queue_->ready()) {
     try {
-      deferred.Resolve(take(env));
+      deferred.Resolve(queue_->take(env));
     } catch (const Napi::Error& error) {
       deferred.Reject(error.Value());
     }
-  } else {
-    waiting_ = deferred;
-    uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+    return deferred.Promise();
   }
+  queue_->waiting = true;
+  lock.unlock();
+  queue_->deferred = deferred;
+  queue_->wakeJs.Ref(env);
   return deferred.Promise();
 }
 
 Napi::Value NetlinkEvents::close(const Napi::CallbackInfo& info) {
-  shut();
-  if (waiting_) {
-    waiting_->Resolve(info.Env().Null());
-    waiting_.reset();
+  queue_->shut();
+  if (queue_->deferred) {
+    queue_->deferred->Resolve(info.Env().Null());
+    queue_->deferred.reset();
   }
   return info.Env().Undefined();
-}
-
-void NetlinkEvents::shut() {
-  if (!poll_) return;
-  closePoll(poll_);
-  poll_ = nullptr;
-  polling_ = false;
-  queue_.clear();
-  messagesQueued_ = 0;
 }
 
 }  // namespace nsnet

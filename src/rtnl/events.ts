@@ -83,8 +83,6 @@ export class RtnlEventStream implements AsyncIterableIterator<RtnlEvent> {
   /** Set by a loss: renames may have gone unseen, so the names are read again. */
   private namesStale = false;
   private queue: RtnlEvent[] = [];
-  /** The last batch left more in the native queue. */
-  private moreQueued = false;
   private closed = false;
   /** Calls of next() that wait for events run one after the other. */
   private tail: Promise<unknown> = Promise.resolve();
@@ -156,13 +154,8 @@ export class RtnlEventStream implements AsyncIterableIterator<RtnlEvent> {
       const event = this.queue.shift();
       if (event) return { value: event, done: false };
       if (this.closed || !this.handle) return { value: undefined, done: true };
-      // While more are queued, the next batch would come at once: a turn of
-      // the event loop first lets the socket be read, so that a long run
-      // taken from the queue does not leave the kernel's buffer to fill.
-      if (this.moreQueued) await new Promise((resolve) => setImmediate(resolve));
       const batch = await this.handle.next();
       if (!batch) return { value: undefined, done: true };
-      this.moreQueued = batch.more;
       if (this.namesStale) await this.readNames();
       const parsed = this.parse(batch.messages);
       await this.nameUnknownLinks(parsed);

@@ -159,7 +159,8 @@ describe('ns.events()', () => {
     const before = openDescriptors();
     const events = ns.events();
     await events.opened;
-    expect(openDescriptors()).to.equal(before + 1);
+    // The socket, and the eventfd that wakes its reader thread to end.
+    expect(openDescriptors()).to.equal(before + 2);
     const waiting = events.next();
     events.close();
     expect(await waiting).to.deep.equal({ value: undefined, done: true });
@@ -181,7 +182,7 @@ describe('ns.events()', () => {
     const pending = stream.next();
     other.close();
     expect(await pending).to.deep.equal({ value: undefined, done: true });
-    expect(openDescriptors()).to.equal(withHandle - 1);
+    expect(openDescriptors()).to.equal(withHandle - 1); // the handle's own descriptor gone too
   });
 
   it('keeps the process alive only while a next() waits', async () => {
