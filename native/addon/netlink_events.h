@@ -17,9 +17,9 @@ class NetlinkEvents : public Napi::ObjectWrap<NetlinkEvents> {
  public:
   // Notifications held in memory at most. Past it the socket is no longer
   // read, so the kernel's buffer fills and it reports the loss (ENOBUFS):
-  // memory stays bounded whoever stops reading (some 10 MiB of the largest,
-  // link notifications; about 1 MiB of addresses or routes), and a consumer
-  // is told it fell behind. 8192 holds a burst of a few thousand changes a
+  // memory stays bounded whoever stops reading (some 15 MiB of the largest,
+  // link notifications, about 1.9 kB each; under 1 MiB of address, route or
+  // neighbour ones, 60 to 90 bytes), and a consumer is told it fell behind. 8192 holds a burst of a few thousand changes a
   // slow consumer leaves unread for a while, three times the kernel's buffer.
   static constexpr size_t kQueueLimit = 8192;
   // Messages per next() at most: one Buffer, one parse, bounded.
