@@ -25,15 +25,12 @@ import { NetNamespace } from '../dist/index.js';
 const N = countFromEnv('NSNET_BENCH_EVENTS', 20000);
 const ROUNDS = countFromEnv('NSNET_BENCH_ROUNDS', 3);
 
+/** A count from the environment: a whole number up to 65,000 (the routes' 10.R.x.y/32 names). */
 function countFromEnv(name, fallback) {
-  const text = process.env[name];
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 1 || value > 65_000) {
-    console.error(`${name} must be an integer from 1 to 65000, not ${JSON.stringify(text)}`);
-    process.exit(2);
-  }
-  return value;
+  const value = Number(process.env[name] || fallback);
+  if (Number.isInteger(value) && value >= 1 && value <= 65_000) return value;
+  console.error(`${name} must be an integer from 1 to 65000, not ${JSON.stringify(process.env[name])}`);
+  process.exit(2);
 }
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];

@@ -103,6 +103,6 @@ describe('neighbour encoders (golden bytes)', function () {
   it('refuses an operation or an address it does not know', function () {
     expect(() => addon.encodeNeighbour('flush', arp)).to.throw(TypeError, /unknown neighbour operation/);
     expect(() => addon.encodeNeighbour('add', { ...arp, dst: '10.0.0.300' })).to.throw(TypeError, /invalid IP address/);
-    expect(() => addon.encodeNeighbour('add', { ...arp, lladdr: '02:00:zz:00:00:09' })).to.throw(TypeError, /invalid link-layer address/);
+    expect(() => addon.encodeNeighbour('add', { ...arp, lladdr: '02:00:zz:00:00:09' })).to.throw(TypeError, /invalid MAC address/);
   });
 });
