@@ -5,7 +5,6 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
-#include <condition_variable>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -21,68 +20,87 @@ constexpr size_t kReceiveBufferSize = 64 * 1024;
 }  // namespace
 
 // Shared by the reader thread and the JS thread (under `mutex`, but for the
-// fields marked JS thread).
+// fields marked JS thread). The reader waits in poll(): on the socket while
+// the queue has room, and always on `wake`, an eventfd that close() writes,
+// and take() when it makes room in a full queue. (No condition variable: its
+// wait is a newer libstdc++ symbol than the prebuilt binaries may need.)
 struct EventQueue {
   int fd = -1;
-  int wake = -1;  // an eventfd: written by close() to end the reader's wait
+  int wake = -1;
   std::mutex mutex;
-  std::condition_variable room;  // the reader waits on it while the queue is full
-  std::deque<Bytes> entries;     // an entry without bytes marks a loss
+  std::deque<Bytes> entries;  // an entry without bytes marks a loss
   size_t messages = 0;
-  int error = 0;          // a failure of the socket other than a loss, for the next next()
+  int error = 0;  // a failure of the socket other than a loss, for the next next()
   bool closing = false;
-  bool waiting = false;   // a next() waits: the reader wakes the JS thread
+  bool waiting = false;  // a next() waits: the reader wakes the JS thread
   std::thread reader;
+  Bytes buffer = Bytes(kReceiveBufferSize);  // the reader's only
   // JS thread only.
   Napi::ThreadSafeFunction wakeJs;
   std::optional<Napi::Promise::Deferred> deferred;
   bool closed = false;
 
   void read();
+  void receiveAll();  // under the lock
+  bool full() const { return messages >= NetlinkEvents::kQueueLimit || error; }
   bool ready() const { return !entries.empty() || error; }
   Napi::Value take(Napi::Env env);  // under the lock
   void deliver(Napi::Env env);
+  void signalReader();
   void shut();
 };
 
 void EventQueue::read() {
-  Bytes buffer(kReceiveBufferSize);
-  std::vector<Bytes> got;
   for (;;) {
+    bool wasFull;
     {
-      std::unique_lock<std::mutex> lock(mutex);
-      room.wait(lock, [&] { return closing || (messages < NetlinkEvents::kQueueLimit && !error); });
-      if (closing) return;
-    }
-    pollfd fds[2] = {{fd, POLLIN, 0}, {wake, POLLIN, 0}};
-    if (poll(fds, 2, -1) < 0 && errno != EINTR) {
       std::lock_guard<std::mutex> lock(mutex);
-      error = errno;
+      if (closing) return;
+      wasFull = full();
     }
-    if (fds[1].revents) return;  // closing
+    pollfd fds[2] = {{wake, POLLIN, 0}, {fd, POLLIN, 0}};
+    if (poll(fds, wasFull ? 1 : 2, -1) < 0) continue;  // EINTR: look again
+    if (fds[0].revents) {
+      uint64_t count;
+      if (::read(wake, &count, sizeof count) < 0) {
+        // Already cleared: nothing to do but look again.
+      }
+      continue;  // closing, or room made: look again
+    }
     bool wakeJsThread = false;
     {
       std::lock_guard<std::mutex> lock(mutex);
-      // Everything there, up to the bound (non-blocking: EAGAIN ends it).
-      while (messages < NetlinkEvents::kQueueLimit && !error) {
-        int len = receiveEvents(fd, buffer);
-        if (len == -EAGAIN) break;
-        if (len == -ENOBUFS || len == -EMSGSIZE) {
-          // One mark however many were lost in a row: the reader re-lists once.
-          if (entries.empty() || !entries.back().empty()) entries.emplace_back();
-          continue;
-        }
-        if (len < 0) error = -len;
-        if (len <= 0) continue;
-        entries.emplace_back(buffer.begin(), buffer.begin() + len);
-        messages++;
-      }
+      receiveAll();
       if (waiting && ready()) {
         waiting = false;
         wakeJsThread = true;
       }
     }
     if (wakeJsThread) wakeJs.NonBlockingCall();
+  }
+}
+
+void EventQueue::receiveAll() {
+  // Everything there, up to the bound (non-blocking: EAGAIN ends it).
+  while (!full()) {
+    int len = receiveEvents(fd, buffer);
+    if (len == -EAGAIN) break;
+    if (len == -ENOBUFS || len == -EMSGSIZE) {
+      // One mark however many were lost in a row: the reader re-lists once.
+      if (entries.empty() || !entries.back().empty()) entries.emplace_back();
+      continue;
+    }
+    if (len < 0) error = -len;
+    if (len <= 0) continue;
+    entries.emplace_back(buffer.begin(), buffer.begin() + len);
+    messages++;
+  }
+}
+
+void EventQueue::signalReader() {
+  uint64_t one = 1;
+  if (write(wake, &one, sizeof one) < 0) {
+    // Fails only when the counter would overflow: readable then anyway.
   }
 }
 
@@ -101,10 +119,11 @@ Napi::Value EventQueue::take(Napi::Env env) {
     out += NLMSG_ALIGN(entry.size());
     entries.pop_front();
   }
+  bool wasFull = full();
   messages -= count;
+  if (wasFull && !full()) signalReader();
   bool overrun = count < NetlinkEvents::kBatchLimit && !entries.empty() && entries.front().empty();
   if (overrun) entries.pop_front();
-  room.notify_one();
   auto result = Napi::Object::New(env);
   result.Set("messages", batch);
   result.Set("overrun", overrun);
@@ -133,13 +152,8 @@ void EventQueue::shut() {
     entries.clear();
     messages = 0;
   }
-  room.notify_one();
-  uint64_t one = 1;
-  if (write(wake, &one, sizeof one) < 0) {
-    // An eventfd write fails only on overflow: it is readable then anyway.
-  }
-  // The reader is in poll() (woken now), waiting for room (notified) or
-  // reading without blocking: it ends at once.
+  signalReader();
+  // The reader is in poll() (woken now) or reading without blocking: it ends at once.
   if (reader.joinable()) reader.join();
   ::close(fd);
   ::close(wake);
