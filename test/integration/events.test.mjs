@@ -159,7 +159,7 @@ describe('ns.events()', () => {
     const before = openDescriptors();
     const events = ns.events();
     await events.opened;
-    // The socket, and the eventfd that wakes its reader thread to end.
+    // The socket, and the eventfd that wakes its reader thread.
     expect(openDescriptors()).to.equal(before + 2);
     const waiting = events.next();
     events.close();
