@@ -5,6 +5,7 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <deque>
 #include <mutex>
 #include <optional>
@@ -41,7 +42,8 @@ struct EventQueue {
   bool closed = false;
 
   void read();
-  void receiveAll();  // under the lock
+  // Reads up to `room` messages into `got`: 0, or the socket's errno.
+  int receiveAll(size_t room, std::deque<Bytes>& got);
   bool full() const { return messages >= NetlinkEvents::kQueueLimit || error; }
   bool ready() const { return !entries.empty() || error; }
   Napi::Value take(Napi::Env env);  // under the lock
@@ -67,10 +69,26 @@ void EventQueue::read() {
       }
       continue;  // closing, or room made: look again
     }
+    // Read without the lock, so that next() never waits on a long read (only
+    // this thread adds, so the room found can only grow meanwhile), a batch
+    // at a time, so that a waiting next() has the first ones soon.
+    size_t room;
+    {
+      std::lock_guard<std::mutex> lock(mutex);
+      room = std::min(NetlinkEvents::kQueueLimit - messages, NetlinkEvents::kBatchLimit);
+    }
+    std::deque<Bytes> got;
+    int failure = receiveAll(room, got);
     bool wakeJsThread = false;
     {
       std::lock_guard<std::mutex> lock(mutex);
-      receiveAll();
+      for (auto& entry : got) {
+        // One mark however many were lost in a row: the reader re-lists once.
+        if (entry.empty() && !entries.empty() && entries.back().empty()) continue;
+        messages += entry.empty() ? 0 : 1;
+        entries.push_back(std::move(entry));
+      }
+      if (failure) error = failure;
       if (waiting && ready()) {
         waiting = false;
         wakeJsThread = true;
@@ -80,21 +98,22 @@ void EventQueue::read() {
   }
 }
 
-void EventQueue::receiveAll() {
-  // Everything there, up to the bound (non-blocking: EAGAIN ends it).
-  while (!full()) {
+int EventQueue::receiveAll(size_t room, std::deque<Bytes>& got) {
+  // Everything there, up to the room (non-blocking: EAGAIN ends it); an
+  // entry without bytes marks a loss.
+  for (size_t count = 0; count < room;) {
     int len = receiveEvents(fd, buffer);
-    if (len == -EAGAIN) break;
+    if (len == -EAGAIN) return 0;
     if (len == -ENOBUFS || len == -EMSGSIZE) {
-      // One mark however many were lost in a row: the reader re-lists once.
-      if (entries.empty() || !entries.back().empty()) entries.emplace_back();
+      if (got.empty() || !got.back().empty()) got.emplace_back();
       continue;
     }
-    if (len < 0) error = -len;
-    if (len <= 0) continue;
-    entries.emplace_back(buffer.begin(), buffer.begin() + len);
-    messages++;
+    if (len < 0) return -len;
+    if (len == 0) continue;
+    got.emplace_back(buffer.begin(), buffer.begin() + len);
+    count++;
   }
+  return 0;
 }
 
 void EventQueue::signalReader() {
