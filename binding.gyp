@@ -16,6 +16,8 @@
         "native/core/netns.cc",
         "native/core/nft_encode.cc",
         "native/core/rtnl_encode.cc",
+        "native/core/rtnl_events.cc",
+        "native/core/rtnl_neighbour.cc",
         "native/core/rtnl_parse.cc",
         "native/core/state_files.cc",
         "native/core/tc_encode.cc"
@@ -31,6 +33,8 @@
       "sources": [
         "native/addon/addon.cc",
         "native/addon/js_convert.cc",
+        "native/addon/neighbour_convert.cc",
+        "native/addon/netlink_events.cc",
         "native/addon/netlink_handle.cc",
         "native/addon/promise_worker.cc",
         "native/addon/tc_addon.cc"

@@ -1,5 +1,6 @@
 // Seed inputs of the harnesses, made from the replies captured in test/fixtures
-// (see its README): the reply parser gets each captured dump whole and each of
+// (see its README): the reply parsers (links, addresses and routes; neighbours
+// and notifications) get each captured dump whole and each of
 // its messages alone; the reply reader gets each dump ended by NLMSG_DONE (once
 // as an interrupted dump) and errors as the kernel words them, with the
 // extended-ACK text, capped and not. The encoder's inputs are no netlink
@@ -62,7 +63,7 @@ export function seedsFromFixtures(fixturesDir) {
       errorReply(22, first.bytes, false, 'Invalid attribute'),
     ];
   });
-  return { rtnl_reply: rtnlReply, netlink_reply: netlinkReply };
+  return { rtnl_reply: rtnlReply, rtnl_neighbour: rtnlReply, netlink_reply: netlinkReply };
 }
 
 /** Writes each harness's seeds as files seed-N into `dir`/<harness>/. */

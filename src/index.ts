@@ -23,6 +23,8 @@ export type {
 } from './rtnl/links';
 export type { Address, AddressFilter, AddressOptions } from './rtnl/addresses';
 export type { Route, RouteEntry, RouteFilter, RouteScope } from './rtnl/routes';
+export type { FdbEntry, FdbSpec, FdbState, IpNeighbour, IpNeighbourSpec, Neighbour, NeighbourFilter, NeighbourSpec, NeighbourState } from './rtnl/neighbours';
+export type { EventAction, EventKinds, RtnlEvent, RtnlEventStream } from './rtnl/events';
 export type { IpFamily } from './types/ip';
 export { withFileLock } from './state/lock';
 export { createBridgeNetwork, getNetwork, listNetworks, removeNetwork, BridgeNetwork } from './network/network';

@@ -142,9 +142,56 @@ export interface NativeTbfSpec {
   replace?: boolean;
 }
 
+export interface NativeNeighbourSpec {
+  /** AF_INET, AF_INET6 or AF_BRIDGE. */
+  family: number;
+  index: number;
+  /** NUD_* */
+  state: number;
+  /** NTF_* */
+  flags: number;
+  dst?: string;
+  lladdr?: string;
+  vlan?: number;
+}
+
+export interface NativeNeighbour {
+  family: number;
+  index: number;
+  state: number;
+  flags: number;
+  type: number;
+  /** '' when absent. */
+  dst: string;
+  /** '' when absent. */
+  lladdr: string;
+  vlan?: number;
+  master?: number;
+}
+
+/** A notification, its entry as the parser of its kind reads it. */
+export type NativeEvent =
+  | { type: 'link'; action: 'new' | 'del'; entry: NativeLink }
+  | { type: 'address'; action: 'new' | 'del'; entry: NativeAddress }
+  | { type: 'route'; action: 'new' | 'del'; entry: NativeRoute }
+  | { type: 'neighbour'; action: 'new' | 'del'; entry: NativeNeighbour };
+
+/** A socket that has joined rtnetlink multicast groups, read by a thread of its own into a bounded queue. */
+export interface NetlinkEventsHandle {
+  /**
+   * The notifications queued (at least one message, or a loss; 512 at
+   * most), up to the first loss, which `overrun` reports; null once closed.
+   * One call at a time.
+   */
+  next(): Promise<{ messages: Buffer; overrun: boolean } | null>;
+  close(): void;
+}
+
 export interface NativeAddon {
   NETLINK_ROUTE: number;
   NETLINK_NETFILTER: number;
+  /** rtnetlink multicast groups. */
+  RTNLGRP: { link: number; neighbour: number; ipv4Address: number; ipv6Address: number; ipv4Route: number; ipv6Route: number };
 
   /** A new namespace, and a rtnetlink socket opened inside it by the same thread. */
   /** ipv4Conf and ipv6Conf: the namespace's /proc/sys/net/ipv{4,6}/conf directories, opened inside it (-1: none). */
@@ -165,6 +212,8 @@ export interface NativeAddon {
   readSysctlAt(dirFd: number, path: string): Promise<string>;
   writeSysctlAt(dirFd: number, path: string, value: string): Promise<void>;
   openNetlink(netnsFd: number, protocol: number): Promise<NetlinkHandle>;
+  /** A non-blocking rtnetlink socket opened inside the namespace (-1: this one), joined to `groups`. */
+  openEvents(netnsFd: number, groups: number[]): Promise<NetlinkEventsHandle>;
   lockFile(path: string): Promise<number>;
   /** The locked descriptor, or -1 while another holds the lock (lockFile waits for it). */
   tryLockFile(path: string): number;
@@ -180,6 +229,8 @@ export interface NativeAddon {
   encodeAddress(add: boolean, spec: NativeAddressSpec): Buffer;
   encodeAddressDump(family: number, index: number): Buffer;
   encodeNeighbourDelete(family: number, index: number, address: string): Buffer;
+  encodeNeighbour(op: 'add' | 'replace' | 'append' | 'delete', spec: NativeNeighbourSpec): Buffer;
+  encodeNeighbourDump(family: number, index: number): Buffer;
   encodeRoute(op: 'add' | 'replace' | 'delete', spec: NativeRouteSpec): Buffer;
   encodeRouteDump(filter: { family?: number; table?: number; oif?: number }): Buffer;
 
@@ -210,6 +261,9 @@ export interface NativeAddon {
   parseLinks(replies: Buffer, stats?: boolean): NativeLink[];
   parseAddresses(replies: Buffer): NativeAddress[];
   parseRoutes(replies: Buffer): NativeRoute[];
+  parseNeighbours(replies: Buffer): NativeNeighbour[];
+  /** Link (but not bridge-port), address, route and neighbour notifications, in order. */
+  parseEvents(messages: Buffer): NativeEvent[];
   parseMessages(data: Buffer): { type: number; flags: number; seq: number; payload: Buffer }[];
   parseAttributes(data: Buffer): { type: number; data: Buffer }[];
 }

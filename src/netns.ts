@@ -1,4 +1,4 @@
-/** Network namespaces: `NetNamespace`, with its links, addresses, routes, sysctls and programs. */
+/** Network namespaces: `NetNamespace`, with its links, addresses, routes, neighbours, events, sysctls and programs. */
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -11,7 +11,9 @@ import { namespacePids } from './netns-pids';
 import { Addresses } from './rtnl/addresses';
 import { NftConnection } from './kernel/nft-connection';
 import { type ChainStage, RtnlConnection } from './kernel/rtnl-connection';
+import { type EventKinds, RtnlEventStream } from './rtnl/events';
 import { Links } from './rtnl/links';
+import { Neighbours } from './rtnl/neighbours';
 import { Routes } from './rtnl/routes';
 import { execInNamespace, type ExecOptions, type ExecResult, spawnInNamespace } from './spawn';
 import { sysctlPath } from './sysctl';
@@ -77,6 +79,7 @@ export class NetNamespace {
   readonly links: Links;
   readonly addresses: Addresses;
   readonly routes: Routes;
+  readonly neighbours: Neighbours;
   readonly label: string;
   private fdValue: number;
   private conn?: Promise<RtnlConnection>;
@@ -89,6 +92,8 @@ export class NetNamespace {
    * enters it. Closed with the socket.
    */
   private sysctlDirs: { prefix: string; fd: number }[] = [];
+  /** Event streams open on this handle: closed with it. */
+  private eventStreams = new Set<RtnlEventStream>();
 
   private constructor(
     /** The name under the netns directory; undefined for the host and unnamed namespaces. */
@@ -106,6 +111,7 @@ export class NetNamespace {
     this.links = new Links(this);
     this.addresses = new Addresses(this, this.links);
     this.routes = new Routes(this, this.links);
+    this.neighbours = new Neighbours(this, this.links);
   }
 
   /** Creates a namespace; a named one is mounted at `<netnsDir>/<name>`. `lo` starts down, as in the kernel. */
@@ -331,6 +337,24 @@ export class NetNamespace {
     return opening;
   }
 
+  /**
+   * Changes of links, addresses, routes and neighbour entries in this
+   * namespace, as an async iterator (all four kinds unless some are named),
+   * each event shaped as list() gives its entry, with `type` and `action`.
+   * Reported from the moment `opened` settles; closed by close(), by
+   * `break` out of for-await, and with this handle.
+   */
+  events(kinds?: EventKinds): RtnlEventStream {
+    const stream = new RtnlEventStream(this, kinds, (closed) => this.eventStreams.delete(closed));
+    this.eventStreams.add(stream);
+    return stream;
+  }
+
+  /** The descriptor an event stream's socket is opened inside with (-1: the host's, no switch). @internal */
+  eventSocketFd(): number {
+    return this.isHost ? -1 : this.fd;
+  }
+
   /** The processes running in this namespace, by pid (as `ip netns pids` lists them). */
   pids(): Promise<number[]> {
     return namespacePids(this.inode);
@@ -399,6 +423,7 @@ export class NetNamespace {
 
   /** Releases this handle's descriptor and socket. The namespace itself stays. */
   close(): void {
+    for (const stream of [...this.eventStreams]) stream.close();
     if (this.isHost) return;
     this.dropConnection();
     if (this.fdValue >= 0) fs.closeSync(this.fdValue);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <napi.h>
 #include <linux/nsfs.h>
 #include <sched.h>
@@ -15,6 +16,8 @@
 #include "js_convert.h"
 #include "namespace_move.h"
 #include "namespace_pids.h"
+#include "neighbour_convert.h"
+#include "netlink_events.h"
 #include "netlink_handle.h"
 #include "netlink_message.h"
 #include "netns.h"
@@ -31,6 +34,7 @@ namespace {
 
 struct AddonData {
   Napi::FunctionReference netlinkHandle;
+  Napi::FunctionReference netlinkEvents;
 };
 
 std::string stringArg(const Napi::CallbackInfo& info, size_t i) {
@@ -229,6 +233,26 @@ Napi::Value openRtnlJs(const Napi::CallbackInfo& info) {
       });
 }
 
+// openEvents(netnsFd, groups: number[]): Promise<NetlinkEvents>, a socket
+// opened inside the namespace that has joined the RTNLGRP_* `groups`.
+Napi::Value openEventsJs(const Napi::CallbackInfo& info) {
+  auto netns = std::make_shared<NamespaceFd>(info, 0);
+  if (!info[1].IsArray()) throw Napi::TypeError::New(info.Env(), "expected an array of groups");
+  auto list = info[1].As<Napi::Array>();
+  std::vector<uint32_t> groups;
+  for (uint32_t i = 0; i < list.Length(); i++) groups.push_back(list.Get(i).As<Napi::Number>().Uint32Value());
+  auto fd = std::make_shared<int>(-1);
+  return PromiseWorker::start(
+      info.Env(),
+      [netns, groups, fd] {
+        *fd = openEventSocket(netns->get(), groups);
+        return NetlinkStatus::ofResult(*fd);
+      },
+      [fd](Napi::Env env) -> Napi::Value {
+        return env.GetInstanceData<AddonData>()->netlinkEvents.New({Napi::Number::New(env, *fd)});
+      });
+}
+
 // lockFile(path): Promise<fd>, once an exclusive flock on the file is held.
 Napi::Value lockFileJs(const Napi::CallbackInfo& info) {
   auto path = stringArg(info, 0);
@@ -326,6 +350,21 @@ Napi::Value encodeNeighbourDeleteJs(const Napi::CallbackInfo& info) {
   return bytesValue(info.Env(), encodeNeighbourDelete(static_cast<uint8_t>(intArg(info, 0)), static_cast<uint32_t>(intArg(info, 1)), address));
 }
 
+// encodeNeighbour(op: 'add' | 'replace' | 'append' | 'delete', spec)
+Napi::Value encodeNeighbourJs(const Napi::CallbackInfo& info) {
+  auto op = stringArg(info, 0);
+  const std::pair<const char*, NeighbourOp> ops[] = {
+      {"add", NeighbourOp::Add}, {"replace", NeighbourOp::Replace}, {"append", NeighbourOp::Append}, {"delete", NeighbourOp::Delete}};
+  for (const auto& [name, neighbourOp] : ops)
+    if (op == name) return bytesValue(info.Env(), encodeNeighbour(neighbourOp, toNeighbourSpec(objectArg(info, 1))));
+  throw Napi::TypeError::New(info.Env(), "unknown neighbour operation: " + op);
+}
+
+// encodeNeighbourDump(family, index)
+Napi::Value encodeNeighbourDumpJs(const Napi::CallbackInfo& info) {
+  return bytesValue(info.Env(), encodeNeighbourDump(static_cast<uint8_t>(intArg(info, 0)), static_cast<uint32_t>(intArg(info, 1))));
+}
+
 // encodeAddressDump(family, index)
 Napi::Value encodeAddressDumpJs(const Napi::CallbackInfo& info) {
   return bytesValue(info.Env(), encodeAddressDump(static_cast<uint8_t>(intArg(info, 0)),
@@ -403,6 +442,14 @@ Napi::Value parseRoutesJs(const Napi::CallbackInfo& info) {
   return parseWith<RouteInfo>(info, parseRoutes, fromRouteInfo);
 }
 
+Napi::Value parseNeighboursJs(const Napi::CallbackInfo& info) {
+  return parseWith<NeighbourInfo>(info, parseNeighbours, fromNeighbourInfo);
+}
+
+Napi::Value parseEventsJs(const Napi::CallbackInfo& info) {
+  return parseWith<RtnlEvent>(info, parseEvents, fromRtnlEvent);
+}
+
 // parseMessages(buffer): [{ type, flags, seq, payload }], for inspection and tests.
 Napi::Value parseMessagesJs(const Napi::CallbackInfo& info) {
   Bytes bytes = bufferArg(info, 0);
@@ -441,10 +488,17 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   auto* data = new AddonData();
   Napi::Function handle = NetlinkHandle::define(env);
   data->netlinkHandle = Napi::Persistent(handle);
+  data->netlinkEvents = Napi::Persistent(NetlinkEvents::define(env));
   env.SetInstanceData(data);
 
   exports.Set("NETLINK_ROUTE", NETLINK_ROUTE);
   exports.Set("NETLINK_NETFILTER", NETLINK_NETFILTER);
+  auto groups = Napi::Object::New(env);
+  for (const auto& [name, group] : std::initializer_list<std::pair<const char*, uint32_t>>{
+           {"link", RTNLGRP_LINK}, {"neighbour", RTNLGRP_NEIGH}, {"ipv4Address", RTNLGRP_IPV4_IFADDR},
+           {"ipv6Address", RTNLGRP_IPV6_IFADDR}, {"ipv4Route", RTNLGRP_IPV4_ROUTE}, {"ipv6Route", RTNLGRP_IPV6_ROUTE}})
+    groups.Set(name, group);
+  exports.Set("RTNLGRP", groups);
   const std::pair<const char*, Napi::Function::Callback> functions[] = {
       {"createNamespace", createNamespaceJs},
       {"shareNamespaceDirectory", shareNamespaceDirectoryJs},
@@ -457,6 +511,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
       {"writeSysctlAt", writeSysctlAtJs},
       {"openNetlink", openNetlinkJs},
       {"openRtnl", openRtnlJs},
+      {"openEvents", openEventsJs},
       {"lockFile", lockFileJs},
       {"tryLockFile", tryLockFileJs},
       {"readFileSync", readFileSyncJs},
@@ -472,6 +527,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
       {"encodeAddress", encodeAddressJs},
       {"encodeAddressDump", encodeAddressDumpJs},
       {"encodeNeighbourDelete", encodeNeighbourDeleteJs},
+      {"encodeNeighbour", encodeNeighbourJs},
+      {"encodeNeighbourDump", encodeNeighbourDumpJs},
       {"encodeRoute", encodeRouteJs},
       {"encodeRouteDump", encodeRouteDumpJs},
       {"encodeTableGet", encodeTableGetJs},
@@ -479,6 +536,8 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
       {"parseLinks", parseLinksJs},
       {"parseAddresses", parseAddressesJs},
       {"parseRoutes", parseRoutesJs},
+      {"parseNeighbours", parseNeighboursJs},
+      {"parseEvents", parseEventsJs},
       {"parseMessages", parseMessagesJs},
       {"parseAttributes", parseAttributesJs},
   };

@@ -43,6 +43,8 @@ std::optional<Bytes> optionalAddress(const Napi::Object& object, const char* key
   return addressBytes(object.Env(), *text);
 }
 
+}  // namespace
+
 Bytes macBytes(Napi::Env env, const std::string& text) {
   unsigned int octets[6];
   char trailing;
@@ -61,8 +63,6 @@ std::string macText(const Bytes& bytes) {
   }
   return text;
 }
-
-}  // namespace
 
 Bytes addressBytes(Napi::Env env, const std::string& text) {
   uint8_t buffer[16];

@@ -25,5 +25,9 @@ Napi::Object fromRouteInfo(Napi::Env env, const RouteInfo& info);
 // Bytes of an address in text form ("10.0.0.1", "fd00::1"); throws if invalid.
 Bytes addressBytes(Napi::Env env, const std::string& text);
 std::string addressText(const Bytes& bytes);
+// A link-layer address: "aa:bb:cc:dd:ee:ff" as 6 bytes (throws if invalid),
+// and any bytes as colon-separated hex.
+Bytes macBytes(Napi::Env env, const std::string& text);
+std::string macText(const Bytes& bytes);
 
 }  // namespace nsnet

@@ -14,4 +14,10 @@ bool parseLinks(const uint8_t* data, size_t len, std::vector<LinkInfo>& out, boo
 bool parseAddresses(const uint8_t* data, size_t len, std::vector<AddressInfo>& out);
 bool parseRoutes(const uint8_t* data, size_t len, std::vector<RouteInfo>& out);
 
+// One message of each, whatever its type (a notification of a deletion
+// reads as its creation does): false when malformed.
+bool parseLinkMessage(const Message& message, LinkInfo& info);
+bool parseAddressMessage(const Message& message, AddressInfo& info);
+bool parseRouteMessage(const Message& message, RouteInfo& info);
+
 }  // namespace nsnet

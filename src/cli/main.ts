@@ -21,6 +21,7 @@ const COMMANDS: Record<string, () => Command> = {
   netns: () => (require('./commands/netns') as typeof import('./commands/netns')).netnsCommand(),
   reconcile: () => (require('./commands/reconcile') as typeof import('./commands/reconcile')).reconcileCommand(),
   topology: () => (require('./commands/topology') as typeof import('./commands/topology')).topologyCommand(),
+  monitor: () => (require('./commands/monitor') as typeof import('./commands/monitor')).monitorCommand(),
   cni: () => (require('./commands/cni') as typeof import('./commands/cni')).cniCommand(),
   demo: () => (require('./commands/demo') as typeof import('./commands/demo')).demoCommand(),
 };

@@ -1,7 +1,7 @@
 /** IP addresses of one namespace: `ns.addresses`. */
 import { invalid } from '../errors';
 import { addressFamilyNumber, type IpFamily, ipFamilyOf, parseCidr } from '../types/ip';
-import { native } from '../native';
+import { native, type NativeAddress } from '../native';
 import type { ChainedRequest } from '../kernel/rtnl-connection';
 import type { RtnlContext } from './context';
 import type { Links } from './links';
@@ -23,6 +23,18 @@ export interface AddressOptions {
 export interface AddressFilter {
   dev?: string | number;
   family?: IpFamily;
+}
+
+/** An address of a dump or a notification, with its device named. */
+export function toAddress(raw: NativeAddress, names: Map<number, string>): Address {
+  return {
+    dev: names.get(raw.index) ?? raw.label,
+    index: raw.index,
+    address: raw.address,
+    prefixLength: raw.prefixLength,
+    family: ipFamilyOf(raw.family),
+    cidr: `${raw.address}/${raw.prefixLength}`,
+  };
 }
 
 export class Addresses {
@@ -56,14 +68,7 @@ export class Addresses {
     return native()
       .parseAddresses(replies)
       .filter((raw) => !index || raw.index === index)
-      .map((raw) => ({
-        dev: names.get(raw.index) ?? raw.label,
-        index: raw.index,
-        address: raw.address,
-        prefixLength: raw.prefixLength,
-        family: ipFamilyOf(raw.family),
-        cidr: `${raw.address}/${raw.prefixLength}`,
-      }));
+      .map((raw) => toAddress(raw, names));
   }
 
   private async change(add: boolean, dev: string | number, cidr: string, options: AddressOptions): Promise<void> {

@@ -146,7 +146,8 @@ export class Routes {
   }
 }
 
-function toRouteEntry(raw: NativeRoute, names: Map<number, string>): RouteEntry {
+/** A route of a dump or a notification, with its device named. */
+export function toRouteEntry(raw: NativeRoute, names: Map<number, string>): RouteEntry {
   const scopeName = (Object.keys(ROUTE_SCOPES) as RouteScope[]).find((name) => ROUTE_SCOPES[name] === raw.scope);
   const entry: RouteEntry = {
     dst: raw.dst ? `${raw.dst}/${raw.dstLength}` : 'default',
