@@ -39,8 +39,8 @@ const build = nodeGyp
   : spawnSync('node-gyp', ['rebuild'], { cwd: root, stdio: 'inherit' });
 if (build.status !== 0) {
   console.error(
-    'nsnet: the build from source failed: it needs python3, make and g++ ' +
-      '(the prebuilt binaries cover linux-x64 and linux-arm64 with glibc 2.34 or newer)',
+    'nsnet: the build from source failed (its errors are above; it needs python3, make and g++). ' +
+      'The prebuilt binaries cover linux-x64 and linux-arm64 with glibc 2.34 or newer.',
   );
   process.exit(build.status ?? 1);
 }
