@@ -208,6 +208,32 @@ describe('ns.events()', () => {
     }
   });
 
+  it('lets a worker with streams whose next() waits be terminated, and the process end cleanly', async () => {
+    const worker = `
+      const { NetNamespace } = require(${JSON.stringify(join(process.cwd(), 'dist', 'index.js'))});
+      const { parentPort } = require('node:worker_threads');
+      (async () => {
+        const ns = await NetNamespace.open(${JSON.stringify(ns.name)});
+        for (let i = 0; i < 5; i++) {
+          const events = ns.events();
+          await events.opened;
+          events.next();
+        }
+        parentPort.postMessage('waiting');
+      })();`;
+    const script = `
+      const { Worker } = require('node:worker_threads');
+      const worker = new Worker(${JSON.stringify(worker)}, { eval: true });
+      worker.once('message', () => worker.terminate().then(() => console.log('terminated')));`;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    const killer = setTimeout(() => process.kill(child.pid, 'SIGKILL'), 10000);
+    const [code, signal] = await once(child, 'exit');
+    clearTimeout(killer);
+    expect({ code, signal, out: out.trim() }).to.deep.equal({ code: 0, signal: null, out: 'terminated' });
+  });
+
   it('refuses options it does not know, before opening anything', () => {
     const before = openDescriptors();
     expect(errorCode(() => ns.events({ link: true }))).to.equal('INVALID_ARGUMENT');
