@@ -265,6 +265,7 @@ describe('ns.events()', () => {
     expect(errorCode(() => ns.events({ links: 'yes' }))).to.equal('INVALID_ARGUMENT');
     expect(errorCode(() => ns.events({ links: false }))).to.equal('INVALID_ARGUMENT');
     expect(errorCode(() => ns.events('links'))).to.equal('INVALID_ARGUMENT');
+    expect(errorCode(() => ns.events([]))).to.equal('INVALID_ARGUMENT');
     expect(openDescriptors()).to.equal(before);
   });
 });
