@@ -37,6 +37,11 @@ const nodeGyp = process.env.npm_config_node_gyp;
 const build = nodeGyp
   ? spawnSync(process.execPath, [nodeGyp, 'rebuild'], { cwd: root, stdio: 'inherit' })
   : spawnSync('node-gyp', ['rebuild'], { cwd: root, stdio: 'inherit' });
+if (build.error) {
+  // Not started at all (no node-gyp on PATH, and no npm to name its own).
+  console.error(`nsnet: the build from source could not start node-gyp (${build.error.message}): install node-gyp, or install nsnet with npm, which bundles it`);
+  process.exit(1);
+}
 if (build.status !== 0) {
   console.error(
     'nsnet: the build from source failed (its errors are above; it needs python3, make and g++). ' +

@@ -92,8 +92,11 @@ export class NetNamespace {
    * enters it. Closed with the socket.
    */
   private sysctlDirs: { prefix: string; fd: number }[] = [];
-  /** Event streams open on this handle: closed with it. */
-  private eventStreams = new Set<RtnlEventStream>();
+  /**
+   * Event streams open on this handle: closed with it. Held weakly: a stream
+   * dropped unclosed is collected, and its socket and reader thread with it.
+   */
+  private eventStreams = new Set<WeakRef<RtnlEventStream>>();
 
   private constructor(
     /** The name under the netns directory; undefined for the host and unnamed namespaces. */
@@ -345,8 +348,10 @@ export class NetNamespace {
    * `break` out of for-await, and with this handle.
    */
   events(kinds?: EventKinds): RtnlEventStream {
-    const stream = new RtnlEventStream(this, kinds, (closed) => this.eventStreams.delete(closed));
-    this.eventStreams.add(stream);
+    for (const held of this.eventStreams) if (!held.deref()) this.eventStreams.delete(held);
+    const stream = new RtnlEventStream(this, kinds, () => this.eventStreams.delete(ref));
+    const ref = new WeakRef(stream);
+    this.eventStreams.add(ref);
     return stream;
   }
 
@@ -423,7 +428,7 @@ export class NetNamespace {
 
   /** Releases this handle's descriptor and socket. The namespace itself stays. */
   close(): void {
-    for (const stream of [...this.eventStreams]) stream.close();
+    for (const held of [...this.eventStreams]) held.deref()?.close();
     if (this.isHost) return;
     this.dropConnection();
     if (this.fdValue >= 0) fs.closeSync(this.fdValue);

@@ -40,6 +40,13 @@ struct EventQueue {
   Napi::ThreadSafeFunction wakeJs;
   std::optional<Napi::Promise::Deferred> deferred;
   bool closed = false;
+  napi_env env = nullptr;  // for the cleanup hook, registered while open
+
+  // When the environment ends (a worker terminated, the process exiting)
+  // with the stream open: shut down before Node tears down `wakeJs` (its own
+  // hook, registered earlier, runs later), so that neither the reader nor
+  // the finalizer uses it after.
+  static void cleanup(void* queue) { static_cast<EventQueue*>(queue)->shut(); }
 
   void read();
   // Reads up to `room` messages into `got`: 0, or the socket's errno.
@@ -177,6 +184,7 @@ void EventQueue::shut() {
   ::close(fd);
   ::close(wake);
   wakeJs.Release();
+  napi_remove_env_cleanup_hook(env, cleanup, this);
 }
 
 Napi::Function NetlinkEvents::define(Napi::Env env) {
@@ -201,6 +209,8 @@ NetlinkEvents::NetlinkEvents(const Napi::CallbackInfo& info)
                                                  }),
                                                  "nsnet:events", 0, 1);
   queue_->wakeJs.Unref(env);
+  queue_->env = env;
+  NAPI_THROW_IF_FAILED_VOID(env, napi_add_env_cleanup_hook(env, EventQueue::cleanup, queue_.get()));
   EventQueue* queue = queue_.get();
   queue_->reader = std::thread([queue] { queue->read(); });
 }

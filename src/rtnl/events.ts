@@ -54,7 +54,7 @@ function groupsOf(kinds: Required<EventKinds>): number[] {
 
 function checkKinds(options: unknown): Required<EventKinds> {
   if (options === undefined) return { links: true, addresses: true, routes: true, neighbours: true };
-  if (typeof options !== 'object' || options === null) throw invalid('events options must be an object');
+  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw invalid('events options must be an object');
   const given = options as Record<string, unknown>;
   const unknown = Object.keys(given).filter((key) => !(KINDS as readonly string[]).includes(key));
   if (unknown.length) throw invalid(`events options know ${KINDS.join(', ')}, not ${unknown.join(', ')}`);

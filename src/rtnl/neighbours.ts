@@ -138,7 +138,10 @@ export class Neighbours {
 
   async list(filter: NeighbourFilter = {}): Promise<Neighbour[]> {
     if (typeof filter !== 'object' || filter === null) throw invalid('neighbour filter must be an object');
-    if (filter.family !== undefined) checkOneOf(String(filter.family), ['4', '6', 'bridge'], 'neighbour family');
+    // Compared as given: the text '4' is not the family 4 (it would be dumped as IPv6).
+    if (filter.family !== undefined && !([4, 6, 'bridge'] as unknown[]).includes(filter.family)) {
+      throw invalid(`neighbour family must be 4, 6 or 'bridge', got ${JSON.stringify(filter.family)}`);
+    }
     const device = filter.dev === undefined ? undefined : await this.links.get(filter.dev);
     const conn = await this.ctx.connection();
     // An AF_UNSPEC dump holds ARP and NDP entries, not the bridge's, which have their own.

@@ -208,12 +208,64 @@ describe('ns.events()', () => {
     }
   });
 
+  it('lets a worker with streams whose next() waits be terminated, and the process end cleanly', async () => {
+    const worker = `
+      const { NetNamespace } = require(${JSON.stringify(join(process.cwd(), 'dist', 'index.js'))});
+      const { parentPort } = require('node:worker_threads');
+      (async () => {
+        const ns = await NetNamespace.open(${JSON.stringify(ns.name)});
+        for (let i = 0; i < 5; i++) {
+          const events = ns.events();
+          await events.opened;
+          events.next();
+        }
+        parentPort.postMessage('waiting');
+      })();`;
+    const script = `
+      const { Worker } = require('node:worker_threads');
+      const worker = new Worker(${JSON.stringify(worker)}, { eval: true });
+      worker.once('message', () => worker.terminate().then(() => console.log('terminated')));`;
+    const child = spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    const killer = setTimeout(() => process.kill(child.pid, 'SIGKILL'), 10000);
+    const [code, signal] = await once(child, 'exit');
+    clearTimeout(killer);
+    expect({ code, signal, out: out.trim() }).to.deep.equal({ code: 0, signal: null, out: 'terminated' });
+  });
+
+  it('closes a stream dropped unclosed once it is collected: its socket, eventfd and reader thread', async () => {
+    const script = `
+      const { readdirSync } = require('node:fs');
+      const { NetNamespace } = require(${JSON.stringify(join(process.cwd(), 'dist', 'index.js'))});
+      const counts = () => [readdirSync('/proc/self/fd').length, readdirSync('/proc/self/task').length];
+      (async () => {
+        const ns = await NetNamespace.open(${JSON.stringify(ns.name)});
+        await ns.links.list();
+        const before = counts();
+        const open = async () => { for (let i = 0; i < 20; i++) await ns.events().opened; };
+        await open();
+        const opened = counts();
+        for (let i = 0; i < 5; i++) { global.gc(); await new Promise((resolve) => setTimeout(resolve, 20)); }
+        console.log(JSON.stringify({ before, opened, collected: counts() }));
+      })();`;
+    const child = spawn(process.execPath, ['--expose-gc', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk) => (out += chunk));
+    const [code] = await once(child, 'exit');
+    expect(code).to.equal(0);
+    const { before, opened, collected } = JSON.parse(out);
+    expect(opened).to.deep.equal([before[0] + 40, before[1] + 20]);
+    expect(collected).to.deep.equal(before);
+  });
+
   it('refuses options it does not know, before opening anything', () => {
     const before = openDescriptors();
     expect(errorCode(() => ns.events({ link: true }))).to.equal('INVALID_ARGUMENT');
     expect(errorCode(() => ns.events({ links: 'yes' }))).to.equal('INVALID_ARGUMENT');
     expect(errorCode(() => ns.events({ links: false }))).to.equal('INVALID_ARGUMENT');
     expect(errorCode(() => ns.events('links'))).to.equal('INVALID_ARGUMENT');
+    expect(errorCode(() => ns.events([]))).to.equal('INVALID_ARGUMENT');
     expect(openDescriptors()).to.equal(before);
   });
 });

@@ -121,6 +121,7 @@ describe('ns.neighbours', () => {
     await expectReject(ns.neighbours.append({ dev: 'br0', address: '10.0.0.9', mac: '02:00:00:00:00:09' }), 'NsnetError', 'INVALID_ARGUMENT');
     await expectReject(ns.neighbours.append({ family: 'bridge', dev: 'vx0', mac: '00:00:00:00:00:00' }), 'NsnetError', 'INVALID_ARGUMENT');
     await expectReject(ns.neighbours.list({ family: 5 }), 'NsnetError', 'INVALID_ARGUMENT');
+    await expectReject(ns.neighbours.list({ family: '4' }), 'NsnetError', 'INVALID_ARGUMENT');
     expect(ipJson(['neigh', 'show'], ns.name)).to.deep.equal([]);
     expect(bridgeFdb('vx0', ns.name)).to.deep.equal([]);
     expect(bridgeFdb('p0', ns.name).some((e) => e.mac === '02:00:00:00:00:aa')).to.equal(false);
