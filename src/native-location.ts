@@ -57,12 +57,11 @@ export function loadNativeAddon(): unknown {
       tried.push(`${file} (${(error as Error).message.split('\n')[0]})`);
     }
   }
-  throw new NsnetError(
-    'NATIVE_MODULE_MISSING',
-    `nsnet's native addon could not be loaded; tried: ${tried.join('; ')}. ` +
-      `The package ships prebuilt binaries for linux-x64 and linux-arm64 with glibc 2.34 or newer; ` +
-      `elsewhere build it from source (\`npm rebuild nsnet\`, which needs python3, make and g++)`,
-  );
+  const remedy = process.env.NSNET_BUILD_DIR
+    ? 'NSNET_BUILD_DIR chose that directory alone: point it at a build directory (e.g. build-cmake/Release), or unset it'
+    : 'The package ships prebuilt binaries for linux-x64 and linux-arm64 with glibc 2.34 or newer; ' +
+      'elsewhere build it from source (`npm rebuild nsnet`, which needs python3, make and g++)';
+  throw new NsnetError('NATIVE_MODULE_MISSING', `nsnet's native addon could not be loaded; tried: ${tried.join('; ')}. ${remedy}`);
 }
 
 /** A program built with the addon, from the directory the addon loads from. */

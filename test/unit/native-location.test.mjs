@@ -87,7 +87,8 @@ describe('the native loader', function () {
     const elsewhere = join(pkg, 'elsewhere');
     const { code, message } = load(pkg, { NSNET_BUILD_DIR: elsewhere });
     expect(code).to.equal('NATIVE_MODULE_MISSING');
-    expect(message).to.include(`tried: ${join(elsewhere, 'nsnet.node')} (not there).`);
+    expect(message).to.include(`tried: ${join(elsewhere, 'nsnet.node')} (not there). NSNET_BUILD_DIR chose that directory alone`);
+    expect(message).not.to.include('npm rebuild');
   });
 
   it('refuses a directory whose programs are missing, naming it', function () {
