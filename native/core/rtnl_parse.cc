@@ -117,7 +117,7 @@ bool parseRoutes(const uint8_t* data, size_t len, std::vector<RouteInfo>& out) {
   return parseAll(data, len, RTM_NEWROUTE, out, parseRoute);
 }
 
-bool parseLinkMessage(const Message& message, LinkInfo& info) { return parseLink(message, info); }
+bool parseLinkMessage(const Message& message, LinkInfo& info) { return parseLink(message, info, false); }
 bool parseAddressMessage(const Message& message, AddressInfo& info) { return parseAddress(message, info); }
 bool parseRouteMessage(const Message& message, RouteInfo& info) { return parseRoute(message, info); }
 
