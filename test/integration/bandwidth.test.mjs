@@ -172,6 +172,21 @@ describe('bandwidth limits', function () {
     }
   });
 
+  it('a limit without a burst on a network of a large MTU gets a burst a packet of that MTU fits in', async () => {
+    const jumbo = uniqueName('bwj');
+    await createBridgeNetwork({ name: jumbo, subnet: '10.183.0.0/24', mtu: 20000 });
+    const id = uniqueName('bwj');
+    try {
+      const c = await setupContainer(id, { network: jumbo, bandwidth: { ingress: { rate: '1mbit' }, egress: { rate: '1mbit' } } });
+      expect(c.endpoint.bandwidth).to.deep.equal({ ingress: { rate: 1e6, burst: 20014 }, egress: { rate: 1e6, burst: 20014 } });
+      expect(rootTbf(c.endpoint.hostIfname).burst).to.be.within(20013, 20014);
+      expect(rootTbf(ifbOf(c.endpoint)).burst).to.be.within(20013, 20014);
+    } finally {
+      await teardownContainer(id).catch(() => undefined);
+      await removeNetwork(jumbo, { force: true });
+    }
+  });
+
   it('refuses bad limits with INVALID_BANDWIDTH before anything is made', async () => {
     const before = { links: linkNames(), netns: (await NetNamespace.list()).length };
     const bad = [{ egress: { rate: 0 } }, { egress: { rate: -1e6 } }, { ingress: { rate: '200tbit' } }, { ingress: { rate: '10 megabits' } }, { egress: { burst: '32kb' } }, { egress: { rate: '10mbit', burst: 100 } }];
