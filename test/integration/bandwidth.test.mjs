@@ -219,6 +219,15 @@ describe('bandwidth limits', function () {
       expect(report.repaired.some((line) => line.endsWith(`up state of ifb ${ifb} put back`))).to.equal(true);
       expect(ipJson(['link', 'show', 'dev', ifb])[0].flags).to.include('UP');
       expect((await reconcile()).repaired.filter((line) => line.includes(host))).to.deep.equal([]);
+
+      // Renamed: made again under its name, and the renamed one, still tagged as the endpoint's, removed.
+      execFileSync('ip', ['link', 'set', ifb, 'down']);
+      execFileSync('ip', ['link', 'set', ifb, 'name', 'ifbrenamed']);
+      report = await reconcile();
+      expect(report.repaired.some((line) => line.includes(`ifb ${ifb} made again`))).to.equal(true);
+      expect(report.links).to.include('ifbrenamed');
+      expect(ifbs()).to.include(ifb).and.not.include('ifbrenamed');
+      expect(redirectTarget(host)).to.equal(ifb);
     } finally {
       await teardownContainer(id);
     }
