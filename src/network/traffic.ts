@@ -18,14 +18,16 @@ export interface TrafficTarget {
   joined?: string;
   /** None in host mode: the traffic is the host's, on no interface of the container's own. */
   netns?: { path: string; inode: number };
-  /** Its endpoints in the namespace, one per network, by interface name. */
-  interfaces: { ifname: string; network: string }[];
+  /** Its endpoints in the namespace, one per network, by interface name; `endpoint`: the endpoint's id. */
+  interfaces: { ifname: string; network: string; endpoint: string }[];
 }
 
 /** What an interface's counters read at one time. */
 export interface InterfaceCounters {
   ifname: string;
   network: string;
+  /** The endpoint's id: an interface of that name made anew (the container made again) is another's. */
+  endpoint: string;
   stats: LinkStats;
 }
 
@@ -56,7 +58,7 @@ export async function trafficTargets(ids: readonly string[]): Promise<TrafficTar
     target.netns = { path: record.netnsPath, inode };
     target.interfaces = endpoints
       .filter((e) => e.netnsInode === inode && e.status === 'ready')
-      .map((e) => ({ ifname: e.ifname, network: e.network }))
+      .map((e) => ({ ifname: e.ifname, network: e.network, endpoint: e.id }))
       .sort((a, b) => (a.ifname < b.ifname ? -1 : a.ifname > b.ifname ? 1 : 0));
     return target;
   });
@@ -87,9 +89,9 @@ export class TrafficReader {
       const byName = new Map(links.map((link) => [link.name, link.stats]));
       counters.set(
         target.id,
-        target.interfaces.flatMap(({ ifname, network }) => {
+        target.interfaces.flatMap(({ ifname, network, endpoint }) => {
           const stats = byName.get(ifname);
-          return stats ? [{ ifname, network, stats }] : [];
+          return stats ? [{ ifname, network, endpoint, stats }] : [];
         }),
       );
     }
