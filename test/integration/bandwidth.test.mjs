@@ -191,6 +191,9 @@ describe('bandwidth limits', function () {
     const before = { links: linkNames(), netns: (await NetNamespace.list()).length };
     const bad = [{ egress: { rate: 0 } }, { egress: { rate: -1e6 } }, { ingress: { rate: '200tbit' } }, { ingress: { rate: '10 megabits' } }, { egress: { burst: '32kb' } }, { egress: { rate: '10mbit', burst: 100 } }];
     for (const bandwidth of bad) await expectReject(setupContainer(uniqueName('bwr'), { network, bandwidth }), 'NsnetError', 'INVALID_BANDWIDTH');
+    for (const mode of ['host', 'none', 'container:nobody']) {
+      await expectReject(setupContainer(uniqueName('bwr'), { network: mode, bandwidth: { ingress: { rate: '1mbit' } } }), 'NsnetError', 'INVALID_ARGUMENT');
+    }
     expect(newLinks(before.links)).to.deep.equal([]);
     expect((await NetNamespace.list()).length).to.equal(before.netns);
   });
