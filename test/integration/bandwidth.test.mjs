@@ -231,6 +231,13 @@ describe('bandwidth limits', function () {
       expect(report.links).to.include('ifbrenamed');
       expect(ifbs()).to.include(ifb).and.not.include('ifbrenamed');
       expect(redirectTarget(host)).to.equal(ifb);
+
+      // Its tag removed: still the endpoint's (untagged in nsnet's group, under its name), tagged again.
+      execFileSync('ip', ['link', 'set', 'dev', ifb, 'alias', '']);
+      report = await reconcile();
+      expect(report.failures).to.deep.equal([]);
+      expect(report.repaired.some((line) => line.endsWith(`tag of ifb ${ifb} put back`))).to.equal(true);
+      expect(ipJson(['-d', 'link', 'show', 'dev', ifb])[0].ifalias).to.equal(`nsnet:endpoint:${network}:${c.endpoint.id}`);
     } finally {
       await teardownContainer(id);
     }
