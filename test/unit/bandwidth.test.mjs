@@ -102,7 +102,7 @@ describe('bandwidth limits', function () {
   describe('what reconcile finds missing', function () {
     const endpoint = { id: 'abc', network: 'n', hostIfname: 'vethabc', bandwidth: { ingress: { rate: 10e6, burst: 16384 }, egress: { rate: 20e6, burst: 32768 }, ifb: 'ifbabc' } };
     const hostEnd = { index: 5, name: 'vethabc' };
-    const ifb = { index: 9, name: 'ifbabc' };
+    const ifb = { index: 9, name: 'ifbabc', alias: 'nsnet:endpoint:n:abc' };
     const complete = [
       { index: 5, kind: 'tbf', handle: 0x10000, parent: 0xffffffff, tbf: { rate: 1250000 } },
       { index: 5, kind: 'ingress', handle: 0xffff0000, parent: 0xfffffff1 },
@@ -121,6 +121,7 @@ describe('bandwidth limits', function () {
       expect(limitRepairs(endpoint, { hostEnd, ifb, qdiscs: complete, filters: filters.slice(0, 1) })[0]).to.match(/redirect/);
       expect(limitRepairs(endpoint, { hostEnd, qdiscs: complete, filters })[0]).to.match(/ifb ifbabc made again/);
       expect(limitRepairs(endpoint, { hostEnd, ifb: { ...ifb, up: false }, qdiscs: complete, filters })).to.deep.equal(['up state of ifb ifbabc']);
+      expect(limitRepairs(endpoint, { hostEnd, ifb: { ...ifb, alias: undefined }, qdiscs: complete, filters })).to.deep.equal(['tag of ifb ifbabc']);
     });
   });
 
