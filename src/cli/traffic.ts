@@ -6,7 +6,7 @@ import type { LinkStats } from '../rtnl/links';
 import type { InterfaceCounters, TrafficSample, TrafficTarget } from '../network/traffic';
 import { humanBytes, humanRate } from './units';
 
-/** Bytes per second over the last interval; null without an earlier sample (of the same interface, for an interface's). */
+/** Bytes per second over the last interval; null without an earlier sample (of the same endpoint's interface, for an interface's). */
 interface Rates {
   rxRate: number | null;
   txRate: number | null;
@@ -36,8 +36,9 @@ export function containerTraffic(targets: readonly TrafficTarget[], sample: Traf
     const counters = sample.counters.get(target.id);
     if (!counters) return [];
     const earlier = previous?.counters.get(target.id);
-    const before = new Map((earlier ?? []).map((c) => [c.ifname, c.stats]));
-    const interfaces = counters.map((c) => interfaceTraffic(c, before.get(c.ifname), seconds));
+    // By endpoint: the same name in a container made again between two samples is another interface.
+    const before = new Map((earlier ?? []).map((c) => [c.endpoint, c.stats]));
+    const interfaces = counters.map((c) => interfaceTraffic(c, before.get(c.endpoint), seconds));
     const counted = target.netns !== undefined;
     const rated = counted && earlier !== undefined;
     const entry: ContainerTraffic = {

@@ -99,35 +99,48 @@ export function formatRate(bits: number): string {
   return `${bits}bit`;
 }
 
-/** The burst a limit gets when none is asked for. */
-export function defaultBurst(rate: number): number {
-  return Math.min(MAX_BURST, Math.max(MIN_DEFAULT_BURST, Math.ceil(((rate / 8) * DEFAULT_BURST_MS) / 1000)));
+/** The burst a limit gets when none is asked for; with `mtu`, a packet of that MTU fits too. */
+export function defaultBurst(rate: number, mtu = 0): number {
+  return Math.min(MAX_BURST, Math.max(MIN_DEFAULT_BURST, packetSize(mtu), Math.ceil(((rate / 8) * DEFAULT_BURST_MS) / 1000)));
 }
 
-function checkLimit(limit: { rate?: unknown; burst?: unknown }, what: string): BandwidthLimit {
+/** A packet of the MTU with its Ethernet header. */
+const packetSize = (mtu: number) => mtu + 14;
+
+/** Limits as asked for: a burst only where one was given (the default needs the network's MTU). */
+export type AskedLimits = { [direction in 'ingress' | 'egress']?: { rate: number; burst?: number } };
+
+function checkLimit(limit: { rate?: unknown; burst?: unknown }, what: string): { rate: number; burst?: number } {
   if (limit.rate === undefined) throw bad(`${what}.rate`, limit.burst === undefined ? 'is missing' : 'is missing: a burst needs a rate');
   const rate = parseRate(limit.rate, `${what}.rate`);
-  return { rate, burst: limit.burst === undefined ? defaultBurst(rate) : parseSize(limit.burst, `${what}.burst`) };
+  return limit.burst === undefined ? { rate } : { rate, burst: parseSize(limit.burst, `${what}.burst`) };
 }
 
 /** The limits asked for, checked (INVALID_BANDWIDTH), without the device they will need; undefined for none. */
-export function checkBandwidth(options: BandwidthOptions | undefined): Omit<BandwidthRecord, 'ifb'> | undefined {
+export function checkBandwidth(options: BandwidthOptions | undefined): AskedLimits | undefined {
   if (!options) return undefined;
-  const limits: Omit<BandwidthRecord, 'ifb'> = {};
+  const limits: AskedLimits = {};
   if (options.ingress) limits.ingress = checkLimit(options.ingress, 'bandwidth.ingress');
   if (options.egress) limits.egress = checkLimit(options.egress, 'bandwidth.egress');
   return limits.ingress || limits.egress ? limits : undefined;
 }
 
 /**
- * A burst must hold a whole packet of the network's MTU and its Ethernet
- * header, or the bucket never lets one of that size through.
+ * The limits on a network of MTU `mtu`: a burst not asked for is the
+ * default, and one asked for must hold a whole packet of the MTU and its
+ * Ethernet header, or the bucket never lets one of that size through.
  */
-export function checkBurstFits(limits: Omit<BandwidthRecord, 'ifb'> | undefined, mtu: number): void {
+export function limitsFor(asked: AskedLimits | undefined, mtu: number): Omit<BandwidthRecord, 'ifb'> | undefined {
+  if (!asked) return undefined;
+  const limits: Omit<BandwidthRecord, 'ifb'> = {};
   for (const direction of ['ingress', 'egress'] as const) {
-    const burst = limits?.[direction]?.burst;
-    if (burst !== undefined && burst < mtu + 14) throw bad(`bandwidth.${direction}.burst`, `of ${burst} bytes cannot hold a packet of the network's MTU (${mtu} + 14 bytes)`);
+    const limit = asked[direction];
+    if (!limit) continue;
+    const { rate, burst } = limit;
+    if (burst !== undefined && burst < packetSize(mtu)) throw bad(`bandwidth.${direction}.burst`, `of ${burst} bytes cannot hold a packet of the network's MTU (${mtu} + 14 bytes)`);
+    limits[direction] = { rate, burst: burst ?? defaultBurst(rate, mtu) } satisfies BandwidthLimit;
   }
+  return limits;
 }
 
 /**

@@ -1,13 +1,12 @@
 /** Connect options: what a caller may ask of an endpoint, checked before anything is made. */
 import { invalid, NsnetError } from '../errors';
 import { parsePublish } from '../firewall/publish';
-import type { BandwidthRecord } from '../types/bandwidth';
 import { type ConnectOptions, ConnectOptionsSchema } from '../types/endpoint';
 import { ipFamily } from '../types/ip';
 import type { PortRequest } from '../types/ports';
 import { describeProblem, type SchemaProblem, Validator } from '../types/schema';
 import { checkMac, checkNewInterfaceName } from '../validate';
-import { checkBandwidth } from './bandwidth';
+import { type AskedLimits, checkBandwidth } from './bandwidth';
 import { randomLocalMac } from './mac';
 
 export interface ConnectInput {
@@ -18,8 +17,8 @@ export interface ConnectInput {
   ip?: string;
   ipv6?: string;
   publish: PortRequest[];
-  /** Rate limits, checked (rates in bits per second, bursts in bytes). */
-  bandwidth?: Omit<BandwidthRecord, 'ifb'>;
+  /** Rate limits, checked (rates in bits per second, bursts in bytes where asked for). */
+  bandwidth?: AskedLimits;
 }
 
 const connectOptions = new Validator(ConnectOptionsSchema);

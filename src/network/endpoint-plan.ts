@@ -14,17 +14,20 @@ import { Subnet } from '../ipam/subnet';
 import { NetNamespace } from '../netns';
 import { processAlive } from '../state/process-alive';
 import { currentStore } from '../state/store';
+import type { BandwidthRecord } from '../types/bandwidth';
 import { endpointKey, type EndpointRecord } from '../types/endpoint';
 import { isIPv6 } from '../types/ip';
 import type { NetworkRecord } from '../types/network';
-import { checkBurstFits } from './bandwidth';
+import { limitsFor } from './bandwidth';
 import type { ConnectInput } from './connect-options';
 import { allOrFirstFailure } from './plumbing';
 import { ifbName } from './shaping';
 import { forgetEndpointLocked, teardownEndpointLocked } from './teardown';
 import { Undo } from './undo';
 
-export interface EndpointPlan extends ConnectInput {
+export interface EndpointPlan extends Omit<ConnectInput, 'bandwidth'> {
+  /** Rate limits with their bursts, a default one fitting the network's MTU. */
+  bandwidth?: Omit<BandwidthRecord, 'ifb'>;
   /** The endpoint's id, and the name of its host end that derives from it. */
   id: string;
   hostIfname: string;
@@ -40,9 +43,10 @@ export function planEndpoint(network: NetworkRecord, input: ConnectInput): Endpo
     throw new NsnetError('INVALID_PUBLISH', `network "${network.name}" has no IPv6 subnet for a port published on ${v6.hostIp ?? network.hostIp}`);
   }
   if (input.ipv6 !== undefined && !network.ipv6) throw invalid(`network "${network.name}" has no IPv6 subnet for ipv6 ${input.ipv6}`);
-  checkBurstFits(input.bandwidth, network.mtu);
+  const { bandwidth: asked, ...rest } = input;
+  const bandwidth = limitsFor(asked, network.mtu);
   const id = randomBytes(8).toString('hex');
-  return { ...input, id, hostIfname: `veth${id.slice(0, 7)}` };
+  return { ...rest, ...(bandwidth ? { bandwidth } : {}), id, hostIfname: `veth${id.slice(0, 7)}` };
 }
 
 /** The stored network is still the one a caller looked up (not removed, nor made again since). */

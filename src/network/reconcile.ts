@@ -175,11 +175,12 @@ export async function reconcile(options: ReconcileOptions = {}): Promise<Reconci
       if (owner?.kind !== 'endpoint' || liveIds.has(owner.id) || waiting.has(owner.id)) continue;
       if (await attempt(`link ${link.name}`, () => NetNamespace.host().links.delete(link.index))) report.links.push(link.name);
     }
-    // An ifb of no live endpoint's, or untagged in nsnet's group and named by none (a connect that died making it).
+    // An ifb of no live endpoint's, or not under the name its record gives (renamed by hand: one was made
+    // again under that name), or untagged in nsnet's group and named by none (a connect that died making it).
     const liveIfbs = new Set(live.flatMap((e) => e.bandwidth?.ifb ?? []));
     for (const link of await NetNamespace.host().links.list({ kind: 'ifb' })) {
       const owner = parseTag(link.alias);
-      const orphan = owner?.kind === 'endpoint' ? !liveIds.has(owner.id) : link.alias === undefined && link.linkGroup === IFB_LINK_GROUP && !liveIfbs.has(link.name);
+      const orphan = owner?.kind === 'endpoint' ? !liveIds.has(owner.id) || !liveIfbs.has(link.name) : link.alias === undefined && link.linkGroup === IFB_LINK_GROUP && !liveIfbs.has(link.name);
       if (orphan && (await attempt(`link ${link.name}`, () => NetNamespace.host().links.delete(link.index)))) report.links.push(link.name);
     }
 

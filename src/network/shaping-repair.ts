@@ -11,13 +11,13 @@ import { type Filter, INGRESS_PARENT, listIngressFilters, listQdiscs, type Qdisc
 import type { EndpointRecord } from '../types/endpoint';
 import { endpointTag } from '../types/ownership';
 import { formatRate, tbfParameters } from './bandwidth';
-import { applyLimits, createIfb } from './shaping';
+import { applyLimits, createIfb, isIfbOf } from './shaping';
 
 /** What the kernel shows of an endpoint's limits. */
 export interface LimitsSeen {
   hostEnd: Pick<Link, 'index' | 'name'>;
-  /** The endpoint's ifb, if it is there and its. */
-  ifb?: Pick<Link, 'index' | 'name'> & { up?: boolean };
+  /** The endpoint's ifb, if it is there and its; `alias`: its tag (none: to be put back). */
+  ifb?: Pick<Link, 'index' | 'name'> & { up?: boolean; alias?: string };
   qdiscs: readonly Qdisc[];
   /** The filters on the host end's ingress qdisc. */
   filters: readonly Filter[];
@@ -40,6 +40,7 @@ export function limitRepairs(endpoint: EndpointRecord, seen: LimitsSeen): string
   const redirect = filters.some((f) => f.redirect === seen.ifb?.index);
   if (!onIfb) missing.push(`egress limit ${formatRate(egress.rate)} (tbf on ${seen.ifb.name})`);
   if (seen.ifb.up === false) missing.push(`up state of ifb ${seen.ifb.name}`);
+  if (seen.ifb.alias === undefined) missing.push(`tag of ifb ${seen.ifb.name}`);
   if (!ingressQdisc || !redirect) missing.push(`egress redirect of ${hostEnd.name} to ${seen.ifb.name} (ingress qdisc, u32 filter)`);
   return missing;
 }
@@ -49,7 +50,7 @@ async function seenFor(endpoint: EndpointRecord, qdiscs: readonly Qdisc[]): Prom
   const hostEnd = await host.links.get(endpoint.hostIfname);
   const name = endpoint.bandwidth?.ifb;
   const found = name === undefined ? undefined : await unlessGone(() => host.links.get(name));
-  const ifb = found?.kind === 'ifb' && found.alias === endpointTag(endpoint.network, endpoint.id) ? found : undefined;
+  const ifb = found && isIfbOf(endpoint, found) ? found : undefined;
   const hasIngress = qdiscs.some((q) => q.index === hostEnd.index && q.parent === INGRESS_PARENT);
   const filters = hasIngress ? await listIngressFilters(host, hostEnd.index) : [];
   return { hostEnd, ifb, qdiscs, filters };
@@ -75,6 +76,7 @@ export async function repairLimits(endpoints: readonly { endpoint: EndpointRecor
       const missing = limitRepairs(endpoint, seen);
       if (!missing.length) continue;
       const ifb = endpoint.bandwidth?.egress && !seen.ifb ? await createIfb(endpoint, mtu(endpoint)) : seen.ifb;
+      if (ifb && ifb.alias === undefined) await NetNamespace.host().links.set(ifb.index, { alias: endpointTag(endpoint.network, endpoint.id) });
       await applyLimits(endpoint, seen.hostEnd.index, ifb?.index, true);
       report.repaired.push(...missing.map((what) => `${subject}: ${what} put back`));
     } catch (error) {

@@ -68,6 +68,15 @@ export async function applyLimits(record: EndpointRecord, hostIndex: number, ifb
 }
 
 /**
+ * `link`, found under the name of the endpoint's ifb, is that ifb: tagged
+ * with its alias, or untagged in nsnet's group (a connect that died before
+ * tagging it, or a tag removed by hand).
+ */
+export function isIfbOf(record: EndpointRecord, link: Pick<Link, 'kind' | 'alias' | 'linkGroup'>): boolean {
+  return link.kind === 'ifb' && (link.alias === endpointTag(record.network, record.id) || (link.alias === undefined && link.linkGroup === IFB_LINK_GROUP));
+}
+
+/**
  * Deletes the endpoint's ifb if it is this endpoint's: tagged with its
  * alias, or, for a connect that died before tagging it, untagged in nsnet's
  * group. Gone already, or none, is fine.
@@ -78,8 +87,7 @@ export async function removeIfb(record: EndpointRecord): Promise<void> {
   const host = NetNamespace.host();
   try {
     const link = await host.links.get(name);
-    const ours = link.kind === 'ifb' && (link.alias === endpointTag(record.network, record.id) || (link.alias === undefined && link.linkGroup === IFB_LINK_GROUP));
-    if (ours) await host.links.delete(link.index);
+    if (isIfbOf(record, link)) await host.links.delete(link.index);
   } catch (error) {
     if (!isGone(error)) throw error;
   }

@@ -18,14 +18,16 @@ export interface TrafficTarget {
   joined?: string;
   /** None in host mode: the traffic is the host's, on no interface of the container's own. */
   netns?: { path: string; inode: number };
-  /** Its endpoints in the namespace, one per network, by interface name. */
-  interfaces: { ifname: string; network: string }[];
+  /** Its endpoints in the namespace, one per network, by interface name; `endpoint`: the endpoint's id. */
+  interfaces: { ifname: string; network: string; endpoint: string }[];
 }
 
 /** What an interface's counters read at one time. */
 export interface InterfaceCounters {
   ifname: string;
   network: string;
+  /** The endpoint's id: an interface of that name made anew (the container made again) is another's. */
+  endpoint: string;
   stats: LinkStats;
 }
 
@@ -56,7 +58,7 @@ export async function trafficTargets(ids: readonly string[]): Promise<TrafficTar
     target.netns = { path: record.netnsPath, inode };
     target.interfaces = endpoints
       .filter((e) => e.netnsInode === inode && e.status === 'ready')
-      .map((e) => ({ ifname: e.ifname, network: e.network }))
+      .map((e) => ({ ifname: e.ifname, network: e.network, endpoint: e.id }))
       .sort((a, b) => (a.ifname < b.ifname ? -1 : a.ifname > b.ifname ? 1 : 0));
     return target;
   });
@@ -64,58 +66,42 @@ export async function trafficTargets(ids: readonly string[]): Promise<TrafficTar
 
 /**
  * Reads the counters of targets' interfaces: one link dump per namespace (a
- * container and those that joined it share one), through handles kept open
- * from one reading to the next.
+ * container and those that joined it share one). Each namespace's handle is
+ * closed once read: a handle (its descriptor, its netlink socket) kept from
+ * one reading to the next would keep the namespace of a container torn down
+ * meanwhile alive, and its veth on the bridge with its address.
  */
-export class TrafficReader {
-  private readonly namespaces = new Map<string, NetNamespace>();
-
-  async read(targets: readonly TrafficTarget[]): Promise<TrafficSample> {
-    const keys = new Map<string, { path: string; inode: number }>();
-    for (const { netns } of targets) if (netns) keys.set(namespaceKey(netns), netns);
-    for (const [key, ns] of this.namespaces) {
-      if (keys.has(key)) continue;
-      ns.close();
-      this.namespaces.delete(key);
-    }
-    const dumps = await Promise.all([...keys].map(async ([key, netns]) => [key, await this.linksOf(key, netns)] as const));
-    const linksByNamespace = new Map(dumps);
-    const counters = new Map<string, InterfaceCounters[]>();
-    for (const target of targets) {
-      const links = target.netns ? linksByNamespace.get(namespaceKey(target.netns)) : [];
-      if (!links) continue;
-      const byName = new Map(links.map((link) => [link.name, link.stats]));
-      counters.set(
-        target.id,
-        target.interfaces.flatMap(({ ifname, network }) => {
-          const stats = byName.get(ifname);
-          return stats ? [{ ifname, network, stats }] : [];
-        }),
-      );
-    }
-    return { at: performance.now(), counters };
+export async function readTraffic(targets: readonly TrafficTarget[]): Promise<TrafficSample> {
+  const namespaces = new Map<string, { path: string; inode: number }>();
+  for (const { netns } of targets) if (netns) namespaces.set(namespaceKey(netns), netns);
+  const dumps = await Promise.all([...namespaces].map(async ([key, netns]) => [key, await linksOf(netns)] as const));
+  const linksByNamespace = new Map(dumps);
+  const counters = new Map<string, InterfaceCounters[]>();
+  for (const target of targets) {
+    const links = target.netns ? linksByNamespace.get(namespaceKey(target.netns)) : [];
+    if (!links) continue;
+    const byName = new Map(links.map((link) => [link.name, link.stats]));
+    counters.set(
+      target.id,
+      target.interfaces.flatMap(({ ifname, network, endpoint }) => {
+        const stats = byName.get(ifname);
+        return stats ? [{ ifname, network, endpoint, stats }] : [];
+      }),
+    );
   }
+  return { at: performance.now(), counters };
+}
 
-  close(): void {
-    for (const ns of this.namespaces.values()) ns.close();
-    this.namespaces.clear();
-  }
-
-  /** The namespace's links with their counters; undefined once it is gone. */
-  private async linksOf(key: string, netns: { path: string; inode: number }): Promise<Link[] | undefined> {
-    let ns = this.namespaces.get(key);
-    if (!ns) {
-      ns = NetNamespace.atPath(netns.path, netns.inode);
-      this.namespaces.set(key, ns);
-    }
-    try {
-      return await ns.links.list({ stats: true });
-    } catch (error) {
-      if (!(error instanceof NsnetError) || error.code !== 'NETNS_NOT_FOUND') throw error;
-      ns.close();
-      this.namespaces.delete(key);
-      return undefined;
-    }
+/** The namespace's links with their counters; undefined once it is gone. */
+async function linksOf(netns: { path: string; inode: number }): Promise<Link[] | undefined> {
+  const ns = NetNamespace.atPath(netns.path, netns.inode);
+  try {
+    return await ns.links.list({ stats: true });
+  } catch (error) {
+    if (!(error instanceof NsnetError) || error.code !== 'NETNS_NOT_FOUND') throw error;
+    return undefined;
+  } finally {
+    ns.close();
   }
 }
 

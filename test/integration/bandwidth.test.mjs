@@ -172,10 +172,28 @@ describe('bandwidth limits', function () {
     }
   });
 
+  it('a limit without a burst on a network of a large MTU gets a burst a packet of that MTU fits in', async () => {
+    const jumbo = uniqueName('bwj');
+    await createBridgeNetwork({ name: jumbo, subnet: '10.183.0.0/24', mtu: 20000 });
+    const id = uniqueName('bwj');
+    try {
+      const c = await setupContainer(id, { network: jumbo, bandwidth: { ingress: { rate: '1mbit' }, egress: { rate: '1mbit' } } });
+      expect(c.endpoint.bandwidth).to.deep.equal({ ingress: { rate: 1e6, burst: 20014 }, egress: { rate: 1e6, burst: 20014 } });
+      expect(rootTbf(c.endpoint.hostIfname).burst).to.be.within(20013, 20014);
+      expect(rootTbf(ifbOf(c.endpoint)).burst).to.be.within(20013, 20014);
+    } finally {
+      await teardownContainer(id).catch(() => undefined);
+      await removeNetwork(jumbo, { force: true });
+    }
+  });
+
   it('refuses bad limits with INVALID_BANDWIDTH before anything is made', async () => {
     const before = { links: linkNames(), netns: (await NetNamespace.list()).length };
     const bad = [{ egress: { rate: 0 } }, { egress: { rate: -1e6 } }, { ingress: { rate: '200tbit' } }, { ingress: { rate: '10 megabits' } }, { egress: { burst: '32kb' } }, { egress: { rate: '10mbit', burst: 100 } }];
     for (const bandwidth of bad) await expectReject(setupContainer(uniqueName('bwr'), { network, bandwidth }), 'NsnetError', 'INVALID_BANDWIDTH');
+    for (const mode of ['host', 'none', 'container:nobody']) {
+      await expectReject(setupContainer(uniqueName('bwr'), { network: mode, bandwidth: { ingress: { rate: '1mbit' } } }), 'NsnetError', 'INVALID_ARGUMENT');
+    }
     expect(newLinks(before.links)).to.deep.equal([]);
     expect((await NetNamespace.list()).length).to.equal(before.netns);
   });
@@ -204,6 +222,22 @@ describe('bandwidth limits', function () {
       expect(report.repaired.some((line) => line.endsWith(`up state of ifb ${ifb} put back`))).to.equal(true);
       expect(ipJson(['link', 'show', 'dev', ifb])[0].flags).to.include('UP');
       expect((await reconcile()).repaired.filter((line) => line.includes(host))).to.deep.equal([]);
+
+      // Renamed: made again under its name, and the renamed one, still tagged as the endpoint's, removed.
+      execFileSync('ip', ['link', 'set', ifb, 'down']);
+      execFileSync('ip', ['link', 'set', ifb, 'name', 'ifbrenamed']);
+      report = await reconcile();
+      expect(report.repaired.some((line) => line.includes(`ifb ${ifb} made again`))).to.equal(true);
+      expect(report.links).to.include('ifbrenamed');
+      expect(ifbs()).to.include(ifb).and.not.include('ifbrenamed');
+      expect(redirectTarget(host)).to.equal(ifb);
+
+      // Its tag removed: still the endpoint's (untagged in nsnet's group, under its name), tagged again.
+      execFileSync('ip', ['link', 'set', 'dev', ifb, 'alias', '']);
+      report = await reconcile();
+      expect(report.failures).to.deep.equal([]);
+      expect(report.repaired.some((line) => line.endsWith(`tag of ifb ${ifb} put back`))).to.equal(true);
+      expect(ipJson(['-d', 'link', 'show', 'dev', ifb])[0].ifalias).to.equal(`nsnet:endpoint:${network}:${c.endpoint.id}`);
     } finally {
       await teardownContainer(id);
     }

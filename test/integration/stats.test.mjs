@@ -197,4 +197,26 @@ describe('traffic figures', function () {
       }
     });
   }
+
+  it('keeps no namespace open between refreshes: a container torn down while it streams has its veth gone at once', async () => {
+    const id = uniqueName('stg');
+    const c = await setupContainer(id, { network: front.name });
+    const child = spawn(process.execPath, [bin, 'stats', '--json'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let stdout = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    try {
+      const listed = () => stdout.split('\n').filter(Boolean).some((line) => JSON.parse(line).some((e) => e.id === id && e.interfaces.length === 1));
+      const deadline = Date.now() + 15000;
+      while (!listed() && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 20));
+      expect(listed(), stdout).to.equal(true);
+      // Just after a refresh, a second before the next.
+      await teardownContainer(id);
+      const hostEnds = () => ipJson(['link', 'show', 'type', 'veth']).map((link) => link.ifname);
+      for (let i = 0; i < 8 && hostEnds().includes(c.endpoint.hostIfname); i++) await new Promise((r) => setTimeout(r, 50));
+      expect(hostEnds()).to.not.include(c.endpoint.hostIfname);
+    } finally {
+      child.kill('SIGTERM');
+      await teardownContainer(id).catch(() => undefined);
+    }
+  });
 });

@@ -3,7 +3,7 @@
 // missing from what the kernel shows.
 import { expect } from 'chai';
 
-import { checkBandwidth, checkBurstFits, defaultBurst, formatRate, parseRate, parseSize, tbfParameters } from '../../dist/network/bandwidth.js';
+import { checkBandwidth, defaultBurst, formatRate, limitsFor, parseRate, parseSize, tbfParameters } from '../../dist/network/bandwidth.js';
 import { checkConnectInput } from '../../dist/network/connect-options.js';
 import { limitRepairs } from '../../dist/network/shaping-repair.js';
 import { readConfig } from '../../dist/cni/config.js';
@@ -66,15 +66,20 @@ describe('bandwidth limits', function () {
     it('gives a limit without a burst 10 ms at its rate, 16 KiB at least', function () {
       expect(defaultBurst(10e6)).to.equal(16384);
       expect(defaultBurst(1e9)).to.equal(1250000);
-      expect(checkBandwidth({ egress: { rate: '1gbit' } })).to.deep.equal({ egress: { rate: 1e9, burst: 1250000 } });
-      expect(checkBandwidth({ ingress: { rate: '10mbit', burst: '32kb' } })).to.deep.equal({ ingress: { rate: 10e6, burst: 32768 } });
+      expect(limitsFor(checkBandwidth({ egress: { rate: '1gbit' } }), 1500)).to.deep.equal({ egress: { rate: 1e9, burst: 1250000 } });
+      expect(limitsFor(checkBandwidth({ ingress: { rate: '10mbit', burst: '32kb' } }), 1500)).to.deep.equal({ ingress: { rate: 10e6, burst: 32768 } });
       expect(checkBandwidth({})).to.equal(undefined);
+    });
+
+    it('gives a limit without a burst on a network of a large MTU a burst a packet of that MTU fits in', function () {
+      const limits = limitsFor(checkBandwidth({ ingress: { rate: '1mbit' }, egress: { rate: '10gbit' } }), 65000);
+      expect(limits).to.deep.equal({ ingress: { rate: 1e6, burst: 65014 }, egress: { rate: 10e9, burst: 12500000 } });
     });
 
     it('refuses a burst without a rate, and a burst too small for a packet of the MTU', function () {
       expect(refusal(() => checkBandwidth({ egress: { burst: '32kb' } }))).to.equal('INVALID_BANDWIDTH');
-      expect(refusal(() => checkBurstFits({ ingress: { rate: 1e6, burst: 1500 } }, 1500))).to.equal('INVALID_BANDWIDTH');
-      expect(refusal(() => checkBurstFits({ ingress: { rate: 1e6, burst: 1514 } }, 1500))).to.equal('no error');
+      expect(refusal(() => limitsFor({ ingress: { rate: 1e6, burst: 1500 } }, 1500))).to.equal('INVALID_BANDWIDTH');
+      expect(refusal(() => limitsFor({ ingress: { rate: 1e6, burst: 1514 } }, 1500))).to.equal('no error');
     });
 
     it('refuses bad limits among connect options before anything is made, unknown keys too', function () {
@@ -82,7 +87,7 @@ describe('bandwidth limits', function () {
       expect(refusal(() => checkConnectInput({ bandwidth: { egress: { rate: '10mbit', ceil: 1 } } }))).to.equal('INVALID_BANDWIDTH');
       expect(refusal(() => checkConnectInput({ bandwidth: { sideways: { rate: 1e6 } } }))).to.equal('INVALID_BANDWIDTH');
       expect(refusal(() => checkConnectInput({ bandwidth: { egress: { rate: true } } }))).to.equal('INVALID_BANDWIDTH');
-      expect(checkConnectInput({ bandwidth: { ingress: { rate: '10mbit' } } }).bandwidth).to.deep.equal({ ingress: { rate: 10e6, burst: 16384 } });
+      expect(checkConnectInput({ bandwidth: { ingress: { rate: '10mbit' } } }).bandwidth).to.deep.equal({ ingress: { rate: 10e6 } });
     });
 
     it("computes a tbf's parameters as the CNI bandwidth plugin does (25 ms of queue beside the burst)", function () {
@@ -97,7 +102,7 @@ describe('bandwidth limits', function () {
   describe('what reconcile finds missing', function () {
     const endpoint = { id: 'abc', network: 'n', hostIfname: 'vethabc', bandwidth: { ingress: { rate: 10e6, burst: 16384 }, egress: { rate: 20e6, burst: 32768 }, ifb: 'ifbabc' } };
     const hostEnd = { index: 5, name: 'vethabc' };
-    const ifb = { index: 9, name: 'ifbabc' };
+    const ifb = { index: 9, name: 'ifbabc', alias: 'nsnet:endpoint:n:abc' };
     const complete = [
       { index: 5, kind: 'tbf', handle: 0x10000, parent: 0xffffffff, tbf: { rate: 1250000 } },
       { index: 5, kind: 'ingress', handle: 0xffff0000, parent: 0xfffffff1 },
@@ -116,6 +121,7 @@ describe('bandwidth limits', function () {
       expect(limitRepairs(endpoint, { hostEnd, ifb, qdiscs: complete, filters: filters.slice(0, 1) })[0]).to.match(/redirect/);
       expect(limitRepairs(endpoint, { hostEnd, qdiscs: complete, filters })[0]).to.match(/ifb ifbabc made again/);
       expect(limitRepairs(endpoint, { hostEnd, ifb: { ...ifb, up: false }, qdiscs: complete, filters })).to.deep.equal(['up state of ifb ifbabc']);
+      expect(limitRepairs(endpoint, { hostEnd, ifb: { ...ifb, alias: undefined }, qdiscs: complete, filters })).to.deep.equal(['tag of ifb ifbabc']);
     });
   });
 

@@ -9,14 +9,14 @@ import { humanBytes, humanRate } from '../../dist/cli/units.js';
 const counters = (rxBytes, txBytes) => ({ rxBytes, txBytes, rxPackets: 1, txPackets: 1, rxErrors: 0, txErrors: 0, rxDropped: 0, txDropped: 0, multicast: 0 });
 const netns = { path: '/run/netns/web', inode: 4026532000 };
 const targets = [
-  { id: 'web', mode: 'network', netns, interfaces: [{ ifname: 'eth0', network: 'front' }, { ifname: 'eth1', network: 'back' }] },
-  { id: 'side', mode: 'container', joined: 'web', netns, interfaces: [{ ifname: 'eth0', network: 'front' }] },
+  { id: 'web', mode: 'network', netns, interfaces: [{ ifname: 'eth0', network: 'front', endpoint: 'e1-eth0' }, { ifname: 'eth1', network: 'back', endpoint: 'e1-eth1' }] },
+  { id: 'side', mode: 'container', joined: 'web', netns, interfaces: [{ ifname: 'eth0', network: 'front', endpoint: 'e1-eth0' }] },
   { id: 'tool', mode: 'host', interfaces: [] },
   { id: 'quiet', mode: 'none', netns: { path: '/run/netns/quiet', inode: 4026532001 }, interfaces: [] },
 ];
 
-function sample(at, web) {
-  const ifaces = (list) => list.map(([ifname, network, rx, tx]) => ({ ifname, network, stats: counters(rx, tx) }));
+function sample(at, web, endpoint = 'e1') {
+  const ifaces = (list) => list.map(([ifname, network, rx, tx]) => ({ ifname, network, endpoint: `${endpoint}-${ifname}`, stats: counters(rx, tx) }));
   return {
     at,
     counters: new Map([
@@ -69,6 +69,14 @@ describe('nsnet stats output', () => {
     const [web] = containerTraffic(targets, second, first);
     expect(web.interfaces[0]).to.include({ rxRate: null, txRate: null });
     expect(web).to.include({ rxRate: null, txRate: null });
+  });
+
+  it('gives no rate for an interface of the same name of a container made anew, though its counters are higher', () => {
+    const first = sample(0, [['eth0', 'front', 100, 100], ['eth1', 'back', 0, 0]]);
+    const second = sample(1000, [['eth0', 'front', 5000, 5000], ['eth1', 'back', 50, 0]], 'e2');
+    const [web] = containerTraffic(targets, second, first);
+    expect(web.interfaces.map((i) => [i.rxRate, i.txRate])).to.deep.equal([[null, null], [null, null]]);
+    expect(web).to.include({ rxBytes: 5050, rxRate: null, txRate: null });
   });
 
   it('leaves out a container whose namespace went away', () => {

@@ -1,7 +1,7 @@
 /** `nsnet stats`: containers' network traffic, as Docker's NET I/O column, with rates. */
 import { Command } from 'commander';
 
-import { type TrafficSample, type TrafficTarget, TrafficReader, trafficTargets } from '../../network/traffic';
+import { readTraffic, type TrafficSample, type TrafficTarget, trafficTargets } from '../../network/traffic';
 import { LiveScreen } from '../live-screen';
 import { printJson, tableText } from '../output';
 import { containerTraffic, TRAFFIC_HEADER, trafficRows } from '../traffic';
@@ -17,22 +17,20 @@ export function statsCommand(): Command {
     .option('--json', 'print JSON: one array, or with streaming one array per line and refresh')
     .action(async (ids: string[], options: { stream: boolean; json?: boolean }) => {
       const stop = new StopSignal();
-      const reader = new TrafficReader();
       try {
-        await (options.stream ? stream(ids, reader, stop, options.json === true) : once(ids, reader, stop, options.json === true));
+        await (options.stream ? stream(ids, stop, options.json === true) : once(ids, stop, options.json === true));
       } finally {
-        reader.close();
         stop.dispose();
       }
     });
 }
 
 /** Two samples a second apart, printed once: a rate needs an interval, as Docker's --no-stream waits for one. */
-async function once(ids: string[], reader: TrafficReader, stop: StopSignal, json: boolean): Promise<void> {
+async function once(ids: string[], stop: StopSignal, json: boolean): Promise<void> {
   const targets = await trafficTargets(ids);
-  const first = await reader.read(targets);
+  const first = await readTraffic(targets);
   if (await stop.within(INTERVAL_MS)) return;
-  const entries = containerTraffic(targets, await reader.read(targets), first);
+  const entries = containerTraffic(targets, await readTraffic(targets), first);
   if (json) printJson(entries);
   else process.stdout.write(tableText(TRAFFIC_HEADER, trafficRows(entries)));
 }
@@ -42,14 +40,14 @@ async function once(ids: string[], reader: TrafficReader, stop: StopSignal, json
  * rates '-'). The containers are listed anew each time: every one that is
  * there, or those of `ids` that still are.
  */
-async function stream(ids: string[], reader: TrafficReader, stop: StopSignal, json: boolean): Promise<void> {
+async function stream(ids: string[], stop: StopSignal, json: boolean): Promise<void> {
   let targets = await trafficTargets(ids);
   const asked = new Set(ids);
   const screen = new LiveScreen();
   let previous: TrafficSample | undefined;
   try {
     while (!stop.stopped) {
-      const sample = await reader.read(targets);
+      const sample = await readTraffic(targets);
       const entries = containerTraffic(targets, sample, previous);
       if (json) process.stdout.write(JSON.stringify(entries) + '\n');
       else screen.show(tableText(TRAFFIC_HEADER, trafficRows(entries)) + (process.stdout.isTTY ? '' : '\n'));
