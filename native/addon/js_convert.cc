@@ -10,11 +10,11 @@
 
 namespace nsnet {
 
-namespace {
-
 bool has(const Napi::Object& object, const char* key) {
   return object.Has(key) && !object.Get(key).IsUndefined() && !object.Get(key).IsNull();
 }
+
+namespace {
 
 uint32_t numberField(const Napi::Value& value, const char* field, ValueKind kind) {
   if (!value.IsNumber()) throw Napi::TypeError::New(value.Env(), std::string(field) + " must be a number");

@@ -22,6 +22,9 @@ Napi::Object fromLinkInfo(Napi::Env env, const LinkInfo& info);
 Napi::Object fromAddressInfo(Napi::Env env, const AddressInfo& info);
 Napi::Object fromRouteInfo(Napi::Env env, const RouteInfo& info);
 
+// Whether `object` has `key` set to something other than undefined or null.
+bool has(const Napi::Object& object, const char* key);
+
 // Bytes of an address in text form ("10.0.0.1", "fd00::1"); throws if invalid.
 Bytes addressBytes(Napi::Env env, const std::string& text);
 std::string addressText(const Bytes& bytes);

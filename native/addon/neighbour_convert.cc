@@ -4,12 +4,6 @@
 
 namespace nsnet {
 
-namespace {
-bool has(const Napi::Object& object, const char* key) {
-  return object.Has(key) && !object.Get(key).IsUndefined() && !object.Get(key).IsNull();
-}
-}  // namespace
-
 NeighbourSpec toNeighbourSpec(const Napi::Object& object) {
   NeighbourSpec spec;
   spec.family = static_cast<uint8_t>(object.Get("family").As<Napi::Number>().Uint32Value());
