@@ -17,18 +17,19 @@ export interface NetlinkHandle {
   /**
    * The requests of every chain in one batch, then each chain's stages in
    * order while every request of that chain before it succeeded (or, marked
-   * in `goneIsDone`, found its object not there) (a stage not
+   * in `goneIsDone`, found its object not there, or, in `existsIsDone`,
+   * there already) (a stage not
    * sent: ECANCELED for each of its requests), in one job; statuses by
    * chain, stage (the chain's requests first) and request.
    */
-  transactChains(chains: { requests: Buffer[]; goneIsDone?: boolean[]; stages: NativeStage[] }[]): Promise<(NativeStatus | Buffer | null)[][][]>;
+  transactChains(chains: { requests: Buffer[]; goneIsDone?: boolean[]; existsIsDone?: boolean[]; stages: NativeStage[] }[]): Promise<(NativeStatus | Buffer | null)[][][]>;
   /** A get or a dump: resolves to every reply message. */
   query(request: Buffer): Promise<Buffer>;
   close(): void;
 }
 
 /** A stage of a chain (transactChains): requests on a socket, or a sysctl written through a directory opened inside a namespace. */
-export type NativeStage = { handle: NetlinkHandle; requests: Buffer[]; goneIsDone?: boolean[] } | { sysctlDir: number; path: string; value: string };
+export type NativeStage = { handle: NetlinkHandle; requests: Buffer[]; goneIsDone?: boolean[]; existsIsDone?: boolean[] } | { sysctlDir: number; path: string; value: string };
 
 export interface NativeLinkAttributes {
   name?: string;

@@ -67,8 +67,9 @@ namespace {
 struct Stage {
   std::shared_ptr<NetlinkSocket> socket;
   std::vector<std::vector<uint8_t>> requests;
-  // Requests for which "not there" (ENOENT, ESRCH) is done, not a failure.
-  std::vector<bool> goneIsDone;
+  // Requests for which "not there" (ENOENT, ESRCH), or "there already"
+  // (EEXIST), is done, not a failure.
+  std::vector<bool> goneIsDone, existsIsDone;
   int sysctlDir = -1;  // a private copy, closed with the stage
   std::string sysctlPath, sysctlValue;
   Stage() = default;
@@ -84,22 +85,30 @@ struct Chain {
   std::vector<std::unique_ptr<Stage>> stages;
 };
 
-// Reads { requests: Buffer[], goneIsDone?: boolean[] } into `stage`.
+// Reads a boolean per request from object[key] (false where absent).
+std::vector<bool> flags(const Napi::Object& object, const char* key, size_t count) {
+  std::vector<bool> out(count, false);
+  if (!object.Has(key)) return out;
+  auto given = object.Get(key).As<Napi::Array>();
+  for (uint32_t j = 0; j < given.Length() && j < count; j++) out[j] = given.Get(j).ToBoolean().Value();
+  return out;
+}
+
+// Reads { requests: Buffer[], goneIsDone?: boolean[], existsIsDone?: boolean[] } into `stage`.
 void readRequests(const Napi::Object& object, Stage& stage) {
   auto list = object.Get("requests").As<Napi::Array>();
   for (uint32_t j = 0; j < list.Length(); j++) stage.requests.push_back(bufferBytes(list.Get(j)));
-  stage.goneIsDone.assign(stage.requests.size(), false);
-  if (!object.Has("goneIsDone")) return;
-  auto gone = object.Get("goneIsDone").As<Napi::Array>();
-  for (uint32_t j = 0; j < gone.Length() && j < stage.requests.size(); j++) stage.goneIsDone[j] = gone.Get(j).ToBoolean().Value();
+  stage.goneIsDone = flags(object, "goneIsDone", stage.requests.size());
+  stage.existsIsDone = flags(object, "existsIsDone", stage.requests.size());
 }
 
-// Whether a stage's statuses stop the chain: a failure other than "not there" where that is done.
+// Whether a stage's statuses stop the chain: a failure other than one its request counts as done.
 bool stops(const Stage& stage, const std::vector<NetlinkStatus>& statuses) {
   for (size_t i = 0; i < statuses.size(); i++) {
     int error = statuses[i].error;
     bool gone = i < stage.goneIsDone.size() && stage.goneIsDone[i] && (error == ENOENT || error == ESRCH);
-    if (error && !gone) return true;
+    bool exists = i < stage.existsIsDone.size() && stage.existsIsDone[i] && error == EEXIST;
+    if (error && !gone && !exists) return true;
   }
   return false;
 }
@@ -144,9 +153,10 @@ std::vector<std::vector<NetlinkStatus>> runStages(Chain& chain, std::vector<Netl
 // requests of every chain as one transact() (as few sendmsg calls as fit),
 // then each chain's stages in order, each only while every request of that
 // chain before it succeeded (an answer that the object is not there counts
-// as success for a request marked in `goneIsDone`): a stage not sent reports
-// ECANCELED for each of its requests. A chain is { requests, goneIsDone? },
-// a stage { handle: NetlinkHandle, requests: Buffer[], goneIsDone?: boolean[] } or
+// as success for a request marked in `goneIsDone`, EEXIST for one marked in
+// `existsIsDone`): a stage not sent reports ECANCELED for each of its
+// requests. A chain is { requests, goneIsDone?, existsIsDone? }, a stage
+// { handle: NetlinkHandle, requests: Buffer[], goneIsDone?, existsIsDone? } or
 // { sysctlDir: fd, path, value } (one status). All in one job, with no turn
 // of the event loop in between: the namespace side of a veth is configured
 // the moment it exists. Resolves to statuses[chain][stage][request], the

@@ -26,6 +26,8 @@ export interface ChainedRequest {
   echo?: boolean;
   /** An answer that the object is not there counts as done. */
   goneIsDone?: boolean;
+  /** An answer that the object is there already (EEXIST) counts as done. */
+  existsIsDone?: boolean;
 }
 
 /** A stage of a chain: requests on a connection, or a sysctl written through a directory opened inside a namespace. */
@@ -91,7 +93,8 @@ export class RtnlConnection {
   /**
    * Sends `requests`, then each stage in order, each only while every
    * request of the chain before it succeeded, a request with `goneIsDone`
-   * also when its object was not there (one not sent fails ECANCELED):
+   * also when its object was not there, one with `existsIsDone` also when
+   * it was there already (one not sent fails ECANCELED):
    * all in one job of the addon, with no turn of the event loop in between,
    * so that what depends on a new object (the namespace side of a veth) goes
    * the moment it exists. A stage's requests must not depend on an echo.
@@ -120,7 +123,7 @@ export class RtnlConnection {
     this.chainsInFlight = true;
     new Promise<(NativeStatus | Buffer | null)[][][]>((resolve) => {
       if (faultsArmed) faultPoint('rtnl batch', chains.flatMap((c) => c.ops).join(', '));
-      const native = chains.map((c) => ({ requests: c.requests.map(withEcho), goneIsDone: c.requests.map(goneIsDone), stages: c.stages.map(RtnlConnection.nativeStage) }));
+      const native = chains.map((c) => ({ requests: c.requests.map(withEcho), ...doneFlags(c.requests), stages: c.stages.map(RtnlConnection.nativeStage) }));
       resolve(this.handle.transactChains(native));
     })
       .then(
@@ -138,7 +141,7 @@ export class RtnlConnection {
   }
 
   private static nativeStage(stage: ChainStage): NativeStage {
-    if ('connection' in stage) return { handle: stage.connection.handle, requests: stage.requests.map(withEcho), goneIsDone: stage.requests.map(goneIsDone) };
+    if ('connection' in stage) return { handle: stage.connection.handle, requests: stage.requests.map(withEcho), ...doneFlags(stage.requests) };
     return { sysctlDir: stage.sysctlDir, path: stage.path, value: stage.value };
   }
 
@@ -190,17 +193,21 @@ function changes(request: PendingRequest): boolean {
 
 const GONE = new Set(['ENOENT', 'ESRCH']);
 
-const goneIsDone = (request: ChainedRequest): boolean => request.goneIsDone === true;
+/** What a chain's requests count as done, for the addon. */
+function doneFlags(requests: ChainedRequest[]): { goneIsDone: boolean[]; existsIsDone: boolean[] } {
+  return { goneIsDone: requests.map((r) => r.goneIsDone === true), existsIsDone: requests.map((r) => r.existsIsDone === true) };
+}
 
 function withEcho(request: ChainedRequest): Buffer {
   if (request.echo) request.message.writeUInt16LE(request.message.readUInt16LE(6) | NLM_F_ECHO, 6);
   return request.message;
 }
 
-function outcome(request: { op: string; goneIsDone?: boolean }, status: NativeStatus | Buffer | null | undefined): ChainResult {
+function outcome(request: { op: string; goneIsDone?: boolean; existsIsDone?: boolean }, status: NativeStatus | Buffer | null | undefined): ChainResult {
   if (!status) return { ok: true };
   if (Buffer.isBuffer(status)) return { ok: true, echo: status };
   if (request.goneIsDone && GONE.has(status.code)) return { ok: true };
+  if (request.existsIsDone && status.code === 'EEXIST') return { ok: true };
   return { ok: false, error: kernelError(request.op, status) };
 }
 

@@ -104,31 +104,22 @@ export async function step<T>(name: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The requests of addressChain() that add a default route. */
-const defaultRouteRequests = new WeakSet<ChainedRequest>();
-
-/** The addresses and default routes of an endpoint, as requests for a chain. */
+/**
+ * The addresses and default routes of an endpoint, as requests for a chain.
+ * A default route of a family the namespace has already (another network's
+ * it is on) stays, and the endpoint adds none (EEXIST is done): a
+ * namespace's first network gives it its default routes, as with the CNI
+ * reference plugins (whose bridge plugin skips a route that exists) and with
+ * Docker (one gateway per container).
+ */
 async function addressChain(ns: NetNamespace, record: EndpointRecord, index: number): Promise<ChainedRequest[]> {
   const requests = [ns.addresses.addRequest(index, `${record.ipv4}/${record.prefixLength}`)];
   if (record.ipv6) requests.push(ns.addresses.addRequest(index, `${record.ipv6}/${record.prefixLength6}`, { nodad: true }));
   for (const gateway of [record.gateway, record.gateway6]) {
     if (gateway === undefined) continue;
-    const route = await ns.routes.addRequest({ dst: 'default', gateway });
-    defaultRouteRequests.add(route);
-    requests.push(route);
+    requests.push({ ...(await ns.routes.addRequest({ dst: 'default', gateway })), existsIsDone: true });
   }
   return requests;
-}
-
-/**
- * Whether a request failed only because the namespace has a default route
- * of that family already (another network's it is on, or its own): that one
- * stays, and the endpoint adds none. A namespace's first network gives it its
- * default routes, as with the CNI reference plugins (whose bridge plugin
- * skips a route that exists) and with Docker (one gateway per container).
- */
-function keepsDefaultRoute(request: ChainedRequest | undefined, result: ChainResult): boolean {
-  return !result.ok && request !== undefined && defaultRouteRequests.has(request) && result.error instanceof NetlinkError && result.error.code === 'EEXIST';
 }
 
 /**
@@ -204,14 +195,13 @@ async function plumbing(network: NetworkRecord, ns: NetNamespace, record: Endpoi
 
 /**
  * Fails with the first failure of a chain's parts (the requests after it
- * fail with it, or were not sent), named by its step, but for a default
- * route the namespace has already (keepsDefaultRoute); then, without a
+ * fail with it, or were not sent), named by its step; then, without a
  * directory to write it through, disables IPv6 as sysctl() does, and waits
  * for carrier if the interface's state did not show it.
  */
-async function plumbed(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, index: number, parts: [string, ChainResult[], ChainedRequest[]][], viaDirectory: boolean): Promise<void> {
-  for (const [name, results, requests] of parts) {
-    const failed = results.find((result, i) => !result.ok && !keepsDefaultRoute(requests[i], result));
+async function plumbed(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, index: number, parts: [string, ChainResult[]][], viaDirectory: boolean): Promise<void> {
+  for (const [name, results] of parts) {
+    const failed = results.find((result) => !result.ok);
     if (failed && !failed.ok) await step(name, () => Promise.reject(failed.error));
   }
   if (!network.ipv6 && !viaDirectory) await disableIPv6(ns, record.ifname);
@@ -271,9 +261,8 @@ export async function createConfiguredVeth(network: NetworkRecord, ns: NetNamesp
       const why = new NsnetError('INTERNAL', `${ns.label} had a link made in it meanwhile: its ${record.ifname} is interface ${hostEnd.peerIndex}, not ${index}`);
       await step('create veth', () => Promise.reject(why));
     }
-    const parts: [string, ChainedRequest[]][] = [[CONFIGURE, inside], [TAG, hostSide]];
-    if (disableIpv6) parts.unshift(['disable IPv6', []]);
-    await plumbed(network, ns, record, index, parts.map(([name, requests], i) => [name, outcomes[i], requests]), disableIpv6 !== undefined);
+    const names = [...(disableIpv6 ? ['disable IPv6'] : []), CONFIGURE, TAG];
+    await plumbed(network, ns, record, index, names.map((name, i) => [name, outcomes[i]]), disableIpv6 !== undefined);
   } finally {
     for (const fd of held) closeSync(fd);
   }
@@ -294,9 +283,8 @@ export async function plumb(network: NetworkRecord, ns: NetNamespace, record: En
     const stages: ChainStage[] = [{ connection: await ns.connection(), requests: inside }];
     if (disableIpv6) stages.unshift(disableIpv6);
     const outcomes = await step(TAG, () => hostConnection.chain(hostSide, stages));
-    const parts: [string, ChainedRequest[]][] = [[TAG, hostSide], [CONFIGURE, inside]];
-    if (disableIpv6) parts.splice(1, 0, ['disable IPv6', []]);
-    await plumbed(network, ns, record, index, parts.map(([name, requests], i) => [name, outcomes[i], requests]), disableIpv6 !== undefined);
+    const names = [TAG, ...(disableIpv6 ? ['disable IPv6'] : []), CONFIGURE];
+    await plumbed(network, ns, record, index, outcomes.map((results, i) => [names[i], results]), disableIpv6 !== undefined);
   } finally {
     for (const fd of held) closeSync(fd);
   }

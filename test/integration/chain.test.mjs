@@ -88,4 +88,24 @@ describe('RtnlConnection.chain', () => {
     expect([forgotten.ok, up.ok]).to.deep.equal([true, true]);
     expect(ipJson(['link', 'show', 'dev', 'lo'], ns.name)[0].flags).to.include('UP');
   });
+
+  it('a request that finds its object there already, marked so, counts as done and lets the stages after it go; unmarked, it stops the chain', async () => {
+    const conn = await ns.connection();
+    await ns.links.add({ kind: 'bridge', name: 'd0', up: true });
+    await ns.addresses.add('d0', '192.0.2.1/24');
+    await ns.routes.add({ dst: 'default', gateway: '192.0.2.254' });
+    const route = await ns.routes.addRequest({ dst: 'default', gateway: '192.0.2.253' }); // a default route exists
+    const bridge = async (name) => [await ns.links.addRequest({ kind: 'bridge', name }, held)];
+    const [[unmarked], [notSent]] = await conn.chain([route], [{ connection: conn, requests: await bridge('d1') }]);
+    expect(unmarked.ok).to.equal(false);
+    expect(unmarked.error.code).to.equal('EEXIST');
+    expect(notSent.error.code).to.equal('ECANCELED');
+    const [[marked], [made]] = await conn.chain([{ ...route, existsIsDone: true }], [{ connection: conn, requests: await bridge('d2') }]);
+    expect([marked.ok, made.ok]).to.deep.equal([true, true]);
+    const names = ipJson(['link'], ns.name).map((link) => link.ifname);
+    expect(names).to.include('d2');
+    expect(names).not.to.include('d1');
+    // The route that was there stays, alone.
+    expect(ipJson(['route', 'show', 'default'], ns.name).map((r) => r.gateway)).to.deep.equal(['192.0.2.254']);
+  });
 });
