@@ -1,7 +1,7 @@
 /**
  * The layers of src/, top to bottom (`npm run check:layers`):
  *
- *   cli → cni → network → ipam, firewall, state
+ *   cli → cni → network → dns (the resolver service and its client) → ipam, firewall, state
  *     → netns.ts, rtnl/, kernel/ (the netlink connections), spawn.ts, sysctl.ts → native.ts → native-location.ts
  *
  * A module imports only from layers below its own. src/errors.ts, src/fault.ts
@@ -39,8 +39,15 @@ module.exports = {
       name: 'network-is-above',
       severity: 'error',
       comment: 'Networks use ipam, the firewall, the state and the kernel layer, never the other way round.',
-      from: { path: `^src/(ipam|firewall|state)/|${KERNEL_LAYER}` },
+      from: { path: `^src/(dns|ipam|firewall|state)/|${KERNEL_LAYER}` },
       to: { path: '^src/network/' },
+    },
+    {
+      name: 'dns-is-above-state',
+      severity: 'error',
+      comment: 'The resolver reads the state directory and the kernel layer; they know nothing of names.',
+      from: { path: `^src/(ipam|firewall|state)/|${KERNEL_LAYER}` },
+      to: { path: '^src/dns/' },
     },
     {
       name: 'firewall-is-above-state-and-ipam',

@@ -45,6 +45,12 @@ export type NsnetErrorCode =
   /** nsnet's firewall state is gone (an outside flush) and could not be put back: `nsnet reconcile` rebuilds it. */
   | 'FIREWALL_NEEDS_RECONCILE'
   | 'SERVICE_RUNNING'
+  /** A container name or alias that cannot be a DNS name. */
+  | 'INVALID_DNS_NAME'
+  /** A `dns`, `dnsSearch` or `dnsOptions` entry that is no server address, domain or resolver option. */
+  | 'INVALID_DNS'
+  /** The resolver service did not start or did not answer: the connect is undone. */
+  | 'DNS_UNAVAILABLE'
   /** Only under NSNET_FAULT, a test's switch (src/fault.ts): never raised otherwise. */
   | 'FAULT_INJECTED';
 
