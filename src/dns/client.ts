@@ -10,7 +10,7 @@ import type { DnsEndpoint, DnsNetwork } from '../types/dns';
 export async function dnsAdd(_network: DnsNetwork, _endpoint: DnsEndpoint): Promise<void> {}
 
 /** Resolves once the service answers no more for the endpoint; with no service running there is nothing to do. */
-export async function dnsRemove(_network: string, _key: string): Promise<void> {}
+export async function dnsRemove(_network: string, _endpointId: string): Promise<void> {}
 
 /** Asks a running service to read every name again from the state directory (after reconcile). */
 export async function dnsSync(): Promise<void> {}

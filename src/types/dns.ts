@@ -2,6 +2,8 @@
  * Name resolution between containers: what the network layer tells the
  * resolver service about a network and an endpoint, and the limits of a name.
  */
+import type { EndpointRecord } from './endpoint';
+import type { NetworkRecord } from './network';
 
 /** A network whose containers resolve each other's names. */
 export interface DnsNetwork {
@@ -17,8 +19,8 @@ export interface DnsNetwork {
 
 /** An endpoint's names on its network. */
 export interface DnsEndpoint {
-  /** The endpoint record's key (endpointKey: network@inode). */
-  key: string;
+  /** The endpoint's id (its record's name in the state directory). */
+  id: string;
   network: string;
   /** The endpoint's namespace: its endpoints on other networks share its view of names. */
   netnsInode: number;
@@ -45,4 +47,23 @@ export const MAX_DNS_NAME = 253;
 export function isDnsName(name: string): boolean {
   if (name.length === 0 || name.length > MAX_DNS_NAME) return false;
   return name.split('.').every((label) => label.length > 0 && label.length <= MAX_DNS_LABEL && /^[a-zA-Z0-9_]([a-zA-Z0-9_-]*[a-zA-Z0-9_])?$/.test(label));
+}
+
+/** What the resolver needs of a network's record. */
+export function dnsNetworkOf(record: NetworkRecord): DnsNetwork {
+  const network: DnsNetwork = { name: record.name, gateway: record.gateway, internal: record.internal, subnet: record.subnet };
+  if (record.ipv6) {
+    network.gateway6 = record.ipv6.gateway;
+    network.subnet6 = record.ipv6.subnet;
+  }
+  return network;
+}
+
+/** What the resolver needs of an endpoint's record; none for an endpoint without names. */
+export function dnsEndpointOf(record: EndpointRecord): DnsEndpoint | undefined {
+  if (!record.names || record.names.length === 0) return undefined;
+  const endpoint: DnsEndpoint = { id: record.id, network: record.network, netnsInode: record.netnsInode, ipv4: record.ipv4, names: record.names };
+  if (record.ipv6) endpoint.ipv6 = record.ipv6;
+  if (record.upstreams && record.upstreams.length > 0) endpoint.upstreams = record.upstreams;
+  return endpoint;
 }

@@ -42,6 +42,10 @@ export const EndpointRecordSchema = jsonObject({
   gateway6: v.optional(IpText),
   ports: v.array(PublishedPortSchema),
   bandwidth: v.optional(BandwidthRecordSchema),
+  /** Its names on its network, in Docker's order (types/dns.ts); none where the network resolves none. */
+  names: v.optional(v.array(v.string())),
+  /** The container's own upstream name servers (`dns` option). */
+  upstreams: v.optional(v.array(IpText)),
   /** 'creating' until every step is done, by process `pid`. */
   status: v.picklist(['creating', 'ready', 'removing']),
   pid: Integer,

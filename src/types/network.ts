@@ -62,6 +62,13 @@ export const NetworkRecordSchema = jsonObject({
   hostIp: IpText,
   firewall: v.picklist(FIREWALL_BACKENDS),
   activeFirewall: v.picklist(ACTIVE_FIREWALLS),
+  /** Containers resolve each other's names; absent in records older than resolution: see resolvesNames. */
+  dns: v.optional(v.boolean()),
   created: v.string(),
 });
 export type NetworkRecord = v.InferOutput<typeof NetworkRecordSchema>;
+
+/** The default network, `bridge`, has no name resolution (as Docker's); a user network has it unless made with `dns: false`. */
+export function resolvesNames(record: Pick<NetworkRecord, 'name' | 'dns'>): boolean {
+  return record.dns ?? record.name !== 'bridge';
+}
