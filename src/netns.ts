@@ -7,6 +7,7 @@ import { promisify } from 'node:util';
 import { asKernelError, invalid, isGone, kernelError, NsnetError, unlessGone, unlessGoneSync } from './errors';
 import { faultPoint } from './fault';
 import { native, type NativeAddon, type NetlinkHandle } from './native';
+import { netnsEtcDir } from './netns-etc';
 import { namespacePids } from './netns-pids';
 import { Addresses } from './rtnl/addresses';
 import { NftConnection } from './kernel/nft-connection';
@@ -408,9 +409,14 @@ export class NetNamespace {
     return { op: `sysctl ${key}=${text} in ${this.label}`, sysctlDir: copy, path: dir.relative, value: text };
   }
 
-  /** Runs a program inside this namespace; stdio, exit code and signals as with child_process.spawn. */
+  /**
+   * Runs a program inside this namespace; stdio, exit code and signals as
+   * with child_process.spawn. For a named namespace with a directory
+   * `<netnsEtcDir()>/<name>`, the program sees its files over /etc's (its
+   * resolv.conf), as with `ip netns exec`.
+   */
   spawn(command: string, args: readonly string[] = [], options: SpawnOptions = {}): ChildProcess {
-    return spawnInNamespace(this.fd, command, args, options);
+    return spawnInNamespace(this.fd, command, args, options, this.etcDir());
   }
 
   /**
@@ -418,7 +424,19 @@ export class NetNamespace {
    * resolves to `{ code, signal, stdout, stderr }` whatever its exit status.
    */
   exec(command: string, args: readonly string[] = [], options: ExecOptions = {}): Promise<ExecResult> {
-    return execInNamespace(this.fd, command, args, options);
+    return execInNamespace(this.fd, command, args, options, this.etcDir());
+  }
+
+  /** The directory of this namespace's own /etc files, when it is named and has one. */
+  private etcDir(): string | undefined {
+    if (this.name === undefined) return undefined;
+    const dir = path.join(netnsEtcDir(), this.name);
+    // A stat on the JS thread takes microseconds, as in exists().
+    try {
+      return fs.statSync(dir).isDirectory() ? dir : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** In JSON a namespace is its path: a handle holds descriptors and sockets, not data. */

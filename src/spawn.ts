@@ -17,13 +17,16 @@ function stdioArray(stdio: StdioOptions | undefined): StdioEntry[] {
 /**
  * Spawns `command` through nsnet-exec, which joins the namespace open on an
  * extra inherited descriptor and then executes the command. The switch
- * happens in the child, never in a thread of this process.
+ * happens in the child, never in a thread of this process. With `etcDir`,
+ * the command sees each of its files over /etc's of the same name, in a
+ * mount namespace of its own.
  */
 export function spawnInNamespace(
   netnsFd: number,
   command: string,
   args: readonly string[],
   options: SpawnOptions,
+  etcDir?: string,
 ): ChildProcess {
   if (typeof command !== 'string' || command.length === 0) throw invalid('command must be a non-empty string');
   if (!Array.isArray(args) || !args.every((arg) => typeof arg === 'string')) {
@@ -31,7 +34,8 @@ export function spawnInNamespace(
   }
   const stdio = stdioArray(options.stdio);
   const netnsFdInChild = stdio.length;
-  return spawn(execHelperPath(), [String(netnsFdInChild), command, ...args], {
+  const etc = etcDir === undefined ? [] : ['--etc', etcDir];
+  return spawn(execHelperPath(), [...etc, String(netnsFdInChild), command, ...args], {
     ...options,
     stdio: [...stdio, netnsFd],
   });
@@ -51,9 +55,15 @@ export interface ExecResult {
 }
 
 /** Runs `command` inside a namespace to the end and collects its output. */
-export function execInNamespace(netnsFd: number, command: string, args: readonly string[], options: ExecOptions): Promise<ExecResult> {
+export function execInNamespace(
+  netnsFd: number,
+  command: string,
+  args: readonly string[],
+  options: ExecOptions,
+  etcDir?: string,
+): Promise<ExecResult> {
   const { input, ...spawnOptions } = options;
-  const child = spawnInNamespace(netnsFd, command, args, { ...spawnOptions, stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawnInNamespace(netnsFd, command, args, { ...spawnOptions, stdio: ['pipe', 'pipe', 'pipe'] }, etcDir);
   let stdout = '';
   let stderr = '';
   child.stdout?.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
