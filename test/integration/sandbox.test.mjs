@@ -101,6 +101,30 @@ async function keptThenDropped(place) {
   expect((await sandboxRun(['--drop', name], place)).stderr).to.equal(`scripts/sandbox: no kept sandbox named ${name}\n`);
 }
 
+/**
+ * Shows a sandbox's /etc as its own: its resolv.conf names no resolver of the
+ * machine's, `ip netns exec` binds the /etc/netns/NAME/resolv.conf made in it,
+ * and nothing written there reaches the caller's /etc.
+ */
+async function etcOfItsOwn(place) {
+  const before = readFileSync('/etc/resolv.conf', 'utf8');
+  const mark = `nsnet-${uniqueName('mark')}`;
+  const script = [
+    'cat /etc/resolv.conf',
+    'ip netns add side',
+    'mkdir /etc/netns/side',
+    'echo "nameserver 10.89.7.7" >/etc/netns/side/resolv.conf',
+    'ip netns exec side cat /etc/resolv.conf',
+    'cat /etc/resolv.conf',
+    `echo x >/etc/${mark}`,
+  ].join(' && ');
+  const result = await sandboxRun(['sh', '-c', script], place);
+  expect(result, result.stderr).to.deep.equal({ code: 0, stdout: 'nameserver 127.0.0.1\nnameserver 10.89.7.7\nnameserver 127.0.0.1\n', stderr: '' });
+  expect(readFileSync('/etc/resolv.conf', 'utf8')).to.equal(before);
+  expect(existsSync(`/etc/${mark}`)).to.equal(false);
+  expect(existsSync('/etc/netns/side')).to.equal(false);
+}
+
 describe('scripts/sandbox', () => {
   let place;
   beforeEach(() => {
@@ -154,6 +178,43 @@ describe('scripts/sandbox', () => {
     const [code, signal] = await once(run, 'exit');
     expect({ code, signal }, runOutput).to.deep.equal({ code: 143, signal: null });
     expect((await sandboxRun(['--drop', name], place)).code).to.equal(0);
+  });
+
+  it('gives a sandbox an /etc of its own, which ip netns exec uses, as root and in a user namespace', async function () {
+    await etcOfItsOwn(place);
+    if (readFileSync('/proc/self/uid_map', 'utf8').trim().split(/\s+/).join(' ') !== '0 0 4294967295') this.skip();
+    if (spawnSync('setpriv', [`--reuid=${NOBODY}`, `--regid=${NOBODY}`, '--clear-groups', 'unshare', '--user', '--map-root-user', 'true']).status !== 0) this.skip();
+    await etcOfItsOwn(userPlace(place, NOBODY));
+  });
+
+  it("ends, as its COMMAND ends, the resolver service it started: by the pid file's pid, only in the sandbox's namespace", async () => {
+    const started = await sandboxRun(['sh', '-c', 'sleep 300 </dev/null >/dev/null 2>&1 & echo $! >/run/nsnet/dns.sock.pid; echo $!'], place);
+    expect(started.code, started.stderr).to.equal(0);
+    const resolver = Number(started.stdout);
+    expect(resolver).to.be.above(0);
+    expect(running(resolver), 'the service in the sandbox is gone when the call returns').to.equal(false);
+
+    const outsider = spawn('sleep', ['300'], { stdio: 'ignore' });
+    try {
+      const named = await sandboxRun(['sh', '-c', `echo ${outsider.pid} >/run/nsnet/dns.sock.pid`], place);
+      expect(named.code, named.stderr).to.equal(0);
+      expect(running(outsider.pid), 'a process outside the sandbox named in its pid file').to.equal(true);
+    } finally {
+      outsider.kill();
+    }
+  });
+
+  it("without --keep, passes its stdin and SIGTERM on to COMMAND and exits with COMMAND's status", async () => {
+    const piped = spawnSync(sandbox, ['sh', '-c', 'cat; exit 7'], { input: 'through stdin', encoding: 'utf8' });
+    expect({ status: piped.status, stdout: piped.stdout }).to.deep.equal({ status: 7, stdout: 'through stdin' });
+
+    const waiting = spawn(sandbox, ['sh', '-c', 'trap "echo got TERM; exit 3" TERM; echo ready; sleep 30 & wait'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let output = '';
+    waiting.stdout.setEncoding('utf8').on('data', (chunk) => (output += chunk));
+    expect(await eventually(() => output === 'ready\n'), output).to.equal(true);
+    waiting.kill('SIGTERM');
+    const [code] = await once(waiting, 'exit');
+    expect({ code, output }).to.deep.equal({ code: 3, output: 'ready\ngot TERM\n' });
   });
 
   it('a sandbox without --keep is new and empty at each call, also from inside another; bad usage is refused', async () => {
