@@ -223,6 +223,13 @@ function aardvarkContender(dnsmasqUpstream) {
   const table = fileTable((entries) => `${gateway} ${dnsmasqUpstream}\n${entries.map((e) => `${idOf(e.name)} ${e.address}  ${e.names.join(',')}\n`).join('')}`);
   let pid;
   let serial = NAMES;
+  const reload = () => {
+    try {
+      process.kill(pid, 'SIGHUP');
+    } catch (error) {
+      throw new Error(`aardvark-dns (pid ${pid}) had exited: SIGHUP ${error.code}`);
+    }
+  };
   return {
     label: `aardvark-dns ${run(AARDVARK, '--version').trim().split(' ').pop()}`,
     server: gateway,
@@ -241,12 +248,12 @@ function aardvarkContender(dnsmasqUpstream) {
     async add(name) {
       table.entries.set(name, { name, names: [name], address: peerAddress('10.172', serial++) });
       table.write(file);
-      process.kill(pid, 'SIGHUP');
+      reload();
     },
     async remove(name) {
       table.entries.delete(name);
       table.write(file);
-      process.kill(pid, 'SIGHUP');
+      reload();
     },
     async stop() {
       if (pid) await endProcess(pid);
@@ -379,21 +386,31 @@ async function measure(contender) {
     }
     // Names coming and going under a steady load of the names that stay.
     const load = startDnsperf(contender.client, contender.server, files.bare, { seconds: 3600, rate: RATE });
-    await sleep(500);
-    for (let i = 0; i < CHURN; i++) await contender.add(`churn${i}`);
-    for (let i = 0; i < CHURN; i++) await contender.remove(`churn${i}`);
-    await sleep(500);
-    load.stop();
+    try {
+      await sleep(500);
+      for (let i = 0; i < CHURN; i++) await contender.add(`churn${i}`);
+      for (let i = 0; i < CHURN; i++) await contender.remove(`churn${i}`);
+      await sleep(500);
+    } catch (error) {
+      figures.failure = `while containers came and went: ${error.message}`;
+    } finally {
+      load.stop();
+    }
     const churn = await load.done;
+    if (figures.failure) return figures;
     figures.churn = { sent: churn.sent, lost: churn.lost, failed: churn.failed };
     // A name asked for the moment its connect returns.
     let invisible = 0;
-    for (let i = 0; i < VISIBLE; i++) {
-      await contender.add(`vis${i}`);
-      if ((await querier.query(`vis${i}`)).answers === 0) invisible++;
-      await contender.remove(`vis${i}`);
+    try {
+      for (let i = 0; i < VISIBLE; i++) {
+        await contender.add(`vis${i}`);
+        if ((await querier.query(`vis${i}`)).answers === 0) invisible++;
+        await contender.remove(`vis${i}`);
+      }
+      figures.invisible = invisible;
+    } catch (error) {
+      figures.failure = `while names were added one by one: ${error.message}`;
     }
-    figures.invisible = invisible;
     return figures;
   } finally {
     await querier?.close();
@@ -414,8 +431,9 @@ function printTable(labels, results) {
     line(`  p50 / p99 ms at ${RATE} q/s`, (r) => latency(r[kind]), (n, p) => ratio(p[kind]?.p99, n[kind]?.p99));
     line('  lost or failed at full speed', (r) => (r[kind] ? String(r[kind].lost) : '-'), () => '');
   }
-  line(`lost / failed of those sent while ${CHURN} come and go`, (r) => (r.churn ? `${r.churn.lost} / ${r.churn.failed} of ${r.churn.sent}` : '-'), () => '');
-  line(`names not answering at once after connect (of ${VISIBLE})`, (r) => (r.invisible === undefined ? '-' : String(r.invisible)), () => '');
+  const failedOr = (r, text) => (r.failure ? 'failed (below)' : text);
+  line(`lost / failed of those sent while ${CHURN} come and go`, (r) => (r.churn ? `${r.churn.lost} / ${r.churn.failed} of ${r.churn.sent}` : failedOr(r, '-')), () => '');
+  line(`names not answering at once after connect (of ${VISIBLE})`, (r) => (r.invisible === undefined ? failedOr(r, '-') : String(r.invisible)), () => '');
   const widths = rows[0].map((_, c) => Math.max(...rows.map((row) => row[c].length)));
   for (const row of rows) console.log(row.map((cell, c) => (c === 0 ? cell.padEnd(widths[c]) : cell.padStart(widths[c]))).join('   '));
   console.log('(ratios: queries/s nsnet / peer, latency peer p99 / nsnet p99: above 1x, nsnet is faster)');
@@ -441,6 +459,7 @@ async function main() {
     }
     console.log('');
     printTable(contenders.map((c) => c.label), results);
+    contenders.forEach((contender, c) => results[c].failure && console.log(`(${contender.label} failed ${results[c].failure})`));
   } finally {
     await stopUpstream();
     fs.rmSync(work, { recursive: true, force: true });
