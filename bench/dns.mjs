@@ -54,7 +54,8 @@ const DNS_PACKET = createRequire(import.meta.url).resolve('dns-packet');
 const run = (command, ...args) => execFileSync(command, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 const which = (program) => ['/usr/sbin', '/usr/bin', '/sbin', '/bin'].map((dir) => path.join(dir, program)).find((file) => fs.existsSync(file));
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-const work = fs.mkdtempSync(path.join(tmpdir(), 'nsnet-bench-dns-'));
+/** The run's files (query lists, the peers' tables, resolv.conf): made in main(), removed at the end. */
+let work;
 
 /** The queries dnsperf sends: one line a name, for `count` names made by `name(i)`. */
 function queryFile(label, count, name) {
@@ -445,6 +446,7 @@ async function main() {
   if (!which('dnsperf')) throw new Error('dnsperf is not installed: apt-get install dnsperf');
   if (!dnsmasq) throw new Error('dnsmasq, the upstream resolver, is not installed: apt-get install dnsmasq-base');
   console.log(`\nName resolution from a container's namespace: ${NAMES} names, dnsperf ${SECONDS} s a run (p50/p99 at ${RATE} q/s)\n`);
+  work = fs.mkdtempSync(path.join(tmpdir(), 'nsnet-bench-dns-'));
   const stopUpstream = await startUpstream(dnsmasq);
   try {
     const contenders = [nsnetContender()];
@@ -461,8 +463,7 @@ async function main() {
     printTable(contenders.map((c) => c.label), results);
     contenders.forEach((contender, c) => results[c].failure && console.log(`(${contender.label} failed ${results[c].failure})`));
   } finally {
-    await stopUpstream();
-    fs.rmSync(work, { recursive: true, force: true });
+    await stopUpstream().finally(() => fs.rmSync(work, { recursive: true, force: true }));
   }
 }
 
