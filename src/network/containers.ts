@@ -5,6 +5,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
+import { readHostResolvConf } from '../dns/host-resolv-conf';
 import { invalid, NsnetError } from '../errors';
 import { faultOperation } from '../fault';
 import { NetNamespace, netnsDir } from '../netns';
@@ -15,12 +16,14 @@ import { CONNECT_OPTION_ENTRIES, type ConnectOptions, endpointKey, type Endpoint
 import type { NetworkRecord } from '../types/network';
 import { Validator } from '../types/schema';
 import { checkConnectInput, type ConnectInput, connectOptionError } from './connect-options';
+import { checkDnsName, checkResolverOptions, type ResolverOptions } from './dns-options';
 import { type Endpoint, toEndpoint } from './endpoint-record';
 import { checkHostAddresses } from './host-addresses';
 import { type ContainerInfo, containersAndEndpoints } from './listing';
 import { BridgeNetwork, createBridgeNetwork, getNetwork } from './network';
 import { checkNetworkName } from './options';
 import { setupFromPool } from './pool-claim';
+import { removeContainerResolvConf, resolvConfPath, resolvConfText, writeResolvConf } from './resolv-file';
 import { attemptPart, teardownEndpoint, teardownEndpointLocked, teardownIncomplete } from './teardown';
 import { Undo } from './undo';
 
@@ -29,7 +32,10 @@ export const DEFAULT_BRIDGE = 'nsnet0';
 const CONTAINER_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
 
 const setupOptions = new Validator(SetupOptionsSchema);
-const CONNECT_KEYS = Object.keys(CONNECT_OPTION_ENTRIES);
+/** Connect options that need a network; a name (Docker's `--name`) is the container's in every mode. */
+const CONNECT_KEYS = Object.keys(CONNECT_OPTION_ENTRIES).filter((key) => key !== 'name');
+/** The options of a container's resolv.conf: for a namespace of its own. */
+const RESOLVER_KEYS = ['dns', 'dnsSearch', 'dnsOptions'] as const;
 
 export interface Container {
   id: string;
@@ -51,20 +57,26 @@ interface Plan {
   joined?: string;
   /** On a network: the connect options, checked. */
   connect?: ConnectInput;
+  /** With a namespace of its own: what its resolv.conf says besides its network's. */
+  resolver?: ResolverOptions;
 }
 
 function connectOptionsOf(options: SetupOptions): ConnectOptions {
-  const { network: _network, ...connectOptions } = options;
+  const { network: _network, dns: _dns, dnsSearch: _dnsSearch, dnsOptions: _dnsOptions, ...connectOptions } = options;
   return connectOptions;
 }
 
-function planFor(options: SetupOptions): Plan {
-  const network = options.network ?? DEFAULT_NETWORK;
-  // An empty publish list asks for nothing.
-  const connectOptions = CONNECT_KEYS.filter((key) => {
+/** The options asked for among `keys`; an empty list asks for nothing. */
+function asked(options: SetupOptions, keys: readonly string[]): string[] {
+  return keys.filter((key) => {
     const value = (options as Record<string, unknown>)[key];
     return Array.isArray(value) ? value.length > 0 : value !== undefined;
   });
+}
+
+function planFor(id: string, options: SetupOptions): Plan {
+  const network = options.network ?? DEFAULT_NETWORK;
+  const connectOptions = asked(options, CONNECT_KEYS);
   let plan: Plan;
   if (network === 'host' || network === 'none') plan = { mode: network };
   else if (network.startsWith('container:')) plan = { mode: 'container', joined: checkContainerId(network.slice('container:'.length)) };
@@ -73,8 +85,18 @@ function planFor(options: SetupOptions): Plan {
   if (!plan.network && connectOptions.length) {
     throw invalid(`${connectOptions.join(', ')} only apply to a container on a bridge network, not '${network}'`);
   }
+  if (plan.mode === 'host' || plan.mode === 'container') {
+    const resolverOptions = asked(options, RESOLVER_KEYS);
+    if (resolverOptions.length) throw invalid(`${resolverOptions.join(', ')} only apply to a container with a network namespace of its own, not '${network}'`);
+  } else {
+    plan.resolver = checkResolverOptions(options);
+  }
+  if (options.name !== undefined) checkDnsName(options.name, 'name');
   // Before anything is made (the default network on first use, say).
-  if (plan.network) plan.connect = checkConnectInput(connectOptionsOf(options));
+  if (plan.network) {
+    plan.connect = { ...checkConnectInput(connectOptionsOf(options)), owner: id };
+    if (plan.resolver?.dns) plan.connect.upstreams = plan.resolver.dns;
+  }
   return plan;
 }
 
@@ -94,8 +116,11 @@ async function claimContainer(id: string, plan: Plan): Promise<{ record: Contain
     created: new Date().toISOString(),
   };
   if (plan.network) record.network = plan.network;
-  // Known before the namespace exists, so reconcile can find it after a crash.
-  if (record.ownsNamespace) record.netnsPath = join(netnsDir(), id);
+  // Known before the namespace exists, so reconcile can find it (and its resolv.conf) after a crash.
+  if (record.ownsNamespace) {
+    record.netnsPath = join(netnsDir(), id);
+    record.resolvConf = resolvConfPath(id);
+  }
   if (!plan.joined) {
     if (!(await store.create('containers', id, record))) throw exists(id);
     return { record };
@@ -217,15 +242,24 @@ export async function setupContainer(id: string, options: SetupOptions = {}): Pr
   faultOperation('setupContainer');
   checkContainerId(id);
   setupOptions.valid(options, (problem) => connectOptionError(problem, 'setup option'));
-  const plan = planFor(options);
+  const plan = planFor(id, options);
   // Before the namespace is made: the host addresses asked for (a network's own default is checked at connect).
   if (plan.connect) await checkHostAddresses(plan.connect.publish.flatMap((request) => request.hostIp ?? []), 'hostIp of a published port');
   const { record, joined } = await claimContainer(id, plan);
+  // Read while the network is set up.
+  const hostConf = record.resolvConf === undefined ? undefined : readHostResolvConf();
   const undo = new Undo();
   undo.push(`record of container "${id}"`, () => forgetContainer(record));
   try {
     const container = await attach(record, joined, plan.connect);
     undo.push(`network of container "${id}"`, () => detach(container));
+    if (record.resolvConf !== undefined) {
+      const path = record.resolvConf;
+      const network = container.endpoint && (await currentStore().read<NetworkRecord>('networks', container.endpoint.network));
+      const text = await resolvConfText(network, plan.resolver ?? {}, hostConf);
+      undo.push(`resolv.conf of container "${id}"`, () => removeContainerResolvConf(record));
+      record.resolvConfDirMade = await writeResolvConf(path, text);
+    }
     if (container.mode !== 'host') {
       record.netnsPath = container.netns.path;
       record.netnsInode = container.netns.inode;
@@ -328,6 +362,7 @@ export async function teardownContainer(id: string, options: ContainerTeardownOp
       failures.push(...(await teardownEndpointLocked(stored, network, { keepLinks: netns !== undefined && leftRunning.length === 0 })));
     });
   }
+  await attemptPart(failures, `resolv.conf of "${id}"`, () => removeContainerResolvConf(record));
   if (failures.length) throw teardownIncomplete(`"${id}"`, failures);
   await forgetContainer(record);
   return { leftRunning };

@@ -1,0 +1,84 @@
+/**
+ * A container's resolv.conf: written for a namespace of its own at
+ * `<netnsEtcDir>/<namespace name>/resolv.conf`, where `ip netns exec` and
+ * nsnet's own spawn find it, and removed with the container. On a network
+ * that resolves names it points at the resolver on the gateway; elsewhere at
+ * the caller's servers, or the host's that a container can reach.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+
+import { readHostResolvConf, reachableHostNameservers, type ResolvConf } from '../dns/host-resolv-conf';
+import { containerResolvConf } from '../dns/resolv-conf';
+import { netnsEtcDir } from '../netns-etc';
+import type { ContainerRecord } from '../types/container';
+import { type NetworkRecord, resolvesNames } from '../types/network';
+import type { ResolverOptions } from './dns-options';
+
+/** Where the resolv.conf of the namespace named `name` goes. */
+export function resolvConfPath(name: string): string {
+  return join(netnsEtcDir(), name, 'resolv.conf');
+}
+
+/** The file's text: for a container on `network` (none in mode 'none'), with the caller's options. */
+export async function resolvConfText(network: NetworkRecord | undefined, options: ResolverOptions, host?: Promise<ResolvConf>): Promise<string> {
+  const hostConf = await (host ?? readHostResolvConf());
+  const resolver = network !== undefined && resolvesNames(network);
+  let nameservers: string[];
+  if (resolver) nameservers = [network.gateway, ...(network.ipv6 ? [network.ipv6.gateway] : [])];
+  else nameservers = options.dns?.length ? options.dns : await reachableHostNameservers(hostConf);
+  return containerResolvConf({
+    nameservers,
+    host: hostConf,
+    ...(options.dnsSearch ? { search: options.dnsSearch } : {}),
+    ...(options.dnsOptions ? { options: options.dnsOptions } : {}),
+    defaultNdots0: resolver,
+  });
+}
+
+/** Makes a directory; false when it was there already. */
+async function made(dir: string): Promise<boolean> {
+  try {
+    await mkdir(dir);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  }
+}
+
+/**
+ * Writes the file whole (a temporary file renamed over it, so that a reader
+ * never sees half of it); returns whether its directory was made for it
+ * (which then goes with it).
+ */
+export async function writeResolvConf(path: string, text: string): Promise<boolean> {
+  const dir = dirname(path);
+  await mkdir(dirname(dir), { recursive: true });
+  const dirMade = await made(dir);
+  const temporary = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+  try {
+    await writeFile(temporary, text, { mode: 0o644 });
+    await rename(temporary, path);
+  } catch (error) {
+    await rm(temporary, { force: true });
+    if (dirMade) await rmdir(dir).catch(() => undefined);
+    throw error;
+  }
+  return dirMade;
+}
+
+/** Removes the file, and its directory if it was made for it and holds nothing else; gone already is fine. */
+export async function removeResolvConf(path: string, dirMade: boolean | undefined): Promise<void> {
+  await rm(path, { force: true });
+  if (!dirMade) return;
+  await rmdir(dirname(path)).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ENOENT' && error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
+  });
+}
+
+/** removeResolvConf() for the file a container's record names, if any. */
+export async function removeContainerResolvConf(record: ContainerRecord): Promise<void> {
+  if (record.resolvConf !== undefined) await removeResolvConf(record.resolvConf, record.resolvConfDirMade);
+}
