@@ -23,7 +23,7 @@ import { type ContainerInfo, containersAndEndpoints } from './listing';
 import { BridgeNetwork, createBridgeNetwork, getNetwork } from './network';
 import { checkNetworkName } from './options';
 import { setupFromPool } from './pool-claim';
-import { removeContainerResolvConf, resolvConfPath, resolvConfText, writeResolvConf } from './resolv-file';
+import { removeContainerResolvConf, resolvConfDirMissing, resolvConfPath, resolvConfText, writeResolvConf } from './resolv-file';
 import { attemptPart, teardownEndpoint, teardownEndpointLocked, teardownIncomplete } from './teardown';
 import { Undo } from './undo';
 
@@ -120,6 +120,7 @@ async function claimContainer(id: string, plan: Plan): Promise<{ record: Contain
   if (record.ownsNamespace) {
     record.netnsPath = join(netnsDir(), id);
     record.resolvConf = resolvConfPath(id);
+    record.resolvConfDirMade = await resolvConfDirMissing(record.resolvConf);
   }
   if (!plan.joined) {
     if (!(await store.create('containers', id, record))) throw exists(id);
@@ -258,7 +259,7 @@ export async function setupContainer(id: string, options: SetupOptions = {}): Pr
       const network = container.endpoint && (await currentStore().read<NetworkRecord>('networks', container.endpoint.network));
       const text = await resolvConfText(network, plan.resolver ?? {}, hostConf);
       undo.push(`resolv.conf of container "${id}"`, () => removeContainerResolvConf(record));
-      record.resolvConfDirMade = await writeResolvConf(path, text);
+      await writeResolvConf(path, text);
     }
     if (container.mode !== 'host') {
       record.netnsPath = container.netns.path;

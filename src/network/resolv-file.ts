@@ -6,11 +6,12 @@
  * the caller's servers, or the host's that a container can reach.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, rmdir, writeFile } from 'node:fs/promises';
+import { mkdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 import { readHostResolvConf, reachableHostNameservers, type ResolvConf } from '../dns/host-resolv-conf';
 import { containerResolvConf } from '../dns/resolv-conf';
+import { faultPoint } from '../fault';
 import { netnsEtcDir } from '../netns-etc';
 import type { ContainerRecord } from '../types/container';
 import { type NetworkRecord, resolvesNames } from '../types/network';
@@ -37,40 +38,28 @@ export async function resolvConfText(network: NetworkRecord | undefined, options
   });
 }
 
-/** Makes a directory; false when it was there already. */
-async function made(dir: string): Promise<boolean> {
-  try {
-    await mkdir(dir);
-    return true;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw error;
-  }
+/** Whether the file's directory is to be made (and so removed with it): known, and recorded, before anything is made. */
+export async function resolvConfDirMissing(path: string): Promise<boolean> {
+  return (await stat(dirname(path)).catch(() => undefined)) === undefined;
 }
 
-/**
- * Writes the file whole (a temporary file renamed over it, so that a reader
- * never sees half of it); returns whether its directory was made for it
- * (which then goes with it).
- */
-export async function writeResolvConf(path: string, text: string): Promise<boolean> {
-  const dir = dirname(path);
-  await mkdir(dirname(dir), { recursive: true });
-  const dirMade = await made(dir);
+/** Writes the file whole: a temporary file renamed over it, so that a reader never sees half of it. */
+export async function writeResolvConf(path: string, text: string): Promise<void> {
+  faultPoint('write resolv.conf', path);
+  await mkdir(dirname(path), { recursive: true });
   const temporary = `${path}.${randomBytes(4).toString('hex')}.tmp`;
   try {
     await writeFile(temporary, text, { mode: 0o644 });
     await rename(temporary, path);
   } catch (error) {
     await rm(temporary, { force: true });
-    if (dirMade) await rmdir(dir).catch(() => undefined);
     throw error;
   }
-  return dirMade;
 }
 
 /** Removes the file, and its directory if it was made for it and holds nothing else; gone already is fine. */
 export async function removeResolvConf(path: string, dirMade: boolean | undefined): Promise<void> {
+  faultPoint('remove resolv.conf', path);
   await rm(path, { force: true });
   if (!dirMade) return;
   await rmdir(dirname(path)).catch((error: NodeJS.ErrnoException) => {
