@@ -5,7 +5,6 @@
  * that resolves names it points at the resolver on the gateway; elsewhere at
  * the caller's servers, or the host's that a container can reach.
  */
-import { randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
@@ -43,11 +42,14 @@ export async function resolvConfDirMissing(path: string): Promise<boolean> {
   return (await stat(dirname(path)).catch(() => undefined)) === undefined;
 }
 
+/** The file a write goes to first; one name, as one setup at a time writes a container's file, so that a removal after a crash finds it. */
+const temporaryOf = (path: string) => `${path}.nsnet-tmp`;
+
 /** Writes the file whole: a temporary file renamed over it, so that a reader never sees half of it. */
 export async function writeResolvConf(path: string, text: string): Promise<void> {
   faultPoint('write resolv.conf', path);
   await mkdir(dirname(path), { recursive: true });
-  const temporary = `${path}.${randomBytes(4).toString('hex')}.tmp`;
+  const temporary = temporaryOf(path);
   try {
     await writeFile(temporary, text, { mode: 0o644 });
     await rename(temporary, path);
@@ -60,7 +62,7 @@ export async function writeResolvConf(path: string, text: string): Promise<void>
 /** Removes the file, and its directory if it was made for it and holds nothing else; gone already is fine. */
 export async function removeResolvConf(path: string, dirMade: boolean | undefined): Promise<void> {
   faultPoint('remove resolv.conf', path);
-  await rm(path, { force: true });
+  await Promise.all([rm(path, { force: true }), rm(temporaryOf(path), { force: true })]);
   if (!dirMade) return;
   await rmdir(dirname(path)).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'ENOENT' && error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
