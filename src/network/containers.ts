@@ -13,7 +13,7 @@ import { processAlive } from '../state/process-alive';
 import { currentStore } from '../state/store';
 import { type ContainerMode, type ContainerRecord, type SetupOptions, SetupOptionsSchema } from '../types/container';
 import { CONNECT_OPTION_ENTRIES, type ConnectOptions, endpointKey, type EndpointRecord } from '../types/endpoint';
-import type { NetworkRecord } from '../types/network';
+import { type NetworkRecord, resolvesNames } from '../types/network';
 import { Validator } from '../types/schema';
 import { checkConnectInput, type ConnectInput, connectOptionError } from './connect-options';
 import { checkDnsName, checkResolverOptions, type ResolverOptions } from './dns-options';
@@ -200,9 +200,15 @@ async function defaultNetwork(): Promise<BridgeNetwork> {
   }
 }
 
+/** A container set up, and the record of the network its endpoint was made on. */
+interface Attached {
+  container: Container;
+  network?: NetworkRecord;
+}
+
 /** The namespace a container gets, and its endpoint when on a network. */
-async function attach(record: ContainerRecord, joined: ContainerRecord | undefined, connect: ConnectInput | undefined): Promise<Container> {
-  if (record.mode === 'host') return { id: record.id, mode: 'host', netns: NetNamespace.host() };
+async function attach(record: ContainerRecord, joined: ContainerRecord | undefined, connect: ConnectInput | undefined): Promise<Attached> {
+  if (record.mode === 'host') return { container: { id: record.id, mode: 'host', netns: NetNamespace.host() } };
   if (record.mode === 'container') {
     const source = joined as ContainerRecord;
     const netns = source.netnsPath ? await NetNamespace.open(source.netnsPath) : NetNamespace.host();
@@ -210,11 +216,11 @@ async function attach(record: ContainerRecord, joined: ContainerRecord | undefin
       netns.close();
       throw new NsnetError('CONTAINER_NOT_FOUND', `the namespace of container "${source.id}" is gone`);
     }
-    return { id: record.id, mode: 'container', netns };
+    return { container: { id: record.id, mode: 'container', netns } };
   }
   if (record.mode !== 'none') {
     const pooled = await setupFromPool(record.id, record.network as string, connect as ConnectInput);
-    if (pooled) return { id: record.id, mode: record.mode, ...pooled };
+    if (pooled) return { container: { id: record.id, mode: record.mode, netns: pooled.netns, endpoint: pooled.endpoint }, network: pooled.network };
   }
   // The namespace is made while the network is looked up.
   const [network, created] = await Promise.allSettled([
@@ -229,10 +235,11 @@ async function attach(record: ContainerRecord, joined: ContainerRecord | undefin
     if (network.status === 'rejected') throw network.reason;
     if (record.mode === 'none') {
       await netns.links.set('lo', { up: true });
-      return { id: record.id, mode: 'none', netns };
+      return { container: { id: record.id, mode: 'none', netns } };
     }
-    const endpoint = await (network.value as BridgeNetwork).connectChecked(netns, connect as ConnectInput, { freshNamespace: true }); // brings lo up too
-    return { id: record.id, mode: record.mode, netns, endpoint };
+    const bridge = network.value as BridgeNetwork;
+    const endpoint = await bridge.connectChecked(netns, connect as ConnectInput, { freshNamespace: true }); // brings lo up too
+    return { container: { id: record.id, mode: record.mode, netns, endpoint }, network: bridge.options };
   } catch (error) {
     throw await undo.fail(error);
   }
@@ -247,20 +254,20 @@ export async function setupContainer(id: string, options: SetupOptions = {}): Pr
   // Before the namespace is made: the host addresses asked for (a network's own default is checked at connect).
   if (plan.connect) await checkHostAddresses(plan.connect.publish.flatMap((request) => request.hostIp ?? []), 'hostIp of a published port');
   const { record, joined } = await claimContainer(id, plan);
-  // Read while the network is set up.
-  const hostConf = record.resolvConf === undefined ? undefined : readHostResolvConf();
   const undo = new Undo();
   undo.push(`record of container "${id}"`, () => forgetContainer(record));
+  // Written while the network is set up, for the network as recorded now; again if the connect found it made anew since.
+  const resolvConf = record.resolvConf === undefined ? undefined : writeContainerResolvConf(record.resolvConf, plan);
+  resolvConf?.catch(() => undefined); // awaited below, or before the undo
+  if (resolvConf) undo.push(`resolv.conf of container "${id}"`, () => removeContainerResolvConf(record));
   try {
-    const container = await attach(record, joined, plan.connect);
+    const attached = await attach(record, joined, plan.connect).catch(async (error: unknown) => {
+      await resolvConf?.catch(() => undefined);
+      throw error;
+    });
+    const { container } = attached;
     undo.push(`network of container "${id}"`, () => detach(container));
-    if (record.resolvConf !== undefined) {
-      const path = record.resolvConf;
-      const network = container.endpoint && (await currentStore().read<NetworkRecord>('networks', container.endpoint.network));
-      const text = await resolvConfText(network, plan.resolver ?? {}, hostConf);
-      undo.push(`resolv.conf of container "${id}"`, () => removeContainerResolvConf(record));
-      await writeResolvConf(path, text);
-    }
+    if (resolvConf && !sameResolver(await resolvConf, attached.network)) await writeContainerResolvConf(record.resolvConf as string, plan, attached.network);
     if (container.mode !== 'host') {
       record.netnsPath = container.netns.path;
       record.netnsInode = container.netns.inode;
@@ -274,6 +281,20 @@ export async function setupContainer(id: string, options: SetupOptions = {}): Pr
   } catch (error) {
     throw await undo.fail(error);
   }
+}
+
+/** A container's resolv.conf, for `network` (else its network as recorded now); returns the network it was written for. */
+async function writeContainerResolvConf(path: string, plan: Plan, network?: NetworkRecord): Promise<NetworkRecord | undefined> {
+  const host = readHostResolvConf();
+  const given = network ?? (plan.network === undefined ? undefined : await currentStore().read<NetworkRecord>('networks', plan.network));
+  await writeResolvConf(path, await resolvConfText(given, plan.resolver ?? {}, host));
+  return given;
+}
+
+/** Two records of a network (or none) give the same resolv.conf: the same resolver addresses, or none. */
+function sameResolver(a: NetworkRecord | undefined, b: NetworkRecord | undefined): boolean {
+  const resolver = (network: NetworkRecord | undefined) => (network && resolvesNames(network) ? `${network.gateway} ${network.ipv6?.gateway}` : '');
+  return resolver(a) === resolver(b);
 }
 
 /** Undoes attach(): the namespace made for the container (and so its veth), and its endpoint's records. */
@@ -343,6 +364,8 @@ export async function teardownContainer(id: string, options: ContainerTeardownOp
   });
   if (!marked) return { leftRunning: [] };
   const { current: record, netns, endpoint } = marked;
+  // The file goes while the rest does.
+  const resolvConfGone = attemptPart(failures, `resolv.conf of "${id}"`, () => removeContainerResolvConf(record));
   // The namespace goes outside the lock (the count of its processes is the
   // slow part, and teardowns meanwhile share it). The processes are counted
   // once the mount is gone, so that none can enter after the count. A
@@ -353,7 +376,10 @@ export async function teardownContainer(id: string, options: ContainerTeardownOp
   // A deletion killed between the unmount and the unlink left the file.
   if (!netns && ownsNamespace(record)) await NetNamespace.removeLeftover(record.netnsPath as string);
   const counted = netns && (await attemptPart(failures, `netns of "${id}"`, async () => (leftRunning = await netns.deleteHolding(() => netns.pids()))));
-  if (netns && !counted) throw teardownIncomplete(`"${id}"`, failures);
+  if (netns && !counted) {
+    await resolvConfGone;
+    throw teardownIncomplete(`"${id}"`, failures);
+  }
   if (endpoint) {
     await store.locked(async () => {
       // Still this one: the key holds the namespace's inode number, which the kernel reuses once it is freed.
@@ -363,7 +389,7 @@ export async function teardownContainer(id: string, options: ContainerTeardownOp
       failures.push(...(await teardownEndpointLocked(stored, network, { keepLinks: netns !== undefined && leftRunning.length === 0 })));
     });
   }
-  await attemptPart(failures, `resolv.conf of "${id}"`, () => removeContainerResolvConf(record));
+  await resolvConfGone;
   if (failures.length) throw teardownIncomplete(`"${id}"`, failures);
   await forgetContainer(record);
   return { leftRunning };

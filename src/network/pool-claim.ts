@@ -11,6 +11,7 @@ import { firewallFor } from '../firewall/firewall';
 import { NetNamespace } from '../netns';
 import { currentStore } from '../state/store';
 import type { EndpointRecord } from '../types/endpoint';
+import type { NetworkRecord } from '../types/network';
 import type { ConnectInput } from './connect-options';
 import { addNames } from './endpoint-names';
 import { markReady, planEndpoint, recordEndpoint, sameNetwork } from './endpoint-plan';
@@ -26,6 +27,8 @@ import { Undo } from './undo';
 export interface PooledAttachment {
   netns: NetNamespace;
   endpoint: Endpoint;
+  /** The network's record the endpoint was made on. */
+  network: NetworkRecord;
 }
 
 /**
@@ -98,7 +101,7 @@ async function claim(entry: PoolEntry, ns: NetNamespace, oldNameGone: Promise<vo
       markReady(network, ready),
       named,
     ]);
-    return { netns: ns, endpoint: toEndpoint(ready, ns) };
+    return { netns: ns, endpoint: toEndpoint(ready, ns), network };
   } catch (error) {
     // Names still being added are undone with the rest.
     await named?.catch(() => undefined);

@@ -5,7 +5,8 @@
  * that resolves names it points at the resolver on the gateway; elsewhere at
  * the caller's servers, or the host's that a container can reach.
  */
-import { mkdir, rename, rm, rmdir, stat, writeFile } from 'node:fs/promises';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { rm, rmdir, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 
 import { readHostResolvConf, reachableHostNameservers, type ResolvConf } from '../dns/host-resolv-conf';
@@ -45,16 +46,21 @@ export async function resolvConfDirMissing(path: string): Promise<boolean> {
 /** The file a write goes to first; one name, as one setup at a time writes a container's file, so that a removal after a crash finds it. */
 const temporaryOf = (path: string) => `${path}.nsnet-tmp`;
 
-/** Writes the file whole: a temporary file renamed over it, so that a reader never sees half of it. */
+/**
+ * Writes the file whole: a temporary file renamed over it, so that a reader
+ * never sees half of it. Synchronously: these few calls on a small file cost
+ * less than their trips through libuv's thread pool, where they would queue
+ * behind the setup's own state I/O (setupContainer was ~0.5 ms slower so).
+ */
 export async function writeResolvConf(path: string, text: string): Promise<void> {
   faultPoint('write resolv.conf', path);
-  await mkdir(dirname(path), { recursive: true });
+  mkdirSync(dirname(path), { recursive: true });
   const temporary = temporaryOf(path);
   try {
-    await writeFile(temporary, text, { mode: 0o644 });
-    await rename(temporary, path);
+    writeFileSync(temporary, text, { mode: 0o644 });
+    renameSync(temporary, path);
   } catch (error) {
-    await rm(temporary, { force: true });
+    rmSync(temporary, { force: true });
     throw error;
   }
 }
@@ -62,11 +68,30 @@ export async function writeResolvConf(path: string, text: string): Promise<void>
 /** Removes the file, and its directory if it was made for it and holds nothing else; gone already is fine. */
 export async function removeResolvConf(path: string, dirMade: boolean | undefined): Promise<void> {
   faultPoint('remove resolv.conf', path);
-  await Promise.all([rm(path, { force: true }), rm(temporaryOf(path), { force: true })]);
-  if (!dirMade) return;
-  await rmdir(dirname(path)).catch((error: NodeJS.ErrnoException) => {
-    if (error.code !== 'ENOENT' && error.code !== 'ENOTEMPTY' && error.code !== 'EEXIST') throw error;
-  });
+  if (!dirMade) {
+    await Promise.all([rm(path, { force: true }), rm(temporaryOf(path), { force: true })]);
+    return;
+  }
+  await rm(path, { force: true });
+  const removed = await removeDirIfEmpty(dirname(path));
+  // What else it holds may be a write's temporary file, left by a crash.
+  if (!removed) {
+    await rm(temporaryOf(path), { force: true });
+    await removeDirIfEmpty(dirname(path));
+  }
+}
+
+/** Removes a directory unless something is in it (false then); gone already is fine. */
+async function removeDirIfEmpty(dir: string): Promise<boolean> {
+  try {
+    await rmdir(dir);
+    return true;
+  } catch (error) {
+    const { code } = error as NodeJS.ErrnoException;
+    if (code === 'ENOENT') return true;
+    if (code === 'ENOTEMPTY' || code === 'EEXIST') return false;
+    throw error;
+  }
 }
 
 /** removeResolvConf() for the file a container's record names, if any. */
