@@ -204,6 +204,23 @@ describe('names between containers (the network layer)', function () {
     expect(existsSync(join(netnsEtcDir(), gone.id))).to.equal(false);
   });
 
+  it('records the names with the endpoint before its veth is made (a setup killed right after the record leaves them for reconcile)', async () => {
+    const id = uniqueName('dk');
+    const options = { network: net, name: 'early', aliases: ['first'] };
+    const steps = (await runWithFault(WORKER, ['setupContainer', JSON.stringify({ id, options })], 'setupContainer:1000:fail')).stderr;
+    await teardownContainer(id);
+    const recorded = new RegExp(`^nsnet-fault step setupContainer (\\d+): state write \\S+/endpoints/${net}@`, 'm').exec(steps);
+    expect(recorded, steps).to.not.equal(null);
+    const killed = await runWithFault(WORKER, ['setupContainer', JSON.stringify({ id, options })], `setupContainer:${Number(recorded[1]) + 1}:kill`);
+    expect(killed.signal).to.equal('SIGKILL');
+    const endpoint = records('endpoints').find((e) => e.netnsPath === join(netnsDir(), id));
+    expect(endpoint).to.include({ status: 'creating' });
+    expect(endpoint.names).to.deep.equal(['early', 'first', id]);
+    await reconcile();
+    expect(records('endpoints').some((e) => e.id === endpoint.id)).to.equal(false);
+    expect(existsSync(join(netnsEtcDir(), id))).to.equal(false);
+  });
+
   it('refuses a name or alias that is no DNS name, and a bad dns option, with nothing made', async () => {
     const links = linkNames();
     const namespaces = readdirSync(netnsDir()).length;
