@@ -1,5 +1,6 @@
 /** nsnet: container networking for Node.js on Linux, without Docker. */
 export { NetNamespace, netnsDir } from './netns';
+export { netnsEtcDir } from './netns-etc';
 export type { NamespaceTarget } from './netns';
 export type { ExecOptions, ExecResult } from './spawn';
 export { NsnetError, NetlinkError } from './errors';

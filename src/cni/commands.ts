@@ -1,6 +1,7 @@
 /** ADD, DEL, CHECK, STATUS and GC on nsnet's bridge networks. */
 import { messageOf, NsnetError, unlessGone } from '../errors';
 import { resolveFirewall } from '../firewall/firewall';
+import { checkConnectInput, type ConnectInput } from '../network/connect-options';
 import { disconnect } from '../network/endpoint';
 import type { Endpoint } from '../network/endpoint-record';
 import { removeHostEnd } from '../network/plumbing';
@@ -9,7 +10,7 @@ import { BridgeNetwork, createBridgeNetwork } from '../network/network';
 import { NetNamespace } from '../netns';
 import { currentStore } from '../state/store';
 import type { AttachmentRecord } from '../types/attachment';
-import { type ConnectOptions, endpointKey, type EndpointRecord } from '../types/endpoint';
+import { endpointKey, type EndpointRecord } from '../types/endpoint';
 import type { NetworkRecord } from '../types/network';
 import {
   attachmentsOf,
@@ -23,7 +24,7 @@ import {
 import { attachmentProblems, checkFailed } from './check';
 import type { CniConfig, CniEnvironment } from './config';
 import { CNI_CODES, CniError, invalidConfig, nsnetCode } from './errors';
-import { addResult, chainResult, type CniResult } from './result';
+import { addResult, chainResult, type CniResult, resolverDns } from './result';
 import { requireVersion } from './versions';
 
 /**
@@ -68,7 +69,9 @@ export async function add(env: CniEnvironment, config: CniConfig, context: CniCo
   try {
     if (network.status === 'rejected') throw network.reason;
     await context.pendingRemovals.get(removalKey(netnsPath, env.ifname))?.();
-    const [connected, endpoint] = await connectOnce(network.value, netnsPath, { ...config.connect, ifname: env.ifname }, config, networkKey, context);
+    // The container's names on the network end with its id (and short id), as Podman's.
+    const input = { ...checkConnectInput({ ...config.connect, ifname: env.ifname }), owner: env.containerId };
+    const [connected, endpoint] = await connectOnce(network.value, netnsPath, input, config, networkKey, context);
     try {
       await writeAttachment({ ...record, status: 'ready', endpoint: endpointKey(endpoint.network, endpoint.netns.inode) });
     } catch (error) {
@@ -77,7 +80,7 @@ export async function add(env: CniEnvironment, config: CniConfig, context: CniCo
       undo.push(`endpoint of ${env.containerId} ${env.ifname}`, () => connected.disconnect(netnsPath));
       throw await undo.fail(error);
     }
-    const ours = addResult(config.cniVersion, connected.options, endpoint, config.dns);
+    const ours = addResult(config.cniVersion, connected.options, endpoint, config.dns ?? resolverDns(connected.options));
     return config.prevResult ? chainResult(config.prevResult, ours) : ours;
   } catch (error) {
     await removeAttachment(record);
@@ -121,19 +124,19 @@ function networkFor(config: CniConfig, key: string, context: CniContext): Promis
 async function connectOnce(
   network: BridgeNetwork,
   netnsPath: string,
-  options: ConnectOptions,
+  input: ConnectInput,
   config: CniConfig,
   key: string,
   context: CniContext,
 ): Promise<[BridgeNetwork, Endpoint]> {
   try {
-    return [network, await network.connect(netnsPath, options)];
+    return [network, await network.connectChecked(netnsPath, input)];
   } catch (error) {
     // Removed and made again, or its bridge deleted, since it was remembered.
     const stale = error instanceof NsnetError && (error.code === 'NETWORK_NOT_FOUND' || error.code === 'ENODEV');
     if (!stale || !context.networks.delete(key)) throw error;
     const fresh = await networkFor(config, key, context);
-    return [fresh, await fresh.connect(netnsPath, options)];
+    return [fresh, await fresh.connectChecked(netnsPath, input)];
   }
 }
 

@@ -247,6 +247,9 @@ function connectOptions(config: CniNetworkConfig, cniArgs: CniArgs): ConnectOpti
   }
   const bandwidth = runtime.bandwidth && bandwidthOptions(runtime.bandwidth);
   if (bandwidth) options.bandwidth = bandwidth;
+  // Names on this network only: a runtime passes every network's aliases to each.
+  const aliases = runtime.aliases?.[config.name];
+  if (aliases?.length) options.aliases = aliases;
   return options;
 }
 

@@ -1,7 +1,7 @@
 /** The result of an ADD, as the reference bridge plugin shapes it, at the config's version. */
 import type { EndpointRecord } from '../types/endpoint';
 import { isIPv6, parseCidr } from '../types/ip';
-import type { NetworkRecord } from '../types/network';
+import { type NetworkRecord, resolvesNames } from '../types/network';
 import type { DnsConfig } from './config';
 import { compareVersions } from './versions';
 
@@ -32,6 +32,12 @@ export interface CniResult {
   ips: CniIp[];
   routes?: CniRoute[];
   dns: DnsConfig;
+}
+
+/** A result's `dns` when the config sets none: the network's resolver on its gateways, on a network that resolves names; search and options stay the runtime's. */
+export function resolverDns(network: NetworkRecord): DnsConfig {
+  if (!resolvesNames(network)) return {};
+  return { nameservers: [network.gateway, ...(network.ipv6 ? [network.ipv6.gateway] : [])] };
 }
 
 /** Interfaces bridge, host veth, container interface; addresses on the last; default routes. */

@@ -7,6 +7,7 @@ import type { PortRequest } from '../types/ports';
 import { describeProblem, type SchemaProblem, Validator } from '../types/schema';
 import { checkMac, checkNewInterfaceName } from '../validate';
 import { type AskedLimits, checkBandwidth } from './bandwidth';
+import { checkDnsName } from './dns-options';
 import { randomLocalMac } from './mac';
 
 export interface ConnectInput {
@@ -19,6 +20,13 @@ export interface ConnectInput {
   publish: PortRequest[];
   /** Rate limits, checked (rates in bits per second, bursts in bytes where asked for). */
   bandwidth?: AskedLimits;
+  /** Names asked for (checked DNS names), recorded only where the network resolves names. */
+  name?: string;
+  aliases?: string[];
+  /** The id the names end with: a container's (setupContainer, CNI); else the endpoint's own. */
+  owner?: string;
+  /** The container's own upstream name servers (setupContainer's `dns`, checked). */
+  upstreams?: string[];
 }
 
 const connectOptions = new Validator(ConnectOptionsSchema);
@@ -27,6 +35,8 @@ const connectOptions = new Validator(ConnectOptionsSchema);
 export function connectOptionError(problem: SchemaProblem, what = 'connect option'): NsnetError {
   const message = describeProblem(problem, what);
   if (/^publish\b/.test(problem.path)) return new NsnetError('INVALID_PUBLISH', message);
+  if (/^(name|aliases)\b/.test(problem.path)) return new NsnetError('INVALID_DNS_NAME', message);
+  if (/^dns/.test(problem.path)) return new NsnetError('INVALID_DNS', message);
   return /^bandwidth\b/.test(problem.path) ? new NsnetError('INVALID_BANDWIDTH', message) : invalid(message);
 }
 
@@ -45,6 +55,8 @@ export function checkConnectInput(given: ConnectOptions): ConnectInput {
       }
     }),
   };
+  if (options.name !== undefined) input.name = checkDnsName(options.name, 'name');
+  if (options.aliases?.length) input.aliases = options.aliases.map((alias, i) => checkDnsName(alias, `aliases[${i}]`));
   const bandwidth = checkBandwidth(options.bandwidth);
   if (bandwidth) input.bandwidth = bandwidth;
   if (options.ip !== undefined) {

@@ -5,6 +5,7 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
+import { readHostResolvConf } from '../dns/host-resolv-conf';
 import { invalid, NsnetError } from '../errors';
 import { faultOperation } from '../fault';
 import { NetNamespace, netnsDir } from '../netns';
@@ -12,15 +13,17 @@ import { processAlive } from '../state/process-alive';
 import { currentStore } from '../state/store';
 import { type ContainerMode, type ContainerRecord, type SetupOptions, SetupOptionsSchema } from '../types/container';
 import { CONNECT_OPTION_ENTRIES, type ConnectOptions, endpointKey, type EndpointRecord } from '../types/endpoint';
-import type { NetworkRecord } from '../types/network';
+import { type NetworkRecord, resolvesNames } from '../types/network';
 import { Validator } from '../types/schema';
 import { checkConnectInput, type ConnectInput, connectOptionError } from './connect-options';
+import { checkDnsName, checkResolverOptions, type ResolverOptions } from './dns-options';
 import { type Endpoint, toEndpoint } from './endpoint-record';
 import { checkHostAddresses } from './host-addresses';
 import { type ContainerInfo, containersAndEndpoints } from './listing';
 import { BridgeNetwork, createBridgeNetwork, getNetwork } from './network';
 import { checkNetworkName } from './options';
 import { setupFromPool } from './pool-claim';
+import { removeContainerResolvConf, resolvConfDirMissing, resolvConfPath, resolvConfText, writeResolvConf } from './resolv-file';
 import { attemptPart, teardownEndpoint, teardownEndpointLocked, teardownIncomplete } from './teardown';
 import { Undo } from './undo';
 
@@ -29,7 +32,10 @@ export const DEFAULT_BRIDGE = 'nsnet0';
 const CONTAINER_ID = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
 
 const setupOptions = new Validator(SetupOptionsSchema);
-const CONNECT_KEYS = Object.keys(CONNECT_OPTION_ENTRIES);
+/** Connect options that need a network; a name (Docker's `--name`) is the container's in every mode. */
+const CONNECT_KEYS = Object.keys(CONNECT_OPTION_ENTRIES).filter((key) => key !== 'name');
+/** The options of a container's resolv.conf: for a namespace of its own. */
+const RESOLVER_KEYS = ['dns', 'dnsSearch', 'dnsOptions'] as const;
 
 export interface Container {
   id: string;
@@ -51,20 +57,26 @@ interface Plan {
   joined?: string;
   /** On a network: the connect options, checked. */
   connect?: ConnectInput;
+  /** With a namespace of its own: what its resolv.conf says besides its network's. */
+  resolver?: ResolverOptions;
 }
 
 function connectOptionsOf(options: SetupOptions): ConnectOptions {
-  const { network: _network, ...connectOptions } = options;
+  const { network: _network, dns: _dns, dnsSearch: _dnsSearch, dnsOptions: _dnsOptions, ...connectOptions } = options;
   return connectOptions;
 }
 
-function planFor(options: SetupOptions): Plan {
-  const network = options.network ?? DEFAULT_NETWORK;
-  // An empty publish list asks for nothing.
-  const connectOptions = CONNECT_KEYS.filter((key) => {
+/** The options asked for among `keys`; an empty list asks for nothing. */
+function asked(options: SetupOptions, keys: readonly string[]): string[] {
+  return keys.filter((key) => {
     const value = (options as Record<string, unknown>)[key];
     return Array.isArray(value) ? value.length > 0 : value !== undefined;
   });
+}
+
+function planFor(id: string, options: SetupOptions): Plan {
+  const network = options.network ?? DEFAULT_NETWORK;
+  const connectOptions = asked(options, CONNECT_KEYS);
   let plan: Plan;
   if (network === 'host' || network === 'none') plan = { mode: network };
   else if (network.startsWith('container:')) plan = { mode: 'container', joined: checkContainerId(network.slice('container:'.length)) };
@@ -73,8 +85,18 @@ function planFor(options: SetupOptions): Plan {
   if (!plan.network && connectOptions.length) {
     throw invalid(`${connectOptions.join(', ')} only apply to a container on a bridge network, not '${network}'`);
   }
+  if (plan.mode === 'host' || plan.mode === 'container') {
+    const resolverOptions = asked(options, RESOLVER_KEYS);
+    if (resolverOptions.length) throw invalid(`${resolverOptions.join(', ')} only apply to a container with a network namespace of its own, not '${network}'`);
+  } else {
+    plan.resolver = checkResolverOptions(options);
+  }
+  if (options.name !== undefined) checkDnsName(options.name, 'name');
   // Before anything is made (the default network on first use, say).
-  if (plan.network) plan.connect = checkConnectInput(connectOptionsOf(options));
+  if (plan.network) {
+    plan.connect = { ...checkConnectInput(connectOptionsOf(options)), owner: id };
+    if (plan.resolver?.dns) plan.connect.upstreams = plan.resolver.dns;
+  }
   return plan;
 }
 
@@ -94,8 +116,12 @@ async function claimContainer(id: string, plan: Plan): Promise<{ record: Contain
     created: new Date().toISOString(),
   };
   if (plan.network) record.network = plan.network;
-  // Known before the namespace exists, so reconcile can find it after a crash.
-  if (record.ownsNamespace) record.netnsPath = join(netnsDir(), id);
+  // Known before the namespace exists, so reconcile can find it (and its resolv.conf) after a crash.
+  if (record.ownsNamespace) {
+    record.netnsPath = join(netnsDir(), id);
+    record.resolvConf = resolvConfPath(id);
+    record.resolvConfDirMade = await resolvConfDirMissing(record.resolvConf);
+  }
   if (!plan.joined) {
     if (!(await store.create('containers', id, record))) throw exists(id);
     return { record };
@@ -174,9 +200,15 @@ async function defaultNetwork(): Promise<BridgeNetwork> {
   }
 }
 
+/** A container set up, and the record of the network its endpoint was made on. */
+interface Attached {
+  container: Container;
+  network?: NetworkRecord;
+}
+
 /** The namespace a container gets, and its endpoint when on a network. */
-async function attach(record: ContainerRecord, joined: ContainerRecord | undefined, connect: ConnectInput | undefined): Promise<Container> {
-  if (record.mode === 'host') return { id: record.id, mode: 'host', netns: NetNamespace.host() };
+async function attach(record: ContainerRecord, joined: ContainerRecord | undefined, connect: ConnectInput | undefined): Promise<Attached> {
+  if (record.mode === 'host') return { container: { id: record.id, mode: 'host', netns: NetNamespace.host() } };
   if (record.mode === 'container') {
     const source = joined as ContainerRecord;
     const netns = source.netnsPath ? await NetNamespace.open(source.netnsPath) : NetNamespace.host();
@@ -184,11 +216,11 @@ async function attach(record: ContainerRecord, joined: ContainerRecord | undefin
       netns.close();
       throw new NsnetError('CONTAINER_NOT_FOUND', `the namespace of container "${source.id}" is gone`);
     }
-    return { id: record.id, mode: 'container', netns };
+    return { container: { id: record.id, mode: 'container', netns } };
   }
   if (record.mode !== 'none') {
     const pooled = await setupFromPool(record.id, record.network as string, connect as ConnectInput);
-    if (pooled) return { id: record.id, mode: record.mode, ...pooled };
+    if (pooled) return { container: { id: record.id, mode: record.mode, netns: pooled.netns, endpoint: pooled.endpoint }, network: pooled.network };
   }
   // The namespace is made while the network is looked up.
   const [network, created] = await Promise.allSettled([
@@ -203,10 +235,11 @@ async function attach(record: ContainerRecord, joined: ContainerRecord | undefin
     if (network.status === 'rejected') throw network.reason;
     if (record.mode === 'none') {
       await netns.links.set('lo', { up: true });
-      return { id: record.id, mode: 'none', netns };
+      return { container: { id: record.id, mode: 'none', netns } };
     }
-    const endpoint = await (network.value as BridgeNetwork).connectChecked(netns, connect as ConnectInput, { freshNamespace: true }); // brings lo up too
-    return { id: record.id, mode: record.mode, netns, endpoint };
+    const bridge = network.value as BridgeNetwork;
+    const endpoint = await bridge.connectChecked(netns, connect as ConnectInput, { freshNamespace: true }); // brings lo up too
+    return { container: { id: record.id, mode: record.mode, netns, endpoint }, network: bridge.options };
   } catch (error) {
     throw await undo.fail(error);
   }
@@ -217,15 +250,24 @@ export async function setupContainer(id: string, options: SetupOptions = {}): Pr
   faultOperation('setupContainer');
   checkContainerId(id);
   setupOptions.valid(options, (problem) => connectOptionError(problem, 'setup option'));
-  const plan = planFor(options);
+  const plan = planFor(id, options);
   // Before the namespace is made: the host addresses asked for (a network's own default is checked at connect).
   if (plan.connect) await checkHostAddresses(plan.connect.publish.flatMap((request) => request.hostIp ?? []), 'hostIp of a published port');
   const { record, joined } = await claimContainer(id, plan);
   const undo = new Undo();
   undo.push(`record of container "${id}"`, () => forgetContainer(record));
+  // Written while the network is set up, for the network as recorded now; again if the connect found it made anew since.
+  const resolvConf = record.resolvConf === undefined ? undefined : writeContainerResolvConf(record.resolvConf, plan);
+  resolvConf?.catch(() => undefined); // awaited below, or before the undo
+  if (resolvConf) undo.push(`resolv.conf of container "${id}"`, () => removeContainerResolvConf(record));
   try {
-    const container = await attach(record, joined, plan.connect);
+    const attached = await attach(record, joined, plan.connect).catch(async (error: unknown) => {
+      await resolvConf?.catch(() => undefined);
+      throw error;
+    });
+    const { container } = attached;
     undo.push(`network of container "${id}"`, () => detach(container));
+    if (resolvConf && !sameResolver(await resolvConf, attached.network)) await writeContainerResolvConf(record.resolvConf as string, plan, attached.network);
     if (container.mode !== 'host') {
       record.netnsPath = container.netns.path;
       record.netnsInode = container.netns.inode;
@@ -239,6 +281,20 @@ export async function setupContainer(id: string, options: SetupOptions = {}): Pr
   } catch (error) {
     throw await undo.fail(error);
   }
+}
+
+/** A container's resolv.conf, for `network` (else its network as recorded now); returns the network it was written for. */
+async function writeContainerResolvConf(path: string, plan: Plan, network?: NetworkRecord): Promise<NetworkRecord | undefined> {
+  const host = readHostResolvConf();
+  const given = network ?? (plan.network === undefined ? undefined : await currentStore().read<NetworkRecord>('networks', plan.network));
+  await writeResolvConf(path, await resolvConfText(given, plan.resolver ?? {}, host));
+  return given;
+}
+
+/** Two records of a network (or none) give the same resolv.conf: the same resolver addresses, or none. */
+function sameResolver(a: NetworkRecord | undefined, b: NetworkRecord | undefined): boolean {
+  const resolver = (network: NetworkRecord | undefined) => (network && resolvesNames(network) ? `${network.gateway} ${network.ipv6?.gateway}` : '');
+  return resolver(a) === resolver(b);
 }
 
 /** Undoes attach(): the namespace made for the container (and so its veth), and its endpoint's records. */
@@ -308,6 +364,8 @@ export async function teardownContainer(id: string, options: ContainerTeardownOp
   });
   if (!marked) return { leftRunning: [] };
   const { current: record, netns, endpoint } = marked;
+  // The file goes while the rest does.
+  const resolvConfGone = attemptPart(failures, `resolv.conf of "${id}"`, () => removeContainerResolvConf(record));
   // The namespace goes outside the lock (the count of its processes is the
   // slow part, and teardowns meanwhile share it). The processes are counted
   // once the mount is gone, so that none can enter after the count. A
@@ -318,7 +376,10 @@ export async function teardownContainer(id: string, options: ContainerTeardownOp
   // A deletion killed between the unmount and the unlink left the file.
   if (!netns && ownsNamespace(record)) await NetNamespace.removeLeftover(record.netnsPath as string);
   const counted = netns && (await attemptPart(failures, `netns of "${id}"`, async () => (leftRunning = await netns.deleteHolding(() => netns.pids()))));
-  if (netns && !counted) throw teardownIncomplete(`"${id}"`, failures);
+  if (netns && !counted) {
+    await resolvConfGone;
+    throw teardownIncomplete(`"${id}"`, failures);
+  }
   if (endpoint) {
     await store.locked(async () => {
       // Still this one: the key holds the namespace's inode number, which the kernel reuses once it is freed.
@@ -328,6 +389,7 @@ export async function teardownContainer(id: string, options: ContainerTeardownOp
       failures.push(...(await teardownEndpointLocked(stored, network, { keepLinks: netns !== undefined && leftRunning.length === 0 })));
     });
   }
+  await resolvConfGone;
   if (failures.length) throw teardownIncomplete(`"${id}"`, failures);
   await forgetContainer(record);
   return { leftRunning };

@@ -17,9 +17,10 @@ import { currentStore } from '../state/store';
 import type { BandwidthRecord } from '../types/bandwidth';
 import { endpointKey, type EndpointRecord } from '../types/endpoint';
 import { isIPv6 } from '../types/ip';
-import type { NetworkRecord } from '../types/network';
+import { type NetworkRecord, resolvesNames } from '../types/network';
 import { limitsFor } from './bandwidth';
 import type { ConnectInput } from './connect-options';
+import { endpointNames } from './dns-options';
 import { allOrFirstFailure } from './plumbing';
 import { ifbName } from './shaping';
 import { forgetEndpointLocked, teardownEndpointLocked } from './teardown';
@@ -83,6 +84,9 @@ function endpointRecord(network: NetworkRecord, ns: NetNamespace, plan: Endpoint
     record.gateway = network.gateway;
     if (network.ipv6) record.gateway6 = network.ipv6.gateway;
   }
+  // Names only where they resolve: the default network and a `dns: false` one record none (Docker ignores aliases there).
+  if (resolvesNames(network)) record.names = endpointNames(plan.name, plan.aliases ?? [], plan.owner ?? plan.id);
+  if (plan.upstreams?.length) record.upstreams = plan.upstreams;
   return record;
 }
 

@@ -14,6 +14,7 @@ import type { EndpointRecord } from '../types/endpoint';
 import type { NetworkRecord } from '../types/network';
 import type { ConnectInput } from './connect-options';
 import { markReady, planEndpoint, recordEndpoint } from './endpoint-plan';
+import { addNames } from './endpoint-names';
 import { addEndpointEntries } from './firewall-reinstall';
 import { checkHostAddresses } from './host-addresses';
 import { allOrFirstFailure, createConfiguredVeth, createVeth, plumb, step } from './plumbing';
@@ -48,6 +49,7 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, input: C
   // The ifb, for an egress limit, is made while the veth is.
   const ifb = record.bandwidth?.ifb === undefined ? undefined : makeIfb(record, network.mtu, undo);
   ifb?.catch(() => undefined); // awaited below, or in the undo
+  const named = addNames(network, record, undo);
   try {
     let hostIndex = 0;
     // Only a veth this connect made: one that could not be made may be someone else's namesake.
@@ -74,11 +76,11 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, input: C
     // from the record (the ports are this endpoint's by its port records, so nobody else's go).
     if (firewall) undo.push(`firewall entries of ${record.hostIfname}`, () => firewall.removeEndpoint(network, record));
     const published = firewall ? step('publish ports', () => addEndpointEntries(firewall, network, record)) : undefined;
-    await allOrFirstFailure([published, markReady(network, ready)]);
+    await allOrFirstFailure([published, markReady(network, ready), named]);
     return ready;
   } catch (error) {
-    // An ifb still being made is undone with the rest.
-    await ifb?.catch(() => undefined);
+    // An ifb, or names, still being added are undone with the rest.
+    await Promise.all([ifb?.catch(() => undefined), named?.catch(() => undefined)]);
     throw await undo.fail(error);
   }
 }

@@ -6,7 +6,7 @@ import { invalid } from '../errors';
 import { specialRange } from '../ipam/special-ranges';
 import { Subnet } from '../ipam/subnet';
 import { canonicalAddress, ipFamily, isIPv6 } from '../types/ip';
-import { type BridgeNetworkOptions, BridgeNetworkOptionsSchema, type NetworkRecord } from '../types/network';
+import { type BridgeNetworkOptions, BridgeNetworkOptionsSchema, type NetworkRecord, resolvesNames } from '../types/network';
 import { describeProblem, Validator } from '../types/schema';
 import { checkNewInterfaceName } from '../validate';
 
@@ -57,6 +57,7 @@ export function checkNetworkOptions(given: BridgeNetworkOptions): CheckedOptions
     hostIp: options.hostIp === undefined ? '0.0.0.0' : checkHostIp(options.hostIp),
     firewall: options.firewall ?? 'auto',
   };
+  checked.dns = resolvesNames({ name: options.name, dns: options.dns });
   if (options.subnet !== undefined) {
     const subnet = Subnet.parse(options.subnet, 'subnet');
     if (subnet.family !== 4) throw invalid(`subnet must be IPv4 (IPv6 goes in ipv6.subnet): ${options.subnet}`);
@@ -108,5 +109,7 @@ export function differences(record: NetworkRecord, wanted: CheckedOptions): stri
     differing.push('subnet');
   }
   if (JSON.stringify(wanted.ipv6) !== JSON.stringify(record.ipv6)) differing.push('ipv6');
+  // A record older than name resolution has no dns field: it resolves as its name says.
+  if (resolvesNames(record) !== resolvesNames(wanted)) differing.push('dns');
   return differing;
 }

@@ -11,7 +11,9 @@ import { firewallFor } from '../firewall/firewall';
 import { NetNamespace } from '../netns';
 import { currentStore } from '../state/store';
 import type { EndpointRecord } from '../types/endpoint';
+import type { NetworkRecord } from '../types/network';
 import type { ConnectInput } from './connect-options';
+import { addNames } from './endpoint-names';
 import { markReady, planEndpoint, recordEndpoint, sameNetwork } from './endpoint-plan';
 import { type Endpoint, toEndpoint } from './endpoint-record';
 import { addEndpointEntries } from './firewall-reinstall';
@@ -25,6 +27,8 @@ import { Undo } from './undo';
 export interface PooledAttachment {
   netns: NetNamespace;
   endpoint: Endpoint;
+  /** The network's record the endpoint was made on. */
+  network: NetworkRecord;
 }
 
 /**
@@ -72,10 +76,12 @@ async function claim(entry: PoolEntry, ns: NetNamespace, oldNameGone: Promise<vo
     await forgetEntry();
   });
   undo.push(`netns ${ns.name}`, () => ns.delete());
+  let named: Promise<void> | undefined;
   try {
     const plan = { ...planEndpoint(network, input), id: entry.record.id, hostIfname: entry.record.hostIfname, mac: entry.mac };
     const { record, leases } = await recordEndpoint(network, ns, plan);
     undo.push(`records of ${record.hostIfname}`, () => store.locked(() => forgetEndpointLocked(record, leases)));
+    named = addNames(network, record, undo);
     // The veth goes before its address is released, as a connect's undo does.
     undo.push(`host end ${record.hostIfname}`, () => NetNamespace.host().links.delete(entry.hostIndex), { guardsEarlier: true });
     record.hostMac = entry.hostMac;
@@ -93,9 +99,12 @@ async function claim(entry: PoolEntry, ns: NetNamespace, oldNameGone: Promise<vo
       record.bandwidth ? step('limit bandwidth', () => applyLimits(record, entry.hostIndex, ifb?.index)) : undefined,
       firewall ? step('publish ports', () => addEndpointEntries(firewall, network, record)) : undefined,
       markReady(network, ready),
+      named,
     ]);
-    return { netns: ns, endpoint: toEndpoint(ready, ns) };
+    return { netns: ns, endpoint: toEndpoint(ready, ns), network };
   } catch (error) {
+    // Names still being added are undone with the rest.
+    await named?.catch(() => undefined);
     throw await undo.fail(error);
   }
 }

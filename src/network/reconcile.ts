@@ -5,6 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 
+import { dnsSync } from '../dns/client';
 import { faultOperation } from '../fault';
 import { type Firewall, firewallFor } from '../firewall/firewall';
 import { releaseOrphanPorts } from '../firewall/ports';
@@ -22,6 +23,7 @@ import { forgetContainerLocked } from './containers';
 import { sweepPoolEntries } from './pool-reconcile';
 import { mendUnreadableRecords } from './rebuild';
 import { repairBridge, repairEndpoints } from './repair';
+import { removeContainerResolvConf } from './resolv-file';
 import { attemptPart, teardownEndpointLocked } from './teardown';
 
 export interface ReconcileReport {
@@ -127,6 +129,8 @@ export async function reconcile(options: ReconcileOptions = {}): Promise<Reconci
       }
       // A deletion killed between the unmount and the unlink leaves the file.
       if (container.ownsNamespace && namespaceGone && netnsPath !== undefined) await NetNamespace.removeLeftover(netnsPath);
+      // Kept with its record until it goes, so that a later reconcile finds it.
+      if (!(await attempt(`resolv.conf of container "${container.id}"`, () => removeContainerResolvConf(container)))) continue;
       await forgetContainerLocked(container);
       report.containers.push(container.id);
     }
@@ -208,5 +212,7 @@ export async function reconcile(options: ReconcileOptions = {}): Promise<Reconci
     }
 
   });
+  // Outside the lock: the resolver reads the state directory again, and drops the names of endpoints gone.
+  await attempt('names of the resolver', () => dnsSync());
   return report;
 }

@@ -4,10 +4,11 @@
  * past the failures of the others, and what could not be done is returned,
  * one line each. Gone already counts as done.
  *
- * Order: the host end first (or the namespace's deletion takes it), then its
- * firewall entries, then leases, host ports and the record. If the host end
- * could not be removed, the record and the addresses are kept: a veth that
- * still answers for an address must not see it handed to another endpoint.
+ * Order: its names in the resolver first, then the host end (or the
+ * namespace's deletion takes it), then its firewall entries, then leases,
+ * host ports and the record. If the names or the host end could not be
+ * removed, the record and the addresses are kept: a name or a veth that still
+ * answers for an address must not see it handed to another endpoint.
  */
 import { isGone, messageOf, NsnetError } from '../errors';
 import { firewallFor } from '../firewall/firewall';
@@ -17,6 +18,7 @@ import { type LeasesBefore, leasesEmpty, releaseEndpointLeases, rewindPointers }
 import { currentStore } from '../state/store';
 import { endpointKey, type EndpointRecord } from '../types/endpoint';
 import type { NetworkRecord } from '../types/network';
+import { removeNames } from './endpoint-names';
 import { removeHostEnd } from './plumbing';
 import { removeIfb } from './shaping';
 
@@ -101,7 +103,10 @@ async function markRemovingLocked(record: EndpointRecord, failures: string[]): P
 /** Tears an endpoint down, for a caller that holds the state lock. Returns what it could not do. */
 export async function teardownEndpointLocked(record: EndpointRecord, network: NetworkRecord | undefined, options: TeardownOptions = {}): Promise<string[]> {
   const failures: string[] = [];
-  const linksGone = (options.keepLinks || (await markRemovingLocked(record, failures))) && (await removeLinks(record, options, failures));
+  const linksGone =
+    (options.keepLinks || (await markRemovingLocked(record, failures))) &&
+    (await attemptPart(failures, `names of ${record.hostIfname}`, () => removeNames(record))) &&
+    (await removeLinks(record, options, failures));
   if (linksGone) await removeRecordedLocked(record, network, failures);
   return failures;
 }
@@ -116,6 +121,7 @@ export async function teardownEndpoint(record: EndpointRecord, options: Teardown
   const failures: string[] = [];
   const store = currentStore();
   if (!options.keepLinks && !(await store.locked(() => markRemovingLocked(record, failures)))) return failures;
+  if (!(await attemptPart(failures, `names of ${record.hostIfname}`, () => removeNames(record)))) return failures;
   if (!(await removeLinks(record, options, failures))) return failures;
   await store.locked(async () => {
     const network = await store.read<NetworkRecord>('networks', record.network);

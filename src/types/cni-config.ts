@@ -71,6 +71,8 @@ export const CniNetworkConfigSchema = jsonObject({
       mac: v.optional(v.string()),
       portMappings: v.optional(v.array(PortMappingSchema)),
       bandwidth: v.optional(BandwidthSchema),
+      /** The `aliases` capability, as Podman passes it: the container's aliases by network name. */
+      aliases: v.optional(v.record(v.string(), v.array(v.string()))),
     }),
   ),
   args: v.optional(jsonObject({ cni: v.optional(jsonObject({ ips: Addresses, mac: v.optional(v.string()) })) })),

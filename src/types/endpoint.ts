@@ -20,6 +20,10 @@ export const CONNECT_OPTION_ENTRIES = {
   publish: v.optional(v.array(PublishSpecSchema)),
   /** Rate limits of what the container receives (ingress) and sends (egress). */
   bandwidth: v.optional(BandwidthOptionsSchema),
+  /** The name other containers of a resolving network find this one by (a DNS name, see isDnsName). */
+  name: v.optional(v.string()),
+  /** More names on the network, as Docker's `--network-alias`. */
+  aliases: v.optional(v.array(v.string())),
 };
 export const ConnectOptionsSchema = strictJsonObject(CONNECT_OPTION_ENTRIES);
 export type ConnectOptions = v.InferOutput<typeof ConnectOptionsSchema>;
@@ -80,6 +84,10 @@ export interface EndpointView<N> {
   ports: PublishedPort[];
   /** Its limits: rates in bits per second, bursts in bytes. */
   bandwidth?: Omit<BandwidthRecord, 'ifb'>;
+  /** Its names on a network that resolves names, in Docker's order. */
+  names?: string[];
+  /** Its own upstream name servers (setupContainer's `dns`). */
+  upstreams?: string[];
 }
 
 export function endpointView<N>(record: EndpointRecord, netns: N): EndpointView<N> {
@@ -97,6 +105,8 @@ export function endpointView<N>(record: EndpointRecord, netns: N): EndpointView<
   if (record.ipv6) endpoint.ipv6 = record.ipv6;
   if (record.gateway) endpoint.gateway = record.gateway;
   if (record.gateway6) endpoint.gateway6 = record.gateway6;
+  if (record.names) endpoint.names = record.names;
+  if (record.upstreams) endpoint.upstreams = record.upstreams;
   if (record.bandwidth) {
     const { ifb: _device, ...limits } = record.bandwidth;
     endpoint.bandwidth = limits;

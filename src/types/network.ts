@@ -39,6 +39,8 @@ export const BridgeNetworkOptionsSchema = strictJsonObject({
   /** Default host address of published ports. */
   hostIp: v.optional(v.string()),
   firewall: v.optional(v.picklist(FIREWALL_BACKENDS)),
+  /** Containers find each other by name (true, except on the default network `bridge`); part of the network's definition. */
+  dns: v.optional(v.boolean()),
   /** A warm pool of prepared namespaces in this process (see BridgeNetwork.pool); not part of the network. */
   pool: v.optional(strictJsonObject({ size: v.pipe(v.number(), v.integer(), v.minValue(0), v.maxValue(MAX_POOL_SIZE)) })),
 });

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 
 import { expect } from 'chai';
 
-import { createBridgeNetwork, getNetwork, NetNamespace, reconcile, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
+import { createBridgeNetwork, getNetwork, NetNamespace, netnsEtcDir, reconcile, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
 import { createWan, ipJson, runWithFault, startTcpServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
 
 const WORKER = join(process.cwd(), 'test/integration/workers/fault-operation.mjs');
@@ -116,6 +116,11 @@ function checkConsistent(networks, held = []) {
   const namespaces = readdirSync(NETNS_DIR).filter((file) => file.startsWith(PREFIX));
   const expectedNamespaces = [...containers.filter((c) => c.ownsNamespace).map((c) => c.id), ...held];
   expect(namespaces.sort(), 'namespaces').to.deep.equal(expectedNamespaces.sort());
+  // Each container with a namespace of its own has its resolv.conf, and nothing else is left of one.
+  const etcDirs = existsSync(netnsEtcDir()) ? readdirSync(netnsEtcDir()).filter((file) => file.startsWith(PREFIX)) : [];
+  const owning = containers.filter((c) => c.ownsNamespace);
+  expect(etcDirs.sort(), 'resolv.conf directories').to.deep.equal(owning.map((c) => c.id).sort());
+  for (const container of owning) expect(readdirSync(join(netnsEtcDir(), container.id)), `resolv.conf of ${container.id}`).to.deep.equal(['resolv.conf']);
   for (const container of containers) {
     if (container.endpoint) expect(record('endpoints', container.endpoint), `endpoint of ${container.id}`).to.not.equal(undefined);
   }

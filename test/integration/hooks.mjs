@@ -1,7 +1,18 @@
 // Root hooks of the integration suites: refuse to run outside the sandbox,
 // and after every test check that no thread of this process was left in
 // another network namespace.
-import { readdirSync, readlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+
+// Containers' resolv.conf files go to /etc/netns/<name>/ by default: unless
+// the sandbox covers /etc/netns with a mount of its own, they go to its /run
+// (a tmpfs), never to the machine's /etc. Set here, before any test starts a
+// program, so that the nsnet commands the tests run write there too.
+const etcNetnsCovered = readFileSync('/proc/self/mounts', 'utf8')
+  .split('\n')
+  .some((line) => line.split(' ')[1] === '/etc/netns');
+if (process.env.NSNET_SANDBOX === 'inside' && !etcNetnsCovered && !process.env.NSNET_NETNS_ETC_DIR) {
+  process.env.NSNET_NETNS_ETC_DIR = '/run/nsnet-etc-netns';
+}
 
 let sandboxNamespace;
 

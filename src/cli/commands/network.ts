@@ -2,7 +2,7 @@
 import { Command, Option } from 'commander';
 
 import { type ListedEndpoint, listedEndpoints, networkRecord, networkRecords } from '../../network/listing';
-import { type BridgeNetworkOptions, FIREWALL_BACKENDS, type FirewallBackend, type NetworkRecord } from '../../types/network';
+import { type BridgeNetworkOptions, FIREWALL_BACKENDS, type FirewallBackend, type NetworkRecord, resolvesNames } from '../../types/network';
 import { fieldLines, formatPort, printJson, printTable, withProgress } from '../output';
 import { integer } from '../options';
 
@@ -18,6 +18,7 @@ interface CreateOptions {
   internal?: boolean;
   hostIp?: string;
   firewall?: FirewallBackend;
+  disableDns?: boolean;
   json?: boolean;
 }
 
@@ -37,6 +38,7 @@ export function networkCommand(): Command {
     .option('--no-icc', 'drop traffic between containers of this network')
     .option('--internal', 'no route out, no NAT, nothing in from outside')
     .option('--host-ip <address>', 'default host address of published ports (default 0.0.0.0)')
+    .option('--disable-dns', "containers do not find each other by name (as Podman's flag; the default network 'bridge' never does)")
     .addOption(new Option('--firewall <backend>', 'firewall backend').choices(FIREWALL_BACKENDS))
     .option('--json', 'print the network as JSON')
     .action(async (name: string, options: CreateOptions) => {
@@ -77,7 +79,8 @@ export function networkCommand(): Command {
     .option('--json', 'print JSON')
     .action(async (names: string[], options: { json?: boolean }) => {
       const [networks, endpoints] = await Promise.all([Promise.all(names.map((name) => networkRecord(name))), listedEndpoints()]);
-      const details = networks.map((network) => ({ network, endpoints: endpoints.filter((e) => e.network === network.name) }));
+      // Whether it resolves names, also for a record older than the field.
+      const details = networks.map((network) => ({ network: { ...network, dns: resolvesNames(network) }, endpoints: endpoints.filter((e) => e.network === network.name) }));
       if (options.json) printJson(details.map((d) => ({ ...d.network, endpoints: d.endpoints })));
       else process.stdout.write(details.map((d) => inspectText(d.network, d.endpoints)).join('\n'));
     });
@@ -116,6 +119,7 @@ function networkOptions(name: string, options: CreateOptions): BridgeNetworkOpti
   if (options.internal) wanted.internal = true;
   if (options.hostIp !== undefined) wanted.hostIp = options.hostIp;
   if (options.firewall !== undefined) wanted.firewall = options.firewall;
+  if (options.disableDns) wanted.dns = false;
   return wanted;
 }
 
@@ -124,7 +128,8 @@ function inspectText(network: Readonly<NetworkRecord>, endpoints: ListedEndpoint
   lines.push(`endpoints: ${endpoints.length ? '' : 'none'}`);
   for (const e of endpoints) {
     const ports = e.ports.map(formatPort).join(', ');
-    lines.push(`  ${e.netns} ${e.ifname} ${[e.ipv4, e.ipv6].filter(Boolean).join(' ')} ${e.mac} host ${e.hostIfname}${ports ? ` ports ${ports}` : ''}`);
+    const names = e.names?.length ? ` names ${e.names.join(', ')}` : '';
+    lines.push(`  ${e.netns} ${e.ifname} ${[e.ipv4, e.ipv6].filter(Boolean).join(' ')} ${e.mac} host ${e.hostIfname}${ports ? ` ports ${ports}` : ''}${names}`);
   }
   return lines.join('\n') + '\n';
 }

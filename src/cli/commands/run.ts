@@ -6,6 +6,7 @@ import { Command } from 'commander';
 import { NsnetError } from '../../errors';
 import { setupContainer, teardownContainer, type Container } from '../../network/containers';
 import type { BandwidthOptions } from '../../types/bandwidth';
+import { isDnsName } from '../../types/dns';
 import { errorLine, formatPort, leftRunningNote } from '../output';
 import { collect } from '../options';
 import { SignalRelay, waitForExit, exitStatus, type Exit } from '../signal-relay';
@@ -24,6 +25,10 @@ interface RunOptions {
   ingressBurst?: string;
   egressRate?: string;
   egressBurst?: string;
+  networkAlias: string[];
+  dns: string[];
+  dnsSearch: string[];
+  dnsOption: string[];
 }
 
 /** The limits the flags ask for; a burst without its rate goes on, to be refused with INVALID_BANDWIDTH. */
@@ -42,12 +47,16 @@ export function runCommand(): Command {
   return new Command('run')
     .description('run COMMAND in a new container network; tear it down when COMMAND exits')
     .usage('[options] [--] COMMAND [ARGS...]')
-    .option('--name <id>', 'container id (default: 12 random hex digits)')
+    .option('--name <id>', 'container id, and its name on a network that resolves names (default: 12 random hex digits)')
     .option('--network <mode>', "'bridge', a network's name, 'host', 'none' or 'container:<id>'", 'bridge')
     .option('-p, --publish <spec>', 'publish a port, [hostIp:][hostPort:]containerPort[/proto] (repeatable)', collect, [])
     .option('--ip <address>', 'IPv4 address on the network')
     .option('--ip6 <address>', 'IPv6 address on the network')
     .option('--mac <address>', 'MAC address of the container interface')
+    .option('--network-alias <name>', 'another name the container is found by on its network (repeatable)', collect, [])
+    .option('--dns <address>', 'upstream name server (repeatable)', collect, [])
+    .option('--dns-search <domain>', 'search domain of its resolv.conf (repeatable)', collect, [])
+    .option('--dns-option <option>', "option of its resolv.conf, as 'ndots:2' (repeatable)", collect, [])
     .option('--ingress-rate <rate>', "limit what the container receives, as tc writes a rate ('10mbit', '1.5gbit', '500kbit')")
     .option('--ingress-burst <size>', "bytes the ingress limit lets through at once ('32kb'; default: 10 ms at the rate, 16kb at least)")
     .option('--egress-rate <rate>', 'limit what the container sends, likewise')
@@ -73,6 +82,12 @@ async function run(command: string, args: string[], options: RunOptions): Promis
       ipv6: options.ip6,
       mac: options.mac,
       bandwidth: bandwidthOf(options),
+      // A container id that is no DNS name (Docker's allow '..') is no name on the network, as in Docker.
+      name: options.name !== undefined && isDnsName(options.name) ? options.name : undefined,
+      aliases: options.networkAlias,
+      dns: options.dns,
+      dnsSearch: options.dnsSearch,
+      dnsOptions: options.dnsOption,
     });
   } catch (error) {
     signals.stop();
