@@ -4,12 +4,12 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 // Containers' resolv.conf files go to /etc/netns/<name>/ by default: unless
-// the sandbox covers /etc/netns with a mount of its own, they go to its /run
-// (a tmpfs), never to the machine's /etc. Set here, before any test starts a
+// the sandbox has an /etc of its own (its overlay) or covers /etc/netns with a
+// mount, they go to its /run (a tmpfs), never to the machine's /etc. Set here, before any test starts a
 // program, so that the nsnet commands the tests run write there too.
 const etcNetnsCovered = readFileSync('/proc/self/mounts', 'utf8')
   .split('\n')
-  .some((line) => line.split(' ')[1] === '/etc/netns');
+  .some((line) => line.split(' ')[1] === '/etc/netns' || line.startsWith('nsnet-sandbox-etc /etc overlay '));
 if (process.env.NSNET_SANDBOX === 'inside' && !etcNetnsCovered && !process.env.NSNET_NETNS_ETC_DIR) {
   process.env.NSNET_NETNS_ETC_DIR = '/run/nsnet-etc-netns';
 }
