@@ -5,7 +5,7 @@
  */
 import * as dnsPacket from 'dns-packet';
 
-import { answerLimit, PLAIN_UDP_SIZE, type Transport } from './bounds';
+import { answerLimit, PLAIN_UDP_SIZE, readQuery, type Transport } from './bounds';
 import { dnsLower, findName, type NameTable, type View } from './names';
 import { inSubnet, reverseAddress } from './reverse';
 
@@ -20,6 +20,12 @@ const REPEATED_FLAGS = 0x7800 | dnsPacket.RECURSION_DESIRED | dnsPacket.CHECKING
 const MAX_CACHED = 10_000;
 
 export type Resolution = { kind: 'answer'; response: Buffer } | { kind: 'forward' };
+
+/** A query the table cannot answer: for the forwarder. */
+export interface ToForward {
+  packet: dnsPacket.DecodedPacket;
+  view: View;
+}
 
 interface LocalAnswer {
   rcode: number;
@@ -36,6 +42,22 @@ export class Answerer {
   /** Every change of the table makes every kept answer stale. */
   invalidate(): void {
     this.cache.clear();
+  }
+
+  /**
+   * What to do with a datagram (or TCP message) from `source`: its answer;
+   * none (dropped: not an endpoint's address, or out of bounds); or what the
+   * forwarder needs.
+   */
+  answer(query: Buffer, source: string, transport: Transport): Buffer | undefined | ToForward {
+    const view = this.table.viewOf(source);
+    if (!view) return undefined;
+    const hit = this.cached(query, view, transport);
+    if (hit) return hit;
+    const packet = readQuery(query, transport);
+    if (!packet) return undefined;
+    const resolution = this.resolve(query, packet, view, transport);
+    return resolution.kind === 'answer' ? resolution.response : { packet, view };
   }
 
   /**

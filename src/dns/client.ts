@@ -5,7 +5,7 @@
  * pipelined on it by id; dnsAdd starts the service when none answers.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
 
@@ -145,7 +145,7 @@ async function startService(): Promise<void> {
     try {
       await new Promise<void>((resolve, reject) => {
         ready.once('data', () => resolve());
-        child.once('exit', (code, signal) => reject(unavailable(`exited at start (${signal ?? code}); see ${path}.log`)));
+        child.once('exit', (code, signal) => reject(unavailable(`exited at start (${signal ?? code}): ${lastLine(`${path}.log`)}`)));
         child.once('error', (error) => reject(unavailable('could not be started', error)));
       });
     } finally {
@@ -154,6 +154,15 @@ async function startService(): Promise<void> {
       child.unref();
     }
   });
+}
+
+/** What a service that failed to start said last. */
+function lastLine(log: string): string {
+  try {
+    return readFileSync(log, 'utf8').trimEnd().split('\n').pop() ?? '';
+  } catch {
+    return `no ${log}`;
+  }
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {

@@ -55,9 +55,12 @@ export class NetworkListeners {
     return this.gateway === network.gateway && this.gateway6 === network.gateway6;
   }
 
+  /** Closes the sockets, and the TCP connections still open (a server's close waits for them). */
   async close(): Promise<void> {
     for (const socket of this.udp) socket.close();
-    await Promise.all(this.tcp.map((server) => new Promise<void>((resolve) => server.close(() => resolve()))));
+    const closed = this.tcp.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
+    for (const server of this.tcp) connectionsOf(server).forEach((connection) => connection.destroy());
+    await Promise.all(closed);
   }
 }
 
@@ -74,7 +77,7 @@ async function withBindRetry<T>(bind: () => Promise<T>): Promise<T> {
 }
 
 function bindUdp(address: string, handle: QueryHandler): Promise<UdpSocket> {
-  const socket = createSocket({ type: address.includes(':') ? 'udp6' : 'udp4', ipv6Only: true });
+  const socket = address.includes(':') ? createSocket({ type: 'udp6', ipv6Only: true }) : createSocket('udp4');
   const reply = (answer: Buffer | undefined, port: number, to: string) => {
     if (answer) socket.send(answer, port, to);
   };
@@ -98,11 +101,24 @@ function bindUdp(address: string, handle: QueryHandler): Promise<UdpSocket> {
   });
 }
 
+const connections = new WeakMap<Server, Set<Socket>>();
+
+function connectionsOf(server: Server): Set<Socket> {
+  let set = connections.get(server);
+  if (!set) connections.set(server, (set = new Set()));
+  return set;
+}
+
 function listenTcp(address: string, handle: QueryHandler, bounds: ListenerBounds): Promise<Server> {
-  const server = createServer((socket) => serveConnection(socket, handle, bounds));
+  const server = createServer((socket) => {
+    const open = connectionsOf(server);
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+    serveConnection(socket, handle, bounds);
+  });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ host: address, port: DNS_PORT, ipv6Only: true, exclusive: true }, () => {
+    server.listen({ host: address, port: DNS_PORT, ipv6Only: address.includes(':'), exclusive: true }, () => {
       server.removeAllListeners('error');
       resolve(server);
     });

@@ -6,19 +6,19 @@
  */
 import { closeSync, mkdirSync, unlinkSync, writeSync } from 'node:fs';
 import { chmod, rm, writeFile } from 'node:fs/promises';
-import { createConnection, createServer, isIP } from 'node:net';
+import { createConnection, createServer, isIP, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 
 import { invalid, NsnetError } from '../errors';
 import { currentStore } from '../state/store';
 import { type DnsEndpoint, type DnsNetwork, dnsEndpointOf, dnsNetworkOf, isDnsName } from '../types/dns';
 import { resolvesNames } from '../types/network';
-import { Answerer, failure, RCODE } from './answer';
-import { fitted, answerLimit, readQuery, type Transport } from './bounds';
+import { Answerer, failure, RCODE, type ToForward } from './answer';
+import { answerLimit, fitted, type Transport } from './bounds';
 import { type ControlRequest, serveControlConnection, type ServiceStatus } from './control';
 import { Forwarder } from './forwarder';
 import { NetworkListeners } from './listeners';
-import { NameTable, type View } from './names';
+import { NameTable } from './names';
 import { RateLimit } from './rate-limit';
 import { dnsPidPath } from './socket-path';
 import { upstreamsOf } from './upstreams';
@@ -63,18 +63,11 @@ class Resolver {
   }
 
   answer(query: Buffer, source: string, transport: Transport): Buffer | undefined | Promise<Buffer | undefined> {
-    const view = this.table.viewOf(source);
-    if (!view) return undefined; // not an endpoint: no answer to anyone else
-    const hit = this.answerer.cached(query, view, transport);
-    if (hit) return hit;
-    const packet = readQuery(query, transport);
-    if (!packet) return undefined;
-    const resolution = this.answerer.resolve(query, packet, view, transport);
-    if (resolution.kind === 'answer') return resolution.response;
-    return this.forward(query, packet, view, transport);
+    const answer = this.answerer.answer(query, source, transport);
+    return answer === undefined || Buffer.isBuffer(answer) ? answer : this.forward(query, answer, transport);
   }
 
-  private async forward(query: Buffer, packet: ReturnType<typeof readQuery> & object, view: View, transport: Transport): Promise<Buffer | undefined> {
+  private async forward(query: Buffer, { packet, view }: ToForward, transport: Transport): Promise<Buffer | undefined> {
     if (this.forwarder.full || !this.rateLimit.take(view.asker.netnsInode)) return failure(packet, RCODE.SERVFAIL, transport, true);
     const answer = await this.forwarder.forward(query, await upstreamsOf(view.asker), transport);
     const fits = answer && fitted(answer, answerLimit(packet, transport));
@@ -187,14 +180,18 @@ export async function serveDns(socketPath: string, options: DnsServiceOptions = 
     clearTimeout(idle);
     if (options.idleExitMs !== undefined && resolver.table.size === 0) idle = setTimeout(() => options.onIdle?.(), options.idleExitMs);
   });
-  await resolver.serially(() => resolver.sync());
+  // A record that cannot be read must not keep every other name unanswered: adds still come.
+  await resolver.serially(() => resolver.sync()).catch((error: Error) => process.stderr.write(`nsnet dns: names not read from the state directory: ${error.message}\n`));
   mkdirSync(dirname(socketPath), { recursive: true, mode: 0o755 });
   try {
     unlinkSync(socketPath); // left by a service that died
   } catch {
     // none
   }
-  const server = createServer((socket) =>
+  const clients = new Set<Socket>();
+  const server = createServer((socket) => {
+    clients.add(socket);
+    socket.once('close', () => clients.delete(socket));
     serveControlConnection(socket, (request: ControlRequest) => {
       switch (request.op) {
         case 'add': {
@@ -211,8 +208,8 @@ export async function serveDns(socketPath: string, options: DnsServiceOptions = 
         default:
           return Promise.reject(invalid(`no such request: ${(request as { op?: unknown }).op}`));
       }
-    }),
-  );
+    });
+  });
   // Root's only: the socket is made 0600 (no moment of wider access).
   const umask = process.umask(0o177);
   try {
@@ -232,7 +229,10 @@ export async function serveDns(socketPath: string, options: DnsServiceOptions = 
   return {
     async close() {
       clearTimeout(idle);
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      // Clients keep their connection open between requests: the close would wait for them.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const client of clients) client.destroy();
+      await closed;
       await resolver.close();
       await rm(dnsPidPath(socketPath), { force: true });
     },

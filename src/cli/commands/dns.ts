@@ -2,7 +2,6 @@
 import { Command } from 'commander';
 
 import { dnsStatus } from '../../dns/client';
-import { runDnsService } from '../../dns/service';
 import { DEFAULT_DNS_SOCKET, dnsSocketPath } from '../../dns/socket-path';
 import { integer } from '../options';
 
@@ -20,6 +19,8 @@ export function dnsCommand(): Command {
     .action(async (options: { socket?: string; onDemand?: boolean; idleExitMs?: number }) => {
       const socket = options.socket ?? dnsSocketPath();
       process.env.NSNET_DNS_SOCKET = socket;
+      // Loaded here: status needs none of the service.
+      const { runDnsService } = require('../../dns/service') as typeof import('../../dns/service');
       await runDnsService(socket, options.onDemand ? (options.idleExitMs ?? ON_DEMAND_IDLE_EXIT_MS) : undefined);
     });
   dns
