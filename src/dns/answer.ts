@@ -185,16 +185,20 @@ function shuffle<T>(items: T[]): void {
 function plainQueryKey(query: Buffer, view: View, transport: Transport): string | undefined {
   const length = query.length;
   if (length < 17 || length > PLAIN_UDP_SIZE || (query[2]! & 0x80) !== 0) return undefined;
-  if (query[4] !== 0 || query[5] !== 1 || query[6] !== 0 || query[7] !== 0 || query[8] !== 0 || query[9] !== 0 || query[10] !== 0 || query[11] !== 0) {
-    return undefined;
-  }
+  if ((query[4]! | (query[5]! ^ 1) | query[6]! | query[7]! | query[8]! | query[9]! | query[10]! | query[11]!) !== 0) return undefined;
   let position = 12;
+  let upper = false;
   for (;;) {
     const label = query[position];
     if (label === undefined || label > 63) return undefined;
     if (label === 0) break;
+    for (let i = position + 1; i <= position + label && !upper; i++) upper = query[i]! >= 0x41 && query[i]! <= 0x5a;
     position += label + 1;
   }
   if (position + 5 !== length) return undefined;
-  return `${transport}${query[2]},${query[3]}\n${view.key}\n${query.toString('latin1', 12, position).toLowerCase()}${query.toString('latin1', position)}`;
+  // Names are mostly asked in lower case already: one slice then, and no lowering.
+  const question = upper
+    ? query.toString('latin1', 12, position).toLowerCase() + query.toString('latin1', position, length)
+    : query.toString('latin1', 12, length);
+  return `${view.key}\n${transport}${query[2]! * 256 + query[3]!}\n${question}`;
 }

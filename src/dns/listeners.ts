@@ -76,16 +76,24 @@ async function withBindRetry<T>(bind: () => Promise<T>): Promise<T> {
   }
 }
 
+function literal(family: 4 | 6) {
+  return (address: string, _options: unknown, callback: (error: null, address: string, family: number) => void) => callback(null, address, family);
+}
+
 function bindUdp(address: string, handle: QueryHandler): Promise<UdpSocket> {
-  const socket = address.includes(':') ? createSocket({ type: 'udp6', ipv6Only: true }) : createSocket('udp4');
+  // Answers go to the literal address a query came from: no lookup (node's defers every send by a tick).
+  const socket = address.includes(':')
+    ? createSocket({ type: 'udp6', ipv6Only: true, lookup: literal(6) })
+    : createSocket({ type: 'udp4', lookup: literal(4) });
   const reply = (answer: Buffer | undefined, port: number, to: string) => {
     if (answer) socket.send(answer, port, to);
   };
   socket.on('message', (query, peer) => {
     if (query.length > MAX_UDP_QUERY) return;
     const answer = handle(query, peer.address, 'udp');
-    if (answer instanceof Promise) answer.then((ready) => reply(ready, peer.port, peer.address), () => undefined);
-    else reply(answer, peer.port, peer.address);
+    if (answer === undefined) return;
+    if (Buffer.isBuffer(answer)) socket.send(answer, peer.port, peer.address);
+    else answer.then((ready) => reply(ready, peer.port, peer.address), () => undefined);
   });
   return new Promise((resolve, reject) => {
     socket.once('error', (error) => {
