@@ -72,10 +72,20 @@ class Connection {
     });
   }
 
+  /** The response; a service that does not answer in time is given up on (and keeps no process alive). */
   request(request: Request): Promise<ControlResponse> {
     const id = this.nextId++;
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        if (this.pending.size === 0) this.socket.unref();
+        reject(unavailable(`did not answer within ${ANSWER_TIMEOUT_MS / 1000} s`));
+      }, ANSWER_TIMEOUT_MS);
+      const settle = <T>(fn: (value: T) => void) => (value: T) => {
+        clearTimeout(timer);
+        fn(value);
+      };
+      this.pending.set(id, { resolve: settle(resolve), reject: settle(reject) });
       this.socket.ref();
       this.socket.write(`${JSON.stringify({ ...request, id })}\n`);
     });
@@ -87,14 +97,22 @@ class Connection {
   }
 }
 
-let connection: Promise<Connection> | undefined;
+let live: Connection | undefined;
+/** The connection being opened: callers at the same moment share it. */
+let opening: { path: string; connection: Promise<Connection> } | undefined;
 
-async function connected(): Promise<Connection> {
+function connected(): Promise<Connection> {
   const path = dnsSocketPath();
-  const current = connection && (await connection.catch(() => undefined));
-  if (current && !current.closed && current.path === path) return current;
-  current?.forget();
-  connection = Connection.open(path);
+  if (live && !live.closed && live.path === path) return Promise.resolve(live);
+  if (opening?.path === path) return opening.connection;
+  live?.forget();
+  live = undefined;
+  const connection = Connection.open(path).then((opened) => (live = opened));
+  opening = { path, connection };
+  const done = () => {
+    if (opening?.connection === connection) opening = undefined;
+  };
+  connection.then(done, done);
   return connection;
 }
 
@@ -103,7 +121,7 @@ async function ask(request: Request): Promise<ControlResponse> {
   try {
     return await (await connected()).request(request);
   } catch (error) {
-    if (error instanceof NoService) throw error;
+    if (error instanceof NoService || error instanceof NsnetError) throw error;
     return (await connected()).request(request);
   }
 }
@@ -196,7 +214,7 @@ export async function dnsAdd(network: DnsNetwork, endpoint: DnsEndpoint): Promis
 /** Asks a running service; none running, nothing to do. */
 async function askIfRunning(request: Request): Promise<(ControlResponse & { ok: true }) | undefined> {
   try {
-    return answered(await withTimeout(ask(request), ANSWER_TIMEOUT_MS));
+    return answered(await ask(request));
   } catch (error) {
     if (error instanceof NoService) return undefined;
     if (error instanceof NsnetError) throw error;
