@@ -299,6 +299,43 @@ describe('resolver service', function () {
     expect(listServices()).to.deep.equal([one]);
     expect((await dnsStatus()).names).to.equal(2);
   });
+
+  it('nsnet dns serve stays until SIGTERM, refuses a second service, and nsnet dns status reports it; --on-demand leaves when idle', async () => {
+    const bin = join(root, 'bin', 'nsnet.js');
+    const nsnet = (args) =>
+      new Promise((resolve) => {
+        const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk) => (stdout += chunk));
+        child.stderr.on('data', (chunk) => (stderr += chunk));
+        child.once('exit', (code) => resolve({ code, stdout, stderr }));
+      });
+    expect(await nsnet(['dns', 'status'])).to.include({ code: 1, stdout: `no resolver service answers on ${socket}\n` });
+    const service = spawn(process.execPath, [bin, 'dns', 'serve', '--socket', socket], { stdio: ['ignore', 'ignore', 'pipe'] });
+    try {
+      await new Promise((resolve) => service.stderr.once('data', resolve));
+      expect(servicePid()).to.equal(service.pid);
+      const second = await nsnet(['dns', 'serve']);
+      expect([second.code, second.stderr]).to.deep.equal([1, `nsnet: SERVICE_RUNNING: an nsnet resolver service already answers on ${socket}\n`]);
+      await dnsAdd(dnsNetwork(netA), dnsEndpoint('web', ['web']));
+      const status = await nsnet(['dns', 'status', '--json']);
+      expect(JSON.parse(status.stdout)).to.deep.include({ pid: service.pid, names: 1 });
+      expect((await nsnet(['dns', 'status'])).stdout).to.equal(
+        `resolver service pid ${service.pid}: 1 name\n  ${netA.name}: ${netA.gateway}, ${netA.ipv6.gateway} port 53, 1 endpoint\n`,
+      );
+    } finally {
+      await stop(service);
+    }
+    expect(servicePid()).to.equal(undefined);
+    const idle = spawn(process.execPath, [bin, 'dns', 'serve', '--on-demand', '--idle-exit-ms', '300'], { stdio: 'ignore' });
+    try {
+      const [code] = await Promise.race([once(idle, 'exit'), new Promise((resolve) => setTimeout(() => resolve(['still running']), 5000))]);
+      expect(code).to.equal(0);
+    } finally {
+      await stop(idle);
+    }
+  });
 });
 
 /** The pids of processes running `nsnet dns serve` on this test's socket (read from /proc, to count them). */

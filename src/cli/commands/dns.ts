@@ -36,7 +36,7 @@ export function dnsCommand(): Command {
       } else if (!status) {
         process.stdout.write(`no resolver service answers on ${dnsSocketPath()}\n`);
       } else {
-        process.stdout.write(`resolver service pid ${status.pid}: ${status.names} names\n`);
+        process.stdout.write(`resolver service pid ${status.pid}: ${status.names} name${status.names === 1 ? '' : 's'}\n`);
         for (const network of status.networks) {
           const gateways = [network.gateway, network.gateway6].filter(Boolean).join(', ');
           process.stdout.write(`  ${network.name}: ${gateways} port 53, ${network.endpoints} endpoint${network.endpoints === 1 ? '' : 's'}\n`);
