@@ -23,6 +23,7 @@ const COMMANDS: Record<string, () => Command> = {
   topology: () => (require('./commands/topology') as typeof import('./commands/topology')).topologyCommand(),
   monitor: () => (require('./commands/monitor') as typeof import('./commands/monitor')).monitorCommand(),
   cni: () => (require('./commands/cni') as typeof import('./commands/cni')).cniCommand(),
+  dns: () => (require('./commands/dns') as typeof import('./commands/dns')).dnsCommand(),
   demo: () => (require('./commands/demo') as typeof import('./commands/demo')).demoCommand(),
 };
 

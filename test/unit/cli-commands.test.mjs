@@ -13,7 +13,7 @@ import { program } from '../../dist/cli/main.js';
 import { fieldLines } from '../../dist/cli/output.js';
 
 const bin = join(process.cwd(), 'bin', 'nsnet.js');
-const ALL = ['run', 'network', 'ps', 'stats', 'rm', 'netns', 'reconcile', 'topology', 'monitor', 'cni', 'demo'];
+const ALL = ['run', 'network', 'ps', 'stats', 'rm', 'netns', 'reconcile', 'topology', 'monitor', 'cni', 'dns', 'demo'];
 
 describe('nsnet command table', () => {
   let stateDir;
