@@ -19,7 +19,7 @@ export interface DnsNetwork {
 
 /** An endpoint's names on its network. */
 export interface DnsEndpoint {
-  /** The endpoint's id (its record's name in the state directory). */
+  /** The endpoint record's `id` (unique; its file is named by endpointKey). */
   id: string;
   network: string;
   /** The endpoint's namespace: its endpoints on other networks share its view of names. */
