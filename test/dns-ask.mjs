@@ -139,6 +139,17 @@ export function addressesOf(outcome) {
   return (outcome.answers ?? []).filter((a) => a.type === 'A' || a.type === 'AAAA').map((a) => a.data).sort();
 }
 
+/** The PTR name of an IPv4 or IPv6 address (in-addr.arpa, ip6.arpa). */
+export function reverseName(address) {
+  if (!isIPv6(address)) return `${address.split('.').reverse().join('.')}.in-addr.arpa`;
+  const [head, tail = ''] = address.split('::');
+  const groups = (part) => (part ? part.split(':') : []);
+  const missing = 8 - groups(head).length - groups(tail).length;
+  const full = [...groups(head), ...Array(address.includes('::') ? missing : 0).fill('0'), ...groups(tail)];
+  const nibbles = full.map((group) => group.padStart(4, '0')).join('');
+  return `${[...nibbles].reverse().join('.')}.ip6.arpa`;
+}
+
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const questions = createInterface({ input: process.stdin });
   const running = new Set();

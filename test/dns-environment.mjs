@@ -5,6 +5,9 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
+import { createBridgeNetwork, removeNetwork, setupContainer, teardownContainer } from '../dist/index.js';
+import { startAsker } from './dns-ask.mjs';
+import { startUpstream } from './dns-upstream.mjs';
 import { createWan, eventually, uniqueName } from './helpers.mjs';
 
 /** The sandbox's own files of these suites (its /run is a private tmpfs). */
@@ -132,3 +135,59 @@ export async function createUpstreamHost() {
   return wan;
 }
 
+
+/**
+ * What one test makes, undone by cleanup() in its after hook even when it
+ * failed: askers closed, containers torn down, networks removed.
+ */
+export function testResources() {
+  const askers = [];
+  const containers = [];
+  const networks = [];
+  return {
+    async network(options) {
+      const net = await createBridgeNetwork({ name: uniqueName('dnn'), ...options });
+      networks.push(net.name);
+      return net;
+    },
+    async container(options, id = uniqueName('dc')) {
+      containers.push(id);
+      return setupContainer(id, options);
+    },
+    async asker(ns) {
+      const asker = await startAsker(ns);
+      askers.push(asker);
+      return asker;
+    },
+    async cleanup() {
+      for (const asker of askers.splice(0)) await asker.close();
+      for (const id of containers.splice(0).reverse()) await teardownContainer(id).catch(() => undefined);
+      for (const name of networks.splice(0).reverse()) await removeNetwork(name, { force: true }).catch(() => undefined);
+    },
+  };
+}
+
+/** The answers of the host's upstream server (UPSTREAM.one) in every suite. */
+export const UPSTREAM_RECORDS = { 'example.test': { A: ['192.0.2.10'], AAAA: ['2001:db8::10'] } };
+
+/**
+ * The hooks of a name resolution suite (call inside its describe): the
+ * upstream namespace with UPSTREAM.one answering UPSTREAM_RECORDS, the host's
+ * resolv.conf naming it, and everything ended afterwards, the resolver
+ * service last. Resolves nothing itself: returns { upstream, wan } filled in
+ * once the suite's before hook ran.
+ */
+export function dnsSuite() {
+  const suite = {};
+  before(async () => {
+    suite.wan = await createUpstreamHost();
+    suite.upstream = await startUpstream(suite.wan.netns, { address: UPSTREAM.one, records: UPSTREAM_RECORDS });
+    await enterDnsEnvironment([UPSTREAM.one]);
+  });
+  after(async () => {
+    await leaveDnsEnvironment();
+    await suite.upstream?.stop();
+    await suite.wan?.remove();
+  });
+  return suite;
+}
