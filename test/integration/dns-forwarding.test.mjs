@@ -15,9 +15,10 @@ describe('names: forwarding to upstream servers', () => {
   const suite = dnsSuite();
   const made = testResources();
   const servers = [];
-  /** Another upstream server in the upstream namespace, answering example.test with `address`. */
+  /** Another upstream server in the upstream namespace, answering example.test and again.test with `answer`. */
   const upstream = async (address, mode, answer) => {
-    const server = await startUpstream(suite.wan.netns, { address, mode, records: { 'example.test': { A: [answer] } } });
+    const records = { 'example.test': { A: [answer] }, 'again.test': { A: [answer] } };
+    const server = await startUpstream(suite.wan.netns, { address, mode, records });
     servers.push(server);
     return server;
   };
@@ -40,7 +41,8 @@ describe('names: forwarding to upstream servers', () => {
     expect(await asker.ask({ server: net.gateway, name: 'nothing.test' })).to.include({ answered: true, rcode: 'NXDOMAIN' });
     const { stdout } = await web.netns.exec('getent', ['ahostsv4', 'example.test']);
     expect(stdout.split(/\s+/)[0], 'glibc in the container').to.equal('192.0.2.10');
-    expect(await eventually(() => questionsOf(suite.upstream, mark).length >= 4)).to.equal(true);
+    // (glibc's query may be answered from a cache of the resolver's: at least the three above went out.)
+    expect(await eventually(() => questionsOf(suite.upstream, mark).length >= 3)).to.equal(true);
     expect(questionsOf(suite.upstream, mark).slice(0, 3)).to.deep.equal(['udp example.test', 'udp example.test', 'udp nothing.test']);
     expect(suite.upstream.queries.slice(mark).every((q) => q.from === UPSTREAM.host), 'asked from the host').to.equal(true);
   });
@@ -123,16 +125,18 @@ describe('names: forwarding to upstream servers', () => {
     expect(addressesOf(await ask(afterDead, 'example.test'))).to.deep.equal(['192.0.2.20']);
     expect(await eventually(() => questionsOf(dead).length === 1)).to.equal(true);
     expect(questionsOf(dead)).to.deep.equal(['udp example.test']);
-    expect(addressesOf(await ask(afterFailing, 'example.test'))).to.deep.equal(['192.0.2.20']);
+    expect(addressesOf(await ask(afterFailing, 'again.test'))).to.deep.equal(['192.0.2.20']);
     expect(await eventually(() => questionsOf(failing).length === 1)).to.equal(true);
-    expect(questionsOf(failing)).to.deep.equal(['udp example.test']);
+    expect(questionsOf(failing)).to.deep.equal(['udp again.test']);
     expect(await eventually(() => questionsOf(second).length === 2)).to.equal(true);
 
     expect(await ask(afterNxdomain, 'nothing.test')).to.include({ answered: true, rcode: 'NXDOMAIN' });
     await pause(300);
-    expect(questionsOf(second), 'NXDOMAIN is final').to.deep.equal(['udp example.test', 'udp example.test']);
+    expect(questionsOf(second), 'NXDOMAIN is final').to.deep.equal(['udp example.test', 'udp again.test']);
 
+    // (The dead server may be skipped once known dead: the failing one must be asked.)
     expect(await ask(onlyDead, 'example.test')).to.include({ answered: true, rcode: 'SERVFAIL' });
-    expect(await eventually(() => questionsOf(dead).length === 2 && questionsOf(failing).length === 2)).to.equal(true);
+    expect(await eventually(() => questionsOf(failing).length === 2)).to.equal(true);
+    expect(questionsOf(failing)[1]).to.equal('udp example.test');
   });
 });

@@ -1,7 +1,10 @@
 // Root hooks of the integration suites: refuse to run outside the sandbox,
-// and after every test check that no thread of this process was left in
-// another network namespace.
+// after every test check that no thread of this process was left in
+// another network namespace, and after all end the resolver service that a
+// setupContainer started on demand (its detached process would outlive the run).
 import { readdirSync, readlinkSync } from 'node:fs';
+
+import { stopResolver } from '../dns-environment.mjs';
 
 let sandboxNamespace;
 
@@ -27,5 +30,8 @@ export const mochaHooks = {
     if (strays.length > 0) {
       throw new Error(`threads left in another network namespace: ${JSON.stringify(strays)}`);
     }
+  },
+  async afterAll() {
+    if (process.env.NSNET_SANDBOX === 'inside') await stopResolver();
   },
 };
