@@ -1,10 +1,7 @@
 // Root hooks of the integration suites: refuse to run outside the sandbox,
-// after every test check that no thread of this process was left in
-// another network namespace, and after all end the resolver service that a
-// setupContainer started on demand (its detached process would outlive the run).
+// and after every test check that no thread of this process was left in
+// another network namespace.
 import { readdirSync, readlinkSync } from 'node:fs';
-
-import { stopResolver } from '../dns-environment.mjs';
 
 let sandboxNamespace;
 
@@ -31,7 +28,10 @@ export const mochaHooks = {
       throw new Error(`threads left in another network namespace: ${JSON.stringify(strays)}`);
     }
   },
+  // A setupContainer may have started the resolver service, detached: it would outlive the run.
   async afterAll() {
-    if (process.env.NSNET_SANDBOX === 'inside') await stopResolver();
+    if (process.env.NSNET_SANDBOX !== 'inside') return;
+    const { stopResolver } = await import('../dns-environment.mjs');
+    await stopResolver();
   },
 };
