@@ -29,19 +29,22 @@ export const UPSTREAM = {
 };
 
 /**
- * The directory of the containers' resolv.conf files: the sandbox's, given
- * as NSNET_NETNS_ETC_DIR under /run or on an /etc the sandbox mounted of its
- * own, else one of these suites' under /run.
+ * The directory of the containers' resolv.conf files: NSNET_NETNS_ETC_DIR
+ * when it is under the sandbox's /run, else the sandbox's /etc/netns when the
+ * sandbox has an /etc of its own, else one of these suites' under /run.
  */
 function containerEtcDir() {
   const given = process.env.NSNET_NETNS_ETC_DIR;
-  if (given && (given.startsWith('/run/') || (given.startsWith('/etc/') && sandboxMountsEtc()))) return given;
+  if (given && given.startsWith('/run/')) return given;
+  if (sandboxOwnsEtc()) return '/etc/netns';
   return join(FILES, 'netns');
 }
 
-function sandboxMountsEtc() {
-  const mountPoints = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((line) => line.split(' ')[4]);
-  return mountPoints.includes('/etc') || mountPoints.includes('/etc/netns');
+/** The sandbox's overlay on /etc (scripts/sandbox), whose changes stay in the sandbox. */
+function sandboxOwnsEtc() {
+  return readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .some((line) => line.startsWith('nsnet-sandbox-etc /etc overlay '));
 }
 
 const CHANGED = ['NSNET_NETNS_ETC_DIR', 'NSNET_HOST_RESOLV_CONF', 'NSNET_DNS_UPSTREAM_TIMEOUT_MS'];

@@ -28,10 +28,4 @@ export const mochaHooks = {
       throw new Error(`threads left in another network namespace: ${JSON.stringify(strays)}`);
     }
   },
-  // A setupContainer may have started the resolver service, detached: it would outlive the run.
-  async afterAll() {
-    if (process.env.NSNET_SANDBOX !== 'inside') return;
-    const { stopResolver } = await import('../dns-environment.mjs');
-    await stopResolver();
-  },
 };
