@@ -64,6 +64,7 @@ export async function enterDnsEnvironment(nameservers) {
   process.env.NSNET_HOST_RESOLV_CONF = join(FILES, 'host-resolv.conf');
   // Short, so that a dead upstream costs little; long enough for a loaded machine.
   process.env.NSNET_DNS_UPSTREAM_TIMEOUT_MS = '400';
+  mkdirSync(FILES, { recursive: true });
   mkdirSync(process.env.NSNET_NETNS_ETC_DIR, { recursive: true });
   mkdirSync(dirname(resolverSocket()), { recursive: true });
   writeFileSync(process.env.NSNET_HOST_RESOLV_CONF, `# the sandbox host's resolv.conf\n${nameservers.map((s) => `nameserver ${s}\n`).join('')}`);
