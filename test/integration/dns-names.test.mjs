@@ -159,7 +159,7 @@ describe('names: containers of one user network find each other', () => {
 });
 
 describe('names: nothing resolves from outside the network', () => {
-  dnsSuite();
+  const suite = dnsSuite();
   const made = testResources();
   afterEach(() => made.cleanup());
 
