@@ -6,7 +6,7 @@
 import { isGone, NsnetError, unlessGone } from '../errors';
 import { NetNamespace } from '../netns';
 import type { Link } from '../rtnl/links';
-import type { NetworkRecord } from '../types/network';
+import { type NetworkRecord, resolvesNames } from '../types/network';
 import { BRIDGE_LINK_GROUP, networkTag, parseTag } from '../types/ownership';
 import { Undo } from './undo';
 
@@ -76,9 +76,14 @@ export interface GatewayAddress {
   nodad: boolean;
 }
 
-/** The gateway addresses the bridge of `record` carries (none on an internal network). */
+/**
+ * The gateway addresses the bridge of `record` carries: none on an internal
+ * network, unless it resolves names (the resolver listens there; its
+ * containers still get no default route, and the firewall lets them reach
+ * this host only for the resolver).
+ */
 export function gatewayAddresses(record: NetworkRecord): GatewayAddress[] {
-  if (record.internal) return [];
+  if (record.internal && !resolvesNames(record)) return [];
   const addresses: GatewayAddress[] = [{ cidr: `${record.gateway}/${record.subnet.split('/')[1]}`, nodad: false }];
   if (record.ipv6) addresses.push({ cidr: `${record.ipv6.gateway}/${record.ipv6.subnet.split('/')[1]}`, nodad: true });
   return addresses;

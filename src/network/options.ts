@@ -6,7 +6,7 @@ import { invalid } from '../errors';
 import { specialRange } from '../ipam/special-ranges';
 import { Subnet } from '../ipam/subnet';
 import { canonicalAddress, ipFamily, isIPv6 } from '../types/ip';
-import { type BridgeNetworkOptions, BridgeNetworkOptionsSchema, type NetworkRecord, resolvesNames } from '../types/network';
+import { type BridgeNetworkOptions, BridgeNetworkOptionsSchema, namesByDefault, type NetworkRecord, resolvesNames } from '../types/network';
 import { describeProblem, Validator } from '../types/schema';
 import { checkNewInterfaceName } from '../validate';
 
@@ -57,7 +57,7 @@ export function checkNetworkOptions(given: BridgeNetworkOptions): CheckedOptions
     hostIp: options.hostIp === undefined ? '0.0.0.0' : checkHostIp(options.hostIp),
     firewall: options.firewall ?? 'auto',
   };
-  checked.dns = resolvesNames({ name: options.name, dns: options.dns });
+  checked.dns = options.dns ?? namesByDefault(options.name);
   if (options.subnet !== undefined) {
     const subnet = Subnet.parse(options.subnet, 'subnet');
     if (subnet.family !== 4) throw invalid(`subnet must be IPv4 (IPv6 goes in ipv6.subnet): ${options.subnet}`);

@@ -70,7 +70,16 @@ export const NetworkRecordSchema = jsonObject({
 });
 export type NetworkRecord = v.InferOutput<typeof NetworkRecordSchema>;
 
-/** The default network, `bridge`, has no name resolution (as Docker's); a user network has it unless made with `dns: false`. */
-export function resolvesNames(record: Pick<NetworkRecord, 'name' | 'dns'>): boolean {
-  return record.dns ?? record.name !== 'bridge';
+/** The default network, `bridge`, has no name resolution (as Docker's); a user network made now has it unless made with `dns: false`. */
+export function namesByDefault(name: string): boolean {
+  return name !== 'bridge';
+}
+
+/**
+ * Whether a network's containers resolve each other's names. A record older
+ * than name resolution has no `dns`: an internal one of those has no address
+ * on its bridge for the resolver to listen on, so it resolves none.
+ */
+export function resolvesNames(record: Pick<NetworkRecord, 'name' | 'dns' | 'internal'>): boolean {
+  return record.dns ?? (namesByDefault(record.name) && !record.internal);
 }

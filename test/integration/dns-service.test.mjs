@@ -141,6 +141,16 @@ describe('resolver service', function () {
       ns[key] = await NetNamespace.create(uniqueName('dns'));
       eps[key] = await net.connect(ns[key]);
     }
+    // The connects gave the resolver each endpoint's id as its name (starting it on demand): these
+    // tests give it names themselves, so they start from a table empty and records without names.
+    await endService();
+    const store = currentStore();
+    await store.locked(async () => {
+      for (const key of Object.keys(eps)) {
+        const { names: _names, ...record } = await store.read('endpoints', recordName(key));
+        await store.write('endpoints', recordName(key), record);
+      }
+    });
     upstreamAddress = eps.up.ipv4;
     upstream = ns.up.spawn(process.execPath, ['-e', UPSTREAM], { stdio: ['ignore', 'pipe', 'inherit'] });
     upstream.log = '';

@@ -73,8 +73,10 @@ describe('names between containers (the network layer)', function () {
     writeFileSync(join(hostConfDir, 'resolv.conf'), 'nameserver 192.0.2.53\nnameserver 127.0.0.1\nsearch corp.example\noptions timeout:2\n');
     savedHostConf = process.env.NSNET_HOST_RESOLV_CONF;
     process.env.NSNET_HOST_RESOLV_CONF = join(hostConfDir, 'resolv.conf');
-    // Never the machine's /etc: the hooks point it at the sandbox's /run unless the sandbox has a mount of its own on /etc/netns.
-    const ownEtcNetns = readFileSync('/proc/self/mounts', 'utf8').split('\n').some((line) => line.split(' ')[1] === '/etc/netns');
+    // Never the machine's /etc: the hooks point it at the sandbox's /run unless the sandbox has an /etc (or /etc/netns) of its own.
+    const ownEtcNetns = readFileSync('/proc/self/mounts', 'utf8')
+      .split('\n')
+      .some((line) => line.split(' ')[1] === '/etc/netns' || line.startsWith('nsnet-sandbox-etc /etc overlay '));
     expect(ownEtcNetns || netnsEtcDir().startsWith('/run/'), netnsEtcDir()).to.equal(true);
     await createBridgeNetwork({ name: net, subnet: '10.181.0.0/24', ipv6: { subnet: 'fd00:181::/64' } });
     await createBridgeNetwork({ name: plain, subnet: '10.182.0.0/24', dns: false });

@@ -273,14 +273,41 @@ describe('bridge networks', () => {
       expect(newLinks(new Set(['lo', 'eth0']), ns.name)).to.deep.equal([]);
     });
 
-    it('leaves internal networks without gateway address or default route', async () => {
-      const net = await network({ internal: true });
+    it('leaves internal networks without gateway address or default route (without name resolution)', async () => {
+      const net = await network({ internal: true, dns: false });
       const ns = await namespace();
       const ep = await net.connect(ns);
       expect(ep.gateway).to.equal(undefined);
       expect(ipJson(['-4', 'addr', 'show', 'dev', net.bridge])[0]?.addr_info ?? []).to.deep.equal([]);
       expect(ipJson(['route'], ns.name).find((r) => r.dst === 'default')).to.equal(undefined);
     });
+
+    for (const firewall of ['nftables', 'iptables']) {
+      it(`gives a resolving internal network its gateway for the resolver only (${firewall}): no default route, no other port of the host`, async () => {
+        const net = await network({ internal: true, firewall });
+        const ns = await namespace();
+        const ep = await net.connect(ns);
+        expect(ep.gateway).to.equal(undefined);
+        expect(ipJson(['route'], ns.name).find((r) => r.dst === 'default')).to.equal(undefined);
+        const addresses = (ipJson(['-4', 'addr', 'show', 'dev', net.bridge])[0]?.addr_info ?? []).map((a) => a.local);
+        expect(addresses).to.deep.equal([net.gateway]);
+        // A host service on every address: not for an internal network's containers.
+        const server = await startTcpServer(NetNamespace.host(), 18053);
+        try {
+          expect(await tcpRequest(NetNamespace.host(), net.gateway, 18053, 'x')).to.equal('echo:x');
+          const refused = await tcpRequest(ns, net.gateway, 18053, 'x', 1500).then(() => 'reached', (error) => error.message);
+          expect(refused).to.match(/timeout|exited with [23]/);
+        } finally {
+          await stop(server);
+        }
+        // The resolver on the gateway answers the container's own name.
+        const asked = ns.spawn('dig', ['+short', '+tries=1', '+time=2', `@${net.gateway}`, ep.id], { stdio: ['ignore', 'pipe', 'pipe'] });
+        let answer = '';
+        asked.stdout.on('data', (chunk) => (answer += chunk));
+        await new Promise((resolve) => asked.once('exit', resolve));
+        expect(answer.trim()).to.equal(ep.ipv4);
+      });
+    }
 
     it('honours static addresses and refuses taken, gateway and out-of-range ones', async () => {
       const net = await network();

@@ -7,7 +7,7 @@
  */
 import type { EndpointRecord } from '../../types/endpoint';
 import { isIPv6 } from '../../types/ip';
-import type { NetworkRecord } from '../../types/network';
+import { type NetworkRecord, resolvesNames } from '../../types/network';
 import { endpointTag, networkTag, NSNET_TAG } from '../../types/ownership';
 import type { PublishedPort } from '../../types/ports';
 import { onEveryAddress } from '../ports';
@@ -27,7 +27,7 @@ export interface Rule {
 export const CHAINS: Record<Table, string[]> = {
   raw: ['NSNET-RAW'],
   nat: ['NSNET-DNAT', 'NSNET-POSTROUTING'],
-  filter: ['NSNET-FORWARD', 'NSNET-INTO', 'NSNET-OUTOF'],
+  filter: ['NSNET-FORWARD', 'NSNET-INTO', 'NSNET-OUTOF', 'NSNET-INPUT'],
 };
 
 const comment = (owner: string) => `-m comment --comment ${owner}`;
@@ -46,6 +46,7 @@ export function baseRules(version: IpVersion): Rule[] {
     { table: 'filter', chain: 'FORWARD', spec: `${tag} -j NSNET-FORWARD` },
     { table: 'filter', chain: 'NSNET-FORWARD', spec: `${tag} -j NSNET-INTO` },
     { table: 'filter', chain: 'NSNET-FORWARD', spec: `${tag} -j NSNET-OUTOF` },
+    { table: 'filter', chain: 'INPUT', spec: `${tag} -j NSNET-INPUT` },
   ];
   // 127.0.0.1-published ports are for this host only.
   if (version === 4) rules.push({ table: 'raw', chain: 'NSNET-RAW', spec: `-d 127.0.0.0/8 ! -i lo ${tag} -j DROP` });
@@ -76,7 +77,25 @@ export function networkRules(network: NetworkRecord, version: IpVersion): Rule[]
   into(`-o ${br} -m conntrack --ctstate DNAT -j ACCEPT`);
   into(`-o ${br} -j DROP`);
   rules.push({ table: 'filter', chain: 'NSNET-OUTOF', spec: `-i ${br} -j ${network.internal ? 'DROP' : 'ACCEPT'} ${tag}` });
+  if (network.internal) rules.push(...internalToHost(network, version, tag));
   return rules;
+}
+
+/**
+ * An internal network reaches this host only for the resolver on its gateway
+ * (an address of its bridge when it resolves names), and neighbour discovery.
+ */
+function internalToHost(network: NetworkRecord, version: IpVersion, tag: string): Rule[] {
+  const br = network.bridge;
+  const gateway = version === 4 ? network.gateway : network.ipv6?.gateway;
+  const specs = [`-i ${br} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`];
+  if (resolvesNames(network) && gateway) {
+    const host = version === 4 ? `${gateway}/32` : `${gateway}/128`;
+    for (const protocol of ['udp', 'tcp']) specs.push(`-d ${host} -i ${br} -p ${protocol} -m ${protocol} --dport 53 -j ACCEPT`);
+  }
+  if (version === 6) for (const type of [135, 136]) specs.push(`-i ${br} -p ipv6-icmp -m icmp6 --icmpv6-type ${type} -j ACCEPT`);
+  specs.push(`-i ${br} -j DROP`);
+  return specs.map((spec) => ({ table: 'filter', chain: 'NSNET-INPUT', spec: `${spec} ${tag}` }));
 }
 
 function portVersion(port: PublishedPort): IpVersion {

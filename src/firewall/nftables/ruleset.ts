@@ -120,6 +120,20 @@ ${declarations('inet')}
     iifname @internal_bridges drop
     accept
   }
+
+  chain input {
+    type filter hook input priority filter; policy accept;
+    iifname @internal_bridges jump internal_to_host
+  }
+
+  chain internal_to_host {
+    # Internal networks reach this host only for the resolver on their
+    # gateway (an address of the bridge they come in by), and neighbour discovery.
+    ct state established,related accept
+    meta l4proto { tcp, udp } th dport 53 fib daddr . iif type local accept
+    icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } accept
+    drop
+  }
 }
 `;
 
