@@ -23,9 +23,13 @@ import { RateLimit } from './rate-limit';
 import { dnsPidPath } from './socket-path';
 import { upstreamsOf } from './upstreams';
 
-/** Forwarded queries per asker (namespace): a second's worth, and a burst of two. */
-const FORWARD_RATE = 1000;
-const FORWARD_BURST = 2000;
+/** Forwarded queries per asker (namespace) and second, unless NSNET_DNS_FORWARD_RATE says otherwise; bursts of two seconds' worth. */
+const DEFAULT_FORWARD_RATE = 1000;
+
+function forwardRate(): number {
+  const given = Number(process.env.NSNET_DNS_FORWARD_RATE);
+  return Number.isInteger(given) && given > 0 ? given : DEFAULT_FORWARD_RATE;
+}
 /** A unix socket address holds 108 bytes with the NUL. */
 const MAX_SOCKET_PATH = 107;
 
@@ -45,7 +49,7 @@ class Resolver {
   readonly table = new NameTable();
   private readonly answerer = new Answerer(this.table);
   private readonly forwarder = new Forwarder();
-  private readonly rateLimit = new RateLimit(FORWARD_RATE, FORWARD_BURST);
+  private readonly rateLimit = new RateLimit(forwardRate(), 2 * forwardRate());
   private readonly listeners = new Map<string, NetworkListeners>();
   /** Control requests change the table one at a time. */
   private queue: Promise<unknown> = Promise.resolve();
