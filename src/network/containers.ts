@@ -24,7 +24,7 @@ import { BridgeNetwork, createBridgeNetwork, getNetwork } from './network';
 import { checkNetworkName } from './options';
 import { setupFromPool } from './pool-claim';
 import { removeContainerResolvConf, resolvConfDirMissing, resolvConfPath, resolvConfText, writeResolvConf } from './resolv-file';
-import { attemptPart, teardownEndpoint, teardownEndpointLocked, teardownIncomplete } from './teardown';
+import { attemptPart, removeNamesPart, teardownEndpoint, teardownEndpointLocked, teardownIncomplete } from './teardown';
 import { Undo } from './undo';
 
 export const DEFAULT_NETWORK = 'bridge';
@@ -364,8 +364,9 @@ export async function teardownContainer(id: string, options: ContainerTeardownOp
   });
   if (!marked) return { leftRunning: [] };
   const { current: record, netns, endpoint } = marked;
-  // The file goes while the rest does.
+  // The file, and the names in the resolver, go while the rest does (the names before the address is released).
   const resolvConfGone = attemptPart(failures, `resolv.conf of "${id}"`, () => removeContainerResolvConf(record));
+  const namesGone = endpoint && removeNamesPart(endpoint, failures);
   // The namespace goes outside the lock (the count of its processes is the
   // slow part, and teardowns meanwhile share it). The processes are counted
   // once the mount is gone, so that none can enter after the count. A
@@ -377,16 +378,16 @@ export async function teardownContainer(id: string, options: ContainerTeardownOp
   if (!netns && ownsNamespace(record)) await NetNamespace.removeLeftover(record.netnsPath as string);
   const counted = netns && (await attemptPart(failures, `netns of "${id}"`, async () => (leftRunning = await netns.deleteHolding(() => netns.pids()))));
   if (netns && !counted) {
-    await resolvConfGone;
+    await Promise.all([resolvConfGone, namesGone]);
     throw teardownIncomplete(`"${id}"`, failures);
   }
   if (endpoint) {
     await store.locked(async () => {
       // Still this one: the key holds the namespace's inode number, which the kernel reuses once it is freed.
       const stored = await store.read<EndpointRecord>('endpoints', record.endpoint as string);
-      if (stored?.id !== endpoint.id) return;
+      if (stored?.id !== endpoint.id) return void (await namesGone);
       const network = await store.read<NetworkRecord>('networks', stored.network);
-      failures.push(...(await teardownEndpointLocked(stored, network, { keepLinks: netns !== undefined && leftRunning.length === 0 })));
+      failures.push(...(await teardownEndpointLocked(stored, network, { keepLinks: netns !== undefined && leftRunning.length === 0, namesGone })));
     });
   }
   await resolvConfGone;

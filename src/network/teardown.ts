@@ -4,8 +4,8 @@
  * past the failures of the others, and what could not be done is returned,
  * one line each. Gone already counts as done.
  *
- * Order: its names in the resolver first, then the host end (or the
- * namespace's deletion takes it), then its firewall entries, then leases,
+ * Order: its names in the resolver and the host end (or the namespace's
+ * deletion takes it) at once, then its firewall entries, then leases,
  * host ports and the record. If the names or the host end could not be
  * removed, the record and the addresses are kept: a name or a veth that still
  * answers for an address must not see it handed to another endpoint.
@@ -25,6 +25,13 @@ import { removeIfb } from './shaping';
 export interface TeardownOptions {
   /** Leave the veth: the namespace is being deleted, which removes it in bulk (an ifb, in the host's namespace, goes all the same). */
   keepLinks?: boolean;
+  /** The names' removal, started already by the caller (alongside the namespace's deletion). */
+  namesGone?: Promise<boolean>;
+}
+
+/** Takes the endpoint's names out of the resolver; true once done, else the failure is noted. */
+export function removeNamesPart(record: EndpointRecord, failures: string[]): Promise<boolean> {
+  return attemptPart(failures, `names of ${record.hostIfname}`, () => removeNames(record));
 }
 
 /** The endpoint's links in the host's namespace: its host end (unless the namespace's deletion takes it), then its ifb. */
@@ -100,14 +107,21 @@ async function markRemovingLocked(record: EndpointRecord, failures: string[]): P
   });
 }
 
+/**
+ * Takes the endpoint's names out of the resolver while its links go (one
+ * round trip to the service, beside the kernel's work): both must be done
+ * before its address may be released.
+ */
+async function namesAndLinksGone(record: EndpointRecord, options: TeardownOptions, failures: string[]): Promise<boolean> {
+  const [namesGone, linksGone] = await Promise.all([options.namesGone ?? removeNamesPart(record, failures), removeLinks(record, options, failures)]);
+  return namesGone && linksGone;
+}
+
 /** Tears an endpoint down, for a caller that holds the state lock. Returns what it could not do. */
 export async function teardownEndpointLocked(record: EndpointRecord, network: NetworkRecord | undefined, options: TeardownOptions = {}): Promise<string[]> {
   const failures: string[] = [];
-  const linksGone =
-    (options.keepLinks || (await markRemovingLocked(record, failures))) &&
-    (await attemptPart(failures, `names of ${record.hostIfname}`, () => removeNames(record))) &&
-    (await removeLinks(record, options, failures));
-  if (linksGone) await removeRecordedLocked(record, network, failures);
+  const gone = (options.keepLinks || (await markRemovingLocked(record, failures))) && (await namesAndLinksGone(record, options, failures));
+  if (gone) await removeRecordedLocked(record, network, failures);
   return failures;
 }
 
@@ -121,8 +135,7 @@ export async function teardownEndpoint(record: EndpointRecord, options: Teardown
   const failures: string[] = [];
   const store = currentStore();
   if (!options.keepLinks && !(await store.locked(() => markRemovingLocked(record, failures)))) return failures;
-  if (!(await attemptPart(failures, `names of ${record.hostIfname}`, () => removeNames(record)))) return failures;
-  if (!(await removeLinks(record, options, failures))) return failures;
+  if (!(await namesAndLinksGone(record, options, failures))) return failures;
   await store.locked(async () => {
     const network = await store.read<NetworkRecord>('networks', record.network);
     await removeRecordedLocked(record, network, failures);

@@ -4,7 +4,8 @@
 // refusals that make nothing, the CLI flags and the CNI plugin's names. The
 // resolver itself answers in its own suite: here the client is what is
 // called, and the records it is called with are what is checked.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
@@ -294,6 +295,27 @@ describe('names between containers (the network layer)', function () {
       expect(existsSync(resolvConf(name))).to.equal(false);
     } finally {
       await removeNetwork(off, { force: true });
+    }
+  });
+
+  it('nsnet run --name web --network-alias www: a second nsnet run reaches it by its alias, as the README shows', async () => {
+    const web = uniqueName('web');
+    const alias = uniqueName('www');
+    const serve = "require('node:net').createServer((s) => s.end('hello from web')).listen(8080, () => console.log('listening'))";
+    const server = spawn(process.execPath, [BIN, 'run', '--name', web, '--network', net, '--network-alias', alias, '--', process.execPath, '-e', serve], { stdio: ['ignore', 'pipe', 'inherit'] });
+    try {
+      await new Promise((resolve, reject) => {
+        server.stdout.once('data', resolve);
+        server.once('exit', (code) => reject(new Error(`the server's nsnet run exited with ${code}`)));
+      });
+      const ask = "require('node:net').connect(8080, process.argv[1]).on('data', (d) => process.stdout.write(d)).on('error', (e) => { console.error(e.code); process.exit(3); })";
+      const reached = await nsnet(['run', '--network', net, '--', process.execPath, '-e', ask, alias]);
+      expect([reached.code, reached.stdout], reached.stderr).to.deep.equal([0, 'hello from web']);
+      const hosts = await nsnet(['run', '--network', net, '--', 'getent', 'hosts', web]);
+      expect(hosts.stdout.split(/\s+/)[1]).to.equal(web);
+    } finally {
+      server.kill('SIGTERM');
+      if (server.exitCode === null) await once(server, 'exit');
     }
   });
 
