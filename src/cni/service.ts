@@ -3,12 +3,13 @@
  * so that an ADD or DEL costs no node start-up. Requests run concurrently;
  * the state directory's lock keeps them apart, as between processes.
  */
-import { closeSync, mkdirSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdirSync, unlinkSync } from 'node:fs';
 import { chmod, rm, writeFile } from 'node:fs/promises';
-import { createConnection, createServer, type Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 
 import { NsnetError } from '../errors';
+import { refuseIfServed, tellStarter } from '../service-socket';
 import type { CniContext } from './commands';
 import { type CniRequest, handleCni } from './handler';
 
@@ -57,7 +58,7 @@ async function serveCni(socketPath = cniSocketPath(), options: ServeOptions = {}
   if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
     throw new NsnetError('INVALID_ARGUMENT', `the socket path is longer than ${MAX_SOCKET_PATH} bytes: ${socketPath}`);
   }
-  await refuseIfServed(socketPath);
+  await refuseIfServed(socketPath, 'CNI service');
   mkdirSync(dirname(socketPath), { recursive: true, mode: 0o755 });
   try {
     unlinkSync(socketPath); // left by a service that died
@@ -130,37 +131,9 @@ export async function runCniService(socketPath: string, idleExitMs?: number): Pr
   const stopped = new Promise<void>((resolve) => (stop = resolve));
   const service = await serveCni(socketPath, { idleExitMs, onIdle: stop });
   process.stderr.write(`nsnet cni: serving on ${socketPath}\n`);
-  tellStarter();
+  tellStarter('NSNET_CNI_READY_FD');
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
   await stopped;
   await service.close();
-}
-
-/**
- * A front end that started this service waits on NSNET_CNI_READY_FD: one
- * byte says it listens (should it fail before, its exit says so).
- */
-function tellStarter(): void {
-  const fd = Number(process.env.NSNET_CNI_READY_FD);
-  delete process.env.NSNET_CNI_READY_FD;
-  if (!Number.isInteger(fd) || fd <= 2) return;
-  try {
-    writeSync(fd, '1');
-    closeSync(fd);
-  } catch {
-    // The front end gave up waiting; it finds the socket on its next call.
-  }
-}
-
-/** Two services on one socket would steal each other's requests. */
-function refuseIfServed(socketPath: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const probe = createConnection(socketPath);
-    probe.once('connect', () => {
-      probe.destroy();
-      reject(new NsnetError('SERVICE_RUNNING', `an nsnet CNI service already answers on ${socketPath}`));
-    });
-    probe.once('error', () => resolve());
-  });
 }

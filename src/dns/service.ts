@@ -4,12 +4,13 @@
  * state directory), listens on each DNS-enabled network's gateway, and
  * answers the containers there.
  */
-import { closeSync, mkdirSync, unlinkSync, writeSync } from 'node:fs';
+import { mkdirSync, unlinkSync } from 'node:fs';
 import { chmod, rm, writeFile } from 'node:fs/promises';
-import { createConnection, createServer, isIP, type Socket } from 'node:net';
+import { createServer, isIP, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 
 import { invalid, NsnetError } from '../errors';
+import { refuseIfServed, tellStarter } from '../service-socket';
 import { currentStore } from '../state/store';
 import { type DnsEndpoint, type DnsNetwork, dnsEndpointOf, dnsNetworkOf, isDnsName } from '../types/dns';
 import { resolvesNames } from '../types/network';
@@ -178,7 +179,7 @@ export async function serveDns(socketPath: string, options: DnsServiceOptions = 
   if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
     throw new NsnetError('INVALID_ARGUMENT', `the socket path is longer than ${MAX_SOCKET_PATH} bytes: ${socketPath}`);
   }
-  await refuseIfServed(socketPath);
+  await refuseIfServed(socketPath, 'resolver service');
   let idle: NodeJS.Timeout | undefined;
   const resolver: Resolver = new Resolver(() => {
     clearTimeout(idle);
@@ -254,35 +255,7 @@ export async function runDnsService(socketPath: string, idleExitMs?: number): Pr
   process.once('SIGINT', stop);
   const service = await serveDns(socketPath, { idleExitMs, onIdle: stop });
   process.stderr.write(`nsnet dns: serving on ${socketPath}\n`);
-  tellStarter();
+  tellStarter('NSNET_DNS_READY_FD');
   await stopped;
   await service.close();
-}
-
-/**
- * A client that started this service waits on NSNET_DNS_READY_FD: one byte
- * says it answers (should it fail before, its exit says so).
- */
-function tellStarter(): void {
-  const fd = Number(process.env.NSNET_DNS_READY_FD);
-  delete process.env.NSNET_DNS_READY_FD;
-  if (!Number.isInteger(fd) || fd <= 2) return;
-  try {
-    writeSync(fd, '1');
-    closeSync(fd);
-  } catch {
-    // The starter gave up waiting; it finds the socket on its next call.
-  }
-}
-
-/** Two services on one socket would split the table between them. */
-function refuseIfServed(socketPath: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const probe = createConnection(socketPath);
-    probe.once('connect', () => {
-      probe.destroy();
-      reject(new NsnetError('SERVICE_RUNNING', `an nsnet resolver service already answers on ${socketPath}`));
-    });
-    probe.once('error', () => resolve());
-  });
 }
