@@ -2,6 +2,8 @@
 // independent oracle, and node programs run inside namespaces.
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 import { expect } from 'chai';
 
@@ -247,4 +249,13 @@ export async function runWithFault(script, args, fault) {
   const injected = /^nsnet-fault injected \S+ \d+ \w+: (.*)$/m.exec(stderr)?.[1];
   const line = stdout.trim().split('\n').at(-1);
   return { code, signal, stderr, injected, outcome: line ? JSON.parse(line) : undefined };
+}
+
+/** Every record of one kind in the state directory, as written (none before the first). */
+export function stateRecords(kind) {
+  const dir = join(process.env.NSNET_STATE_DIR, kind);
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((file) => file.endsWith('.json'))
+    .map((file) => JSON.parse(readFileSync(join(dir, file), 'utf8')));
 }

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 
 import { createBridgeNetwork, getNetwork, NetNamespace, netnsEtcDir, reconcile, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
-import { createWan, ipJson, runWithFault, startTcpServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
+import { createWan, ipJson, runWithFault, startTcpServer, stateRecords as records, stop, tcpRequest, uniqueName } from '../helpers.mjs';
 
 const WORKER = join(process.cwd(), 'test/integration/workers/fault-operation.mjs');
 const STATE_DIR = process.env.NSNET_STATE_DIR;
@@ -29,14 +29,6 @@ const OUR_PORTS = new Set([PORT, OTHER_PORT]);
 const PUBLISH = [`${PORT}:80`, `[::]:${PORT}:80`];
 
 const name = (kind) => uniqueName(`${PREFIX}${kind}`);
-
-function records(kind) {
-  const dir = join(STATE_DIR, kind);
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((file) => file.endsWith('.json'))
-    .map((file) => JSON.parse(readFileSync(join(dir, file), 'utf8')));
-}
 
 function record(kind, key) {
   const file = join(STATE_DIR, kind, `${key}.json`);

@@ -14,20 +14,12 @@ import { expect } from 'chai';
 
 import { createBridgeNetwork, NetNamespace, netnsDir, netnsEtcDir, reconcile, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
 import { CniRuntime } from '../cni-runtime.mjs';
-import { expectReject, linkNames, runWithFault, uniqueName } from '../helpers.mjs';
+import { expectReject, linkNames, runWithFault, stateRecords as records, uniqueName } from '../helpers.mjs';
 
 const STATE_DIR = process.env.NSNET_STATE_DIR;
 const BIN = join(process.cwd(), 'bin', 'nsnet.js');
 const WORKER = join(process.cwd(), 'test/integration/workers/fault-operation.mjs');
 const HEADER = '# Written by nsnet for this container.';
-
-function records(kind) {
-  const dir = join(STATE_DIR, kind);
-  if (!existsSync(dir)) return [];
-  return readdirSync(dir)
-    .filter((file) => file.endsWith('.json'))
-    .map((file) => JSON.parse(readFileSync(join(dir, file), 'utf8')));
-}
 
 const endpointOf = (id) => {
   const container = records('containers').find((c) => c.id === id);
