@@ -2,7 +2,7 @@
  * The host's resolver configuration: where forwarded queries go, and the
  * search domains and options a container's resolv.conf inherits.
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 
 export interface ResolvConf {
@@ -35,12 +35,32 @@ export function parseResolvConf(text: string): ResolvConf {
   return conf;
 }
 
+function freeze(conf: ResolvConf): ResolvConf {
+  return Object.freeze({ nameservers: Object.freeze(conf.nameservers), search: Object.freeze(conf.search), options: Object.freeze(conf.options) }) as ResolvConf;
+}
+
+/** The last text read of each file, and what it parsed to. */
+const parsed = new Map<string, { text: string; conf: ResolvConf }>();
+
+/**
+ * Read synchronously, and parsed again only when its text changed: a setup
+ * reads it for every container, and the thread pool's four trips for a
+ * small file cost more than the read. (File times cannot tell: a rewrite
+ * within a clock tick keeps them.)
+ */
 async function readConf(path: string): Promise<ResolvConf | undefined> {
+  let text: string;
   try {
-    return parseResolvConf(await readFile(path, 'utf8'));
+    text = readFileSync(path, 'utf8');
   } catch {
     return undefined;
   }
+  const known = parsed.get(path);
+  if (known?.text === text) return known.conf;
+  // Shared by every caller until the file changes: frozen, so that none can change it for the others.
+  const conf = freeze(parseResolvConf(text));
+  parsed.set(path, { text, conf });
+  return conf;
 }
 
 /** The host's resolv.conf (none at all reads as empty). */

@@ -1,7 +1,7 @@
 // The network layer's side of name resolution, with no privileges: the checks
 // of names and resolver options, the names an endpoint is recorded with, the
 // network's dns switch, a container's resolv.conf text, and the CNI inputs.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -169,6 +169,18 @@ describe("a container's resolv.conf", () => {
     expect(await resolvConfText(network({ name: 'bridge' }), { dns: ['9.9.9.9', '2001:db8::53'], dnsSearch: ['a.example'], dnsOptions: ['ndots:1'] })).to.equal(
       '# Written by nsnet for this container.\nnameserver 9.9.9.9\nnameserver 2001:db8::53\nsearch a.example corp.example\noptions timeout:2 ndots:1\n',
     );
+  });
+
+  it("reads the host's file again once it changed: rewritten in place with the same length at once, or replaced by a rename", async () => {
+    const file = join(dir, 'resolv.conf');
+    const servers = async () => (await resolvConfText(undefined, {})).split('\n').filter((line) => line.startsWith('nameserver'));
+    host('nameserver 192.0.2.53\n');
+    expect(await servers()).to.deep.equal(['nameserver 192.0.2.53']);
+    host('nameserver 192.0.2.54\n'); // same size, same inode
+    expect(await servers()).to.deep.equal(['nameserver 192.0.2.54']);
+    writeFileSync(`${file}.new`, 'nameserver 192.0.2.55\n');
+    renameSync(`${file}.new`, file);
+    expect(await servers()).to.deep.equal(['nameserver 192.0.2.55']);
   });
 
   it('with no host resolv.conf: no servers but the caller ones', async () => {
