@@ -5,8 +5,7 @@
  * that resolves names it points at the resolver on the gateway; elsewhere at
  * the caller's servers, or the host's that a container can reach.
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { rm, rmdir, stat } from 'node:fs/promises';
+import { mkdirSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 
 import { readHostResolvConf, reachableHostNameservers, type ResolvConf } from '../dns/host-resolv-conf';
@@ -40,7 +39,7 @@ export async function resolvConfText(network: NetworkRecord | undefined, options
 
 /** Whether the file's directory is to be made (and so removed with it): known, and recorded, before anything is made. */
 export async function resolvConfDirMissing(path: string): Promise<boolean> {
-  return (await stat(dirname(path)).catch(() => undefined)) === undefined;
+  return statSync(dirname(path), { throwIfNoEntry: false }) === undefined;
 }
 
 /** The file a write goes to first; one name, as one setup at a time writes a container's file, so that a removal after a crash finds it. */
@@ -65,26 +64,32 @@ export async function writeResolvConf(path: string, text: string): Promise<void>
   }
 }
 
-/** Removes the file, and its directory if it was made for it and holds nothing else; gone already is fine. */
-export async function removeResolvConf(path: string, dirMade: boolean | undefined): Promise<void> {
-  faultPoint('remove resolv.conf', path);
-  if (!dirMade) {
-    await Promise.all([rm(path, { force: true }), rm(temporaryOf(path), { force: true })]);
-    return;
-  }
-  await rm(path, { force: true });
-  const removed = await removeDirIfEmpty(dirname(path));
-  // What else it holds may be a write's temporary file, left by a crash.
-  if (!removed) {
-    await rm(temporaryOf(path), { force: true });
-    await removeDirIfEmpty(dirname(path));
+/** Removes a file; gone already is fine. */
+function removeFile(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
   }
 }
 
+/**
+ * Removes the file, and its directory if it was made for it and holds
+ * nothing else; gone already is fine. Synchronously, as the write.
+ */
+export async function removeResolvConf(path: string, dirMade: boolean | undefined): Promise<void> {
+  faultPoint('remove resolv.conf', path);
+  removeFile(path);
+  if (dirMade && removeDirIfEmpty(dirname(path))) return;
+  // What else the directory holds may be a write's temporary file, left by a crash.
+  removeFile(temporaryOf(path));
+  if (dirMade) removeDirIfEmpty(dirname(path));
+}
+
 /** Removes a directory unless something is in it (false then); gone already is fine. */
-async function removeDirIfEmpty(dir: string): Promise<boolean> {
+function removeDirIfEmpty(dir: string): boolean {
   try {
-    await rmdir(dir);
+    rmdirSync(dir);
     return true;
   } catch (error) {
     const { code } = error as NodeJS.ErrnoException;

@@ -129,7 +129,7 @@ export class StateStore {
     const file = this.file(kind, name);
     this.checkedBytes.delete(file);
     faultPoint('state remove', file);
-    syncKernelCall(`state remove ${file}`, () => fs.rmSync(file, { force: true }));
+    syncKernelCall(`state remove ${file}`, () => removeIfThere(file));
   }
 
   /** Every record of a kind. */
@@ -250,6 +250,15 @@ export class StateStore {
  * taking out the property parsed last leaves the object a fast one (taking
  * out the first makes every later use of a small record slower).
  */
+/** Unlinks a record's file; gone already is fine (rmSync's force would first lstat it). */
+function removeIfThere(file: string): void {
+  try {
+    fs.unlinkSync(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  }
+}
+
 function serialise(record: object): Buffer {
   const json = JSON.stringify(record, null, 2);
   const body = json === '{}' ? '{' : `${json.slice(0, -2)},`;
