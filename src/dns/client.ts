@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { NsnetError, type NsnetErrorCode } from '../errors';
 import { withFileLock } from '../state/lock';
 import type { DnsEndpoint, DnsNetwork } from '../types/dns';
-import { type ControlRequest, type ControlResponse, lineSplitter, type ServiceStatus } from './control';
+import { type ControlRequest, type ControlResponse, lineSplitter, lineWriter, type ServiceStatus } from './control';
 import { dnsSocketPath } from './socket-path';
 
 /** How long dnsAdd waits for a service to start and answer. */
@@ -28,12 +28,14 @@ class NoService extends Error {}
 class Connection {
   private nextId = 1;
   private readonly pending = new Map<number, { resolve: (response: ControlResponse) => void; reject: (error: Error) => void }>();
+  private readonly write: (line: string) => void;
   closed = false;
 
   private constructor(
     readonly path: string,
     private readonly socket: Socket,
   ) {
+    this.write = lineWriter(socket);
     const split = lineSplitter((line) => {
       let response: ControlResponse;
       try {
@@ -87,7 +89,7 @@ class Connection {
       };
       this.pending.set(id, { resolve: settle(resolve), reject: settle(reject) });
       this.socket.ref();
-      this.socket.write(`${JSON.stringify({ ...request, id })}\n`);
+      this.write(JSON.stringify({ ...request, id }));
     });
   }
 

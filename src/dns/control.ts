@@ -47,12 +47,28 @@ export function lineSplitter(onLine: (line: string) => void): (chunk: Buffer) =>
   };
 }
 
+/**
+ * Writes lines to a stream, those of one turn of the event loop in one
+ * write: in a burst of connects each line written apart woke the other
+ * process once per line, and the two processes took turns on the CPU.
+ */
+export function lineWriter(socket: Socket): (line: string) => void {
+  let queued: string[] = [];
+  const flush = () => {
+    const text = queued.join('');
+    queued = [];
+    if (!socket.destroyed) socket.write(text);
+  };
+  return (line) => {
+    if (queued.push(`${line}\n`) === 1) setImmediate(flush);
+  };
+}
+
 /** Answers the requests of one control connection with `handle`, each as it completes. */
 export function serveControlConnection(socket: Socket, handle: (request: ControlRequest) => Promise<object>): void {
   socket.on('error', () => undefined);
-  const respond = (response: ControlResponse) => {
-    if (!socket.destroyed) socket.write(`${JSON.stringify(response)}\n`);
-  };
+  const write = lineWriter(socket);
+  const respond = (response: ControlResponse) => write(JSON.stringify(response));
   const split = lineSplitter((line) => {
     let request: ControlRequest;
     try {

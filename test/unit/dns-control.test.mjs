@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 
 import { dnsRemove, dnsStatus, dnsSync } from '../../dist/dns/client.js';
-import { lineSplitter, serveControlConnection } from '../../dist/dns/control.js';
+import { lineSplitter, lineWriter, serveControlConnection } from '../../dist/dns/control.js';
 
 describe('resolver control protocol', () => {
   let dir;
@@ -53,6 +53,32 @@ describe('resolver control protocol', () => {
     expect(lines).to.deep.equal(['{"a":1}', '{"b":2}']);
     split(Buffer.from('\n'));
     expect(lines).to.deep.equal(['{"a":1}', '{"b":2}', '{"c":3}']);
+  });
+
+  it('writes the lines of one turn of the event loop in one write, in order, and later lines in another', async () => {
+    const server = createServer();
+    await new Promise((resolve) => server.listen(process.env.NSNET_DNS_SOCKET, resolve));
+    const accepted = new Promise((resolve) => server.once('connection', resolve));
+    const client = createConnection(process.env.NSNET_DNS_SOCKET);
+    await new Promise((resolve) => client.once('connect', resolve));
+    const peer = await accepted;
+    const writes = [];
+    const write = client.write.bind(client);
+    client.write = (text) => writes.push(text) && write(text);
+    const line = lineWriter(client);
+    for (const text of ['a', 'b', 'c']) line(text);
+    expect(writes).to.deep.equal([]); // not before the turn ends
+    await new Promise((resolve) => setImmediate(resolve));
+    line('d');
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writes).to.deep.equal(['a\nb\nc\n', 'd\n']);
+    let received = '';
+    peer.on('data', (chunk) => (received += chunk));
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(received).to.equal('a\nb\nc\nd\n');
+    client.destroy();
+    peer.destroy();
+    await new Promise((resolve) => server.close(resolve));
   });
 
   it('without a service, dnsRemove and dnsSync do nothing and dnsStatus says none', async () => {
