@@ -30,7 +30,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
 import { createBridgeNetwork, NetNamespace, removeNetwork, setupContainer, teardownContainer } from '../dist/index.js';
-import { measureFloor, times } from './floor.mjs';
+import { measureFloor, settleKernel, times } from './floor.mjs';
 
 const COUNT = Number(process.env.NSNET_BENCH_CONTAINERS || 200);
 const { values: options } = parseArgs({ options: { rounds: { type: 'string', default: process.env.NSNET_BENCH_ROUNDS || '1' } } });
@@ -73,18 +73,8 @@ async function run(contender) {
     teardown.push(performance.now() - start);
   }
   await contender.finish?.();
-  await settle();
+  await settleKernel(); // so that the next contender starts even
   return { setup: median(setup), teardown: median(teardown) };
-}
-
-/** Waits until the kernel has cleaned up deleted namespaces, so the next contender starts even. */
-async function settle() {
-  const probe = 'bench-settle';
-  ip('netns', 'add', probe);
-  ip('link', 'add', probe, 'type', 'veth', 'peer', 'name', 'settle-peer', 'netns', probe);
-  ip('netns', 'del', probe);
-  const deadline = Date.now() + 60000;
-  while (ip('-br', 'link').includes(probe) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
 }
 
 const hostPort = (i) => 20000 + i;

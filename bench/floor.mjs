@@ -26,6 +26,28 @@ function build() {
 }
 
 const STEPS = ['netns', 'veth', 'configure', 'port', 'setup', 'teardown'];
+const SETTLE_TIMEOUT_MS = 60000;
+
+/**
+ * Waits until the kernel has finished tearing down the namespaces deleted so
+ * far (it does so on a worker, after the deletion returned, for milliseconds
+ * per namespace), so that this work does not slow down what runs next.
+ * Namespaces are cleaned up in order: once a sentinel namespace deleted last
+ * has lost its veth (whose host end then disappears), the earlier ones are
+ * done too.
+ */
+export async function settleKernel() {
+  const ip = (...args) => execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const sentinel = `settle-${process.pid}`; // also an interface name: 15 characters at most
+  ip('netns', 'add', sentinel);
+  ip('link', 'add', sentinel, 'type', 'veth', 'peer', 'name', 'settle-peer', 'netns', sentinel);
+  ip('netns', 'del', sentinel);
+  const deadline = Date.now() + SETTLE_TIMEOUT_MS;
+  while (ip('-br', 'link', 'show', 'type', 'veth').split('\n').some((line) => line.startsWith(`${sentinel}@`) || line.startsWith(`${sentinel} `))) {
+    if (Date.now() > deadline) throw new Error(`the kernel did not clean up deleted namespaces within ${SETTLE_TIMEOUT_MS / 1000} s`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 
 /**
  * Runs floor once: { netns, veth, configure, port, setup, teardown } in ms;
@@ -50,11 +72,18 @@ async function runFloor(args) {
  * The floor for `count` containers: medians one at a time, and `burst`
  * (all `count` at once, ms per container). With `port`, each container also
  * publishes one port (a map element), counted in `setup` and `teardown`.
+ * Returns once the kernel has cleaned up the floor's namespaces: a
+ * contender measured right after would otherwise share the CPU and the
+ * kernel's locks with that work.
  */
 export async function measureFloor(count, { port = false, burst = true } = {}) {
   const flags = port ? ['--port'] : [];
   const figures = await runFloor([count, ...flags]);
-  if (burst) figures.burst = await runFloor([count, 'burst', ...flags]);
+  await settleKernel();
+  if (burst) {
+    figures.burst = await runFloor([count, 'burst', ...flags]);
+    await settleKernel();
+  }
   return figures;
 }
 

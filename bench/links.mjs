@@ -17,6 +17,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 
 import { NetNamespace } from '../dist/index.js';
+import { settleKernel } from './floor.mjs';
 
 const VETHS = countFromEnv('NSNET_BENCH_VETHS', 1000);
 const NAMESPACES = countFromEnv('NSNET_BENCH_NAMESPACES', 200);
@@ -213,21 +214,6 @@ async function waitFor(what, done) {
     if (performance.now() > deadline) fail(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
-}
-
-/**
- * Waits until the kernel has finished tearing down the namespaces deleted so
- * far, so that this work does not slow down the contender that runs next.
- * Namespaces are cleaned up in order, so once a sentinel namespace deleted
- * last has lost its veth (whose host end then disappears), the earlier ones
- * are done too.
- */
-async function settleKernel() {
-  const ns = 'bench-settle';
-  ip('netns', 'add', ns);
-  ip('link', 'add', ns, 'type', 'veth', 'peer', 'name', 'settle-peer', 'netns', ns);
-  ip('netns', 'del', ns);
-  await waitFor('the kernel to clean up deleted namespaces', () => !vethNames().includes(ns));
 }
 
 function checkCleanState() {
