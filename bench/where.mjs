@@ -66,6 +66,7 @@ function byFile(profile) {
     let key = ['(garbage collector)', '(program)'].includes(leaf.functionName) ? leaf.functionName : undefined;
     for (let at = id; !key && at !== undefined; at = parents.get(at)) {
       const { url } = nodes.get(at).callFrame;
+      if (url === 'node:inspector') return; // the profiler's own work, handing over its profile
       if (url.includes(DIST)) key = url.slice(url.indexOf(DIST) + DIST.length).replace(/\.js$/, '');
     }
     key ??= '(node, outside nsnet)';
