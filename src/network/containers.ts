@@ -222,10 +222,10 @@ async function attach(record: ContainerRecord, joined: ContainerRecord | undefin
     const pooled = await setupFromPool(record.id, record.network as string, connect as ConnectInput);
     if (pooled) return { container: { id: record.id, mode: record.mode, netns: pooled.netns, endpoint: pooled.endpoint }, network: pooled.network };
   }
-  // The namespace is made while the network is looked up.
-  const [network, created] = await Promise.allSettled([
-    record.mode === 'none' ? undefined : record.mode === 'bridge' ? defaultNetwork() : getNetwork(record.network as string),
+  // The namespace is made while the network is looked up: its job first, as the lookup reads on the JS thread.
+  const [created, network] = await Promise.allSettled([
     NetNamespace.create(record.id),
+    record.mode === 'none' ? undefined : record.mode === 'bridge' ? defaultNetwork() : getNetwork(record.network as string),
   ]);
   if (created.status === 'rejected') throw created.reason;
   const netns = created.value;
