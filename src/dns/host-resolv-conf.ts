@@ -2,7 +2,7 @@
  * The host's resolver configuration: where forwarded queries go, and the
  * search domains and options a container's resolv.conf inherits.
  */
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 
 export interface ResolvConf {
@@ -35,9 +35,14 @@ export function parseResolvConf(text: string): ResolvConf {
   return conf;
 }
 
+/**
+ * Read on the JS thread: a small local file takes microseconds, where
+ * readFile's four trips through the thread pool (open, stat, read, close)
+ * queued behind a setup's own work and ended after the rest of it.
+ */
 async function readConf(path: string): Promise<ResolvConf | undefined> {
   try {
-    return parseResolvConf(await readFile(path, 'utf8'));
+    return parseResolvConf(readFileSync(path, 'utf8'));
   } catch {
     return undefined;
   }
