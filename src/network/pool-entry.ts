@@ -47,8 +47,11 @@ export interface PoolEntry {
   peerIndex: number;
 }
 
-/** Makes an entry for `network`; undoes everything on failure. */
-export async function preparePoolEntry(network: NetworkRecord): Promise<PoolEntry> {
+/**
+ * Makes an entry for `network`; undoes everything on failure. Awaits
+ * `between()` between its steps (the pool's: while setups claim entries).
+ */
+export async function preparePoolEntry(network: NetworkRecord, between: () => Promise<void> = async () => undefined): Promise<PoolEntry> {
   const plan = planEndpoint(network, { ifname: POOL_IFNAME, mac: randomLocalMac(), macGiven: false, publish: [] });
   const store = currentStore();
   const undo = new Undo();
@@ -66,14 +69,17 @@ export async function preparePoolEntry(network: NetworkRecord): Promise<PoolEntr
     };
     await store.write('pool', record.id, record);
     undo.push(`record of pool entry ${record.id}`, () => store.remove('pool', record.id));
+    await between();
     const hostEnd = await step('create veth', () => createVeth(network, ns, plan));
     const peerIndex = hostEnd.peerIndex ?? (await ns.links.get(plan.ifname)).index;
+    await between();
     await allOrFirstFailure([
       // Tagged as the endpoint it becomes: reconcile keeps it while its pool's owner lives.
       step('tag host end, hairpin on', () => NetNamespace.host().links.set(hostEnd.index, { alias: endpointTag(network.name, plan.id), hairpin: true })),
       network.ipv6 ? undefined : disableIPv6(ns, plan.ifname),
       ns.links.set('lo', { up: true }),
     ]);
+    await between();
     // Up only once IPv6 is off: an IPv4-only entry never has a link-local address.
     await ns.links.set(peerIndex, { up: true });
     await step('wait for carrier', () => waitForCarrier(ns, peerIndex));

@@ -113,11 +113,12 @@ export class NetworkPool {
   }
 
   /**
-   * A later turn of the event loop on which no setup is claiming an entry:
-   * one after the last claim settled, so that what its setup does after the
+   * Now if no setup is claiming an entry, else a turn of the event loop
+   * after the last claim settled, so that what its setup does after the
    * claim (the container's record) goes first.
    */
   private async quiet(): Promise<void> {
+    if (this.claims === 0) return;
     do {
       if (this.claims > 0) await new Promise<void>((resolve) => this.claimsSettled.push(resolve));
       await later();
@@ -133,6 +134,7 @@ export class NetworkPool {
 
   private async fill(): Promise<void> {
     while (this.entries.length < this.target) {
+      await later();
       await this.quiet();
       if (this.entries.length >= this.target) break;
       this.preparing = this.prepareOne();
@@ -147,7 +149,8 @@ export class NetworkPool {
   private async prepareOne(): Promise<void> {
     let entry: PoolEntry;
     try {
-      entry = await preparePoolEntry(this.network);
+      // A setup that claims an entry meanwhile goes first: the preparation waits between its steps.
+      entry = await preparePoolEntry(this.network, () => this.quiet());
     } catch (error) {
       this.failure = error;
       for (const waiter of this.waiters.splice(0)) waiter.reject(error);
