@@ -400,6 +400,25 @@ describe('warm pool', function () {
       expect(walked.kill, 'steps walked').to.be.greaterThan(5);
     });
 
+    it("removes an older release's entry of a dead owner, mounted under a pool name: its namespace, veth and record", async () => {
+      const exited = spawn(process.execPath, ['-e', '0']);
+      await once(exited, 'exit');
+      const id = '00c0ffee00c0ffee';
+      const ns = await NetNamespace.create(`${POOL_PREFIX}${id}`);
+      const record = { id, network: name, netnsPath: ns.path, hostIfname: `veth${id.slice(0, 7)}`, pid: exited.pid, created: new Date().toISOString() };
+      await currentStore().write('pool', id, record);
+      await NetNamespace.host().links.add({ kind: 'veth', name: record.hostIfname, peer: { name: 'eth0', netns: ns } });
+      await NetNamespace.host().links.set(record.hostIfname, { alias: `nsnet:endpoint:${name}:${id}` });
+      ns.close();
+      expect(poolNamespaces()).to.deep.equal([`${POOL_PREFIX}${id}`]);
+      const report = await reconcile();
+      expect(report.failures).to.deep.equal([]);
+      expect(report.pool).to.deep.equal([record.netnsPath]);
+      expect(poolNamespaces()).to.deep.equal([]);
+      expect(await poolRecords()).to.deep.equal([]);
+      expect(await eventually(() => !hostLinks().includes(record.hostIfname)), 'its veth gone').to.equal(true);
+    });
+
     it("after its owner is killed, reconcile removes the pool's namespaces and veths, and nothing else", async () => {
       // What must stay: a container, and this process's own pool entry.
       const kept = await setupContainer(uniqueName('plk'), { network: name });
