@@ -488,34 +488,46 @@ export class NetNamespace {
   }
 
   /**
-   * Gives this named namespace another name: mounted at `<netnsDir>/<name>`
-   * at once (NETNS_EXISTS if taken, nothing changed), and unmounted from its
-   * old name in the background (the slow part: the kernel waits for RCU
-   * readers), which `oldNameGone` settles on. The handle under the new name
-   * takes over this one's descriptor and sockets; this one is closed.
+   * Gives this unnamed namespace a name: mounted at `<netnsDir>/<name>`
+   * (NETNS_EXISTS if taken, nothing changed), a file and a bind mount of its
+   * descriptor, microseconds. The named handle takes over this one's
+   * descriptor, sockets and sysctl directories; this one is closed.
    * @internal
    */
-  rename(name: string): { renamed: NetNamespace; oldNameGone: Promise<void> } {
+  async mountAs(name: string): Promise<NetNamespace> {
     checkNamespaceName(name);
-    if (this.name === undefined || this.fdValue < 0) throw new NsnetError('NAMESPACE_CLOSED', `${this.label} is not an open named namespace`);
-    const file = path.join(netnsDir(), name);
-    try {
-      faultPoint('netns rename', `${this.name} ${name}`);
+    if (this.name !== undefined || this.isHost || this.fdValue < 0) throw new NsnetError('NAMESPACE_CLOSED', `${this.label} is not an open unnamed namespace`);
+    const dir = netnsDir();
+    const file = path.join(dir, name);
+    if (!sharedDirs.has(dir)) await prepareNamespaceDirectory(dir, name);
+    const bind = () => {
+      faultPoint('netns mount', name);
       native().bindNamespaceMountSync(this.path, file);
+    };
+    try {
+      try {
+        bind();
+      } catch (error) {
+        // The directory gone since it was made: made again.
+        if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+        await prepareNamespaceDirectory(dir, name);
+        bind();
+      }
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new NsnetError('NETNS_EXISTS', `netns "${name}" already exists in ${netnsDir()}`);
-      throw kernelError(`netns rename ${this.name} ${name}`, error);
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new NsnetError('NETNS_EXISTS', `netns "${name}" already exists in ${dir}`);
+      if (error instanceof NsnetError) throw error;
+      throw kernelError(`netns mount ${name}`, error);
     }
-    const renamed = new NetNamespace(name, file, this.fdValue, this.inode);
-    renamed.conn = this.conn;
-    renamed.nft = this.nft;
+    const named = new NetNamespace(name, file, this.fdValue, this.inode);
+    named.conn = this.conn;
+    named.nft = this.nft;
+    named.sysctlDirs = this.sysctlDirs;
     untrack(this);
     this.conn = undefined;
     this.nft = undefined;
+    this.sysctlDirs = [];
     this.fdValue = CLOSED;
-    const oldNameGone = asKernelError(`netns rename ${this.name} ${name}`, () => native().removeNamespaceMount(this.path));
-    oldNameGone.catch(() => undefined); // the caller's to await
-    return { renamed, oldNameGone };
+    return named;
   }
 
   private dropConnection(): void {

@@ -1,11 +1,12 @@
 /**
  * A setup from a warm pool: what a connect does, less what the entry did
- * ahead (pool-entry.ts). The namespace is mounted under the container's name
- * (its pool name unmounted meanwhile), the endpoint recorded as a connect
- * records it (leases, ports, record 'creating'), then at once: its addresses
- * and default routes in one batch inside the namespace, the host's neighbour
- * entries of those addresses forgotten, the firewall entries, the record
- * 'ready'. Any failure undoes everything, and the namespace goes.
+ * ahead (pool-entry.ts). The entry's namespace is mounted under the
+ * container's name, the endpoint recorded as a connect records it (leases,
+ * ports, record 'creating'; then the entry's record goes, the endpoint's
+ * naming its veth), then at once: its addresses and default routes in one
+ * batch inside the namespace, the host's neighbour entries of those
+ * addresses forgotten, the firewall entries, the record 'ready'. Any failure
+ * undoes everything, and the namespace goes.
  */
 import { firewallFor } from '../firewall/firewall';
 import { NetNamespace } from '../netns';
@@ -18,7 +19,7 @@ import { markReady, planEndpoint, recordEndpoint, sameNetwork } from './endpoint
 import { type Endpoint, toEndpoint } from './endpoint-record';
 import { addEndpointEntries } from './firewall-reinstall';
 import { allOrFirstFailure, configureAddresses, step } from './plumbing';
-import { existingPool, poolOf } from './pool';
+import { existingPool, type NetworkPool, poolOf } from './pool';
 import { deletePoolEntry, type PoolEntry } from './pool-entry';
 import { applyLimits, makeIfb } from './shaping';
 import { forgetEndpointLocked } from './teardown';
@@ -41,46 +42,46 @@ export async function setupFromPool(id: string, network: string, input: ConnectI
   const pool = existingPool(network);
   const entry = pool?.take(input);
   if (!pool || !entry) return undefined;
-  // Removed since, or made again: the entry's veth is on a bridge that is no more.
-  const current = await currentStore()
-    .read('networks', network)
-    .catch((error: unknown) => {
-      pool.putBack(entry);
-      throw error;
-    });
-  if (!sameNetwork(current, entry.network)) {
-    const { size } = pool;
-    Promise.all([deletePoolEntry(entry), pool.drain()]).catch(() => undefined);
-    // A network made again gets a pool of the same size.
-    if (current) poolOf(current).resize(size);
-    return undefined;
-  }
-  let moved: ReturnType<NetNamespace['rename']>;
   try {
-    moved = entry.ns.rename(id);
-  } catch (error) {
-    pool.putBack(entry);
-    throw error;
+    return await takeEntry(pool, entry, id, input);
+  } finally {
+    pool.claimed();
   }
-  return claim(entry, moved.renamed, moved.oldNameGone, input);
 }
 
-async function claim(entry: PoolEntry, ns: NetNamespace, oldNameGone: Promise<void>, input: ConnectInput): Promise<PooledAttachment> {
+async function takeEntry(pool: NetworkPool, entry: PoolEntry, id: string, input: ConnectInput): Promise<PooledAttachment | undefined> {
+  let ns: NetNamespace;
+  try {
+    // Removed since, or made again: the entry's veth is on a bridge that is no more.
+    const current = await currentStore().read('networks', entry.network.name);
+    if (!sameNetwork(current, entry.network)) {
+      const { size } = pool;
+      Promise.all([deletePoolEntry(entry), pool.drain()]).catch(() => undefined);
+      // A network made again gets a pool of the same size.
+      if (current) poolOf(current).resize(size);
+      return undefined;
+    }
+    ns = await entry.ns.mountAs(id);
+  } catch (error) {
+    if (!entry.ns.closed) pool.putBack(entry);
+    throw error;
+  }
+  return claim(entry, ns, input);
+}
+
+async function claim(entry: PoolEntry, ns: NetNamespace, input: ConnectInput): Promise<PooledAttachment> {
   const { network } = entry;
   const store = currentStore();
-  // The entry's record goes only once its old name is gone: reconcile finds a mount left there by it.
-  const forgetEntry = () => oldNameGone.then(() => store.remove('pool', entry.record.id));
   const undo = new Undo();
-  undo.push(`pool name of ${ns.label}`, async () => {
-    await oldNameGone.catch(() => NetNamespace.atPath(entry.record.netnsPath, ns.inode).delete());
-    await forgetEntry();
-  });
+  undo.push(`record of pool entry ${entry.record.id}`, () => store.remove('pool', entry.record.id));
   undo.push(`netns ${ns.name}`, () => ns.delete());
   let named: Promise<void> | undefined;
   try {
     const plan = { ...planEndpoint(network, input), id: entry.record.id, hostIfname: entry.record.hostIfname, mac: entry.mac };
     const { record, leases } = await recordEndpoint(network, ns, plan);
     undo.push(`records of ${record.hostIfname}`, () => store.locked(() => forgetEndpointLocked(record, leases)));
+    // The endpoint's record names the veth now.
+    await store.remove('pool', entry.record.id);
     named = addNames(network, record, undo);
     // The veth goes before its address is released, as a connect's undo does.
     undo.push(`host end ${record.hostIfname}`, () => NetNamespace.host().links.delete(entry.hostIndex), { guardsEarlier: true });
@@ -94,7 +95,6 @@ async function claim(entry: PoolEntry, ns: NetNamespace, oldNameGone: Promise<vo
     // whole wait. The endpoint is marked ready with the rest (a failure still
     // undoes everything); the container's record says ready only after.
     await allOrFirstFailure([
-      forgetEntry(),
       configureAddresses(ns, record, entry.peerIndex, entry.bridgeIndex),
       record.bandwidth ? step('limit bandwidth', () => applyLimits(record, entry.hostIndex, ifb?.index)) : undefined,
       firewall ? step('publish ports', () => addEndpointEntries(firewall, network, record)) : undefined,

@@ -3,7 +3,9 @@
  * the background and kept topped up, from which setupContainer takes one
  * (pool-claim.ts). Topping up is never on a caller's path and does not keep
  * the process alive (unless a caller awaits filled()): it runs between
- * unref'd timers, one entry at a time.
+ * unref'd timers, one entry at a time, and only while no setup is claiming
+ * an entry (an entry being made shares the event loop, the kernel's locks
+ * and the two cores with a claim, and made a claim's time twice what it is).
  */
 import { invalid, isGone, NsnetError } from '../errors';
 import { MAX_POOL_SIZE } from '../types/limits';
@@ -29,6 +31,9 @@ export class NetworkPool {
   private preparing?: Promise<void>;
   private waiters: { resolve: () => void; reject: (error: unknown) => void }[] = [];
   private failure?: unknown;
+  /** Setups claiming an entry now: topping up waits until there are none. */
+  private claims = 0;
+  private claimsSettled: (() => void)[] = [];
 
   /** @internal `network`: the network as the pool's entries are made for it. */
   constructor(readonly network: NetworkRecord) {}
@@ -82,18 +87,42 @@ export class NetworkPool {
     await this.preparing; // an entry made meanwhile is deleted as it comes
   }
 
-  /** @internal An entry for a setup that asks for nothing an entry cannot give; the pool tops up behind it. */
+  /**
+   * @internal An entry for a setup that asks for nothing an entry cannot
+   * give; the caller calls claimed() once its setup settles, and the pool
+   * tops up behind it.
+   */
   take(input: ConnectInput): PoolEntry | undefined {
     if (input.ifname !== POOL_IFNAME || input.macGiven) return undefined;
     const entry = this.entries.shift();
-    this.topUp();
+    if (entry) this.claims++;
     return entry;
+  }
+
+  /** @internal A setup that took an entry settled (the entry used, or given back first). */
+  claimed(): void {
+    this.claims--;
+    if (this.claims === 0) for (const resolve of this.claimsSettled.splice(0)) resolve();
+    this.topUp();
   }
 
   /** @internal An entry a setup took and could not use, intact. */
   putBack(entry: PoolEntry): void {
     if (this.entries.length < this.target) this.entries.push(entry);
     else deletePoolEntry(entry).catch(() => undefined);
+  }
+
+  /**
+   * Now if no setup is claiming an entry, else a turn of the event loop
+   * after the last claim settled, so that what its setup does after the
+   * claim (the container's record) goes first.
+   */
+  private async quiet(): Promise<void> {
+    if (this.claims === 0) return;
+    do {
+      if (this.claims > 0) await new Promise<void>((resolve) => this.claimsSettled.push(resolve));
+      await later();
+    } while (this.claims > 0);
   }
 
   private topUp(): void {
@@ -106,6 +135,7 @@ export class NetworkPool {
   private async fill(): Promise<void> {
     while (this.entries.length < this.target) {
       await later();
+      await this.quiet();
       if (this.entries.length >= this.target) break;
       this.preparing = this.prepareOne();
       const made = await this.preparing.then(() => true, () => false);
@@ -119,7 +149,8 @@ export class NetworkPool {
   private async prepareOne(): Promise<void> {
     let entry: PoolEntry;
     try {
-      entry = await preparePoolEntry(this.network);
+      // A setup that claims an entry meanwhile goes first: the preparation waits between its steps.
+      entry = await preparePoolEntry(this.network, () => this.quiet());
     } catch (error) {
       this.failure = error;
       for (const waiter of this.waiters.splice(0)) waiter.reject(error);

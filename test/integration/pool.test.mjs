@@ -1,9 +1,12 @@
 // Warm pools: a pooled container is the same as an unpooled one, as `ip -j`
-// and the sysctls read them and as traffic shows; a pool's owner killed
-// leaves what reconcile removes, and only that; removeNetwork drains; a
-// burst past the pool's size falls back to the normal path and tops up.
+// and the sysctls read them and as traffic shows; a pool's entries wait
+// unnamed, held by their owner alone, and go with it; a pool's owner killed
+// leaves records that reconcile removes, and only those; removeNetwork
+// drains; a burst past the pool's size falls back to the normal path and
+// tops up.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 
 import { expect } from 'chai';
@@ -19,8 +22,37 @@ const OWNER = join(process.cwd(), 'test', 'integration', 'workers', 'pool-owner.
 const SETUP = join(process.cwd(), 'test', 'integration', 'workers', 'pool-setup.mjs');
 
 const poolRecords = () => currentStore().list('pool');
+/** Namespaces mounted under a pool's name (by releases that did so): none, ever. */
 const poolNamespaces = () => ipJson(['netns', 'list']).map((ns) => ns.name).filter((name) => name.startsWith(POOL_PREFIX));
 const hostLinks = () => ipJson(['link']).map((link) => link.ifname);
+
+/** The network namespaces (inode numbers) that descriptors of process `pid` hold, other than the sandbox's own. */
+function heldNamespaces(pid) {
+  const own = readlinkSync('/proc/self/ns/net');
+  const held = new Set();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    let link;
+    try {
+      link = readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      continue; // closed meanwhile
+    }
+    if (link.startsWith('net:[') && link !== own) held.add(Number(link.slice(5, -1)));
+  }
+  return held;
+}
+
+/** The namespaces the pool records name, as their paths open them (inode numbers). */
+const recordedNamespaces = async () => (await poolRecords()).map((entry) => statSync(entry.netnsPath).ino);
+
+/** Descriptors of this process on sysctl directories (each open namespace handle with a netlink socket holds two). */
+const sysctlDescriptors = () => readdirSync('/proc/self/fd').filter((fd) => {
+  try {
+    return readlinkSync(`/proc/self/fd/${fd}`).startsWith('/proc/sys/');
+  } catch {
+    return false;
+  }
+}).length;
 
 /** The link as `ip -j -d` reads it, less what differs between any two endpoints (indexes, MAC, ids, bridge port numbers). */
 function linkShape(link) {
@@ -178,13 +210,67 @@ describe('warm pool', function () {
       await network.pool(3).filled();
       const entries = await poolRecords();
       expect(entries).to.have.lengthOf(3);
-      expect(poolNamespaces()).to.have.lengthOf(3);
+      const waiting = await recordedNamespaces();
+      expect(new Set(waiting).size, 'three namespaces').to.equal(3);
+      expect([...heldNamespaces(process.pid)]).to.include.members(waiting);
+      expect(poolNamespaces(), 'none mounted').to.deep.equal([]);
       expect(hostLinks()).to.include.members(entries.map((e) => e.hostIfname));
       await removeNetwork(name);
-      expect(poolNamespaces()).to.deep.equal([]);
       expect(await poolRecords()).to.deep.equal([]);
+      expect([...heldNamespaces(process.pid)].filter((inode) => waiting.includes(inode)), 'no longer held').to.deep.equal([]);
       expect(await eventually(() => !entries.some((e) => hostLinks().includes(e.hostIfname))), 'pool veths gone').to.equal(true);
       expect(hostLinks()).not.to.include(network.bridge);
+    });
+
+    it('keeps its entries unnamed, held by its owner alone: in no listing, and gone with their veths when the owner dies, before any reconcile', async () => {
+      const other = uniqueName('plh');
+      const owner = spawn(process.execPath, [OWNER, other, '10.188.0.0/24', '2'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      try {
+        const [line] = await once(owner.stdout, 'data');
+        expect(String(line).trim()).to.equal('ready');
+        const entries = (await poolRecords()).filter((e) => e.pid === owner.pid);
+        const { bridge } = await currentStore().read('networks', other);
+        expect(entries.map((e) => e.netnsPath.startsWith(`/proc/${owner.pid}/fd/`))).to.deep.equal([true, true]);
+        expect([...heldNamespaces(owner.pid)]).to.have.members(entries.map((e) => statSync(e.netnsPath).ino));
+        expect(poolNamespaces()).to.deep.equal([]);
+        expect(ipJson(['netns', 'list']).map((ns) => ns.name)).not.to.include.members(entries.map((e) => e.id));
+        // A prepared entry: eth0 up with carrier in it, its host end on the bridge.
+        for (const entry of entries) {
+          const ns = await NetNamespace.open(entry.netnsPath);
+          try {
+            const eth0 = (await ns.links.list()).find((link) => link.name === 'eth0');
+            expect(eth0, entry.netnsPath).to.include({ up: true, carrier: true });
+          } finally {
+            ns.close();
+          }
+          expect(ipJson(['link', 'show', 'dev', entry.hostIfname])[0].master).to.equal(bridge);
+        }
+        const exited = once(owner, 'exit');
+        process.kill(owner.pid, 'SIGKILL');
+        await exited;
+        expect(await eventually(() => !entries.some((e) => hostLinks().includes(e.hostIfname))), 'veths gone with the owner').to.equal(true);
+        // What is left is the records, for reconcile.
+        expect((await poolRecords()).map((e) => e.id)).to.include.members(entries.map((e) => e.id));
+        const report = await reconcile();
+        expect(report.pool).to.have.members(entries.map((e) => e.netnsPath));
+        expect(report.failures).to.deep.equal([]);
+        expect((await poolRecords()).filter((e) => e.pid === owner.pid)).to.deep.equal([]);
+      } finally {
+        if (owner.exitCode === null && owner.signalCode === null) owner.kill('SIGKILL');
+        await removeNetwork(other, { force: true }).catch(() => undefined);
+      }
+    });
+
+    it('gives a claimed entry\'s descriptors to its container, which lets them go at rest: none left per setup', async () => {
+      const pool = network.pool(1);
+      await pool.filled();
+      const before = sysctlDescriptors();
+      for (let i = 0; i < 4; i++) {
+        const c = await setupContainer(uniqueName('pld'), { network: name });
+        await teardownContainer(c.id);
+        await pool.filled();
+      }
+      expect(sysctlDescriptors()).to.equal(before);
     });
 
     it('under a burst past its size, falls back to the normal path, then tops up', async () => {
@@ -206,7 +292,7 @@ describe('warm pool', function () {
       const now = await poolRecords();
       expect(now).to.have.lengthOf(2);
       expect(now.map((e) => e.id)).not.to.include.members(first);
-      expect(poolNamespaces()).to.have.lengthOf(2);
+      expect(new Set(await recordedNamespaces()).size).to.equal(2);
     });
 
     it('is not used for what an entry cannot give (another ifname, a given MAC), and keeps its entry', async () => {
@@ -227,6 +313,7 @@ describe('warm pool', function () {
       const pool = network.pool(2);
       await pool.filled();
       const old = await poolRecords();
+      const oldNamespaces = await recordedNamespaces();
       const index = (dev) => ipJson(['link', 'show', 'dev', dev])[0].ifindex;
       const oldBridge = index(network.bridge);
       const script = `const { createBridgeNetwork, removeNetwork } = await import(${JSON.stringify(join(process.cwd(), 'dist', 'index.js'))});
@@ -242,7 +329,8 @@ describe('warm pool', function () {
       expect(renewed).not.to.equal(pool);
       expect(renewed.size).to.equal(2);
       await renewed.filled();
-      expect(await eventually(() => poolNamespaces().length === 2), 'the old entries gone').to.equal(true);
+      const oldHeld = () => [...heldNamespaces(process.pid)].filter((inode) => oldNamespaces.includes(inode));
+      expect(await eventually(() => oldHeld().length === 0), 'the old entries gone').to.equal(true);
       const entries = await poolRecords();
       expect(entries.map((e) => e.id)).not.to.include.members(old.map((e) => e.id));
       for (const entry of entries) expect(ipJson(['link', 'show', 'dev', entry.hostIfname])[0].master).to.equal(network.bridge);
@@ -312,6 +400,25 @@ describe('warm pool', function () {
       expect(walked.kill, 'steps walked').to.be.greaterThan(5);
     });
 
+    it("removes an older release's entry of a dead owner, mounted under a pool name: its namespace, veth and record", async () => {
+      const exited = spawn(process.execPath, ['-e', '0']);
+      await once(exited, 'exit');
+      const id = '00c0ffee00c0ffee';
+      const ns = await NetNamespace.create(`${POOL_PREFIX}${id}`);
+      const record = { id, network: name, netnsPath: ns.path, hostIfname: `veth${id.slice(0, 7)}`, pid: exited.pid, created: new Date().toISOString() };
+      await currentStore().write('pool', id, record);
+      await NetNamespace.host().links.add({ kind: 'veth', name: record.hostIfname, peer: { name: 'eth0', netns: ns } });
+      await NetNamespace.host().links.set(record.hostIfname, { alias: `nsnet:endpoint:${name}:${id}` });
+      ns.close();
+      expect(poolNamespaces()).to.deep.equal([`${POOL_PREFIX}${id}`]);
+      const report = await reconcile();
+      expect(report.failures).to.deep.equal([]);
+      expect(report.pool).to.deep.equal([record.netnsPath]);
+      expect(poolNamespaces()).to.deep.equal([]);
+      expect(await poolRecords()).to.deep.equal([]);
+      expect(await eventually(() => !hostLinks().includes(record.hostIfname)), 'its veth gone').to.equal(true);
+    });
+
     it("after its owner is killed, reconcile removes the pool's namespaces and veths, and nothing else", async () => {
       // What must stay: a container, and this process's own pool entry.
       const kept = await setupContainer(uniqueName('plk'), { network: name });
@@ -324,7 +431,7 @@ describe('warm pool', function () {
       expect(String(line).trim()).to.equal('ready');
       const dead = (await poolRecords()).filter((e) => e.pid === owner.pid);
       expect(dead).to.have.lengthOf(3);
-      expect(poolNamespaces()).to.have.lengthOf(4);
+      expect(heldNamespaces(owner.pid).size, "the owner's entries, held by it").to.equal(3);
       const exited = once(owner, 'exit');
       process.kill(owner.pid, 'SIGKILL');
       await exited;
@@ -338,8 +445,8 @@ describe('warm pool', function () {
       expect(report.endpoints).to.deep.equal([]);
       expect(report.leases).to.deep.equal([]);
       expect(report.failures).to.deep.equal([]);
-      expect(poolNamespaces()).to.deep.equal([own.netnsPath.split('/').pop()]);
       expect((await poolRecords()).map((e) => e.id)).to.deep.equal([own.id]);
+      expect(heldNamespaces(process.pid)).to.include(statSync(own.netnsPath).ino);
       expect(await eventually(() => !dead.some((e) => hostLinks().includes(e.hostIfname))), 'dead pool veths gone').to.equal(true);
       // Nothing else went: the container, this process's entry, and every other link.
       const expected = linksBefore.filter((link) => !dead.some((e) => e.hostIfname === link));
