@@ -55,7 +55,23 @@
       "type": "executable",
       "sources": ["programs/nsnet_cni.c"],
       "cflags": ["-Wall", "-Wextra", "-O2"],
-      # Static: a runtime starts it for every call, so no dynamic loading each time.
+      # Static: a runtime starts it for every call, so no dynamic loading each time;
+      # and without the C library where it can be (see the program's comment).
+      "ldflags": ["-static"],
+      "conditions": [
+        ["target_arch=='x64' or target_arch=='arm64'", {
+          "defines": ["NSNET_FREESTANDING"],
+          "cflags": ["-ffreestanding", "-fno-stack-protector", "-fno-asynchronous-unwind-tables"],
+          "ldflags": ["-nostdlib"]
+        }]
+      ]
+    },
+    {
+      # What nsnet-cni executes when no CNI service answers: starts one, or runs the plugin in node.
+      "target_name": "nsnet-cni-start",
+      "type": "executable",
+      "sources": ["programs/nsnet_cni_start.c"],
+      "cflags": ["-Wall", "-Wextra", "-O2"],
       "ldflags": ["-static"]
     }
   ]

@@ -13,6 +13,13 @@
 // containerd and CRI-O do through Go; a second table repeats the fast path
 // and the reference through node's own spawn, which costs more per call.
 //
+// Then where the fast path's ADD goes, its physical parts measured apart in
+// the same run: the runtime starting a program that does nothing (noop.c,
+// without the C library and with glibc's start-up), VERSION through the
+// front end (its start and the round trip to the service), and the kernel's
+// own work for the ADD (floor.c with a published port: the veth, its
+// configuration, the port; the runtime makes the namespace).
+//
 //   npm run bench            (runs this file inside scripts/sandbox)
 //
 // NSNET_BENCH_CNI overrides the count (100).
@@ -26,6 +33,7 @@ import { performance } from 'node:perf_hooks';
 import { NetNamespace, removeNetwork } from '../dist/index.js';
 import { CniRuntime } from '../test/cni-runtime.mjs';
 import { startExecServer } from './exec-server.mjs';
+import { measureFloor } from './floor.mjs';
 
 const COUNT = Number(process.env.NSNET_BENCH_CNI || 100);
 const root = path.join(path.dirname(new URL(import.meta.url).pathname), '..');
@@ -130,6 +138,54 @@ function printTable(title, results) {
   console.log('');
 }
 
+/** noop.c built into `dir`: without the C library, and with glibc (static). */
+function buildNoops(dir) {
+  const source = path.join(root, 'bench', 'noop.c');
+  const bare = path.join(dir, 'noop');
+  const withLibc = path.join(dir, 'noop-libc');
+  execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-static', '-nostdlib', '-o', bare, source], { stdio: 'inherit' });
+  execFileSync('cc', ['-O2', '-Wall', '-Wextra', '-static', '-DNOOP_WITH_LIBC', '-o', withLibc, source], { stdio: 'inherit' });
+  return { bare, withLibc };
+}
+
+/**
+ * The parts of a fast-path ADD, measured apart and in turns: the runtime
+ * starting a program that does nothing, and VERSION through the front end.
+ */
+async function startUps(execute, noops, version) {
+  const parts = { bare: [], withLibc: [], version: [] };
+  for (let i = 0; i < 50; i++) {
+    for (const [part, file] of [['bare', noops.bare], ['withLibc', noops.withLibc]]) {
+      const start = performance.now();
+      await execute(file, {}, '');
+      parts[part].push(performance.now() - start);
+    }
+    const start = performance.now();
+    await version();
+    parts.version.push(performance.now() - start);
+  }
+  return Object.fromEntries(Object.entries(parts).map(([part, times]) => [part, median(times)]));
+}
+
+function printBreakdown(fast, parts, floor) {
+  const service = fast.add - parts.version;
+  const kernel = floor.veth + floor.configure + floor.port;
+  const rows = [
+    ['the runtime starts a program that does nothing (static, no C library)', parts.bare],
+    ['  the same with glibc\'s start-up (static; the front end is built without it)', parts.withLibc],
+    ['VERSION through the front end: its start and the round trip to the service', parts.version],
+    ['  of which the round trip and the service answering', parts.version - parts.bare],
+    ['the service\'s ADD beyond that (ADD - VERSION)', service],
+    ['  of which the kernel\'s work (floor.c --port: veth, configure, port)', kernel],
+    ['  the rest: nsnet\'s own (records, checks, thread hops, the resolver), and waits for a CPU', service - kernel],
+    ['ADD through the front end', fast.add],
+  ];
+  console.log('where a fast-path ADD goes (medians, ms)');
+  const width = Math.max(...rows.map(([label]) => label.length));
+  for (const [label, ms] of rows) console.log(`  ${label.padEnd(width)}   ${ms.toFixed(2).padStart(6)}`);
+  console.log('');
+}
+
 /** Node starting and ending with nothing to do, through `execute`: the floor of running node per call. */
 async function nodeAlone(dir, execute) {
   const script = path.join(dir, 'node-alone');
@@ -173,6 +229,9 @@ async function main() {
     // Apart: its node processes' start and exit would weigh on the others' figures.
     results.splice(2, 0, ...(await timeContenders([perCall])));
     printTable('runtime starting plugins with posix_spawn, as Go runtimes do', results);
+    const fast = contenders[0];
+    const parts = await startUps(execServer.execute, buildNoops(dir), () => fast.runtime.exec('nsnet-cni', 'VERSION', { cniVersion: '1.0.0' }));
+    printBreakdown(results[0], parts, await measureFloor(COUNT, { port: true, burst: false }));
     console.log(`node itself, started with nothing to do: ${(await nodeAlone(dir, execServer.execute)).toFixed(2)} ms\n`);
     // The same fast path and reference through node's own spawn (the test suite's runtime), on networks of their own.
     const throughNode = [contender('nsnet-cni, fast path (front end + service)', new CniRuntime([dir], fastEnv), nsnetList('benchnode', '10.158.0.0/16'), 'mf')];

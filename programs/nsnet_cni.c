@@ -1,211 +1,220 @@
 /*
  * nsnet-cni: the CNI plugin's front end. A CNI runtime starts a plugin for
- * every ADD and DEL; starting node and loading nsnet costs ~90 ms, starting
- * this well under 1 ms. It hands the request (the CNI_* environment and stdin)
- * to a running CNI service (`nsnet cni serve`) over a unix socket and
+ * every ADD and DEL; this one hands the request (the CNI_* environment and
+ * stdin) to a running CNI service (`nsnet cni serve`) over a unix socket and
  * prints its answer.
  *
- * When no service runs, it starts one (bin/nsnet-cni.js serve: detached,
- * leaving after ten idle minutes), waits for it to listen and hands the
- * request to it: only the first call pays for node. With
- * NSNET_CNI_NO_SERVICE=1, or when the service cannot start, it executes the
- * plugin in node instead (bin/nsnet-cni.js), once per call.
+ * It does nothing else, and on x86-64 and arm64 it is built without the C
+ * library (NSNET_FREESTANDING): glibc's start-up detects the CPU's features,
+ * and on a virtual machine each CPUID instruction it runs is a trip to the
+ * hypervisor, about 1 ms in all, more than the rest of the call.
+ *
+ * When no service answers, it executes nsnet-cni-start from its own
+ * directory (programs/nsnet_cni_start.c) with the same arguments,
+ * environment and stdin: that one starts the service, or runs the plugin in
+ * node.
  *
  * Request:  "KEY=VALUE\0" for each CNI_* variable, "\0", then stdin.
  * Response: the exit status in decimal, "\n", then stdout.
  */
-#define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
-#include <limits.h>
-#include <poll.h>
-#include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/file.h>
-#include <sys/socket.h>
-#include <sys/stat.h>
-#include <sys/un.h>
-#include <sys/wait.h>
-#include <unistd.h>
+#include <stddef.h>
 
-/* The service's DEFAULT_CNI_SOCKET (src/cni/service.ts); a unit test holds the two equal. */
-#define DEFAULT_SOCKET "/run/nsnet/cni.sock"
-#define SERVICE_IDLE_SECONDS "600"
-#define SERVICE_START_TIMEOUT_MS 10000
+#include "cni_socket.h"
 
-extern char **environ;
+/* Linux's errno value, the same on every architecture nsnet builds for. */
+#define INTERRUPTED 4
 
-static void fail(int code, const char *message) {
-  printf("{\"cniVersion\": \"1.1.0\", \"code\": %d, \"msg\": \"%s\"}\n", code, message);
-  exit(1);
+#ifdef NSNET_FREESTANDING
+#include <asm/unistd.h>
+
+static long sys(long number, long a, long b, long c, long d, long e, long f) {
+#if defined(__x86_64__)
+  register long r10 __asm__("r10") = d;
+  register long r8 __asm__("r8") = e;
+  register long r9 __asm__("r9") = f;
+  long result;
+  __asm__ volatile("syscall"
+                   : "=a"(result)
+                   : "a"(number), "D"(a), "S"(b), "d"(c), "r"(r10), "r"(r8), "r"(r9)
+                   : "rcx", "r11", "memory");
+  return result;
+#elif defined(__aarch64__)
+  register long x8 __asm__("x8") = number;
+  register long x0 __asm__("x0") = a;
+  register long x1 __asm__("x1") = b;
+  register long x2 __asm__("x2") = c;
+  register long x3 __asm__("x3") = d;
+  register long x4 __asm__("x4") = e;
+  register long x5 __asm__("x5") = f;
+  __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2), "r"(x3), "r"(x4), "r"(x5) : "memory");
+  return x0;
+#else
+#error "NSNET_FREESTANDING is for x86-64 and arm64"
+#endif
 }
 
-static int send_all(int fd, const char *data, size_t length) {
+/* The compiler may emit calls to these for copies and zeroing; volatile stores keep it from making them call themselves. */
+void *memset(void *to, int value, size_t length) {
+  for (size_t i = 0; i < length; i++) ((volatile char *)to)[i] = (char)value;
+  return to;
+}
+void *memcpy(void *to, const void *from, size_t length) {
+  for (size_t i = 0; i < length; i++) ((volatile char *)to)[i] = ((const char *)from)[i];
+  return to;
+}
+
+#define SYSCALL(number, a, b, c, d, e, f, ...) sys(number, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
+#define SYS(name, ...) SYSCALL(__NR_##name, __VA_ARGS__, 0, 0, 0, 0, 0)
+#else
+#include <errno.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+/* Other architectures: the C library's syscall(), with -errno on failure as the kernel's own. */
+static long sys(long number, long a, long b, long c, long d, long e, long f) {
+  long result = syscall(number, a, b, c, d, e, f);
+  return result < 0 ? -errno : result;
+}
+#define SYSCALL(number, a, b, c, d, e, f, ...) sys(number, (long)(a), (long)(b), (long)(c), (long)(d), (long)(e), (long)(f))
+#define SYS(name, ...) SYSCALL(SYS_##name, __VA_ARGS__, 0, 0, 0, 0, 0)
+#endif
+
+/* Linux's values, the same on every architecture nsnet builds for. */
+#define AF_UNIX 1
+#define SOCK_STREAM 1
+#define SOCK_CLOEXEC 02000000
+#define SHUT_WR 1
+#define MSG_NOSIGNAL 0x4000
+#define AT_FDCWD (-100)
+#define PATH_MAX 4096
+
+#define START_PROGRAM "nsnet-cni-start"
+
+/* At most what one read or send moves; a config is a few kilobytes. */
+static char buffer[65536];
+
+static void copy(char *to, const char *from, size_t length) {
+  while (length--) *to++ = *from++;
+}
+
+static size_t length_of(const char *text) {
+  size_t length = 0;
+  while (text[length]) length++;
+  return length;
+}
+
+static int starts_with(const char *text, const char *prefix) {
+  while (*prefix)
+    if (*text++ != *prefix++) return 0;
+  return 1;
+}
+
+static long write_all(int fd, const char *data, size_t length) {
   while (length > 0) {
-    ssize_t sent = send(fd, data, length, MSG_NOSIGNAL);
-    if (sent < 0) {
-      if (errno == EINTR) continue;
-      return -1;
-    }
-    data += sent;
-    length -= (size_t)sent;
+    long written = SYS(write, fd, data, length);
+    if (written == -INTERRUPTED) continue;
+    if (written < 0) return written;
+    data += written;
+    length -= (size_t)written;
   }
   return 0;
 }
 
-static const char *node_program(void) {
-  return getenv("NSNET_NODE") ? getenv("NSNET_NODE") : "node";
+static void leave(int status) {
+  for (;;) SYS(exit_group, status);
 }
 
-static const char *socket_path(void) {
-  return getenv("NSNET_CNI_SOCKET") ? getenv("NSNET_CNI_SOCKET") : DEFAULT_SOCKET;
+/* An error result, as the CNI specification shapes it, and exit status 1. */
+static void fail(const char *result) {
+  write_all(1, result, length_of(result));
+  leave(1);
 }
 
-/*
- * Node as the plugin needs it. It makes no TLS connection, and node reads
- * the whole NODE_EXTRA_CA_CERTS bundle when it starts (~85 ms on a 2-core VM).
- */
-static void exec_node(char *const argv[]) {
-  unsetenv("NODE_EXTRA_CA_CERTS");
-  execvp(node_program(), argv);
+#define GONE_AWAY "{\"cniVersion\": \"1.1.0\", \"code\": 11, \"msg\": \"the nsnet service went away; try again later\"}\n"
+
+static const char *socket_path(char **envp) {
+  for (char **entry = envp; *entry; entry++)
+    if (starts_with(*entry, "NSNET_CNI_SOCKET=") && (*entry)[17]) return *entry + 17;
+  return DEFAULT_CNI_SOCKET;
 }
 
-/* A file of the package, relative to this binary's real place (build/Release,
- * or build-cmake/Release). */
-static void package_file(char *out, size_t size, const char *relative) {
-  char self[PATH_MAX];
-  if (!realpath("/proc/self/exe", self)) fail(100, "nsnet-cni cannot find itself");
-  snprintf(out, size, "%s/../../%s", dirname(self), relative);
-}
-
-/* Runs the plugin in node, in this process's place. */
-static void run_in_node(void) {
-  char script[PATH_MAX + 32];
-  package_file(script, sizeof script, "bin/nsnet-cni.js");
-  char *argv[] = {(char *)node_program(), script, NULL};
-  exec_node(argv);
-  fail(100, "no nsnet service is running and node could not be started (set NSNET_NODE)");
-}
-
-static int connect_service(void) {
-  const char *path = socket_path();
-  struct sockaddr_un address = {.sun_family = AF_UNIX};
-  if (strlen(path) >= sizeof address.sun_path) return -1;
-  strcpy(address.sun_path, path);
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+/* A connected socket, or -1 when no service answers there. */
+static int connect_service(const char *path) {
+  struct {
+    unsigned short family;
+    char path[108];
+  } address;
+  size_t length = length_of(path);
+  if (length >= sizeof address.path) return -1;
+  address.family = AF_UNIX;
+  copy(address.path, path, length + 1);
+  int fd = (int)SYS(socket, AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return -1;
-  if (connect(fd, (struct sockaddr *)&address, sizeof address) < 0) {
-    close(fd);
+  long connected;
+  do connected = SYS(connect, fd, &address, sizeof address);
+  while (connected == -INTERRUPTED);
+  if (connected < 0) {
+    SYS(close, fd);
     return -1;
   }
   return fd;
 }
 
-/*
- * The CNI service (bin/nsnet-cni.js serve) in a new session, its output in
- * <socket>.log. Returns the read end of a pipe whose write end only the
- * service holds (NSNET_CNI_READY_FD): it writes one byte there once it
- * listens, and a service that fails to start closes it by exiting. -1 when
- * it could not be started.
- */
-static int spawn_service(void) {
-  char script[PATH_MAX + 32];
-  char log[PATH_MAX + 8];
-  package_file(script, sizeof script, "bin/nsnet-cni.js");
-  snprintf(log, sizeof log, "%s.log", socket_path());
-  int ready[2];
-  if (pipe2(ready, O_CLOEXEC) < 0) return -1;
-  pid_t pid = fork();
-  if (pid != 0) {
-    close(ready[1]);
-    if (pid < 0) {
-      close(ready[0]);
-      return -1;
+/* No service: nsnet-cni-start from this program's own directory takes the call over. */
+static void hand_over(char **argv, char **envp) {
+  static char program[PATH_MAX + sizeof START_PROGRAM];
+  long length = SYS(readlinkat, AT_FDCWD, "/proc/self/exe", program, PATH_MAX - 1);
+  while (length > 0 && program[length - 1] != '/') length--;
+  if (length > 0) {
+    copy(program + length, START_PROGRAM, sizeof START_PROGRAM);
+    SYS(execve, program, argv, envp);
+  }
+  fail("{\"cniVersion\": \"1.1.0\", \"code\": 100, \"msg\": \"nsnet-cni cannot start " START_PROGRAM " from its own directory\"}\n");
+}
+
+static void send_or_fail(int fd, const char *data, size_t length) {
+  while (length > 0) {
+    long sent = SYS(sendto, fd, data, length, MSG_NOSIGNAL);
+    if (sent == -INTERRUPTED) continue;
+    if (sent < 0) fail(GONE_AWAY);
+    data += sent;
+    length -= (size_t)sent;
+  }
+}
+
+/* The CNI_* entries and stdin, in as few sends as the buffer allows. */
+static void send_request(int fd, char **envp) {
+  size_t used = 0;
+  for (char **entry = envp; *entry; entry++) {
+    if (!starts_with(*entry, "CNI_")) continue;
+    size_t length = length_of(*entry) + 1;
+    if (used + length > sizeof buffer) {
+      send_or_fail(fd, buffer, used);
+      used = 0;
     }
-    waitpid(pid, NULL, 0);
-    return ready[0];
+    if (length > sizeof buffer) send_or_fail(fd, *entry, length);
+    else copy(buffer + used, *entry, length), used += length;
   }
-  setsid();
-  close(ready[0]);
-  char ready_fd[16];
-  snprintf(ready_fd, sizeof ready_fd, "%d", ready[1]);
-  if (fcntl(ready[1], F_SETFD, 0) < 0 || setenv("NSNET_CNI_READY_FD", ready_fd, 1) < 0) _exit(1);
-  int devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
-  int logfd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  if (devnull < 0 || logfd < 0) _exit(1);
-  dup2(devnull, STDIN_FILENO);
-  dup2(logfd, STDOUT_FILENO);
-  dup2(logfd, STDERR_FILENO);
-  /* A grandchild, so that the service is nobody's child to wait for. */
-  if (fork() != 0) _exit(0);
-  char *argv[] = {(char *)node_program(), script, "serve", "--socket", (char *)socket_path(), "--idle-exit", SERVICE_IDLE_SECONDS, NULL};
-  exec_node(argv);
-  _exit(127);
-}
-
-/*
- * Connects to the service, starting it when none runs. Front ends that find
- * none at once take turns on <socket>.lock, so that one of them starts it.
- * -1 when it could not be reached.
- */
-static int connect_or_start_service(void) {
-  int fd = connect_service();
-  if (fd >= 0) return fd;
-  const char *no_service = getenv("NSNET_CNI_NO_SERVICE");
-  if (no_service && strcmp(no_service, "1") == 0) return -1;
-  char lock_path[PATH_MAX + 8];
-  snprintf(lock_path, sizeof lock_path, "%s.lock", socket_path());
-  char dir[PATH_MAX];
-  snprintf(dir, sizeof dir, "%s", socket_path());
-  mkdir(dirname(dir), 0755);
-  int lock = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (lock < 0) return -1;
-  if (flock(lock, LOCK_EX) < 0) {
-    close(lock);
-    return -1;
-  }
-  fd = connect_service();
-  int ready = fd < 0 ? spawn_service() : -1;
-  if (ready >= 0) {
-    /* Its byte, or at once its end when it could not start: then node runs the request here. */
-    struct pollfd wait = {.fd = ready, .events = POLLIN};
-    char byte;
-    int polled;
-    do polled = poll(&wait, 1, SERVICE_START_TIMEOUT_MS);
-    while (polled < 0 && errno == EINTR);
-    if (polled > 0 && read(ready, &byte, 1) == 1) fd = connect_service();
-    close(ready);
-  }
-  close(lock);
-  return fd;
-}
-
-static void send_request(int fd) {
-  for (char **entry = environ; *entry; entry++) {
-    if (strncmp(*entry, "CNI_", 4) == 0 && send_all(fd, *entry, strlen(*entry) + 1) < 0) fail(11, "the nsnet service went away; try again later");
-  }
-  if (send_all(fd, "", 1) < 0) fail(11, "the nsnet service went away; try again later");
-  char buffer[65536];
+  if (used == sizeof buffer) send_or_fail(fd, buffer, used), used = 0;
+  buffer[used++] = '\0';
   for (;;) {
-    ssize_t got = read(STDIN_FILENO, buffer, sizeof buffer);
-    if (got < 0 && errno == EINTR) continue;
+    if (used == sizeof buffer) send_or_fail(fd, buffer, used), used = 0;
+    long got = SYS(read, 0, buffer + used, sizeof buffer - used);
+    if (got == -INTERRUPTED) continue;
     if (got <= 0) break;
-    if (send_all(fd, buffer, (size_t)got) < 0) fail(11, "the nsnet service went away; try again later");
+    used += (size_t)got;
   }
-  shutdown(fd, SHUT_WR);
+  send_or_fail(fd, buffer, used);
+  SYS(shutdown, fd, SHUT_WR, 0);
 }
 
-/* Copies the answer to stdout and returns its exit status. */
+/* Copies the answer to stdout; returns its exit status. */
 static int relay_response(int fd) {
-  char buffer[65536];
   int status = -1;
   int in_status = 1;
   for (;;) {
-    ssize_t got = read(fd, buffer, sizeof buffer);
-    if (got < 0 && errno == EINTR) continue;
+    long got = SYS(read, fd, buffer, sizeof buffer);
+    if (got == -INTERRUPTED) continue;
     if (got <= 0) break;
     char *data = buffer;
     size_t length = (size_t)got;
@@ -214,18 +223,36 @@ static int relay_response(int fd) {
       length--;
       if (c == '\n') in_status = 0;
       else if (c >= '0' && c <= '9') status = (status < 0 ? 0 : status * 10) + (c - '0');
-      else fail(100, "the nsnet service sent a malformed answer");
+      else fail("{\"cniVersion\": \"1.1.0\", \"code\": 100, \"msg\": \"the nsnet service sent a malformed answer\"}\n");
     }
-    if (length > 0 && fwrite(data, 1, length, stdout) != length) return 1;
+    if (length > 0 && write_all(1, data, length) < 0) return 1;
   }
-  if (in_status || status < 0) fail(11, "the nsnet service ended without answering; try again later");
-  fflush(stdout);
+  if (in_status || status < 0) fail("{\"cniVersion\": \"1.1.0\", \"code\": 11, \"msg\": \"the nsnet service ended without answering; try again later\"}\n");
   return status > 255 ? 1 : status;
 }
 
-int main(void) {
-  int fd = connect_or_start_service();
-  if (fd < 0) run_in_node();
-  send_request(fd);
+static int front_end(char **argv, char **envp) {
+  int fd = connect_service(socket_path(envp));
+  if (fd < 0) hand_over(argv, envp);
+  send_request(fd, envp);
   return relay_response(fd);
 }
+
+#ifdef NSNET_FREESTANDING
+/* The kernel's initial stack: argc, argv[], NULL, envp[], NULL. */
+__attribute__((used)) void nsnet_cni_start(long *stack) {
+  char **argv = (char **)(stack + 1);
+  leave(front_end(argv, argv + stack[0] + 1));
+}
+
+#if defined(__x86_64__)
+__asm__(".text\n.globl _start\n_start:\n xor %rbp, %rbp\n mov %rsp, %rdi\n and $-16, %rsp\n call nsnet_cni_start\n hlt\n");
+#elif defined(__aarch64__)
+__asm__(".text\n.globl _start\n_start:\n mov x29, #0\n mov x30, #0\n mov x0, sp\n bl nsnet_cni_start\n");
+#endif
+#else
+int main(int argc, char **argv, char **envp) {
+  (void)argc;
+  return front_end(argv, envp);
+}
+#endif

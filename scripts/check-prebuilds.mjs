@@ -6,7 +6,7 @@
 // with --tarball, it also checks that `npm pack` would carry the binaries of
 // every architecture; with --run, it also runs them on their architecture
 // (natively, or under qemu-user with that architecture's C library): the
-// addon loaded by scripts/load-check.c, nsnet-exec and nsnet-cni answering.
+// addon loaded by scripts/load-check.c, nsnet-exec and nsnet-cni (or nsnet-cni-start) answering.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +14,7 @@ import { basename, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const PREBUILT_ADDON = 'nsnet.napi.glibc.node';
-export const PREBUILT_PROGRAMS = ['nsnet-exec', 'nsnet-cni'];
+export const PREBUILT_PROGRAMS = ['nsnet-exec', 'nsnet-cni', 'nsnet-cni-start'];
 
 /** The architectures prebuilt, by Node's name: readelf's machine, the GNU triple, CMake's processor. */
 export const TARGETS = {
@@ -97,10 +97,13 @@ export function runPrebuild(dir, arch, root) {
     if (loaded.status !== 0) problems.push(`${PREBUILT_ADDON} does not load: ${loaded.stderr.trim()}`);
     const exec = run(join(dir, 'nsnet-exec'), []);
     if (exec.status !== 125 || !exec.stderr.includes('usage: nsnet-exec')) problems.push(`nsnet-exec did not answer with its usage (exit ${exec.status}): ${exec.stderr.trim()}`);
-    // The front end finds the package two directories up and runs the plugin in node (this machine's).
+    // With no service, the front end executes nsnet-cni-start beside it, which finds the package
+    // two directories up and runs the plugin in node (this machine's). Under qemu-user that
+    // execve needs binfmt_misc, so there nsnet-cni-start is run as the front end would run it.
     const env = { ...process.env, CNI_COMMAND: 'VERSION', NSNET_CNI_NO_SERVICE: '1', NSNET_CNI_SOCKET: join(work, 'none.sock'), NSNET_NODE: process.execPath };
-    const cni = run(join(dir, 'nsnet-cni'), [], { env, input: '{"cniVersion":"1.0.0"}' });
-    if (cni.status !== 0 || !cni.stdout.includes('"supportedVersions"')) problems.push(`nsnet-cni did not answer VERSION (exit ${cni.status}): ${cni.stderr.trim()}`);
+    const frontEnd = qemu ? 'nsnet-cni-start' : 'nsnet-cni';
+    const cni = run(join(dir, frontEnd), [], { env, input: '{"cniVersion":"1.0.0"}' });
+    if (cni.status !== 0 || !cni.stdout.includes('"supportedVersions"')) problems.push(`${frontEnd} did not answer VERSION (exit ${cni.status}): ${cni.stderr.trim()}`);
     console.log(`${basename(dir)}: ran ${qemu ? `under ${qemu}` : 'natively'}: the addon loads, nsnet-exec and nsnet-cni answer${problems.length ? ' (but see below)' : ''}`);
   } finally {
     rmSync(work, { recursive: true, force: true });

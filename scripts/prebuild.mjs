@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // `npm run prebuild`: the prebuilt binaries the npm package ships, in
 // prebuildify's layout: prebuilds/linux-ARCH/ holds the addon
-// (nsnet.napi.glibc.node) and the two programs built with it (nsnet-exec,
-// nsnet-cni). Built by the CMake build (cmake-js) with NSNET_PORTABLE on,
+// (nsnet.napi.glibc.node) and the programs built with it (nsnet-exec,
+// nsnet-cni, nsnet-cni-start). Built by the CMake build (cmake-js) with NSNET_PORTABLE on,
 // each architecture in build-prebuild/linux-ARCH; arm64 with Debian's cross
 // compilers (gcc/g++-aarch64-linux-gnu). Every binary is checked afterwards
 // (scripts/check-prebuilds.mjs).

@@ -1,6 +1,6 @@
 /**
- * Where nsnet's native files are: the addon and the two programs built with
- * it (nsnet-exec, nsnet-cni), always taken from one directory so that they
+ * Where nsnet's native files are: the addon and the programs built with it
+ * (nsnet-exec, nsnet-cni, nsnet-cni-start), always taken from one directory so that they
  * come from the same build. In order:
  *   1. NSNET_BUILD_DIR, when set (and then only it);
  *   2. the local build, build/Release then build/Debug: it exists only when

@@ -64,14 +64,22 @@ export async function add(env: CniEnvironment, config: CniConfig, context: CniCo
     created: new Date().toISOString(),
   };
   const networkKey = JSON.stringify(config.network);
-  const [created, network] = await Promise.allSettled([claimAttachment(record), networkFor(config, networkKey, context)]);
-  if (created.status === 'rejected') throw created.reason;
+  // The namespace opens, and then its rtnetlink socket on a thread inside it, while the
+  // attachment is claimed and the options checked: neither waits for the other.
+  const opening = NetNamespace.open(netnsPath);
+  opening.then((ns) => ns.connection().catch(() => undefined), () => undefined);
+  const [created, network, opened] = await Promise.allSettled([claimAttachment(record), networkFor(config, networkKey, context), opening]);
+  if (created.status === 'rejected') {
+    if (opened.status === 'fulfilled') opened.value.close();
+    throw created.reason;
+  }
   try {
     if (network.status === 'rejected') throw network.reason;
     await context.pendingRemovals.get(removalKey(netnsPath, env.ifname))?.();
     // The container's names on the network end with its id (and short id), as Podman's.
     const input = { ...checkConnectInput({ ...config.connect, ifname: env.ifname }), owner: env.containerId };
-    const [connected, endpoint] = await connectOnce(network.value, netnsPath, input, config, networkKey, context);
+    if (opened.status === 'rejected') throw opened.reason;
+    const [connected, endpoint] = await connectOnce(network.value, opened.value, input, config, networkKey, context);
     try {
       await writeAttachment({ ...record, status: 'ready', endpoint: endpointKey(endpoint.network, endpoint.netns.inode) });
     } catch (error) {
@@ -85,6 +93,8 @@ export async function add(env: CniEnvironment, config: CniConfig, context: CniCo
   } catch (error) {
     await removeAttachment(record);
     throw error;
+  } finally {
+    if (opened.status === 'fulfilled') opened.value.close();
   }
 }
 
@@ -123,20 +133,20 @@ function networkFor(config: CniConfig, key: string, context: CniContext): Promis
 /** Connects through a remembered network, and through a fresh look-up if that one went stale. */
 async function connectOnce(
   network: BridgeNetwork,
-  netnsPath: string,
+  ns: NetNamespace,
   input: ConnectInput,
   config: CniConfig,
   key: string,
   context: CniContext,
 ): Promise<[BridgeNetwork, Endpoint]> {
   try {
-    return [network, await network.connectChecked(netnsPath, input)];
+    return [network, await network.connectChecked(ns, input)];
   } catch (error) {
     // Removed and made again, or its bridge deleted, since it was remembered.
     const stale = error instanceof NsnetError && (error.code === 'NETWORK_NOT_FOUND' || error.code === 'ENODEV');
     if (!stale || !context.networks.delete(key)) throw error;
     const fresh = await networkFor(config, key, context);
-    return [fresh, await fresh.connectChecked(netnsPath, input)];
+    return [fresh, await fresh.connectChecked(ns, input)];
   }
 }
 

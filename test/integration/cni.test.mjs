@@ -1,9 +1,9 @@
 // The CNI plugin executed as a runtime executes it (test/cni-runtime.mjs),
 // on both of its paths: the native front end answered by `nsnet cni serve`,
 // and the plugin run in node once per call. Real namespaces, real traffic.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 
@@ -401,6 +401,51 @@ describe('CNI plugin', () => {
     const runtime = new CniRuntime([dir], { ...nodeEnv, NSNET_CNI_SOCKET: socket });
     expect((await runtime.exec('nsnet', 'VERSION', { cniVersion: '1.1.0' })).supportedVersions).to.include('1.1.0');
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  describe('the native front end', () => {
+    it('is built without the C library on x86-64 and arm64 (no glibc start-up per call)', function () {
+      if (!['x64', 'arm64'].includes(process.arch)) this.skip();
+      const symbols = spawnSync('readelf', ['-s', '-W', frontEnd], { encoding: 'utf8' });
+      expect(symbols.status, symbols.stderr).to.equal(0);
+      expect(symbols.stdout).to.match(/\s_start$/m);
+      expect(symbols.stdout).to.not.match(/__libc_start_main/);
+      const start = spawnSync('readelf', ['-s', '-W', join(dirname(frontEnd), 'nsnet-cni-start')], { encoding: 'utf8' });
+      expect(start.stdout).to.match(/__libc_start_main/);
+    });
+
+    it('passes a config and CNI_ARGS larger than its buffer whole', async () => {
+      const dir = pluginDir(frontEnd);
+      const runtime = new CniRuntime([dir], { ...nodeEnv, NSNET_CNI_SOCKET: socket });
+      const network = uniqueName('cnib');
+      const padding = 'p'.repeat(200000);
+      const list = { cniVersion: '1.1.0', name: network, plugins: [{ type: 'nsnet-cni', subnet: '10.176.0.0/24', padding }] };
+      const ns = await NetNamespace.create(uniqueName('cb'));
+      try {
+        const args = `IgnoreUnknown=1;${'K'.repeat(70000)}=v`;
+        const result = await runtime.addNetworkList(list, { containerId: 'big', netns: ns.path, ifname: 'eth0', args });
+        expect(ipJson(['addr', 'show', 'eth0'], ns.name)[0].addr_info.map((a) => `${a.local}/${a.prefixlen}`)).to.include(result.ips[0].address);
+        await runtime.delNetworkList(list, { containerId: 'big', netns: ns.path, ifname: 'eth0', args });
+        expect(readdir(`${stateDir}/attachments`).filter((f) => f.startsWith(`${network}:`))).to.deep.equal([]);
+      } finally {
+        await ns.delete();
+        await removeNetwork(network, { force: true });
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('without nsnet-cni-start beside it and no service, answers CNI error 100 saying so', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'nsnet-alone-'));
+      copyFileSync(frontEnd, join(dir, 'nsnet-cni'));
+      chmodSync(join(dir, 'nsnet-cni'), 0o755);
+      const runtime = new CniRuntime([dir], { ...nodeEnv, NSNET_CNI_SOCKET: join(dir, 'none.sock') });
+      try {
+        const error = await expectCniError(runtime.exec('nsnet-cni', 'VERSION', { cniVersion: '1.1.0' }), 100);
+        expect(error.msg).to.include('nsnet-cni-start');
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
   });
 
   describe('service started on demand', () => {

@@ -112,8 +112,8 @@ describe('the npm package, installed without a compiler and without install scri
     if (work) rmSync(work, { recursive: true, force: true });
   });
 
-  it('the tarball carries the prebuilt addon, both programs and the sources, and no local build', function () {
-    for (const file of ['nsnet.napi.glibc.node', 'nsnet-exec', 'nsnet-cni']) expect(this.packedFiles).to.include(`${prebuildDir}/${file}`);
+  it('the tarball carries the prebuilt addon, its programs and the sources, and no local build', function () {
+    for (const file of ['nsnet.napi.glibc.node', 'nsnet-exec', 'nsnet-cni', 'nsnet-cni-start']) expect(this.packedFiles).to.include(`${prebuildDir}/${file}`);
     expect(this.packedFiles).to.include.members(['bin/nsnet-cni.js', 'bin/nsnet.js', 'binding.gyp', 'scripts/install.mjs', 'dist/index.js']);
     expect(this.packedFiles.filter((file) => file.startsWith('build'))).to.deep.equal([]);
   });
@@ -122,7 +122,7 @@ describe('the npm package, installed without a compiler and without install scri
     const found = spawnSync('/bin/sh', ['-c', COMPILERS.map((c) => `command -v ${c}`).join('; ')], { env, encoding: 'utf8' });
     expect(found.stdout.trim()).to.equal('');
     expect(existsSync(join(installed, 'build'))).to.equal(false);
-    expect(readdirSync(join(installed, prebuildDir)).sort()).to.deep.equal(['nsnet-cni', 'nsnet-exec', 'nsnet.napi.glibc.node']);
+    expect(readdirSync(join(installed, prebuildDir)).sort()).to.deep.equal(['nsnet-cni', 'nsnet-cni-start', 'nsnet-exec', 'nsnet.napi.glibc.node']);
   });
 
   it('loads the prebuilt addon of the installed package', function () {
@@ -156,7 +156,7 @@ describe('the npm package, installed without a compiler and without install scri
     this.timeout(300_000);
     const rebuild = spawnSync(process.execPath, [npmCli(), 'rebuild', 'nsnet', '--offline'], { cwd: app, env: withCompilers(), encoding: 'utf8' });
     expect(rebuild.status, rebuild.stderr).to.equal(0);
-    for (const file of ['nsnet.node', 'nsnet-exec', 'nsnet-cni']) expect(existsSync(join(installed, 'build', 'Release', file)), file).to.equal(true);
+    for (const file of ['nsnet.node', 'nsnet-exec', 'nsnet-cni', 'nsnet-cni-start']) expect(existsSync(join(installed, 'build', 'Release', file)), file).to.equal(true);
     const script = `require('nsnet').NetNamespace.host().links.list().then(() => console.log(require('node:fs').readFileSync('/proc/self/maps', 'utf8')))`;
     const maps = execFileSync(process.execPath, ['-e', script], { cwd: app, env, encoding: 'utf8' });
     expect(maps).to.include(join(realpathSync(installed), 'build', 'Release', 'nsnet.node'));
