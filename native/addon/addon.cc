@@ -287,6 +287,26 @@ Napi::Value readFileSyncJs(const Napi::CallbackInfo& info) {
   return Napi::Buffer<uint8_t>::Copy(info.Env(), data.data(), data.size());
 }
 
+// readJsonFilesSync(dir): { names, data: Buffer, ends: Float64Array } as
+// readJsonFiles makes them; null when the directory cannot be listed (the
+// caller lists it on its own to learn why).
+Napi::Value readJsonFilesSyncJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  DirectoryFiles files;
+  if (readJsonFiles(stringArg(info, 0), files) < 0) return env.Null();
+  Napi::Array names = Napi::Array::New(env, files.names.size());
+  Napi::Float64Array ends = Napi::Float64Array::New(env, files.ends.size());
+  for (size_t i = 0; i < files.names.size(); i++) {
+    names.Set(static_cast<uint32_t>(i), Napi::String::New(env, files.names[i]));
+    ends[i] = static_cast<double>(files.ends[i]);
+  }
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("names", names);
+  result.Set("data", Napi::Buffer<uint8_t>::Copy(env, files.data.data(), files.data.size()));
+  result.Set("ends", ends);
+  return result;
+}
+
 // createFileSync(path, data: Buffer); EEXIST when the file exists.
 Napi::Value createFileSyncJs(const Napi::CallbackInfo& info) {
   int result = createFile(stringArg(info, 0), bufferArg(info, 1));
@@ -515,6 +535,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
       {"lockFile", lockFileJs},
       {"tryLockFile", tryLockFileJs},
       {"readFileSync", readFileSyncJs},
+      {"readJsonFilesSync", readJsonFilesSyncJs},
       {"replaceFileSync", replaceFileSyncJs},
       {"createFileSync", createFileSyncJs},
       {"isNetNamespace", isNetNamespaceJs},

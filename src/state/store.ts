@@ -136,7 +136,27 @@ export class StateStore {
   list<K extends RecordKind>(kind: K): Promise<StoredRecords[K][]>;
   list<T extends StoredRecords[RecordKind]>(kind: RecordKind): Promise<T[]>;
   async list(kind: RecordKind): Promise<unknown[]> {
-    // One pass on the JS thread: a listing of 2,000 records spends more on promises and paths than on reads.
+    // One native call reads the whole directory: a listing of 2,000 records spends more on calls, paths and buffers than on reads.
+    this.init();
+    const dir = path.join(this.dir, kind);
+    const files = native().readJsonFilesSync(dir);
+    if (!files) return this.listEach(kind); // to fail as a listing fails
+    const prefix = `${dir}/`;
+    const records: unknown[] = [];
+    let start = 0;
+    for (let i = 0; i < files.names.length; i++) {
+      const file = `${prefix}${files.names[i]}.json`;
+      const end = files.ends[i];
+      // Not read, or a name that is not UTF-8 (the file of the name as read is not there): read on its own, to fail or skip as a read does.
+      const data = end < 0 || files.names[i].includes('\uFFFD') ? this.readBytes(file) : files.data.subarray(start, end);
+      if (end >= 0) start = end;
+      if (data) records.push(this.parse(kind, file, data));
+    }
+    return records;
+  }
+
+  /** list(), a file at a time. */
+  private async listEach(kind: RecordKind): Promise<unknown[]> {
     const prefix = `${path.join(this.dir, kind)}/`;
     const records: unknown[] = [];
     for (const name of await this.names(kind)) {
