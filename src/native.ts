@@ -266,6 +266,8 @@ export interface NativeAddon {
 
   /** With `stats`, each link's counters too (the kernel sends them in every reply). */
   parseLinks(replies: Buffer, stats?: boolean): NativeLink[];
+  /** Each link's index, flags, name and master (0: none), a column each. */
+  parseLinkBriefs(replies: Buffer): { indexes: Uint32Array; flags: Uint32Array; masters: Uint32Array; names: string[] };
   parseAddresses(replies: Buffer): NativeAddress[];
   parseRoutes(replies: Buffer): NativeRoute[];
   parseNeighbours(replies: Buffer): NativeNeighbour[];

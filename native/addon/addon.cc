@@ -454,6 +454,34 @@ Napi::Value parseLinksJs(const Napi::CallbackInfo& info) {
   return parseWith<LinkInfo>(info, parse, fromLinkInfo);
 }
 
+// parseLinkBriefs(buffer): { indexes, flags, masters: Uint32Array, names }, a
+// column each rather than an object a link (each property set costs more
+// than parsing the link).
+Napi::Value parseLinkBriefsJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsBuffer()) throw Napi::TypeError::New(env, "expected a Buffer argument");
+  auto buffer = info[0].As<Napi::Buffer<uint8_t>>();
+  std::vector<LinkBrief> briefs;
+  if (!parseLinkBriefs(buffer.Data(), buffer.Length(), briefs)) throwMalformed(env);
+  size_t count = briefs.size();
+  Napi::Uint32Array indexes = Napi::Uint32Array::New(env, count);
+  Napi::Uint32Array flags = Napi::Uint32Array::New(env, count);
+  Napi::Uint32Array masters = Napi::Uint32Array::New(env, count);
+  Napi::Array names = Napi::Array::New(env, count);
+  for (size_t i = 0; i < count; i++) {
+    indexes[i] = briefs[i].index;
+    flags[i] = briefs[i].flags;
+    masters[i] = briefs[i].master;
+    names.Set(static_cast<uint32_t>(i), Napi::String::New(env, briefs[i].name));
+  }
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("indexes", indexes);
+  result.Set("flags", flags);
+  result.Set("masters", masters);
+  result.Set("names", names);
+  return result;
+}
+
 Napi::Value parseAddressesJs(const Napi::CallbackInfo& info) {
   return parseWith<AddressInfo>(info, parseAddresses, fromAddressInfo);
 }
@@ -555,6 +583,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
       {"encodeTableGet", encodeTableGetJs},
       {"encodeSetElements", encodeSetElementsJs},
       {"parseLinks", parseLinksJs},
+      {"parseLinkBriefs", parseLinkBriefsJs},
       {"parseAddresses", parseAddressesJs},
       {"parseRoutes", parseRoutesJs},
       {"parseNeighbours", parseNeighboursJs},
