@@ -2,9 +2,11 @@
 import { Command } from 'commander';
 
 import { printJson } from '../output';
-import { topologyDot } from '../topology/dot';
-import { readTopology } from '../topology/model';
+import { readTopology, type Topology } from '../topology/model';
 import { topologyText } from '../topology/text';
+
+/** Graphviz's drawing, loaded only when asked for. */
+const topologyDot = (topology: Topology): string => (require('../topology/dot') as typeof import('../topology/dot')).topologyDot(topology);
 
 export function topologyCommand(): Command {
   return new Command('topology')
