@@ -219,6 +219,12 @@ export interface NativeAddon {
   /** The locked descriptor, or -1 while another holds the lock (lockFile waits for it). */
   tryLockFile(path: string): number;
   readFileSync(path: string): Buffer | null;
+  /**
+   * The files of `dir` named `<name>.json`, in the order of their names'
+   * bytes: names[i]'s bytes are data[ends[i - 1], ends[i]), or ends[i] is -1
+   * when it could not be read. Null when the directory cannot be listed.
+   */
+  readJsonFilesSync(dir: string): { names: string[]; data: Buffer; ends: Float64Array } | null;
   replaceFileSync(path: string, data: Buffer): void;
   createFileSync(path: string, data: Buffer): void;
 
@@ -260,6 +266,8 @@ export interface NativeAddon {
 
   /** With `stats`, each link's counters too (the kernel sends them in every reply). */
   parseLinks(replies: Buffer, stats?: boolean): NativeLink[];
+  /** Each link's index, flags, name and master (0: none), a column each. */
+  parseLinkBriefs(replies: Buffer): { indexes: Uint32Array; flags: Uint32Array; masters: Uint32Array; names: string[] };
   parseAddresses(replies: Buffer): NativeAddress[];
   parseRoutes(replies: Buffer): NativeRoute[];
   parseNeighbours(replies: Buffer): NativeNeighbour[];

@@ -287,6 +287,26 @@ Napi::Value readFileSyncJs(const Napi::CallbackInfo& info) {
   return Napi::Buffer<uint8_t>::Copy(info.Env(), data.data(), data.size());
 }
 
+// readJsonFilesSync(dir): { names, data: Buffer, ends: Float64Array } as
+// readJsonFiles makes them; null when the directory cannot be listed (the
+// caller lists it on its own to learn why).
+Napi::Value readJsonFilesSyncJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  DirectoryFiles files;
+  if (readJsonFiles(stringArg(info, 0), files) < 0) return env.Null();
+  Napi::Array names = Napi::Array::New(env, files.names.size());
+  Napi::Float64Array ends = Napi::Float64Array::New(env, files.ends.size());
+  for (size_t i = 0; i < files.names.size(); i++) {
+    names.Set(static_cast<uint32_t>(i), Napi::String::New(env, files.names[i]));
+    ends[i] = static_cast<double>(files.ends[i]);
+  }
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("names", names);
+  result.Set("data", Napi::Buffer<uint8_t>::Copy(env, files.data.data(), files.data.size()));
+  result.Set("ends", ends);
+  return result;
+}
+
 // createFileSync(path, data: Buffer); EEXIST when the file exists.
 Napi::Value createFileSyncJs(const Napi::CallbackInfo& info) {
   int result = createFile(stringArg(info, 0), bufferArg(info, 1));
@@ -434,6 +454,34 @@ Napi::Value parseLinksJs(const Napi::CallbackInfo& info) {
   return parseWith<LinkInfo>(info, parse, fromLinkInfo);
 }
 
+// parseLinkBriefs(buffer): { indexes, flags, masters: Uint32Array, names }, a
+// column each rather than an object a link (each property set costs more
+// than parsing the link).
+Napi::Value parseLinkBriefsJs(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!info[0].IsBuffer()) throw Napi::TypeError::New(env, "expected a Buffer argument");
+  auto buffer = info[0].As<Napi::Buffer<uint8_t>>();
+  std::vector<LinkBrief> briefs;
+  if (!parseLinkBriefs(buffer.Data(), buffer.Length(), briefs)) throwMalformed(env);
+  size_t count = briefs.size();
+  Napi::Uint32Array indexes = Napi::Uint32Array::New(env, count);
+  Napi::Uint32Array flags = Napi::Uint32Array::New(env, count);
+  Napi::Uint32Array masters = Napi::Uint32Array::New(env, count);
+  Napi::Array names = Napi::Array::New(env, count);
+  for (size_t i = 0; i < count; i++) {
+    indexes[i] = briefs[i].index;
+    flags[i] = briefs[i].flags;
+    masters[i] = briefs[i].master;
+    names.Set(static_cast<uint32_t>(i), Napi::String::New(env, briefs[i].name));
+  }
+  Napi::Object result = Napi::Object::New(env);
+  result.Set("indexes", indexes);
+  result.Set("flags", flags);
+  result.Set("masters", masters);
+  result.Set("names", names);
+  return result;
+}
+
 Napi::Value parseAddressesJs(const Napi::CallbackInfo& info) {
   return parseWith<AddressInfo>(info, parseAddresses, fromAddressInfo);
 }
@@ -515,6 +563,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
       {"lockFile", lockFileJs},
       {"tryLockFile", tryLockFileJs},
       {"readFileSync", readFileSyncJs},
+      {"readJsonFilesSync", readJsonFilesSyncJs},
       {"replaceFileSync", replaceFileSyncJs},
       {"createFileSync", createFileSyncJs},
       {"isNetNamespace", isNetNamespaceJs},
@@ -534,6 +583,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
       {"encodeTableGet", encodeTableGetJs},
       {"encodeSetElements", encodeSetElementsJs},
       {"parseLinks", parseLinksJs},
+      {"parseLinkBriefs", parseLinkBriefsJs},
       {"parseAddresses", parseAddressesJs},
       {"parseRoutes", parseRoutesJs},
       {"parseNeighbours", parseNeighboursJs},

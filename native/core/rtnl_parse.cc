@@ -109,6 +109,19 @@ bool parseLinks(const uint8_t* data, size_t len, std::vector<LinkInfo>& out, boo
   return parseAll(data, len, RTM_NEWLINK, out, [withStats](const Message& message, LinkInfo& info) { return parseLink(message, info, withStats); });
 }
 
+bool parseLinkBriefs(const uint8_t* data, size_t len, std::vector<LinkBrief>& out) {
+  return parseAll(data, len, RTM_NEWLINK, out, [](const Message& message, LinkBrief& brief) {
+    ifinfomsg header;
+    AttributeList attrs;
+    if (!splitFamilyMessage(message, header, attrs)) return false;
+    brief.index = static_cast<uint32_t>(header.ifi_index);
+    brief.flags = header.ifi_flags;
+    if (const Attribute* name = findAttribute(attrs, IFLA_IFNAME)) brief.name = name->str();
+    if (const Attribute* master = findAttribute(attrs, IFLA_MASTER)) brief.master = master->u32();
+    return true;
+  });
+}
+
 bool parseAddresses(const uint8_t* data, size_t len, std::vector<AddressInfo>& out) {
   return parseAll(data, len, RTM_NEWADDR, out, parseAddress);
 }

@@ -11,6 +11,8 @@ namespace nsnet {
 // The kernel sends every link's counters (IFLA_STATS64) whatever a request
 // asks; they are read only withStats.
 bool parseLinks(const uint8_t* data, size_t len, std::vector<LinkInfo>& out, bool withStats = false);
+// Each link's index, flags, name and master only.
+bool parseLinkBriefs(const uint8_t* data, size_t len, std::vector<LinkBrief>& out);
 bool parseAddresses(const uint8_t* data, size_t len, std::vector<AddressInfo>& out);
 bool parseRoutes(const uint8_t* data, size_t len, std::vector<RouteInfo>& out);
 

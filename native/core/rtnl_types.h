@@ -51,6 +51,15 @@ struct LinkDumpFilter {
   std::optional<std::string> kind;
 };
 
+// What a listing of links by name reads of each: a dump of a thousand links
+// is 1.5 MB, most of it attributes such a listing never looks at.
+struct LinkBrief {
+  uint32_t index = 0;
+  uint32_t flags = 0;
+  std::string name;
+  uint32_t master = 0;  // 0: none
+};
+
 struct LinkInfo {
   uint32_t index = 0;  // from the ifinfomsg header, as flags
   uint32_t flags = 0;

@@ -1,17 +1,20 @@
 #include "state_files.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cstring>
 
 namespace nsnet {
 
-int readWholeFile(const std::string& path, std::vector<uint8_t>& data) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return -errno;
+namespace {
+// Appends what is left of `fd` to `data`, and closes it.
+int readToEnd(int fd, std::vector<uint8_t>& data) {
   uint8_t buffer[16384];
   ssize_t got;
   int error = 0;
@@ -24,6 +27,47 @@ int readWholeFile(const std::string& path, std::vector<uint8_t>& data) {
     data.insert(data.end(), buffer, buffer + got);
   }
   close(fd);
+  return error;
+}
+}  // namespace
+
+int readWholeFile(const std::string& path, std::vector<uint8_t>& data) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  return readToEnd(fd, data);
+}
+
+int readJsonFiles(const std::string& dir, DirectoryFiles& files) {
+  int dirFd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dirFd < 0) return -errno;
+  DIR* listing = fdopendir(dirFd);
+  if (!listing) {
+    int error = -errno;
+    close(dirFd);
+    return error;
+  }
+  static const char SUFFIX[] = ".json";
+  const size_t suffixLength = sizeof SUFFIX - 1;
+  std::vector<std::string> entries;
+  errno = 0;
+  while (struct dirent* entry = readdir(listing)) {
+    size_t length = strlen(entry->d_name);
+    if (length >= suffixLength && memcmp(entry->d_name + length - suffixLength, SUFFIX, suffixLength) == 0) entries.emplace_back(entry->d_name, length);
+    errno = 0;
+  }
+  int error = -errno;
+  if (!error) {
+    std::sort(entries.begin(), entries.end());
+    for (const std::string& entry : entries) {
+      int fd = openat(dirfd(listing), entry.c_str(), O_RDONLY | O_CLOEXEC);
+      size_t start = files.data.size();
+      bool read = fd >= 0 && readToEnd(fd, files.data) == 0;
+      if (!read) files.data.resize(start);
+      files.names.push_back(entry.substr(0, entry.size() - suffixLength));
+      files.ends.push_back(read ? static_cast<int64_t>(files.data.size()) : -1);
+    }
+  }
+  closedir(listing);
   return error;
 }
 

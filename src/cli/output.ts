@@ -1,6 +1,7 @@
 /** How the nsnet command prints: tables for people, JSON for programs, one-line errors. */
+import { isIPv6 } from 'node:net';
+
 import { NsnetError } from '../errors';
-import { isIPv6 } from '../types/ip';
 
 /** Prints rows under a header, columns padded to their widest cell. */
 export function printTable(header: string[], rows: string[][]): void {

@@ -35,14 +35,45 @@ export function listedEndpoint(record: EndpointRecord): ListedEndpoint {
 let collator: Intl.Collator | undefined;
 
 /**
- * The order of ids and names: localeCompare's, with its collator made once
- * rather than on every comparison, and only when two things are compared
- * (making it takes milliseconds).
+ * The order of ids and names: localeCompare's. Making its collator takes
+ * milliseconds, so strings of the id alphabet are ordered without one where
+ * the locale is one whose order of them is the root collation's (C, POSIX,
+ * English, none), as ICU picks the locale: LC_ALL, else LC_MESSAGES, else LANG.
  */
 function byText(a: string, b: string): number {
+  if (rootLocale && ID_TEXT.test(a) && ID_TEXT.test(b)) return rootOrder(a, b);
   collator ??= new Intl.Collator();
   return collator.compare(a, b);
 }
+
+const ID_TEXT = /^[a-zA-Z0-9_.-]*$/;
+const rootLocale = /^(|C|POSIX|en)([._@-]|$)/.test(process.env.LC_ALL || process.env.LC_MESSAGES || process.env.LANG || '');
+
+/** The root collation's rank of each character of the id alphabet, case aside: '_' '-' '.', digits, then letters. */
+const RANK = new Uint8Array(128);
+[...'_-.0123456789abcdefghijklmnopqrstuvwxyz'].forEach((c, i) => {
+  RANK[c.charCodeAt(0)] = RANK[c.toUpperCase().charCodeAt(0)] = i + 1;
+});
+
+/**
+ * The root collation of two strings of the id alphabet: by character rank,
+ * case aside, a prefix first; then by case, lowercase first.
+ */
+export function rootOrder(a: string, b: string): number {
+  const length = Math.min(a.length, b.length);
+  for (let i = 0; i < length; i++) {
+    const difference = RANK[a.charCodeAt(i)] - RANK[b.charCodeAt(i)];
+    if (difference !== 0) return difference < 0 ? -1 : 1;
+  }
+  if (a.length !== b.length) return a.length < b.length ? -1 : 1;
+  for (let i = 0; i < length; i++) {
+    const [upperA, upperB] = [isUpper(a.charCodeAt(i)), isUpper(b.charCodeAt(i))];
+    if (upperA !== upperB) return upperA ? 1 : -1;
+  }
+  return 0;
+}
+
+const isUpper = (code: number) => code >= 65 && code <= 90;
 
 /** The endpoints of every network, read once. */
 export async function listedEndpoints(): Promise<ListedEndpoint[]> {

@@ -200,6 +200,9 @@ function closeAll(fds: number[]): void {
   for (const fd of fds) closeSync(fd);
 }
 
+/** What list() says of a link that a listing by name needs: list(), without the cost of the rest in a big dump. */
+export type LinkBrief = Pick<Link, 'index' | 'name' | 'up' | 'master'>;
+
 export class Links {
   constructor(private readonly ctx: RtnlContext) {}
 
@@ -291,6 +294,20 @@ export class Links {
     const conn = await this.ctx.connection();
     const replies = await conn.query(`link list in ${this.ctx.label}`, native().encodeLinkDump(dumpFilter));
     return native().parseLinks(replies, stats).map(toLink);
+  }
+
+  /** Every link, as list() lists them, with only their index, name, up and master. */
+  async briefs(): Promise<LinkBrief[]> {
+    const conn = await this.ctx.connection();
+    const replies = await conn.query(`link list in ${this.ctx.label}`, native().encodeLinkDump({}));
+    const { indexes, flags, masters, names } = native().parseLinkBriefs(replies);
+    const briefs: LinkBrief[] = [];
+    for (let i = 0; i < names.length; i++) {
+      const brief: LinkBrief = { index: indexes[i], name: names[i], up: (flags[i] & IFF_UP) !== 0 };
+      if (masters[i]) brief.master = masters[i];
+      briefs.push(brief);
+    }
+    return briefs;
   }
 
   async set(nameOrIndex: string | number, changes: LinkChanges): Promise<void> {

@@ -20,6 +20,7 @@
  * failure further on. reconcile() mends such files (src/network/rebuild.ts)
  * with `unreadable` and `moveAside`.
  */
+import { isAscii } from 'node:buffer';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 
@@ -136,7 +137,30 @@ export class StateStore {
   list<K extends RecordKind>(kind: K): Promise<StoredRecords[K][]>;
   list<T extends StoredRecords[RecordKind]>(kind: RecordKind): Promise<T[]>;
   async list(kind: RecordKind): Promise<unknown[]> {
-    // One pass on the JS thread: a listing of 2,000 records spends more on promises and paths than on reads.
+    // One native call reads the whole directory: a listing of 2,000 records spends more on calls, paths and buffers than on reads.
+    this.init();
+    const dir = path.join(this.dir, kind);
+    const files = native().readJsonFilesSync(dir);
+    if (!files) return this.listEach(kind); // to fail as a listing fails
+    const prefix = `${dir}/`;
+    // ASCII (as nsnet writes records) is decoded once, each record's text a slice of it: 2,000 texts of their own keep the collector busy.
+    const ascii = isAscii(files.data) ? files.data.toString('latin1') : undefined;
+    const records: unknown[] = [];
+    let start = 0;
+    for (let i = 0; i < files.names.length; i++) {
+      const file = `${prefix}${files.names[i]}.json`;
+      const end = files.ends[i];
+      // Not read, or a name that is not UTF-8 (the file of the name as read is not there): read on its own, to fail or skip as a read does.
+      const own = end < 0 || files.names[i].includes('\uFFFD');
+      const data = own ? this.readBytes(file) : files.data.subarray(start, end);
+      if (data) records.push(this.parse(kind, file, data, own ? undefined : ascii?.slice(start, end)));
+      if (end >= 0) start = end;
+    }
+    return records;
+  }
+
+  /** list(), a file at a time. */
+  private async listEach(kind: RecordKind): Promise<unknown[]> {
     const prefix = `${path.join(this.dir, kind)}/`;
     const records: unknown[] = [];
     for (const name of await this.names(kind)) {
@@ -200,10 +224,11 @@ export class StateStore {
     return data;
   }
 
-  private parse(kind: RecordKind, file: string, data: Buffer): unknown {
+  /** A record from its bytes (`text`: their text, when the caller has it). */
+  private parse(kind: RecordKind, file: string, data: Buffer, text = data.toString('utf8')): unknown {
     let stored: unknown;
     try {
-      stored = JSON.parse(data.toString('utf8'));
+      stored = JSON.parse(text);
     } catch {
       throw corrupt(file, 'is not valid JSON');
     }

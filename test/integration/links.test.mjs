@@ -184,6 +184,23 @@ describe('ns.links', () => {
     expect((await host.links.list({ master: br })).map((link) => link.name)).to.deep.equal([a]);
   });
 
+  it('briefs: every link ip lists, with its index, name, state and master, as list() has them', async () => {
+    const br = uniqueName('br');
+    const a = uniqueName('va');
+    const b = uniqueName('vb');
+    await addHost({ kind: 'bridge', name: br, up: true });
+    await addHost({ kind: 'veth', name: a, master: br, up: true, peer: { name: uniqueName('pa'), netns: ns } });
+    await addHost({ kind: 'veth', name: b, peer: { name: uniqueName('pb'), netns: ns } });
+    const briefs = await host.links.briefs();
+    expect(briefs).to.deep.equal((await host.links.list()).map(({ index, name, up, master }) => (master ? { index, name, up, master } : { index, name, up })));
+    const nameOf = (index) => ipJson(['link']).find((link) => link.ifindex === index)?.ifname;
+    expect(briefs.map((link) => [link.index, link.name, link.master && nameOf(link.master)])).to.deep.equal(
+      ipJson(['link']).map((link) => [link.ifindex, link.ifname, link.master]),
+    );
+    expect(briefs.find((link) => link.name === a)).to.include({ up: true, master: ipLink(br).ifindex });
+    expect(briefs.find((link) => link.name === b)).to.deep.equal({ index: ipLink(b).ifindex, name: b, up: false });
+  });
+
   it('deletes a veth from either end, and both ends go', async () => {
     const veth = uniqueName('ve');
     await host.links.add({ kind: 'veth', name: veth, peer: { name: 'eth1', netns: ns } });

@@ -104,6 +104,25 @@ describe('nsnet command table', () => {
     expect(corrupt.stderr).to.include(file);
   });
 
+  it("ps orders containers by id as localeCompare does in the caller's locale (ICU's: LC_ALL, else LC_MESSAGES, else LANG)", async function () {
+    this.timeout(30000); // two processes for each locale
+    mkdirSync(join(stateDir, 'containers'));
+    const ids = ['b', 'B', 'aa', 'z', 'a-b', 'a_b', 'a.b', 'a1', 'A1', 'a', '10', '9', 'ä1', 'Z'];
+    for (const id of ids) {
+      const record = { version: 1, id, mode: 'none', ownsNamespace: false, status: 'ready', pid: 1, created: '2026-12-01T12:00:00.000Z' };
+      writeFileSync(join(stateDir, 'containers', `${Buffer.from(id).toString('hex')}.json`), JSON.stringify(record));
+    }
+    const locales = [{ LANG: 'C.UTF-8' }, {}, { LANG: 'en_GB.UTF-8' }, { LC_ALL: 'da_DK.UTF-8' }, { LANG: 'C.UTF-8', LC_MESSAGES: 'da_DK.UTF-8' }, { LANG: 'lt_LT.UTF-8' }];
+    for (const locale of locales) {
+      const env = { ...process.env, LANG: undefined, LC_ALL: undefined, LC_MESSAGES: undefined, ...locale, NSNET_STATE_DIR: stateDir };
+      for (const name of Object.keys(env)) if (env[name] === undefined) delete env[name];
+      const run = (args) => new Promise((resolve, reject) => execFile(process.execPath, args, { env }, (error, stdout) => (error ? reject(error) : resolve(stdout))));
+      const expected = JSON.parse(await run(['-e', `console.log(JSON.stringify(${JSON.stringify(ids)}.sort((a, b) => a.localeCompare(b))))`]));
+      const listed = JSON.parse(await run([bin, 'ps', '--json'])).containers.map((c) => c.id);
+      expect(listed, JSON.stringify(locale)).to.deep.equal(expected);
+    }
+  });
+
   it('network inspect prints a nested field (ipv6) as indented lines, not JSON', async () => {
     mkdirSync(join(stateDir, 'networks'));
     const record = {

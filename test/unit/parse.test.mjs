@@ -191,6 +191,16 @@ describe('reply parsers on captured kernel replies', function () {
     });
   });
 
+  describe('parseLinkBriefs (RTM_NEWLINK dump, index, flags, name and master only)', function () {
+    it('reads each link as parseLinks does, in the same order', function () {
+      const briefs = addon.parseLinkBriefs(replies.links);
+      expect(briefs.indexes).to.be.an.instanceOf(Uint32Array);
+      const rows = briefs.names.map((name, i) => ({ index: briefs.indexes[i], flags: briefs.flags[i], name, master: briefs.masters[i] }));
+      expect(rows).to.deep.equal(addon.parseLinks(replies.links).map(({ index, flags, name, master }) => ({ index, flags, name, master })));
+      expect(rows.find((link) => link.name === 'v0').master).to.equal(indexByName.get('br0'));
+    });
+  });
+
   describe('parseAddresses (RTM_NEWADDR dump)', function () {
     const key = (a) => `${a.index} ${a.address}/${a.prefixLength}`;
     const listed = ip.addresses.flatMap((link) => link.addr_info.map((info) => ({ link, info })));
@@ -303,6 +313,7 @@ describe('reply parsers on malformed and unusual input', function () {
     it('throws EBADMSG on a buffer cut in the middle of a message', function () {
       const cut = replies.links.subarray(0, linkMessages[1].offset + 40);
       expectMalformed(() => addon.parseLinks(cut));
+      expectMalformed(() => addon.parseLinkBriefs(cut));
       expectMalformed(() => addon.parseMessages(cut));
       expectMalformed(() => addon.parseAddresses(replies.addresses.subarray(0, replies.addresses.length - 1)));
       expectMalformed(() => addon.parseRoutes(replies.routesMain.subarray(0, replies.routesMain.length - 6)));
@@ -316,6 +327,7 @@ describe('reply parsers on malformed and unusual input', function () {
       const afSpec = attributesOf(loMessage, NLMSG_HDRLEN + IFINFOMSG_LEN).find((a) => a.type === IFLA_AF_SPEC);
       const cut = cutMessage(loMessage, afSpec.offset + Math.floor(afSpec.len / 2));
       expectMalformed(() => addon.parseLinks(cut));
+      expectMalformed(() => addon.parseLinkBriefs(cut));
       expectMalformed(() => addon.parseAttributes(cut.subarray(NLMSG_HDRLEN + IFINFOMSG_LEN)));
     });
   });

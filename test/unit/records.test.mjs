@@ -1,7 +1,7 @@
 // The state directory's records: written with their format version, read
 // back through the schema of their kind; anything else is STATE_CORRUPT
 // naming the file. No privileges: a temporary directory as the state.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -147,6 +147,32 @@ describe('state records', () => {
     const file = join(dir, 'endpoints', `${name}.json`);
     writeFileSync(file, JSON.stringify({ ...record, ipv4: 7 }));
     await expectCorrupt(store.read('endpoints', name), file);
+  });
+
+  describe('listed', () => {
+    it("in the order of their files' names (bytes), each as read() reads it; other files of the directory passed over", async () => {
+      const [[, record]] = (await recordsAsWritten()).endpoints;
+      const names = ['b', 'a-1', 'B', 'a', 'a_1', 'a.1', '10', '9', 'é'];
+      for (const name of names) await store.write('endpoints', name, { ...record, id: name });
+      writeFileSync(join(dir, 'endpoints', 'a.json.123.4.tmp'), '{');
+      writeFileSync(join(dir, 'endpoints', 'notes.txt'), 'x');
+      const byBytes = [...names].sort((x, y) => Buffer.compare(Buffer.from(`${x}.json`), Buffer.from(`${y}.json`)));
+      const listed = await new StateStore(dir).list('endpoints');
+      expect(listed.map((e) => e.id)).to.deep.equal(byBytes);
+      for (const endpoint of listed) expect(endpoint).to.deep.equal(await new StateStore(dir).read('endpoints', endpoint.id));
+    });
+
+    it('a file that cannot be read fails the listing as read() fails; a name that is not UTF-8 is passed over, as readdir made it a name of no file', async () => {
+      const [[, record]] = (await recordsAsWritten()).endpoints;
+      await store.write('endpoints', 'e1', record);
+      writeFileSync(Buffer.from(`${dir}/endpoints/bad\xff.json`, 'latin1'), JSON.stringify(record));
+      expect((await new StateStore(dir).list('endpoints')).map((e) => e.id)).to.deep.equal([record.id]);
+      mkdirSync(join(dir, 'endpoints', 'dir.json'));
+      const failure = (promise) => promise.then(() => expect.fail('should fail'), (error) => ({ code: error.code, message: error.message }));
+      const readFailure = await failure(new StateStore(dir).read('endpoints', 'dir'));
+      expect(readFailure.message).to.include('dir.json');
+      expect(await failure(new StateStore(dir).list('endpoints'))).to.deep.equal(readFailure);
+    });
   });
 
   it('refuses a port table with a key that is not a port', async () => {

@@ -3,7 +3,7 @@ import { isGone } from '../../errors';
 import { gatewayAddresses } from '../../network/bridge';
 import { containersAndEndpoints, type ListedEndpoint, listedEndpoint, networkRecords } from '../../network/listing';
 import { NetNamespace } from '../../netns';
-import type { Link } from '../../rtnl/links';
+import type { LinkBrief } from '../../rtnl/links';
 import type { PublishedPort } from '../../types/ports';
 
 /** A link as the kernel has it now. */
@@ -49,7 +49,7 @@ export interface Topology {
 
 export async function readTopology(): Promise<Topology> {
   const host = NetNamespace.host();
-  const linkDump = host.links.list();
+  const linkDump = host.links.briefs();
   // Once the socket is open, the dump goes out first (it waited for the socket first): the kernel makes it while this thread reads the records.
   const reading = host.connection().then(() => Promise.all([networkRecords(), containersAndEndpoints(listedEndpoint)]));
   const [links, [networks, { containers, endpoints: allEndpoints }]] = await Promise.all([linkDump, reading]);
@@ -98,7 +98,7 @@ export async function readTopology(): Promise<Topology> {
 }
 
 /** The addresses (CIDRs) of a bridge: none when it is missing, or gone since the link dump. */
-async function addressesOf(host: NetNamespace, bridge: Link | undefined): Promise<string[]> {
+async function addressesOf(host: NetNamespace, bridge: LinkBrief | undefined): Promise<string[]> {
   if (!bridge) return [];
   try {
     return (await host.addresses.list({ dev: bridge.index })).map((a) => a.cidr);
