@@ -268,13 +268,6 @@ export class StateStore {
   }
 }
 
-/**
- * A record as its file holds it, with `version` last. Spliced into the text
- * rather than spread into a copy: a lease or port table holds an entry per
- * address or port, and copying it costs more than writing it. Last, because
- * taking out the property parsed last leaves the object a fast one (taking
- * out the first makes every later use of a small record slower).
- */
 /** Unlinks a record's file; gone already is fine (rmSync's force would first lstat it). */
 function removeIfThere(file: string): void {
   try {
@@ -284,6 +277,13 @@ function removeIfThere(file: string): void {
   }
 }
 
+/**
+ * A record as its file holds it, with `version` last. Spliced into the text
+ * rather than spread into a copy: a lease or port table holds an entry per
+ * address or port, and copying it costs more than writing it. Last, because
+ * taking out the property parsed last leaves the object a fast one (taking
+ * out the first makes every later use of a small record slower).
+ */
 function serialise(record: object): Buffer {
   const json = JSON.stringify(record, null, 2);
   const body = json === '{}' ? '{' : `${json.slice(0, -2)},`;
