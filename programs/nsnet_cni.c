@@ -19,6 +19,7 @@
  */
 #include <stddef.h>
 
+#include "cni_answer.h"
 #include "cni_socket.h"
 
 /* Linux's errno value, the same on every architecture nsnet builds for. */
@@ -219,11 +220,10 @@ static int relay_response(int fd) {
     char *data = buffer;
     size_t length = (size_t)got;
     while (in_status && length > 0) {
-      char c = *data++;
+      int step = cni_status_byte(*data++, &status);
       length--;
-      if (c == '\n') in_status = 0;
-      else if (c >= '0' && c <= '9') status = (status < 0 ? 0 : status * 10) + (c - '0');
-      else fail("{\"cniVersion\": \"1.1.0\", \"code\": 100, \"msg\": \"the nsnet service sent a malformed answer\"}\n");
+      if (step < 0) fail("{\"cniVersion\": \"1.1.0\", \"code\": 100, \"msg\": \"the nsnet service sent a malformed answer\"}\n");
+      in_status = step == 0;
     }
     if (length > 0 && write_all(1, data, length) < 0) return 1;
   }

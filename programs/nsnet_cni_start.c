@@ -30,6 +30,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "cni_answer.h"
 #include "cni_socket.h"
 
 #define SERVICE_IDLE_SECONDS "600"
@@ -211,11 +212,10 @@ static int relay_response(int fd) {
     char *data = buffer;
     size_t length = (size_t)got;
     while (in_status && length > 0) {
-      char c = *data++;
+      int step = cni_status_byte(*data++, &status);
       length--;
-      if (c == '\n') in_status = 0;
-      else if (c >= '0' && c <= '9') status = (status < 0 ? 0 : status * 10) + (c - '0');
-      else fail(100, "the nsnet service sent a malformed answer");
+      if (step < 0) fail(100, "the nsnet service sent a malformed answer");
+      in_status = step == 0;
     }
     if (length > 0 && fwrite(data, 1, length, stdout) != length) return 1;
   }
