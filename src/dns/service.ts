@@ -27,9 +27,10 @@ import { upstreamsOf } from './upstreams';
 /** Forwarded queries per asker (namespace) and second, unless NSNET_DNS_FORWARD_RATE says otherwise; bursts of two seconds' worth. */
 const DEFAULT_FORWARD_RATE = 1000;
 
-function forwardRate(): number {
+function forwardRateLimit(): RateLimit {
   const given = Number(process.env.NSNET_DNS_FORWARD_RATE);
-  return Number.isInteger(given) && given > 0 ? given : DEFAULT_FORWARD_RATE;
+  const rate = Number.isInteger(given) && given > 0 ? given : DEFAULT_FORWARD_RATE;
+  return new RateLimit(rate, 2 * rate);
 }
 /** A unix socket address holds 108 bytes with the NUL. */
 const MAX_SOCKET_PATH = 107;
@@ -50,7 +51,7 @@ class Resolver {
   readonly table = new NameTable();
   private readonly answerer = new Answerer(this.table);
   private readonly forwarder = new Forwarder();
-  private readonly rateLimit = new RateLimit(forwardRate(), 2 * forwardRate());
+  private readonly rateLimit = forwardRateLimit();
   private readonly listeners = new Map<string, NetworkListeners>();
   /** Control requests change the table one at a time. */
   private queue: Promise<unknown> = Promise.resolve();
