@@ -435,8 +435,9 @@ describe('warm pool', function () {
       const exited = once(owner, 'exit');
       process.kill(owner.pid, 'SIGKILL');
       await exited;
+      // The kernel takes the dead owner's namespaces, and their veths with them, on its own
+      // schedule: some may be gone already, so the list is not checked for them here.
       const linksBefore = hostLinks();
-      expect(linksBefore).to.include.members(dead.map((e) => e.hostIfname));
 
       const report = await reconcile();
       expect(report.pool).to.have.members(dead.map((e) => e.netnsPath));
