@@ -11,3 +11,8 @@ export function integer(value: string): number {
   if (!/^\d+$/.test(value)) throw new InvalidArgumentError('not a whole number');
   return Number(value);
 }
+
+/** A signed whole number (--gw-priority); anything else is NaN, for the library to refuse with INVALID_ARGUMENT, naming the option and the value. */
+export function signedInteger(value: string): number {
+  return /^[+-]?\d+$/.test(value) ? Number(value) : Number.NaN;
+}

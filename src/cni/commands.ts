@@ -76,8 +76,9 @@ export async function add(env: CniEnvironment, config: CniConfig, context: CniCo
   try {
     if (network.status === 'rejected') throw network.reason;
     await context.pendingRemovals.get(removalKey(netnsPath, env.ifname))?.();
-    // The container's names on the network end with its id (and short id), as Podman's.
-    const input = { ...checkConnectInput({ ...config.connect, ifname: env.ifname }), owner: env.containerId };
+    // The container's names on the network end with its id (and short id), as Podman's. CNI has no
+    // gateway priority: a container's first attachment gives its default routes, as with the reference plugins.
+    const input = { ...checkConnectInput({ ...config.connect, ifname: env.ifname }), owner: env.containerId, keepDefaultRoute: true };
     if (opened.status === 'rejected') throw opened.reason;
     const [connected, endpoint] = await connectOnce(network.value, opened.value, input, config, networkKey, context);
     try {

@@ -12,6 +12,8 @@ import { randomLocalMac } from './mac';
 
 export interface ConnectInput {
   ifname: string;
+  /** The ifname was asked for: else a namespace on other networks gets the lowest free ethN in its place. */
+  ifnameGiven: boolean;
   mac: string;
   /** The MAC was asked for (a random one needs no check against the network's). */
   macGiven: boolean;
@@ -27,6 +29,10 @@ export interface ConnectInput {
   owner?: string;
   /** The container's own upstream name servers (setupContainer's `dns`, checked). */
   upstreams?: string[];
+  /** Its gateway priority (see default-route.ts). */
+  gwPriority: number;
+  /** A default route the namespace has stays, whatever the priorities (CNI: the first attachment gives it). */
+  keepDefaultRoute?: boolean;
 }
 
 const connectOptions = new Validator(ConnectOptionsSchema);
@@ -45,6 +51,7 @@ export function checkConnectInput(given: ConnectOptions): ConnectInput {
   const options = connectOptions.valid(given, (problem) => connectOptionError(problem));
   const input: ConnectInput = {
     ifname: checkNewInterfaceName(options.ifname ?? 'eth0', 'ifname'),
+    ifnameGiven: options.ifname !== undefined,
     mac: options.mac === undefined ? randomLocalMac() : checkMac(options.mac, 'mac'),
     macGiven: options.mac !== undefined,
     publish: (options.publish ?? []).map((spec, i) => {
@@ -54,6 +61,7 @@ export function checkConnectInput(given: ConnectOptions): ConnectInput {
         throw error instanceof NsnetError ? error.withContext(`publish[${i}]`) : error;
       }
     }),
+    gwPriority: options.gwPriority ?? 0,
   };
   if (options.name !== undefined) input.name = checkDnsName(options.name, 'name');
   if (options.aliases?.length) input.aliases = options.aliases.map((alias, i) => checkDnsName(alias, `aliases[${i}]`));

@@ -84,6 +84,7 @@ function endpointRecord(network: NetworkRecord, ns: NetNamespace, plan: Endpoint
     record.gateway = network.gateway;
     if (network.ipv6) record.gateway6 = network.ipv6.gateway;
   }
+  if (plan.gwPriority) record.gwPriority = plan.gwPriority;
   // Names only where they resolve: the default network and a `dns: false` one record none (Docker ignores aliases there).
   if (resolvesNames(network)) record.names = endpointNames(plan.name, plan.aliases ?? [], plan.owner ?? plan.id);
   if (plan.upstreams?.length) record.upstreams = plan.upstreams;

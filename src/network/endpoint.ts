@@ -13,10 +13,12 @@ import { currentStore } from '../state/store';
 import type { EndpointRecord } from '../types/endpoint';
 import type { NetworkRecord } from '../types/network';
 import type { ConnectInput } from './connect-options';
+import { FAMILIES, gatewayEndpoints, namespaceEndpoints, routeChoice, routeVia } from './default-route';
 import { markReady, planEndpoint, recordEndpoint } from './endpoint-plan';
 import { addNames } from './endpoint-names';
 import { addEndpointEntries } from './firewall-reinstall';
 import { checkHostAddresses } from './host-addresses';
+import { freeInterfaceName } from './interface-name';
 import { allOrFirstFailure, createConfiguredVeth, createVeth, plumb, step } from './plumbing';
 import { applyLimits, makeIfb } from './shaping';
 import { forgetEndpointLocked, type TeardownOptions, teardownEndpoint, teardownIncomplete } from './teardown';
@@ -30,7 +32,10 @@ export interface ConnectPlace {
 /** Connects `ns` to `network` as `input` (checked options) asks; undoes everything on failure. */
 export async function connect(network: NetworkRecord, ns: NetNamespace, input: ConnectInput, place: ConnectPlace = {}): Promise<EndpointRecord> {
   faultOperation('connect');
-  const plan = planEndpoint(network, input);
+  // The namespace's other networks (none in one just made): they name its interface and decide its default routes.
+  const others = place.freshNamespace ? [] : (await namespaceEndpoints(ns.inode)).filter((other) => other.network !== network.name);
+  const ifname = others.length && !input.ifnameGiven ? await freeInterfaceName(ns) : input.ifname;
+  const plan = planEndpoint(network, { ...input, ifname });
   await checkHostAddresses(
     plan.publish.map((request) => request.hostIp ?? network.hostIp),
     'hostIp of a published port',
@@ -62,7 +67,14 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, input: C
     } else {
       const hostEnd = await step('create veth', () => createVeth(network, ns, plan));
       made(hostEnd);
-      await plumb(network, ns, record, hostEnd);
+      const routes = routeChoice(record, others, input.keepDefaultRoute);
+      // Before the veth goes, the routes this endpoint took go back to the network that had them.
+      const previous = gatewayEndpoints(others);
+      for (const family of FAMILIES) {
+        const before = previous[family];
+        if (routes[family] === 'replace' && before) undo.push(`default route of ${before.ifname}`, () => routeVia(ns, before, family));
+      }
+      await plumb(network, ns, record, hostEnd, routes);
     }
     if (record.bandwidth) {
       const ifbIndex = (await ifb)?.index;

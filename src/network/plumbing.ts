@@ -14,6 +14,7 @@ import type { EndpointRecord } from '../types/endpoint';
 import { BRIDGE_MAX_PORTS } from '../types/limits';
 import type { NetworkRecord } from '../types/network';
 import { endpointTag } from '../types/ownership';
+import { FAMILIES, gatewayOf, type RouteChoice } from './default-route';
 
 /** The veth to make: its host end's name and the interface inside. */
 export interface VethPlan {
@@ -104,20 +105,24 @@ export async function step<T>(name: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** A namespace's first network adds its default routes. */
+const ADD_ROUTES: RouteChoice = { 4: 'add', 6: 'add' };
+
 /**
  * The addresses and default routes of an endpoint, as requests for a chain.
- * A default route of a family the namespace has already (another network's
- * it is on) stays, and the endpoint adds none (EEXIST is done): a
- * namespace's first network gives it its default routes, as with the CNI
- * reference plugins (whose bridge plugin skips a route that exists) and with
- * Docker (one gateway per container).
+ * `routes` (default-route.ts) says per family whether the endpoint adds its
+ * default route, in place of another network's or not at all; when added, a
+ * default route the namespace has already stays (EEXIST is done), as with
+ * the CNI reference plugins (whose bridge plugin skips a route that exists).
  */
-async function addressChain(ns: NetNamespace, record: EndpointRecord, index: number): Promise<ChainedRequest[]> {
+async function addressChain(ns: NetNamespace, record: EndpointRecord, index: number, routes: RouteChoice = ADD_ROUTES): Promise<ChainedRequest[]> {
   const requests = [ns.addresses.addRequest(index, `${record.ipv4}/${record.prefixLength}`)];
   if (record.ipv6) requests.push(ns.addresses.addRequest(index, `${record.ipv6}/${record.prefixLength6}`, { nodad: true }));
-  for (const gateway of [record.gateway, record.gateway6]) {
-    if (gateway === undefined) continue;
-    requests.push({ ...(await ns.routes.addRequest({ dst: 'default', gateway })), existsIsDone: true });
+  for (const family of FAMILIES) {
+    const gateway = gatewayOf(record, family);
+    if (gateway === undefined || routes[family] === 'none') continue;
+    if (routes[family] === 'replace') requests.push(await ns.routes.replaceRequest({ dst: 'default', gateway, dev: index }));
+    else requests.push({ ...(await ns.routes.addRequest({ dst: 'default', gateway })), existsIsDone: true });
   }
   return requests;
 }
@@ -175,7 +180,16 @@ interface Plumbing {
   hostSide: ChainedRequest[];
 }
 
-async function plumbing(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, index: number, hostEnd: string | number, master: number | undefined, held: number[]): Promise<Plumbing> {
+async function plumbing(
+  network: NetworkRecord,
+  ns: NetNamespace,
+  record: EndpointRecord,
+  index: number,
+  hostEnd: string | number,
+  master: number | undefined,
+  held: number[],
+  routes?: RouteChoice,
+): Promise<Plumbing> {
   const host = NetNamespace.host();
   const addresses = [record.ipv4, record.ipv6].filter((address) => address !== undefined);
   return {
@@ -183,7 +197,7 @@ async function plumbing(network: NetworkRecord, ns: NetNamespace, record: Endpoi
     inside: [
       await ns.links.changeRequest(1, { up: true }, held),
       await ns.links.changeRequest(index, { up: true }, held),
-      ...(await addressChain(ns, record, index)),
+      ...(await addressChain(ns, record, index, routes)),
       ns.links.getRequest(index),
     ],
     hostSide: [
@@ -270,15 +284,16 @@ export async function createConfiguredVeth(network: NetworkRecord, ns: NetNamesp
 
 /**
  * Tags the host end, and gives the interface inside its addresses and
- * routes: in one chain, the host's part first, then the namespace's.
+ * routes (default routes as `routes` says): in one chain, the host's part
+ * first, then the namespace's.
  */
-export async function plumb(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, hostEnd: Link): Promise<void> {
+export async function plumb(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, hostEnd: Link, routes?: RouteChoice): Promise<void> {
   const host = NetNamespace.host();
   record.hostMac = hostEnd.mac;
   const index = hostEnd.peerIndex ?? (await step('find peer', () => ns.links.get(record.ifname))).index;
   const held: number[] = [];
   try {
-    const { disableIpv6, inside, hostSide } = await plumbing(network, ns, record, index, hostEnd.index, hostEnd.master, held);
+    const { disableIpv6, inside, hostSide } = await plumbing(network, ns, record, index, hostEnd.index, hostEnd.master, held, routes);
     const hostConnection = await host.connection();
     const stages: ChainStage[] = [{ connection: await ns.connection(), requests: inside }];
     if (disableIpv6) stages.unshift(disableIpv6);

@@ -52,7 +52,7 @@ export interface PoolEntry {
  * `between()` between its steps (the pool's: while setups claim entries).
  */
 export async function preparePoolEntry(network: NetworkRecord, between: () => Promise<void> = async () => undefined): Promise<PoolEntry> {
-  const plan = planEndpoint(network, { ifname: POOL_IFNAME, mac: randomLocalMac(), macGiven: false, publish: [] });
+  const plan = planEndpoint(network, { ifname: POOL_IFNAME, ifnameGiven: false, mac: randomLocalMac(), macGiven: false, publish: [], gwPriority: 0 });
   const store = currentStore();
   const undo = new Undo();
   try {

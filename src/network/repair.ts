@@ -18,6 +18,7 @@ import type { NetworkRecord } from '../types/network';
 import { endpointTag, networkTag } from '../types/ownership';
 import { type BridgeSysctl, bridgeSysctls, createBridge, findBridge, type GatewayAddress, gatewayAddresses, writeBridgeSysctl } from './bridge';
 import { eui64LinkLocal } from './mac';
+import { defaultRouteOf, FAMILIES, gatewayEndpoints, gatewayOf, namespaceEndpoints, routeChoice, routeVia } from './default-route';
 import { createVeth, plumb } from './plumbing';
 import { repairLimits } from './shaping-repair';
 import { Undo } from './undo';
@@ -133,9 +134,10 @@ function endpointSubject(endpoint: EndpointRecord, container: string | undefined
 
 /**
  * The veth pair made again with the endpoint's names and MAC, its inside
- * configured with the recorded addresses and routes, as a connect does; the
- * record keeps the new host end's MAC. Undone if a step fails, so that the
- * next reconcile tries again.
+ * configured with the recorded addresses and routes, as a connect does (its
+ * default routes where its gateway priority gives them to it among the
+ * namespace's networks); the record keeps the new host end's MAC. Undone if
+ * a step fails, so that the next reconcile tries again.
  */
 async function replumb(network: NetworkRecord, endpoint: EndpointRecord): Promise<void> {
   const ns = NetNamespace.atPath(endpoint.netnsPath, endpoint.netnsInode);
@@ -144,7 +146,8 @@ async function replumb(network: NetworkRecord, endpoint: EndpointRecord): Promis
     const hostEnd = await createVeth(network, ns, endpoint);
     undo.push(`host end ${endpoint.hostIfname}`, () => NetNamespace.host().links.delete(hostEnd.index));
     const record = { ...endpoint };
-    await plumb(network, ns, record, hostEnd);
+    const others = (await namespaceEndpoints(endpoint.netnsInode)).filter((other) => other.id !== endpoint.id && other.status === 'ready');
+    await plumb(network, ns, record, hostEnd, routeChoice(endpoint, others));
     await currentStore().write('endpoints', endpointKey(record.network, record.netnsInode), record);
   } catch (error) {
     throw await undo.fail(error);
@@ -201,4 +204,38 @@ export async function repairEndpoints(networks: ReadonlyMap<string, NetworkRecor
   }
   // Once the host ends are back (a veth made again has none of its limits).
   await repairLimits(repaired, (endpoint) => networks.get(endpoint.network)?.mtu ?? 1500, report);
+  await repairDefaultRoutes(repaired.map(({ endpoint }) => endpoint), containerOf, report);
+}
+
+/**
+ * A namespace on several networks without the default route one of them
+ * gives (a connect or disconnect that died between its steps): the route
+ * put back via the network its gateway priority chooses. A route that is
+ * there stays, whichever network gives it (a CNI runtime's first
+ * attachment keeps it); a namespace on one network is left as it is.
+ */
+async function repairDefaultRoutes(whole: readonly EndpointRecord[], containerOf: ReadonlyMap<string | undefined, string>, report: RepairReport): Promise<void> {
+  const byNamespace = new Map<number, EndpointRecord[]>();
+  for (const endpoint of whole) byNamespace.set(endpoint.netnsInode, [...(byNamespace.get(endpoint.netnsInode) ?? []), endpoint]);
+  for (const endpoints of byNamespace.values()) {
+    const chosen = gatewayEndpoints(endpoints);
+    if (endpoints.length < 2 || (!chosen[4] && !chosen[6])) continue;
+    const [first] = endpoints;
+    const container = endpoints.map((endpoint) => containerOf.get(endpointKey(endpoint.network, endpoint.netnsInode))).find((id) => id !== undefined);
+    const subject = container === undefined ? `netns ${first.netnsPath}` : `container "${container}"`;
+    const ns = NetNamespace.atPath(first.netnsPath, first.netnsInode);
+    try {
+      const routes = await ns.routes.list();
+      for (const family of FAMILIES) {
+        const via = chosen[family];
+        if (!via || defaultRouteOf(routes, family)) continue;
+        const what = `IPv${family} default route via ${gatewayOf(via, family)} (network "${via.network}") put back`;
+        await repair(report, subject, what, () => routeVia(ns, via, family));
+      }
+    } catch (error) {
+      report.failures.push(`${subject}: reading its routes failed: ${messageOf(error)}`);
+    } finally {
+      ns.close();
+    }
+  }
 }

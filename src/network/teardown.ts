@@ -18,6 +18,7 @@ import { type LeasesBefore, leasesEmpty, releaseEndpointLeases, rewindPointers }
 import { currentStore } from '../state/store';
 import { endpointKey, type EndpointRecord } from '../types/endpoint';
 import type { NetworkRecord } from '../types/network';
+import { handOverDefaultRoutes } from './default-route';
 import { removeNames } from './endpoint-names';
 import { removeHostEnd } from './plumbing';
 import { removeIfb } from './shaping';
@@ -34,8 +35,13 @@ export function removeNamesPart(record: EndpointRecord, failures: string[]): Pro
   return attemptPart(failures, `names of ${record.hostIfname}`, () => removeNames(record));
 }
 
-/** The endpoint's links in the host's namespace: its host end (unless the namespace's deletion takes it), then its ifb. */
+/**
+ * The endpoint's links in the host's namespace: its host end (unless the
+ * namespace's deletion takes it), then its ifb. A default route it holds
+ * goes to the namespace's next network first (default-route.ts).
+ */
 async function removeLinks(record: EndpointRecord, options: TeardownOptions, failures: string[]): Promise<boolean> {
+  if (!options.keepLinks) await attemptPart(failures, `default routes of ${record.hostIfname}`, () => handOverDefaultRoutes(record));
   const hostEnd = options.keepLinks || (await attemptPart(failures, `host end ${record.hostIfname}`, () => removeHostEnd(record)));
   return hostEnd && (await attemptPart(failures, `ifb ${record.bandwidth?.ifb}`, () => removeIfb(record)));
 }

@@ -100,6 +100,11 @@ export class Routes {
     return this.changeRequest('add', route);
   }
 
+  /** The replacement of a route (see replace()), as a request for a chain. */
+  replaceRequest(route: Route): Promise<ChainedRequest> {
+    return this.changeRequest('replace', route);
+  }
+
   private async changeRequest(op: 'add' | 'replace' | 'delete', route: Route): Promise<ChainedRequest> {
     const spec = await this.toSpec(route, op);
     const target = `${route.dst}${route.gateway ? ` via ${route.gateway}` : ''}${route.dev !== undefined ? ` dev ${route.dev}` : ''}`;

@@ -6,9 +6,12 @@ import { type PublishedPort, PublishedPortSchema, PublishSpecSchema } from './po
 import { FirewallInterfaceName, InterfaceName, IpText, MacText } from './record-text';
 import { Integer, jsonObject, strictJsonObject } from './schema';
 
+/** A gateway priority: Docker's is a Go int; nsnet's, the integers a JSON number holds exactly. */
+export const GwPriority = v.pipe(v.number(), v.integer(), v.minValue(-Number.MAX_SAFE_INTEGER), v.maxValue(Number.MAX_SAFE_INTEGER));
+
 /** The keys of connect options, which setupContainer takes too. */
 export const CONNECT_OPTION_ENTRIES = {
-  /** Interface name inside the namespace; eth0 when omitted. */
+  /** Interface name inside the namespace; when omitted eth0, or in a namespace on other networks already the lowest free ethN. */
   ifname: v.optional(v.string()),
   /** Static IPv4 address; else the next free one. */
   ip: v.optional(v.string()),
@@ -24,6 +27,12 @@ export const CONNECT_OPTION_ENTRIES = {
   name: v.optional(v.string()),
   /** More names on the network, as Docker's `--network-alias`. */
   aliases: v.optional(v.array(v.string())),
+  /**
+   * Docker's `--gw-priority`: of a namespace's networks, the one with the
+   * highest gives its default route (per family; ties to the name that sorts
+   * first). 0 when omitted; negative values allowed.
+   */
+  gwPriority: v.optional(GwPriority),
 };
 export const ConnectOptionsSchema = strictJsonObject(CONNECT_OPTION_ENTRIES);
 export type ConnectOptions = v.InferOutput<typeof ConnectOptionsSchema>;
@@ -44,6 +53,8 @@ export const EndpointRecordSchema = jsonObject({
   prefixLength6: v.optional(Integer),
   gateway: v.optional(IpText),
   gateway6: v.optional(IpText),
+  /** Its gateway priority (connect's `gwPriority`), where not 0: absent (records made before it, CNI's) means 0. */
+  gwPriority: v.optional(GwPriority),
   ports: v.array(PublishedPortSchema),
   bandwidth: v.optional(BandwidthRecordSchema),
   /** Its names on its network, in Docker's order (types/dns.ts); none where the network resolves none. */
@@ -81,6 +92,8 @@ export interface EndpointView<N> {
   /** The default route's gateway; none on internal networks. */
   gateway?: string;
   gateway6?: string;
+  /** Its gateway priority (connect's `gwPriority`), where not 0. */
+  gwPriority?: number;
   ports: PublishedPort[];
   /** Its limits: rates in bits per second, bursts in bytes. */
   bandwidth?: Omit<BandwidthRecord, 'ifb'>;
@@ -105,6 +118,7 @@ export function endpointView<N>(record: EndpointRecord, netns: N): EndpointView<
   if (record.ipv6) endpoint.ipv6 = record.ipv6;
   if (record.gateway) endpoint.gateway = record.gateway;
   if (record.gateway6) endpoint.gateway6 = record.gateway6;
+  if (record.gwPriority) endpoint.gwPriority = record.gwPriority;
   if (record.names) endpoint.names = record.names;
   if (record.upstreams) endpoint.upstreams = record.upstreams;
   if (record.bandwidth) {

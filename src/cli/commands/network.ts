@@ -5,6 +5,7 @@ import { type ListedEndpoint, listedEndpoints, networkRecord, networkRecords } f
 import { type BridgeNetworkOptions, FIREWALL_BACKENDS, type FirewallBackend, type NetworkRecord, resolvesNames } from '../../types/network';
 import { fieldLines, formatPort, printJson, printTable, withProgress } from '../output';
 import { integer } from '../options';
+import { addConnectCommands } from './network-connect';
 
 interface CreateOptions {
   bridge?: string;
@@ -23,7 +24,7 @@ interface CreateOptions {
 }
 
 export function networkCommand(): Command {
-  const network = new Command('network').description('create, list, inspect and remove bridge networks');
+  const network = new Command('network').description('create, list, inspect and remove bridge networks; connect and disconnect containers');
   network
     .command('create')
     .description('create a bridge network (or confirm an identical one)')
@@ -97,6 +98,7 @@ export function networkCommand(): Command {
         process.stdout.write(`${name}\n`);
       }
     });
+  addConnectCommands(network);
   return network;
 }
 

@@ -8,7 +8,7 @@ import { setupContainer, teardownContainer, type Container } from '../../network
 import type { BandwidthOptions } from '../../types/bandwidth';
 import { isDnsName } from '../../types/dns';
 import { errorLine, formatPort, leftRunningNote } from '../output';
-import { collect } from '../options';
+import { collect, signedInteger } from '../options';
 import { SignalRelay, waitForExit, exitStatus, type Exit } from '../signal-relay';
 
 /** Exit statuses of nsnet itself, as `docker run` uses them. */
@@ -26,6 +26,7 @@ interface RunOptions {
   egressRate?: string;
   egressBurst?: string;
   networkAlias: string[];
+  gwPriority?: number;
   dns: string[];
   dnsSearch: string[];
   dnsOption: string[];
@@ -54,6 +55,7 @@ export function runCommand(): Command {
     .option('--ip6 <address>', 'IPv6 address on the network')
     .option('--mac <address>', 'MAC address of the container interface')
     .option('--network-alias <name>', 'another name the container is found by on its network (repeatable)', collect, [])
+    .option('--gw-priority <n>', 'its network\'s gateway priority, for when it is connected to more (nsnet network connect; default 0)', signedInteger)
     .option('--dns <address>', 'upstream name server (repeatable)', collect, [])
     .option('--dns-search <domain>', 'search domain of its resolv.conf (repeatable)', collect, [])
     .option('--dns-option <option>', "option of its resolv.conf, as 'ndots:2' (repeatable)", collect, [])
@@ -85,6 +87,7 @@ async function run(command: string, args: string[], options: RunOptions): Promis
       // A container id that is no DNS name (Docker's allow '..') is no name on the network, as in Docker.
       name: options.name !== undefined && isDnsName(options.name) ? options.name : undefined,
       aliases: options.networkAlias,
+      gwPriority: options.gwPriority,
       dns: options.dns,
       dnsSearch: options.dnsSearch,
       dnsOptions: options.dnsOption,
