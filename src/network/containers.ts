@@ -16,6 +16,7 @@ import { CONNECT_OPTION_ENTRIES, type ConnectOptions, endpointKey, type Endpoint
 import { type NetworkRecord, resolvesNames } from '../types/network';
 import { Validator } from '../types/schema';
 import { checkConnectInput, type ConnectInput, connectOptionError } from './connect-options';
+import { namespaceEndpoints } from './default-route';
 import { checkDnsName, checkResolverOptions, type ResolverOptions } from './dns-options';
 import { type Endpoint, toEndpoint } from './endpoint-record';
 import { checkHostAddresses } from './host-addresses';
@@ -360,10 +361,12 @@ export async function teardownContainer(id: string, options: ContainerTeardownOp
       if (running.length) throw inUse(id, running);
     }
     if (current.status === 'ready') await store.write('containers', id, { ...current, status: 'removing', pid: process.pid });
-    return { current, netns, endpoint };
+    // The networks connected to its namespace since (net.connect) go with it, as `docker rm` disconnects them.
+    const others = netns ? (await namespaceEndpoints(netns.inode)).filter((other) => other.id !== endpoint?.id) : [];
+    return { current, netns, endpoint, others };
   });
   if (!marked) return { leftRunning: [] };
-  const { current: record, netns, endpoint } = marked;
+  const { current: record, netns, endpoint, others } = marked;
   // The file, and the names in the resolver, go while the rest does (the names before the address is released).
   const resolvConfGone = attemptPart(failures, `resolv.conf of "${id}"`, () => removeContainerResolvConf(record));
   const namesGone = endpoint && removeNamesPart(endpoint, failures);
@@ -381,13 +384,19 @@ export async function teardownContainer(id: string, options: ContainerTeardownOp
     await Promise.all([resolvConfGone, namesGone]);
     throw teardownIncomplete(`"${id}"`, failures);
   }
-  if (endpoint) {
+  if (endpoint || others.length) {
     await store.locked(async () => {
+      const keepLinks = netns !== undefined && leftRunning.length === 0;
+      for (const other of others) {
+        const stored = await store.read<EndpointRecord>('endpoints', endpointKey(other.network, other.netnsInode));
+        if (stored?.id === other.id) failures.push(...(await teardownEndpointLocked(stored, await store.read<NetworkRecord>('networks', stored.network), { keepLinks })));
+      }
+      if (!endpoint) return;
       // Still this one: the key holds the namespace's inode number, which the kernel reuses once it is freed.
       const stored = await store.read<EndpointRecord>('endpoints', record.endpoint as string);
       if (stored?.id !== endpoint.id) return void (await namesGone);
       const network = await store.read<NetworkRecord>('networks', stored.network);
-      failures.push(...(await teardownEndpointLocked(stored, network, { keepLinks: netns !== undefined && leftRunning.length === 0, namesGone })));
+      failures.push(...(await teardownEndpointLocked(stored, network, { keepLinks, namesGone })));
     });
   }
   await resolvConfGone;

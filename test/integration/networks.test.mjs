@@ -248,12 +248,12 @@ describe('bridge networks', () => {
       }
     });
 
-    it('connects a namespace to a second network, which leaves it the default routes of the first', async () => {
+    it('connects a namespace to a second network of lower gwPriority, which leaves it the default routes of the first', async () => {
       const first = await network({ ipv6: { subnet: 'fd00:90:3::/64' } });
       const second = await network({ ipv6: { subnet: 'fd00:90:4::/64' } });
       const [ns, peer] = [await namespace(), await namespace()];
       const epFirst = await first.connect(ns);
-      const epSecond = await second.connect(ns, { ifname: 'eth1' });
+      const epSecond = await second.connect(ns, { ifname: 'eth1', gwPriority: -1 });
       const epPeer = await second.connect(peer);
       const defaults = (family) => ipJson([family, 'route', 'show', 'default'], ns.name).map(({ gateway, dev }) => ({ gateway, dev }));
       expect(defaults('-4')).to.deep.equal([{ gateway: epFirst.gateway, dev: 'eth0' }]);
