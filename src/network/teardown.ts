@@ -38,11 +38,13 @@ export function removeNamesPart(record: EndpointRecord, failures: string[]): Pro
 /**
  * The endpoint's links in the host's namespace: its host end (unless the
  * namespace's deletion takes it), then its ifb. A default route it holds
- * goes to the namespace's next network first (default-route.ts).
+ * goes to the namespace's next network first (default-route.ts); if it
+ * could not, the veth stays, keeping the namespace its way out until a
+ * retry (or reconcile) hands the route over.
  */
 async function removeLinks(record: EndpointRecord, options: TeardownOptions, failures: string[]): Promise<boolean> {
-  if (!options.keepLinks) await attemptPart(failures, `default routes of ${record.hostIfname}`, () => handOverDefaultRoutes(record));
-  const hostEnd = options.keepLinks || (await attemptPart(failures, `host end ${record.hostIfname}`, () => removeHostEnd(record)));
+  const handedOver = options.keepLinks || (await attemptPart(failures, `default routes of ${record.hostIfname}`, () => handOverDefaultRoutes(record)));
+  const hostEnd = options.keepLinks || (handedOver && (await attemptPart(failures, `host end ${record.hostIfname}`, () => removeHostEnd(record))));
   return hostEnd && (await attemptPart(failures, `ifb ${record.bandwidth?.ifb}`, () => removeIfb(record)));
 }
 
