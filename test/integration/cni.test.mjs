@@ -309,6 +309,40 @@ describe('CNI plugin', () => {
     });
   });
 
+  it("two attachments of one container: the first gives the default routes (CNI has no gateway priority); DEL of it hands them to the other, whose CHECK passes", async () => {
+    const dir = pluginDir(inNode);
+    const runtime = new CniRuntime([dir], { ...nodeEnv });
+    // The second network's name sorts first: by Docker's rule it would win, and must not.
+    const [first, second] = [`z${uniqueName('cgw')}`, `a${uniqueName('cgw')}`];
+    const lists = {
+      [first]: { cniVersion: '1.1.0', name: first, plugins: [{ type: 'nsnet-cni', subnet: '10.179.1.0/24', ipv6Subnet: 'fd00:179:1::/64' }] },
+      [second]: { cniVersion: '1.1.0', name: second, plugins: [{ type: 'nsnet-cni', subnet: '10.179.2.0/24', ipv6Subnet: 'fd00:179:2::/64' }] },
+    };
+    const ns = await NetNamespace.create(uniqueName('cgw'));
+    const at = (ifname) => ({ containerId: 'gw', netns: ns.path, ifname });
+    const defaults = (family) => ipJson([`-${family}`, 'route', 'show', 'default'], ns.name).map(({ gateway, dev }) => ({ gateway, dev }));
+    try {
+      await runtime.addNetworkList(lists[first], at('eth0'));
+      const added = await runtime.addNetworkList(lists[second], at('eth1'));
+      // The result tells the runtime of a default route, as the reference plugin's does.
+      expect(added.routes).to.deep.equal([{ dst: '0.0.0.0/0' }, { dst: '::/0' }]);
+      expect(defaults(4)).to.deep.equal([{ gateway: '10.179.1.1', dev: 'eth0' }]);
+      expect(defaults(6)).to.deep.equal([{ gateway: 'fd00:179:1::1', dev: 'eth0' }]);
+      await runtime.checkNetworkList(lists[first], at('eth0'));
+      await runtime.checkNetworkList(lists[second], at('eth1'));
+      await runtime.delNetworkList(lists[first], at('eth0'));
+      expect(defaults(4)).to.deep.equal([{ gateway: '10.179.2.1', dev: 'eth1' }]);
+      expect(defaults(6)).to.deep.equal([{ gateway: 'fd00:179:2::1', dev: 'eth1' }]);
+      await runtime.checkNetworkList(lists[second], at('eth1'));
+      await runtime.delNetworkList(lists[second], at('eth1'));
+      expect(readdir(`${stateDir}/attachments`)).to.deep.equal([]);
+    } finally {
+      await ns.delete();
+      for (const name of [first, second]) await removeNetwork(name, { force: true });
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   describe('an ADD that died', () => {
     const network = uniqueName('cdied');
     const list = { cniVersion: '1.1.0', name: network, plugins: [{ type: 'nsnet-cni', subnet: '10.177.0.0/24' }] };
