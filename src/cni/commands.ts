@@ -4,6 +4,7 @@ import { resolveFirewall } from '../firewall/firewall';
 import { checkConnectInput, type ConnectInput } from '../network/connect-options';
 import { disconnect } from '../network/endpoint';
 import type { Endpoint } from '../network/endpoint-record';
+import { handOverDefaultRoutes } from '../network/default-route';
 import { removeHostEnd } from '../network/plumbing';
 import { Undo } from '../network/undo';
 import { BridgeNetwork, createBridgeNetwork } from '../network/network';
@@ -166,6 +167,8 @@ async function detach(record: AttachmentRecord, context: CniContext): Promise<vo
     // through an address that may be another container's next (its name, veth and the
     // endpoint's random id, is its own). Alongside the release: a link going down waits out
     // an RCU grace period (~1 ms), and a new ADD takes a static address in more than that.
+    // A veth whose removal waits still loses its routes as it goes down: a default route it gives goes to the next attachment first.
+    if (context.deferLinkRemoval) await unlessGone(() => handOverDefaultRoutes(endpoint));
     const cutOff = context.deferLinkRemoval ? unlessGone(() => NetNamespace.host().links.set(endpoint.hostIfname, { up: false })) : undefined;
     const [cut, disconnected] = await Promise.allSettled([cutOff, disconnect(endpoint, { keepLinks: context.deferLinkRemoval })]);
     if (disconnected.status === 'rejected') throw disconnected.reason;

@@ -309,9 +309,12 @@ describe('CNI plugin', () => {
     });
   });
 
-  it("two attachments of one container: the first gives the default routes (CNI has no gateway priority); DEL of it hands them to the other, whose CHECK passes", async () => {
-    const dir = pluginDir(inNode);
-    const runtime = new CniRuntime([dir], { ...nodeEnv });
+  for (const [via, target, env] of [
+    ['in node', inNode, () => nodeEnv],
+    ['through the service, which removes veths later', frontEnd, () => ({ ...nodeEnv, NSNET_CNI_SOCKET: socket })],
+  ]) it(`two attachments of one container (${via}): the first gives the default routes (CNI has no gateway priority); DEL of it hands them to the other, whose CHECK passes`, async () => {
+    const dir = pluginDir(target);
+    const runtime = new CniRuntime([dir], env());
     // The second network's name sorts first: by Docker's rule it would win, and must not.
     const [first, second] = [`z${uniqueName('cgw')}`, `a${uniqueName('cgw')}`];
     const lists = {
