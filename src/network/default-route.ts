@@ -59,11 +59,13 @@ export function gatewayEndpoints<T extends GatewayCandidate>(endpoints: readonly
  */
 export async function namespaceEndpoints(inode: number): Promise<EndpointRecord[]> {
   const store = currentStore();
-  const networks = await store.list('networks');
-  const records = await Promise.all(networks.map((network) => store.read('endpoints', endpointKey(network.name, inode))));
-  const present = records.filter((record): record is EndpointRecord => record !== undefined && record.status !== 'removing');
-  const alive = await Promise.all(present.map((record) => NetNamespace.exists(record.netnsPath, record.netnsInode)));
-  return present.filter((_, i) => alive[i]);
+  // By the networks' names alone: reading their records costs several times more than the few endpoint files.
+  const found: EndpointRecord[] = [];
+  for (const network of await store.names('networks')) {
+    const record = await store.read('endpoints', endpointKey(network, inode));
+    if (record && record.status !== 'removing' && (await NetNamespace.exists(record.netnsPath, record.netnsInode))) found.push(record);
+  }
+  return found;
 }
 
 /**

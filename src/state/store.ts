@@ -246,7 +246,8 @@ export class StateStore {
     this.checkedBytes.set(file, data);
   }
 
-  private async names(kind: RecordKind): Promise<string[]> {
+  /** The names of the records of a kind, without reading them. */
+  async names(kind: RecordKind): Promise<string[]> {
     this.init();
     const dir = path.join(this.dir, kind);
     const files = syncKernelCall(`state list ${dir}`, () => fs.readdirSync(dir));
