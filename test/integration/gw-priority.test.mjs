@@ -269,5 +269,14 @@ describe('several networks per namespace: default routes by gwPriority', functio
     const disconnected = await nsnet(['network', 'disconnect', b.name, ns.name]);
     expect(disconnected.code, disconnected.stderr).to.equal(0);
     expect(defaults(ns, 4)).to.deep.equal([{ gateway: a.gateway, dev: 'eth0' }]);
+    // nsnet run --gw-priority: the container's endpoint has it; a bad one is a setup that failed (125).
+    const refused = await nsnet(['run', '--network', a.name, '--gw-priority', '1.5', '--', 'true']);
+    expect(refused.code).to.equal(125);
+    expect(refused.stderr).to.match(/^nsnet: INVALID_ARGUMENT: gwPriority must be an integer/);
+    const id = uniqueName('gwr');
+    const run = await nsnet(['run', '--name', id, '--network', a.name, '--gw-priority', '-3', '--', process.execPath, bin, 'ps', '--json']);
+    expect(run.code, run.stderr).to.equal(0);
+    const listed = JSON.parse(run.stdout).containers.find((container) => container.id === id);
+    expect(listed.endpoint.gwPriority, run.stdout).to.equal(-3);
   });
 });
