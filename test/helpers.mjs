@@ -24,6 +24,11 @@ export function ipJson(args, netns) {
   return out.trim() ? JSON.parse(out) : [];
 }
 
+/** The default routes of IP `family` (4 or 6) in `netns` (a name), as `{ gateway, dev }`, as iproute2 reads them. */
+export function defaultRoutes(netns, family) {
+  return ipJson([`-${family}`, 'route', 'show', 'default'], netns).map(({ gateway, dev }) => ({ gateway, dev }));
+}
+
 /** Names of links present now that were not in `before` (a Set of names). */
 export function newLinks(before, netns) {
   return ipJson(['link'], netns).map((link) => link.ifname).filter((name) => !before.has(name));

@@ -13,7 +13,7 @@ import { attachmentSweep } from '../../dist/cni/attachments.js';
 import { NetNamespace, reconcile as reconcileLibrary, removeNetwork } from '../../dist/index.js';
 import { CniPluginError, CniRuntime } from '../cni-runtime.mjs';
 import { startCniService } from '../cni-service.mjs';
-import { eventually, ip, ipJson, ipLink, linkNames, newLinks, publishedAnyPorts, startTcpServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
+import { defaultRoutes, eventually, ip, ipJson, ipLink, linkNames, newLinks, publishedAnyPorts, startTcpServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
 
 // As `nsnet reconcile` runs it: with the CNI plugin's sweep of its attachments.
 const reconcile = () => reconcileLibrary({ sweeps: [attachmentSweep] });
@@ -323,7 +323,7 @@ describe('CNI plugin', () => {
     };
     const ns = await NetNamespace.create(uniqueName('cgw'));
     const at = (ifname) => ({ containerId: 'gw', netns: ns.path, ifname });
-    const defaults = (family) => ipJson([`-${family}`, 'route', 'show', 'default'], ns.name).map(({ gateway, dev }) => ({ gateway, dev }));
+    const defaults = (family) => defaultRoutes(ns.name, family);
     try {
       await runtime.addNetworkList(lists[first], at('eth0'));
       const added = await runtime.addNetworkList(lists[second], at('eth1'));

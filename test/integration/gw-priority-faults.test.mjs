@@ -9,15 +9,13 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 
 import { createBridgeNetwork, getNetwork, NetNamespace, reconcile, removeNetwork } from '../../dist/index.js';
-import { createWan, ipJson, linkNames, runWithFault, stateRecords, startWhoAmIServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
+import { createWan, defaultRoutes, linkNames, runWithFault, stateRecords, startWhoAmIServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
 
 const WORKER = join(process.cwd(), 'test/integration/workers/fault-operation.mjs');
 const MAX_STEPS = 40;
 const HOST = '198.18.8.1';
 const WAN = '198.18.8.2';
 const WHOAMI = 9108;
-
-const defaults = (netns, family) => ipJson([`-${family}`, 'route', 'show', 'default'], netns).map(({ gateway, dev }) => ({ gateway, dev }));
 
 describe('several networks per namespace: faults at every step of moving the default routes', function () {
   this.timeout(300000);
@@ -45,8 +43,8 @@ describe('several networks per namespace: faults at every step of moving the def
 
   /** The routes via `net`'s gateways on `dev`, both families, and traffic out (masqueraded: the wan sees the host). */
   async function expectRoutesVia(netns, net, dev) {
-    expect(defaults(netns, 4), 'IPv4 default route').to.deep.equal([{ gateway: net.gateway, dev }]);
-    expect(defaults(netns, 6), 'IPv6 default route').to.deep.equal([{ gateway: net.ipv6.gateway, dev }]);
+    expect(defaultRoutes(netns, 4), 'IPv4 default route').to.deep.equal([{ gateway: net.gateway, dev }]);
+    expect(defaultRoutes(netns, 6), 'IPv6 default route').to.deep.equal([{ gateway: net.ipv6.gateway, dev }]);
     expect(await tcpRequest(await NetNamespace.open(netns), WAN, WHOAMI, '')).to.equal(HOST);
   }
 
@@ -100,7 +98,7 @@ describe('several networks per namespace: faults at every step of moving the def
     it(`disconnect of the network that gives the routes: ${mode} at every step, then reconcile and disconnect again, leaves them with the other`, async () => {
       const steps = await walk('disconnect', mode, async (netns, run, context) => {
         // A step that failed or a process killed left a route out all the same, through either network.
-        const routes = defaults(netns, 4);
+        const routes = defaultRoutes(netns, 4);
         expect(routes, context).to.have.lengthOf(1);
         expect((await reconcile()).failures, context).to.deep.equal([]);
         await (await getNetwork(high.name)).disconnect(netns);

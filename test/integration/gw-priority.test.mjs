@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 
 import { createBridgeNetwork, NetNamespace, reconcile, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
-import { createWan, expectReject, ip, ipJson, linkNames, stateRecords, startWhoAmIServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
+import { createWan, defaultRoutes, expectReject, ip, linkNames, stateRecords, startWhoAmIServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
 
 const HOST = '198.18.7.1';
 const WAN = '198.18.7.2';
@@ -25,8 +25,7 @@ function nsnet(args) {
   });
 }
 
-/** The default routes of a family in `ns`, as iproute2 reads them. */
-const defaults = (ns, family) => ipJson([`-${family}`, 'route', 'show', 'default'], ns.name).map(({ gateway, dev }) => ({ gateway, dev }));
+const defaults = (ns, family) => defaultRoutes(ns.name, family);
 
 describe('several networks per namespace: default routes by gwPriority', function () {
   this.timeout(60000);
