@@ -42,7 +42,8 @@ export interface ReconcileReport {
    * the endpoint (its container) and what was done: a bridge made again, its
    * MTU, sysctls, gateway addresses, up; a host veth back on its bridge,
    * hairpin, up, or the veth pair made again in the endpoint's namespace;
-   * a bandwidth limit's qdiscs, filter or ifb.
+   * a bandwidth limit's qdiscs, filter or ifb; the missing default route of
+   * a namespace on several networks.
    */
   repaired: string[];
   /** Warm pool namespaces of processes that died (their paths), removed with their veths. */

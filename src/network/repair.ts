@@ -2,7 +2,8 @@
  * The repairs of reconcile(): what an outside change took from a network's
  * bridge (the bridge itself, its MTU, sysctls, gateway addresses, up) or
  * from a ready endpoint's host end (on the bridge, hairpin, up; the veth
- * pair itself, made again in its namespace), put back as the records say.
+ * pair itself, made again in its namespace), and the default route of a
+ * namespace on several networks, put back as the records say.
  * Run under the state lock; an endpoint still being connected or torn down
  * is left alone. Each repair is reported, one line each, naming what it
  * repaired; what fails is reported and the rest goes on.
