@@ -64,8 +64,8 @@ export function networkCommand(): Command {
         networks.map((net, i) => [
           net.name,
           net.bridge,
-          net.subnet,
-          net.internal ? '-' : net.gateway,
+          net.subnet ?? '-',
+          net.internal || net.gateway === undefined ? '-' : net.gateway,
           net.ipv6?.subnet ?? '-',
           net.activeFirewall,
           String(counts[i]),
