@@ -55,7 +55,7 @@ export const EndpointRecordSchema = v.pipe(jsonObject({
   status: v.picklist(['creating', 'ready', 'removing']),
   pid: Integer,
   created: v.string(),
-}), v.check((record) => record.ipv4 !== undefined || record.ipv6 !== undefined, 'an endpoint has an ipv4 address, an ipv6 one or both'));
+}), v.check((record) => record.ipv4 !== undefined || record.ipv6 !== undefined, 'an endpoint with an ipv4 address, an ipv6 one or both'));
 export type EndpointRecord = v.InferOutput<typeof EndpointRecordSchema>;
 
 /** Endpoint records are keyed by network and namespace: one endpoint per pair. */

@@ -79,7 +79,7 @@ export const NetworkRecordSchema = v.pipe(jsonObject({
   /** Containers resolve each other's names; absent in records older than resolution: see resolvesNames. */
   dns: v.optional(v.boolean()),
   created: v.string(),
-}), v.check((record) => (record.subnet !== undefined && record.gateway !== undefined) || record.ipv6 !== undefined, 'a network has an IPv4 subnet and gateway, an ipv6 one or both'));
+}), v.check((record) => (record.subnet !== undefined && record.gateway !== undefined) || record.ipv6 !== undefined, 'a network with an IPv4 subnet and gateway, an ipv6 one or both'));
 export type NetworkRecord = v.InferOutput<typeof NetworkRecordSchema>;
 
 /** The default network, `bridge`, has no name resolution (as Docker's); a user network made now has it unless made with `dns: false`. */

@@ -126,7 +126,7 @@ describe('state records', () => {
     const cases = [
       ['{"id": "e1", ', 'not valid JSON'],
       [JSON.stringify(missing), 'mac'],
-      [JSON.stringify(noAddress), 'an ipv4 address, an ipv6 one or both'],
+      [JSON.stringify(noAddress), 'an endpoint with an ipv4 address, an ipv6 one or both'],
       [JSON.stringify({ ...record, netnsInode: 'many' }), 'netnsInode'],
       [JSON.stringify({ ...record, ports: [{ ...record.ports[0], protocol: 'gre' }] }), 'ports[0].protocol'],
       [JSON.stringify({ ...record, version: 2 }), 'format 2'],
