@@ -1,0 +1,213 @@
+// Docker 28's gateway modes with real traffic, on both firewall backends. A
+// `wan` namespace stands for the outside (host 203.0.113.1 on gwm0, wan
+// 203.0.113.2, and 2001:db8:203::/64) and knows its way to the container
+// subnets only through the host, so that it can try a container's own
+// address; a `vpn` namespace comes in on gwt0, a trusted host interface.
+import { execFileSync } from 'node:child_process';
+
+import { expect } from 'chai';
+
+import { createBridgeNetwork, getNetwork, listNetworks, reconcile, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
+import { createWan, expectReject, fails, ipJson, startTcpServer, startWhoAmIServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
+
+const HOST = '203.0.113.1';
+const WAN = '203.0.113.2';
+const HOST6 = '2001:db8:203::1';
+const WAN6 = '2001:db8:203::2';
+const VPN_HOST = '192.0.2.1';
+const VPN = '192.0.2.2';
+
+const saveLines = (version, table) =>
+  execFileSync(version === 4 ? 'iptables-save' : 'ip6tables-save', ['-t', table], { encoding: 'utf8' }).split('\n');
+const nftSets = () => JSON.parse(execFileSync('nft', ['-j', 'list', 'table', 'inet', 'nsnet'], { encoding: 'utf8' })).nftables;
+/** The elements of one of nsnet's nftables sets, as nft lists them. */
+function elementsOf(name) {
+  const entry = nftSets().find((e) => (e.map ?? e.set)?.name === name);
+  return (entry?.map ?? entry?.set)?.elem ?? [];
+}
+
+/** How each backend shows what a network's firewall entries are, in one string each. */
+const BACKENDS = {
+  nftables: {
+    flush: () => execFileSync('nft', ['flush', 'ruleset']),
+    /** Entries that name this address. */
+    entriesOf: (address) => JSON.stringify(nftSets().filter((e) => e.set ?? e.map)).split(address).length - 1,
+  },
+  iptables: {
+    flush: () => {
+      for (const table of ['nat', 'filter', 'raw']) execFileSync('iptables', ['-t', table, '-F']);
+      for (const table of ['nat', 'filter']) execFileSync('ip6tables', ['-t', table, '-F']);
+    },
+    entriesOf: (address) => [4, 6].flatMap((v) => ['nat', 'filter'].flatMap((t) => saveLines(v, t))).filter((l) => l.includes(address)).length,
+  },
+};
+
+for (const [index, [backend, view]] of Object.entries(BACKENDS).entries()) describe(`${backend} firewall: gateway modes, trusted interfaces, IPv6-only networks`, function () {
+  this.timeout(120000);
+  let wan;
+  let vpn;
+  const ids = [];
+  const networks = [];
+  const servers = [];
+  const c = {};
+  const subnet = (n) => `10.${170 + n}.${index}.0/24`;
+  const subnet6 = (n) => `fd00:${170 + n}:${index}::/64`;
+
+  async function container(key, network, options = {}) {
+    const id = uniqueName(key);
+    ids.push(id);
+    c[key] = await setupContainer(id, { network, ...options });
+    return c[key];
+  }
+  async function network(options) {
+    const name = uniqueName('gw');
+    networks.push(name);
+    await createBridgeNetwork({ name, firewall: backend, ...options });
+    return name;
+  }
+  /** What the whoami server in wan sees as the address of a connection from `key`. */
+  const seenFrom = (key, address = WAN) => tcpRequest(c[key].netns, address, 9000, '');
+
+  before(async () => {
+    wan = await createWan('gwm0', { host: HOST, wan: WAN, host6: HOST6, wan6: WAN6 });
+    vpn = await createWan('gwt0', { host: VPN_HOST, wan: VPN });
+    const nat = await network({ subnet: subnet(0), trustedHostInterfaces: ['gwt0'] });
+    const unprotected = await network({ subnet: subnet(1), gatewayMode: 'nat-unprotected' });
+    const routed = await network({ subnet: subnet(2), ipv6: { subnet: subnet6(2) }, gatewayMode: 'routed' });
+    const mixed = await network({ subnet: subnet(3), ipv6: { subnet: subnet6(3) }, gatewayMode: { ipv6: 'routed' } });
+    const v6only = await network({ ipv4: false, ipv6: { subnet: subnet6(4) } });
+    await container('n1', nat, { publish: ['8080:80'] });
+    await container('u1', unprotected, { publish: ['8081:80'] });
+    await container('r1', routed, { publish: ['8082:80', '[::]:8083:80'] });
+    await container('m1', mixed, { publish: ['8084:80', '[::]:8085:80'] });
+    await container('s1', v6only, { publish: ['8086:80'] });
+    await container('s2', v6only);
+    for (const n of [0, 1, 2, 3]) await wan.netns.routes.add({ dst: subnet(n), gateway: HOST });
+    for (const n of [2, 3, 4]) await wan.netns.routes.add({ dst: subnet6(n), gateway: HOST6 });
+    await vpn.netns.routes.add({ dst: subnet(0), gateway: VPN_HOST });
+    for (const key of ['n1', 'u1', 'r1', 'm1', 's1']) {
+      servers.push(await startTcpServer(c[key].netns, 80, key), await startTcpServer(c[key].netns, 81, `${key}-81`));
+    }
+    servers.push(await startWhoAmIServer(wan.netns, 9000));
+  });
+
+  after(async () => {
+    for (const server of servers) await stop(server);
+    for (const id of ids.reverse()) await teardownContainer(id);
+    for (const name of networks) await removeNetwork(name);
+    await wan.remove();
+    await vpn.remove();
+  });
+
+  it('nat: published ports through the host only; no direct access; masqueraded out', async () => {
+    expect(await tcpRequest(wan.netns, HOST, 8080, 'dnat')).to.equal('n1:dnat');
+    await fails(tcpRequest(wan.netns, c.n1.endpoint.ipv4, 80, 'direct', 1000));
+    await fails(tcpRequest(wan.netns, c.n1.endpoint.ipv4, 81, 'direct', 1000));
+    expect(await seenFrom('n1')).to.equal(HOST);
+  });
+
+  it('trusted host interface: its packets reach published ports by the container address, not unpublished ones', async () => {
+    expect(await tcpRequest(vpn.netns, c.n1.endpoint.ipv4, 80, 'trusted')).to.equal('n1:trusted');
+    await fails(tcpRequest(vpn.netns, c.n1.endpoint.ipv4, 81, 'unpublished', 1000));
+    // The same port from an interface not trusted stays refused (the test above).
+    await fails(tcpRequest(wan.netns, c.n1.endpoint.ipv4, 80, 'untrusted', 1000));
+  });
+
+  it('nat-unprotected: any port of the container by its address, and the published one through the host', async () => {
+    expect(await tcpRequest(wan.netns, HOST, 8081, 'dnat')).to.equal('u1:dnat');
+    expect(await tcpRequest(wan.netns, c.u1.endpoint.ipv4, 80, 'direct')).to.equal('u1:direct');
+    expect(await tcpRequest(wan.netns, c.u1.endpoint.ipv4, 81, 'unpublished')).to.equal('u1-81:unpublished');
+    expect(await seenFrom('u1')).to.equal(HOST);
+  });
+
+  it('routed: published ports by the container address (both families), unpublished ones filtered, no DNAT, no masquerade', async () => {
+    const { ipv4, ipv6 } = c.r1.endpoint;
+    expect(await tcpRequest(wan.netns, ipv4, 80, 'routed')).to.equal('r1:routed');
+    expect(await tcpRequest(wan.netns, ipv6, 80, 'routed6')).to.equal('r1:routed6');
+    await fails(tcpRequest(wan.netns, ipv4, 81, 'unpublished', 1000));
+    await fails(tcpRequest(wan.netns, ipv6, 81, 'unpublished', 1000));
+    await fails(tcpRequest(wan.netns, HOST, 8082, 'no dnat', 1000));
+    await fails(tcpRequest(wan.netns, HOST6, 8083, 'no dnat', 1000));
+    expect(await seenFrom('r1')).to.equal(ipv4);
+    expect(await seenFrom('r1', WAN6)).to.equal(ipv6);
+  });
+
+  it('per family: IPv4 nat and IPv6 routed on one network', async () => {
+    const { ipv4, ipv6 } = c.m1.endpoint;
+    expect(await tcpRequest(wan.netns, HOST, 8084, 'dnat')).to.equal('m1:dnat');
+    await fails(tcpRequest(wan.netns, ipv4, 80, 'direct', 1000));
+    expect(await tcpRequest(wan.netns, ipv6, 80, 'routed6')).to.equal('m1:routed6');
+    await fails(tcpRequest(wan.netns, ipv6, 81, 'unpublished', 1000));
+    expect(await seenFrom('m1')).to.equal(HOST);
+    expect(await seenFrom('m1', WAN6)).to.equal(ipv6);
+  });
+
+  it('routed: reconcile after an outside flush puts the direct access back, and the filter', async () => {
+    view.flush();
+    await reconcile();
+    expect(await tcpRequest(wan.netns, c.r1.endpoint.ipv4, 80, 'again')).to.equal('r1:again');
+    await fails(tcpRequest(wan.netns, c.r1.endpoint.ipv4, 81, 'still filtered', 1000));
+    expect(await tcpRequest(vpn.netns, c.n1.endpoint.ipv4, 80, 'trusted again')).to.equal('n1:trusted again');
+    await fails(tcpRequest(wan.netns, c.n1.endpoint.ipv4, 80, 'still untrusted', 1000));
+  });
+
+  it('IPv6-only: endpoints with no IPv4 address or route, talking over IPv6, published on IPv6', async () => {
+    const { s1, s2 } = c;
+    expect(s1.endpoint.ipv4).to.equal(undefined);
+    expect(s1.endpoint.ipv6).to.match(/^fd00:174:/);
+    const v4 = ipJson(['-4', 'address', 'show', 'dev', 'eth0'], s1.netns.name);
+    expect(v4.flatMap((l) => l.addr_info ?? [])).to.deep.equal([]);
+    expect(ipJson(['-4', 'route', 'show'], s1.netns.name)).to.deep.equal([]);
+    expect(ipJson(['-6', 'route', 'show', 'default'], s1.netns.name)).to.have.length(1);
+    expect(await tcpRequest(s2.netns, s1.endpoint.ipv6, 80, 'v6 only')).to.equal('s1:v6 only');
+    expect(s1.endpoint.ports).to.deep.equal([{ hostIp: '::', hostPort: 8086, containerPort: 80, protocol: 'tcp' }]);
+    expect(await tcpRequest(wan.netns, HOST6, 8086, 'published')).to.equal('s1:published');
+    expect(await seenFrom('s2', WAN6)).to.equal(HOST6);
+    const net = await getNetwork(s1.endpoint.network);
+    expect(net.subnet).to.equal(undefined);
+    expect(net.options).to.not.have.any.keys('subnet', 'gateway');
+    // Nothing of IPv4 for it in the firewall: its entries name only its IPv6 addresses.
+    expect(view.entriesOf(`10.174.${index}.`)).to.equal(0);
+    expect((await listNetworks()).map((n) => n.name)).to.include(net.name);
+  });
+
+  it('IPv6-only: refuses an IPv4 address, an IPv4 published port, an IPv4 subnet, and no ipv6', async () => {
+    const net = c.s1.endpoint.network;
+    await expectReject(setupContainer(uniqueName('x'), { network: net, ip: '10.174.0.9' }), 'NsnetError', 'INVALID_ARGUMENT');
+    await expectReject(setupContainer(uniqueName('x'), { network: net, publish: ['0.0.0.0:8087:80'] }), 'NsnetError', 'INVALID_PUBLISH');
+    await expectReject(createBridgeNetwork({ name: uniqueName('x'), ipv4: false }), 'NsnetError', 'INVALID_ARGUMENT');
+    await expectReject(createBridgeNetwork({ name: uniqueName('x'), ipv4: false, subnet: '10.175.0.0/24', ipv6: { subnet: 'fd00:175::/64' } }), 'NsnetError', 'INVALID_ARGUMENT');
+    await expectReject(createBridgeNetwork({ name: uniqueName('x'), ipv4: false, ipv6: { subnet: 'fd00:175::/64' }, dns: true }), 'NsnetError', 'INVALID_ARGUMENT');
+  });
+
+  it('isolated: refused without internal (nothing made); with it, no address on the bridge and containers on it talk', async () => {
+    const name = uniqueName('iso');
+    const before = (await listNetworks()).length;
+    const error = await expectReject(createBridgeNetwork({ name, firewall: backend, gatewayMode: 'isolated' }), 'NsnetError', 'INVALID_ARGUMENT');
+    expect(error.message).to.include('internal');
+    expect((await listNetworks()).length).to.equal(before);
+    await expectReject(createBridgeNetwork({ name, firewall: backend, gatewayMode: 'isolated', internal: true, dns: true }), 'NsnetError', 'INVALID_ARGUMENT');
+    networks.push(name);
+    const net = await createBridgeNetwork({ name, firewall: backend, subnet: subnet(5), ipv6: { subnet: subnet6(5) }, gatewayMode: 'isolated', internal: true });
+    expect(ipJson(['address', 'show', 'dev', net.bridge]).flatMap((l) => l.addr_info ?? []).filter((a) => a.scope === 'global')).to.deep.equal([]);
+    const i1 = await container('i1', name);
+    const i2 = await container('i2', name);
+    expect(i1.endpoint.gateway).to.equal(undefined);
+    servers.push(await startTcpServer(i1.netns, 80, 'i1'));
+    expect(await tcpRequest(i2.netns, i1.endpoint.ipv4, 80, 'inside')).to.equal('i1:inside');
+    expect(await tcpRequest(i2.netns, i1.endpoint.ipv6, 80, 'inside6')).to.equal('i1:inside6');
+  });
+
+  it('a network made again with another gateway mode, trusted interfaces or family is NETWORK_CONFLICT; the same is found', async () => {
+    const name = c.r1.endpoint.network;
+    const same = { name, firewall: backend, subnet: subnet(2), ipv6: { subnet: subnet6(2) } };
+    expect((await createBridgeNetwork({ ...same, gatewayMode: { ipv4: 'routed', ipv6: 'routed' } })).name).to.equal(name);
+    const conflict = await expectReject(createBridgeNetwork({ ...same, gatewayMode: 'nat' }), 'NsnetError', 'NETWORK_CONFLICT');
+    expect(conflict.details.differing).to.deep.equal(['gatewayMode']);
+    const trusted = await expectReject(createBridgeNetwork({ ...same, gatewayMode: 'routed', trustedHostInterfaces: ['gwt0'] }), 'NsnetError', 'NETWORK_CONFLICT');
+    expect(trusted.details.differing).to.deep.equal(['trustedHostInterfaces']);
+    const v6 = c.s1.endpoint.network;
+    const family = await expectReject(createBridgeNetwork({ name: v6, firewall: backend, ipv6: { subnet: subnet6(4) } }), 'NsnetError', 'NETWORK_CONFLICT');
+    expect(family.details.differing).to.include('ipv4');
+  });
+});
