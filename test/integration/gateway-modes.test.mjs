@@ -17,6 +17,26 @@ const WAN6 = '2001:db8:203::2';
 const VPN_HOST = '192.0.2.1';
 const VPN = '192.0.2.2';
 
+/** An ICMP echo from `ns` to an IPv4 address: whether a reply came within a second (there is no ping in the sandbox). */
+const PING = `
+import select, socket, struct, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+def checksum(b):
+    total = sum(struct.unpack('!%dH' % (len(b) // 2), b))
+    total = (total >> 16) + (total & 0xffff)
+    return ~(total + (total >> 16)) & 0xffff
+echo = struct.pack('!BBHHH', 8, 0, 0, 0x6e73, 1) + b'nsnet!'
+echo = echo[:2] + struct.pack('!H', checksum(echo)) + echo[4:]
+s.sendto(echo, (sys.argv[1], 0))
+end = time.time() + 1
+while time.time() < end:
+    if not select.select([s], [], [], max(0, end - time.time()))[0]: break
+    data, peer = s.recvfrom(1500)
+    if peer[0] == sys.argv[1] and data[(data[0] & 15) * 4] == 0: sys.exit(0)
+sys.exit(1)
+`;
+const pings = async (ns, address) => (await ns.exec('python3', ['-c', PING, address])).code === 0;
+
 const saveLines = (version, table) =>
   execFileSync(version === 4 ? 'iptables-save' : 'ip6tables-save', ['-t', table], { encoding: 'utf8' }).split('\n');
 const nftSets = () => JSON.parse(execFileSync('nft', ['-j', 'list', 'table', 'inet', 'nsnet'], { encoding: 'utf8' })).nftables;
@@ -50,8 +70,8 @@ for (const [index, [backend, view]] of Object.entries(BACKENDS).entries()) descr
   const networks = [];
   const servers = [];
   const c = {};
-  const subnet = (n) => `10.${170 + n}.${index}.0/24`;
-  const subnet6 = (n) => `fd00:${170 + n}:${index}::/64`;
+  const subnet = (n) => `10.${220 + n}.${index}.0/24`;
+  const subnet6 = (n) => `fd00:${220 + n}:${index}::/64`;
 
   async function container(key, network, options = {}) {
     const id = uniqueName(key);
@@ -132,6 +152,11 @@ for (const [index, [backend, view]] of Object.entries(BACKENDS).entries()) descr
     expect(await seenFrom('r1', WAN6)).to.equal(ipv6);
   });
 
+  it('routed lets ICMP in, as Docker; nat does not', async () => {
+    expect(await pings(wan.netns, c.r1.endpoint.ipv4)).to.equal(true);
+    expect(await pings(wan.netns, c.n1.endpoint.ipv4)).to.equal(false);
+  });
+
   it('per family: IPv4 nat and IPv6 routed on one network', async () => {
     const { ipv4, ipv6 } = c.m1.endpoint;
     expect(await tcpRequest(wan.netns, HOST, 8084, 'dnat')).to.equal('m1:dnat');
@@ -154,7 +179,7 @@ for (const [index, [backend, view]] of Object.entries(BACKENDS).entries()) descr
   it('IPv6-only: endpoints with no IPv4 address or route, talking over IPv6, published on IPv6', async () => {
     const { s1, s2 } = c;
     expect(s1.endpoint.ipv4).to.equal(undefined);
-    expect(s1.endpoint.ipv6).to.match(/^fd00:174:/);
+    expect(s1.endpoint.ipv6).to.match(/^fd00:224:/);
     const v4 = ipJson(['-4', 'address', 'show', 'dev', 'eth0'], s1.netns.name);
     expect(v4.flatMap((l) => l.addr_info ?? [])).to.deep.equal([]);
     expect(ipJson(['-4', 'route', 'show'], s1.netns.name)).to.deep.equal([]);
@@ -167,17 +192,18 @@ for (const [index, [backend, view]] of Object.entries(BACKENDS).entries()) descr
     expect(net.subnet).to.equal(undefined);
     expect(net.options).to.not.have.any.keys('subnet', 'gateway');
     // Nothing of IPv4 for it in the firewall: its entries name only its IPv6 addresses.
-    expect(view.entriesOf(`10.174.${index}.`)).to.equal(0);
+    expect(view.entriesOf(`10.224.${index}.`)).to.equal(0);
+    expect(view.entriesOf(s1.endpoint.ipv6)).to.be.above(0);
     expect((await listNetworks()).map((n) => n.name)).to.include(net.name);
   });
 
   it('IPv6-only: refuses an IPv4 address, an IPv4 published port, an IPv4 subnet, and no ipv6', async () => {
     const net = c.s1.endpoint.network;
-    await expectReject(setupContainer(uniqueName('x'), { network: net, ip: '10.174.0.9' }), 'NsnetError', 'INVALID_ARGUMENT');
+    await expectReject(setupContainer(uniqueName('x'), { network: net, ip: '10.224.0.9' }), 'NsnetError', 'INVALID_ARGUMENT');
     await expectReject(setupContainer(uniqueName('x'), { network: net, publish: ['0.0.0.0:8087:80'] }), 'NsnetError', 'INVALID_PUBLISH');
     await expectReject(createBridgeNetwork({ name: uniqueName('x'), ipv4: false }), 'NsnetError', 'INVALID_ARGUMENT');
-    await expectReject(createBridgeNetwork({ name: uniqueName('x'), ipv4: false, subnet: '10.175.0.0/24', ipv6: { subnet: 'fd00:175::/64' } }), 'NsnetError', 'INVALID_ARGUMENT');
-    await expectReject(createBridgeNetwork({ name: uniqueName('x'), ipv4: false, ipv6: { subnet: 'fd00:175::/64' }, dns: true }), 'NsnetError', 'INVALID_ARGUMENT');
+    await expectReject(createBridgeNetwork({ name: uniqueName('x'), ipv4: false, subnet: '10.225.9.0/24', ipv6: { subnet: 'fd00:225:9::/64' } }), 'NsnetError', 'INVALID_ARGUMENT');
+    await expectReject(createBridgeNetwork({ name: uniqueName('x'), ipv4: false, ipv6: { subnet: 'fd00:225:9::/64' }, dns: true }), 'NsnetError', 'INVALID_ARGUMENT');
   });
 
   it('isolated: refused without internal (nothing made); with it, no address on the bridge and containers on it talk', async () => {

@@ -77,6 +77,8 @@ export function networkRules(network: NetworkRecord, version: IpVersion): Rule[]
   // nat-unprotected: any port, by the container's own address (routed and
   // trusted interfaces: the endpoints' published ports, endpointRules).
   if (unprotectedFamily(network, version)) into(`-o ${br} -j ACCEPT`);
+  // routed: ICMP, all of it, as Docker.
+  if (routedFamily(network, version)) into(`-o ${br} -p ${version === 4 ? 'icmp' : 'ipv6-icmp'} -j ACCEPT`);
   into(`-o ${br} -j DROP`);
   rules.push({ table: 'filter', chain: 'NSNET-OUTOF', spec: `-i ${br} -j ${network.internal ? 'DROP' : 'ACCEPT'} ${tag}` });
   if (network.internal) rules.push(...internalToHost(network, version, tag));

@@ -140,9 +140,11 @@ ${declarations('inet')}
     # nat-unprotected: any port.
     meta nfproto ipv4 oifname @unprotected4_bridges accept
     meta nfproto ipv6 oifname @unprotected6_bridges accept
-    # routed: published ports, from anywhere.
+    # routed: published ports from anywhere, and ICMP (all of it, as Docker).
     oifname @routed4_bridges ip daddr . meta l4proto . th dport @exposed4 accept
     oifname @routed6_bridges ip6 daddr . meta l4proto . th dport @exposed6 accept
+    oifname @routed4_bridges meta l4proto icmp accept
+    oifname @routed6_bridges meta l4proto ipv6-icmp accept
     # Trusted host interfaces: published ports, from those interfaces.
     iifname . oifname @trusted_pairs ip daddr . meta l4proto . th dport @exposed4 accept
     iifname . oifname @trusted_pairs ip6 daddr . meta l4proto . th dport @exposed6 accept
