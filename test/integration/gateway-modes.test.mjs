@@ -4,6 +4,7 @@
 // subnets only through the host, so that it can try a container's own
 // address; a `vpn` namespace comes in on gwt0, a trusted host interface.
 import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 
 import { expect } from 'chai';
 
@@ -235,5 +236,39 @@ for (const [index, [backend, view]] of Object.entries(BACKENDS).entries()) descr
     const v6 = c.s1.endpoint.network;
     const family = await expectReject(createBridgeNetwork({ name: v6, firewall: backend, ipv6: { subnet: subnet6(4) } }), 'NsnetError', 'NETWORK_CONFLICT');
     expect(family.details.differing).to.include('ipv4');
+  });
+});
+
+describe('nsnet network create: gateway modes, trusted interfaces, --ipv4=false', function () {
+  this.timeout(60000);
+  const bin = fileURLToPath(new URL('../../bin/nsnet.js', import.meta.url));
+  const nsnet = (...args) => execFileSync(process.execPath, [bin, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+  it("takes Docker's -o keys and the flags, and inspect shows them; --ipv4=false makes an IPv6-only network", async () => {
+    const routed = uniqueName('cligw');
+    const v6 = uniqueName('cliv6');
+    try {
+      nsnet('network', 'create', routed, '--subnet', '10.229.0.0/24', '--ipv6-subnet', 'fd00:229::/64', '-o', 'com.docker.network.bridge.gateway_mode_ipv4=routed', '--gateway-mode-ipv6', 'nat-unprotected', '--trusted-host-interface', 'wg0', '--trusted-host-interface', 'vxlan.1');
+      const [shown] = JSON.parse(nsnet('network', 'inspect', routed, '--json'));
+      expect(shown.gatewayMode).to.deep.equal({ ipv4: 'routed', ipv6: 'nat-unprotected' });
+      expect(shown.trustedHostInterfaces).to.deep.equal(['wg0', 'vxlan.1']);
+      expect(nsnet('network', 'inspect', routed)).to.include('gatewayMode:\n  ipv4: routed\n  ipv6: nat-unprotected');
+      nsnet('network', 'create', v6, '--ipv4=false', '--ipv6-subnet', 'fd00:230::/64');
+      const [shown6] = JSON.parse(nsnet('network', 'inspect', v6, '--json'));
+      expect(shown6).to.not.have.property('subnet');
+      expect(shown6).to.include({ hostIp: '::', dns: false });
+      expect(nsnet('network', 'ls').split('\n').find((line) => line.startsWith(`${v6} `))).to.match(/ - +- +fd00:230::\/64 /);
+      expect(nsnet('network', 'create', v6, '--no-ipv4', '--ipv6-subnet', 'fd00:230::/64').trim()).to.equal(v6);
+      const refused = (() => {
+        try {
+          nsnet('network', 'create', uniqueName('x'), '--gateway-mode', 'isolated');
+        } catch (error) {
+          return error.stderr;
+        }
+      })();
+      expect(refused).to.match(/INVALID_ARGUMENT: gateway mode isolated .* internal/);
+    } finally {
+      for (const name of [routed, v6]) await removeNetwork(name).catch(() => undefined);
+    }
   });
 });

@@ -3,6 +3,8 @@
 import { expect } from 'chai';
 
 import { applyDriverOpts, applyGatewayFlags } from '../../dist/cli/commands/network-driver-opts.js';
+import { readConfig } from '../../dist/cni/config.js';
+import { addResult } from '../../dist/cni/result.js';
 import { endpointRules, networkRules } from '../../dist/firewall/iptables/rules.js';
 import { checkNetworkOptions, differences } from '../../dist/network/options.js';
 
@@ -129,5 +131,21 @@ describe('network create --opt and --gateway-mode', () => {
       expect(failure(() => applyDriverOpts({ name: 'a' }, [opt])).code, opt).to.equal('INVALID_ARGUMENT');
     }
     expect(failure(() => applyGatewayFlags({ name: 'a' }, { gatewayMode: 'open' })).code).to.equal('INVALID_ARGUMENT');
+  });
+});
+
+describe('CNI: gateway modes and IPv6-only networks', () => {
+  it('the conflist takes gatewayMode, trustedHostInterfaces and ipv4 as createBridgeNetwork does', () => {
+    const config = readConfig(JSON.stringify({ cniVersion: '1.0.0', name: 'n', gatewayMode: { ipv4: 'routed' }, trustedHostInterfaces: ['wg0'], ipv4: false }));
+    expect(config.network).to.deep.equal({ name: 'n', gatewayMode: { ipv4: 'routed' }, trustedHostInterfaces: ['wg0'], ipv4: false });
+    expect(failure(() => readConfig(JSON.stringify({ cniVersion: '1.0.0', name: 'n', gatewayMode: 'open' }))).code).to.equal(7);
+  });
+
+  it('an IPv6-only endpoint has one address and one default route in the result', () => {
+    const network = { name: 'n', bridge: 'nsbr-n', bridgeMac: '02:00:00:00:00:01', ipv6: { subnet: 'fd00:1::/64', gateway: 'fd00:1::1' }, mtu: 1500, internal: false };
+    const endpoint = { hostIfname: 'veth1', hostMac: '02:00:00:00:00:03', ifname: 'eth0', mac: '02:00:00:00:00:02', netns: { path: '/run/netns/x' }, ipv6: 'fd00:1::5', gateway6: 'fd00:1::1' };
+    const result = addResult('1.0.0', network, endpoint);
+    expect(result.ips).to.deep.equal([{ interface: 2, address: 'fd00:1::5/64', gateway: 'fd00:1::1' }]);
+    expect(result.routes).to.deep.equal([{ dst: '::/0' }]);
   });
 });
