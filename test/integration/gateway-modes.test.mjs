@@ -139,6 +139,8 @@ for (const [index, [backend, view]] of Object.entries(BACKENDS).entries()) descr
     expect(await tcpRequest(wan.netns, c.u1.endpoint.ipv4, 80, 'direct')).to.equal('u1:direct');
     expect(await tcpRequest(wan.netns, c.u1.endpoint.ipv4, 81, 'unpublished')).to.equal('u1-81:unpublished');
     expect(await seenFrom('u1')).to.equal(HOST);
+    // Not from a container of another network, as Docker's isolation between networks.
+    await fails(tcpRequest(c.n1.netns, c.u1.endpoint.ipv4, 80, 'other network', 1000));
   });
 
   it('routed: published ports by the container address (both families), unpublished ones filtered, no DNAT, no masquerade', async () => {
@@ -151,6 +153,9 @@ for (const [index, [backend, view]] of Object.entries(BACKENDS).entries()) descr
     await fails(tcpRequest(wan.netns, HOST6, 8083, 'no dnat', 1000));
     expect(await seenFrom('r1')).to.equal(ipv4);
     expect(await seenFrom('r1', WAN6)).to.equal(ipv6);
+    // Other networks reach its published ports too (Docker's routed networks skip the isolation between networks).
+    expect(await tcpRequest(c.n1.netns, ipv4, 80, 'other network')).to.equal('r1:other network');
+    await fails(tcpRequest(c.n1.netns, ipv4, 81, 'other network', 1000));
   });
 
   it('routed lets ICMP in, as Docker; nat does not', async () => {

@@ -97,7 +97,7 @@ describe('iptables rules of gateway modes', () => {
     );
     expect(specs(endpointRules(record({ name: 'a' }), endpoint, 4)).filter((s) => s.includes('ACCEPT'))).to.deep.equal([]);
     const unprotected = specs(networkRules(record({ name: 'a', gatewayMode: 'nat-unprotected' }), 4));
-    expect(unprotected).to.include(`filter -A NSNET-INTO -o nsbr-a -j ACCEPT`);
+    expect(unprotected).to.include(`filter -A NSNET-INTO -o nsbr-a -m devgroup ! --src-group 0x6e736e74 -j ACCEPT`);
   });
 });
 

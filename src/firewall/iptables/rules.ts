@@ -7,7 +7,7 @@
  */
 import type { EndpointRecord } from '../../types/endpoint';
 import { type NetworkRecord, resolvesNames } from '../../types/network';
-import { endpointTag, networkTag, NSNET_TAG } from '../../types/ownership';
+import { BRIDGE_LINK_GROUP, endpointTag, networkTag, NSNET_TAG } from '../../types/ownership';
 import { dnatsFamily, exposedPorts, masqueradesFamily, portFamily, routedFamily, trustedInterfaces, unprotectedFamily } from '../gateway-modes';
 import { onEveryAddress } from '../ports';
 
@@ -30,6 +30,9 @@ export const CHAINS: Record<Table, string[]> = {
 };
 
 const comment = (owner: string) => `-m comment --comment ${owner}`;
+
+/** nsnet's bridges' device group, as iptables-save prints it. */
+const BRIDGE_GROUP = `0x${BRIDGE_LINK_GROUP.toString(16)}`;
 
 /**
  * The jumps into nsnet's chains, and the fixed rules inside them, written in
@@ -74,9 +77,10 @@ export function networkRules(network: NetworkRecord, version: IpVersion): Rule[]
   if (network.internal) into(`-o ${br} -j DROP`);
   into(`-o ${br} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`);
   into(`-o ${br} -m conntrack --ctstate DNAT -j ACCEPT`);
-  // nat-unprotected: any port, by the container's own address (routed and
+  // nat-unprotected: any port, by the container's own address, but not from
+  // other networks, whose bridges are in nsnet's device group (routed and
   // trusted interfaces: the endpoints' published ports, endpointRules).
-  if (unprotectedFamily(network, version)) into(`-o ${br} -j ACCEPT`);
+  if (unprotectedFamily(network, version)) into(`-o ${br} -m devgroup ! --src-group ${BRIDGE_GROUP} -j ACCEPT`);
   // routed: ICMP, all of it, as Docker.
   if (routedFamily(network, version)) into(`-o ${br} -p ${version === 4 ? 'icmp' : 'ipv6-icmp'} -j ACCEPT`);
   into(`-o ${br} -j DROP`);

@@ -137,9 +137,9 @@ ${declarations('inet')}
     # Published ports; everything else from outside or other networks stops,
     # but what the gateway modes let reach a container by its own address.
     ct status dnat accept
-    # nat-unprotected: any port.
-    meta nfproto ipv4 oifname @unprotected4_bridges accept
-    meta nfproto ipv6 oifname @unprotected6_bridges accept
+    # nat-unprotected: any port, but not from other networks.
+    meta nfproto ipv4 oifname @unprotected4_bridges iifname != @bridges accept
+    meta nfproto ipv6 oifname @unprotected6_bridges iifname != @bridges accept
     # routed: published ports from anywhere, and ICMP (all of it, as Docker).
     oifname @routed4_bridges ip daddr . meta l4proto . th dport @exposed4 accept
     oifname @routed6_bridges ip6 daddr . meta l4proto . th dport @exposed6 accept
