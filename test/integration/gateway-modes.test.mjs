@@ -249,7 +249,7 @@ describe('nsnet network create: gateway modes, trusted interfaces, --ipv4=false'
   const bin = fileURLToPath(new URL('../../bin/nsnet.js', import.meta.url));
   const nsnet = (...args) => execFileSync(process.execPath, [bin, ...args], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 
-  it("takes Docker's -o keys and the flags, and inspect shows them; --ipv4=false makes an IPv6-only network", async () => {
+  it("takes Docker's -o keys and the flags, and inspect shows them; --ipv4=false makes an IPv6-only network that ps and topology show without IPv4", async () => {
     const routed = uniqueName('cligw');
     const v6 = uniqueName('cliv6');
     try {
@@ -264,6 +264,18 @@ describe('nsnet network create: gateway modes, trusted interfaces, --ipv4=false'
       expect(shown6).to.include({ hostIp: '::', dns: false });
       expect(nsnet('network', 'ls').split('\n').find((line) => line.startsWith(`${v6} `))).to.match(/ - +- +fd00:230::\/64 /);
       expect(nsnet('network', 'create', v6, '--no-ipv4', '--ipv6-subnet', 'fd00:230::/64').trim()).to.equal(v6);
+      const id = uniqueName('cli6');
+      const { endpoint } = await setupContainer(id, { network: v6 });
+      try {
+        const listed = JSON.parse(nsnet('ps', '--json')).containers.find((container) => container.id === id).endpoint;
+        expect(listed).to.include({ ipv6: endpoint.ipv6 }).and.not.have.property('ipv4');
+        expect(nsnet('ps').split('\n').find((line) => line.includes(endpoint.ipv6))).to.not.match(/\d+\.\d+\.\d+\.\d+/);
+        const drawn = JSON.parse(nsnet('topology', '--json')).networks.find((n) => n.name === v6);
+        expect(drawn).to.not.have.property('subnet');
+        expect(drawn.endpoints[0]).to.include({ ipv6: endpoint.ipv6 }).and.not.have.property('ipv4');
+      } finally {
+        await teardownContainer(id);
+      }
       const refused = (() => {
         try {
           nsnet('network', 'create', uniqueName('x'), '--gateway-mode', 'isolated');
