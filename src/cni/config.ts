@@ -180,6 +180,9 @@ function networkOptions(config: CniNetworkConfig): BridgeNetworkOptions & { name
   if (config.internal !== undefined) options.internal = config.internal;
   if (config.hostIp !== undefined) options.hostIp = config.hostIp;
   if (config.firewall !== undefined) options.firewall = config.firewall;
+  if (config.gatewayMode !== undefined) options.gatewayMode = config.gatewayMode;
+  if (config.trustedHostInterfaces !== undefined) options.trustedHostInterfaces = config.trustedHostInterfaces;
+  if (config.ipv4 !== undefined) options.ipv4 = config.ipv4;
   return options;
 }
 

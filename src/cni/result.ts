@@ -1,4 +1,5 @@
 /** The result of an ADD, as the reference bridge plugin shapes it, at the config's version. */
+import { resolverAddresses } from '../types/dns';
 import type { EndpointRecord } from '../types/endpoint';
 import { isIPv6, parseCidr } from '../types/ip';
 import { type NetworkRecord, resolvesNames } from '../types/network';
@@ -37,7 +38,7 @@ export interface CniResult {
 /** A result's `dns` when the config sets none: the network's resolver on its gateways, on a network that resolves names; search and options stay the runtime's. */
 export function resolverDns(network: NetworkRecord): DnsConfig {
   if (!resolvesNames(network)) return {};
-  return { nameservers: [network.gateway, ...(network.ipv6 ? [network.ipv6.gateway] : [])] };
+  return { nameservers: resolverAddresses(network) };
 }
 
 /** Interfaces bridge, host veth, container interface; addresses on the last; default routes. */
@@ -55,7 +56,9 @@ export function addResult(version: string, network: NetworkRecord, endpoint: Res
     dns,
   };
   const prefix = (subnet: string) => parseCidr(subnet).prefixLength;
-  result.ips.push({ interface: 2, address: `${endpoint.ipv4}/${prefix(network.subnet)}`, ...(endpoint.gateway ? { gateway: endpoint.gateway } : {}) });
+  if (endpoint.ipv4 && network.subnet) {
+    result.ips.push({ interface: 2, address: `${endpoint.ipv4}/${prefix(network.subnet)}`, ...(endpoint.gateway ? { gateway: endpoint.gateway } : {}) });
+  }
   if (endpoint.ipv6 && network.ipv6) {
     result.ips.push({ interface: 2, address: `${endpoint.ipv6}/${prefix(network.ipv6.subnet)}`, ...(endpoint.gateway6 ? { gateway: endpoint.gateway6 } : {}) });
   }

@@ -104,7 +104,7 @@ export function releaseLeases(leases: AddressTables, owner: string): string[] {
 /** The addresses of an endpoint, as its record holds them. */
 export interface LeasedAddresses {
   id: string;
-  ipv4: string;
+  ipv4?: string;
   ipv6?: string;
 }
 

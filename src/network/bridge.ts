@@ -6,7 +6,8 @@
 import { isGone, NsnetError, unlessGone } from '../errors';
 import { NetNamespace } from '../netns';
 import type { Link } from '../rtnl/links';
-import { type NetworkRecord, resolvesNames } from '../types/network';
+import { gatewayMode } from '../types/gateway-mode';
+import { ipv4Of, type NetworkRecord, resolvesNames } from '../types/network';
 import { BRIDGE_LINK_GROUP, networkTag, parseTag } from '../types/ownership';
 import { Undo } from './undo';
 
@@ -80,12 +81,15 @@ export interface GatewayAddress {
  * The gateway addresses the bridge of `record` carries: none on an internal
  * network, unless it resolves names (the resolver listens there; its
  * containers still get no default route, and the firewall lets them reach
- * this host only for the resolver).
+ * this host only for the resolver); none of a family whose gateway mode is
+ * isolated.
  */
 export function gatewayAddresses(record: NetworkRecord): GatewayAddress[] {
   if (record.internal && !resolvesNames(record)) return [];
-  const addresses: GatewayAddress[] = [{ cidr: `${record.gateway}/${record.subnet.split('/')[1]}`, nodad: false }];
-  if (record.ipv6) addresses.push({ cidr: `${record.ipv6.gateway}/${record.ipv6.subnet.split('/')[1]}`, nodad: true });
+  const addresses: GatewayAddress[] = [];
+  const ipv4 = ipv4Of(record);
+  if (ipv4 && gatewayMode(record, 4) !== 'isolated') addresses.push({ cidr: `${ipv4.gateway}/${ipv4.subnet.split('/')[1]}`, nodad: false });
+  if (record.ipv6 && gatewayMode(record, 6) !== 'isolated') addresses.push({ cidr: `${record.ipv6.gateway}/${record.ipv6.subnet.split('/')[1]}`, nodad: true });
   return addresses;
 }
 

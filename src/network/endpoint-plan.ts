@@ -17,7 +17,7 @@ import { currentStore } from '../state/store';
 import type { BandwidthRecord } from '../types/bandwidth';
 import { endpointKey, type EndpointRecord } from '../types/endpoint';
 import { isIPv6 } from '../types/ip';
-import { type NetworkRecord, resolvesNames } from '../types/network';
+import { ipv4Of, type NetworkRecord, resolvesNames } from '../types/network';
 import { limitsFor } from './bandwidth';
 import type { ConnectInput } from './connect-options';
 import { endpointNames } from './dns-options';
@@ -44,6 +44,11 @@ export function planEndpoint(network: NetworkRecord, input: ConnectInput): Endpo
     throw new NsnetError('INVALID_PUBLISH', `network "${network.name}" has no IPv6 subnet for a port published on ${v6.hostIp ?? network.hostIp}`);
   }
   if (input.ipv6 !== undefined && !network.ipv6) throw invalid(`network "${network.name}" has no IPv6 subnet for ipv6 ${input.ipv6}`);
+  if (!ipv4Of(network)) {
+    if (input.ip !== undefined) throw invalid(`network "${network.name}" is IPv6-only: no IPv4 address ${input.ip}`);
+    const v4 = input.publish.find((request) => !isIPv6(request.hostIp ?? network.hostIp));
+    if (v4) throw new NsnetError('INVALID_PUBLISH', `network "${network.name}" is IPv6-only: no port can be published on ${v4.hostIp ?? network.hostIp}`);
+  }
   const { bandwidth: asked, ...rest } = input;
   const bandwidth = limitsFor(asked, network.mtu);
   const id = randomBytes(8).toString('hex');
@@ -57,7 +62,6 @@ export function sameNetwork(current: NetworkRecord | undefined, network: Network
 
 /** The endpoint's record, its addresses taken from `leases` (changed in place). No I/O. */
 function endpointRecord(network: NetworkRecord, ns: NetNamespace, plan: EndpointPlan, leases: AddressTables): EndpointRecord {
-  const subnet = Subnet.parse(network.subnet);
   const record: EndpointRecord = {
     id: plan.id,
     network: network.name,
@@ -66,13 +70,17 @@ function endpointRecord(network: NetworkRecord, ns: NetNamespace, plan: Endpoint
     ifname: plan.ifname,
     hostIfname: plan.hostIfname,
     mac: plan.mac,
-    ipv4: allocateAddress(leases.ipv4, subnet, plan.id, new Set([network.gateway]), plan.ip),
-    prefixLength: subnet.prefixLength,
     ports: [],
     status: 'creating',
     pid: process.pid,
     created: new Date().toISOString(),
   };
+  const ipv4 = ipv4Of(network);
+  if (ipv4) {
+    const subnet = Subnet.parse(ipv4.subnet);
+    record.ipv4 = allocateAddress(leases.ipv4, subnet, plan.id, new Set([ipv4.gateway]), plan.ip);
+    record.prefixLength = subnet.prefixLength;
+  }
   if (network.ipv6) {
     const subnet6 = Subnet.parse(network.ipv6.subnet);
     leases.ipv6 ??= emptyLeaseTable();
@@ -81,7 +89,7 @@ function endpointRecord(network: NetworkRecord, ns: NetNamespace, plan: Endpoint
   }
   if (plan.bandwidth) record.bandwidth = { ...plan.bandwidth, ...(plan.bandwidth.egress ? { ifb: ifbName(plan.id) } : {}) };
   if (!network.internal) {
-    record.gateway = network.gateway;
+    if (ipv4) record.gateway = ipv4.gateway;
     if (network.ipv6) record.gateway6 = network.ipv6.gateway;
   }
   if (plan.gwPriority) record.gwPriority = plan.gwPriority;

@@ -33,10 +33,11 @@ export class BridgeNetwork {
   get bridge(): string {
     return this.record.bridge;
   }
-  get subnet(): string {
+  /** The IPv4 subnet; undefined on an IPv6-only network. */
+  get subnet(): string | undefined {
     return this.record.subnet;
   }
-  get gateway(): string {
+  get gateway(): string | undefined {
     return this.record.gateway;
   }
   get ipv6(): { subnet: string; gateway: string } | undefined {
@@ -170,17 +171,17 @@ async function createOrFindBridgeNetwork(options: BridgeNetworkOptions): Promise
     if (await findBridge({ name: wanted.name, bridge: wanted.bridge })) {
       throw new NsnetError('BRIDGE_NAME_TAKEN', `bridge ${wanted.bridge} exists without a network record`);
     }
+    const { ipv4, ...fields } = wanted;
     let subnet = wanted.subnet;
-    if (subnet === undefined) subnet = await pickSubnet(networks);
-    else await checkSubnetFree(subnet, networks);
+    if (subnet === undefined && ipv4) subnet = await pickSubnet(networks);
+    else if (subnet !== undefined) await checkSubnetFree(subnet, networks);
     if (wanted.ipv6) await checkSubnetFree(wanted.ipv6.subnet, networks);
     // The network's own gateway is the host's once its bridge is made.
     if (wanted.hostIp !== wanted.gateway && wanted.hostIp !== wanted.ipv6?.gateway) await checkHostAddresses([wanted.hostIp], 'hostIp');
     const record: NetworkRecord = {
-      ...wanted,
-      subnet,
-      gateway: wanted.gateway ?? Subnet.parse(subnet).firstHost,
-      subnetAuto: wanted.subnet === undefined,
+      ...fields,
+      ...(subnet === undefined ? {} : { subnet, gateway: wanted.gateway ?? Subnet.parse(subnet).firstHost }),
+      subnetAuto: ipv4 && wanted.subnet === undefined,
       bridgeMac: randomLocalMac(),
       activeFirewall: resolveFirewall(wanted.firewall),
       created: new Date().toISOString(),

@@ -6,9 +6,10 @@ import { invalid } from '../errors';
 import { specialRange } from '../ipam/special-ranges';
 import { Subnet } from '../ipam/subnet';
 import { canonicalAddress, ipFamily, isIPv6 } from '../types/ip';
-import { type BridgeNetworkOptions, BridgeNetworkOptionsSchema, namesByDefault, type NetworkRecord, resolvesNames } from '../types/network';
+import { type BridgeNetworkOptions, BridgeNetworkOptionsSchema, ipv4Of, namesByDefault, type NetworkRecord, resolvesNames } from '../types/network';
 import { describeProblem, Validator } from '../types/schema';
 import { checkNewInterfaceName } from '../validate';
+import { checkGatewayOptions } from './gateway-options';
 
 export const DEFAULT_MTU = 1500;
 
@@ -42,22 +43,28 @@ function checkGateway(subnet: Subnet, gateway: string | undefined, what: string)
 export type CheckedOptions = Omit<NetworkRecord, 'bridgeMac' | 'subnet' | 'gateway' | 'subnetAuto' | 'created' | 'activeFirewall'> & {
   subnet?: string;
   gateway?: string;
+  /** false: IPv6 only (no IPv4 subnet is picked); not stored, a record without subnet says it. */
+  ipv4: boolean;
 };
 
 export function checkNetworkOptions(given: BridgeNetworkOptions): CheckedOptions {
   const options = networkOptions.valid(given, (problem) => invalid(describeProblem(problem, 'network option')));
   if (MODE_NAMES.has(options.name)) throw invalid(`network name "${options.name}" is a container mode (network: '${options.name}'), not a network`);
+  const gateway = checkGatewayOptions({ ...options, internal: options.internal ?? false });
   const checked: CheckedOptions = {
     name: options.name,
+    ipv4: gateway.ipv4,
     bridge: options.bridge === undefined ? defaultBridgeName(options.name) : checkBridgeName(options.bridge),
     mtu: options.mtu ?? DEFAULT_MTU,
     masquerade: options.masquerade ?? true,
     icc: options.icc ?? true,
     internal: options.internal ?? false,
-    hostIp: options.hostIp === undefined ? '0.0.0.0' : checkHostIp(options.hostIp),
+    hostIp: options.hostIp === undefined ? (gateway.ipv4 ? '0.0.0.0' : '::') : checkHostIp(options.hostIp),
     firewall: options.firewall ?? 'auto',
   };
-  checked.dns = options.dns ?? namesByDefault(options.name);
+  if (gateway.gatewayMode) checked.gatewayMode = gateway.gatewayMode;
+  if (gateway.trustedHostInterfaces) checked.trustedHostInterfaces = gateway.trustedHostInterfaces;
+  checked.dns = options.dns ?? (gateway.namesPossible && namesByDefault(options.name));
   if (options.subnet !== undefined) {
     const subnet = Subnet.parse(options.subnet, 'subnet');
     if (subnet.family !== 4) throw invalid(`subnet must be IPv4 (IPv6 goes in ipv6.subnet): ${options.subnet}`);
@@ -78,6 +85,7 @@ export function checkNetworkOptions(given: BridgeNetworkOptions): CheckedOptions
   if (isIPv6(checked.hostIp) && !checked.ipv6) {
     throw invalid(`hostIp ${checked.hostIp} is IPv6: the network needs an ipv6 subnet to publish on it`);
   }
+  if (!isIPv6(checked.hostIp) && !checked.ipv4) throw invalid(`hostIp ${checked.hostIp} is IPv4: the network is IPv6-only (ipv4: false)`);
   return checked;
 }
 
@@ -103,8 +111,11 @@ function checkHostIp(hostIp: string): string {
 
 /** The fields on which an existing network and a new request must agree. */
 export function differences(record: NetworkRecord, wanted: CheckedOptions): string[] {
-  const fields: (keyof CheckedOptions)[] = ['bridge', 'mtu', 'masquerade', 'icc', 'internal', 'hostIp', 'firewall'];
+  const fields: (keyof CheckedOptions & keyof NetworkRecord)[] = ['bridge', 'mtu', 'masquerade', 'icc', 'internal', 'hostIp', 'firewall'];
   const differing: string[] = fields.filter((field) => record[field] !== wanted[field]);
+  if ((ipv4Of(record) !== undefined) !== wanted.ipv4) differing.push('ipv4');
+  if (JSON.stringify(record.gatewayMode) !== JSON.stringify(wanted.gatewayMode)) differing.push('gatewayMode');
+  if (JSON.stringify(record.trustedHostInterfaces) !== JSON.stringify(wanted.trustedHostInterfaces)) differing.push('trustedHostInterfaces');
   if (wanted.subnet !== undefined && (wanted.subnet !== record.subnet || wanted.gateway !== record.gateway)) {
     differing.push('subnet');
   }

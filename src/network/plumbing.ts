@@ -116,7 +116,8 @@ const ADD_ROUTES: RouteChoice = { 4: 'add', 6: 'add' };
  * the CNI reference plugins (whose bridge plugin skips a route that exists).
  */
 async function addressChain(ns: NetNamespace, record: EndpointRecord, index: number, routes: RouteChoice = ADD_ROUTES): Promise<ChainedRequest[]> {
-  const requests = [ns.addresses.addRequest(index, `${record.ipv4}/${record.prefixLength}`)];
+  const requests: ChainedRequest[] = [];
+  if (record.ipv4) requests.push(ns.addresses.addRequest(index, `${record.ipv4}/${record.prefixLength}`));
   if (record.ipv6) requests.push(ns.addresses.addRequest(index, `${record.ipv6}/${record.prefixLength6}`, { nodad: true }));
   for (const family of FAMILIES) {
     const gateway = gatewayOf(record, family);

@@ -13,6 +13,7 @@ import { containerResolvConf } from '../dns/resolv-conf';
 import { faultPoint } from '../fault';
 import { netnsEtcDir } from '../netns-etc';
 import type { ContainerRecord } from '../types/container';
+import { resolverAddresses } from '../types/dns';
 import { type NetworkRecord, resolvesNames } from '../types/network';
 import type { ResolverOptions } from './dns-options';
 
@@ -26,7 +27,7 @@ export async function resolvConfText(network: NetworkRecord | undefined, options
   const hostConf = await (host ?? readHostResolvConf());
   const resolver = network !== undefined && resolvesNames(network);
   let nameservers: string[];
-  if (resolver) nameservers = [network.gateway, ...(network.ipv6 ? [network.ipv6.gateway] : [])];
+  if (resolver) nameservers = resolverAddresses(network);
   else nameservers = options.dns?.length ? options.dns : await reachableHostNameservers(hostConf);
   return containerResolvConf({
     nameservers,

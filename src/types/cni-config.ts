@@ -5,6 +5,7 @@
  */
 import v = require('valibot');
 
+import { GatewayModeOptionSchema } from './gateway-mode';
 import { FIREWALL_BACKENDS } from './network';
 import { jsonObject } from './schema';
 
@@ -46,6 +47,10 @@ export const CniNetworkConfigSchema = jsonObject({
   internal: Flag,
   hostIp: v.optional(Text),
   firewall: v.optional(v.picklist(FIREWALL_BACKENDS)),
+  /** createBridgeNetwork's: Docker 28's gateway modes, trusted host interfaces, `false` for IPv6 only. */
+  gatewayMode: v.optional(GatewayModeOptionSchema),
+  trustedHostInterfaces: v.optional(Strings),
+  ipv4: Flag,
   // The reference plugin's options: nsnet refuses the values it cannot honour.
   ipam: v.optional(v.unknown()),
   isGateway: Flag,

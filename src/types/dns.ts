@@ -3,6 +3,7 @@
  * resolver service about a network and an endpoint, and the limits of a name.
  */
 import type { EndpointRecord } from './endpoint';
+import { gatewayMode } from './gateway-mode';
 import type { NetworkRecord } from './network';
 
 /** A network whose containers resolve each other's names. */
@@ -49,11 +50,20 @@ export function isDnsName(name: string): boolean {
   return name.split('.').every((label) => label.length > 0 && label.length <= MAX_DNS_LABEL && /^[a-zA-Z0-9_]([a-zA-Z0-9_-]*[a-zA-Z0-9_])?$/.test(label));
 }
 
+/**
+ * The addresses the resolver of a resolving network listens on: its bridge's,
+ * the IPv4 gateway (a network without one resolves no names: network/
+ * gateway-options.ts) and the IPv6 one unless that family is isolated.
+ */
+export function resolverAddresses(record: NetworkRecord): string[] {
+  return [record.gateway as string, ...(record.ipv6 && gatewayMode(record, 6) !== 'isolated' ? [record.ipv6.gateway] : [])];
+}
+
 /** What the resolver needs of a network's record. */
 export function dnsNetworkOf(record: NetworkRecord): DnsNetwork {
-  const network: DnsNetwork = { name: record.name, gateway: record.gateway, internal: record.internal, subnet: record.subnet };
+  const network: DnsNetwork = { name: record.name, gateway: record.gateway as string, internal: record.internal, subnet: record.subnet as string };
   if (record.ipv6) {
-    network.gateway6 = record.ipv6.gateway;
+    if (gatewayMode(record, 6) !== 'isolated') network.gateway6 = record.ipv6.gateway;
     network.subnet6 = record.ipv6.subnet;
   }
   return network;
@@ -62,7 +72,7 @@ export function dnsNetworkOf(record: NetworkRecord): DnsNetwork {
 /** What the resolver needs of an endpoint's record; none for an endpoint without names. */
 export function dnsEndpointOf(record: EndpointRecord): DnsEndpoint | undefined {
   if (!record.names || record.names.length === 0) return undefined;
-  const endpoint: DnsEndpoint = { id: record.id, network: record.network, netnsInode: record.netnsInode, ipv4: record.ipv4, names: record.names };
+  const endpoint: DnsEndpoint = { id: record.id, network: record.network, netnsInode: record.netnsInode, ipv4: record.ipv4 as string, names: record.names };
   if (record.ipv6) endpoint.ipv6 = record.ipv6;
   if (record.upstreams && record.upstreams.length > 0) endpoint.upstreams = record.upstreams;
   return endpoint;

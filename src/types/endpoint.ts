@@ -37,7 +37,7 @@ export const CONNECT_OPTION_ENTRIES = {
 export const ConnectOptionsSchema = strictJsonObject(CONNECT_OPTION_ENTRIES);
 export type ConnectOptions = v.InferOutput<typeof ConnectOptionsSchema>;
 
-export const EndpointRecordSchema = jsonObject({
+export const EndpointRecordSchema = v.pipe(jsonObject({
   id: v.string(),
   network: v.string(),
   netnsPath: v.string(),
@@ -47,8 +47,9 @@ export const EndpointRecordSchema = jsonObject({
   /** The host end's MAC address, once it exists. */
   hostMac: v.optional(MacText),
   mac: MacText,
-  ipv4: IpText,
-  prefixLength: Integer,
+  /** Absent on an IPv6-only network, with prefixLength. */
+  ipv4: v.optional(IpText),
+  prefixLength: v.optional(Integer),
   ipv6: v.optional(IpText),
   prefixLength6: v.optional(Integer),
   gateway: v.optional(IpText),
@@ -65,7 +66,7 @@ export const EndpointRecordSchema = jsonObject({
   status: v.picklist(['creating', 'ready', 'removing']),
   pid: Integer,
   created: v.string(),
-});
+}), v.check((record) => record.ipv4 !== undefined || record.ipv6 !== undefined, 'an endpoint with an ipv4 address, an ipv6 one or both'));
 export type EndpointRecord = v.InferOutput<typeof EndpointRecordSchema>;
 
 /** Endpoint records are keyed by network and namespace: one endpoint per pair. */
@@ -87,7 +88,8 @@ export interface EndpointView<N> {
   /** The MAC address of the host end (on the bridge). */
   hostMac?: string;
   mac: string;
-  ipv4: string;
+  /** None on an IPv6-only network. */
+  ipv4?: string;
   ipv6?: string;
   /** The default route's gateway; none on internal networks. */
   gateway?: string;
@@ -111,9 +113,9 @@ export function endpointView<N>(record: EndpointRecord, netns: N): EndpointView<
     ifname: record.ifname,
     hostIfname: record.hostIfname,
     mac: record.mac,
-    ipv4: record.ipv4,
     ports: record.ports,
   };
+  if (record.ipv4) endpoint.ipv4 = record.ipv4;
   if (record.hostMac) endpoint.hostMac = record.hostMac;
   if (record.ipv6) endpoint.ipv6 = record.ipv6;
   if (record.gateway) endpoint.gateway = record.gateway;

@@ -2,6 +2,7 @@
 import v = require('valibot');
 
 import { invalid } from '../errors';
+import { GatewayModeOptionSchema, GatewayModesSchema, TrustedHostInterfacesSchema } from './gateway-mode';
 import { MAX_MTU, MAX_POOL_SIZE, MIN_MTU } from './limits';
 import { CidrText, FirewallInterfaceName, IpText, MacText } from './record-text';
 import { Integer, jsonObject, strictJsonObject } from './schema';
@@ -29,6 +30,8 @@ export const BridgeNetworkOptionsSchema = strictJsonObject({
   bridge: v.optional(v.string()),
   /** IPv4 subnet; else the first free /24 of 10.89.0.0/16. */
   subnet: v.optional(v.string()),
+  /** false: an IPv6-only network (it needs `ipv6`); its endpoints get no IPv4 address. */
+  ipv4: v.optional(v.boolean()),
   /** Defaults to the first host address of the subnet. */
   gateway: v.optional(v.string()),
   ipv6: v.optional(strictJsonObject({ subnet: v.string(), gateway: v.optional(v.string()) })),
@@ -38,6 +41,10 @@ export const BridgeNetworkOptionsSchema = strictJsonObject({
   internal: v.optional(v.boolean()),
   /** Default host address of published ports. */
   hostIp: v.optional(v.string()),
+  /** Docker 28's gateway mode, for both families or each (types/gateway-mode.ts); 'nat' by default. */
+  gatewayMode: v.optional(GatewayModeOptionSchema),
+  /** Host interfaces whose packets may reach containers by their own address (Docker 28.2's trusted_host_interfaces). */
+  trustedHostInterfaces: v.optional(v.array(v.string())),
   firewall: v.optional(v.picklist(FIREWALL_BACKENDS)),
   /** Containers find each other by name (true, except on the default network `bridge`); part of the network's definition. */
   dns: v.optional(v.boolean()),
@@ -47,13 +54,14 @@ export const BridgeNetworkOptionsSchema = strictJsonObject({
 export type BridgeNetworkOptions = v.InferOutput<typeof BridgeNetworkOptionsSchema>;
 
 /** What is stored for a network, and what compares equal on re-creation. */
-export const NetworkRecordSchema = jsonObject({
+export const NetworkRecordSchema = v.pipe(jsonObject({
   name: v.pipe(v.string(), v.regex(NETWORK_NAME)),
   bridge: FirewallInterfaceName,
   /** The bridge's pinned MAC address (locally administered, random). */
   bridgeMac: MacText,
-  subnet: CidrText,
-  gateway: IpText,
+  /** Absent on an IPv6-only network (`ipv4: false`): see ipv4Of. */
+  subnet: v.optional(CidrText),
+  gateway: v.optional(IpText),
   /** The subnet was picked by nsnet, not asked for. */
   subnetAuto: v.boolean(),
   ipv6: v.optional(jsonObject({ subnet: CidrText, gateway: IpText })),
@@ -62,12 +70,16 @@ export const NetworkRecordSchema = jsonObject({
   icc: v.boolean(),
   internal: v.boolean(),
   hostIp: IpText,
+  /** Absent when both families are 'nat' (and in records made before gateway modes). */
+  gatewayMode: v.optional(GatewayModesSchema),
+  /** Absent when none. */
+  trustedHostInterfaces: v.optional(TrustedHostInterfacesSchema),
   firewall: v.picklist(FIREWALL_BACKENDS),
   activeFirewall: v.picklist(ACTIVE_FIREWALLS),
   /** Containers resolve each other's names; absent in records older than resolution: see resolvesNames. */
   dns: v.optional(v.boolean()),
   created: v.string(),
-});
+}), v.check((record) => (record.subnet !== undefined && record.gateway !== undefined) || record.ipv6 !== undefined, 'a network with an IPv4 subnet and gateway, an ipv6 one or both'));
 export type NetworkRecord = v.InferOutput<typeof NetworkRecordSchema>;
 
 /** The default network, `bridge`, has no name resolution (as Docker's); a user network made now has it unless made with `dns: false`. */
@@ -82,4 +94,9 @@ export function namesByDefault(name: string): boolean {
  */
 export function resolvesNames(record: Pick<NetworkRecord, 'name' | 'dns' | 'internal'>): boolean {
   return record.dns ?? (namesByDefault(record.name) && !record.internal);
+}
+
+/** A network's IPv4 subnet and gateway; undefined on an IPv6-only network. */
+export function ipv4Of(record: Pick<NetworkRecord, 'subnet' | 'gateway'>): { subnet: string; gateway: string } | undefined {
+  return record.subnet !== undefined && record.gateway !== undefined ? { subnet: record.subnet, gateway: record.gateway } : undefined;
 }

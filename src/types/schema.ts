@@ -50,6 +50,13 @@ function stages(schema: Schema): Schema[] {
   return piped.length ? piped : [schema];
 }
 
+/** A value whose parts fit may fail a check of the whole (`v.check` in the schema's pipe): its message says what was expected. */
+function failedCheck(schema: Schema, value: unknown): SchemaProblem | undefined {
+  const checks = (parts(schema).pipe ?? []).filter((step) => step.type === 'check') as unknown as { requirement: (value: unknown) => boolean; message?: unknown }[];
+  const failed = checks.find((check) => !check.requirement(value));
+  return failed && typeof failed.message === 'string' ? { path: '', unknownKey: false, expected: failed.message, value } : undefined;
+}
+
 export class Validator<T extends Schema> {
   /** v.is for this schema, made on first use. */
   private fits: Fits | undefined;
@@ -64,7 +71,7 @@ export class Validator<T extends Schema> {
   /** The first problem of `value`, or undefined when it fits. */
   problem(value: unknown): SchemaProblem | undefined {
     if (this.check(value)) return undefined;
-    return firstProblem(this.schema, value, '') ?? { path: '', unknownKey: false, expected: expectation(this.schema), value };
+    return firstProblem(this.schema, value, '') ?? failedCheck(this.schema, value) ?? { path: '', unknownKey: false, expected: expectation(this.schema), value };
   }
 
   /**
@@ -119,7 +126,8 @@ function firstOf<T>(items: readonly T[], find: (item: T, i: number) => SchemaPro
  */
 function firstProblem(schema: Schema, value: unknown, path: string): SchemaProblem | undefined {
   const steps = stages(schema);
-  if (steps.length > 1) return firstOf(steps, (step) => firstProblem(step, value, path));
+  // A pipe of one piped schema and checks of the whole (v.check): the problem inside that schema.
+  if (steps.length > 1 || (steps[0] !== schema && parts(steps[0]).pipe)) return firstOf(steps, (step) => firstProblem(step, value, path));
   const { type, entries = {}, item, key, value: values, wrapped, options = [] } = parts(schema);
   const wrong = (): SchemaProblem => ({ path, unknownKey: false, expected: expectation(schema), value });
   const unknownKey = (name: string): SchemaProblem => ({ path: at(path, name), unknownKey: true, expected: expectation(schema), value: (value as Record<string, unknown>)[name] });

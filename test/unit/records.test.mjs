@@ -121,10 +121,12 @@ describe('state records', () => {
     const [[name, record]] = (await recordsAsWritten()).endpoints;
     await store.write('endpoints', name, record);
     const file = join(dir, 'endpoints', `${name}.json`);
-    const { ipv4: _ipv4, ...missing } = record;
+    const { mac: _mac, ...missing } = record;
+    const { ipv4: _ipv4, ipv6: _ipv6, ...noAddress } = record;
     const cases = [
       ['{"id": "e1", ', 'not valid JSON'],
-      [JSON.stringify(missing), 'ipv4'],
+      [JSON.stringify(missing), 'mac'],
+      [JSON.stringify(noAddress), 'an endpoint with an ipv4 address, an ipv6 one or both'],
       [JSON.stringify({ ...record, netnsInode: 'many' }), 'netnsInode'],
       [JSON.stringify({ ...record, ports: [{ ...record.ports[0], protocol: 'gre' }] }), 'ports[0].protocol'],
       [JSON.stringify({ ...record, version: 2 }), 'format 2'],

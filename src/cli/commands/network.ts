@@ -1,11 +1,13 @@
 /** `nsnet network create|ls|inspect|rm`: bridge networks, as `docker network`. */
-import { Command, Option } from 'commander';
+import { Command, InvalidArgumentError, Option } from 'commander';
 
 import { type ListedEndpoint, listedEndpoints, networkRecord, networkRecords } from '../../network/listing';
 import { type BridgeNetworkOptions, FIREWALL_BACKENDS, type FirewallBackend, type NetworkRecord, resolvesNames } from '../../types/network';
 import { fieldLines, formatPort, printJson, printTable, withProgress } from '../output';
-import { integer } from '../options';
+import { gatewayMode, trustedHostInterfaces } from '../../types/gateway-mode';
+import { collect, integer } from '../options';
 import { addConnectCommands } from './network-connect';
+import { applyDriverOpts, applyGatewayFlags } from './network-driver-opts';
 
 interface CreateOptions {
   bridge?: string;
@@ -20,7 +22,19 @@ interface CreateOptions {
   hostIp?: string;
   firewall?: FirewallBackend;
   disableDns?: boolean;
+  ipv4?: boolean;
+  gatewayMode?: string;
+  gatewayModeIpv4?: string;
+  gatewayModeIpv6?: string;
+  trustedHostInterface: string[];
+  opt: string[];
   json?: boolean;
+}
+
+/** `--ipv4=false` as Docker writes it, `--ipv4 true`, or `--no-ipv4`. */
+function ipv4Flag(value: string): boolean {
+  if (value === 'true' || value === 'false') return value === 'true';
+  throw new InvalidArgumentError('true or false');
 }
 
 export function networkCommand(): Command {
@@ -41,6 +55,13 @@ export function networkCommand(): Command {
     .option('--host-ip <address>', 'default host address of published ports (default 0.0.0.0)')
     .option('--disable-dns', "containers do not find each other by name (as Podman's flag; the default network 'bridge' never does)")
     .addOption(new Option('--firewall <backend>', 'firewall backend').choices(FIREWALL_BACKENDS))
+    .option('--ipv4 <bool>', 'false: an IPv6-only network (needs --ipv6-subnet), as Docker\'s --ipv4=false', ipv4Flag)
+    .option('--no-ipv4', 'the same as --ipv4=false')
+    .option('--gateway-mode <mode>', 'gateway mode of both families: nat (default), nat-unprotected, routed, isolated (needs --internal)')
+    .option('--gateway-mode-ipv4 <mode>', 'gateway mode of IPv4 only')
+    .option('--gateway-mode-ipv6 <mode>', 'gateway mode of IPv6 only')
+    .option('--trusted-host-interface <name>', 'a host interface whose packets may reach published ports by the container\'s address (repeatable)', collect, [])
+    .option('-o, --opt <key=value>', 'a Docker bridge driver option, as com.docker.network.bridge.gateway_mode_ipv4=routed (repeatable)', collect, [])
     .option('--json', 'print the network as JSON')
     .action(async (name: string, options: CreateOptions) => {
       const { createBridgeNetwork } = await changes();
@@ -65,8 +86,8 @@ export function networkCommand(): Command {
         networks.map((net, i) => [
           net.name,
           net.bridge,
-          net.subnet,
-          net.internal ? '-' : net.gateway,
+          net.subnet ?? '-',
+          net.internal || net.gateway === undefined ? '-' : net.gateway,
           net.ipv6?.subnet ?? '-',
           net.activeFirewall,
           String(counts[i]),
@@ -80,8 +101,7 @@ export function networkCommand(): Command {
     .option('--json', 'print JSON')
     .action(async (names: string[], options: { json?: boolean }) => {
       const [networks, endpoints] = await Promise.all([Promise.all(names.map((name) => networkRecord(name))), listedEndpoints()]);
-      // Whether it resolves names, also for a record older than the field.
-      const details = networks.map((network) => ({ network: { ...network, dns: resolvesNames(network) }, endpoints: endpoints.filter((e) => e.network === network.name) }));
+      const details = networks.map((network) => ({ network: inspected(network), endpoints: endpoints.filter((e) => e.network === network.name) }));
       if (options.json) printJson(details.map((d) => ({ ...d.network, endpoints: d.endpoints })));
       else process.stdout.write(details.map((d) => inspectText(d.network, d.endpoints)).join('\n'));
     });
@@ -122,7 +142,21 @@ function networkOptions(name: string, options: CreateOptions): BridgeNetworkOpti
   if (options.hostIp !== undefined) wanted.hostIp = options.hostIp;
   if (options.firewall !== undefined) wanted.firewall = options.firewall;
   if (options.disableDns) wanted.dns = false;
+  if (options.ipv4 === false) wanted.ipv4 = false;
+  applyDriverOpts(wanted, options.opt);
+  applyGatewayFlags(wanted, options);
+  if (options.trustedHostInterface.length) wanted.trustedHostInterfaces = [...(wanted.trustedHostInterfaces ?? []), ...options.trustedHostInterface];
   return wanted;
+}
+
+/** A record as inspect shows it: with what absent fields mean (names resolved, gateway modes, trusted interfaces). */
+function inspected(network: NetworkRecord): NetworkRecord {
+  return {
+    ...network,
+    dns: resolvesNames(network),
+    gatewayMode: { ipv4: gatewayMode(network, 4), ipv6: gatewayMode(network, 6) },
+    trustedHostInterfaces: trustedHostInterfaces(network),
+  };
 }
 
 function inspectText(network: Readonly<NetworkRecord>, endpoints: ListedEndpoint[]): string {

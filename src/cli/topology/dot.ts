@@ -10,14 +10,14 @@ export function topologyDot(topology: Topology): string {
   for (const net of topology.networks) {
     const bridge = quote(`bridge:${net.bridge}`);
     const noGateway = net.missingGateways.length ? `no gateway ${net.missingGateways.join(' ')}` : '';
-    const label = [net.bridge, `network ${net.name}`, net.subnet, net.ipv6 ?? '', net.internal ? 'internal' : '', noGateway].filter(Boolean).join('\n');
+    const label = [net.bridge, `network ${net.name}`, net.subnet ?? '', net.ipv6 ?? '', net.internal ? 'internal' : '', noGateway].filter(Boolean).join('\n');
     const whole = net.bridgeLink === 'up' && !noGateway;
     lines.push(`  ${bridge} [shape=box, label=${quote(label)}${whole ? '' : ', style=dashed'}];`);
     lines.push(`  host -> ${bridge};`);
     for (const e of net.endpoints) {
       const node = quote(`netns:${e.netns}`);
       const who = e.containers.length ? e.containers.join(', ') : e.netns;
-      const label = [who, `${e.ifname} ${e.ipv4}`, e.ipv6 ?? '', ...e.ports.map(formatPort)].filter(Boolean).join('\n');
+      const label = [who, [e.ifname, e.ipv4].filter(Boolean).join(' '), e.ipv6 ?? '', ...e.ports.map(formatPort)].filter(Boolean).join('\n');
       lines.push(`  ${node} [shape=ellipse, label=${quote(label)}];`);
       const offBridge = e.hostLink !== 'missing' && !e.onBridge;
       const edge = offBridge ? `${e.hostIfname} (off bridge)` : e.hostIfname;

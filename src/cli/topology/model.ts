@@ -18,7 +18,8 @@ export interface TopologyEndpoint {
   containers: string[];
   netns: string;
   ifname: string;
-  ipv4: string;
+  /** None on an IPv6-only network. */
+  ipv4?: string;
   ipv6?: string;
   mac: string;
   ports: PublishedPort[];
@@ -30,7 +31,8 @@ export interface TopologyNetwork {
   bridgeLink: LinkState;
   /** Gateway addresses (CIDRs) the bridge should carry and does not. */
   missingGateways: string[];
-  subnet: string;
+  /** The IPv4 subnet; none on an IPv6-only network. */
+  subnet?: string;
   gateway?: string;
   ipv6?: string;
   internal: boolean;
@@ -79,8 +81,8 @@ export async function readTopology(): Promise<Topology> {
       bridge: net.bridge,
       bridgeLink: linkState(net.bridge),
       missingGateways: gatewayAddresses(net).map((a) => a.cidr).filter((cidr) => !addresses.has(cidr)),
-      subnet: net.subnet,
-      ...(net.internal ? {} : { gateway: net.gateway }),
+      ...(net.subnet === undefined ? {} : { subnet: net.subnet }),
+      ...(net.internal || net.gateway === undefined ? {} : { gateway: net.gateway }),
       ...(net.ipv6 ? { ipv6: net.ipv6.subnet } : {}),
       internal: net.internal,
       icc: net.icc,
@@ -123,7 +125,7 @@ function topologyEndpoint(e: ListedEndpoint, containers: string[], hostLink: Lin
     containers,
     netns: e.netns,
     ifname: e.ifname,
-    ipv4: e.ipv4,
+    ...(e.ipv4 ? { ipv4: e.ipv4 } : {}),
     ...(e.ipv6 ? { ipv6: e.ipv6 } : {}),
     mac: e.mac,
     ports: e.ports,

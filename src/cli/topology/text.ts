@@ -29,7 +29,7 @@ function networkLines(net: TopologyNetwork): string[] {
     net.icc ? '' : 'icc off',
     `firewall ${net.firewall}`,
   ].filter(Boolean);
-  const addresses = [net.subnet, net.ipv6 ?? '', net.gateway ? `gateway ${net.gateway}` : ''].filter(Boolean).join(' ');
+  const addresses = [net.subnet ?? '', net.ipv6 ?? '', net.gateway ? `gateway ${net.gateway}` : ''].filter(Boolean).join(' ');
   const head = `${net.bridge}${state(net.bridgeLink)}${missingGateways(net)}  network "${net.name}"  ${addresses}  (${flags.join(', ')})`;
   const children = net.endpoints.map(endpointLines);
   return [head, ...(children.length ? branches(children) : ['└── (no endpoints)'])];

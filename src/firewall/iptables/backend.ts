@@ -8,6 +8,7 @@ import { asNsnetError, messageOf, NsnetError } from '../../errors';
 import { faultPoint } from '../../fault';
 import { NetNamespace } from '../../netns';
 import { isIPv6 } from '../../types/ip';
+import type { EndpointRecord } from '../../types/endpoint';
 import type { NetworkRecord } from '../../types/network';
 import { endpointTag, networkTag, previousEndpointTag } from '../../types/ownership';
 import type { Firewall } from '../backend';
@@ -93,8 +94,17 @@ async function removeOwned(version: IpVersion, owners: string[]): Promise<void> 
   await restore(version, owned.map((l) => ({ table: l.table, line: `-D${l.line.slice(2)}` })));
 }
 
+/** The rules of the endpoints whose network is among `networks`. */
+function endpointsRules(networks: NetworkRecord[], endpoints: EndpointRecord[], version: IpVersion): Rule[] {
+  const byName = new Map(networks.map((n) => [n.name, n]));
+  return endpoints.flatMap((e) => {
+    const network = byName.get(e.network);
+    return network ? endpointRules(network, e, version) : [];
+  });
+}
+
 function versions(network: NetworkRecord): IpVersion[] {
-  return network.ipv6 ? [4, 6] : [4];
+  return [...(network.subnet ? [4 as const] : []), ...(network.ipv6 ? [6 as const] : [])];
 }
 
 /** The chains and jumps that are missing, as lines that make them; an existing chain keeps its rules. */
@@ -138,7 +148,7 @@ export const iptablesFirewall: Firewall = {
   async addEndpoint(network, endpoint) {
     try {
       for (const version of [4, 6] as IpVersion[]) {
-        const rules = endpointRules(endpoint, version);
+        const rules = endpointRules(network, endpoint, version);
         // After `iptables -F` the rules would go in but lead nowhere: the
         // fixed rules and the network's are checked in the same run.
         const relied = [...baseRules(version), ...networkRules(network, version)];
@@ -170,7 +180,7 @@ export const iptablesFirewall: Firewall = {
       // connect in flight keeps its rules. (One there all the same, printed
       // otherwise, would be added twice, which is harmless: both go with their owner.)
       const there = new Set(current.map((l) => `${l.table} ${comparable(l.line)}`));
-      const rules = [...networks.flatMap((n) => networkRules(n, version)), ...endpoints.flatMap((e) => endpointRules(e, version))].filter(
+      const rules = [...networks.flatMap((n) => networkRules(n, version)), ...endpointsRules(networks, endpoints, version)].filter(
         (rule) => !there.has(`${rule.table} ${comparable(`-A ${rule.chain} ${rule.spec}`)}`),
       );
       count += rules.length;
@@ -190,7 +200,7 @@ export const iptablesFirewall: Firewall = {
       const rules = [
         ...baseRules(version).filter((r) => r.chain.startsWith('NSNET-')),
         ...networks.flatMap((n) => networkRules(n, version)),
-        ...endpoints.flatMap((e) => endpointRules(e, version)),
+        ...endpointsRules(networks, endpoints, version),
       ];
       count += rules.length;
       await restore(version, [...lines, ...rules.map(add)]);

@@ -6,10 +6,9 @@
  * nothing user-supplied reaches iptables-restore unchecked.
  */
 import type { EndpointRecord } from '../../types/endpoint';
-import { isIPv6 } from '../../types/ip';
 import { type NetworkRecord, resolvesNames } from '../../types/network';
-import { endpointTag, networkTag, NSNET_TAG } from '../../types/ownership';
-import type { PublishedPort } from '../../types/ports';
+import { BRIDGE_LINK_GROUP, endpointTag, networkTag, NSNET_TAG } from '../../types/ownership';
+import { dnatsFamily, exposedPorts, masqueradesFamily, portFamily, routedFamily, trustedInterfaces, unprotectedFamily } from '../gateway-modes';
 import { onEveryAddress } from '../ports';
 
 export type IpVersion = 4 | 6;
@@ -31,6 +30,9 @@ export const CHAINS: Record<Table, string[]> = {
 };
 
 const comment = (owner: string) => `-m comment --comment ${owner}`;
+
+/** nsnet's bridges' device group, as iptables-save prints it. */
+const BRIDGE_GROUP = `0x${BRIDGE_LINK_GROUP.toString(16)}`;
 
 /**
  * The jumps into nsnet's chains, and the fixed rules inside them, written in
@@ -65,7 +67,7 @@ export function networkRules(network: NetworkRecord, version: IpVersion): Rule[]
   if (!network.internal) {
     if (version === 4) nat(`-o ${br} -s 127.0.0.0/8 -j MASQUERADE`); // this host through 127.0.0.1
     nat(`-s ${subnet} -o ${br} -m conntrack --ctstate DNAT -j MASQUERADE`); // hairpin
-    if (network.masquerade) nat(`-s ${subnet} ! -o ${br} -j MASQUERADE`);
+    if (masqueradesFamily(network, version)) nat(`-s ${subnet} ! -o ${br} -j MASQUERADE`);
   }
   // An internal network reaches no other network, published ports included:
   // ahead of every network's DNAT accept.
@@ -75,6 +77,12 @@ export function networkRules(network: NetworkRecord, version: IpVersion): Rule[]
   if (network.internal) into(`-o ${br} -j DROP`);
   into(`-o ${br} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`);
   into(`-o ${br} -m conntrack --ctstate DNAT -j ACCEPT`);
+  // nat-unprotected: any port, by the container's own address, but not from
+  // other networks, whose bridges are in nsnet's device group (routed and
+  // trusted interfaces: the endpoints' published ports, endpointRules).
+  if (unprotectedFamily(network, version)) into(`-o ${br} -m devgroup ! --src-group ${BRIDGE_GROUP} -j ACCEPT`);
+  // routed: ICMP, all of it, as Docker.
+  if (routedFamily(network, version)) into(`-o ${br} -p ${version === 4 ? 'icmp' : 'ipv6-icmp'} -j ACCEPT`);
   into(`-o ${br} -j DROP`);
   rules.push({ table: 'filter', chain: 'NSNET-OUTOF', spec: `-i ${br} -j ${network.internal ? 'DROP' : 'ACCEPT'} ${tag}` });
   if (network.internal) rules.push(...internalToHost(network, version, tag));
@@ -98,19 +106,29 @@ function internalToHost(network: NetworkRecord, version: IpVersion, tag: string)
   return specs.map((spec) => ({ table: 'filter', chain: 'NSNET-INPUT', spec: `${spec} ${tag}` }));
 }
 
-function portVersion(port: PublishedPort): IpVersion {
-  return isIPv6(port.hostIp) ? 6 : 4;
-}
-
-/** The DNAT rules of an endpoint's published ports, for one IP version. */
-export function endpointRules(endpoint: EndpointRecord, version: IpVersion): Rule[] {
+/**
+ * The rules of an endpoint's published ports, for one IP version: DNAT from
+ * the host's addresses (but in a routed family), and where the gateway mode
+ * or trusted interfaces let them be reached by the container's own address,
+ * an accept ahead of its network's drop (not from its own bridge, which icc decides).
+ */
+export function endpointRules(network: NetworkRecord, endpoint: EndpointRecord, version: IpVersion): Rule[] {
   const tag = comment(endpointTag(endpoint.network, endpoint.id));
-  return endpoint.ports
-    .filter((port) => portVersion(port) === version && (version === 4 || endpoint.ipv6))
-    .map((port) => {
+  const br = network.bridge;
+  const exposed = exposedPorts(network, endpoint, version).flatMap(({ address, protocol, port }) => {
+    const match = `-d ${address} -o ${br} -p ${protocol} -m ${protocol} --dport ${port}`;
+    const from = routedFamily(network, version) ? [`! -i ${br}`] : trustedInterfaces(network).map((name) => `-i ${name}`);
+    return from.map((source): Rule => ({ table: 'filter', chain: 'NSNET-INTO', spec: `${match} ${source} -j ACCEPT ${tag}`, first: true }));
+  });
+  const address = version === 4 ? endpoint.ipv4 : endpoint.ipv6;
+  if (address === undefined || !dnatsFamily(network, version)) return exposed;
+  const dnat = endpoint.ports
+    .filter((port) => portFamily(port) === version)
+    .map((port): Rule => {
       const wildcard = onEveryAddress(port.hostIp);
       const destination = version === 4 ? `${endpoint.ipv4}:${port.containerPort}` : `[${endpoint.ipv6}]:${port.containerPort}`;
       const match = `${wildcard ? '' : `-d ${port.hostIp} `}-p ${port.protocol} -m ${port.protocol} --dport ${port.hostPort}`;
       return { table: 'nat', chain: 'NSNET-DNAT', spec: `${match} -j DNAT --to-destination ${destination} ${tag}` };
     });
+  return [...dnat, ...exposed];
 }

@@ -10,6 +10,7 @@ import { isIPv6 } from '../../types/ip';
 import type { NetworkRecord } from '../../types/network';
 import type { PublishedPort } from '../../types/ports';
 import type { Firewall } from '../backend';
+import { dnatsFamily, exposedPorts, masqueradesFamily, portFamily, routedFamily, trustedInterfaces, unprotectedFamily } from '../gateway-modes';
 import { onEveryAddress } from '../ports';
 import { applySetChanges, concat, field, NFPROTO_BRIDGE, NFPROTO_INET, type SetChange } from './elements';
 import { BRIDGE_TABLE, FLUSH_EVERY_SET, INET_TABLE, TABLE } from './ruleset';
@@ -60,20 +61,30 @@ function networkChanges(network: NetworkRecord, op: 'add' | 'delete'): SetChange
   const bridge = [{ key: field.ifname(network.bridge) }];
   const changes: SetChange[] = [{ op, set: 'bridges', elements: bridge }];
   if (network.internal) changes.push({ op, set: 'internal_bridges', elements: bridge });
-  else if (network.masquerade) changes.push({ op, set: 'masquerade_bridges', elements: bridge });
+  const [masquerade4, masquerade6] = [masqueradesFamily(network, 4), masqueradesFamily(network, 6)];
+  if (masquerade4 && masquerade6) changes.push({ op, set: 'masquerade_bridges', elements: bridge });
+  else if (masquerade4 || masquerade6) changes.push({ op, set: masquerade4 ? 'masquerade4_bridges' : 'masquerade6_bridges', elements: bridge });
+  for (const family of [4, 6] as const) {
+    if (unprotectedFamily(network, family)) changes.push({ op, set: `unprotected${family}_bridges`, elements: bridge });
+    if (routedFamily(network, family)) changes.push({ op, set: `routed${family}_bridges`, elements: bridge });
+  }
+  const trusted = trustedInterfaces(network);
+  if (trusted.length) changes.push({ op, set: 'trusted_pairs', elements: trusted.map((name) => ({ key: concat(field.ifname(name), field.ifname(network.bridge)) })) });
   if (network.icc) {
     changes.push({ op, set: 'icc_pairs', elements: [{ key: concat(field.ifname(network.bridge), field.ifname(network.bridge)) }] });
   }
   return changes;
 }
 
-function portElement(port: PublishedPort, endpoint: EndpointRecord): { set: string; key: Buffer; data: Buffer } | undefined {
+/** A published port's DNAT element; none in a routed family, where it is reached at the container's address. */
+function portElement(network: NetworkRecord, port: PublishedPort, endpoint: EndpointRecord): { set: string; key: Buffer; data: Buffer } | undefined {
   const proto = field.protocol(port.protocol);
   const service = field.port(port.hostPort);
   const wildcard = onEveryAddress(port.hostIp);
   const v6 = isIPv6(port.hostIp);
-  if (v6 && !endpoint.ipv6) return undefined; // nothing to forward to
-  const target = v6 ? field.ipv6(endpoint.ipv6 as string) : field.ipv4(endpoint.ipv4);
+  const destination = v6 ? endpoint.ipv6 : endpoint.ipv4;
+  if (destination === undefined || !dnatsFamily(network, portFamily(port))) return undefined; // nothing to forward to
+  const target = v6 ? field.ipv6(destination) : field.ipv4(destination);
   const data = concat(target, field.port(port.containerPort));
   if (wildcard) return { set: v6 ? 'ports6_any' : 'ports4_any', key: concat(proto, service), data };
   const address = v6 ? field.ipv6(port.hostIp) : field.ipv4(port.hostIp);
@@ -83,17 +94,25 @@ function portElement(port: PublishedPort, endpoint: EndpointRecord): { set: stri
 /**
  * The elements an endpoint puts in the maps: its ports, and its port on an
  * icc-off bridge. Added `exclusive`ly, a port already mapped fails (EEXIST).
+ * Its ports by its own address (exposed), where the gateway modes or trusted
+ * interfaces need them, are keyed by its address: never exclusive.
  */
 function endpointChanges(network: NetworkRecord, endpoint: EndpointRecord, op: 'add' | 'delete', exclusive = true): SetChange[] {
   const bySet = new Map<string, SetChange>();
   for (const port of endpoint.ports) {
-    const element = portElement(port, endpoint);
+    const element = portElement(network, port, endpoint);
     if (!element) continue;
     const change = bySet.get(element.set) ?? { op, set: element.set, elements: [], exclusive };
     change.elements.push({ key: element.key, data: element.data });
     bySet.set(element.set, change);
   }
   const changes = [...bySet.values()];
+  for (const family of [4, 6] as const) {
+    const exposed = exposedPorts(network, endpoint, family);
+    const address = (a: string) => (family === 4 ? field.ipv4(a) : field.ipv6(a));
+    const elements = exposed.map((p) => ({ key: concat(address(p.address), field.protocol(p.protocol), field.port(p.port)) }));
+    if (elements.length) changes.push({ op, set: `exposed${family}`, elements });
+  }
   if (!network.icc) {
     changes.push({ op, set: 'icc_off_ports', family: 'bridge', elements: [{ key: field.ifname(endpoint.hostIfname) }] });
   }

@@ -27,6 +27,27 @@ const SETS: SetDefinition[] = [
   {
     family: 'inet',
     kind: 'set',
+    name: 'masquerade4_bridges',
+    type: 'ifname',
+    comment: ['Gateway modes per family: masquerade_bridges masquerade both families, these one.'],
+  },
+  { family: 'inet', kind: 'set', name: 'masquerade6_bridges', type: 'ifname' },
+  { family: 'inet', kind: 'set', name: 'unprotected4_bridges', type: 'ifname' },
+  { family: 'inet', kind: 'set', name: 'unprotected6_bridges', type: 'ifname' },
+  { family: 'inet', kind: 'set', name: 'routed4_bridges', type: 'ifname' },
+  { family: 'inet', kind: 'set', name: 'routed6_bridges', type: 'ifname' },
+  { family: 'inet', kind: 'set', name: 'trusted_pairs', type: 'ifname . ifname', comment: ['trusted host interface . bridge'] },
+  {
+    family: 'inet',
+    kind: 'set',
+    name: 'exposed4',
+    type: 'ipv4_addr . inet_proto . inet_service',
+    comment: ['Published ports by the container\'s own address: container address . protocol . container port.'],
+  },
+  { family: 'inet', kind: 'set', name: 'exposed6', type: 'ipv6_addr . inet_proto . inet_service' },
+  {
+    family: 'inet',
+    kind: 'set',
     name: 'icc_pairs',
     type: 'ifname . ifname',
     comment: [
@@ -96,6 +117,8 @@ ${declarations('inet')}
     oifname @bridges iifname @bridges ct status dnat masquerade
     # Containers reaching out through a non-bridge interface.
     iifname @masquerade_bridges oifname != @bridges masquerade
+    meta nfproto ipv4 iifname @masquerade4_bridges oifname != @bridges masquerade
+    meta nfproto ipv6 iifname @masquerade6_bridges oifname != @bridges masquerade
   }
 
   chain forward {
@@ -111,8 +134,20 @@ ${declarations('inet')}
     oifname @internal_bridges drop
     iifname @internal_bridges drop
     ct state established,related accept
-    # Published ports; everything else from outside or other networks stops.
+    # Published ports; everything else from outside or other networks stops,
+    # but what the gateway modes let reach a container by its own address.
     ct status dnat accept
+    # nat-unprotected: any port, but not from other networks.
+    meta nfproto ipv4 oifname @unprotected4_bridges iifname != @bridges accept
+    meta nfproto ipv6 oifname @unprotected6_bridges iifname != @bridges accept
+    # routed: published ports from anywhere, and ICMP (all of it, as Docker).
+    oifname @routed4_bridges ip daddr . meta l4proto . th dport @exposed4 accept
+    oifname @routed6_bridges ip6 daddr . meta l4proto . th dport @exposed6 accept
+    oifname @routed4_bridges meta l4proto icmp accept
+    oifname @routed6_bridges meta l4proto ipv6-icmp accept
+    # Trusted host interfaces: published ports, from those interfaces.
+    iifname . oifname @trusted_pairs ip daddr . meta l4proto . th dport @exposed4 accept
+    iifname . oifname @trusted_pairs ip6 daddr . meta l4proto . th dport @exposed6 accept
     drop
   }
 
