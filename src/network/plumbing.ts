@@ -112,7 +112,7 @@ export async function step<T>(name: string, fn: () => Promise<T>): Promise<T> {
  * reference plugins (whose bridge plugin skips a route that exists) and with
  * Docker (one gateway per container).
  */
-async function addressChain(ns: NetNamespace, record: EndpointRecord, index: number): Promise<ChainedRequest[]> {
+export async function addressChain(ns: NetNamespace, record: EndpointRecord, index: number): Promise<ChainedRequest[]> {
   const requests = [ns.addresses.addRequest(index, `${record.ipv4}/${record.prefixLength}`)];
   if (record.ipv6) requests.push(ns.addresses.addRequest(index, `${record.ipv6}/${record.prefixLength6}`, { nodad: true }));
   for (const gateway of [record.gateway, record.gateway6]) {

@@ -19,6 +19,7 @@ import { currentStore } from '../state/store';
 import { endpointKey, type EndpointRecord } from '../types/endpoint';
 import type { NetworkRecord } from '../types/network';
 import { removeNames } from './endpoint-names';
+import { removeChild } from './lan-child';
 import { removeHostEnd } from './plumbing';
 import { removeIfb } from './shaping';
 
@@ -34,8 +35,9 @@ export function removeNamesPart(record: EndpointRecord, failures: string[]): Pro
   return attemptPart(failures, `names of ${record.hostIfname}`, () => removeNames(record));
 }
 
-/** The endpoint's links in the host's namespace: its host end (unless the namespace's deletion takes it), then its ifb. */
+/** The endpoint's links in the host's namespace: its host end (unless the namespace's deletion takes it), then its ifb; a macvlan or ipvlan child, in its namespace. */
 async function removeLinks(record: EndpointRecord, options: TeardownOptions, failures: string[]): Promise<boolean> {
+  if (record.link) return options.keepLinks || attemptPart(failures, `${record.link} ${record.ifname} in ${record.netnsPath}`, () => removeChild(record));
   const hostEnd = options.keepLinks || (await attemptPart(failures, `host end ${record.hostIfname}`, () => removeHostEnd(record)));
   return hostEnd && (await attemptPart(failures, `ifb ${record.bandwidth?.ifb}`, () => removeIfb(record)));
 }

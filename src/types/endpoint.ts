@@ -34,7 +34,10 @@ export const EndpointRecordSchema = jsonObject({
   netnsPath: v.string(),
   netnsInode: Integer,
   ifname: InterfaceName,
+  /** The host end of its veth; for a macvlan or ipvlan child (see `link`), the network's parent. */
   hostIfname: FirewallInterfaceName,
+  /** A child of the network's parent, living only in the namespace, rather than a veth: macvlan or ipvlan. */
+  link: v.optional(v.picklist(['macvlan', 'ipvlan'])),
   /** The host end's MAC address, once it exists. */
   hostMac: v.optional(MacText),
   mac: MacText,
