@@ -11,7 +11,9 @@
  * alias and removed with it: a VLAN sub-interface asked for as `eth0.10`
  * that did not exist, an internal network's dummy, the host interface.
  */
-import { isGone, messageOf, NsnetError, unlessGone } from '../errors';
+import { randomBytes } from 'node:crypto';
+
+import { isGone, messageOf, NetlinkError, NsnetError, unlessGone } from '../errors';
 import { faultOperation } from '../fault';
 import { Subnet } from '../ipam/subnet';
 import { NetNamespace } from '../netns';
@@ -32,8 +34,8 @@ export function isLanNetwork(record: Pick<NetworkRecord, 'driver'>): boolean {
   return driver === 'macvlan' || driver === 'ipvlan';
 }
 
-/** How the network's parent is had: there already, or to be made (a VLAN sub-interface, an internal network's dummy). */
-type ParentPlan = { exists: Link } | { make: LinkSpec; mtu: number };
+/** How the network's parent is had: there already, or to be made (a VLAN sub-interface of `base`, an internal network's dummy). */
+type ParentPlan = { exists: Link } | { vlan: { base: Link; id: number } } | { internal: true };
 
 async function linkOrNone(name: string): Promise<Link | undefined> {
   try {
@@ -44,14 +46,22 @@ async function linkOrNone(name: string): Promise<Link | undefined> {
   }
 }
 
-function parentInvalid(wanted: LanWanted, why: string): NsnetError {
-  return new NsnetError('PARENT_INVALID', `parent ${wanted.parent} of ${wanted.driver} network "${wanted.name}" ${why}`, { parent: wanted.parent });
+function parentInvalid(wanted: Pick<LanWanted, 'parent' | 'driver' | 'name'>, why: string, cause?: unknown): NsnetError {
+  return new NsnetError('PARENT_INVALID', `parent ${wanted.parent} of ${wanted.driver} network "${wanted.name}" ${why}`, { parent: wanted.parent }, { cause });
+}
+
+/** The kernel has no link of this kind (EOPNOTSUPP: a kernel built without it, or its module not loaded). */
+function kernelLacks(error: unknown): boolean {
+  return error instanceof NetlinkError && error.code === 'EOPNOTSUPP';
+}
+
+function kernelUnsupported(what: string, cause: unknown): NsnetError {
+  return new NsnetError('KERNEL_UNSUPPORTED', `the running kernel has no ${what} (${(cause as NetlinkError).extack || messageOf(cause)})`, { kind: what }, { cause });
 }
 
 /** The parent as it is, or how it is made; PARENT_INVALID for one that cannot carry children. */
 async function planParent(wanted: LanWanted): Promise<ParentPlan> {
-  const tag = networkTag(wanted.name);
-  if (wanted.internal) return { make: { kind: 'dummy', name: wanted.parent, up: true, alias: tag }, mtu: wanted.mtu ?? 1500 };
+  if (wanted.internal) return { internal: true };
   const found = await linkOrNone(wanted.parent);
   if (found) {
     if (found.kind === 'loopback') throw parentInvalid(wanted, 'is the loopback');
@@ -64,7 +74,50 @@ async function planParent(wanted: LanWanted): Promise<ParentPlan> {
   const base = vlan && id >= 1 && id <= 4094 ? await linkOrNone(vlan[1]) : undefined;
   if (!vlan || !base) throw parentInvalid(wanted, vlan ? `does not exist, nor does ${vlan[1]} to make VLAN ${vlan[2]} on (1-4094)` : 'does not exist');
   if (base.kind === 'loopback') throw parentInvalid(wanted, `cannot be made: ${base.name} is the loopback`);
-  return { make: { kind: 'vlan', name: wanted.parent, parent: base.index, id, up: true, alias: tag }, mtu: base.mtu };
+  return { vlan: { base, id } };
+}
+
+/**
+ * Makes a parent the network owns, tagged with its alias: a VLAN
+ * sub-interface, or an internal network's dummy (pinned to the network's
+ * MAC; where the kernel has no dummies, an ifb, which has carrier and drops
+ * what is sent to it, as a dummy does: a bridge without ports has no carrier,
+ * and its children none either).
+ */
+async function makeParent(record: NetworkRecord, vlan: { base: string | number; id: number } | undefined): Promise<Link> {
+  const host = NetNamespace.host();
+  const common = { name: record.parent as string, up: true, alias: networkTag(record.name) };
+  if (vlan) {
+    return host.links.add({ ...common, kind: 'vlan', parent: vlan.base, id: vlan.id }).catch((error: unknown) => {
+      throw kernelLacks(error) ? kernelUnsupported(`802.1q VLANs (8021q) to make parent ${record.parent} with`, error) : error;
+    });
+  }
+  return host.links.add({ ...common, kind: 'dummy', mac: record.bridgeMac }).catch((error: unknown) => {
+    if (!kernelLacks(error)) throw error;
+    return host.links.add({ ...common, kind: 'ifb', mac: record.bridgeMac });
+  });
+}
+
+/**
+ * Makes a child of the parent on the host, and deletes it again: the
+ * kernel's say on the driver (built in?), the mode and the parent (one it
+ * cannot hang such a child off), before anything of the network's is made
+ * or recorded.
+ */
+async function probeParent(wanted: LanWanted, parent: number): Promise<void> {
+  const host = NetNamespace.host();
+  const name = `nsprobe${randomBytes(3).toString('hex')}`;
+  const spec: LinkSpec = wanted.driver === 'ipvlan'
+    ? { kind: 'ipvlan', name, parent, mode: wanted.ipvlanMode, flag: wanted.ipvlanFlag }
+    : { kind: 'macvlan', name, parent, mode: wanted.macvlanMode };
+  let probe: Link;
+  try {
+    probe = await host.links.add(spec);
+  } catch (error) {
+    if (kernelLacks(error)) throw kernelUnsupported(`${wanted.driver} links`, error);
+    throw parentInvalid(wanted, `cannot carry ${wanted.driver} children: ${messageOf(error)}`, error);
+  }
+  await host.links.delete(probe.index);
 }
 
 /**
@@ -130,7 +183,7 @@ export async function createLanNetworkRecord(wanted: LanWanted): Promise<Network
     const networks = await store.list<NetworkRecord>('networks');
     refuseSharing(wanted, networks);
     const parent = await planParent(wanted);
-    const parentMtu = 'exists' in parent ? parent.exists.mtu : parent.mtu;
+    const parentMtu = 'exists' in parent ? parent.exists.mtu : 'vlan' in parent ? parent.vlan.base.mtu : 1500;
     if (wanted.mtu !== undefined && wanted.mtu > parentMtu) {
       throw new NsnetError('INVALID_ARGUMENT', `mtu ${wanted.mtu} is larger than the MTU of parent ${wanted.parent} (${parentMtu})`);
     }
@@ -141,12 +194,14 @@ export async function createLanNetworkRecord(wanted: LanWanted): Promise<Network
     const record: NetworkRecord = { ...wanted, mtu: wanted.mtu ?? parentMtu, bridgeMac, created: new Date().toISOString() };
     const undo = new Undo();
     try {
-      if ('make' in parent) {
-        const spec = parent.make.kind === 'dummy' ? { ...parent.make, mac: bridgeMac } : parent.make;
-        const made = await NetNamespace.host().links.add(spec);
+      let parentIndex = 'exists' in parent ? parent.exists.index : undefined;
+      if (!('exists' in parent)) {
+        const made = await makeParent(record, 'vlan' in parent ? { base: parent.vlan.base.index, id: parent.vlan.id } : undefined);
         undo.push(`parent ${made.name}`, () => NetNamespace.host().links.delete(made.index));
         record.parentCreated = true;
+        parentIndex = made.index;
       }
+      await probeParent(wanted, parentIndex as number);
       if (record.hostInterface) await createHostInterface(record, undo);
       await store.write('networks', record.name, record);
     } catch (error) {
@@ -215,11 +270,9 @@ export async function repairLanNetwork(record: NetworkRecord, report: LanRepairR
     return;
   }
   if (!parent) {
-    const vlan = VLAN_NAME.exec(parentName);
-    const spec: LinkSpec = record.internal || !vlan
-      ? { kind: 'dummy', name: parentName, mac: record.bridgeMac, up: true, alias: networkTag(record.name) }
-      : { kind: 'vlan', name: parentName, parent: vlan[1], id: Number(vlan[2]), up: true, alias: networkTag(record.name) };
-    await attempt(`parent ${parentName} (${spec.kind}) made again`, () => host.links.add(spec));
+    const vlan = record.internal ? undefined : VLAN_NAME.exec(parentName);
+    const what = vlan ? `VLAN ${vlan[2]} of ${vlan[1]}` : 'dummy';
+    await attempt(`parent ${parentName} (${what}) made again`, () => makeParent(record, vlan ? { base: vlan[1], id: Number(vlan[2]) } : undefined));
   } else if (record.parentCreated && !parent.up && parent.alias === networkTag(record.name)) {
     await attempt(`parent ${parentName} up again`, () => host.links.set(parent.index, { up: true }));
   }
@@ -231,13 +284,13 @@ export async function repairLanNetwork(record: NetworkRecord, report: LanRepairR
 /**
  * Links tagged as a network's that no macvlan or ipvlan network claims (a
  * creation that died before writing its record, a record moved aside):
- * VLAN sub-interfaces, dummies and host macvlans. Removed by reconcile.
+ * VLAN sub-interfaces, dummies (or ifbs) and host macvlans. Removed by reconcile.
  */
 export async function strayLanLinks(networks: readonly NetworkRecord[]): Promise<Link[]> {
   const claimed = new Set(networks.filter(isLanNetwork).flatMap((n) => [`${n.name} ${n.parent}`, `${n.name} ${n.hostInterface?.name}`]));
   const links = await NetNamespace.host().links.list();
   return links.filter((link) => {
-    if (!['vlan', 'dummy', 'macvlan'].includes(link.kind)) return false;
+    if (!['vlan', 'dummy', 'ifb', 'macvlan'].includes(link.kind)) return false;
     const owner = parseTag(link.alias);
     return owner?.kind === 'network' && !claimed.has(`${owner.network} ${link.name}`);
   });
