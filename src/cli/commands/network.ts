@@ -1,12 +1,13 @@
-/** `nsnet network create|ls|inspect|rm`: bridge networks, as `docker network`. */
+/** `nsnet network create|ls|inspect|rm`: networks, as `docker network`. */
 import { Command, Option } from 'commander';
 
 import { type ListedEndpoint, listedEndpoints, networkRecord, networkRecords } from '../../network/listing';
-import { type BridgeNetworkOptions, FIREWALL_BACKENDS, type FirewallBackend, type NetworkRecord, resolvesNames } from '../../types/network';
+import { type BridgeNetworkOptions, FIREWALL_BACKENDS, type FirewallBackend, networkDriver, type NetworkRecord, resolvesNames } from '../../types/network';
 import { fieldLines, formatPort, printJson, printTable, withProgress } from '../output';
-import { integer } from '../options';
+import { collect, integer } from '../options';
+import { addressingOptions, createLanNetwork, type LanCreateOptions } from './network-lan';
 
-interface CreateOptions {
+interface CreateOptions extends LanCreateOptions {
   bridge?: string;
   subnet?: string;
   gateway?: string;
@@ -23,10 +24,10 @@ interface CreateOptions {
 }
 
 export function networkCommand(): Command {
-  const network = new Command('network').description('create, list, inspect and remove bridge networks');
+  const network = new Command('network').description('create, list, inspect and remove networks');
   network
     .command('create')
-    .description('create a bridge network (or confirm an identical one)')
+    .description('create a network (or confirm an identical one)')
     .argument('<name>', 'network name, [a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}')
     .option('--bridge <device>', 'bridge device name (default nsbr-<name>)')
     .option('--subnet <cidr>', 'IPv4 subnet (default: the first free /24 of 10.89.0.0/16)')
@@ -40,10 +41,17 @@ export function networkCommand(): Command {
     .option('--host-ip <address>', 'default host address of published ports (default 0.0.0.0)')
     .option('--disable-dns', "containers do not find each other by name (as Podman's flag; the default network 'bridge' never does)")
     .addOption(new Option('--firewall <backend>', 'firewall backend').choices(FIREWALL_BACKENDS))
+    .addOption(new Option('-d, --driver <driver>', 'network driver').choices(['bridge', 'macvlan', 'ipvlan']).default('bridge'))
+    .option('--parent <device>', 'macvlan, ipvlan: the host interface the containers hang off (eth0.10 is made when missing)')
+    .option('--ip-range <cidr>', 'hand out addresses from this prefix of the subnet only')
+    .option('--aux-address <name=address>', 'an address never handed out (repeatable)', collect, [])
+    .option('-o, --opt <key=value>', 'driver option: macvlan_mode, ipvlan_mode, ipvlan_flag, parent (repeatable)', collect, [])
+    .option('--host-interface <name=address>', 'macvlan: a macvlan of the parent on the host with this address, so the host reaches the containers')
     .option('--json', 'print the network as JSON')
     .action(async (name: string, options: CreateOptions) => {
       const { createBridgeNetwork } = await changes();
-      const net = await withProgress(`creating network ${name}`, () => createBridgeNetwork(networkOptions(name, options)));
+      const create = options.driver === 'bridge' ? () => createBridgeNetwork(networkOptions(name, options)) : () => createLanNetwork(name, options);
+      const net = await withProgress(`creating network ${name}`, create);
       if (options.json) printJson(net.options);
       else process.stdout.write(`${net.name}\n`);
     });
@@ -60,9 +68,10 @@ export function networkCommand(): Command {
         return;
       }
       printTable(
-        ['NAME', 'BRIDGE', 'SUBNET', 'GATEWAY', 'IPV6', 'FIREWALL', 'ENDPOINTS'],
+        ['NAME', 'DRIVER', 'BRIDGE', 'SUBNET', 'GATEWAY', 'IPV6', 'FIREWALL', 'ENDPOINTS'],
         networks.map((net, i) => [
           net.name,
+          networkDriver(net),
           net.bridge,
           net.subnet,
           net.internal ? '-' : net.gateway,
@@ -106,7 +115,7 @@ function changes(): Promise<typeof import('../../network/network')> {
 }
 
 function networkOptions(name: string, options: CreateOptions): BridgeNetworkOptions {
-  const wanted: BridgeNetworkOptions = { name, masquerade: options.masquerade, icc: options.icc };
+  const wanted: BridgeNetworkOptions = { name, masquerade: options.masquerade, icc: options.icc, ...addressingOptions(options, 'bridge') };
   if (options.bridge !== undefined) wanted.bridge = options.bridge;
   if (options.subnet !== undefined) wanted.subnet = options.subnet;
   if (options.gateway !== undefined) wanted.gateway = options.gateway;
