@@ -75,7 +75,10 @@ export interface EndpointView<N> {
   network: string;
   netns: N;
   ifname: string;
+  /** The host end of its veth; for a macvlan or ipvlan child, the network's parent. */
   hostIfname: string;
+  /** A child of the network's parent (macvlan, ipvlan) rather than a veth: no host end. */
+  link?: 'macvlan' | 'ipvlan';
   /** The MAC address of the host end (on the bridge). */
   hostMac?: string;
   mac: string;
@@ -104,6 +107,7 @@ export function endpointView<N>(record: EndpointRecord, netns: N): EndpointView<
     ipv4: record.ipv4,
     ports: record.ports,
   };
+  if (record.link) endpoint.link = record.link;
   if (record.hostMac) endpoint.hostMac = record.hostMac;
   if (record.ipv6) endpoint.ipv6 = record.ipv6;
   if (record.gateway) endpoint.gateway = record.gateway;
