@@ -33,19 +33,34 @@ function childSpec(network: NetworkRecord, ns: NetNamespace, record: EndpointRec
   return { ...common, kind: 'macvlan', mode: network.macvlanMode, mac: record.mac };
 }
 
-/** The configuration of the child at `index` inside: lo and the child up, its tag, addresses and default routes, then the child as it is. */
+/**
+ * The configuration of the child at `index` inside: lo up, the child's tag
+ * and addresses, the child up (which, with arp_notify, announces its
+ * addresses: a machine of the LAN may still know a reused one by the MAC of
+ * the container that had it), its default routes, then the child as it is.
+ */
 async function insideRequests(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, index: number, held: number[]): Promise<ChainedRequest[]> {
-  const requests = [
-    await ns.links.changeRequest(1, { up: true }, held),
-    await ns.links.changeRequest(index, { alias: endpointTag(record.network, record.id), up: true }, held),
-    ...(await addressChain(ns, record, index)),
-  ];
-  if (routesThroughDevice(network) && !network.internal) {
-    requests.push({ ...(await ns.routes.addRequest({ dst: 'default', dev: index })), existsIsDone: true });
-    if (record.ipv6) requests.push({ ...(await ns.routes.addRequest({ dst: 'default', dev: index, family: 6 })), existsIsDone: true });
+  const routes: ChainedRequest[] = [];
+  for (const gateway of [record.gateway, record.gateway6]) {
+    if (gateway !== undefined) routes.push({ ...(await ns.routes.addRequest({ dst: 'default', gateway })), existsIsDone: true });
   }
-  requests.push(ns.links.getRequest(index));
-  return requests;
+  if (routesThroughDevice(network) && !network.internal) {
+    routes.push({ ...(await ns.routes.addRequest({ dst: 'default', dev: index })), existsIsDone: true });
+    if (record.ipv6) routes.push({ ...(await ns.routes.addRequest({ dst: 'default', dev: index, family: 6 })), existsIsDone: true });
+  }
+  return [
+    await ns.links.changeRequest(1, { up: true }, held),
+    await ns.links.changeRequest(index, { alias: endpointTag(record.network, record.id) }, held),
+    ...(await addressChain(ns, { ...record, gateway: undefined, gateway6: undefined }, index)),
+    await ns.links.changeRequest(index, { up: true }, held),
+    ...routes,
+    ns.links.getRequest(index),
+  ];
+}
+
+/** Sysctls of the child, before it is up: no IPv6 where the network has none (as a veth's peer), arp_notify. */
+function childSysctls(network: NetworkRecord, ifname: string): [string, number][] {
+  return [...(network.ipv6 ? [] : [[`net/ipv6/conf/${ifname}/disable_ipv6`, 1] as [string, number]]), [`net/ipv4/conf/${ifname}/arp_notify`, 1]];
 }
 
 /** The kernel's refusal of the child in nsnet's terms, where it has them. */
@@ -71,13 +86,16 @@ export async function createChild(network: NetworkRecord, ns: NetNamespace, reco
   const host = NetNamespace.host();
   const held: number[] = [];
   try {
-    const hostConnection = await host.connection();
+    const [hostConnection, connection] = await Promise.all([host.connection(), ns.connection()]);
     const create: ChainedRequest = { ...(await host.links.addRequest(childSpec(network, ns, record), held)), echo: false };
-    const disable = network.ipv6 ? undefined : ns.sysctlStage(`net/ipv6/conf/${record.ifname}/disable_ipv6`, 1, held);
+    const sysctls = childSysctls(network, record.ifname);
+    // Through directories opened with the namespace's socket, in the chain; else written once the child exists.
+    const sysctlStages = fresh ? sysctls.map(([key, value]) => ns.sysctlStage(key, value, held)) : [];
+    const viaChain = sysctlStages.length > 0 && sysctlStages.every((stage) => stage !== undefined);
     const stages: ChainStage[] = [];
     if (fresh) {
-      if (disable) stages.push(disable);
-      stages.push({ connection: await ns.connection(), requests: await insideRequests(network, ns, record, FRESH_CHILD_INDEX, held) });
+      if (viaChain) stages.push(...(sysctlStages as ChainStage[]));
+      stages.push({ connection, requests: await insideRequests(network, ns, record, FRESH_CHILD_INDEX, held) });
     }
     const [[created], ...outcomes] = await step(`create ${network.driver}`, () => hostConnection.chain([create], stages));
     if (!created.ok) {
@@ -87,13 +105,15 @@ export async function createChild(network: NetworkRecord, ns: NetNamespace, reco
     undo.push(`${network.driver} ${record.ifname} in ${ns.label}`, () => unlessGone(() => ns.links.delete(record.ifname)), { guardsEarlier: true });
     let inside = outcomes[outcomes.length - 1];
     let index = FRESH_CHILD_INDEX;
-    if (fresh) {
-      if (disable && !outcomes[0].every((result) => result.ok)) await step('disable IPv6', () => Promise.reject((outcomes[0].find((r) => !r.ok) as { error: Error }).error));
-    } else {
+    for (const results of viaChain ? outcomes.slice(0, -1) : []) {
+      const failed = results.find((result) => !result.ok);
+      if (failed && !failed.ok) await step('write sysctls', () => Promise.reject(failed.error));
+    }
+    if (!fresh) {
       index = (await step('find child', () => ns.links.get(record.ifname))).index;
-      if (!network.ipv6) await disableIPv6(ns, record.ifname);
+      for (const [key, value] of sysctls) await step('write sysctls', () => unlessGone(() => ns.sysctl(key, value)));
       const requests = await insideRequests(network, ns, record, index, held);
-      [inside] = await step('configure addresses and routes', async () => (await ns.connection()).chain(requests, []));
+      [inside] = await step('configure addresses and routes', async () => connection.chain(requests, []));
     }
     const failed = inside.find((result) => !result.ok);
     if (failed && !failed.ok) await step('configure addresses and routes', () => Promise.reject(failed.error));
@@ -103,7 +123,8 @@ export async function createChild(network: NetworkRecord, ns: NetNamespace, reco
       const why = new NsnetError('INTERNAL', `${ns.label} had a link made in it meanwhile: interface ${index} is not its ${record.ifname}`);
       await step(`create ${network.driver}`, () => Promise.reject(why));
     }
-    if (fresh && !network.ipv6 && !disable) await disableIPv6(ns, record.ifname);
+    // A namespace without sysctl directories: as a veth's peer, IPv6 goes once the child exists.
+    if (fresh && !viaChain && !network.ipv6) await disableIPv6(ns, record.ifname);
     record.mac = (child as { mac: string }).mac;
   } finally {
     for (const fd of held) closeSync(fd);
