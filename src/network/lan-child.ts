@@ -140,12 +140,19 @@ export async function removeChild(record: EndpointRecord): Promise<void> {
   if (!(await NetNamespace.exists(record.netnsPath, record.netnsInode))) return;
   const ns = NetNamespace.atPath(record.netnsPath, record.netnsInode);
   try {
+    await removeChildIn(ns, record);
+  } finally {
+    ns.close();
+  }
+}
+
+/** removeChild(), through a handle on the namespace (one whose mount is gone, that processes keep alive). */
+export async function removeChildIn(ns: NetNamespace, record: EndpointRecord): Promise<void> {
+  try {
     const link = await ns.links.get(record.ifname);
     const ours = link.alias === endpointTag(record.network, record.id) || (link.alias === undefined && link.kind === record.link && record.status === 'creating');
     if (ours) await ns.links.delete(link.index);
   } catch (error) {
     if (!isGone(error)) throw error;
-  } finally {
-    ns.close();
   }
 }

@@ -148,6 +148,21 @@ describe('macvlan and ipvlan networks', function () {
       }
     });
 
+    it('a teardown with processes left in the namespace removes the child at once: its address goes with its lease', async () => {
+      const net = await macvlan();
+      const a = await container(net.name);
+      const sleeper = a.netns.spawn('sleep', ['60'], { stdio: 'ignore' });
+      try {
+        await new Promise((resolve) => sleeper.once('spawn', resolve));
+        const { leftRunning } = await teardownContainer(containers.pop());
+        expect(leftRunning).to.include(sleeper.pid);
+        const inside = JSON.parse(execFileSync('nsenter', [`--net=/proc/${sleeper.pid}/ns/net`, 'ip', '-j', 'link'], { encoding: 'utf8' }));
+        expect(inside.map((l) => l.ifname)).to.deep.equal(['lo']);
+      } finally {
+        await stop(sleeper);
+      }
+    });
+
     it('private and vepa modes as `ip -d` reports them: with a hairpinning switch, vepa children meet and private ones do not', async () => {
       await lan.uplinkHairpin(true);
       const vepa = await macvlan({ mode: 'vepa' });
