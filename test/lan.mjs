@@ -12,12 +12,14 @@ import { uniqueName } from './helpers.mjs';
 export const BEYOND_ROUTER = '198.51.100.1';
 
 /**
- * Makes the LAN `10.<a>.<b>.0/24`: router .1, peer .50. Resolves to
- * `{ parent, subnet, gateway, peerIp, lan, router, peer, uplinkHairpin(on), remove() }`.
+ * Makes the LAN `10.<a>.<b>.0/24` and `fd00:<a>:<b>::/64`: router .1 (::1),
+ * peer .50 (::50). Resolves to `{ parent, subnet, gateway, peerIp, subnet6,
+ * gateway6, peerIp6, lan, router, peer, uplinkHairpin(on), remove() }`.
  */
 export async function createLan(octets) {
   const host = NetNamespace.host();
   const prefix = `10.${octets}`;
+  const prefix6 = `fd00:${octets.replace('.', ':')}::`;
   const lan = await NetNamespace.create(uniqueName('lan'));
   const router = await NetNamespace.create(uniqueName('rtr'));
   const peer = await NetNamespace.create(uniqueName('peer'));
@@ -26,11 +28,12 @@ export async function createLan(octets) {
   await lan.links.add({ kind: 'bridge', name: 'sw', up: true });
   await host.links.add({ kind: 'veth', name: parent, up: true, peer: { name: 'uplink', netns: lan } });
   await lan.links.set('uplink', { master: 'sw', up: true });
-  for (const [ns, address] of [[router, `${prefix}.1`], [peer, `${prefix}.50`]]) {
+  for (const [ns, address, address6] of [[router, `${prefix}.1`, `${prefix6}1`], [peer, `${prefix}.50`, `${prefix6}50`]]) {
     await lan.links.add({ kind: 'veth', name: `to-${ns === router ? 'router' : 'peer'}`, master: 'sw', up: true, peer: { name: 'eth0', netns: ns } });
     await ns.links.set('lo', { up: true });
     await ns.links.set('eth0', { up: true });
     await ns.addresses.add('eth0', `${address}/24`);
+    await ns.addresses.add('eth0', `${address6}/64`, { nodad: true });
   }
   await router.addresses.add('lo', `${BEYOND_ROUTER}/32`);
   await peer.routes.add({ dst: 'default', gateway: `${prefix}.1` });
@@ -39,6 +42,9 @@ export async function createLan(octets) {
     subnet: `${prefix}.0/24`,
     gateway: `${prefix}.1`,
     peerIp: `${prefix}.50`,
+    subnet6: `${prefix6}/64`,
+    gateway6: `${prefix6}1`,
+    peerIp6: `${prefix6}50`,
     lan,
     router,
     peer,

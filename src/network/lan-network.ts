@@ -276,9 +276,24 @@ export async function repairLanNetwork(record: NetworkRecord, report: LanRepairR
   } else if (record.parentCreated && !parent.up && parent.alias === networkTag(record.name)) {
     await attempt(`parent ${parentName} up again`, () => host.links.set(parent.index, { up: true }));
   }
-  if (record.hostInterface && !(await linkOrNone(record.hostInterface.name))) {
-    await attempt(`host interface ${record.hostInterface.name} made again`, () => createHostInterface(record, new Undo()));
+  if (record.hostInterface) await repairHostInterface(record, attempt);
+}
+
+/** The host interface made again if missing; else its address, up and route put back where they went. */
+async function repairHostInterface(record: NetworkRecord, attempt: (what: string, fn: () => Promise<unknown>) => Promise<void>): Promise<void> {
+  const host = NetNamespace.host();
+  const { name, address } = record.hostInterface as { name: string; address: string };
+  const link = await linkOrNone(name);
+  if (!link) return attempt(`host interface ${name} made again`, () => createHostInterface(record, new Undo()));
+  if (link.alias !== networkTag(record.name)) {
+    await attempt(`host interface ${name}`, () => Promise.reject(new Error(`${name} is not this network's (alias ${JSON.stringify(link.alias ?? '')})`)));
+    return;
   }
+  const [addresses, routes] = await Promise.all([host.addresses.list({ dev: link.index }), host.routes.list({ family: 4 })]);
+  if (!addresses.some((a) => a.cidr === `${address}/32`)) await attempt(`address ${address}/32 put back on ${name}`, () => host.addresses.add(link.index, `${address}/32`));
+  if (!link.up) await attempt(`${name} up again`, () => host.links.set(link.index, { up: true }));
+  const dst = record.ipRange ?? record.subnet;
+  if (!routes.some((r) => r.dst === dst && r.dev === name)) await attempt(`route ${dst} through ${name} put back`, () => host.routes.add({ dst, dev: link.index }));
 }
 
 /**

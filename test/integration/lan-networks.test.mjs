@@ -148,6 +148,17 @@ describe('macvlan and ipvlan networks', function () {
       }
     });
 
+    it('dual stack: the child has its IPv6 address (no DAD) and default route via the router, and reaches the peer over IPv6', async () => {
+      const net = await macvlan({ ipv6: { subnet: lan.subnet6, gateway: lan.gateway6 } });
+      const a = await container(net.name);
+      expect(a.endpoint).to.include({ gateway6: lan.gateway6 });
+      const inet6 = ipJson(['addr', 'show', 'dev', 'eth0'], a.netns.name)[0].addr_info.filter((x) => x.family === 'inet6' && x.scope === 'global');
+      expect(inet6.map((x) => x.local)).to.deep.equal([a.endpoint.ipv6]);
+      expect(ipJson(['-6', 'route', 'show', 'default'], a.netns.name)[0]).to.include({ gateway: lan.gateway6 });
+      await reaches(a, lan.peer, lan.peerIp6);
+      await reaches(lan.peer, a, a.endpoint.ipv6);
+    });
+
     it('a teardown with processes left in the namespace removes the child at once: its address goes with its lease', async () => {
       const net = await macvlan();
       const a = await container(net.name);
@@ -230,6 +241,13 @@ describe('macvlan and ipvlan networks', function () {
       expect(shim.addr_info.filter((x) => x.family === 'inet').map((x) => `${x.local}/${x.prefixlen}`)).to.deep.equal([`${address}/32`]);
       expect(ipJson(['route', 'show', net.options.ipRange]).map((r) => r.dev)).to.deep.equal([net.options.hostInterface.name]);
       const a = await container(net.name);
+      await reaches(NetNamespace.host(), a, a.endpoint.ipv4);
+      // Taken away by hand, put back by reconcile.
+      ip(['addr', 'flush', 'dev', net.options.hostInterface.name]);
+      ip(['link', 'set', net.options.hostInterface.name, 'down']);
+      const report = await reconcile();
+      expect(report.failures).to.deep.equal([]);
+      expect(report.repaired.filter((line) => line.startsWith(`network "${net.name}"`))).to.have.length(3);
       await reaches(NetNamespace.host(), a, a.endpoint.ipv4);
       // Never handed out: asking for it is refused.
       await expectReject(container(net.name, { ip: address }), 'NsnetError', 'ADDRESS_IN_USE');
@@ -540,6 +558,15 @@ describe('macvlan and ipvlan networks', function () {
       const table = nsnet(['network', 'ls']).split('\n');
       expect(table.find((line) => line.startsWith(`${name} `))).to.match(new RegExp(`^${name}\\s+macvlan\\s+${lan.parent}\\s`));
       expect(JSON.parse(nsnet(['network', 'inspect', name, '--json']))[0]).to.include({ driver: 'macvlan', dns: false });
+      const id = uniqueName('c');
+      containers.push(id);
+      const c = await setupContainer(id, { network: name });
+      const topology = nsnet(['topology']).split('\n');
+      expect(topology.find((line) => line.includes(`network "${name}"`))).to.match(new RegExp(`${lan.parent}\\s+network "${name}".*\\(macvlan private, no masquerade, firewall none\\)`));
+      expect(topology.some((line) => line.includes(`${lan.parent} ⇄ eth0 ${c.endpoint.ipv4}`) && line.includes(id))).to.equal(true);
+      const ps = nsnet(['ps']).split('\n');
+      expect(ps.find((line) => line.startsWith(`${id} `))).to.match(new RegExp(`^${id}\\s+network\\s+${name}\\s+${c.endpoint.ipv4.replace(/\./g, '\\.')}`));
+      await teardownContainer(containers.pop());
       nsnet(['network', 'rm', name]);
       expect((await listNetworks()).map((n) => n.name)).to.not.include(name);
     });
