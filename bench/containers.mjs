@@ -12,7 +12,10 @@
 // (+ portmap), executed as a runtime executes them (skipped with a note when
 // Debian's containernetworking-plugins is not installed); netavark, given
 // the JSON a runtime gives it (addresses chosen by the runtime, as podman
-// does), skipped with a note when Debian's netavark is not installed.
+// does), skipped with a note when Debian's netavark is not installed; in the
+// table without a published port, nsnet on a macvlan and on an ipvlan network
+// (a veth standing for the parent NIC; skipped with a note where the kernel
+// has no such links).
 //
 // Before the contenders of each table the kernel's floor (floor.c: the same
 // containers made with nothing but the system calls) runs in the same run;
@@ -29,7 +32,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
-import { createBridgeNetwork, NetNamespace, removeNetwork, setupContainer, teardownContainer } from '../dist/index.js';
+import { createBridgeNetwork, createIpvlanNetwork, createMacvlanNetwork, NetNamespace, removeNetwork, setupContainer, teardownContainer } from '../dist/index.js';
 import { measureFloor, settleKernel, times } from './floor.mjs';
 
 const COUNT = Number(process.env.NSNET_BENCH_CONTAINERS || 200);
@@ -92,6 +95,47 @@ function nsnetContender(withPort) {
     teardown: (id) => teardownContainer(id),
     finish: () => removeNetwork(network),
   };
+}
+
+/** The parent of the macvlan and ipvlan contenders: a veth standing for the NIC, both ends up in the sandbox's host, so it has carrier. */
+const LAN_PARENT = 'benchlan0';
+
+/**
+ * nsnet on a macvlan or ipvlan network (no published port: these drivers
+ * publish none): the child made straight in the namespace, instead of a veth
+ * and a bridge port. `skip` says why the kernel cannot run it.
+ */
+function lanContender(driver) {
+  const network = `bench-${driver}`;
+  const create = driver === 'macvlan' ? createMacvlanNetwork : createIpvlanNetwork;
+  return {
+    label: `nsnet ${driver}`,
+    prefix: driver === 'macvlan' ? 'nm' : 'ni',
+    async prepare() {
+      ip('link', 'add', LAN_PARENT, 'up', 'type', 'veth', 'peer', 'name', 'benchlan1');
+      ip('link', 'set', 'benchlan1', 'up');
+      await create({ name: network, parent: LAN_PARENT, subnet: '10.151.0.0/16', mode: driver === 'macvlan' ? 'bridge' : 'l2' });
+    },
+    setup: async (id) => (await setupContainer(id, { network })).endpoint.ipv4,
+    teardown: (id) => teardownContainer(id),
+    async finish() {
+      await removeNetwork(network);
+      ip('link', 'delete', LAN_PARENT);
+    },
+  };
+}
+
+/** Whether the kernel has `driver` links: a child made on a scratch veth, and deleted. */
+function kernelHas(driver) {
+  try {
+    ip('link', 'add', 'benchprobe0', 'type', 'veth', 'peer', 'name', 'benchprobe1');
+    ip('link', 'add', 'link', 'benchprobe0', 'name', 'benchprobe2', 'type', driver);
+    return true;
+  } catch {
+    return false;
+  } finally {
+    spawnSync('ip', ['link', 'delete', 'benchprobe0']);
+  }
 }
 
 function nft(...args) {
@@ -260,6 +304,7 @@ async function round(cniDir) {
     const contenders = [nsnetContender(withPort), ipBatchContender(withPort)];
     if (cniDir) contenders.push(cniContender(cniDir, withPort));
     if (NETAVARK) contenders.push(netavarkContender(withPort));
+    if (!withPort) contenders.push(...['macvlan', 'ipvlan'].filter(kernelHas).map(lanContender));
     const results = [{ label: `kernel floor (bench/floor.c)${withPort ? ', map element' : ''}`, setup: floor.setup, teardown: floor.teardown }];
     for (const contender of contenders) results.push({ label: contender.label, ...(await run(contender)) });
     tables.push(withRatios(results));
@@ -278,6 +323,7 @@ async function main() {
   const cniDir = CNI_DIRS.find((dir) => ['bridge', 'host-local', 'portmap'].every((p) => fs.existsSync(path.join(dir, p))));
   if (!cniDir) console.log('(CNI plugins not installed, skipped: apt-get install containernetworking-plugins)\n');
   if (!NETAVARK) console.log('(netavark not installed, skipped: apt-get install netavark)\n');
+  for (const driver of ['macvlan', 'ipvlan']) if (!kernelHas(driver)) console.log(`(nsnet ${driver}: the kernel has no ${driver} links, skipped)\n`);
   const rounds = [];
   for (let r = 1; r <= ROUNDS; r++) {
     const tables = await round(cniDir);

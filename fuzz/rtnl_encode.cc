@@ -25,7 +25,7 @@ using namespace nsnet::fuzz;
 
 namespace {
 
-const char* const kKinds[] = {"veth", "bridge", "dummy", "ifb", "vxlan", "macvlan", "ipvlan"};
+const char* const kKinds[] = {"veth", "bridge", "dummy", "ifb", "vxlan", "macvlan", "ipvlan", "vlan"};
 
 // Every attribute of a run, nests walked too; a veth's peer nest starts with
 // its own ifinfomsg. No type twice in a run: the kernel would keep the last.
@@ -103,6 +103,8 @@ void linkCreate(FuzzedDataProvider& in, size_t& budget) {
   spec.mode = maybe(in, in.ConsumeIntegral<uint32_t>());
   spec.vxlanId = maybe(in, in.ConsumeIntegral<uint32_t>());
   spec.vxlanPort = maybe(in, in.ConsumeIntegral<uint32_t>());
+  spec.ipvlanFlags = maybe(in, in.ConsumeIntegral<uint32_t>());
+  spec.vlanId = maybe(in, in.ConsumeIntegral<uint32_t>());
   if (in.ConsumeBool()) spec.vxlanLocal = bytesFrom(in, budget);
   if (in.ConsumeBool()) spec.vxlanGroup = bytesFrom(in, budget);
   Bytes msg = encodeLinkCreate(spec);
@@ -114,8 +116,8 @@ void linkCreate(FuzzedDataProvider& in, size_t& budget) {
   }
   if (!checkEncoded(msg, sizeof(ifinfomsg), sizeOf(spec.attrs) + sizeOf(spec.peer) + spec.kind.size())) return;
   LinkInfo link = checkLinkRead(msg, spec.attrs, spec.kind);
-  // macvlan and ipvlan name their parent beside IFLA_LINKINFO.
-  if (spec.kind == "macvlan" || spec.kind == "ipvlan") FUZZ_CHECK(link.link == spec.parentIndex);
+  // macvlan, ipvlan and vlan name their parent beside IFLA_LINKINFO.
+  if (spec.kind == "macvlan" || spec.kind == "ipvlan" || spec.kind == "vlan") FUZZ_CHECK(link.link == spec.parentIndex);
 }
 
 void linkChange(FuzzedDataProvider& in, size_t& budget) {

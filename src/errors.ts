@@ -37,6 +37,14 @@ export type NsnetErrorCode =
   | 'TEARDOWN_INCOMPLETE'
   | 'STATE_CORRUPT'
   | 'INVALID_PUBLISH'
+  /** A macvlan or ipvlan network's parent that is missing (and no `name.VLAN` to make), the loopback, or no device to hang children off. */
+  | 'PARENT_INVALID'
+  /** A parent another macvlan or ipvlan network uses in a way this one cannot share (another driver, passthru, another ipvlan mode). */
+  | 'PARENT_IN_USE'
+  /** The running kernel has no such link kind (built without ipvlan, or without 802.1q VLANs): nothing was made. */
+  | 'KERNEL_UNSUPPORTED'
+  /** What the network's driver has no way to do: published ports, masquerade, a resolver, a warm pool on a macvlan or ipvlan network. */
+  | 'NOT_SUPPORTED_BY_DRIVER'
   /** A bandwidth limit that is no rate (zero, negative, absurd, unparsable), or a burst without a rate. */
   | 'INVALID_BANDWIDTH'
   | 'PORT_IN_USE'

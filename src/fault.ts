@@ -22,6 +22,8 @@ export type FaultOperation =
   | 'connect'
   | 'disconnect'
   | 'createBridgeNetwork'
+  | 'createMacvlanNetwork'
+  | 'createIpvlanNetwork'
   | 'removeNetwork'
   | 'reconcile';
 

@@ -28,9 +28,11 @@ export type { FdbEntry, FdbSpec, FdbState, IpNeighbour, IpNeighbourSpec, Neighbo
 export type { EventAction, EventKinds, RtnlEvent, RtnlEventStream } from './rtnl/events';
 export type { IpFamily } from './types/ip';
 export { withFileLock } from './state/lock';
-export { createBridgeNetwork, getNetwork, listNetworks, removeNetwork, BridgeNetwork } from './network/network';
+export { createBridgeNetwork, createIpvlanNetwork, createMacvlanNetwork, getNetwork, listNetworks, removeNetwork, BridgeNetwork } from './network/network';
+export type { Network } from './network/network';
 export { NetworkPool } from './network/pool';
-export type { BridgeNetworkOptions, FirewallBackend, NetworkRecord } from './types/network';
+export type { BridgeNetworkOptions, FirewallBackend, IpvlanNetworkOptions, MacvlanNetworkOptions, NetworkDriver, NetworkRecord } from './types/network';
+export { NETWORK_DRIVERS, networkDriver } from './types/network';
 export type { ConnectOptions } from './types/endpoint';
 export type { Endpoint } from './network/endpoint-record';
 export { parsePublish } from './firewall/publish';

@@ -49,6 +49,8 @@ export interface NativeLinkCreate extends Omit<NativeLinkAttributes, 'hairpin'> 
   peer?: Omit<NativeLinkAttributes, 'hairpin'>;
   parentIndex?: number;
   mode?: number;
+  ipvlanFlags?: number;
+  vlanId?: number;
   vxlanId?: number;
   vxlanPort?: number;
   vxlanLocal?: string;

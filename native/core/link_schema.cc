@@ -40,7 +40,7 @@ const AttributeRows<LinkInfo> kLinkInfoKindRows = {
     nestedRow(IFLA_INFO_SLAVE_DATA, &kLinkInfoBridgePortRows),
 };
 
-// macvlan and ipvlan hang off their parent through IFLA_LINK.
+// macvlan, ipvlan and vlan hang off their parent through IFLA_LINK.
 const AttributeRows<LinkCreate> kParentLinkRows = {
     row<K::U32>(IFLA_LINK, "parentIndex", &LinkCreate::parentIndex),
 };
@@ -60,7 +60,13 @@ const std::map<std::string, LinkKindSchema> kLinkKinds = {
           ipRow(IFLA_VXLAN_GROUP, IFLA_VXLAN_GROUP6, "vxlanGroup", &LinkCreate::vxlanGroup),
       }}},
     {"macvlan", {kParentLinkRows, {row<K::U32>(IFLA_MACVLAN_MODE, "mode", &LinkCreate::mode)}}},
-    {"ipvlan", {kParentLinkRows, {row<K::U16>(IFLA_IPVLAN_MODE, "mode", &LinkCreate::mode)}}},
+    {"ipvlan",
+     {kParentLinkRows,
+      {
+          row<K::U16>(IFLA_IPVLAN_MODE, "mode", &LinkCreate::mode),
+          row<K::U16>(IFLA_IPVLAN_FLAGS, "ipvlanFlags", &LinkCreate::ipvlanFlags),
+      }}},
+    {"vlan", {kParentLinkRows, {row<K::U16>(IFLA_VLAN_ID, "vlanId", &LinkCreate::vlanId)}}},
 };
 
 }  // namespace

@@ -33,8 +33,10 @@ struct LinkCreate {
   std::string kind;  // a kind of link_schema.h's table
   LinkAttributes attrs;
   LinkAttributes peer;                  // veth
-  std::optional<uint32_t> parentIndex;  // macvlan, ipvlan, vxlan device
+  std::optional<uint32_t> parentIndex;  // macvlan, ipvlan, vlan, vxlan device
   std::optional<uint32_t> mode;         // macvlan / ipvlan mode
+  std::optional<uint32_t> ipvlanFlags;  // IPVLAN_F_PRIVATE, IPVLAN_F_VEPA (0: bridge)
+  std::optional<uint32_t> vlanId;       // 802.1q sub-interface
   std::optional<uint32_t> vxlanId;
   std::optional<uint32_t> vxlanPort;
   std::optional<Bytes> vxlanLocal;  // 4 or 16 bytes

@@ -28,11 +28,15 @@ export async function attachmentProblems(
   // Gone reads as undefined; any other failure is the kernel's to report.
   const linkOrNone = (name: string) => unlessGone(() => host.links.get(name));
   const [bridge, hostEnd] = await Promise.all([linkOrNone(network.bridge), linkOrNone(endpoint.hostIfname)]);
-  if (!bridge) problems.push(`bridge ${network.bridge} is missing`);
-  else if (!bridge.up) problems.push(`bridge ${network.bridge} is down`);
-  if (!hostEnd) problems.push(`host interface ${endpoint.hostIfname} is missing`);
+  // A macvlan or ipvlan child has no host end: its network's parent (its `bridge`) must be there.
+  const device = endpoint.link ? 'parent' : 'bridge';
+  if (!bridge) problems.push(`${device} ${network.bridge} is missing`);
+  else if (!bridge.up) problems.push(`${device} ${network.bridge} is down`);
+  if (endpoint.link) {
+    // nothing of its own on the host
+  } else if (!hostEnd) problems.push(`host interface ${endpoint.hostIfname} is missing`);
   else if (bridge && hostEnd.master !== bridge.index) problems.push(`host interface ${endpoint.hostIfname} is not on bridge ${network.bridge}`);
-  if (hostEnd) problems.push(...(await missingLimits(endpoint)).map((what) => `${what} is missing`));
+  if (hostEnd && !endpoint.link) problems.push(...(await missingLimits(endpoint)).map((what) => `${what} is missing`));
 
   let ns: NetNamespace;
   try {

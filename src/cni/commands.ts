@@ -7,7 +7,7 @@ import type { Endpoint } from '../network/endpoint-record';
 import { handOverDefaultRoutes } from '../network/default-route';
 import { removeHostEnd } from '../network/plumbing';
 import { Undo } from '../network/undo';
-import { BridgeNetwork, createBridgeNetwork } from '../network/network';
+import { BridgeNetwork, createBridgeNetwork, createIpvlanNetwork, createMacvlanNetwork } from '../network/network';
 import { NetNamespace } from '../netns';
 import { currentStore } from '../state/store';
 import type { AttachmentRecord } from '../types/attachment';
@@ -64,7 +64,7 @@ export async function add(env: CniEnvironment, config: CniConfig, context: CniCo
     pid: process.pid,
     created: new Date().toISOString(),
   };
-  const networkKey = JSON.stringify(config.network);
+  const networkKey = JSON.stringify([config.network, config.lan]);
   // The namespace opens, and then its rtnetlink socket on a thread inside it, while the
   // attachment is claimed and the options checked: neither waits for the other.
   const opening = NetNamespace.open(netnsPath);
@@ -125,7 +125,8 @@ function networkFor(config: CniConfig, key: string, context: CniContext): Promis
   let network = context.networks.get(key);
   if (!network) {
     // Remembered while it is made, so that a burst of ADDs makes it once.
-    network = createBridgeNetwork(config.network);
+    const { lan } = config;
+    network = !lan ? createBridgeNetwork(config.network) : lan.driver === 'macvlan' ? createMacvlanNetwork(lan.options) : createIpvlanNetwork(lan.options);
     context.networks.set(key, network);
     network.catch(() => context.networks.delete(key));
   }
@@ -162,7 +163,9 @@ export async function del(env: CniEnvironment, config: CniConfig, context: CniCo
 
 async function detach(record: AttachmentRecord, context: CniContext): Promise<void> {
   const endpoint = await endpointOf(record);
-  if (endpoint) {
+  // A macvlan or ipvlan child has no host end to cut off: it goes at once, in its namespace.
+  if (endpoint?.link) await disconnect(endpoint);
+  else if (endpoint) {
     // The veth outlives its address for a moment: it goes down, so that nothing reaches it
     // through an address that may be another container's next (its name, veth and the
     // endpoint's random id, is its own). Alongside the release: a link going down waits out

@@ -13,7 +13,7 @@ import type { BandwidthOptions } from '../types/bandwidth';
 import { type CniNetworkConfig, CniNetworkConfigSchema } from '../types/cni-config';
 import type { ConnectOptions } from '../types/endpoint';
 import { canonicalAddress, type Cidr, parseCidr } from '../types/ip';
-import type { BridgeNetworkOptions } from '../types/network';
+import type { BridgeNetworkOptions, IpvlanNetworkOptions, MacvlanNetworkOptions } from '../types/network';
 import type { PublishSpec } from '../types/ports';
 import { Validator } from '../types/schema';
 import { checkMac, checkNewInterfaceName } from '../validate';
@@ -119,6 +119,8 @@ export interface DnsConfig {
 export interface CniConfig {
   cniVersion: string;
   network: BridgeNetworkOptions & { name: string };
+  /** `"driver": "macvlan"` or `"ipvlan"`: the network's options, for createMacvlanNetwork or createIpvlanNetwork (`network` then holds its name only). */
+  lan?: { driver: 'macvlan' | 'ipvlan'; options: MacvlanNetworkOptions & IpvlanNetworkOptions };
   connect: ConnectOptions;
   dns?: DnsConfig;
   prevResult?: Record<string, unknown>;
@@ -142,7 +144,9 @@ export function readConfig(stdin: string, args: CniArgs = { ips: [] }): CniConfi
   const cniVersion = checkVersion((raw as { cniVersion?: unknown }).cniVersion);
   const config = networkConfig.valid(raw, (problem) => invalidConfig(problem.path, `must be ${problem.expected}`));
   refuseUnsupported(config);
-  const result: CniConfig = { cniVersion, network: networkOptions(config), connect: connectOptions(config, args) };
+  const lan = config.driver === 'macvlan' || config.driver === 'ipvlan' ? lanNetwork(config) : undefined;
+  const result: CniConfig = { cniVersion, network: lan ? { name: config.name } : networkOptions(config), connect: connectOptions(config, args) };
+  if (lan) result.lan = lan;
   if (config.dns !== undefined) result.dns = dnsConfig(config.dns);
   if (config.prevResult !== undefined) result.prevResult = config.prevResult as Record<string, unknown>;
   const attachments = config['cni.dev/valid-attachments'] ?? config['cni.dev/attachments'];
@@ -168,8 +172,32 @@ function refuseUnsupported(config: CniNetworkConfig): void {
   }
 }
 
+/** The keys of a macvlan or ipvlan network; the bridge's own are refused (code 2). */
+function lanNetwork(config: CniNetworkConfig): NonNullable<CniConfig['lan']> {
+  const driver = config.driver as 'macvlan' | 'ipvlan';
+  for (const key of ['bridge', 'ipMasq', 'icc', 'hostIp', 'firewall'] as const) {
+    if (config[key] !== undefined) throw unsupportedField(key, `an option of the bridge driver, not ${driver}`);
+  }
+  if (config.subnet === undefined) throw invalidConfig('subnet', `a ${driver} network needs its LAN's subnet`);
+  if (config.parent !== undefined && config.master !== undefined && config.parent !== config.master) throw invalidConfig('master', `names another parent than "parent" (${config.parent})`);
+  const options: Record<string, unknown> = { name: config.name, subnet: config.subnet };
+  const parent = config.parent ?? config.master;
+  if (parent !== undefined) options.parent = parent;
+  const keys: (keyof CniNetworkConfig)[] = ['gateway', 'mtu', 'internal', 'mode', 'ipRange', 'auxAddresses', ...(driver === 'ipvlan' ? (['flag'] as const) : [])];
+  for (const key of keys) if (config[key] !== undefined) options[key] = config[key];
+  if (config.flag !== undefined && driver !== 'ipvlan') throw unsupportedField('flag', 'an option of the ipvlan driver');
+  if (config.ipv6Subnet !== undefined) options.ipv6 = { subnet: config.ipv6Subnet };
+  // The driver checks the values (mode, addresses), with its own codes.
+  return { driver, options: options as unknown as MacvlanNetworkOptions & IpvlanNetworkOptions };
+}
+
 function networkOptions(config: CniNetworkConfig): BridgeNetworkOptions & { name: string } {
   const options: BridgeNetworkOptions & { name: string } = { name: config.name };
+  if (config.ipRange !== undefined) options.ipRange = config.ipRange;
+  if (config.auxAddresses !== undefined) options.auxAddresses = config.auxAddresses;
+  for (const key of ['parent', 'master', 'mode', 'flag'] as const) {
+    if (config[key] !== undefined) throw unsupportedField(key, 'an option of the macvlan and ipvlan drivers ("driver": "macvlan")');
+  }
   if (config.bridge !== undefined) options.bridge = config.bridge;
   if (config.subnet !== undefined) options.subnet = config.subnet;
   if (config.gateway !== undefined) options.gateway = config.gateway;

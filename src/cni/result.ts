@@ -24,6 +24,8 @@ interface CniRoute {
 }
 /** What a result tells of an endpoint: its interfaces and addresses, and the path of its namespace. */
 type ResultEndpoint = Pick<EndpointRecord, 'hostIfname' | 'hostMac' | 'ifname' | 'mac' | 'ipv4' | 'ipv6' | 'gateway' | 'gateway6'> & {
+  /** A macvlan or ipvlan child: the result names only it, as the reference macvlan and ipvlan plugins' do. */
+  link?: EndpointRecord['link'];
   netns: { path: string };
 };
 
@@ -41,26 +43,26 @@ export function resolverDns(network: NetworkRecord): DnsConfig {
   return { nameservers: resolverAddresses(network) };
 }
 
-/** Interfaces bridge, host veth, container interface; addresses on the last; default routes. */
+/** Interfaces bridge, host veth, container interface (a macvlan or ipvlan child's only); addresses on the last; default routes. */
 export function addResult(version: string, network: NetworkRecord, endpoint: ResultEndpoint, dns: DnsConfig = {}): CniResult {
   const withMtu = compareVersions(version, '1.1.0') >= 0;
   const mtu = withMtu ? { mtu: network.mtu } : {};
+  const inside = { name: endpoint.ifname, mac: endpoint.mac, ...mtu, sandbox: endpoint.netns.path };
   const result: CniResult = {
     cniVersion: version,
-    interfaces: [
-      { name: network.bridge, mac: network.bridgeMac, ...mtu },
-      { name: endpoint.hostIfname, mac: endpoint.hostMac as string, ...mtu },
-      { name: endpoint.ifname, mac: endpoint.mac, ...mtu, sandbox: endpoint.netns.path },
-    ],
+    interfaces: endpoint.link
+      ? [inside]
+      : [{ name: network.bridge, mac: network.bridgeMac, ...mtu }, { name: endpoint.hostIfname, mac: endpoint.hostMac as string, ...mtu }, inside],
     ips: [],
     dns,
   };
+  const at = result.interfaces.length - 1;
   const prefix = (subnet: string) => parseCidr(subnet).prefixLength;
   if (endpoint.ipv4 && network.subnet) {
-    result.ips.push({ interface: 2, address: `${endpoint.ipv4}/${prefix(network.subnet)}`, ...(endpoint.gateway ? { gateway: endpoint.gateway } : {}) });
+    result.ips.push({ interface: at, address: `${endpoint.ipv4}/${prefix(network.subnet)}`, ...(endpoint.gateway ? { gateway: endpoint.gateway } : {}) });
   }
   if (endpoint.ipv6 && network.ipv6) {
-    result.ips.push({ interface: 2, address: `${endpoint.ipv6}/${prefix(network.ipv6.subnet)}`, ...(endpoint.gateway6 ? { gateway: endpoint.gateway6 } : {}) });
+    result.ips.push({ interface: at, address: `${endpoint.ipv6}/${prefix(network.ipv6.subnet)}`, ...(endpoint.gateway6 ? { gateway: endpoint.gateway6 } : {}) });
   }
   const routes: CniRoute[] = [];
   if (endpoint.gateway) routes.push({ dst: '0.0.0.0/0' });

@@ -49,31 +49,39 @@ export function addressTablesJson(tables: AddressTables): string {
 /**
  * Leases `requested` (refused with ADDRESS_IN_USE / ADDRESS_OUT_OF_RANGE) or
  * the next free address after the last one, skipping `reserved` (the
- * gateway). SUBNET_FULL when none is left.
+ * gateway; given as a map, each with why it is reserved: an aux address's
+ * name). An address handed out unasked comes from `pool`, offsets of the
+ * subnet (an ip range), when given; one asked for may be anywhere in the
+ * subnet, as with Docker. SUBNET_FULL when none is left.
  */
 export function allocateAddress(
   table: AddressTable,
   subnet: Subnet,
   owner: string,
-  reserved: ReadonlySet<string>,
+  reserved: ReadonlySet<string> | ReadonlyMap<string, string>,
   requested?: string,
+  pool?: { first: bigint; last: bigint },
 ): string {
-  const { first, last } = subnet.usableRange;
+  const usable = subnet.usableRange;
   if (requested !== undefined) {
     if (!subnet.contains(requested)) throw new NsnetError('ADDRESS_OUT_OF_RANGE', `${requested} is outside ${subnet.cidr}`);
     const offset = subnet.offsetOf(requested);
-    if (offset < first || offset > last) {
-      const which = offset > last ? 'broadcast address' : subnet.family === 4 ? 'network address' : 'subnet-router anycast address';
+    if (offset < usable.first || offset > usable.last) {
+      const which = offset > usable.last ? 'broadcast address' : subnet.family === 4 ? 'network address' : 'subnet-router anycast address';
       throw new NsnetError('ADDRESS_OUT_OF_RANGE', `${requested} is not a usable address of ${subnet.cidr} (its ${which})`);
     }
     const address = subnet.address(offset); // canonical text
-    if (reserved.has(address)) throw new NsnetError('ADDRESS_IN_USE', `${address} is reserved on ${subnet.cidr} (the gateway)`);
+    if (reserved.has(address)) {
+      const why = reserved instanceof Map ? reserved.get(address) : 'the gateway';
+      throw new NsnetError('ADDRESS_IN_USE', `${address} is reserved on ${subnet.cidr} (${why})`);
+    }
     if (table.addresses.get(address) !== undefined) {
       throw new NsnetError('ADDRESS_IN_USE', `${address} is already in use on ${subnet.cidr}`);
     }
     table.addresses.set(address, owner);
     return address;
   }
+  const { first, last } = pool ?? usable;
   const span = last - first + 1n;
   const previous = table.last === undefined ? last : BigInt(table.last);
   // Large IPv6 subnets: the search ends long before the span does.
@@ -86,7 +94,7 @@ export function allocateAddress(
     table.last = offset.toString();
     return address;
   }
-  throw new NsnetError('SUBNET_FULL', `no free address left in ${subnet.cidr}`);
+  throw new NsnetError('SUBNET_FULL', pool ? `no free address left in the ip range of ${subnet.cidr}` : `no free address left in ${subnet.cidr}`);
 }
 
 /** Releases every address of `owner`, looking at every lease; returns them. */

@@ -19,6 +19,7 @@ import { checkConnectInput, type ConnectInput, connectOptionError } from './conn
 import { namespaceEndpoints } from './default-route';
 import { checkDnsName, checkResolverOptions, type ResolverOptions } from './dns-options';
 import { type Endpoint, toEndpoint } from './endpoint-record';
+import { removeChildIn } from './lan-child';
 import { checkHostAddresses } from './host-addresses';
 import { type ContainerInfo, containersAndEndpoints } from './listing';
 import { BridgeNetwork, createBridgeNetwork, getNetwork } from './network';
@@ -309,6 +310,17 @@ async function detach(container: Container): Promise<void> {
   if (failures.length) throw teardownIncomplete(`endpoint ${endpoint?.id}`, failures);
 }
 
+/**
+ * The processes left in a namespace being deleted; with some left, a macvlan
+ * or ipvlan child goes at once, while the namespace is still at hand (it has
+ * no host end to delete it by later, and must not keep its address).
+ */
+async function countAndCut(netns: NetNamespace, endpoint: EndpointRecord | undefined): Promise<number[]> {
+  const pids = await netns.pids();
+  if (pids.length && endpoint?.link) await removeChildIn(netns, endpoint);
+  return pids;
+}
+
 export interface ContainerTeardownOptions {
   /**
    * While processes run in the container's namespace (which they keep alive
@@ -379,7 +391,7 @@ export async function teardownContainer(id: string, options: ContainerTeardownOp
   // keeps them leased).
   // A deletion killed between the unmount and the unlink left the file.
   if (!netns && ownsNamespace(record)) await NetNamespace.removeLeftover(record.netnsPath as string);
-  const counted = netns && (await attemptPart(failures, `netns of "${id}"`, async () => (leftRunning = await netns.deleteHolding(() => netns.pids()))));
+  const counted = netns && (await attemptPart(failures, `netns of "${id}"`, async () => (leftRunning = await netns.deleteHolding(() => countAndCut(netns, endpoint)))));
   if (netns && !counted) {
     await Promise.all([resolvConfGone, namesGone]);
     throw teardownIncomplete(`"${id}"`, failures);

@@ -22,6 +22,8 @@ import { limitsFor } from './bandwidth';
 import type { ConnectInput } from './connect-options';
 import { endpointNames } from './dns-options';
 import { allOrFirstFailure } from './plumbing';
+import { routesThroughDevice } from './lan-child';
+import { isLanNetwork } from './lan-network';
 import { ifbName } from './shaping';
 import { forgetEndpointLocked, teardownEndpointLocked } from './teardown';
 import { Undo } from './undo';
@@ -36,6 +38,7 @@ export interface EndpointPlan extends Omit<ConnectInput, 'bandwidth'> {
 
 /** Checks connect input (see checkConnectInput) against the network; picks the endpoint's id and host interface name. */
 export function planEndpoint(network: NetworkRecord, input: ConnectInput): EndpointPlan {
+  if (isLanNetwork(network)) refuseOnLan(network, input);
   if (input.publish.length && network.activeFirewall === 'none') {
     throw new NsnetError('INVALID_PUBLISH', `network "${network.name}" has no firewall (firewall: 'none') to publish ports with`);
   }
@@ -52,12 +55,43 @@ export function planEndpoint(network: NetworkRecord, input: ConnectInput): Endpo
   const { bandwidth: asked, ...rest } = input;
   const bandwidth = limitsFor(asked, network.mtu);
   const id = randomBytes(8).toString('hex');
-  return { ...rest, ...(bandwidth ? { bandwidth } : {}), id, hostIfname: `veth${id.slice(0, 7)}` };
+  const hostIfname = isLanNetwork(network) ? (network.parent as string) : `veth${id.slice(0, 7)}`;
+  return { ...rest, ...(bandwidth ? { bandwidth } : {}), id, hostIfname };
+}
+
+/**
+ * What a macvlan or ipvlan endpoint cannot have: published ports (no NAT:
+ * the container has an address of the LAN), a bandwidth limit (no host end
+ * to shape on), a MAC of its own on ipvlan (its children share the parent's).
+ */
+function refuseOnLan(network: NetworkRecord, input: ConnectInput): void {
+  const refuse = (what: string) => new NsnetError('NOT_SUPPORTED_BY_DRIVER', `${network.driver} network "${network.name}" ${what}`, { driver: network.driver });
+  if (input.publish.length) throw refuse('publishes no ports: its containers have addresses of the LAN, reached directly');
+  if (input.bandwidth) throw refuse('has no host end to limit bandwidth on');
+  if (input.macGiven && network.driver === 'ipvlan') throw refuse("gives its children the parent's MAC: no mac may be asked for");
 }
 
 /** The stored network is still the one a caller looked up (not removed, nor made again since). */
 export function sameNetwork(current: NetworkRecord | undefined, network: NetworkRecord): boolean {
   return current?.created === network.created && current.bridgeMac === network.bridgeMac;
+}
+
+/** Addresses IPAM never hands out, with why: the gateway, the aux addresses, a macvlan network's host interface. */
+function reservedAddresses(network: NetworkRecord, gateway: string): Map<string, string> {
+  const reserved = new Map([[gateway, 'the gateway']]);
+  for (const [name, address] of Object.entries(network.auxAddresses ?? {})) reserved.set(address, `aux address ${name}`);
+  if (network.hostInterface) reserved.set(network.hostInterface.address, `the host interface ${network.hostInterface.name}`);
+  return reserved;
+}
+
+/** The usable addresses of the network's ip range, as offsets of its subnet. */
+function ipRangeOffsets(network: NetworkRecord, subnet: Subnet): { first: bigint; last: bigint } | undefined {
+  if (network.ipRange === undefined) return undefined;
+  const range = Subnet.parse(network.ipRange);
+  const usable = subnet.usableRange;
+  const first = subnet.offsetOf(range.address(0n));
+  const last = first + range.size - 1n;
+  return { first: first > usable.first ? first : usable.first, last: last < usable.last ? last : usable.last };
 }
 
 /** The endpoint's record, its addresses taken from `leases` (changed in place). No I/O. */
@@ -78,17 +112,18 @@ function endpointRecord(network: NetworkRecord, ns: NetNamespace, plan: Endpoint
   const ipv4 = ipv4Of(network);
   if (ipv4) {
     const subnet = Subnet.parse(ipv4.subnet);
-    record.ipv4 = allocateAddress(leases.ipv4, subnet, plan.id, new Set([ipv4.gateway]), plan.ip);
+    record.ipv4 = allocateAddress(leases.ipv4, subnet, plan.id, reservedAddresses(network, ipv4.gateway), plan.ip, ipRangeOffsets(network, subnet));
     record.prefixLength = subnet.prefixLength;
   }
   if (network.ipv6) {
     const subnet6 = Subnet.parse(network.ipv6.subnet);
     leases.ipv6 ??= emptyLeaseTable();
-    record.ipv6 = allocateAddress(leases.ipv6, subnet6, plan.id, new Set([network.ipv6.gateway]), plan.ipv6);
+    record.ipv6 = allocateAddress(leases.ipv6, subnet6, plan.id, reservedAddresses(network, network.ipv6.gateway), plan.ipv6);
     record.prefixLength6 = subnet6.prefixLength;
   }
   if (plan.bandwidth) record.bandwidth = { ...plan.bandwidth, ...(plan.bandwidth.egress ? { ifb: ifbName(plan.id) } : {}) };
-  if (!network.internal) {
+  if (isLanNetwork(network)) record.link = network.driver as 'macvlan' | 'ipvlan';
+  if (!network.internal && !routesThroughDevice(network)) {
     if (ipv4) record.gateway = ipv4.gateway;
     if (network.ipv6) record.gateway6 = network.ipv6.gateway;
   }

@@ -19,6 +19,8 @@ import { addNames } from './endpoint-names';
 import { addEndpointEntries } from './firewall-reinstall';
 import { checkHostAddresses } from './host-addresses';
 import { freeInterfaceName } from './interface-name';
+import { createChild } from './lan-child';
+import { isLanNetwork } from './lan-network';
 import { allOrFirstFailure, createConfiguredVeth, createVeth, plumb, step } from './plumbing';
 import { applyLimits, makeIfb } from './shaping';
 import { forgetEndpointLocked, type TeardownOptions, teardownEndpoint, teardownIncomplete } from './teardown';
@@ -62,7 +64,9 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, input: C
       hostIndex = hostEnd.index;
       undo.push(`host end ${plan.hostIfname}`, () => host.links.delete(hostEnd.index), { guardsEarlier: true });
     };
-    if (place.freshNamespace) {
+    if (isLanNetwork(network)) {
+      await createChild(network, ns, record, place.freshNamespace === true, undo);
+    } else if (place.freshNamespace) {
       await createConfiguredVeth(network, ns, record, made);
     } else {
       const hostEnd = await step('create veth', () => createVeth(network, ns, plan));

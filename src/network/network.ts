@@ -8,12 +8,14 @@ import { Subnet } from '../ipam/subnet';
 import { NetNamespace, netnsDir } from '../netns';
 import { currentStore } from '../state/store';
 import { type ConnectOptions, endpointKey, type EndpointRecord } from '../types/endpoint';
-import type { BridgeNetworkOptions, NetworkRecord } from '../types/network';
+import { type BridgeNetworkOptions, type IpvlanNetworkOptions, type MacvlanNetworkOptions, type NetworkDriver, networkDriver, type NetworkRecord } from '../types/network';
 import { createBridge, deleteBridge, findBridge } from './bridge';
 import { checkConnectInput, type ConnectInput } from './connect-options';
 import { connect, type ConnectPlace, disconnect } from './endpoint';
 import { type Endpoint, toEndpoint } from './endpoint-record';
 import { installFirewallLocked } from './firewall-reinstall';
+import { createLanNetworkRecord, isLanNetwork, removeLanLinks } from './lan-network';
+import { checkLanOptions } from './lan-options';
 import { networkRecord, networkRecords } from './listing';
 import { checkHostAddresses } from './host-addresses';
 import { randomLocalMac } from './mac';
@@ -24,12 +26,20 @@ import { type ConnectTarget, openTarget } from './target';
 import { teardownEndpointLocked, teardownIncomplete } from './teardown';
 import { Undo } from './undo';
 
+/**
+ * A network of any driver (getNetwork and listNetworks return one for each).
+ * On a macvlan or ipvlan network, `bridge` is the parent interface.
+ */
 export class BridgeNetwork {
   constructor(private readonly record: NetworkRecord) {}
 
   get name(): string {
     return this.record.name;
   }
+  get driver(): NetworkDriver {
+    return networkDriver(this.record);
+  }
+  /** The bridge device; a macvlan or ipvlan network's parent. */
   get bridge(): string {
     return this.record.bridge;
   }
@@ -90,6 +100,10 @@ export class BridgeNetwork {
    * README's section on the pool for what it costs at rest.
    */
   pool(size?: number): NetworkPool {
+    if (isLanNetwork(this.record)) {
+      // A pooled namespace waits with its veth made; a child of a LAN's parent would be a machine on the LAN meanwhile.
+      throw new NsnetError('NOT_SUPPORTED_BY_DRIVER', `${this.driver} network "${this.name}" has no warm pool: its children are made at setup`, { driver: this.driver });
+    }
     const pool = poolOf(this.record);
     return size === undefined ? pool : pool.resize(size);
   }
@@ -205,6 +219,24 @@ async function createOrFindBridgeNetwork(options: BridgeNetworkOptions): Promise
   });
 }
 
+/** A network of any driver. */
+export type Network = BridgeNetwork;
+
+/**
+ * Creates a macvlan network (Docker's `--driver macvlan`): each container a
+ * machine of the parent's LAN with a MAC of its own; or returns the existing
+ * one when the options agree (NETWORK_CONFLICT when they do not). See the
+ * README's section on macvlan networks.
+ */
+export async function createMacvlanNetwork(options: MacvlanNetworkOptions): Promise<Network> {
+  return new BridgeNetwork(await createLanNetworkRecord(checkLanOptions('macvlan', options)));
+}
+
+/** Creates an ipvlan network (Docker's `--driver ipvlan`): children share the parent's MAC; l2, l3 or l3s. */
+export async function createIpvlanNetwork(options: IpvlanNetworkOptions): Promise<Network> {
+  return new BridgeNetwork(await createLanNetworkRecord(checkLanOptions('ipvlan', options)));
+}
+
 /** The network of this name, or NETWORK_NOT_FOUND. */
 export async function getNetwork(name: string): Promise<BridgeNetwork> {
   return new BridgeNetwork(await networkRecord(name));
@@ -238,7 +270,7 @@ export async function removeNetwork(name: string, options: { force?: boolean } =
     for (const endpoint of endpoints) failures.push(...(await teardownEndpointLocked(endpoint, record)));
     if (failures.length) throw teardownIncomplete(`network "${name}"`, failures);
     await firewallFor(record.activeFirewall)?.removeNetwork(record);
-    await deleteBridge(record);
+    await (isLanNetwork(record) ? removeLanLinks(record) : deleteBridge(record));
     await store.remove('leases', name);
     await store.remove('networks', name);
   });

@@ -115,7 +115,7 @@ const ADD_ROUTES: RouteChoice = { 4: 'add', 6: 'add' };
  * default route the namespace has already stays (EEXIST is done), as with
  * the CNI reference plugins (whose bridge plugin skips a route that exists).
  */
-async function addressChain(ns: NetNamespace, record: EndpointRecord, index: number, routes: RouteChoice = ADD_ROUTES): Promise<ChainedRequest[]> {
+export async function addressChain(ns: NetNamespace, record: EndpointRecord, index: number, routes: RouteChoice = ADD_ROUTES): Promise<ChainedRequest[]> {
   const requests: ChainedRequest[] = [];
   if (record.ipv4) requests.push(ns.addresses.addRequest(index, `${record.ipv4}/${record.prefixLength}`));
   if (record.ipv6) requests.push(ns.addresses.addRequest(index, `${record.ipv6}/${record.prefixLength6}`, { nodad: true }));

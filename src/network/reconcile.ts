@@ -21,6 +21,7 @@ import { IFB_LINK_GROUP, parseTag } from '../types/ownership';
 import { nsnetBridges } from './bridge';
 import { forgetContainerLocked } from './containers';
 import { sweepPoolEntries } from './pool-reconcile';
+import { isLanNetwork, repairLanNetwork, strayLanLinks } from './lan-network';
 import { mendUnreadableRecords } from './rebuild';
 import { repairBridge, repairEndpoints } from './repair';
 import { removeContainerResolvConf } from './resolv-file';
@@ -29,7 +30,7 @@ import { attemptPart, teardownEndpointLocked } from './teardown';
 export interface ReconcileReport {
   /** Endpoints whose namespace or host veth is gone, or whose connect died half-way (keys). */
   endpoints: string[];
-  /** Host interfaces tagged as nsnet's that belong to no endpoint (veths, and the ifbs of egress limits). */
+  /** Host interfaces tagged as nsnet's that belong to no endpoint (veths, and the ifbs of egress limits), or to no network (a macvlan or ipvlan network's VLAN sub-interface, dummy or host interface). */
   links: string[];
   /** Leases that belong to no endpoint, as "network address". */
   leases: string[];
@@ -111,7 +112,10 @@ export async function reconcile(options: ReconcileOptions = {}): Promise<Reconci
     for (const bridge of untagged) {
       if (await attempt(`untagged bridge ${bridge.name}`, () => NetNamespace.host().links.delete(bridge.index))) report.strayBridges.push(bridge.name);
     }
-    for (const network of networks) await repairBridge(network, report);
+    for (const network of networks) await (isLanNetwork(network) ? repairLanNetwork(network, report) : repairBridge(network, report));
+    for (const link of await strayLanLinks(networks)) {
+      if (await attempt(`stray ${link.kind} ${link.name}`, () => NetNamespace.host().links.delete(link.index))) report.links.push(link.name);
+    }
     const recorded = new Set(networks.map((n) => n.name));
     for (const [name, bridge] of tagged) {
       if (recorded.has(name)) continue;

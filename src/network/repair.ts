@@ -184,7 +184,8 @@ async function repairHostEnd(network: NetworkRecord, endpoint: EndpointRecord, s
  * be repaired: that is a failure.
  */
 export async function repairEndpoints(networks: ReadonlyMap<string, NetworkRecord>, live: readonly EndpointRecord[], report: RepairReport): Promise<void> {
-  const ready = live.filter((endpoint) => endpoint.status === 'ready');
+  // A macvlan or ipvlan child has no host end: it lives and dies with its namespace.
+  const ready = live.filter((endpoint) => endpoint.status === 'ready' && endpoint.link === undefined);
   if (!ready.length) return;
   const [links, containers] = await Promise.all([NetNamespace.host().links.list(), currentStore().list<ContainerRecord>('containers')]);
   const byName = new Map(links.map((link) => [link.name, link]));

@@ -20,6 +20,7 @@ import { endpointKey, type EndpointRecord } from '../types/endpoint';
 import type { NetworkRecord } from '../types/network';
 import { handOverDefaultRoutes } from './default-route';
 import { removeNames } from './endpoint-names';
+import { removeChild } from './lan-child';
 import { removeHostEnd } from './plumbing';
 import { removeIfb } from './shaping';
 
@@ -36,14 +37,16 @@ export function removeNamesPart(record: EndpointRecord, failures: string[]): Pro
 }
 
 /**
- * The endpoint's links in the host's namespace: its host end (unless the
- * namespace's deletion takes it), then its ifb. A default route it holds
- * goes to the namespace's next network first (default-route.ts); if it
- * could not, the veth stays, keeping the namespace its way out until a
- * retry (or reconcile) hands the route over.
+ * The endpoint's links: its host end in the host's namespace (unless the
+ * namespace's deletion takes it), then its ifb; a macvlan or ipvlan child,
+ * in its namespace. A default route it holds goes to the namespace's next
+ * network first (default-route.ts); if it could not, the link stays,
+ * keeping the namespace its way out until a retry (or reconcile) hands the
+ * route over.
  */
 async function removeLinks(record: EndpointRecord, options: TeardownOptions, failures: string[]): Promise<boolean> {
   const handedOver = options.keepLinks || (await attemptPart(failures, `default routes of ${record.hostIfname}`, () => handOverDefaultRoutes(record)));
+  if (record.link) return options.keepLinks || (handedOver && (await attemptPart(failures, `${record.link} ${record.ifname} in ${record.netnsPath}`, () => removeChild(record))));
   const hostEnd = options.keepLinks || (handedOver && (await attemptPart(failures, `host end ${record.hostIfname}`, () => removeHostEnd(record))));
   return hostEnd && (await attemptPart(failures, `ifb ${record.bandwidth?.ifb}`, () => removeIfb(record)));
 }

@@ -61,20 +61,34 @@ export interface VxlanSpec extends CommonLinkOptions {
   /** Underlying device, by name or index. */
   dev?: string | number;
 }
-export const MACVLAN_MODES = ['private', 'vepa', 'bridge', 'passthru', 'source'] as const;
-export interface MacvlanSpec extends CommonLinkOptions {
-  kind: 'macvlan';
+/**
+ * A link made on a parent of this namespace (by name or index) may be made
+ * straight in another namespace (`netns`), in the same request.
+ */
+interface ChildLinkOptions extends CommonLinkOptions {
   parent: string | number;
+  netns?: NamespaceRef;
+}
+export const MACVLAN_MODES = ['private', 'vepa', 'bridge', 'passthru', 'source'] as const;
+export interface MacvlanSpec extends ChildLinkOptions {
+  kind: 'macvlan';
   mode?: (typeof MACVLAN_MODES)[number];
 }
 export const IPVLAN_MODES = ['l2', 'l3', 'l3s'] as const;
-export interface IpvlanSpec extends CommonLinkOptions {
+/** How ipvlan children of one parent reach each other: bridge (directly), private (not at all), vepa (through the switch). */
+export const IPVLAN_FLAGS = ['bridge', 'private', 'vepa'] as const;
+export interface IpvlanSpec extends ChildLinkOptions {
   kind: 'ipvlan';
-  parent: string | number;
   mode?: (typeof IPVLAN_MODES)[number];
+  flag?: (typeof IPVLAN_FLAGS)[number];
+}
+/** An 802.1q sub-interface of `parent` (`eth0.10`), tagging with VLAN `id` (1-4094). */
+export interface VlanSpec extends ChildLinkOptions {
+  kind: 'vlan';
+  id: number;
 }
 
-export type LinkSpec = VethSpec | BridgeSpec | DummySpec | IfbSpec | VxlanSpec | MacvlanSpec | IpvlanSpec;
+export type LinkSpec = VethSpec | BridgeSpec | DummySpec | IfbSpec | VxlanSpec | MacvlanSpec | IpvlanSpec | VlanSpec;
 export type LinkKind = LinkSpec['kind'];
 
 export interface LinkChanges {
@@ -379,9 +393,15 @@ export class Links {
     return typeof ref === 'number' ? ref : (await this.get(ref)).index;
   }
 
+  /** A child link's parent (found here) and, when it is made elsewhere, its namespace. */
+  private async childOf(spec: ChildLinkOptions, request: NativeLinkCreate, held: number[]): Promise<void> {
+    request.parentIndex = await this.indexOf(spec.parent);
+    if (spec.netns !== undefined) request.netnsFd = holdNamespaceFd(spec.netns, 'netns', held);
+  }
+
   private async createRequest(spec: LinkSpec, held: number[]): Promise<NativeLinkCreate> {
     if (typeof spec !== 'object' || spec === null) throw invalid('link spec must be an object');
-    const kind = checkOneOf(spec.kind, ['veth', 'bridge', 'dummy', 'ifb', 'vxlan', 'macvlan', 'ipvlan'], 'link kind');
+    const kind = checkOneOf(spec.kind, ['veth', 'bridge', 'dummy', 'ifb', 'vxlan', 'macvlan', 'ipvlan', 'vlan'], 'link kind');
     const request: NativeLinkCreate = { kind, ...checkCommon(spec, 'link') };
     switch (spec.kind) {
       case 'veth': {
@@ -405,12 +425,18 @@ export class Links {
         break;
       }
       case 'macvlan':
-        request.parentIndex = await this.indexOf(spec.parent);
+        await this.childOf(spec, request, held);
         request.mode = 1 << MACVLAN_MODES.indexOf(checkOneOf(spec.mode ?? 'bridge', MACVLAN_MODES, 'macvlan mode'));
         break;
       case 'ipvlan':
-        request.parentIndex = await this.indexOf(spec.parent);
+        await this.childOf(spec, request, held);
         request.mode = IPVLAN_MODES.indexOf(checkOneOf(spec.mode ?? 'l2', IPVLAN_MODES, 'ipvlan mode'));
+        // IPVLAN_F_PRIVATE is 1, IPVLAN_F_VEPA 2; bridge is none.
+        request.ipvlanFlags = IPVLAN_FLAGS.indexOf(checkOneOf(spec.flag ?? 'bridge', IPVLAN_FLAGS, 'ipvlan flag'));
+        break;
+      case 'vlan':
+        await this.childOf(spec, request, held);
+        request.vlanId = checkUint(spec.id, 'VLAN id', 4094, 1);
         break;
       default:
         break;

@@ -6,7 +6,7 @@
 import v = require('valibot');
 
 import { GatewayModeOptionSchema } from './gateway-mode';
-import { FIREWALL_BACKENDS } from './network';
+import { FIREWALL_BACKENDS, IPVLAN_NETWORK_FLAGS } from './network';
 import { jsonObject } from './schema';
 
 const Text = v.pipe(v.string(), v.minLength(1));
@@ -51,6 +51,16 @@ export const CniNetworkConfigSchema = jsonObject({
   gatewayMode: v.optional(GatewayModeOptionSchema),
   trustedHostInterfaces: v.optional(Strings),
   ipv4: Flag,
+  /** bridge (the default), macvlan or ipvlan: the network's driver, made as createMacvlanNetwork / createIpvlanNetwork make it. */
+  driver: v.optional(v.picklist(['bridge', 'macvlan', 'ipvlan'])),
+  /** macvlan, ipvlan: the parent interface; `master` as the reference macvlan and ipvlan plugins name it. */
+  parent: v.optional(Text),
+  master: v.optional(Text),
+  /** macvlan: bridge, private, vepa, passthru; ipvlan: l2, l3, l3s (checked by the driver). */
+  mode: v.optional(Text),
+  flag: v.optional(v.picklist(IPVLAN_NETWORK_FLAGS)),
+  ipRange: v.optional(Text),
+  auxAddresses: v.optional(v.record(v.string(), v.string())),
   // The reference plugin's options: nsnet refuses the values it cannot honour.
   ipam: v.optional(v.unknown()),
   isGateway: Flag,

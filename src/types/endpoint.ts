@@ -43,7 +43,10 @@ export const EndpointRecordSchema = v.pipe(jsonObject({
   netnsPath: v.string(),
   netnsInode: Integer,
   ifname: InterfaceName,
+  /** The host end of its veth; for a macvlan or ipvlan child (see `link`), the network's parent. */
   hostIfname: FirewallInterfaceName,
+  /** A child of the network's parent, living only in the namespace, rather than a veth: macvlan or ipvlan. */
+  link: v.optional(v.picklist(['macvlan', 'ipvlan'])),
   /** The host end's MAC address, once it exists. */
   hostMac: v.optional(MacText),
   mac: MacText,
@@ -84,7 +87,10 @@ export interface EndpointView<N> {
   network: string;
   netns: N;
   ifname: string;
+  /** The host end of its veth; for a macvlan or ipvlan child, the network's parent. */
   hostIfname: string;
+  /** A child of the network's parent (macvlan, ipvlan) rather than a veth: no host end. */
+  link?: 'macvlan' | 'ipvlan';
   /** The MAC address of the host end (on the bridge). */
   hostMac?: string;
   mac: string;
@@ -116,6 +122,7 @@ export function endpointView<N>(record: EndpointRecord, netns: N): EndpointView<
     ports: record.ports,
   };
   if (record.ipv4) endpoint.ipv4 = record.ipv4;
+  if (record.link) endpoint.link = record.link;
   if (record.hostMac) endpoint.hostMac = record.hostMac;
   if (record.ipv6) endpoint.ipv6 = record.ipv6;
   if (record.gateway) endpoint.gateway = record.gateway;

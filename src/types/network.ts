@@ -1,11 +1,11 @@
-/** Bridge networks: the options createBridgeNetwork takes, and the record stored for a network. */
+/** Networks: the options createBridgeNetwork (and the other drivers' creations) take, and the record stored for a network. */
 import v = require('valibot');
 
 import { invalid } from '../errors';
 import { GatewayModeOptionSchema, GatewayModesSchema, TrustedHostInterfacesSchema } from './gateway-mode';
 import { MAX_MTU, MAX_POOL_SIZE, MIN_MTU } from './limits';
 import { CidrText, FirewallInterfaceName, IpText, MacText } from './record-text';
-import { Integer, jsonObject, strictJsonObject } from './schema';
+import { Integer, jsonObject, jsonRecord, strictJsonObject } from './schema';
 
 export const FIREWALL_BACKENDS = ['auto', 'nftables', 'iptables', 'none'] as const;
 export type FirewallBackend = (typeof FIREWALL_BACKENDS)[number];
@@ -13,6 +13,19 @@ export type FirewallBackend = (typeof FIREWALL_BACKENDS)[number];
 /** The backend in use, resolved from `firewall` when the network was made. */
 export const ACTIVE_FIREWALLS = ['nftables', 'iptables', 'none'] as const;
 export type ActiveFirewall = (typeof ACTIVE_FIREWALLS)[number];
+
+/** How a network attaches its containers; a record without `driver` is a bridge network (made before drivers). */
+export const NETWORK_DRIVERS = ['bridge', 'macvlan', 'ipvlan', 'routed'] as const;
+export type NetworkDriver = (typeof NETWORK_DRIVERS)[number];
+
+/** Modes of a macvlan network (Docker's `-o macvlan_mode`); `source` is no network's. */
+export const MACVLAN_NETWORK_MODES = ['bridge', 'private', 'vepa', 'passthru'] as const;
+export type MacvlanNetworkMode = (typeof MACVLAN_NETWORK_MODES)[number];
+/** Modes and flags of an ipvlan network (Docker's `-o ipvlan_mode`, `-o ipvlan_flag`). */
+export const IPVLAN_NETWORK_MODES = ['l2', 'l3', 'l3s'] as const;
+export type IpvlanNetworkMode = (typeof IPVLAN_NETWORK_MODES)[number];
+export const IPVLAN_NETWORK_FLAGS = ['bridge', 'private', 'vepa'] as const;
+export type IpvlanNetworkFlag = (typeof IPVLAN_NETWORK_FLAGS)[number];
 
 export const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
 
@@ -22,6 +35,14 @@ export function checkNetworkName(name: unknown): string {
   }
   return name;
 }
+
+/** What every driver's IPAM takes beside the subnets (Docker's --ip-range, --aux-address). */
+const ADDRESSING_ENTRIES = {
+  /** Addresses handed out unasked come from this prefix of the (IPv4) subnet; one asked for may be anywhere in it. */
+  ipRange: v.optional(v.string()),
+  /** Addresses of the subnets never handed out, by name (a router's, a DHCP server's): `{ router: '192.168.1.2' }`. */
+  auxAddresses: v.optional(v.record(v.string(), v.string())),
+};
 
 export const BridgeNetworkOptionsSchema = strictJsonObject({
   /** [a-zA-Z0-9][a-zA-Z0-9_.-]{0,63} */
@@ -35,6 +56,7 @@ export const BridgeNetworkOptionsSchema = strictJsonObject({
   /** Defaults to the first host address of the subnet. */
   gateway: v.optional(v.string()),
   ipv6: v.optional(strictJsonObject({ subnet: v.string(), gateway: v.optional(v.string()) })),
+  ...ADDRESSING_ENTRIES,
   mtu: v.optional(v.pipe(v.number(), v.integer(), v.minValue(MIN_MTU), v.maxValue(MAX_MTU))),
   masquerade: v.optional(v.boolean()),
   icc: v.optional(v.boolean()),
@@ -53,9 +75,50 @@ export const BridgeNetworkOptionsSchema = strictJsonObject({
 });
 export type BridgeNetworkOptions = v.InferOutput<typeof BridgeNetworkOptionsSchema>;
 
+/** What macvlan and ipvlan networks take alike: containers are machines of the parent's LAN. */
+const LAN_NETWORK_ENTRIES = {
+  name: v.pipe(v.string(), v.regex(NETWORK_NAME)),
+  /** The host interface the children hang off (`eth0`); `eth0.10` is made (VLAN 10) when missing. Omitted for an internal network, which gets a dummy. */
+  parent: v.optional(v.string()),
+  /** The LAN's IPv4 subnet. */
+  subnet: v.string(),
+  /** The LAN's router (no address on the host); the first host address of the subnet when omitted. */
+  gateway: v.optional(v.string()),
+  ipv6: v.optional(strictJsonObject({ subnet: v.string(), gateway: v.optional(v.string()) })),
+  ...ADDRESSING_ENTRIES,
+  /** The children's MTU; the parent's when omitted (at most the parent's). */
+  mtu: v.optional(v.pipe(v.number(), v.integer(), v.minValue(MIN_MTU), v.maxValue(MAX_MTU))),
+  /** No parent traffic: the children hang off a dummy of the network's own, and get no default route. */
+  internal: v.optional(v.boolean()),
+  /** Always false: there is no address on the host for a resolver to listen on; true is refused. */
+  dns: v.optional(v.boolean()),
+};
+
+export const MacvlanNetworkOptionsSchema = strictJsonObject({
+  ...LAN_NETWORK_ENTRIES,
+  mode: v.optional(v.picklist(MACVLAN_NETWORK_MODES)),
+  /**
+   * A macvlan of the parent on the host (bridge mode only) with this address
+   * of the subnet (/32, never handed out), and a route to the ip range (or
+   * the subnet) through it: the host reaches its own children, which it
+   * cannot through the parent.
+   */
+  hostInterface: v.optional(strictJsonObject({ name: v.string(), address: v.string() })),
+});
+export type MacvlanNetworkOptions = v.InferOutput<typeof MacvlanNetworkOptionsSchema>;
+
+export const IpvlanNetworkOptionsSchema = strictJsonObject({
+  ...LAN_NETWORK_ENTRIES,
+  mode: v.optional(v.picklist(IPVLAN_NETWORK_MODES)),
+  flag: v.optional(v.picklist(IPVLAN_NETWORK_FLAGS)),
+});
+export type IpvlanNetworkOptions = v.InferOutput<typeof IpvlanNetworkOptionsSchema>;
+
 /** What is stored for a network, and what compares equal on re-creation. */
 export const NetworkRecordSchema = v.pipe(jsonObject({
   name: v.pipe(v.string(), v.regex(NETWORK_NAME)),
+  /** Absent means 'bridge': read it through networkDriver. */
+  driver: v.optional(v.picklist(NETWORK_DRIVERS)),
   bridge: FirewallInterfaceName,
   /** The bridge's pinned MAC address (locally administered, random). */
   bridgeMac: MacText,
@@ -78,9 +141,27 @@ export const NetworkRecordSchema = v.pipe(jsonObject({
   activeFirewall: v.picklist(ACTIVE_FIREWALLS),
   /** Containers resolve each other's names; absent in records older than resolution: see resolvesNames. */
   dns: v.optional(v.boolean()),
+  /** Addresses handed out unasked come from this prefix of the subnet. */
+  ipRange: v.optional(CidrText),
+  /** Addresses never handed out, by name. */
+  auxAddresses: v.optional(jsonRecord(v.string(), IpText)),
+  /** macvlan, ipvlan: the host interface the children hang off (`bridge` holds its name too). */
+  parent: v.optional(FirewallInterfaceName),
+  /** nsnet made the parent (a VLAN sub-interface, or an internal network's dummy) and removes it with the network. */
+  parentCreated: v.optional(v.boolean()),
+  macvlanMode: v.optional(v.picklist(MACVLAN_NETWORK_MODES)),
+  ipvlanMode: v.optional(v.picklist(IPVLAN_NETWORK_MODES)),
+  ipvlanFlag: v.optional(v.picklist(IPVLAN_NETWORK_FLAGS)),
+  /** macvlan: the host's own child of the parent, through which it reaches the network's children. */
+  hostInterface: v.optional(jsonObject({ name: FirewallInterfaceName, address: IpText })),
   created: v.string(),
 }), v.check((record) => (record.subnet !== undefined && record.gateway !== undefined) || record.ipv6 !== undefined, 'a network with an IPv4 subnet and gateway, an ipv6 one or both'));
 export type NetworkRecord = v.InferOutput<typeof NetworkRecordSchema>;
+
+/** A network's driver; records made before drivers have none and are bridge networks. */
+export function networkDriver(record: Pick<NetworkRecord, 'driver'>): NetworkDriver {
+  return record.driver ?? 'bridge';
+}
 
 /** The default network, `bridge`, has no name resolution (as Docker's); a user network made now has it unless made with `dns: false`. */
 export function namesByDefault(name: string): boolean {

@@ -28,14 +28,14 @@ const fitting = {
   AttachmentRecordSchema: { network: 'web', containerId: 'k1', ifname: 'eth0', netnsPath: '/run/netns/c1', endpoint: 'web@1', status: 'ready', pid: 1, created },
   ContainerRecordSchema: { id: 'c1', mode: 'network', network: 'web', joinedBy: ['c2'], netnsPath: '/run/netns/c1', netnsInode: 4026532000, ownsNamespace: true, endpoint: 'web@4026532000', status: 'ready', pid: 7, created },
   EndpointRecordSchema: {
-    id: 'e1', network: 'web', netnsPath: '/run/netns/c1', netnsInode: 4026532000, ifname: 'eth0', hostIfname: 'veth0123456',
+    id: 'e1', network: 'web', netnsPath: '/run/netns/c1', netnsInode: 4026532000, ifname: 'eth0', hostIfname: 'eth0.10', link: 'macvlan',
     hostMac: '02:00:00:00:00:01', mac: '02:00:00:00:00:02', ipv4: '10.90.1.2', prefixLength: 24, ipv6: 'fd00:5a::2', prefixLength6: 64,
     gateway: '10.90.1.1', gateway6: 'fd00:5a::1', ports: [port, { ...port, hostIp: '::', protocol: 'udp' }], status: 'ready', pid: 7, created,
   },
   NetworkRecordSchema: {
     name: 'web', bridge: 'nsbr-web', bridgeMac: '02:00:00:00:00:03', subnet: '10.90.1.0/24', gateway: '10.90.1.1', subnetAuto: false,
     ipv6: { subnet: 'fd00:5a::/64', gateway: 'fd00:5a::1' }, mtu: 1500, masquerade: true, icc: true, internal: false, hostIp: '0.0.0.0',
-    firewall: 'auto', activeFirewall: 'nftables', created,
+    firewall: 'auto', activeFirewall: 'nftables', created, ipRange: '10.90.1.128/25', auxAddresses: { router: '10.90.1.2' },
   },
   NetworkLeasesSchema: { ipv4: { addresses: { '10.90.1.2': 'e1' }, last: '2' }, ipv6: { addresses: { 'fd00:5a::2': 'e1' } } },
   LeaseTableSchema: { addresses: { '10.90.1.2': 'e1' }, last: '2' },
@@ -45,7 +45,9 @@ const fitting = {
   PublishSpecSchema: '8080:80/tcp',
   ConnectOptionsSchema: { ifname: 'eth1', ip: '10.90.1.9', mac: '02:00:00:00:00:09', publish: ['80', { containerPort: 53, protocol: 'udp' }] },
   SetupOptionsSchema: { network: 'web', publish: ['8080:80'] },
-  BridgeNetworkOptionsSchema: { name: 'web', subnet: '10.90.1.0/24', ipv6: { subnet: 'fd00:5a::/64' }, mtu: 9000, icc: false, firewall: 'none' },
+  BridgeNetworkOptionsSchema: { name: 'web', subnet: '10.90.1.0/24', ipv6: { subnet: 'fd00:5a::/64' }, mtu: 9000, icc: false, firewall: 'none', ipRange: '10.90.1.128/25', auxAddresses: { router: '10.90.1.2' } },
+  MacvlanNetworkOptionsSchema: { name: 'lan', parent: 'eth0.10', subnet: '192.168.1.0/24', gateway: '192.168.1.1', mode: 'bridge', ipRange: '192.168.1.128/25', auxAddresses: { dhcp: '192.168.1.2' }, hostInterface: { name: 'lan-host', address: '192.168.1.254' } },
+  IpvlanNetworkOptionsSchema: { name: 'lan', parent: 'eth0', subnet: '192.168.1.0/24', mode: 'l3', flag: 'private', internal: false, dns: false },
   CniNetworkConfigSchema: {
     cniVersion: '1.0.0', name: 'k8s', type: 'nsnet', bridge: 'cni0', subnet: '10.22.0.0/16', mtu: 1500, ipMasq: true,
     ipam: { type: 'host-local' }, dns: { nameservers: ['10.0.0.53'], search: ['svc'] }, prevResult: { ips: [] },

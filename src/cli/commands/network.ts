@@ -1,15 +1,16 @@
-/** `nsnet network create|ls|inspect|rm`: bridge networks, as `docker network`. */
+/** `nsnet network create|ls|inspect|rm|connect|disconnect`: networks, as `docker network`. */
 import { Command, InvalidArgumentError, Option } from 'commander';
 
 import { type ListedEndpoint, listedEndpoints, networkRecord, networkRecords } from '../../network/listing';
-import { type BridgeNetworkOptions, FIREWALL_BACKENDS, type FirewallBackend, type NetworkRecord, resolvesNames } from '../../types/network';
+import { type BridgeNetworkOptions, FIREWALL_BACKENDS, type FirewallBackend, networkDriver, type NetworkRecord, resolvesNames } from '../../types/network';
 import { fieldLines, formatPort, printJson, printTable, withProgress } from '../output';
 import { gatewayMode, trustedHostInterfaces } from '../../types/gateway-mode';
 import { collect, integer } from '../options';
 import { addConnectCommands } from './network-connect';
 import { applyDriverOpts, applyGatewayFlags } from './network-driver-opts';
+import { addressingOptions, createLanNetwork, type LanCreateOptions } from './network-lan';
 
-interface CreateOptions {
+interface CreateOptions extends LanCreateOptions {
   bridge?: string;
   subnet?: string;
   gateway?: string;
@@ -38,10 +39,10 @@ function ipv4Flag(value: string): boolean {
 }
 
 export function networkCommand(): Command {
-  const network = new Command('network').description('create, list, inspect and remove bridge networks; connect and disconnect containers');
+  const network = new Command('network').description('create, list, inspect and remove networks; connect and disconnect containers');
   network
     .command('create')
-    .description('create a bridge network (or confirm an identical one)')
+    .description('create a network (or confirm an identical one)')
     .argument('<name>', 'network name, [a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}')
     .option('--bridge <device>', 'bridge device name (default nsbr-<name>)')
     .option('--subnet <cidr>', 'IPv4 subnet (default: the first free /24 of 10.89.0.0/16)')
@@ -61,11 +62,17 @@ export function networkCommand(): Command {
     .option('--gateway-mode-ipv4 <mode>', 'gateway mode of IPv4 only')
     .option('--gateway-mode-ipv6 <mode>', 'gateway mode of IPv6 only')
     .option('--trusted-host-interface <name>', 'a host interface whose packets may reach published ports by the container\'s address (repeatable)', collect, [])
-    .option('-o, --opt <key=value>', 'a Docker bridge driver option, as com.docker.network.bridge.gateway_mode_ipv4=routed (repeatable)', collect, [])
+    .option('-o, --opt <key=value>', 'a driver option: bridge, as com.docker.network.bridge.gateway_mode_ipv4=routed; macvlan_mode, ipvlan_mode, ipvlan_flag, parent (repeatable)', collect, [])
+    .addOption(new Option('-d, --driver <driver>', 'network driver').choices(['bridge', 'macvlan', 'ipvlan']).default('bridge'))
+    .option('--parent <device>', 'macvlan, ipvlan: the host interface the containers hang off (eth0.10 is made when missing)')
+    .option('--ip-range <cidr>', 'hand out addresses from this prefix of the subnet only')
+    .option('--aux-address <name=address>', 'an address never handed out (repeatable)', collect, [])
+    .option('--host-interface <name=address>', 'macvlan: a macvlan of the parent on the host with this address, so the host reaches the containers')
     .option('--json', 'print the network as JSON')
     .action(async (name: string, options: CreateOptions) => {
       const { createBridgeNetwork } = await changes();
-      const net = await withProgress(`creating network ${name}`, () => createBridgeNetwork(networkOptions(name, options)));
+      const create = options.driver === 'bridge' ? () => createBridgeNetwork(networkOptions(name, options)) : () => createLanNetwork(name, options);
+      const net = await withProgress(`creating network ${name}`, create);
       if (options.json) printJson(net.options);
       else process.stdout.write(`${net.name}\n`);
     });
@@ -82,9 +89,10 @@ export function networkCommand(): Command {
         return;
       }
       printTable(
-        ['NAME', 'BRIDGE', 'SUBNET', 'GATEWAY', 'IPV6', 'FIREWALL', 'ENDPOINTS'],
+        ['NAME', 'DRIVER', 'BRIDGE', 'SUBNET', 'GATEWAY', 'IPV6', 'FIREWALL', 'ENDPOINTS'],
         networks.map((net, i) => [
           net.name,
+          networkDriver(net),
           net.bridge,
           net.subnet ?? '-',
           net.internal || net.gateway === undefined ? '-' : net.gateway,
@@ -128,7 +136,7 @@ function changes(): Promise<typeof import('../../network/network')> {
 }
 
 function networkOptions(name: string, options: CreateOptions): BridgeNetworkOptions {
-  const wanted: BridgeNetworkOptions = { name, masquerade: options.masquerade, icc: options.icc };
+  const wanted: BridgeNetworkOptions = { name, masquerade: options.masquerade, icc: options.icc, ...addressingOptions(options, 'bridge') };
   if (options.bridge !== undefined) wanted.bridge = options.bridge;
   if (options.subnet !== undefined) wanted.subnet = options.subnet;
   if (options.gateway !== undefined) wanted.gateway = options.gateway;

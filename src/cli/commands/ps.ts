@@ -10,9 +10,9 @@ export function psCommand(): Command {
     .option('--json', 'print JSON')
     .action(async (options: { json?: boolean }) => {
       const { containers, endpoints } = await containersAndEndpoints(listedEndpoint);
-      // Endpoints made with net.connect() rather than setupContainer().
-      const owned = new Set(containers.map((c) => c.endpoint?.hostIfname).filter(Boolean));
-      const loose = endpoints.filter((e) => !owned.has(e.hostIfname));
+      // Endpoints made with net.connect() rather than setupContainer() (by id: macvlan children share their host side, the parent).
+      const owned = new Set(containers.map((c) => c.endpoint?.id).filter(Boolean));
+      const loose = endpoints.filter((e) => !owned.has(e.id));
       if (options.json) {
         printJson({ containers, endpoints: loose });
         return;

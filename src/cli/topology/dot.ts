@@ -10,7 +10,7 @@ export function topologyDot(topology: Topology): string {
   for (const net of topology.networks) {
     const bridge = quote(`bridge:${net.bridge}`);
     const noGateway = net.missingGateways.length ? `no gateway ${net.missingGateways.join(' ')}` : '';
-    const label = [net.bridge, `network ${net.name}`, net.subnet ?? '', net.ipv6 ?? '', net.internal ? 'internal' : '', noGateway].filter(Boolean).join('\n');
+    const label = [net.bridge, `network ${net.name}`, net.driver ?? '', net.subnet ?? '', net.ipv6 ?? '', net.internal ? 'internal' : '', noGateway].filter(Boolean).join('\n');
     const whole = net.bridgeLink === 'up' && !noGateway;
     lines.push(`  ${bridge} [shape=box, label=${quote(label)}${whole ? '' : ', style=dashed'}];`);
     lines.push(`  host -> ${bridge};`);

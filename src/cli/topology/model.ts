@@ -4,6 +4,7 @@ import { gatewayAddresses } from '../../network/bridge';
 import { containersAndEndpoints, type ListedEndpoint, listedEndpoint, networkRecords } from '../../network/listing';
 import { NetNamespace } from '../../netns';
 import type { LinkBrief } from '../../rtnl/links';
+import { networkDriver } from '../../types/network';
 import type { PublishedPort } from '../../types/ports';
 
 /** A link as the kernel has it now. */
@@ -27,6 +28,9 @@ export interface TopologyEndpoint {
 
 export interface TopologyNetwork {
   name: string;
+  /** macvlan or ipvlan, with its mode (`macvlan bridge`, `ipvlan l2 bridge`); none for a bridge network. */
+  driver?: string;
+  /** The bridge device; a macvlan or ipvlan network's parent. */
   bridge: string;
   bridgeLink: LinkState;
   /** Gateway addresses (CIDRs) the bridge should carry and does not. */
@@ -62,25 +66,30 @@ export async function readTopology(): Promise<Topology> {
     return !link ? 'missing' : link.up ? 'up' : 'down';
   };
   const containersById = firstByKey(containers, (c) => c.id);
+  // By id: macvlan and ipvlan endpoints share their host side, the parent.
   const endpointOwners = firstByKey(
     containers.filter((c) => c.endpoint),
-    (c) => c.endpoint?.hostIfname,
+    (c) => c.endpoint?.id,
   );
   const containersIn = (e: ListedEndpoint): string[] => {
-    const owner = endpointOwners.get(e.hostIfname);
+    const owner = endpointOwners.get(e.id);
     return owner ? [owner.id, ...owner.joinedBy] : [];
   };
   const result: Topology = { host: { netnsInode: host.inode }, networks: [], unattached: [] };
   for (const [i, net] of networks.entries()) {
     const endpoints = allEndpoints.filter((e) => e.network === net.name);
     const bridge = linksByName.get(net.bridge);
-    const onBridge = (e: ListedEndpoint) => bridge !== undefined && linksByName.get(e.hostIfname)?.master === bridge.index;
+    const lan = networkDriver(net) === 'macvlan' || networkDriver(net) === 'ipvlan';
+    // A macvlan or ipvlan child hangs off the parent (its host side) for as long as that exists.
+    const onBridge = (e: ListedEndpoint) => bridge !== undefined && (lan || linksByName.get(e.hostIfname)?.master === bridge.index);
     const addresses = new Set(bridgeAddresses[i]);
     result.networks.push({
       name: net.name,
+      ...(lan ? { driver: [net.driver, net.macvlanMode ?? net.ipvlanMode, net.ipvlanFlag].filter(Boolean).join(' ') } : {}),
       bridge: net.bridge,
       bridgeLink: linkState(net.bridge),
-      missingGateways: gatewayAddresses(net).map((a) => a.cidr).filter((cidr) => !addresses.has(cidr)),
+      // The host has no address on a macvlan or ipvlan network: its gateway is the LAN's router.
+      missingGateways: lan ? [] : gatewayAddresses(net).map((a) => a.cidr).filter((cidr) => !addresses.has(cidr)),
       ...(net.subnet === undefined ? {} : { subnet: net.subnet }),
       ...(net.internal || net.gateway === undefined ? {} : { gateway: net.gateway }),
       ...(net.ipv6 ? { ipv6: net.ipv6.subnet } : {}),
