@@ -13,6 +13,9 @@ export type FirewallBackend = (typeof FIREWALL_BACKENDS)[number];
 export const ACTIVE_FIREWALLS = ['nftables', 'iptables', 'none'] as const;
 export type ActiveFirewall = (typeof ACTIVE_FIREWALLS)[number];
 
+export const NETWORK_DRIVERS = ['bridge', 'macvlan', 'ipvlan', 'routed'] as const;
+export type NetworkDriver = (typeof NETWORK_DRIVERS)[number];
+
 export const NETWORK_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
 
 export function checkNetworkName(name: unknown): string {
@@ -49,6 +52,7 @@ export type BridgeNetworkOptions = v.InferOutput<typeof BridgeNetworkOptionsSche
 /** What is stored for a network, and what compares equal on re-creation. */
 export const NetworkRecordSchema = jsonObject({
   name: v.pipe(v.string(), v.regex(NETWORK_NAME)),
+  driver: v.optional(v.picklist(NETWORK_DRIVERS)),
   bridge: FirewallInterfaceName,
   /** The bridge's pinned MAC address (locally administered, random). */
   bridgeMac: MacText,
@@ -69,6 +73,10 @@ export const NetworkRecordSchema = jsonObject({
   created: v.string(),
 });
 export type NetworkRecord = v.InferOutput<typeof NetworkRecordSchema>;
+
+export function networkDriver(record: Pick<NetworkRecord, 'driver'>): NetworkDriver {
+  return record.driver ?? 'bridge';
+}
 
 /** The default network, `bridge`, has no name resolution (as Docker's); a user network made now has it unless made with `dns: false`. */
 export function namesByDefault(name: string): boolean {
