@@ -22,6 +22,7 @@ export type FaultOperation =
   | 'connect'
   | 'disconnect'
   | 'createBridgeNetwork'
+  | 'createRoutedNetwork'
   | 'removeNetwork'
   | 'reconcile';
 

@@ -29,8 +29,10 @@ export type { EventAction, EventKinds, RtnlEvent, RtnlEventStream } from './rtnl
 export type { IpFamily } from './types/ip';
 export { withFileLock } from './state/lock';
 export { createBridgeNetwork, getNetwork, listNetworks, removeNetwork, BridgeNetwork } from './network/network';
+export { createRoutedNetwork } from './network/routed-network';
 export { NetworkPool } from './network/pool';
 export type { BridgeNetworkOptions, FirewallBackend, NetworkRecord } from './types/network';
+export type { RoutedNetworkOptions } from './types/routed-network';
 export type { ConnectOptions } from './types/endpoint';
 export type { Endpoint } from './network/endpoint-record';
 export { parsePublish } from './firewall/publish';

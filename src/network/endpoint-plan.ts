@@ -17,7 +17,8 @@ import { currentStore } from '../state/store';
 import type { BandwidthRecord } from '../types/bandwidth';
 import { endpointKey, type EndpointRecord } from '../types/endpoint';
 import { isIPv6 } from '../types/ip';
-import { type NetworkRecord, resolvesNames } from '../types/network';
+import { type NetworkRecord, networkDriver, resolvesNames } from '../types/network';
+import { routedHostEndName } from '../types/routed-network';
 import { limitsFor } from './bandwidth';
 import type { ConnectInput } from './connect-options';
 import { endpointNames } from './dns-options';
@@ -47,7 +48,8 @@ export function planEndpoint(network: NetworkRecord, input: ConnectInput): Endpo
   const { bandwidth: asked, ...rest } = input;
   const bandwidth = limitsFor(asked, network.mtu);
   const id = randomBytes(8).toString('hex');
-  return { ...rest, ...(bandwidth ? { bandwidth } : {}), id, hostIfname: `veth${id.slice(0, 7)}` };
+  const hostIfname = networkDriver(network) === 'routed' ? routedHostEndName(network.bridge, id) : `veth${id.slice(0, 7)}`;
+  return { ...rest, ...(bandwidth ? { bandwidth } : {}), id, hostIfname };
 }
 
 /** The stored network is still the one a caller looked up (not removed, nor made again since). */
@@ -58,6 +60,7 @@ export function sameNetwork(current: NetworkRecord | undefined, network: Network
 /** The endpoint's record, its addresses taken from `leases` (changed in place). No I/O. */
 function endpointRecord(network: NetworkRecord, ns: NetNamespace, plan: EndpointPlan, leases: AddressTables): EndpointRecord {
   const subnet = Subnet.parse(network.subnet);
+  const routed = networkDriver(network) === 'routed';
   const record: EndpointRecord = {
     id: plan.id,
     network: network.name,
@@ -67,7 +70,8 @@ function endpointRecord(network: NetworkRecord, ns: NetNamespace, plan: Endpoint
     hostIfname: plan.hostIfname,
     mac: plan.mac,
     ipv4: allocateAddress(leases.ipv4, subnet, plan.id, new Set([network.gateway]), plan.ip),
-    prefixLength: subnet.prefixLength,
+    // A routed network's container holds its address alone: everything else is through its gateway.
+    prefixLength: routed ? 32 : subnet.prefixLength,
     ports: [],
     status: 'creating',
     pid: process.pid,
@@ -77,7 +81,7 @@ function endpointRecord(network: NetworkRecord, ns: NetNamespace, plan: Endpoint
     const subnet6 = Subnet.parse(network.ipv6.subnet);
     leases.ipv6 ??= emptyLeaseTable();
     record.ipv6 = allocateAddress(leases.ipv6, subnet6, plan.id, new Set([network.ipv6.gateway]), plan.ipv6);
-    record.prefixLength6 = subnet6.prefixLength;
+    record.prefixLength6 = routed ? 128 : subnet6.prefixLength;
   }
   if (plan.bandwidth) record.bandwidth = { ...plan.bandwidth, ...(plan.bandwidth.egress ? { ifb: ifbName(plan.id) } : {}) };
   if (!network.internal) {

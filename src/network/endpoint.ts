@@ -11,13 +11,14 @@ import { NetNamespace } from '../netns';
 import type { Link } from '../rtnl/links';
 import { currentStore } from '../state/store';
 import type { EndpointRecord } from '../types/endpoint';
-import type { NetworkRecord } from '../types/network';
+import { type NetworkRecord, networkDriver } from '../types/network';
 import type { ConnectInput } from './connect-options';
 import { markReady, planEndpoint, recordEndpoint } from './endpoint-plan';
 import { addNames } from './endpoint-names';
 import { addEndpointEntries } from './firewall-reinstall';
 import { checkHostAddresses } from './host-addresses';
 import { allOrFirstFailure, createConfiguredVeth, createVeth, plumb, step } from './plumbing';
+import { createRoutedVeth } from './routed-veth';
 import { applyLimits, makeIfb } from './shaping';
 import { forgetEndpointLocked, type TeardownOptions, teardownEndpoint, teardownIncomplete } from './teardown';
 import { Undo } from './undo';
@@ -57,7 +58,9 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, input: C
       hostIndex = hostEnd.index;
       undo.push(`host end ${plan.hostIfname}`, () => host.links.delete(hostEnd.index), { guardsEarlier: true });
     };
-    if (place.freshNamespace) {
+    if (networkDriver(network) === 'routed') {
+      await createRoutedVeth(network, ns, record, place.freshNamespace === true, made);
+    } else if (place.freshNamespace) {
       await createConfiguredVeth(network, ns, record, made);
     } else {
       const hostEnd = await step('create veth', () => createVeth(network, ns, plan));

@@ -7,12 +7,13 @@ import { native } from '../../native';
 import { NetNamespace } from '../../netns';
 import type { EndpointRecord } from '../../types/endpoint';
 import { isIPv6 } from '../../types/ip';
-import type { NetworkRecord } from '../../types/network';
+import { type NetworkRecord, networkDriver } from '../../types/network';
 import type { PublishedPort } from '../../types/ports';
 import type { Firewall } from '../backend';
 import { onEveryAddress } from '../ports';
 import { applySetChanges, concat, field, NFPROTO_BRIDGE, NFPROTO_INET, type SetChange } from './elements';
 import { BRIDGE_TABLE, FLUSH_EVERY_SET, INET_TABLE, TABLE } from './ruleset';
+import { routedEndpointChanges, routedNetworkChanges } from './routed';
 
 function nft(args: string[], input?: string): Promise<{ ok: boolean; stderr: string }> {
   return new Promise((resolve) => {
@@ -57,6 +58,7 @@ async function installRuleset(rewriteRules = false): Promise<void> {
 
 /** The elements a network puts in the sets. */
 function networkChanges(network: NetworkRecord, op: 'add' | 'delete'): SetChange[] {
+  if (networkDriver(network) === 'routed') return routedNetworkChanges(network, op);
   const bridge = [{ key: field.ifname(network.bridge) }];
   const changes: SetChange[] = [{ op, set: 'bridges', elements: bridge }];
   if (network.internal) changes.push({ op, set: 'internal_bridges', elements: bridge });
@@ -94,6 +96,7 @@ function endpointChanges(network: NetworkRecord, endpoint: EndpointRecord, op: '
     bySet.set(element.set, change);
   }
   const changes = [...bySet.values()];
+  if (networkDriver(network) === 'routed') return [...changes, ...routedEndpointChanges(network, endpoint, op)];
   if (!network.icc) {
     changes.push({ op, set: 'icc_off_ports', family: 'bridge', elements: [{ key: field.ifname(endpoint.hostIfname) }] });
   }

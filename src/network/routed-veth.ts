@@ -1,0 +1,145 @@
+/**
+ * The kernel side of an endpoint on a routed network: a veth whose host end
+ * (no address; the network's MAC, see types/routed-network.ts) is on no
+ * bridge, the container's address as a /32 (/128) inside, a link-local
+ * gateway reached by a permanent neighbour entry, and the host's route to
+ * the container through the host end. In as few requests as a bridge's
+ * endpoint: the veth and the namespace's side in one job (two, in a
+ * namespace that is not fresh), then the host routes, which need the host
+ * end's index.
+ *
+ * The gateway answers by a neighbour entry, not proxy ARP (Calico's way):
+ * the entry fits the namespace's part of the job (the interface's index is
+ * known there), works the same for IPv6 (proxy NDP needs a proxy entry on
+ * the host end, by its index, which is not known until it is made), and
+ * does not depend on the host having a route to 169.254.1.1.
+ */
+import { closeSync } from 'node:fs';
+
+import { NsnetError } from '../errors';
+import type { ChainedRequest, ChainResult, ChainStage } from '../kernel/rtnl-connection';
+import { NetNamespace } from '../netns';
+import { type Link, Links, type LinkSpec } from '../rtnl/links';
+import type { EndpointRecord } from '../types/endpoint';
+import type { NetworkRecord } from '../types/network';
+import { ROUTED_GATEWAY4, ROUTED_GATEWAY6, routedLinkGroup } from '../types/routed-network';
+import { endpointTag } from '../types/ownership';
+import { disableIPv6, step, waitForCarrier } from './plumbing';
+
+const FRESH_PEER_INDEX = 2;
+const CONFIGURE = 'configure addresses and routes';
+
+/**
+ * The routes inside: the gateway on the link, then through it the default
+ * route, or on an internal network only the network's own subnet (its
+ * containers reach each other, and nothing else).
+ */
+async function insideRequests(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, index: number, held: number[]): Promise<ChainedRequest[]> {
+  const requests = [
+    await ns.links.changeRequest(1, { up: true }, held),
+    await ns.links.changeRequest(index, { up: true }, held),
+    ns.addresses.addRequest(index, `${record.ipv4}/32`),
+    await ns.neighbours.addRequest({ dev: index, address: ROUTED_GATEWAY4, mac: network.bridgeMac }),
+    await ns.routes.addRequest({ dst: `${ROUTED_GATEWAY4}/32`, dev: index }),
+    await ns.routes.addRequest({ dst: network.internal ? network.subnet : 'default', gateway: ROUTED_GATEWAY4, dev: index }),
+  ];
+  if (record.ipv6 && network.ipv6) {
+    requests.push(
+      ns.addresses.addRequest(index, `${record.ipv6}/128`, { nodad: true }),
+      await ns.neighbours.addRequest({ dev: index, address: ROUTED_GATEWAY6, mac: network.bridgeMac }),
+      await ns.routes.addRequest({ dst: network.internal ? network.ipv6.subnet : 'default', gateway: ROUTED_GATEWAY6, dev: index }),
+    );
+  }
+  requests.push(ns.links.getRequest(index));
+  return requests;
+}
+
+/** The host's routes to the container, through its host end. */
+async function hostRoutes(record: EndpointRecord, hostIndex: number): Promise<ChainedRequest[]> {
+  const host = NetNamespace.host();
+  const routes = [await host.routes.addRequest({ dst: `${record.ipv4}/32`, dev: hostIndex, scope: 'link' })];
+  if (record.ipv6) routes.push(await host.routes.addRequest({ dst: `${record.ipv6}/128`, dev: hostIndex }));
+  return routes;
+}
+
+function vethSpec(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord): LinkSpec {
+  return {
+    kind: 'veth',
+    name: record.hostIfname,
+    mac: network.bridgeMac,
+    mtu: network.mtu,
+    linkGroup: routedLinkGroup(network),
+    up: true,
+    peer: { name: record.ifname, netns: ns, mac: record.mac, mtu: network.mtu },
+  };
+}
+
+function firstFailure(name: string, results: ChainResult[] | undefined): Promise<void> {
+  const failed = results?.find((result) => !result.ok);
+  return failed && !failed.ok ? step(name, () => Promise.reject(failed.error)) : Promise.resolve();
+}
+
+/** The kernel's refusal of the veth: a name taken inside is the container's to change. */
+async function vethRefusal(error: Error, ns: NetNamespace, record: EndpointRecord): Promise<Error> {
+  if ((error as { code?: string }).code === 'EEXIST' && (await ns.links.get(record.ifname).catch(() => undefined))) {
+    return new NsnetError('INTERFACE_EXISTS', `${ns.label} has an interface ${record.ifname} already: give the endpoint another ifname`, { ifname: record.ifname }, { cause: error });
+  }
+  return error;
+}
+
+/**
+ * Makes and configures the veth of an endpoint on routed network `network`.
+ * `fresh`: `ns` was just made and holds nothing but lo, so its side goes in
+ * the veth's own job (as createConfiguredVeth does on a bridge). `made` gets
+ * the host end as soon as it exists, for the caller's undo (which deletes
+ * it, and the host routes with it).
+ */
+export async function createRoutedVeth(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, fresh: boolean, made: (hostEnd: Link) => void): Promise<void> {
+  const host = NetNamespace.host();
+  const held: number[] = [];
+  try {
+    const spec = vethSpec(network, ns, record);
+    const hostConnection = await host.connection();
+    const nsConnection = await ns.connection();
+    const disable = network.ipv6 ? undefined : ns.sysctlStage(`net/ipv6/conf/${record.ifname}/disable_ipv6`, 1, held);
+    // The host end by name: sent only once the veth was made, so it is this one.
+    const tag = await host.links.changeRequest(record.hostIfname, { alias: endpointTag(record.network, record.id) }, held);
+    const addVeth = await host.links.addRequest(spec, held);
+    let index = FRESH_PEER_INDEX;
+    let outcomes: ChainResult[][] = [];
+    const insideStages = async (peer: number): Promise<ChainStage[]> => [
+      ...(disable ? [disable] : []),
+      { connection: nsConnection, requests: await insideRequests(network, ns, record, peer, held) },
+    ];
+    const stages = fresh ? [...(await insideStages(index)), { connection: hostConnection, requests: [tag] }] : [];
+    const [[created], ...rest] = await step('create veth', () => hostConnection.chain([addVeth], stages));
+    if (!created.ok) {
+      const refusal = await vethRefusal(created.error, ns, record);
+      return await step('create veth', () => Promise.reject(refusal));
+    }
+    const hostEnd = await host.links.made(spec, undefined, created.echo);
+    made(hostEnd);
+    record.hostMac = hostEnd.mac;
+    if (fresh) {
+      if (hostEnd.peerIndex !== index) {
+        const why = new NsnetError('INTERNAL', `${ns.label} had a link made in it meanwhile: its ${record.ifname} is interface ${hostEnd.peerIndex}, not ${index}`);
+        await step('create veth', () => Promise.reject(why));
+      }
+      outcomes = rest;
+      const [routed] = await step('add host routes', async () => hostConnection.chain(await hostRoutes(record, hostEnd.index), []));
+      outcomes.push(routed);
+    } else {
+      index = hostEnd.peerIndex ?? (await step('find peer', () => ns.links.get(record.ifname))).index;
+      const [hostSide, ...inside] = await step(CONFIGURE, async () => hostConnection.chain([tag, ...(await hostRoutes(record, hostEnd.index))], await insideStages(index)));
+      outcomes = [...inside, hostSide];
+    }
+    const names = [...(disable ? ['disable IPv6'] : []), CONFIGURE, fresh ? 'tag host end' : 'tag host end, add host routes', 'add host routes'];
+    for (const [i, results] of outcomes.entries()) await firstFailure(names[i], results);
+    if (!network.ipv6 && !disable) await disableIPv6(ns, record.ifname);
+    const inside = outcomes[disable ? 1 : 0];
+    const state = inside?.[inside.length - 1];
+    if (!(state?.ok && Links.fromReply(state.echo)?.carrier)) await step('wait for carrier', () => waitForCarrier(ns, index));
+  } finally {
+    for (const fd of held) closeSync(fd);
+  }
+}
