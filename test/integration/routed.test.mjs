@@ -100,7 +100,7 @@ for (const backend of ['nftables', 'iptables']) describe(`routed networks (${bac
     // Inside: the address alone, the gateway on the link, the default route through it.
     const [eth0] = ipJson(['addr', 'show', 'dev', 'eth0'], c.a1.id);
     expect(eth0.addr_info.filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`)).to.deep.equal([`${endpoint.ipv4}/32`]);
-    const routes = ipJson(['-4', 'route', 'show'], c.a1.id);
+    const routes = ipJson(['-4', 'route', 'show'], c.a1.id).map(({ protocol: _protocol, ...route }) => route);
     expect(routes).to.deep.include.members([
       { dst: '169.254.1.1', dev: 'eth0', scope: 'link', flags: [] },
       { dst: 'default', gateway: '169.254.1.1', dev: 'eth0', flags: [] },
