@@ -183,8 +183,8 @@ describe('nsnet command', () => {
     const listed = JSON.parse((await nsnet(['network', 'ls', '--json'])).stdout);
     expect(listed.find((n) => n.name === 'clinet')).to.include({ endpoints: 0, icc: false });
     const table = (await nsnet(['network', 'ls'])).stdout.split('\n');
-    expect(table[0]).to.match(/^NAME\s+BRIDGE\s+SUBNET/);
-    expect(table.some((line) => /^clinet\s+nsbr-clinet\s+10\.95\.0\.0\/24/.test(line))).to.equal(true);
+    expect(table[0]).to.match(/^NAME\s+DRIVER\s+BRIDGE\s+SUBNET/);
+    expect(table.some((line) => /^clinet\s+bridge\s+nsbr-clinet\s+10\.95\.0\.0\/24/.test(line))).to.equal(true);
 
     const c = await setupContainer('cli-on-net', { network: 'clinet', publish: ['8092:80'] });
     try {

@@ -2,11 +2,13 @@
 import { Command, Option } from 'commander';
 
 import { type ListedEndpoint, listedEndpoints, networkRecord, networkRecords } from '../../network/listing';
-import { type BridgeNetworkOptions, FIREWALL_BACKENDS, type FirewallBackend, type NetworkRecord, resolvesNames } from '../../types/network';
+import { type BridgeNetworkOptions, FIREWALL_BACKENDS, type FirewallBackend, type NetworkDriver, type NetworkRecord, networkDriver, resolvesNames } from '../../types/network';
+import { createRoutedFromCli } from './network-routed';
 import { fieldLines, formatPort, printJson, printTable, withProgress } from '../output';
 import { integer } from '../options';
 
 interface CreateOptions {
+  driver?: NetworkDriver;
   bridge?: string;
   subnet?: string;
   gateway?: string;
@@ -28,6 +30,7 @@ export function networkCommand(): Command {
     .command('create')
     .description('create a bridge network (or confirm an identical one)')
     .argument('<name>', 'network name, [a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}')
+    .addOption(new Option('--driver <driver>', 'network driver (default bridge)').choices(['bridge', 'routed'] satisfies NetworkDriver[]))
     .option('--bridge <device>', 'bridge device name (default nsbr-<name>)')
     .option('--subnet <cidr>', 'IPv4 subnet (default: the first free /24 of 10.89.0.0/16)')
     .option('--gateway <address>', 'IPv4 gateway (default: the first host address)')
@@ -43,7 +46,8 @@ export function networkCommand(): Command {
     .option('--json', 'print the network as JSON')
     .action(async (name: string, options: CreateOptions) => {
       const { createBridgeNetwork } = await changes();
-      const net = await withProgress(`creating network ${name}`, () => createBridgeNetwork(networkOptions(name, options)));
+      const net = await withProgress(`creating network ${name}`, () =>
+        options.driver === 'routed' ? createRoutedFromCli(name, options) : createBridgeNetwork(networkOptions(name, options)));
       if (options.json) printJson(net.options);
       else process.stdout.write(`${net.name}\n`);
     });
@@ -60,10 +64,12 @@ export function networkCommand(): Command {
         return;
       }
       printTable(
-        ['NAME', 'BRIDGE', 'SUBNET', 'GATEWAY', 'IPV6', 'FIREWALL', 'ENDPOINTS'],
+        ['NAME', 'DRIVER', 'BRIDGE', 'SUBNET', 'GATEWAY', 'IPV6', 'FIREWALL', 'ENDPOINTS'],
         networks.map((net, i) => [
           net.name,
-          net.bridge,
+          networkDriver(net),
+          // A routed network has no bridge: its record's `bridge` is its host ends' prefix.
+          networkDriver(net) === 'routed' ? '-' : net.bridge,
           net.subnet,
           net.internal ? '-' : net.gateway,
           net.ipv6?.subnet ?? '-',
