@@ -4,6 +4,7 @@ import { gatewayAddresses } from '../../network/bridge';
 import { containersAndEndpoints, type ListedEndpoint, listedEndpoint, networkRecords } from '../../network/listing';
 import { NetNamespace } from '../../netns';
 import type { LinkBrief } from '../../rtnl/links';
+import { type NetworkDriver, networkDriver, type NetworkRecord } from '../../types/network';
 import type { PublishedPort } from '../../types/ports';
 
 /** A link as the kernel has it now. */
@@ -26,6 +27,8 @@ export interface TopologyEndpoint {
 
 export interface TopologyNetwork {
   name: string;
+  driver: NetworkDriver;
+  /** The bridge; for a routed network, which has none, its host ends' names (`<prefix>*`). */
   bridge: string;
   bridgeLink: LinkState;
   /** Gateway addresses (CIDRs) the bridge should carry and does not. */
@@ -71,11 +74,16 @@ export async function readTopology(): Promise<Topology> {
   const result: Topology = { host: { netnsInode: host.inode }, networks: [], unattached: [] };
   for (const [i, net] of networks.entries()) {
     const endpoints = allEndpoints.filter((e) => e.network === net.name);
+    if (networkDriver(net) === 'routed') {
+      result.networks.push(routedTopology(net, endpoints.map((e) => topologyEndpoint(e, containersIn(e), linkState(e.hostIfname), linksByName.has(e.hostIfname)))));
+      continue;
+    }
     const bridge = linksByName.get(net.bridge);
     const onBridge = (e: ListedEndpoint) => bridge !== undefined && linksByName.get(e.hostIfname)?.master === bridge.index;
     const addresses = new Set(bridgeAddresses[i]);
     result.networks.push({
       name: net.name,
+      driver: networkDriver(net),
       bridge: net.bridge,
       bridgeLink: linkState(net.bridge),
       missingGateways: gatewayAddresses(net).map((a) => a.cidr).filter((cidr) => !addresses.has(cidr)),
@@ -95,6 +103,30 @@ export async function readTopology(): Promise<Topology> {
     result.unattached.push({ id: c.id, mode, ...(c.netnsPath ? { netns: c.netnsPath } : {}) });
   }
   return result;
+}
+
+/**
+ * A routed network: no bridge to find, its host ends standing on their own
+ * (`endpoints` say `onBridge` when their host end exists: there is no bridge
+ * for it to be off).
+ */
+function routedTopology(net: NetworkRecord, endpoints: TopologyEndpoint[]): TopologyNetwork {
+  return {
+    name: net.name,
+    driver: 'routed',
+    bridge: `${net.bridge}*`,
+    // Nothing to be missing or down: the network is its routes.
+    bridgeLink: 'up',
+    missingGateways: [],
+    subnet: net.subnet,
+    ...(net.internal ? {} : { gateway: net.gateway }),
+    ...(net.ipv6 ? { ipv6: net.ipv6.subnet } : {}),
+    internal: net.internal,
+    icc: net.icc,
+    masquerade: net.masquerade,
+    firewall: net.activeFirewall,
+    endpoints,
+  };
 }
 
 /** The addresses (CIDRs) of a bridge: none when it is missing, or gone since the link dump. */

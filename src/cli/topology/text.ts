@@ -25,6 +25,7 @@ function endpointLines(e: TopologyEndpoint): string[] {
 
 function networkLines(net: TopologyNetwork): string[] {
   const flags = [
+    net.driver === 'routed' ? 'routed' : '',
     net.internal ? 'internal' : net.masquerade ? 'masquerade' : 'no masquerade',
     net.icc ? '' : 'icc off',
     `firewall ${net.firewall}`,
