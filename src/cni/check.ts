@@ -1,9 +1,10 @@
 /** CHECK: the live state of an attachment against what the runtime was told (prevResult). */
 import { unlessGone } from '../errors';
 import { NetNamespace } from '../netns';
+import { missingHostRoutes } from '../network/routed-repair';
 import { missingLimits } from '../network/shaping-repair';
 import type { EndpointRecord } from '../types/endpoint';
-import type { NetworkRecord } from '../types/network';
+import { type NetworkRecord, networkDriver } from '../types/network';
 import { CniError, nsnetCode } from './errors';
 
 interface PrevInterface {
@@ -27,8 +28,10 @@ export async function attachmentProblems(
   const host = NetNamespace.host();
   // Gone reads as undefined; any other failure is the kernel's to report.
   const linkOrNone = (name: string) => unlessGone(() => host.links.get(name));
-  const [bridge, hostEnd] = await Promise.all([linkOrNone(network.bridge), linkOrNone(endpoint.hostIfname)]);
-  if (!bridge) problems.push(`bridge ${network.bridge} is missing`);
+  const routed = networkDriver(network) === 'routed';
+  const [bridge, hostEnd] = await Promise.all([routed ? undefined : linkOrNone(network.bridge), linkOrNone(endpoint.hostIfname)]);
+  if (routed) problems.push(...(hostEnd ? await missingHostRoutes(endpoint, hostEnd.index) : []));
+  else if (!bridge) problems.push(`bridge ${network.bridge} is missing`);
   else if (!bridge.up) problems.push(`bridge ${network.bridge} is down`);
   if (!hostEnd) problems.push(`host interface ${endpoint.hostIfname} is missing`);
   else if (bridge && hostEnd.master !== bridge.index) problems.push(`host interface ${endpoint.hostIfname} is not on bridge ${network.bridge}`);

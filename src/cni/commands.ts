@@ -7,11 +7,12 @@ import type { Endpoint } from '../network/endpoint-record';
 import { removeHostEnd } from '../network/plumbing';
 import { Undo } from '../network/undo';
 import { BridgeNetwork, createBridgeNetwork } from '../network/network';
+import { createRoutedNetwork } from '../network/routed-network';
 import { NetNamespace } from '../netns';
 import { currentStore } from '../state/store';
 import type { AttachmentRecord } from '../types/attachment';
 import { endpointKey, type EndpointRecord } from '../types/endpoint';
-import type { NetworkRecord } from '../types/network';
+import { type NetworkRecord, networkDriver } from '../types/network';
 import {
   attachmentsOf,
   createAttachment,
@@ -22,6 +23,7 @@ import {
   writeAttachment,
 } from './attachments';
 import { attachmentProblems, checkFailed } from './check';
+import { routedNetworkOptions } from './routed';
 import type { CniConfig, CniEnvironment } from './config';
 import { CNI_CODES, CniError, invalidConfig, nsnetCode } from './errors';
 import { addResult, chainResult, type CniResult, resolverDns } from './result';
@@ -63,7 +65,7 @@ export async function add(env: CniEnvironment, config: CniConfig, context: CniCo
     pid: process.pid,
     created: new Date().toISOString(),
   };
-  const networkKey = JSON.stringify(config.network);
+  const networkKey = JSON.stringify([config.driver ?? 'bridge', config.network]);
   // The namespace opens, and then its rtnetlink socket on a thread inside it, while the
   // attachment is claimed and the options checked: neither waits for the other.
   const opening = NetNamespace.open(netnsPath);
@@ -123,7 +125,7 @@ function networkFor(config: CniConfig, key: string, context: CniContext): Promis
   let network = context.networks.get(key);
   if (!network) {
     // Remembered while it is made, so that a burst of ADDs makes it once.
-    network = createBridgeNetwork(config.network);
+    network = config.driver === 'routed' ? createRoutedNetwork(routedNetworkOptions(config.network)) : createBridgeNetwork(config.network);
     context.networks.set(key, network);
     network.catch(() => context.networks.delete(key));
   }
@@ -216,7 +218,8 @@ export async function status(config: CniConfig): Promise<void> {
   } catch (error) {
     throw new CniError(CNI_CODES.NOT_AVAILABLE, `nsnet cannot add containers: ${(error as Error).message}`);
   }
-  if (!network) return;
+  // A routed network has no bridge to be missing.
+  if (!network || networkDriver(network) === 'routed') return;
   const [attachments, bridge] = await Promise.all([
     attachmentsOf(network.name),
     unlessGone(() => NetNamespace.host().links.get(network.bridge)),

@@ -13,11 +13,12 @@ import type { BandwidthOptions } from '../types/bandwidth';
 import { type CniNetworkConfig, CniNetworkConfigSchema } from '../types/cni-config';
 import type { ConnectOptions } from '../types/endpoint';
 import { canonicalAddress, type Cidr, parseCidr } from '../types/ip';
-import type { BridgeNetworkOptions } from '../types/network';
+import type { BridgeNetworkOptions, NetworkDriver } from '../types/network';
 import type { PublishSpec } from '../types/ports';
 import { Validator } from '../types/schema';
 import { checkMac, checkNewInterfaceName } from '../validate';
 import { CNI_CODES, CniError, invalidConfig, invalidEnvironment, unsupportedField } from './errors';
+import { checkDriver } from './routed';
 import { checkVersion } from './versions';
 
 const COMMANDS = ['ADD', 'DEL', 'CHECK', 'STATUS', 'GC', 'VERSION'] as const;
@@ -119,6 +120,8 @@ export interface DnsConfig {
 export interface CniConfig {
   cniVersion: string;
   network: BridgeNetworkOptions & { name: string };
+  /** The network's driver, as the config names it (absent: bridge). */
+  driver?: NetworkDriver;
   connect: ConnectOptions;
   dns?: DnsConfig;
   prevResult?: Record<string, unknown>;
@@ -143,6 +146,7 @@ export function readConfig(stdin: string, args: CniArgs = { ips: [] }): CniConfi
   const config = networkConfig.valid(raw, (problem) => invalidConfig(problem.path, `must be ${problem.expected}`));
   refuseUnsupported(config);
   const result: CniConfig = { cniVersion, network: networkOptions(config), connect: connectOptions(config, args) };
+  if (config.driver !== undefined) result.driver = checkDriver(config);
   if (config.dns !== undefined) result.dns = dnsConfig(config.dns);
   if (config.prevResult !== undefined) result.prevResult = config.prevResult as Record<string, unknown>;
   const attachments = config['cni.dev/valid-attachments'] ?? config['cni.dev/attachments'];

@@ -1,7 +1,7 @@
 /** The result of an ADD, as the reference bridge plugin shapes it, at the config's version. */
 import type { EndpointRecord } from '../types/endpoint';
 import { isIPv6, parseCidr } from '../types/ip';
-import { type NetworkRecord, resolvesNames } from '../types/network';
+import { type NetworkRecord, networkDriver, resolvesNames } from '../types/network';
 import type { DnsConfig } from './config';
 import { compareVersions } from './versions';
 
@@ -44,20 +44,23 @@ export function resolverDns(network: NetworkRecord): DnsConfig {
 export function addResult(version: string, network: NetworkRecord, endpoint: ResultEndpoint, dns: DnsConfig = {}): CniResult {
   const withMtu = compareVersions(version, '1.1.0') >= 0;
   const mtu = withMtu ? { mtu: network.mtu } : {};
+  const routed = networkDriver(network) === 'routed';
   const result: CniResult = {
     cniVersion: version,
     interfaces: [
-      { name: network.bridge, mac: network.bridgeMac, ...mtu },
+      // A routed network has no bridge: its container's address is alone on its link.
+      ...(routed ? [] : [{ name: network.bridge, mac: network.bridgeMac, ...mtu }]),
       { name: endpoint.hostIfname, mac: endpoint.hostMac as string, ...mtu },
       { name: endpoint.ifname, mac: endpoint.mac, ...mtu, sandbox: endpoint.netns.path },
     ],
     ips: [],
     dns,
   };
-  const prefix = (subnet: string) => parseCidr(subnet).prefixLength;
-  result.ips.push({ interface: 2, address: `${endpoint.ipv4}/${prefix(network.subnet)}`, ...(endpoint.gateway ? { gateway: endpoint.gateway } : {}) });
+  const prefix = (subnet: string) => (routed ? (isIPv6(subnet.split('/')[0]) ? 128 : 32) : parseCidr(subnet).prefixLength);
+  const inside = result.interfaces.length - 1;
+  result.ips.push({ interface: inside, address: `${endpoint.ipv4}/${prefix(network.subnet)}`, ...(endpoint.gateway ? { gateway: endpoint.gateway } : {}) });
   if (endpoint.ipv6 && network.ipv6) {
-    result.ips.push({ interface: 2, address: `${endpoint.ipv6}/${prefix(network.ipv6.subnet)}`, ...(endpoint.gateway6 ? { gateway: endpoint.gateway6 } : {}) });
+    result.ips.push({ interface: inside, address: `${endpoint.ipv6}/${prefix(network.ipv6.subnet)}`, ...(endpoint.gateway6 ? { gateway: endpoint.gateway6 } : {}) });
   }
   const routes: CniRoute[] = [];
   if (endpoint.gateway) routes.push({ dst: '0.0.0.0/0' });

@@ -48,10 +48,17 @@ async function remakeVeth(network: NetworkRecord, endpoint: EndpointRecord): Pro
 }
 
 /** The host routes an endpoint needs, as `dst` text, that `routes` lack. */
-function missingRoutes(endpoint: EndpointRecord, hostEnd: Link, routes: readonly RouteEntry[]): string[] {
+function missingRoutes(endpoint: EndpointRecord, hostEnd: Pick<Link, 'name'>, routes: readonly RouteEntry[]): string[] {
   const present = new Set(routes.filter((route) => route.dev === hostEnd.name).map((route) => route.dst));
   const wanted = [`${endpoint.ipv4}/32`, ...(endpoint.ipv6 ? [`${endpoint.ipv6}/128`] : [])];
   return wanted.filter((dst) => !present.has(dst));
+}
+
+/** What CNI's CHECK reports of a routed endpoint's host routes: those missing through its host end. */
+export async function missingHostRoutes(endpoint: EndpointRecord, hostIndex: number): Promise<string[]> {
+  const host = NetNamespace.host();
+  const routes = (await Promise.all([4, 6].map((family) => host.routes.list({ family: family as 4 | 6, dev: hostIndex })))).flat();
+  return missingRoutes(endpoint, { name: endpoint.hostIfname }, routes).map((dst) => `host route ${dst} dev ${endpoint.hostIfname} is missing`);
 }
 
 /** Repairs the host side of one ready endpoint of a routed network; `routes` are the host's. */

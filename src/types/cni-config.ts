@@ -5,7 +5,7 @@
  */
 import v = require('valibot');
 
-import { FIREWALL_BACKENDS } from './network';
+import { FIREWALL_BACKENDS, NETWORK_DRIVERS } from './network';
 import { jsonObject } from './schema';
 
 const Text = v.pipe(v.string(), v.minLength(1));
@@ -36,6 +36,8 @@ const AttachmentsSchema = v.optional(v.array(jsonObject({ containerID: Text, ifn
 
 export const CniNetworkConfigSchema = jsonObject({
   name: v.string('a network name'),
+  /** nsnet's own: the network's driver (bridge when absent). */
+  driver: v.optional(v.picklist(NETWORK_DRIVERS)),
   bridge: v.optional(Text),
   subnet: v.optional(Text),
   gateway: v.optional(Text),
