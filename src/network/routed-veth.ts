@@ -102,17 +102,20 @@ export async function createRoutedVeth(network: NetworkRecord, ns: NetNamespace,
     const hostConnection = await host.connection();
     const nsConnection = await ns.connection();
     const disable = network.ipv6 ? undefined : ns.sysctlStage(`net/ipv6/conf/${record.ifname}/disable_ipv6`, 1, held);
+    // route_localnet lets DNAT to 127.0.0.1-published ports reach the container, as on a bridge.
+    const localnetKey = `net/ipv4/conf/${record.hostIfname}/route_localnet`;
+    const localnet = network.internal ? undefined : host.sysctlStage(localnetKey, 1, held);
     // The host end by name: sent only once the veth was made, so it is this one.
     const tag = await host.links.changeRequest(record.hostIfname, { alias: endpointTag(record.network, record.id) }, held);
-    const addVeth = await host.links.addRequest(spec, held);
-    let index = FRESH_PEER_INDEX;
-    let outcomes: ChainResult[][] = [];
-    const insideStages = async (peer: number): Promise<ChainStage[]> => [
-      ...(disable ? [disable] : []),
-      { connection: nsConnection, requests: await insideRequests(network, ns, record, peer, held) },
+    /** The parts after the veth, by name; the namespace's interface is `peer` there. */
+    const parts = async (peer: number): Promise<[string, ChainStage][]> => [
+      ...(disable ? [['disable IPv6', disable] as [string, ChainStage]] : []),
+      [CONFIGURE, { connection: nsConnection, requests: await insideRequests(network, ns, record, peer, held) }],
+      ...(localnet ? [['route_localnet on the host end', localnet] as [string, ChainStage]] : []),
     ];
-    const stages = fresh ? [...(await insideStages(index)), { connection: hostConnection, requests: [tag] }] : [];
-    const [[created], ...rest] = await step('create veth', () => hostConnection.chain([addVeth], stages));
+    let index = FRESH_PEER_INDEX;
+    const inFresh = fresh ? [...(await parts(index)), ['tag host end', { connection: hostConnection, requests: [tag] }] as [string, ChainStage]] : [];
+    const [[created], ...freshOutcomes] = await step('create veth', async () => hostConnection.chain([await host.links.addRequest(spec, held)], inFresh.map(([, stage]) => stage)));
     if (!created.ok) {
       const refusal = await vethRefusal(created.error, ns, record);
       return await step('create veth', () => Promise.reject(refusal));
@@ -120,24 +123,26 @@ export async function createRoutedVeth(network: NetworkRecord, ns: NetNamespace,
     const hostEnd = await host.links.made(spec, undefined, created.echo);
     made(hostEnd);
     record.hostMac = hostEnd.mac;
+    let outcomes: [string, ChainResult[]][];
     if (fresh) {
       if (hostEnd.peerIndex !== index) {
         const why = new NsnetError('INTERNAL', `${ns.label} had a link made in it meanwhile: its ${record.ifname} is interface ${hostEnd.peerIndex}, not ${index}`);
         await step('create veth', () => Promise.reject(why));
       }
-      outcomes = rest;
       const [routed] = await step('add host routes', async () => hostConnection.chain(await hostRoutes(record, hostEnd.index), []));
-      outcomes.push(routed);
+      outcomes = [...inFresh.map(([name], i): [string, ChainResult[]] => [name, freshOutcomes[i]]), ['add host routes', routed]];
     } else {
       index = hostEnd.peerIndex ?? (await step('find peer', () => ns.links.get(record.ifname))).index;
-      const [hostSide, ...inside] = await step(CONFIGURE, async () => hostConnection.chain([tag, ...(await hostRoutes(record, hostEnd.index))], await insideStages(index)));
-      outcomes = [...inside, hostSide];
+      const after = await parts(index);
+      const [hostSide, ...rest] = await step(CONFIGURE, async () => hostConnection.chain([tag, ...(await hostRoutes(record, hostEnd.index))], after.map(([, stage]) => stage)));
+      outcomes = [['tag host end, add host routes', hostSide], ...after.map(([name], i): [string, ChainResult[]] => [name, rest[i]])];
     }
-    const names = [...(disable ? ['disable IPv6'] : []), CONFIGURE, fresh ? 'tag host end' : 'tag host end, add host routes', 'add host routes'];
-    for (const [i, results] of outcomes.entries()) await firstFailure(names[i], results);
+    for (const [name, results] of outcomes) await firstFailure(name, results);
+    // Without a directory to write them through, as sysctl() writes them.
     if (!network.ipv6 && !disable) await disableIPv6(ns, record.ifname);
-    const inside = outcomes[disable ? 1 : 0];
-    const state = inside?.[inside.length - 1];
+    if (!network.internal && !localnet) await step('route_localnet on the host end', () => host.sysctl(localnetKey, 1));
+    const configured = outcomes.find(([name]) => name === CONFIGURE)?.[1];
+    const state = configured?.[configured.length - 1];
     if (!(state?.ok && Links.fromReply(state.echo)?.carrier)) await step('wait for carrier', () => waitForCarrier(ns, index));
   } finally {
     for (const fd of held) closeSync(fd);

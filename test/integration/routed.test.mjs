@@ -2,17 +2,24 @@
 // host end, a /32 (/128) host route to the container, a link-local gateway
 // inside. A `wan` namespace stands for the outside world (host 198.51.102.1,
 // wan 198.51.102.2, 2001:db8:102::/64); the host routes out through it.
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
 
 import { expect } from 'chai';
 
-import { createBridgeNetwork, createRoutedNetwork, getNetwork, NetNamespace, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
+import { createBridgeNetwork, createRoutedNetwork, getNetwork, listNetworks, NetNamespace, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
 import { eventually, expectReject, fails, ipJson, startTcpServer, startWhoAmIServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
 
 const HOST = '198.51.102.1';
 const WAN = '198.51.102.2';
 const HOST6 = '2001:db8:102::1';
 const WAN6 = '2001:db8:102::2';
+
+function nsnet(args) {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [join(process.cwd(), 'bin', 'nsnet.js'), ...args], (error, stdout, stderr) => resolve({ code: error ? error.code : 0, stdout, stderr }));
+  });
+}
 
 /** The host's routes to one address, as `ip` reads them. */
 function hostRoutesTo(address) {
@@ -59,7 +66,7 @@ for (const backend of ['nftables', 'iptables']) describe(`routed networks (${bac
     const iccOff = await network({ subnet: `10.${base + 1}.0.0/24`, icc: false });
     const internal = await network({ subnet: `10.${base + 2}.0.0/24`, internal: true });
     const noMasq = await network({ subnet: `10.${base + 3}.0.0/24`, masquerade: false });
-    await container('a1', a, { publish: ['8480:80'] });
+    await container('a1', a, { publish: ['8480:80', '127.0.0.1:8481:80'] });
     await container('a2', a);
     await container('c1', iccOff);
     await container('c2', iccOff, { publish: ['8490:80'] });
@@ -120,8 +127,12 @@ for (const backend of ['nftables', 'iptables']) describe(`routed networks (${bac
     await fails(tcpRequest(wan, c.e1.endpoint.ipv4, 80, 'unpublished', 1000));
   });
 
-  it('publishes ports to wan, also on an icc-off network', async () => {
+  it('publishes ports to wan, to the host, on 127.0.0.1, to the network itself (hairpin), also on an icc-off network', async () => {
     expect(await tcpRequest(wan, HOST, 8480, 'published')).to.equal('a1:published');
+    expect(await tcpRequest(host, HOST, 8480, 'from the host')).to.equal('a1:from the host');
+    expect(await tcpRequest(host, '127.0.0.1', 8481, 'local')).to.equal('a1:local');
+    expect(await tcpRequest(c.a2.netns, HOST, 8480, 'hairpin')).to.equal('a1:hairpin');
+    await fails(tcpRequest(wan, HOST, 8481, 'not for wan', 1000));
     expect(await tcpRequest(wan, HOST, 8490, 'published')).to.equal('c2:published');
   });
 
@@ -155,11 +166,13 @@ describe('routed networks: refusals', function () {
   it('refuses a subnet of another network, dns, and an existing name of another driver, changing nothing', async () => {
     const bridge = uniqueName('rb');
     await createBridgeNetwork({ name: bridge, subnet: '10.190.0.0/24' });
+    const before = (await listNetworks()).map((n) => n.options);
     try {
       await expectReject(createRoutedNetwork({ name: uniqueName('rt'), subnet: '10.190.0.128/25' }), 'NsnetError', 'SUBNET_OVERLAP');
       await expectReject(createRoutedNetwork({ name: uniqueName('rt'), subnet: '10.191.0.0/24', dns: true }), 'NsnetError', 'INVALID_ARGUMENT');
       await expectReject(createRoutedNetwork({ name: bridge, subnet: '10.192.0.0/24' }), 'NsnetError', 'NETWORK_CONFLICT');
       expect((await getNetwork(bridge)).options.driver).to.equal(undefined);
+      expect((await listNetworks()).map((n) => n.options)).to.deep.equal(before);
     } finally {
       await removeNetwork(bridge);
     }
@@ -174,6 +187,44 @@ describe('routed networks: refusals', function () {
       await expectReject(createRoutedNetwork({ name, subnet: '10.193.0.0/24', icc: false }), 'NsnetError', 'NETWORK_CONFLICT');
     } finally {
       await removeNetwork(name);
+    }
+  });
+});
+
+describe('routed networks: the nsnet command', function () {
+  this.timeout(60000);
+
+  it('network create --driver routed, ls (DRIVER), inspect, run, ps, topology, rm', async () => {
+    const name = uniqueName('rcli');
+    const created = await nsnet(['network', 'create', name, '--driver', 'routed', '--subnet', '10.194.0.0/24', '--json']);
+    expect(created.code, created.stderr).to.equal(0);
+    expect(JSON.parse(created.stdout)).to.include({ name, driver: 'routed', subnet: '10.194.0.0/24', gateway: '169.254.1.1', dns: false });
+    try {
+      const table = (await nsnet(['network', 'ls'])).stdout.split('\n');
+      expect(table[0]).to.match(/^NAME\s+DRIVER\s+BRIDGE\s+SUBNET/);
+      expect(table.some((line) => new RegExp(`^${name}\\s+routed\\s+-\\s+10\\.194\\.0\\.0/24`).test(line)), table.join('\n')).to.equal(true);
+      const refused = await nsnet(['network', 'create', uniqueName('rcli'), '--driver', 'routed', '--gateway', '10.195.0.1', '--subnet', '10.195.0.0/24']);
+      expect(refused.code).to.equal(2);
+      expect(refused.stderr).to.match(/^nsnet: USAGE: --gateway/);
+
+      const id = uniqueName('rc');
+      const { endpoint } = await setupContainer(id, { network: name });
+      try {
+        const ps = JSON.parse((await nsnet(['ps', '--json'])).stdout).containers.find((c) => c.id === id);
+        expect(ps.endpoint).to.include({ ipv4: endpoint.ipv4, hostIfname: endpoint.hostIfname });
+        const [inspected] = JSON.parse((await nsnet(['network', 'inspect', name, '--json'])).stdout);
+        expect(inspected.endpoints.map((e) => e.ipv4)).to.deep.equal([endpoint.ipv4]);
+        const topology = (await nsnet(['topology'])).stdout;
+        const head = topology.split('\n').find((line) => line.includes(`network "${name}"`));
+        expect(head).to.match(/^\S+ nsr[0-9a-f]{5}\* {2}network/).and.to.contain('routed');
+        expect(topology).to.contain(`${endpoint.hostIfname} ⇄ eth0 ${endpoint.ipv4}`);
+        expect(topology).to.not.match(/\[(MISSING|DOWN|OFF BRIDGE)\]/);
+      } finally {
+        await teardownContainer(id);
+      }
+    } finally {
+      const removed = await nsnet(['network', 'rm', name]);
+      expect(removed.code, removed.stderr).to.equal(0);
     }
   });
 });
