@@ -6,7 +6,7 @@ import { invalid } from '../errors';
 import { specialRange } from '../ipam/special-ranges';
 import { Subnet } from '../ipam/subnet';
 import { canonicalAddress, ipFamily, isIPv6 } from '../types/ip';
-import { type BridgeNetworkOptions, BridgeNetworkOptionsSchema, namesByDefault, type NetworkRecord, resolvesNames } from '../types/network';
+import { type BridgeNetworkOptions, BridgeNetworkOptionsSchema, namesByDefault, type NetworkRecord, networkDriver, resolvesNames } from '../types/network';
 import { describeProblem, Validator } from '../types/schema';
 import { checkNewInterfaceName } from '../validate';
 
@@ -105,6 +105,7 @@ function checkHostIp(hostIp: string): string {
 export function differences(record: NetworkRecord, wanted: CheckedOptions): string[] {
   const fields: (keyof CheckedOptions)[] = ['bridge', 'mtu', 'masquerade', 'icc', 'internal', 'hostIp', 'firewall'];
   const differing: string[] = fields.filter((field) => record[field] !== wanted[field]);
+  if (networkDriver(record) !== networkDriver(wanted)) differing.unshift('driver');
   if (wanted.subnet !== undefined && (wanted.subnet !== record.subnet || wanted.gateway !== record.gateway)) {
     differing.push('subnet');
   }

@@ -9,7 +9,7 @@ import { faultOperation } from '../fault';
 import { firewallFor, resolveFirewall } from '../firewall/firewall';
 import { NetNamespace } from '../netns';
 import { currentStore } from '../state/store';
-import { type BridgeNetworkOptions, type NetworkRecord, networkDriver } from '../types/network';
+import type { BridgeNetworkOptions, NetworkRecord } from '../types/network';
 import { ROUTED_GATEWAY4, ROUTED_GATEWAY6, routedHostEndPrefix, type RoutedNetworkOptions, RoutedNetworkOptionsSchema } from '../types/routed-network';
 import { describeProblem, Validator } from '../types/schema';
 import { installFirewallLocked } from './firewall-reinstall';
@@ -57,7 +57,7 @@ export async function createRoutedNetwork(options: RoutedNetworkOptions): Promis
   return store.locked(async () => {
     const existing = await store.read<NetworkRecord>('networks', wanted.name);
     if (existing) {
-      const differing = networkDriver(existing) === 'routed' ? differences(existing, wanted) : ['driver'];
+      const differing = differences(existing, wanted);
       if (differing.length) {
         throw new NsnetError('NETWORK_CONFLICT', `network "${wanted.name}" exists with different ${differing.join(', ')}`, { differing });
       }
