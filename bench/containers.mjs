@@ -85,27 +85,13 @@ async function run(contender) {
 
 const hostPort = (i) => 20000 + i;
 
-function nsnetContender(withPort) {
-  const network = 'bench';
+/** nsnet on a bridge network, or (`routed`) on a routed network. */
+function nsnetContender(withPort, routed = false) {
+  const network = routed ? 'benchr' : 'bench';
   return {
-    label: 'nsnet',
-    prefix: 'nc',
-    prepare: () => createBridgeNetwork({ name: network, subnet: '10.150.0.0/16' }),
-    async setup(id, i) {
-      const publish = withPort ? [`${hostPort(i)}:80`] : [];
-      return (await setupContainer(id, { network, publish })).endpoint.ipv4;
-    },
-    teardown: (id) => teardownContainer(id),
-    finish: () => removeNetwork(network),
-  };
-}
-
-function nsnetRoutedContender(withPort) {
-  const network = 'benchr';
-  return {
-    label: 'nsnet, routed network',
-    prefix: 'nr',
-    prepare: () => createRoutedNetwork({ name: network, subnet: '10.154.0.0/16' }),
+    label: routed ? 'nsnet, routed network' : 'nsnet',
+    prefix: routed ? 'nr' : 'nc',
+    prepare: () => (routed ? createRoutedNetwork({ name: network, subnet: '10.154.0.0/16' }) : createBridgeNetwork({ name: network, subnet: '10.150.0.0/16' })),
     async setup(id, i) {
       const publish = withPort ? [`${hostPort(i)}:80`] : [];
       return (await setupContainer(id, { network, publish })).endpoint.ipv4;
@@ -278,7 +264,7 @@ async function round(cniDir) {
   const tables = [];
   for (const { withPort } of TABLES) {
     const floor = await measureFloor(COUNT, { port: withPort, burst: false });
-    const contenders = [nsnetContender(withPort), nsnetRoutedContender(withPort), ipBatchContender(withPort)];
+    const contenders = [nsnetContender(withPort), nsnetContender(withPort, true), ipBatchContender(withPort)];
     if (cniDir) contenders.push(cniContender(cniDir, withPort));
     if (NETAVARK) contenders.push(netavarkContender(withPort));
     const results = [{ label: `kernel floor (bench/floor.c)${withPort ? ', map element' : ''}`, setup: floor.setup, teardown: floor.teardown }];

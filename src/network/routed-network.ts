@@ -6,16 +6,16 @@
  */
 import { invalid, NsnetError, unlessGone } from '../errors';
 import { faultOperation } from '../fault';
-import { firewallFor, resolveFirewall } from '../firewall/firewall';
+import { resolveFirewall } from '../firewall/firewall';
 import { NetNamespace } from '../netns';
 import { currentStore } from '../state/store';
 import type { BridgeNetworkOptions, NetworkRecord } from '../types/network';
 import { ROUTED_GATEWAY4, ROUTED_GATEWAY6, routedHostEndPrefix, type RoutedNetworkOptions, RoutedNetworkOptionsSchema } from '../types/routed-network';
 import { describeProblem, Validator } from '../types/schema';
-import { installFirewallLocked } from './firewall-reinstall';
 import { checkHostAddresses } from './host-addresses';
 import { randomLocalMac } from './mac';
 import { BridgeNetwork } from './network';
+import { installNetworkLocked } from './network-install';
 import { type CheckedOptions, checkNetworkOptions, differences } from './options';
 import { checkSubnetFree, pickSubnet } from './subnets';
 import { Undo } from './undo';
@@ -83,18 +83,7 @@ export async function createRoutedNetwork(options: RoutedNetworkOptions): Promis
       created: new Date().toISOString(),
     };
     await enableForwarding(record);
-    const firewall = firewallFor(record.activeFirewall);
-    const undo = new Undo();
-    try {
-      if (firewall) {
-        undo.push(`firewall entries of network "${record.name}"`, () => firewall.removeNetwork(record));
-        await installFirewallLocked(firewall, record.activeFirewall);
-        await firewall.addNetwork(record);
-      }
-      await store.write('networks', record.name, record);
-    } catch (error) {
-      throw await undo.fail(error);
-    }
+    await installNetworkLocked(record, new Undo());
     return new BridgeNetwork(record);
   });
 }

@@ -24,9 +24,8 @@ import type { EndpointRecord } from '../types/endpoint';
 import type { NetworkRecord } from '../types/network';
 import { ROUTED_GATEWAY4, ROUTED_GATEWAY6, routedLinkGroup } from '../types/routed-network';
 import { endpointTag } from '../types/ownership';
-import { disableIPv6, step, waitForCarrier } from './plumbing';
+import { disableIPv6, FRESH_PEER_INDEX, step, vethRefusal, waitForCarrier } from './plumbing';
 
-const FRESH_PEER_INDEX = 2;
 const CONFIGURE = 'configure addresses and routes';
 
 /**
@@ -79,14 +78,6 @@ function firstFailure(name: string, results: ChainResult[] | undefined): Promise
   return failed && !failed.ok ? step(name, () => Promise.reject(failed.error)) : Promise.resolve();
 }
 
-/** The kernel's refusal of the veth: a name taken inside is the container's to change. */
-async function vethRefusal(error: Error, ns: NetNamespace, record: EndpointRecord): Promise<Error> {
-  if ((error as { code?: string }).code === 'EEXIST' && (await ns.links.get(record.ifname).catch(() => undefined))) {
-    return new NsnetError('INTERFACE_EXISTS', `${ns.label} has an interface ${record.ifname} already: give the endpoint another ifname`, { ifname: record.ifname }, { cause: error });
-  }
-  return error;
-}
-
 /**
  * Makes and configures the veth of an endpoint on routed network `network`.
  * `fresh`: `ns` was just made and holds nothing but lo, so its side goes in
@@ -117,7 +108,7 @@ export async function createRoutedVeth(network: NetworkRecord, ns: NetNamespace,
     const inFresh = fresh ? [...(await parts(index)), ['tag host end', { connection: hostConnection, requests: [tag] }] as [string, ChainStage]] : [];
     const [[created], ...freshOutcomes] = await step('create veth', async () => hostConnection.chain([await host.links.addRequest(spec, held)], inFresh.map(([, stage]) => stage)));
     if (!created.ok) {
-      const refusal = await vethRefusal(created.error, ns, record);
+      const refusal = await vethRefusal(created.error, network, ns, record);
       return await step('create veth', () => Promise.reject(refusal));
     }
     const hostEnd = await host.links.made(spec, undefined, created.echo);

@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 
 import { createRoutedNetwork, NetNamespace, reconcile, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
+import { routedHostEndPrefix, routedLinkGroup } from '../../dist/types/routed-network.js';
 import { createWan, eventually, ipJson, runWithFault, startTcpServer, stateRecords, stop, tcpRequest, uniqueName } from '../helpers.mjs';
 
 const WORKER = join(process.cwd(), 'test/integration/workers/fault-operation.mjs');
@@ -101,6 +102,41 @@ describe('routed networks: crashes and reconcile', function () {
         expect(await eventually(() => hostEnds(network.bridge).length === 0)).to.equal(true);
       }
       expect(n - 1, 'steps walked').to.be.at.least(6);
+      console.log(`      steps walked: ${n - 1}`);
+    });
+  }
+
+  /** The icc_groups elements, as nft lists them ("group . group"). */
+  function iccGroups() {
+    const listed = JSON.parse(execFileSync('nft', ['-j', 'list', 'set', 'inet', 'nsnet', 'icc_groups'], { encoding: 'utf8' })).nftables;
+    return (listed.find((e) => e.set).set.elem ?? []).map((element) => element.concat.join(' . '));
+  }
+
+  for (const mode of ['kill', 'fail']) {
+    it(`createRoutedNetwork (dual stack): ${mode} at every step leaves nothing, or the whole network`, async () => {
+      let n = 1;
+      for (; ; n++) {
+        expect(n, `more than ${MAX_STEPS} steps`).to.be.at.most(MAX_STEPS);
+        const made = uniqueName('rfn');
+        const run = await runWithFault(WORKER, ['createRoutedNetwork', JSON.stringify({ options: { name: made, subnet: '10.177.0.0/24', ipv6: { subnet: 'fd00:177::/64' } } })], `createRoutedNetwork:${n}:${mode}`);
+        const context = `${mode} at step ${n} (${run.injected}): ${JSON.stringify(run.outcome)}\n${run.stderr}`;
+        const report = await reconcile();
+        expect(report.failures, context).to.deep.equal([]);
+        const record = stateRecords('networks').find((r) => r.name === made);
+        // Its icc element: its host ends' group, twice.
+        const group = routedLinkGroup({ bridge: routedHostEndPrefix(made) });
+        const element = `${group} . ${group}`;
+        if (record) {
+          expect(record.driver, context).to.equal('routed');
+          expect(iccGroups(), context).to.include(element);
+          await removeNetwork(made);
+        } else {
+          expect(run.injected, context).to.not.equal(undefined);
+        }
+        expect(iccGroups(), context).to.not.include(element);
+        if (run.injected === undefined) break;
+      }
+      expect(n - 1, 'steps walked').to.be.at.least(2);
       console.log(`      steps walked: ${n - 1}`);
     });
   }

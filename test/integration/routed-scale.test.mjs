@@ -6,7 +6,7 @@
 import { expect } from 'chai';
 
 import { createRoutedNetwork, NetNamespace, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
-import { eventually, ipJson, startTcpServer, startWhoAmIServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
+import { createWan, eventually, ipJson, startTcpServer, startWhoAmIServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
 
 const COUNT = 2000;
 const HOST = '198.51.103.1';
@@ -31,13 +31,10 @@ describe('a routed network of 2,000 containers', function () {
   const endpoints = new Map();
   let network;
   let wan;
+  let removeWan;
 
   before(async () => {
-    wan = await NetNamespace.create(uniqueName('wan'));
-    await host.links.add({ kind: 'veth', name: 'rswan0', up: true, peer: { name: 'eth0', netns: wan } });
-    await wan.links.set('eth0', { up: true });
-    await host.addresses.add('rswan0', `${HOST}/24`);
-    await wan.addresses.add('eth0', `${WAN}/24`);
+    ({ netns: wan, remove: removeWan } = await createWan('rswan0', { host: HOST, wan: WAN }));
     await host.routes.add({ dst: 'default', gateway: WAN });
     network = await createRoutedNetwork({ name, subnet: '10.147.0.0/20' });
     await inWaves(ids, 50, async (id) => endpoints.set(id, (await setupContainer(id, { network: name })).endpoint));
@@ -45,8 +42,7 @@ describe('a routed network of 2,000 containers', function () {
   after(async () => {
     await removeNetwork(name, { force: true }).catch(() => undefined);
     await host.routes.delete({ dst: 'default', gateway: WAN }).catch(() => undefined);
-    await wan.delete();
-    await host.links.delete('rswan0').catch(() => undefined);
+    await removeWan();
   });
 
   it('gives each its own address and its own host route through its own host end, as the kernel reads them', () => {

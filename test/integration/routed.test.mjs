@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 
 import { createBridgeNetwork, createRoutedNetwork, getNetwork, listNetworks, NetNamespace, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
-import { eventually, expectReject, fails, ipJson, startTcpServer, startWhoAmIServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
+import { createWan, eventually, expectReject, fails, ipJson, startTcpServer, startWhoAmIServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
 
 const HOST = '198.51.102.1';
 const WAN = '198.51.102.2';
@@ -31,6 +31,7 @@ for (const backend of ['nftables', 'iptables']) describe(`routed networks (${bac
   this.timeout(120000);
   const host = NetNamespace.host();
   let wan;
+  let removeWan;
   const ids = [];
   const networks = [];
   const servers = [];
@@ -51,14 +52,7 @@ for (const backend of ['nftables', 'iptables']) describe(`routed networks (${bac
   }
 
   before(async () => {
-    wan = await NetNamespace.create(uniqueName('wan'));
-    await host.links.add({ kind: 'veth', name: 'rwan0', up: true, peer: { name: 'eth0', netns: wan } });
-    await wan.links.set('eth0', { up: true });
-    await wan.links.set('lo', { up: true });
-    await host.addresses.add('rwan0', `${HOST}/24`);
-    await wan.addresses.add('eth0', `${WAN}/24`);
-    await host.addresses.add('rwan0', `${HOST6}/64`, { nodad: true });
-    await wan.addresses.add('eth0', `${WAN6}/64`, { nodad: true });
+    ({ netns: wan, remove: removeWan } = await createWan('rwan0', { host: HOST, wan: WAN, host6: HOST6, wan6: WAN6 }));
     await host.routes.add({ dst: 'default', gateway: WAN });
     await host.routes.add({ dst: 'default', gateway: WAN6 });
 
@@ -87,8 +81,7 @@ for (const backend of ['nftables', 'iptables']) describe(`routed networks (${bac
     for (const server of servers) await stop(server);
     for (const id of ids.reverse()) await teardownContainer(id);
     for (const name of networks) await removeNetwork(name);
-    await wan.delete();
-    await host.links.delete('rwan0').catch(() => undefined);
+    await removeWan();
     await host.routes.delete({ dst: 'default', gateway: WAN }).catch(() => undefined);
     await host.routes.delete({ dst: 'default', gateway: WAN6 }).catch(() => undefined);
   });

@@ -2,22 +2,7 @@
 import type { BridgeNetwork } from '../../network/network';
 import type { RoutedNetworkOptions } from '../../types/routed-network';
 import { UsageError } from '../output';
-import type { FirewallBackend } from '../../types/network';
-
-/** The flags of `network create` read here. */
-interface CreateOptions {
-  bridge?: string;
-  subnet?: string;
-  gateway?: string;
-  ipv6Subnet?: string;
-  ipv6Gateway?: string;
-  mtu?: number;
-  masquerade: boolean;
-  icc: boolean;
-  internal?: boolean;
-  hostIp?: string;
-  firewall?: FirewallBackend;
-}
+import type { CreateOptions } from './network-create-options';
 
 /** Flags of a bridge network that mean nothing without a bridge (the gateway is link-local, 169.254.1.1). */
 const BRIDGE_ONLY = [

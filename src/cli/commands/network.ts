@@ -2,27 +2,12 @@
 import { Command, Option } from 'commander';
 
 import { type ListedEndpoint, listedEndpoints, networkRecord, networkRecords } from '../../network/listing';
-import { type BridgeNetworkOptions, FIREWALL_BACKENDS, type FirewallBackend, type NetworkDriver, type NetworkRecord, networkDriver, resolvesNames } from '../../types/network';
+import { type BridgeNetworkOptions, FIREWALL_BACKENDS, type NetworkDriver, type NetworkRecord, networkDriver, resolvesNames } from '../../types/network';
+import type { CreateOptions } from './network-create-options';
 import { createRoutedFromCli } from './network-routed';
 import { fieldLines, formatPort, printJson, printTable, withProgress } from '../output';
 import { integer } from '../options';
 
-interface CreateOptions {
-  driver?: NetworkDriver;
-  bridge?: string;
-  subnet?: string;
-  gateway?: string;
-  ipv6Subnet?: string;
-  ipv6Gateway?: string;
-  mtu?: number;
-  masquerade: boolean;
-  icc: boolean;
-  internal?: boolean;
-  hostIp?: string;
-  firewall?: FirewallBackend;
-  disableDns?: boolean;
-  json?: boolean;
-}
 
 export function networkCommand(): Command {
   const network = new Command('network').description('create, list, inspect and remove bridge networks');

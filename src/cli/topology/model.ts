@@ -74,19 +74,15 @@ export async function readTopology(): Promise<Topology> {
   const result: Topology = { host: { netnsInode: host.inode }, networks: [], unattached: [] };
   for (const [i, net] of networks.entries()) {
     const endpoints = allEndpoints.filter((e) => e.network === net.name);
-    if (networkDriver(net) === 'routed') {
-      result.networks.push(routedTopology(net, endpoints.map((e) => topologyEndpoint(e, containersIn(e), linkState(e.hostIfname), linksByName.has(e.hostIfname)))));
-      continue;
-    }
     const bridge = linksByName.get(net.bridge);
-    const onBridge = (e: ListedEndpoint) => bridge !== undefined && linksByName.get(e.hostIfname)?.master === bridge.index;
     const addresses = new Set(bridgeAddresses[i]);
+    // A routed network has no bridge: its host ends stand on their own, on it when they exist.
+    const routed = networkDriver(net) === 'routed';
+    const onBridge = (e: ListedEndpoint) => (routed ? linksByName.has(e.hostIfname) : bridge !== undefined && linksByName.get(e.hostIfname)?.master === bridge.index);
     result.networks.push({
       name: net.name,
       driver: networkDriver(net),
-      bridge: net.bridge,
-      bridgeLink: linkState(net.bridge),
-      missingGateways: gatewayAddresses(net).map((a) => a.cidr).filter((cidr) => !addresses.has(cidr)),
+      ...(routed ? routedBridge(net) : { bridge: net.bridge, bridgeLink: linkState(net.bridge), missingGateways: gatewayAddresses(net).map((a) => a.cidr).filter((cidr) => !addresses.has(cidr)) }),
       subnet: net.subnet,
       ...(net.internal ? {} : { gateway: net.gateway }),
       ...(net.ipv6 ? { ipv6: net.ipv6.subnet } : {}),
@@ -105,28 +101,9 @@ export async function readTopology(): Promise<Topology> {
   return result;
 }
 
-/**
- * A routed network: no bridge to find, its host ends standing on their own
- * (`endpoints` say `onBridge` when their host end exists: there is no bridge
- * for it to be off).
- */
-function routedTopology(net: NetworkRecord, endpoints: TopologyEndpoint[]): TopologyNetwork {
-  return {
-    name: net.name,
-    driver: 'routed',
-    bridge: `${net.bridge}*`,
-    // Nothing to be missing or down: the network is its routes.
-    bridgeLink: 'up',
-    missingGateways: [],
-    subnet: net.subnet,
-    ...(net.internal ? {} : { gateway: net.gateway }),
-    ...(net.ipv6 ? { ipv6: net.ipv6.subnet } : {}),
-    internal: net.internal,
-    icc: net.icc,
-    masquerade: net.masquerade,
-    firewall: net.activeFirewall,
-    endpoints,
-  };
+/** What stands for the bridge of a routed network: its host ends' names, nothing to be missing or down (the network is its routes). */
+function routedBridge(net: NetworkRecord): Pick<TopologyNetwork, 'bridge' | 'bridgeLink' | 'missingGateways'> {
+  return { bridge: `${net.bridge}*`, bridgeLink: 'up', missingGateways: [] };
 }
 
 /** The addresses (CIDRs) of a bridge: none when it is missing, or gone since the link dump. */

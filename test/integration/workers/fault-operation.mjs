@@ -5,6 +5,7 @@
 //   node fault-operation.mjs OPERATION 'ARGUMENTS AS JSON'
 import {
   createBridgeNetwork,
+  createRoutedNetwork,
   getNetwork,
   reconcile,
   removeNetwork,
@@ -21,6 +22,7 @@ const operations = {
   connect: async () => (await getNetwork(args.network)).connect(args.netns, args.options),
   disconnect: async () => (await getNetwork(args.network)).disconnect(args.netns),
   createBridgeNetwork: () => createBridgeNetwork(args.options),
+  createRoutedNetwork: () => createRoutedNetwork(args.options),
   removeNetwork: () => removeNetwork(args.name, args.options),
   reconcile: () => reconcile(),
 };
