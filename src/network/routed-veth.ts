@@ -31,7 +31,10 @@ const CONFIGURE = 'configure addresses and routes';
 /**
  * The routes inside: the gateway on the link, then through it the default
  * route, or on an internal network only the network's own subnet (its
- * containers reach each other, and nothing else).
+ * containers reach each other, and nothing else). A default route of a
+ * family the namespace has already (another network's) stays, as on a
+ * bridge network (see plumbing.ts), and so does a route to the gateway
+ * through another routed network's interface.
  */
 async function insideRequests(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, index: number, held: number[]): Promise<ChainedRequest[]> {
   const requests = [
@@ -39,14 +42,14 @@ async function insideRequests(network: NetworkRecord, ns: NetNamespace, record: 
     await ns.links.changeRequest(index, { up: true }, held),
     ns.addresses.addRequest(index, `${record.ipv4}/32`),
     await ns.neighbours.addRequest({ dev: index, address: ROUTED_GATEWAY4, mac: network.bridgeMac }),
-    await ns.routes.addRequest({ dst: `${ROUTED_GATEWAY4}/32`, dev: index }),
-    await ns.routes.addRequest({ dst: network.internal ? network.subnet : 'default', gateway: ROUTED_GATEWAY4, dev: index }),
+    { ...(await ns.routes.addRequest({ dst: `${ROUTED_GATEWAY4}/32`, dev: index })), existsIsDone: true },
+    { ...(await ns.routes.addRequest({ dst: network.internal ? network.subnet : 'default', gateway: ROUTED_GATEWAY4, dev: index })), existsIsDone: true },
   ];
   if (record.ipv6 && network.ipv6) {
     requests.push(
       ns.addresses.addRequest(index, `${record.ipv6}/128`, { nodad: true }),
       await ns.neighbours.addRequest({ dev: index, address: ROUTED_GATEWAY6, mac: network.bridgeMac }),
-      await ns.routes.addRequest({ dst: network.internal ? network.ipv6.subnet : 'default', gateway: ROUTED_GATEWAY6, dev: index }),
+      { ...(await ns.routes.addRequest({ dst: network.internal ? network.ipv6.subnet : 'default', gateway: ROUTED_GATEWAY6, dev: index })), existsIsDone: true },
     );
   }
   requests.push(ns.links.getRequest(index));

@@ -140,6 +140,25 @@ for (const backend of ['nftables', 'iptables']) describe(`routed networks (${bac
     await fails(tcpRequest(c.d1.netns, c.a1.endpoint.ipv4, 80, 'to another network', 1000));
   });
 
+  it('connects a namespace on a bridge network too, keeping the default route of its first network', async () => {
+    const bridge = uniqueName('rtb');
+    networks.push(bridge);
+    await createBridgeNetwork({ name: bridge, subnet: `10.${base + 5}.0.0/24`, firewall: backend });
+    const ns = await NetNamespace.create(uniqueName('rtn'));
+    try {
+      await (await getNetwork(bridge)).connect(ns);
+      const routed = await (await getNetwork(networks[0])).connect(ns, { ifname: 'eth1' });
+      const eth1 = ipJson(['-4', 'addr', 'show', 'dev', 'eth1'], ns.name)[0].addr_info.map((a) => `${a.local}/${a.prefixlen}`);
+      expect(eth1).to.deep.equal([`${routed.ipv4}/32`]);
+      expect(ipJson(['-4', 'route', 'show', 'default'], ns.name).map((r) => r.gateway)).to.deep.equal([`10.${base + 5}.0.1`]);
+      expect(hostRoutesTo(routed.ipv4).map((r) => r.dev)).to.deep.equal([routed.hostIfname]);
+      await (await getNetwork(networks[0])).disconnect(ns);
+      await (await getNetwork(bridge)).disconnect(ns);
+    } finally {
+      await ns.delete();
+    }
+  });
+
   it('leaves no route and no link once a container goes', async () => {
     const net = networks[0];
     const id = uniqueName('gone');
