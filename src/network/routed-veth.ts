@@ -3,10 +3,9 @@
  * (no address; the network's MAC, see types/routed-network.ts) is on no
  * bridge, the container's address as a /32 (/128) inside, a link-local
  * gateway reached by a permanent neighbour entry, and the host's route to
- * the container through the host end. In as few requests as a bridge's
- * endpoint: the veth and the namespace's side in one job (two, in a
- * namespace that is not fresh), then the host routes, which need the host
- * end's index.
+ * the container through the host end. In one job more than a bridge's
+ * endpoint takes: the host routes need the host end's index, which the
+ * kernel gives it only when it makes it (see createRoutedVeth).
  *
  * The gateway answers by a neighbour entry, not proxy ARP (Calico's way):
  * the entry fits the namespace's part of the job (the interface's index is
@@ -71,7 +70,8 @@ function vethSpec(network: NetworkRecord, ns: NetNamespace, record: EndpointReco
     mac: network.bridgeMac,
     mtu: network.mtu,
     linkGroup: routedLinkGroup(network),
-    up: true,
+    // Up once its DAD is off: see createRoutedVeth.
+    up: false,
     peer: { name: record.ifname, netns: ns, mac: record.mac, mtu: network.mtu },
   };
 }
@@ -82,11 +82,16 @@ function firstFailure(name: string, results: ChainResult[] | undefined): Promise
 }
 
 /**
- * Makes and configures the veth of an endpoint on routed network `network`.
- * `fresh`: `ns` was just made and holds nothing but lo, so its side goes in
- * the veth's own job (as createConfiguredVeth does on a bridge). `made` gets
- * the host end as soon as it exists, for the caller's undo (which deletes
- * it, and the host routes with it).
+ * Makes and configures the veth of an endpoint on routed network `network`,
+ * in two jobs of the addon. The first makes the veth, its host end down,
+ * and once it exists turns DAD off on the host end (its link-local address,
+ * the host's source for neighbour discovery towards the container, is then
+ * usable at once, not a second later), tags it and brings it up; in a
+ * namespace just made (`fresh`: nothing but lo), the namespace's side goes
+ * in that job too, as createConfiguredVeth does on a bridge. The second adds
+ * the host routes, which need the host end's index, and otherwise the
+ * namespace's side. `made` gets the host end as soon as it exists, for the
+ * caller's undo (which deletes it, and the host routes with it).
  */
 export async function createRoutedVeth(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, fresh: boolean, made: (hostEnd: Link) => void): Promise<void> {
   const host = NetNamespace.host();
@@ -96,20 +101,23 @@ export async function createRoutedVeth(network: NetworkRecord, ns: NetNamespace,
     const hostConnection = await host.connection();
     const nsConnection = await ns.connection();
     const disable = network.ipv6 ? undefined : ns.sysctlStage(`net/ipv6/conf/${record.ifname}/disable_ipv6`, 1, held);
+    const dadKey = `net/ipv6/conf/${record.hostIfname}/accept_dad`;
+    const noDad = network.ipv6 ? host.sysctlStage(dadKey, 0, held) : undefined;
     // route_localnet lets DNAT to 127.0.0.1-published ports reach the container, as on a bridge.
     const localnetKey = `net/ipv4/conf/${record.hostIfname}/route_localnet`;
     const localnet = network.internal ? undefined : host.sysctlStage(localnetKey, 1, held);
     // The host end by name: sent only once the veth was made, so it is this one.
-    const tag = await host.links.changeRequest(record.hostIfname, { alias: endpointTag(record.network, record.id) }, held);
-    /** The parts after the veth, by name; the namespace's interface is `peer` there. */
-    const parts = async (peer: number): Promise<[string, ChainStage][]> => [
-      ...(disable ? [['disable IPv6', disable] as [string, ChainStage]] : []),
-      [CONFIGURE, { connection: nsConnection, requests: await insideRequests(network, ns, record, peer, held) }],
-      ...(localnet ? [['route_localnet on the host end', localnet] as [string, ChainStage]] : []),
+    const tag = await host.links.changeRequest(record.hostIfname, { alias: endpointTag(record.network, record.id), up: true }, held);
+    const named = (name: string, stage: ChainStage | undefined): [string, ChainStage][] => (stage ? [[name, stage]] : []);
+    const hostSide = [...named('DAD off on the host end', noDad), ...named('tag host end, up', { connection: hostConnection, requests: [tag] })];
+    /** The namespace's side, by name; its interface is `peer` there. */
+    const inside = async (peer: number): Promise<[string, ChainStage][]> => [
+      ...named('disable IPv6', disable),
+      ...named(CONFIGURE, { connection: nsConnection, requests: await insideRequests(network, ns, record, peer, held) }),
+      ...named('route_localnet on the host end', localnet),
     ];
-    let index = FRESH_PEER_INDEX;
-    const inFresh = fresh ? [...(await parts(index)), ['tag host end', { connection: hostConnection, requests: [tag] }] as [string, ChainStage]] : [];
-    const [[created], ...freshOutcomes] = await step('create veth', async () => hostConnection.chain([await host.links.addRequest(spec, held)], inFresh.map(([, stage]) => stage)));
+    const first = [...hostSide, ...(fresh ? await inside(FRESH_PEER_INDEX) : [])];
+    const [[created], ...firstOutcomes] = await step('create veth', async () => hostConnection.chain([await host.links.addRequest(spec, held)], first.map(([, stage]) => stage)));
     if (!created.ok) {
       const refusal = await vethRefusal(created.error, network, ns, record);
       return await step('create veth', () => Promise.reject(refusal));
@@ -117,23 +125,22 @@ export async function createRoutedVeth(network: NetworkRecord, ns: NetNamespace,
     const hostEnd = await host.links.made(spec, undefined, created.echo);
     made(hostEnd);
     record.hostMac = hostEnd.mac;
-    let outcomes: [string, ChainResult[]][];
-    if (fresh) {
-      if (hostEnd.peerIndex !== index) {
-        const why = new NsnetError('INTERNAL', `${ns.label} had a link made in it meanwhile: its ${record.ifname} is interface ${hostEnd.peerIndex}, not ${index}`);
-        await step('create veth', () => Promise.reject(why));
-      }
-      const [routed] = await step('add host routes', async () => hostConnection.chain(await hostRoutes(record, hostEnd.index), []));
-      outcomes = [...inFresh.map(([name], i): [string, ChainResult[]] => [name, freshOutcomes[i]]), ['add host routes', routed]];
-    } else {
-      index = hostEnd.peerIndex ?? (await step('find peer', () => ns.links.get(record.ifname))).index;
-      const after = await parts(index);
-      const [hostSide, ...rest] = await step(CONFIGURE, async () => hostConnection.chain([tag, ...(await hostRoutes(record, hostEnd.index))], after.map(([, stage]) => stage)));
-      outcomes = [['tag host end, add host routes', hostSide], ...after.map(([name], i): [string, ChainResult[]] => [name, rest[i]])];
+    if (fresh && hostEnd.peerIndex !== FRESH_PEER_INDEX) {
+      const why = new NsnetError('INTERNAL', `${ns.label} had a link made in it meanwhile: its ${record.ifname} is interface ${hostEnd.peerIndex}, not ${FRESH_PEER_INDEX}`);
+      await step('create veth', () => Promise.reject(why));
     }
+    const index = fresh ? FRESH_PEER_INDEX : (hostEnd.peerIndex ?? (await step('find peer', () => ns.links.get(record.ifname))).index);
+    const second = fresh ? [] : await inside(index);
+    const [routed, ...secondOutcomes] = await step('add host routes', async () => hostConnection.chain(await hostRoutes(record, hostEnd.index), second.map(([, stage]) => stage)));
+    const outcomes: [string, ChainResult[]][] = [
+      ...first.map(([name], i): [string, ChainResult[]] => [name, firstOutcomes[i]]),
+      ['add host routes', routed],
+      ...second.map(([name], i): [string, ChainResult[]] => [name, secondOutcomes[i]]),
+    ];
     for (const [name, results] of outcomes) await firstFailure(name, results);
     // Without a directory to write them through, as sysctl() writes them.
     if (!network.ipv6 && !disable) await disableIPv6(ns, record.ifname);
+    if (network.ipv6 && !noDad) await step('DAD off on the host end', () => host.sysctl(dadKey, 0));
     if (!network.internal && !localnet) await step('route_localnet on the host end', () => host.sysctl(localnetKey, 1));
     const configured = outcomes.find(([name]) => name === CONFIGURE)?.[1];
     const state = configured?.[configured.length - 1];

@@ -163,6 +163,9 @@ for (const backend of ['nftables', 'iptables']) describe(`routed networks (${bac
     const net = networks[0];
     const id = uniqueName('gone');
     const { endpoint } = await setupContainer(id, { network: net });
+    // Its host end's link-local address, the host's source for neighbour discovery, is usable at once: no DAD.
+    const linkLocal = ipJson(['-6', 'addr', 'show', 'dev', endpoint.hostIfname])[0].addr_info;
+    expect(linkLocal.map((a) => [a.scope, a.tentative ?? false])).to.deep.equal([['link', false]]);
     expect(hostRoutesTo(endpoint.ipv4)).to.have.length(1);
     await teardownContainer(id);
     // The kernel removes a deleted namespace's veth in the background, and its routes with it.
