@@ -141,6 +141,22 @@ describe('routed networks: crashes and reconcile', function () {
     });
   }
 
+  it('adds its set to a table of an earlier nsnet, which has no icc_groups', async () => {
+    const made = uniqueName('rold');
+    // An earlier table: the rules, which name the set, gone with it.
+    execFileSync('nft', ['flush', 'chain', 'inet', 'nsnet', 'into_bridge']);
+    execFileSync('nft', ['delete', 'set', 'inet', 'nsnet', 'icc_groups']);
+    await createRoutedNetwork({ name: made, subnet: '10.178.0.0/24' });
+    try {
+      const group = routedLinkGroup({ bridge: routedHostEndPrefix(made) });
+      expect(iccGroups()).to.include(`${group} . ${group}`);
+      const rules = execFileSync('nft', ['list', 'chain', 'inet', 'nsnet', 'into_bridge'], { encoding: 'utf8' });
+      expect(rules).to.contain('iifgroup . oifgroup @icc_groups accept').and.to.contain('ct status dnat accept');
+    } finally {
+      await removeNetwork(made);
+    }
+  });
+
   it('puts back a host route deleted by hand, and a veth deleted by hand, with traffic through them again', async () => {
     const id = uniqueName('rrep');
     const { endpoint, netns } = await setupContainer(id, { network: name });

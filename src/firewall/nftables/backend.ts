@@ -124,6 +124,23 @@ async function removeElements(changes: SetChange[]): Promise<void> {
   }
 }
 
+/**
+ * A network's elements; where a set they go in is missing (a table made by
+ * an earlier nsnet, without a set added since, such as `icc_groups`), the
+ * rules are written again first, declaring it (sets there keep their
+ * elements), as reconcile writes them.
+ */
+async function addNetworkElements(network: NetworkRecord): Promise<void> {
+  const changes = networkChanges(network, 'add');
+  try {
+    await applyChanges(changes);
+  } catch (error) {
+    if (!isGone(error)) throw error;
+    await installRuleset(true);
+    await applyChanges(changes);
+  }
+}
+
 /** The elements of the records, to add; an endpoint's ports `exclusive` or not. */
 function recordChanges(networks: NetworkRecord[], endpoints: EndpointRecord[], exclusive: boolean): SetChange[] {
   const byName = new Map(networks.map((n) => [n.name, n]));
@@ -150,7 +167,7 @@ async function addElements(networks: NetworkRecord[], endpoints: EndpointRecord[
 }
 
 export const nftablesFirewall: Firewall = {
-  addNetwork: (network) => applyChanges(networkChanges(network, 'add')),
+  addNetwork: (network) => addNetworkElements(network),
   removeNetwork: (network) => removeElements(networkChanges(network, 'delete')),
   addEndpoint: (network, endpoint) => applyChanges(endpointChanges(network, endpoint, 'add')),
   removeEndpoint: (network, endpoint) => removeElements(endpointChanges(network, endpoint, 'delete')),
