@@ -106,6 +106,9 @@ for (const backend of ['nftables', 'iptables']) describe(`routed networks (${bac
       { dst: 'default', gateway: '169.254.1.1', dev: 'eth0', flags: [] },
     ]);
     expect(ipJson(['-6', 'route', 'show', 'default'], c.a1.id)[0]).to.include({ gateway: 'fe80::1', dev: 'eth0' });
+    // On an IPv4-only network neither end has IPv6.
+    expect(ipJson(['-6', 'addr', 'show', 'dev', c.c1.endpoint.hostIfname])).to.deep.equal([]);
+    expect(ipJson(['-6', 'addr', 'show', 'dev', 'eth0'], c.c1.id)).to.deep.equal([]);
   });
 
   it('carries TCP between two containers of the network, over IPv4 and IPv6', async () => {
