@@ -5,7 +5,8 @@
 //
 //   npm run bench            (runs this file inside scripts/sandbox)
 //
-// Contenders: nsnet's setupContainer / teardownContainer; iproute2 with one
+// Contenders: nsnet's setupContainer / teardownContainer, on a bridge network
+// and on a routed network (no bridge: a host route per container); iproute2 with one
 // `ip -batch` for the host side and one `ip -n NS -batch` for the container
 // side (teardown: `ip netns del`), plus one `nft` per published port (a DNAT
 // rule, deleted by handle); the CNI reference plugins bridge + host-local
@@ -23,6 +24,10 @@
 // its teardown as a multiple of the floor's setup too: the target is a
 // teardown no slower than the floor's setup.
 //
+// Last, the routed network's flatness: 2,000 containers on one routed
+// network (past the 1,023 ports a bridge takes), the setup of the last
+// hundred against the first hundred (bench/routed-flatness.mjs).
+//
 // NSNET_BENCH_CONTAINERS overrides the count (200). `--rounds N` (or
 // NSNET_BENCH_ROUNDS) repeats the whole run N times and prints each round,
 // then the medians across rounds.
@@ -32,8 +37,9 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 
-import { createBridgeNetwork, createIpvlanNetwork, createMacvlanNetwork, NetNamespace, removeNetwork, setupContainer, teardownContainer } from '../dist/index.js';
+import { createBridgeNetwork, createIpvlanNetwork, createMacvlanNetwork, createRoutedNetwork, NetNamespace, removeNetwork, setupContainer, teardownContainer } from '../dist/index.js';
 import { measureFloor, settleKernel, times } from './floor.mjs';
+import { routedFlatness } from './routed-flatness.mjs';
 
 const COUNT = Number(process.env.NSNET_BENCH_CONTAINERS || 200);
 const { values: options } = parseArgs({ options: { rounds: { type: 'string', default: process.env.NSNET_BENCH_ROUNDS || '1' } } });
@@ -82,12 +88,13 @@ async function run(contender) {
 
 const hostPort = (i) => 20000 + i;
 
-function nsnetContender(withPort) {
-  const network = 'bench';
+/** nsnet on a bridge network, or (`routed`) on a routed network. */
+function nsnetContender(withPort, routed = false) {
+  const network = routed ? 'benchr' : 'bench';
   return {
-    label: 'nsnet',
-    prefix: 'nc',
-    prepare: () => createBridgeNetwork({ name: network, subnet: '10.150.0.0/16' }),
+    label: routed ? 'nsnet, routed network' : 'nsnet',
+    prefix: routed ? 'nr' : 'nc',
+    prepare: () => (routed ? createRoutedNetwork({ name: network, subnet: '10.154.0.0/16' }) : createBridgeNetwork({ name: network, subnet: '10.150.0.0/16' })),
     async setup(id, i) {
       const publish = withPort ? [`${hostPort(i)}:80`] : [];
       return (await setupContainer(id, { network, publish })).endpoint.ipv4;
@@ -301,7 +308,7 @@ async function round(cniDir) {
   const tables = [];
   for (const { withPort } of TABLES) {
     const floor = await measureFloor(COUNT, { port: withPort, burst: false });
-    const contenders = [nsnetContender(withPort), ipBatchContender(withPort)];
+    const contenders = [nsnetContender(withPort), nsnetContender(withPort, true), ipBatchContender(withPort)];
     if (cniDir) contenders.push(cniContender(cniDir, withPort));
     if (NETAVARK) contenders.push(netavarkContender(withPort));
     if (!withPort) contenders.push(...['macvlan', 'ipvlan'].filter(kernelHas).map(lanContender));
@@ -334,16 +341,18 @@ async function main() {
       console.log('');
     });
   }
-  if (ROUNDS === 1) return;
-  TABLES.forEach(({ title }, t) => {
-    console.log(`median of ${ROUNDS} rounds (times, and each ratio: the median of the rounds' ratios), ${title}`);
-    const FIELDS = ['setup', 'teardown', 'setupVsFloor', 'teardownVsFloor', 'setupVsNsnet', 'teardownVsNsnet'];
-    printTable(rounds[0][t].map((row, c) => ({
-      label: row.label,
-      ...Object.fromEntries(FIELDS.map((field) => [field, median(rounds.map((tables) => tables[t][c][field]))])),
-    })));
-    console.log('');
-  });
+  if (ROUNDS > 1) {
+    TABLES.forEach(({ title }, t) => {
+      console.log(`median of ${ROUNDS} rounds (times, and each ratio: the median of the rounds' ratios), ${title}`);
+      const FIELDS = ['setup', 'teardown', 'setupVsFloor', 'teardownVsFloor', 'setupVsNsnet', 'teardownVsNsnet'];
+      printTable(rounds[0][t].map((row, c) => ({
+        label: row.label,
+        ...Object.fromEntries(FIELDS.map((field) => [field, median(rounds.map((tables) => tables[t][c][field]))])),
+      })));
+      console.log('');
+    });
+  }
+  await routedFlatness();
 }
 
 /** Each row's ratios to the floor (the first row) and to nsnet (the second). */

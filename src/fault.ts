@@ -24,6 +24,7 @@ export type FaultOperation =
   | 'createBridgeNetwork'
   | 'createMacvlanNetwork'
   | 'createIpvlanNetwork'
+  | 'createRoutedNetwork'
   | 'removeNetwork'
   | 'reconcile';
 

@@ -33,6 +33,8 @@ export type { Network } from './network/network';
 export { NetworkPool } from './network/pool';
 export type { BridgeNetworkOptions, FirewallBackend, IpvlanNetworkOptions, MacvlanNetworkOptions, NetworkDriver, NetworkRecord } from './types/network';
 export { NETWORK_DRIVERS, networkDriver } from './types/network';
+export { createRoutedNetwork } from './network/routed-network';
+export type { RoutedNetworkOptions } from './types/routed-network';
 export type { ConnectOptions } from './types/endpoint';
 export type { Endpoint } from './network/endpoint-record';
 export { parsePublish } from './firewall/publish';

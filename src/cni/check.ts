@@ -1,9 +1,10 @@
 /** CHECK: the live state of an attachment against what the runtime was told (prevResult). */
 import { unlessGone } from '../errors';
 import { NetNamespace } from '../netns';
+import { missingHostRoutes } from '../network/routed-repair';
 import { missingLimits } from '../network/shaping-repair';
 import type { EndpointRecord } from '../types/endpoint';
-import type { NetworkRecord } from '../types/network';
+import { type NetworkRecord, networkDriver } from '../types/network';
 import { CniError, nsnetCode } from './errors';
 
 interface PrevInterface {
@@ -27,10 +28,12 @@ export async function attachmentProblems(
   const host = NetNamespace.host();
   // Gone reads as undefined; any other failure is the kernel's to report.
   const linkOrNone = (name: string) => unlessGone(() => host.links.get(name));
-  const [bridge, hostEnd] = await Promise.all([linkOrNone(network.bridge), linkOrNone(endpoint.hostIfname)]);
+  const routed = networkDriver(network) === 'routed';
+  const [bridge, hostEnd] = await Promise.all([routed ? undefined : linkOrNone(network.bridge), linkOrNone(endpoint.hostIfname)]);
   // A macvlan or ipvlan child has no host end: its network's parent (its `bridge`) must be there.
   const device = endpoint.link ? 'parent' : 'bridge';
-  if (!bridge) problems.push(`${device} ${network.bridge} is missing`);
+  if (routed) problems.push(...(hostEnd ? await missingHostRoutes(endpoint, hostEnd.index) : []));
+  else if (!bridge) problems.push(`${device} ${network.bridge} is missing`);
   else if (!bridge.up) problems.push(`${device} ${network.bridge} is down`);
   if (endpoint.link) {
     // nothing of its own on the host

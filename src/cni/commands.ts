@@ -8,11 +8,12 @@ import { handOverDefaultRoutes } from '../network/default-route';
 import { removeHostEnd } from '../network/plumbing';
 import { Undo } from '../network/undo';
 import { BridgeNetwork, createBridgeNetwork, createIpvlanNetwork, createMacvlanNetwork } from '../network/network';
+import { createRoutedNetwork } from '../network/routed-network';
 import { NetNamespace } from '../netns';
 import { currentStore } from '../state/store';
 import type { AttachmentRecord } from '../types/attachment';
 import { endpointKey, type EndpointRecord } from '../types/endpoint';
-import type { NetworkRecord } from '../types/network';
+import { type NetworkRecord, networkDriver } from '../types/network';
 import {
   attachmentsOf,
   createAttachment,
@@ -23,6 +24,7 @@ import {
   writeAttachment,
 } from './attachments';
 import { attachmentProblems, checkFailed } from './check';
+import { routedNetworkOptions } from './routed';
 import type { CniConfig, CniEnvironment } from './config';
 import { CNI_CODES, CniError, invalidConfig, nsnetCode } from './errors';
 import { addResult, chainResult, type CniResult, resolverDns } from './result';
@@ -64,7 +66,7 @@ export async function add(env: CniEnvironment, config: CniConfig, context: CniCo
     pid: process.pid,
     created: new Date().toISOString(),
   };
-  const networkKey = JSON.stringify([config.network, config.lan]);
+  const networkKey = JSON.stringify([config.driver ?? 'bridge', config.network, config.lan]);
   // The namespace opens, and then its rtnetlink socket on a thread inside it, while the
   // attachment is claimed and the options checked: neither waits for the other.
   const opening = NetNamespace.open(netnsPath);
@@ -126,7 +128,8 @@ function networkFor(config: CniConfig, key: string, context: CniContext): Promis
   if (!network) {
     // Remembered while it is made, so that a burst of ADDs makes it once.
     const { lan } = config;
-    network = !lan ? createBridgeNetwork(config.network) : lan.driver === 'macvlan' ? createMacvlanNetwork(lan.options) : createIpvlanNetwork(lan.options);
+    if (lan) network = lan.driver === 'macvlan' ? createMacvlanNetwork(lan.options) : createIpvlanNetwork(lan.options);
+    else network = config.driver === 'routed' ? createRoutedNetwork(routedNetworkOptions(config.network)) : createBridgeNetwork(config.network);
     context.networks.set(key, network);
     network.catch(() => context.networks.delete(key));
   }
@@ -223,7 +226,8 @@ export async function status(config: CniConfig): Promise<void> {
   } catch (error) {
     throw new CniError(CNI_CODES.NOT_AVAILABLE, `nsnet cannot add containers: ${(error as Error).message}`);
   }
-  if (!network) return;
+  // A routed network has no bridge to be missing.
+  if (!network || networkDriver(network) === 'routed') return;
   const [attachments, bridge] = await Promise.all([
     attachmentsOf(network.name),
     unlessGone(() => NetNamespace.host().links.get(network.bridge)),

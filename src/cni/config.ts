@@ -13,11 +13,12 @@ import type { BandwidthOptions } from '../types/bandwidth';
 import { type CniNetworkConfig, CniNetworkConfigSchema } from '../types/cni-config';
 import type { ConnectOptions } from '../types/endpoint';
 import { canonicalAddress, type Cidr, parseCidr } from '../types/ip';
-import type { BridgeNetworkOptions, IpvlanNetworkOptions, MacvlanNetworkOptions } from '../types/network';
+import type { BridgeNetworkOptions, IpvlanNetworkOptions, MacvlanNetworkOptions, NetworkDriver } from '../types/network';
 import type { PublishSpec } from '../types/ports';
 import { Validator } from '../types/schema';
 import { checkMac, checkNewInterfaceName } from '../validate';
 import { CNI_CODES, CniError, invalidConfig, invalidEnvironment, unsupportedField } from './errors';
+import { checkDriver } from './routed';
 import { checkVersion } from './versions';
 
 const COMMANDS = ['ADD', 'DEL', 'CHECK', 'STATUS', 'GC', 'VERSION'] as const;
@@ -121,6 +122,8 @@ export interface CniConfig {
   network: BridgeNetworkOptions & { name: string };
   /** `"driver": "macvlan"` or `"ipvlan"`: the network's options, for createMacvlanNetwork or createIpvlanNetwork (`network` then holds its name only). */
   lan?: { driver: 'macvlan' | 'ipvlan'; options: MacvlanNetworkOptions & IpvlanNetworkOptions };
+  /** The network's driver, as the config names it (absent: bridge); a macvlan or ipvlan network's is in `lan`. */
+  driver?: NetworkDriver;
   connect: ConnectOptions;
   dns?: DnsConfig;
   prevResult?: Record<string, unknown>;
@@ -147,6 +150,7 @@ export function readConfig(stdin: string, args: CniArgs = { ips: [] }): CniConfi
   const lan = config.driver === 'macvlan' || config.driver === 'ipvlan' ? lanNetwork(config) : undefined;
   const result: CniConfig = { cniVersion, network: lan ? { name: config.name } : networkOptions(config), connect: connectOptions(config, args) };
   if (lan) result.lan = lan;
+  else if (config.driver !== undefined) result.driver = checkDriver(config);
   if (config.dns !== undefined) result.dns = dnsConfig(config.dns);
   if (config.prevResult !== undefined) result.prevResult = config.prevResult as Record<string, unknown>;
   const attachments = config['cni.dev/valid-attachments'] ?? config['cni.dev/attachments'];

@@ -2,7 +2,7 @@
 import { resolverAddresses } from '../types/dns';
 import type { EndpointRecord } from '../types/endpoint';
 import { isIPv6, parseCidr } from '../types/ip';
-import { type NetworkRecord, resolvesNames } from '../types/network';
+import { type NetworkRecord, networkDriver, resolvesNames } from '../types/network';
 import type { DnsConfig } from './config';
 import { compareVersions } from './versions';
 
@@ -47,17 +47,19 @@ export function resolverDns(network: NetworkRecord): DnsConfig {
 export function addResult(version: string, network: NetworkRecord, endpoint: ResultEndpoint, dns: DnsConfig = {}): CniResult {
   const withMtu = compareVersions(version, '1.1.0') >= 0;
   const mtu = withMtu ? { mtu: network.mtu } : {};
+  const routed = networkDriver(network) === 'routed';
   const inside = { name: endpoint.ifname, mac: endpoint.mac, ...mtu, sandbox: endpoint.netns.path };
   const result: CniResult = {
     cniVersion: version,
     interfaces: endpoint.link
       ? [inside]
-      : [{ name: network.bridge, mac: network.bridgeMac, ...mtu }, { name: endpoint.hostIfname, mac: endpoint.hostMac as string, ...mtu }, inside],
+      // A routed network has no bridge: its container's address is alone on its link.
+      : [...(routed ? [] : [{ name: network.bridge, mac: network.bridgeMac, ...mtu }]), { name: endpoint.hostIfname, mac: endpoint.hostMac as string, ...mtu }, inside],
     ips: [],
     dns,
   };
   const at = result.interfaces.length - 1;
-  const prefix = (subnet: string) => parseCidr(subnet).prefixLength;
+  const prefix = (subnet: string) => (routed ? (isIPv6(subnet.split('/')[0]) ? 128 : 32) : parseCidr(subnet).prefixLength);
   if (endpoint.ipv4 && network.subnet) {
     result.ips.push({ interface: at, address: `${endpoint.ipv4}/${prefix(network.subnet)}`, ...(endpoint.gateway ? { gateway: endpoint.gateway } : {}) });
   }

@@ -17,7 +17,8 @@ import { currentStore } from '../state/store';
 import type { BandwidthRecord } from '../types/bandwidth';
 import { endpointKey, type EndpointRecord } from '../types/endpoint';
 import { isIPv6 } from '../types/ip';
-import { ipv4Of, type NetworkRecord, resolvesNames } from '../types/network';
+import { ipv4Of, type NetworkRecord, networkDriver, resolvesNames } from '../types/network';
+import { routedHostEndName } from '../types/routed-network';
 import { limitsFor } from './bandwidth';
 import type { ConnectInput } from './connect-options';
 import { endpointNames } from './dns-options';
@@ -55,7 +56,7 @@ export function planEndpoint(network: NetworkRecord, input: ConnectInput): Endpo
   const { bandwidth: asked, ...rest } = input;
   const bandwidth = limitsFor(asked, network.mtu);
   const id = randomBytes(8).toString('hex');
-  const hostIfname = isLanNetwork(network) ? (network.parent as string) : `veth${id.slice(0, 7)}`;
+  const hostIfname = isLanNetwork(network) ? (network.parent as string) : networkDriver(network) === 'routed' ? routedHostEndName(network.bridge, id) : `veth${id.slice(0, 7)}`;
   return { ...rest, ...(bandwidth ? { bandwidth } : {}), id, hostIfname };
 }
 
@@ -96,6 +97,7 @@ function ipRangeOffsets(network: NetworkRecord, subnet: Subnet): { first: bigint
 
 /** The endpoint's record, its addresses taken from `leases` (changed in place). No I/O. */
 function endpointRecord(network: NetworkRecord, ns: NetNamespace, plan: EndpointPlan, leases: AddressTables): EndpointRecord {
+  const routed = networkDriver(network) === 'routed';
   const record: EndpointRecord = {
     id: plan.id,
     network: network.name,
@@ -113,13 +115,14 @@ function endpointRecord(network: NetworkRecord, ns: NetNamespace, plan: Endpoint
   if (ipv4) {
     const subnet = Subnet.parse(ipv4.subnet);
     record.ipv4 = allocateAddress(leases.ipv4, subnet, plan.id, reservedAddresses(network, ipv4.gateway), plan.ip, ipRangeOffsets(network, subnet));
-    record.prefixLength = subnet.prefixLength;
+    // A routed network's container holds its address alone: everything else is through its gateway.
+    record.prefixLength = routed ? 32 : subnet.prefixLength;
   }
   if (network.ipv6) {
     const subnet6 = Subnet.parse(network.ipv6.subnet);
     leases.ipv6 ??= emptyLeaseTable();
     record.ipv6 = allocateAddress(leases.ipv6, subnet6, plan.id, reservedAddresses(network, network.ipv6.gateway), plan.ipv6);
-    record.prefixLength6 = subnet6.prefixLength;
+    record.prefixLength6 = routed ? 128 : subnet6.prefixLength;
   }
   if (plan.bandwidth) record.bandwidth = { ...plan.bandwidth, ...(plan.bandwidth.egress ? { ifb: ifbName(plan.id) } : {}) };
   if (isLanNetwork(network)) record.link = network.driver as 'macvlan' | 'ipvlan';

@@ -11,7 +11,7 @@ import { NetNamespace } from '../netns';
 import type { Link } from '../rtnl/links';
 import { currentStore } from '../state/store';
 import type { EndpointRecord } from '../types/endpoint';
-import type { NetworkRecord } from '../types/network';
+import { type NetworkRecord, networkDriver } from '../types/network';
 import type { ConnectInput } from './connect-options';
 import { FAMILIES, gatewayEndpoints, namespaceEndpoints, routeChoice, routeVia } from './default-route';
 import { markReady, planEndpoint, recordEndpoint } from './endpoint-plan';
@@ -22,6 +22,7 @@ import { freeInterfaceName } from './interface-name';
 import { createChild } from './lan-child';
 import { isLanNetwork } from './lan-network';
 import { allOrFirstFailure, createConfiguredVeth, createVeth, plumb, step } from './plumbing';
+import { createRoutedVeth } from './routed-veth';
 import { applyLimits, makeIfb } from './shaping';
 import { forgetEndpointLocked, type TeardownOptions, teardownEndpoint, teardownIncomplete } from './teardown';
 import { Undo } from './undo';
@@ -66,6 +67,8 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, input: C
     };
     if (isLanNetwork(network)) {
       await createChild(network, ns, record, place.freshNamespace === true, undo);
+    } else if (networkDriver(network) === 'routed') {
+      await createRoutedVeth(network, ns, record, place.freshNamespace === true, made);
     } else if (place.freshNamespace) {
       await createConfiguredVeth(network, ns, record, made);
     } else {

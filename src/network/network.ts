@@ -13,10 +13,10 @@ import { createBridge, deleteBridge, findBridge } from './bridge';
 import { checkConnectInput, type ConnectInput } from './connect-options';
 import { connect, type ConnectPlace, disconnect } from './endpoint';
 import { type Endpoint, toEndpoint } from './endpoint-record';
-import { installFirewallLocked } from './firewall-reinstall';
 import { createLanNetworkRecord, isLanNetwork, removeLanLinks } from './lan-network';
 import { checkLanOptions } from './lan-options';
 import { networkRecord, networkRecords } from './listing';
+import { installNetworkLocked } from './network-install';
 import { checkHostAddresses } from './host-addresses';
 import { randomLocalMac } from './mac';
 import { checkNetworkName, checkNetworkOptions, differences } from './options';
@@ -200,21 +200,10 @@ async function createOrFindBridgeNetwork(options: BridgeNetworkOptions): Promise
       activeFirewall: resolveFirewall(wanted.firewall),
       created: new Date().toISOString(),
     };
-    const firewall = firewallFor(record.activeFirewall);
     await createBridge(record);
     const undo = new Undo();
     undo.push(`bridge ${record.bridge}`, () => deleteBridge(record));
-    try {
-      if (firewall) {
-        undo.push(`firewall entries of network "${record.name}"`, () => firewall.removeNetwork(record));
-        // Where missing (an outside flush), with every other network's entries too.
-        await installFirewallLocked(firewall, record.activeFirewall);
-        await firewall.addNetwork(record);
-      }
-      await store.write('networks', record.name, record);
-    } catch (error) {
-      throw await undo.fail(error);
-    }
+    await installNetworkLocked(record, undo);
     return new BridgeNetwork(record);
   });
 }

@@ -168,7 +168,7 @@ export function differences(record: NetworkRecord, wanted: CheckedOptions): stri
   if ((ipv4Of(record) !== undefined) !== wanted.ipv4) differing.push('ipv4');
   if (JSON.stringify(record.gatewayMode) !== JSON.stringify(wanted.gatewayMode)) differing.push('gatewayMode');
   if (JSON.stringify(record.trustedHostInterfaces) !== JSON.stringify(wanted.trustedHostInterfaces)) differing.push('trustedHostInterfaces');
-  if (networkDriver(record) !== 'bridge') differing.unshift('driver');
+  if (networkDriver(record) !== networkDriver(wanted)) differing.unshift('driver');
   if (wanted.subnet !== undefined && (wanted.subnet !== record.subnet || wanted.gateway !== record.gateway)) {
     differing.push('subnet');
   }

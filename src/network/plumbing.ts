@@ -53,7 +53,7 @@ function staleMaster(error: unknown): boolean {
  * EEXIST for either end says which name is taken (the container's, as a
  * rule), EXFULL that the bridge has no port left. The kernel made nothing.
  */
-async function vethRefusal(error: unknown, network: NetworkRecord, ns: NetNamespace, veth: VethPlan): Promise<unknown> {
+export async function vethRefusal(error: unknown, network: NetworkRecord, ns: NetNamespace, veth: VethPlan): Promise<unknown> {
   if (!(error instanceof NetlinkError)) return error;
   if (error.code === 'EXFULL') {
     return new NsnetError(
@@ -229,7 +229,7 @@ const CONFIGURE = 'configure addresses and routes';
 const TAG = 'tag host end, hairpin on';
 
 /** In a namespace just made, nothing but lo (index 1): the kernel numbers the first link made in it 2. */
-const FRESH_PEER_INDEX = 2;
+export const FRESH_PEER_INDEX = 2;
 
 /**
  * Makes and configures the veth of an endpoint in a namespace just made

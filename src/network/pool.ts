@@ -9,7 +9,7 @@
  */
 import { invalid, isGone, NsnetError } from '../errors';
 import { MAX_POOL_SIZE } from '../types/limits';
-import type { NetworkRecord } from '../types/network';
+import { type NetworkRecord, networkDriver } from '../types/network';
 import type { ConnectInput } from './connect-options';
 import { sameNetwork } from './endpoint-plan';
 import { deletePoolEntry, POOL_IFNAME, type PoolEntry, preparePoolEntry } from './pool-entry';
@@ -62,6 +62,8 @@ export class NetworkPool {
     if (!Number.isInteger(size) || size < 0 || size > MAX_POOL_SIZE) {
       throw invalid(`pool size must be an integer from 0 to ${MAX_POOL_SIZE} (a bridge's ports): ${String(size)}`);
     }
+    // Its namespaces are prepared with a veth on the bridge already.
+    if (size > 0 && networkDriver(this.network) !== 'bridge') throw invalid(`network "${this.network.name}" is a ${networkDriver(this.network)} network: a warm pool is for bridge networks`);
     this.target = size;
     const extra = this.entries.splice(size);
     for (const entry of extra) deletePoolEntry(entry).catch(() => undefined); // reconcile removes what stays

@@ -12,15 +12,17 @@ import { messageOf } from '../errors';
 import { NetNamespace } from '../netns';
 import type { Address } from '../rtnl/addresses';
 import type { Link } from '../rtnl/links';
+import type { RouteEntry } from '../rtnl/routes';
 import { currentStore } from '../state/store';
 import type { ContainerRecord } from '../types/container';
 import { endpointKey, type EndpointRecord } from '../types/endpoint';
-import type { NetworkRecord } from '../types/network';
+import { type NetworkRecord, networkDriver } from '../types/network';
 import { endpointTag, networkTag } from '../types/ownership';
 import { type BridgeSysctl, bridgeSysctls, createBridge, findBridge, type GatewayAddress, gatewayAddresses, writeBridgeSysctl } from './bridge';
 import { eui64LinkLocal } from './mac';
 import { defaultRouteOf, FAMILIES, gatewayEndpoints, gatewayOf, namespaceEndpoints, routeChoice, routeVia } from './default-route';
 import { createVeth, plumb } from './plumbing';
+import { repairRoutedEndpoint, repairRoutedNetwork } from './routed-repair';
 import { repairLimits } from './shaping-repair';
 import { Undo } from './undo';
 
@@ -108,6 +110,7 @@ function applyBridgeRepair(network: NetworkRecord, fix: BridgeRepair): Promise<u
  * addresses and sysctls, as createBridge does), else puts back what it lacks.
  */
 export async function repairBridge(network: NetworkRecord, report: RepairReport): Promise<void> {
+  if (networkDriver(network) === 'routed') return repairRoutedNetwork(network, (subject, what, fn) => repair(report, subject, what, fn));
   const subject = `network "${network.name}"`;
   let bridge: Link | undefined;
   try {
@@ -191,9 +194,19 @@ export async function repairEndpoints(networks: ReadonlyMap<string, NetworkRecor
   const byName = new Map(links.map((link) => [link.name, link]));
   const containerOf = new Map(containers.filter((c) => c.endpoint !== undefined).map((c) => [c.endpoint, c.id]));
   const repaired: { endpoint: EndpointRecord; subject: string }[] = [];
+  // Read once, and only for endpoints of routed networks.
+  let routes: Promise<RouteEntry[]> | undefined;
+  const hostRoutes = () => (routes ??= Promise.all([4, 6].map((family) => NetNamespace.host().routes.list({ family: family as 4 | 6 }))).then((lists) => lists.flat()));
   for (const endpoint of ready) {
     const subject = endpointSubject(endpoint, containerOf.get(endpointKey(endpoint.network, endpoint.netnsInode)));
     const network = networks.get(endpoint.network);
+    if (network && networkDriver(network) === 'routed') {
+      const failed = report.failures.length;
+      const fail = (why: string) => report.failures.push(why);
+      await repairRoutedEndpoint(network, endpoint, subject, byName.get(endpoint.hostIfname), hostRoutes, (s, what, fn) => repair(report, s, what, fn), fail);
+      if (report.failures.length === failed) repaired.push({ endpoint, subject });
+      continue;
+    }
     const found = network && byName.get(network.bridge);
     const bridge = found?.kind === 'bridge' && found.alias === networkTag(endpoint.network) ? found : undefined;
     if (!network || !bridge) {

@@ -156,6 +156,11 @@ export class Neighbours {
       .map((raw) => toNeighbour(raw, names));
   }
 
+  /** The addition of an entry, as a request for a chain (RtnlConnection.chain). */
+  addRequest(spec: NeighbourSpec): Promise<ChainedRequest> {
+    return this.changeRequest('add', spec);
+  }
+
   private async change(op: NeighbourOp, spec: NeighbourSpec): Promise<void> {
     const request = await this.changeRequest(op, spec);
     const conn = await this.ctx.connection();

@@ -6,7 +6,7 @@
 import v = require('valibot');
 
 import { GatewayModeOptionSchema } from './gateway-mode';
-import { FIREWALL_BACKENDS, IPVLAN_NETWORK_FLAGS } from './network';
+import { FIREWALL_BACKENDS, IPVLAN_NETWORK_FLAGS, NETWORK_DRIVERS } from './network';
 import { jsonObject } from './schema';
 
 const Text = v.pipe(v.string(), v.minLength(1));
@@ -37,6 +37,8 @@ const AttachmentsSchema = v.optional(v.array(jsonObject({ containerID: Text, ifn
 
 export const CniNetworkConfigSchema = jsonObject({
   name: v.string('a network name'),
+  /** nsnet's own: the network's driver (bridge when absent), made as createRoutedNetwork, createMacvlanNetwork or createIpvlanNetwork make it. */
+  driver: v.optional(v.picklist(NETWORK_DRIVERS)),
   bridge: v.optional(Text),
   subnet: v.optional(Text),
   gateway: v.optional(Text),
@@ -51,8 +53,6 @@ export const CniNetworkConfigSchema = jsonObject({
   gatewayMode: v.optional(GatewayModeOptionSchema),
   trustedHostInterfaces: v.optional(Strings),
   ipv4: Flag,
-  /** bridge (the default), macvlan or ipvlan: the network's driver, made as createMacvlanNetwork / createIpvlanNetwork make it. */
-  driver: v.optional(v.picklist(['bridge', 'macvlan', 'ipvlan'])),
   /** macvlan, ipvlan: the parent interface; `master` as the reference macvlan and ipvlan plugins name it. */
   parent: v.optional(Text),
   master: v.optional(Text),

@@ -22,6 +22,7 @@ const model = {
   networks: [
     {
       name: 'web',
+      driver: 'bridge',
       bridge: 'nsbr-web',
       bridgeLink: 'up',
       missingGateways: [],
@@ -46,6 +47,7 @@ const model = {
     },
     {
       name: 'db "quoted"',
+      driver: 'bridge',
       bridge: 'nsbr-db',
       bridgeLink: 'down',
       missingGateways: [],

@@ -4,11 +4,11 @@
  * and `--ip-range`, `--aux-address name=ip`, which every driver takes.
  */
 import type { Network } from '../../network/network';
-import type { IpvlanNetworkOptions, MacvlanNetworkOptions } from '../../types/network';
+import type { IpvlanNetworkOptions, MacvlanNetworkOptions, NetworkDriver } from '../../types/network';
 import { UsageError } from '../output';
 
 export interface LanCreateOptions {
-  driver: 'bridge' | 'macvlan' | 'ipvlan';
+  driver: NetworkDriver;
   parent?: string;
   ipRange?: string;
   auxAddress: string[];

@@ -2,35 +2,16 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
 
 import { type ListedEndpoint, listedEndpoints, networkRecord, networkRecords } from '../../network/listing';
-import { type BridgeNetworkOptions, FIREWALL_BACKENDS, type FirewallBackend, networkDriver, type NetworkRecord, resolvesNames } from '../../types/network';
+import { type BridgeNetworkOptions, FIREWALL_BACKENDS, NETWORK_DRIVERS, networkDriver, type NetworkRecord, resolvesNames } from '../../types/network';
+import type { CreateOptions } from './network-create-options';
+import { createRoutedFromCli } from './network-routed';
 import { fieldLines, formatPort, printJson, printTable, withProgress } from '../output';
 import { gatewayMode, trustedHostInterfaces } from '../../types/gateway-mode';
 import { collect, integer } from '../options';
 import { addConnectCommands } from './network-connect';
 import { applyDriverOpts, applyGatewayFlags } from './network-driver-opts';
-import { addressingOptions, createLanNetwork, type LanCreateOptions } from './network-lan';
+import { addressingOptions, createLanNetwork } from './network-lan';
 
-interface CreateOptions extends LanCreateOptions {
-  bridge?: string;
-  subnet?: string;
-  gateway?: string;
-  ipv6Subnet?: string;
-  ipv6Gateway?: string;
-  mtu?: number;
-  masquerade: boolean;
-  icc: boolean;
-  internal?: boolean;
-  hostIp?: string;
-  firewall?: FirewallBackend;
-  disableDns?: boolean;
-  ipv4?: boolean;
-  gatewayMode?: string;
-  gatewayModeIpv4?: string;
-  gatewayModeIpv6?: string;
-  trustedHostInterface: string[];
-  opt: string[];
-  json?: boolean;
-}
 
 /** `--ipv4=false` as Docker writes it, `--ipv4 true`, or `--no-ipv4`. */
 function ipv4Flag(value: string): boolean {
@@ -63,7 +44,7 @@ export function networkCommand(): Command {
     .option('--gateway-mode-ipv6 <mode>', 'gateway mode of IPv6 only')
     .option('--trusted-host-interface <name>', 'a host interface whose packets may reach published ports by the container\'s address (repeatable)', collect, [])
     .option('-o, --opt <key=value>', 'a driver option: bridge, as com.docker.network.bridge.gateway_mode_ipv4=routed; macvlan_mode, ipvlan_mode, ipvlan_flag, parent (repeatable)', collect, [])
-    .addOption(new Option('-d, --driver <driver>', 'network driver').choices(['bridge', 'macvlan', 'ipvlan']).default('bridge'))
+    .addOption(new Option('-d, --driver <driver>', 'network driver').choices(NETWORK_DRIVERS).default('bridge'))
     .option('--parent <device>', 'macvlan, ipvlan: the host interface the containers hang off (eth0.10 is made when missing)')
     .option('--ip-range <cidr>', 'hand out addresses from this prefix of the subnet only')
     .option('--aux-address <name=address>', 'an address never handed out (repeatable)', collect, [])
@@ -71,7 +52,12 @@ export function networkCommand(): Command {
     .option('--json', 'print the network as JSON')
     .action(async (name: string, options: CreateOptions) => {
       const { createBridgeNetwork } = await changes();
-      const create = options.driver === 'bridge' ? () => createBridgeNetwork(networkOptions(name, options)) : () => createLanNetwork(name, options);
+      const create = {
+        bridge: () => createBridgeNetwork(networkOptions(name, options)),
+        routed: () => createRoutedFromCli(name, options),
+        macvlan: () => createLanNetwork(name, options),
+        ipvlan: () => createLanNetwork(name, options),
+      }[options.driver];
       const net = await withProgress(`creating network ${name}`, create);
       if (options.json) printJson(net.options);
       else process.stdout.write(`${net.name}\n`);
@@ -93,7 +79,8 @@ export function networkCommand(): Command {
         networks.map((net, i) => [
           net.name,
           networkDriver(net),
-          net.bridge,
+          // A routed network has no bridge: its record's `bridge` is its host ends' prefix.
+          networkDriver(net) === 'routed' ? '-' : net.bridge,
           net.subnet ?? '-',
           net.internal || net.gateway === undefined ? '-' : net.gateway,
           net.ipv6?.subnet ?? '-',

@@ -4,7 +4,7 @@ import { gatewayAddresses } from '../../network/bridge';
 import { containersAndEndpoints, type ListedEndpoint, listedEndpoint, networkRecords } from '../../network/listing';
 import { NetNamespace } from '../../netns';
 import type { LinkBrief } from '../../rtnl/links';
-import { networkDriver } from '../../types/network';
+import { networkDriver, type NetworkRecord } from '../../types/network';
 import type { PublishedPort } from '../../types/ports';
 
 /** A link as the kernel has it now. */
@@ -28,9 +28,9 @@ export interface TopologyEndpoint {
 
 export interface TopologyNetwork {
   name: string;
-  /** macvlan or ipvlan, with its mode (`macvlan bridge`, `ipvlan l2 bridge`); none for a bridge network. */
+  /** A driver other than bridge, with its mode: `routed`, `macvlan bridge`, `ipvlan l2 bridge`. */
   driver?: string;
-  /** The bridge device; a macvlan or ipvlan network's parent. */
+  /** The bridge device; a macvlan or ipvlan network's parent; for a routed network, which has none, its host ends' names (`<prefix>*`). */
   bridge: string;
   bridgeLink: LinkState;
   /** Gateway addresses (CIDRs) the bridge should carry and does not. */
@@ -80,16 +80,18 @@ export async function readTopology(): Promise<Topology> {
     const endpoints = allEndpoints.filter((e) => e.network === net.name);
     const bridge = linksByName.get(net.bridge);
     const lan = networkDriver(net) === 'macvlan' || networkDriver(net) === 'ipvlan';
-    // A macvlan or ipvlan child hangs off the parent (its host side) for as long as that exists.
-    const onBridge = (e: ListedEndpoint) => bridge !== undefined && (lan || linksByName.get(e.hostIfname)?.master === bridge.index);
     const addresses = new Set(bridgeAddresses[i]);
+    // A routed network has no bridge: its host ends stand on their own, on it when they exist.
+    const routed = networkDriver(net) === 'routed';
+    // A macvlan or ipvlan child hangs off the parent (its host side) for as long as that exists.
+    const onBridge = (e: ListedEndpoint) => (routed ? linksByName.has(e.hostIfname) : bridge !== undefined && (lan || linksByName.get(e.hostIfname)?.master === bridge.index));
     result.networks.push({
       name: net.name,
-      ...(lan ? { driver: [net.driver, net.macvlanMode ?? net.ipvlanMode, net.ipvlanFlag].filter(Boolean).join(' ') } : {}),
-      bridge: net.bridge,
-      bridgeLink: linkState(net.bridge),
-      // The host has no address on a macvlan or ipvlan network: its gateway is the LAN's router.
-      missingGateways: lan ? [] : gatewayAddresses(net).map((a) => a.cidr).filter((cidr) => !addresses.has(cidr)),
+      ...(lan ? { driver: [net.driver, net.macvlanMode ?? net.ipvlanMode, net.ipvlanFlag].filter(Boolean).join(' ') } : routed ? { driver: 'routed' } : {}),
+      ...(routed
+        ? routedBridge(net)
+        // The host has no address on a macvlan or ipvlan network: its gateway is the LAN's router.
+        : { bridge: net.bridge, bridgeLink: linkState(net.bridge), missingGateways: lan ? [] : gatewayAddresses(net).map((a) => a.cidr).filter((cidr) => !addresses.has(cidr)) }),
       ...(net.subnet === undefined ? {} : { subnet: net.subnet }),
       ...(net.internal || net.gateway === undefined ? {} : { gateway: net.gateway }),
       ...(net.ipv6 ? { ipv6: net.ipv6.subnet } : {}),
@@ -106,6 +108,11 @@ export async function readTopology(): Promise<Topology> {
     result.unattached.push({ id: c.id, mode, ...(c.netnsPath ? { netns: c.netnsPath } : {}) });
   }
   return result;
+}
+
+/** What stands for the bridge of a routed network: its host ends' names, nothing to be missing or down (the network is its routes). */
+function routedBridge(net: NetworkRecord): Pick<TopologyNetwork, 'bridge' | 'bridgeLink' | 'missingGateways'> {
+  return { bridge: `${net.bridge}*`, bridgeLink: 'up', missingGateways: [] };
 }
 
 /** The addresses (CIDRs) of a bridge: none when it is missing, or gone since the link dump. */

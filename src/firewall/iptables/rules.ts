@@ -6,7 +6,7 @@
  * nothing user-supplied reaches iptables-restore unchecked.
  */
 import type { EndpointRecord } from '../../types/endpoint';
-import { type NetworkRecord, resolvesNames } from '../../types/network';
+import { type NetworkRecord, networkDriver, resolvesNames } from '../../types/network';
 import { BRIDGE_LINK_GROUP, endpointTag, networkTag, NSNET_TAG } from '../../types/ownership';
 import { dnatsFamily, exposedPorts, masqueradesFamily, portFamily, routedFamily, trustedInterfaces, unprotectedFamily } from '../gateway-modes';
 import { onEveryAddress } from '../ports';
@@ -55,11 +55,16 @@ export function baseRules(version: IpVersion): Rule[] {
   return rules;
 }
 
+/** The interfaces of a network's containers: its bridge, or every host end of a routed network (`<prefix>+`). */
+function networkInterfaces(network: NetworkRecord): string {
+  return networkDriver(network) === 'routed' ? `${network.bridge}+` : network.bridge;
+}
+
 /** The rules of a network, for one IP version. */
 export function networkRules(network: NetworkRecord, version: IpVersion): Rule[] {
   const subnet = version === 4 ? network.subnet : network.ipv6?.subnet;
   if (!subnet) return [];
-  const br = network.bridge;
+  const br = networkInterfaces(network);
   const tag = comment(networkTag(network.name));
   const rules: Rule[] = [];
   const nat = (spec: string) => rules.push({ table: 'nat', chain: 'NSNET-POSTROUTING', spec: `${spec} ${tag}` });
@@ -94,7 +99,7 @@ export function networkRules(network: NetworkRecord, version: IpVersion): Rule[]
  * (an address of its bridge when it resolves names), and neighbour discovery.
  */
 function internalToHost(network: NetworkRecord, version: IpVersion, tag: string): Rule[] {
-  const br = network.bridge;
+  const br = networkInterfaces(network);
   const gateway = version === 4 ? network.gateway : network.ipv6?.gateway;
   const specs = [`-i ${br} -m conntrack --ctstate RELATED,ESTABLISHED -j ACCEPT`];
   if (resolvesNames(network) && gateway) {

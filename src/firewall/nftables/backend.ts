@@ -7,13 +7,14 @@ import { native } from '../../native';
 import { NetNamespace } from '../../netns';
 import type { EndpointRecord } from '../../types/endpoint';
 import { isIPv6 } from '../../types/ip';
-import type { NetworkRecord } from '../../types/network';
+import { type NetworkRecord, networkDriver } from '../../types/network';
 import type { PublishedPort } from '../../types/ports';
 import type { Firewall } from '../backend';
 import { dnatsFamily, exposedPorts, masqueradesFamily, portFamily, routedFamily, trustedInterfaces, unprotectedFamily } from '../gateway-modes';
 import { onEveryAddress } from '../ports';
 import { applySetChanges, concat, field, NFPROTO_BRIDGE, NFPROTO_INET, type SetChange } from './elements';
 import { BRIDGE_TABLE, FLUSH_EVERY_SET, INET_TABLE, TABLE } from './ruleset';
+import { routedEndpointChanges, routedNetworkChanges } from './routed';
 
 function nft(args: string[], input?: string): Promise<{ ok: boolean; stderr: string }> {
   return new Promise((resolve) => {
@@ -58,6 +59,7 @@ async function installRuleset(rewriteRules = false): Promise<void> {
 
 /** The elements a network puts in the sets. */
 function networkChanges(network: NetworkRecord, op: 'add' | 'delete'): SetChange[] {
+  if (networkDriver(network) === 'routed') return routedNetworkChanges(network, op);
   const bridge = [{ key: field.ifname(network.bridge) }];
   const changes: SetChange[] = [{ op, set: 'bridges', elements: bridge }];
   if (network.internal) changes.push({ op, set: 'internal_bridges', elements: bridge });
@@ -113,6 +115,7 @@ function endpointChanges(network: NetworkRecord, endpoint: EndpointRecord, op: '
     const elements = exposed.map((p) => ({ key: concat(address(p.address), field.protocol(p.protocol), field.port(p.port)) }));
     if (elements.length) changes.push({ op, set: `exposed${family}`, elements });
   }
+  if (networkDriver(network) === 'routed') return [...changes, ...routedEndpointChanges(network, endpoint, op)];
   if (!network.icc) {
     changes.push({ op, set: 'icc_off_ports', family: 'bridge', elements: [{ key: field.ifname(endpoint.hostIfname) }] });
   }
@@ -137,6 +140,23 @@ async function removeElements(changes: SetChange[]): Promise<void> {
         });
       }
     }
+  }
+}
+
+/**
+ * A network's elements; where a set they go in is missing (a table made by
+ * an earlier nsnet, without a set added since, such as `icc_groups`), the
+ * rules are written again first, declaring it (sets there keep their
+ * elements), as reconcile writes them.
+ */
+async function addNetworkElements(network: NetworkRecord): Promise<void> {
+  const changes = networkChanges(network, 'add');
+  try {
+    await applyChanges(changes);
+  } catch (error) {
+    if (!isGone(error)) throw error;
+    await installRuleset(true);
+    await applyChanges(changes);
   }
 }
 
@@ -166,7 +186,7 @@ async function addElements(networks: NetworkRecord[], endpoints: EndpointRecord[
 }
 
 export const nftablesFirewall: Firewall = {
-  addNetwork: (network) => applyChanges(networkChanges(network, 'add')),
+  addNetwork: (network) => addNetworkElements(network),
   removeNetwork: (network) => removeElements(networkChanges(network, 'delete')),
   addEndpoint: (network, endpoint) => applyChanges(endpointChanges(network, endpoint, 'add')),
   removeEndpoint: (network, endpoint) => removeElements(endpointChanges(network, endpoint, 'delete')),

@@ -2,6 +2,8 @@
  * nf_tables set and map elements, changed through netlink in one transaction:
  * the per-container path of the nftables firewall (no `nft` process).
  */
+import { endianness } from 'node:os';
+
 import { invalid } from '../../errors';
 import { addressBytes, ipFamily } from '../../types/ip';
 import { native } from '../../native';
@@ -33,6 +35,13 @@ export const field = {
     if (!Number.isInteger(port) || port < 1 || port > 65535) throw invalid(`port must be 1-65535: ${String(port)}`);
     const buffer = Buffer.alloc(2);
     buffer.writeUInt16BE(port);
+    return buffer;
+  },
+  /** devgroup: an interface group, in host byte order. */
+  devgroup(group: number): Buffer {
+    const buffer = Buffer.alloc(4);
+    if (endianness() === 'LE') buffer.writeUInt32LE(group);
+    else buffer.writeUInt32BE(group);
     return buffer;
   },
   /** ifname: the name, NUL-padded to IFNAMSIZ. */

@@ -57,6 +57,17 @@ const SETS: SetDefinition[] = [
   },
   {
     family: 'inet',
+    kind: 'set',
+    name: 'icc_groups',
+    type: 'devgroup . devgroup',
+    comment: [
+      'group . group for routed networks whose containers may talk (icc):',
+      'the host ends of a routed network are in its group, and in the sets',
+      'above by name, as bridges are.',
+    ],
+  },
+  {
+    family: 'inet',
     kind: 'map',
     name: 'ports4',
     type: 'ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service',
@@ -129,6 +140,7 @@ ${declarations('inet')}
 
   chain into_bridge {
     iifname . oifname @icc_pairs accept
+    iifgroup . oifgroup @icc_groups accept
     # Internal networks: nothing in from elsewhere, nothing out to another
     # network either (not even to its published ports).
     oifname @internal_bridges drop

@@ -6,6 +6,7 @@
 import {
   createBridgeNetwork,
   createMacvlanNetwork,
+  createRoutedNetwork,
   getNetwork,
   reconcile,
   removeNetwork,
@@ -23,6 +24,7 @@ const operations = {
   disconnect: async () => (await getNetwork(args.network)).disconnect(args.netns),
   createBridgeNetwork: () => createBridgeNetwork(args.options),
   createMacvlanNetwork: () => createMacvlanNetwork(args.options),
+  createRoutedNetwork: () => createRoutedNetwork(args.options),
   removeNetwork: () => removeNetwork(args.name, args.options),
   reconcile: () => reconcile(),
 };

@@ -1,0 +1,55 @@
+// The routed network at scale: NSNET_BENCH_ROUTED (2,000) containers set up
+// one at a time on one routed network, past the 1,023 ports a bridge takes.
+// A container's setup should cost the same whether it is the first or the
+// two-thousandth (a host route is one more entry in the kernel's FIB trie;
+// the firewall's sets are hashes): the median setup of the last hundred
+// against the first hundred's, with this process's CPU time per setup split
+// into user (nsnet's JavaScript and the addon) and system (the kernel's work
+// in its system calls): where the growth is.
+import { execFileSync } from 'node:child_process';
+import { performance } from 'node:perf_hooks';
+
+import { createRoutedNetwork, removeNetwork, setupContainer, teardownContainer } from '../dist/index.js';
+import { settleKernel, times } from './floor.mjs';
+
+const COUNT = Number(process.env.NSNET_BENCH_ROUTED || 2000);
+const SAMPLE = 100;
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+export async function routedFlatness() {
+  const network = 'benchflat';
+  const { bridge: prefix } = await createRoutedNetwork({ name: network, subnet: '10.155.0.0/16' });
+  const setup = [];
+  const user = [];
+  const system = [];
+  const teardown = [];
+  try {
+    for (let i = 0; i < COUNT; i++) {
+      const cpu = process.cpuUsage();
+      const start = performance.now();
+      await setupContainer(`nf${i}`, { network });
+      setup.push(performance.now() - start);
+      const used = process.cpuUsage(cpu);
+      user.push(used.user / 1000);
+      system.push(used.system / 1000);
+    }
+    // Checked, not timed: every container has its host route.
+    const routes = JSON.parse(execFileSync('ip', ['-j', '-4', 'route', 'show'], { encoding: 'utf8', maxBuffer: 64 << 20 })).filter((r) => r.dev?.startsWith(prefix));
+    if (routes.length !== COUNT) throw new Error(`routed network: ${routes.length} host routes for ${COUNT} containers`);
+    for (let i = 0; i < COUNT; i++) {
+      const start = performance.now();
+      await teardownContainer(`nf${i}`);
+      teardown.push(performance.now() - start);
+    }
+  } finally {
+    await removeNetwork(network, { force: true });
+    await settleKernel();
+  }
+  const first = median(setup.slice(0, SAMPLE));
+  const last = median(setup.slice(-SAMPLE));
+  console.log(`routed network, ${COUNT.toLocaleString('en')} containers one at a time: setup of the first ${SAMPLE} ${first.toFixed(2)} ms (median), of the last ${SAMPLE} ${last.toFixed(2)} ms: last / first ${times(last / first)}`);
+  const split = (values) => `${median(values.slice(0, SAMPLE)).toFixed(2)} -> ${median(values.slice(-SAMPLE)).toFixed(2)} ms`;
+  console.log(`  CPU per setup, first ${SAMPLE} -> last ${SAMPLE} (medians): user ${split(user)}, system ${split(system)}`);
+  console.log(`  teardown of the first ${SAMPLE} ${median(teardown.slice(0, SAMPLE)).toFixed(2)} ms, of the last ${SAMPLE} ${median(teardown.slice(-SAMPLE)).toFixed(2)} ms\n`);
+}
