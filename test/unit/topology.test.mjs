@@ -22,7 +22,6 @@ const model = {
   networks: [
     {
       name: 'web',
-      driver: 'bridge',
       bridge: 'nsbr-web',
       bridgeLink: 'up',
       missingGateways: [],
@@ -47,7 +46,6 @@ const model = {
     },
     {
       name: 'db "quoted"',
-      driver: 'bridge',
       bridge: 'nsbr-db',
       bridgeLink: 'down',
       missingGateways: [],
