@@ -105,14 +105,14 @@ export async function createRoutedVeth(network: NetworkRecord, ns: NetNamespace,
     const disable = network.ipv6 ? undefined : ns.sysctlStage(`net/ipv6/conf/${record.ifname}/disable_ipv6`, 1, held);
     // IPv6 on the host end: usable at once (no DAD) where the network has it, none at all where it has not.
     const [ipv6Key, ipv6Value] = network.ipv6 ? [`net/ipv6/conf/${record.hostIfname}/accept_dad`, 0] : [`net/ipv6/conf/${record.hostIfname}/disable_ipv6`, 1];
-    const noDad = host.sysctlStage(ipv6Key, ipv6Value, held);
+    const hostIpv6 = host.sysctlStage(ipv6Key, ipv6Value, held);
     // route_localnet lets DNAT to 127.0.0.1-published ports reach the container, as on a bridge.
     const localnetKey = `net/ipv4/conf/${record.hostIfname}/route_localnet`;
     const localnet = network.internal ? undefined : host.sysctlStage(localnetKey, 1, held);
     // The host end by name: sent only once the veth was made, so it is this one.
     const tag = await host.links.changeRequest(record.hostIfname, { alias: endpointTag(record.network, record.id), up: true }, held);
     const named = (name: string, stage: ChainStage | undefined): [string, ChainStage][] => (stage ? [[name, stage]] : []);
-    const hostSide = [...named('IPv6 of the host end', noDad), ...named('tag host end, up', { connection: hostConnection, requests: [tag] })];
+    const hostSide = [...named('IPv6 of the host end', hostIpv6), ...named('tag host end, up', { connection: hostConnection, requests: [tag] })];
     /** The namespace's side, by name; its interface is `peer` there. */
     const inside = async (peer: number): Promise<[string, ChainStage][]> => [
       ...named('disable IPv6', disable),
@@ -143,7 +143,7 @@ export async function createRoutedVeth(network: NetworkRecord, ns: NetNamespace,
     for (const [name, results] of outcomes) await firstFailure(name, results);
     // Without a directory to write them through, as sysctl() writes them.
     if (!network.ipv6 && !disable) await disableIPv6(ns, record.ifname);
-    if (!noDad) await step('IPv6 of the host end', () => unlessGone(() => host.sysctl(ipv6Key, ipv6Value)));
+    if (!hostIpv6) await step('IPv6 of the host end', () => unlessGone(() => host.sysctl(ipv6Key, ipv6Value)));
     if (!network.internal && !localnet) await step('route_localnet on the host end', () => host.sysctl(localnetKey, 1));
     const configured = outcomes.find(([name]) => name === CONFIGURE)?.[1];
     const state = configured?.[configured.length - 1];
