@@ -11,113 +11,24 @@
  * alias and removed with it: a VLAN sub-interface asked for as `eth0.10`
  * that did not exist, an internal network's dummy, the host interface.
  */
-import { randomBytes } from 'node:crypto';
-
-import { isGone, messageOf, NetlinkError, NsnetError, unlessGone } from '../errors';
+import { messageOf, NsnetError, unlessGone } from '../errors';
 import { faultOperation } from '../fault';
 import { Subnet } from '../ipam/subnet';
 import { NetNamespace } from '../netns';
-import type { Link, LinkSpec } from '../rtnl/links';
+import type { Link } from '../rtnl/links';
 import { currentStore } from '../state/store';
 import { type NetworkRecord, networkDriver } from '../types/network';
 import { networkTag, parseTag } from '../types/ownership';
+import { createHostInterface, repairHostInterface } from './lan-host-interface';
 import { type LanDriver, type LanWanted, lanDifferences } from './lan-options';
+import { linkOrNone, makeParent, planParent, probeParent, VLAN_NAME } from './lan-parent';
 import { randomLocalMac } from './mac';
 import { Undo } from './undo';
-
-/** `eth0.10`: VLAN 10 of eth0. */
-const VLAN_NAME = /^(.+)\.(\d{1,4})$/;
 
 /** The network is a macvlan or ipvlan one. */
 export function isLanNetwork(record: Pick<NetworkRecord, 'driver'>): boolean {
   const driver = networkDriver(record);
   return driver === 'macvlan' || driver === 'ipvlan';
-}
-
-/** How the network's parent is had: there already, or to be made (a VLAN sub-interface of `base`, an internal network's dummy). */
-type ParentPlan = { exists: Link } | { vlan: { base: Link; id: number } } | { internal: true };
-
-async function linkOrNone(name: string): Promise<Link | undefined> {
-  try {
-    return await NetNamespace.host().links.get(name);
-  } catch (error) {
-    if (isGone(error)) return undefined;
-    throw error;
-  }
-}
-
-function parentInvalid(wanted: Pick<LanWanted, 'parent' | 'driver' | 'name'>, why: string, cause?: unknown): NsnetError {
-  return new NsnetError('PARENT_INVALID', `parent ${wanted.parent} of ${wanted.driver} network "${wanted.name}" ${why}`, { parent: wanted.parent }, { cause });
-}
-
-/** The kernel has no link of this kind (EOPNOTSUPP: a kernel built without it, or its module not loaded). */
-function kernelLacks(error: unknown): boolean {
-  return error instanceof NetlinkError && error.code === 'EOPNOTSUPP';
-}
-
-function kernelUnsupported(what: string, cause: unknown): NsnetError {
-  return new NsnetError('KERNEL_UNSUPPORTED', `the running kernel has no ${what} (${(cause as NetlinkError).extack || messageOf(cause)})`, { kind: what }, { cause });
-}
-
-/** The parent as it is, or how it is made; PARENT_INVALID for one that cannot carry children. */
-async function planParent(wanted: LanWanted): Promise<ParentPlan> {
-  if (wanted.internal) return { internal: true };
-  const found = await linkOrNone(wanted.parent);
-  if (found) {
-    if (found.kind === 'loopback') throw parentInvalid(wanted, 'is the loopback');
-    if (found.kind === 'macvlan' || found.kind === 'ipvlan') throw parentInvalid(wanted, `is itself a ${found.kind} child: give its parent`);
-    if (found.kind === 'bridge' && parseTag(found.alias)?.kind === 'network') throw parentInvalid(wanted, 'is the bridge of an nsnet network');
-    return { exists: found };
-  }
-  const vlan = VLAN_NAME.exec(wanted.parent);
-  const id = vlan ? Number(vlan[2]) : 0;
-  const base = vlan && id >= 1 && id <= 4094 ? await linkOrNone(vlan[1]) : undefined;
-  if (!vlan || !base) throw parentInvalid(wanted, vlan ? `does not exist, nor does ${vlan[1]} to make VLAN ${vlan[2]} on (1-4094)` : 'does not exist');
-  if (base.kind === 'loopback') throw parentInvalid(wanted, `cannot be made: ${base.name} is the loopback`);
-  return { vlan: { base, id } };
-}
-
-/**
- * Makes a parent the network owns, tagged with its alias: a VLAN
- * sub-interface, or an internal network's dummy (pinned to the network's
- * MAC; where the kernel has no dummies, an ifb, which has carrier and drops
- * what is sent to it, as a dummy does: a bridge without ports has no carrier,
- * and its children none either).
- */
-async function makeParent(record: NetworkRecord, vlan: { base: string | number; id: number } | undefined): Promise<Link> {
-  const host = NetNamespace.host();
-  const common = { name: record.parent as string, up: true, alias: networkTag(record.name) };
-  if (vlan) {
-    return host.links.add({ ...common, kind: 'vlan', parent: vlan.base, id: vlan.id }).catch((error: unknown) => {
-      throw kernelLacks(error) ? kernelUnsupported(`802.1q VLANs (8021q) to make parent ${record.parent} with`, error) : error;
-    });
-  }
-  return host.links.add({ ...common, kind: 'dummy', mac: record.bridgeMac }).catch((error: unknown) => {
-    if (!kernelLacks(error)) throw error;
-    return host.links.add({ ...common, kind: 'ifb', mac: record.bridgeMac });
-  });
-}
-
-/**
- * Makes a child of the parent on the host, and deletes it again: the
- * kernel's say on the driver (built in?), the mode and the parent (one it
- * cannot hang such a child off), before anything of the network's is made
- * or recorded.
- */
-async function probeParent(wanted: LanWanted, parent: number): Promise<void> {
-  const host = NetNamespace.host();
-  const name = `nsprobe${randomBytes(3).toString('hex')}`;
-  const spec: LinkSpec = wanted.driver === 'ipvlan'
-    ? { kind: 'ipvlan', name, parent, mode: wanted.ipvlanMode, flag: wanted.ipvlanFlag }
-    : { kind: 'macvlan', name, parent, mode: wanted.macvlanMode };
-  let probe: Link;
-  try {
-    probe = await host.links.add(spec);
-  } catch (error) {
-    if (kernelLacks(error)) throw kernelUnsupported(`${wanted.driver} links`, error);
-    throw parentInvalid(wanted, `cannot carry ${wanted.driver} children: ${messageOf(error)}`, error);
-  }
-  await host.links.delete(probe.index);
 }
 
 /**
@@ -148,17 +59,6 @@ function refuseSharing(wanted: LanWanted, networks: NetworkRecord[]): void {
       : undefined;
     if (why) throw new NsnetError('PARENT_IN_USE', `parent ${wanted.parent} ${why}`, { parent: wanted.parent, network: other.name });
   }
-}
-
-/** The host's own macvlan: bridge mode, its address (/32), up, a route to the ip range (or the subnet) through it (a LAN network always has an IPv4 subnet: its options require one). */
-async function createHostInterface(record: NetworkRecord, undo: Undo): Promise<void> {
-  const host = NetNamespace.host();
-  const { name, address } = record.hostInterface as { name: string; address: string };
-  const made = await host.links.add({ kind: 'macvlan', name, parent: record.parent as string, mode: 'bridge', mtu: record.mtu, alias: networkTag(record.name) });
-  undo.push(`host interface ${name}`, () => host.links.delete(made.index));
-  await host.addresses.add(made.index, `${address}/32`);
-  await host.links.set(made.index, { up: true });
-  await host.routes.add({ dst: record.ipRange ?? (record.subnet as string), dev: made.index });
 }
 
 /**
@@ -277,23 +177,6 @@ export async function repairLanNetwork(record: NetworkRecord, report: LanRepairR
     await attempt(`parent ${parentName} up again`, () => host.links.set(parent.index, { up: true }));
   }
   if (record.hostInterface) await repairHostInterface(record, attempt);
-}
-
-/** The host interface made again if missing; else its address, up and route put back where they went. */
-async function repairHostInterface(record: NetworkRecord, attempt: (what: string, fn: () => Promise<unknown>) => Promise<void>): Promise<void> {
-  const host = NetNamespace.host();
-  const { name, address } = record.hostInterface as { name: string; address: string };
-  const link = await linkOrNone(name);
-  if (!link) return attempt(`host interface ${name} made again`, () => createHostInterface(record, new Undo()));
-  if (link.alias !== networkTag(record.name)) {
-    await attempt(`host interface ${name}`, () => Promise.reject(new Error(`${name} is not this network's (alias ${JSON.stringify(link.alias ?? '')})`)));
-    return;
-  }
-  const [addresses, routes] = await Promise.all([host.addresses.list({ dev: link.index }), host.routes.list({ family: 4 })]);
-  if (!addresses.some((a) => a.cidr === `${address}/32`)) await attempt(`address ${address}/32 put back on ${name}`, () => host.addresses.add(link.index, `${address}/32`));
-  if (!link.up) await attempt(`${name} up again`, () => host.links.set(link.index, { up: true }));
-  const dst = record.ipRange ?? (record.subnet as string);
-  if (!routes.some((r) => r.dst === dst && r.dev === name)) await attempt(`route ${dst} through ${name} put back`, () => host.routes.add({ dst, dev: link.index }));
 }
 
 /**

@@ -4,7 +4,7 @@
 // (on a bridge network too); VLAN parents; refusals; reconcile after a
 // crash; CNI ADD/DEL. Real traffic; `ip -d -j link` as the oracle.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 
@@ -25,7 +25,7 @@ import {
 } from '../../dist/index.js';
 import { CniRuntime } from '../cni-runtime.mjs';
 import { startCniService } from '../cni-service.mjs';
-import { expectReject, fails, ip, ipJson, runWithFault, startTcpServer, stateRecords, stop, tcpRequest, uniqueName } from '../helpers.mjs';
+import { eventually, expectReject, fails, ip, ipJson, runWithFault, startTcpServer, stateRecords, stop, tcpRequest, uniqueName } from '../helpers.mjs';
 import { BEYOND_ROUTER, createLan } from '../lan.mjs';
 
 const root = process.cwd();
@@ -165,6 +165,8 @@ describe('macvlan and ipvlan networks', function () {
       const sleeper = a.netns.spawn('sleep', ['60'], { stdio: 'ignore' });
       try {
         await new Promise((resolve) => sleeper.once('spawn', resolve));
+        // Spawned, and then into the namespace: counted only once it is there.
+        expect(await eventually(() => readlinkSync(`/proc/${sleeper.pid}/ns/net`) === `net:[${a.netns.inode}]`)).to.equal(true);
         const { leftRunning } = await teardownContainer(containers.pop());
         expect(leftRunning).to.include(sleeper.pid);
         const inside = JSON.parse(execFileSync('nsenter', [`--net=/proc/${sleeper.pid}/ns/net`, 'ip', '-j', 'link'], { encoding: 'utf8' }));
