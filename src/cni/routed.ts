@@ -8,10 +8,9 @@ import type { BridgeNetworkOptions, NetworkDriver } from '../types/network';
 import type { RoutedNetworkOptions } from '../types/routed-network';
 import { unsupportedField } from './errors';
 
-/** The config's driver, where nsnet has it; a routed network takes no bridge or gateway. */
+/** The driver of a config that is no macvlan or ipvlan one (config.ts reads those); a routed network takes no bridge or gateway. */
 export function checkDriver(config: CniNetworkConfig): NetworkDriver {
   const driver = config.driver ?? 'bridge';
-  if (driver !== 'bridge' && driver !== 'routed') throw unsupportedField('driver', `"${driver}" networks are not supported through CNI`);
   if (driver === 'routed') {
     for (const key of ['bridge', 'gateway'] as const) {
       if (config[key] !== undefined) throw unsupportedField(key, 'a routed network has no bridge, and its gateway is link-local (169.254.1.1)');
