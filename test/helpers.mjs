@@ -7,7 +7,7 @@ import { join } from 'node:path';
 
 import { expect } from 'chai';
 
-import { NetNamespace } from '../dist/index.js';
+import { NetNamespace, setupContainer } from '../dist/index.js';
 
 let counter = 0;
 
@@ -263,4 +263,27 @@ export function stateRecords(kind) {
   return readdirSync(dir)
     .filter((file) => file.endsWith('.json'))
     .map((file) => JSON.parse(readFileSync(join(dir, file), 'utf8')));
+}
+
+/**
+ * A suite's containers and networks, kept for its after hook to remove:
+ * `container(key, network, options)` sets one up as `c[key]`; `network(options)`
+ * makes one with `create` (createBridgeNetwork, createRoutedNetwork...) under a
+ * unique name, with `defaults` under the options.
+ */
+export function suiteFixture(create, prefix, defaults = {}) {
+  const fixture = { ids: [], networks: [], c: {} };
+  fixture.container = async (key, network, options = {}) => {
+    const id = uniqueName(key);
+    fixture.ids.push(id);
+    fixture.c[key] = await setupContainer(id, { network, ...options });
+    return fixture.c[key];
+  };
+  fixture.network = async (options) => {
+    const name = uniqueName(prefix);
+    fixture.networks.push(name);
+    await create({ name, ...defaults, ...options });
+    return name;
+  };
+  return fixture;
 }

@@ -17,6 +17,7 @@ import {
   startUdpServer,
   startWhoAmIServer,
   stop,
+  suiteFixture,
   tcpRequest,
   udpRequest,
   uniqueName,
@@ -102,23 +103,8 @@ for (const [backend, view] of Object.entries(BACKENDS)) describe(`${backend} fir
   this.timeout(120000);
   const host = NetNamespace.host();
   let wan;
-  const ids = [];
-  const networks = [];
+  const { ids, networks, c, container, network } = suiteFixture(createBridgeNetwork, 'fw', { firewall: backend });
   const servers = [];
-  const c = {};
-
-  async function container(key, network, options = {}) {
-    const id = uniqueName(key);
-    ids.push(id);
-    c[key] = await setupContainer(id, { network, ...options });
-    return c[key];
-  }
-  async function network(options) {
-    const name = uniqueName('fw');
-    networks.push(name);
-    await createBridgeNetwork({ name, firewall: backend, ...options });
-    return name;
-  }
 
   before(async () => {
     nft('add', 'table', 'inet', 'foreign');

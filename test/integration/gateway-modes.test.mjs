@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 
 import { createBridgeNetwork, getNetwork, listNetworks, reconcile, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
-import { createWan, expectReject, fails, ipJson, startTcpServer, startWhoAmIServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
+import { createWan, expectReject, fails, ipJson, startTcpServer, startWhoAmIServer, stop, suiteFixture, tcpRequest, uniqueName } from '../helpers.mjs';
 
 const HOST = '203.0.113.1';
 const WAN = '203.0.113.2';
@@ -67,25 +67,10 @@ for (const [index, [backend, view]] of Object.entries(BACKENDS).entries()) descr
   this.timeout(120000);
   let wan;
   let vpn;
-  const ids = [];
-  const networks = [];
+  const { ids, networks, c, container, network } = suiteFixture(createBridgeNetwork, 'gw', { firewall: backend });
   const servers = [];
-  const c = {};
   const subnet = (n) => `10.${220 + n}.${index}.0/24`;
   const subnet6 = (n) => `fd00:${220 + n}:${index}::/64`;
-
-  async function container(key, network, options = {}) {
-    const id = uniqueName(key);
-    ids.push(id);
-    c[key] = await setupContainer(id, { network, ...options });
-    return c[key];
-  }
-  async function network(options) {
-    const name = uniqueName('gw');
-    networks.push(name);
-    await createBridgeNetwork({ name, firewall: backend, ...options });
-    return name;
-  }
   /** What the whoami server in wan sees as the address of a connection from `key`. */
   const seenFrom = (key, address = WAN) => tcpRequest(c[key].netns, address, 9000, '');
 

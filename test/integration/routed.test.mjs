@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 
 import { createBridgeNetwork, createRoutedNetwork, getNetwork, listNetworks, NetNamespace, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
-import { createWan, eventually, expectReject, fails, ipJson, startTcpServer, startWhoAmIServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
+import { createWan, eventually, expectReject, fails, ipJson, startTcpServer, startWhoAmIServer, stop, suiteFixture, tcpRequest, uniqueName } from '../helpers.mjs';
 
 const HOST = '198.51.102.1';
 const WAN = '198.51.102.2';
@@ -32,24 +32,9 @@ for (const backend of ['nftables', 'iptables']) describe(`routed networks (${bac
   const host = NetNamespace.host();
   let wan;
   let removeWan;
-  const ids = [];
-  const networks = [];
+  const { ids, networks, c, container, network } = suiteFixture(createRoutedNetwork, 'rt', { firewall: backend });
   const servers = [];
-  const c = {};
   const base = backend === 'nftables' ? 170 : 180;
-
-  async function container(key, network, options = {}) {
-    const id = uniqueName(key);
-    ids.push(id);
-    c[key] = await setupContainer(id, { network, ...options });
-    return c[key];
-  }
-  async function network(options) {
-    const name = uniqueName('rt');
-    networks.push(name);
-    await createRoutedNetwork({ name, firewall: backend, ...options });
-    return name;
-  }
 
   before(async () => {
     ({ netns: wan, remove: removeWan } = await createWan('rwan0', { host: HOST, wan: WAN, host6: HOST6, wan6: WAN6 }));
