@@ -43,7 +43,7 @@ export type NsnetErrorCode =
   | 'PARENT_IN_USE'
   /** The running kernel has no such link kind (built without ipvlan, or without 802.1q VLANs): nothing was made. */
   | 'KERNEL_UNSUPPORTED'
-  /** What the network's driver has no way to do: published ports, masquerade, a resolver, a warm pool on a macvlan or ipvlan network. */
+  /** What the network's driver has no way to do: published ports, a bandwidth limit, a resolver, a warm pool on a macvlan or ipvlan network. */
   | 'NOT_SUPPORTED_BY_DRIVER'
   /** A bandwidth limit that is no rate (zero, negative, absurd, unparsable), or a burst without a rate. */
   | 'INVALID_BANDWIDTH'

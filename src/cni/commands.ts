@@ -1,4 +1,4 @@
-/** ADD, DEL, CHECK, STATUS and GC on nsnet's bridge networks. */
+/** ADD, DEL, CHECK, STATUS and GC on nsnet's networks. */
 import { messageOf, NsnetError, unlessGone } from '../errors';
 import { resolveFirewall } from '../firewall/firewall';
 import { checkConnectInput, type ConnectInput } from '../network/connect-options';

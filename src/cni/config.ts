@@ -179,7 +179,7 @@ function refuseUnsupported(config: CniNetworkConfig): void {
 /** The keys of a macvlan or ipvlan network; the bridge's own are refused (code 2). */
 function lanNetwork(config: CniNetworkConfig): NonNullable<CniConfig['lan']> {
   const driver = config.driver as 'macvlan' | 'ipvlan';
-  for (const key of ['bridge', 'ipMasq', 'icc', 'hostIp', 'firewall'] as const) {
+  for (const key of ['bridge', 'ipMasq', 'icc', 'hostIp', 'firewall', 'gatewayMode', 'trustedHostInterfaces', 'ipv4'] as const) {
     if (config[key] !== undefined) throw unsupportedField(key, `an option of the bridge driver, not ${driver}`);
   }
   if (config.subnet === undefined) throw invalidConfig('subnet', `a ${driver} network needs its LAN's subnet`);

@@ -1,6 +1,6 @@
 /**
  * A routed network in a CNI config: nsnet's plugin entry with
- * `"driver": "routed"` (one plugin type, `nsnet`, for every driver; the
+ * `"driver": "routed"` (one plugin type, `nsnet-cni`, for every driver; the
  * other keys mean what they mean for a bridge network, less the bridge's).
  */
 import type { CniNetworkConfig } from '../types/cni-config';
@@ -14,6 +14,9 @@ export function checkDriver(config: CniNetworkConfig): NetworkDriver {
   if (driver === 'routed') {
     for (const key of ['bridge', 'gateway'] as const) {
       if (config[key] !== undefined) throw unsupportedField(key, 'a routed network has no bridge, and its gateway is link-local (169.254.1.1)');
+    }
+    for (const key of ['gatewayMode', 'trustedHostInterfaces', 'ipv4', 'ipRange', 'auxAddresses'] as const) {
+      if (config[key] !== undefined) throw unsupportedField(key, 'an option of the bridge, macvlan and ipvlan drivers, not routed');
     }
   }
   return driver;

@@ -20,7 +20,7 @@ import { currentStore } from '../state/store';
 import { type NetworkRecord, networkDriver } from '../types/network';
 import { networkTag, parseTag } from '../types/ownership';
 import { createHostInterface, repairHostInterface } from './lan-host-interface';
-import { type LanDriver, type LanWanted, lanDifferences } from './lan-options';
+import { type LanWanted, lanDifferences } from './lan-options';
 import { linkOrNone, makeParent, planParent, probeParent, VLAN_NAME } from './lan-parent';
 import { randomLocalMac } from './mac';
 import { Undo } from './undo';
@@ -194,4 +194,3 @@ export async function strayLanLinks(networks: readonly NetworkRecord[]): Promise
   });
 }
 
-export type { LanDriver };

@@ -1,4 +1,4 @@
-/** Bridge networks: create, look up, list, remove; connect and disconnect namespaces. */
+/** Networks of every driver: create, look up, list, remove; connect and disconnect namespaces. */
 import { join } from 'node:path';
 
 import { invalid, NsnetError } from '../errors';
@@ -64,7 +64,7 @@ export class BridgeNetwork {
     return this.record;
   }
 
-  /** Connects a namespace: veth on the bridge, addresses, default route. */
+  /** Connects a namespace: its interface (a veth, or a macvlan or ipvlan child), addresses, default route. */
   async connect(target: ConnectTarget, options: ConnectOptions = {}): Promise<Endpoint> {
     return this.connectChecked(target, checkConnectInput(options));
   }
@@ -259,7 +259,9 @@ export async function removeNetwork(name: string, options: { force?: boolean } =
     for (const endpoint of endpoints) failures.push(...(await teardownEndpointLocked(endpoint, record)));
     if (failures.length) throw teardownIncomplete(`network "${name}"`, failures);
     await firewallFor(record.activeFirewall)?.removeNetwork(record);
-    await (isLanNetwork(record) ? removeLanLinks(record) : deleteBridge(record));
+    // A routed network has no link of its own: its host ends went with its endpoints.
+    if (isLanNetwork(record)) await removeLanLinks(record);
+    else if (networkDriver(record) === 'bridge') await deleteBridge(record);
     await store.remove('leases', name);
     await store.remove('networks', name);
   });

@@ -73,8 +73,9 @@ export async function createRoutedNetwork(options: RoutedNetworkOptions): Promis
     if (wanted.subnet !== undefined) await checkSubnetFree(subnet, networks);
     if (wanted.ipv6) await checkSubnetFree(wanted.ipv6.subnet, networks);
     await checkHostAddresses([wanted.hostIp], 'hostIp');
+    const { ipv4: _ipv4, ...fields } = wanted; // ipv4 is a request, not stored: the record's subnet says it
     const record: NetworkRecord = {
-      ...wanted,
+      ...fields,
       subnet,
       gateway: ROUTED_GATEWAY4,
       subnetAuto: wanted.subnet === undefined,

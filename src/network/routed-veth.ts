@@ -33,9 +33,9 @@ const CONFIGURE = 'configure addresses and routes';
  * containers reach each other, and nothing else). A default route of a
  * family the namespace has already (another network's) stays, as on a
  * bridge network (see plumbing.ts), and so does a route to the gateway
- * through another routed network's interface.
+ * through another routed network's interface. A routed network always has
+ * IPv4 (createRoutedNetwork has no ipv4: false).
  */
-// A routed network always has IPv4 (createRoutedNetwork has no ipv4: false).
 async function insideRequests(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, index: number, held: number[]): Promise<ChainedRequest[]> {
   const requests = [
     await ns.links.changeRequest(1, { up: true }, held),

@@ -41,9 +41,12 @@ export const ROUTED_GATEWAY6 = 'fe80::1';
 /** Host ends are `<prefix><7 hex of the endpoint id>`: 15 bytes, the kernel's most. */
 const PREFIX_HEX = 5;
 
+/** What every routed network's host-end prefix starts with. */
+export const ROUTED_HOST_END_PREFIX = 'nsr';
+
 /** The prefix of a routed network's host ends: `nsr` and a hash of its name. */
 export function routedHostEndPrefix(network: string): string {
-  return `nsr${createHash('sha256').update(network).digest('hex').slice(0, PREFIX_HEX)}`;
+  return `${ROUTED_HOST_END_PREFIX}${createHash('sha256').update(network).digest('hex').slice(0, PREFIX_HEX)}`;
 }
 
 export function routedHostEndName(prefix: string, endpointId: string): string {

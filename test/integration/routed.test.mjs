@@ -202,6 +202,7 @@ describe('routed networks: the nsnet command', function () {
     const created = await nsnet(['network', 'create', name, '--driver', 'routed', '--subnet', '10.194.0.0/24', '--json']);
     expect(created.code, created.stderr).to.equal(0);
     expect(JSON.parse(created.stdout)).to.include({ name, driver: 'routed', subnet: '10.194.0.0/24', gateway: '169.254.1.1', dns: false });
+    expect(JSON.parse(created.stdout), 'a request, not stored').to.not.have.property('ipv4');
     try {
       const table = (await nsnet(['network', 'ls'])).stdout.split('\n');
       expect(table[0]).to.match(/^NAME\s+DRIVER\s+BRIDGE\s+SUBNET/);
@@ -209,6 +210,12 @@ describe('routed networks: the nsnet command', function () {
       const refused = await nsnet(['network', 'create', uniqueName('rcli'), '--driver', 'routed', '--gateway', '10.195.0.1', '--subnet', '10.195.0.0/24']);
       expect(refused.code).to.equal(2);
       expect(refused.stderr).to.match(/^nsnet: USAGE: --gateway/);
+      // Other drivers' options are refused, not ignored: --no-ipv4 would otherwise make an IPv4 network.
+      for (const flags of [['--ip-range', '10.195.0.128/25'], ['--no-ipv4'], ['--gateway-mode', 'routed'], ['--aux-address', 'nas=10.195.0.9']]) {
+        const other = await nsnet(['network', 'create', uniqueName('rcli'), '--driver', 'routed', '--subnet', '10.195.0.0/24', ...flags]);
+        expect(other.code, flags[0]).to.equal(2);
+        expect(other.stderr, flags[0]).to.match(/^nsnet: USAGE: .*options of other drivers, not routed/);
+      }
 
       const id = uniqueName('rc');
       const { endpoint } = await setupContainer(id, { network: name });

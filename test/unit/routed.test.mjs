@@ -77,8 +77,12 @@ describe('routed networks (no privileges)', () => {
     const config = readConfig('{"cniVersion":"1.1.0","name":"pods","driver":"routed","subnet":"10.96.0.0/24","ipv6Subnet":"fd00:96::/64","ipMasq":false}');
     expect(config.driver).to.equal('routed');
     expect(routedNetworkOptions(config.network)).to.deep.equal({ name: 'pods', subnet: '10.96.0.0/24', ipv6: { subnet: 'fd00:96::/64' }, masquerade: false });
-    for (const extra of ['"gateway":"10.96.0.1"', '"bridge":"br0"']) {
+    for (const extra of ['"gateway":"10.96.0.1"', '"bridge":"br0"', '"ipRange":"10.96.0.128/25"', '"gatewayMode":"routed"', '"ipv4":false']) {
       expect(() => readConfig(`{"cniVersion":"1.1.0","name":"pods","driver":"routed",${extra}}`)).to.throw(/unsupported config key/);
+    }
+    // A macvlan network takes none of the bridge's gateway options either.
+    for (const extra of ['"gatewayMode":"routed"', '"trustedHostInterfaces":["wg0"]', '"ipv4":false']) {
+      expect(() => readConfig(`{"cniVersion":"1.1.0","name":"lan","driver":"macvlan","parent":"eth0","subnet":"192.168.1.0/24",${extra}}`)).to.throw(/unsupported config key/);
     }
     // macvlan and ipvlan are drivers of their own in a config, with their own checks.
     expect(() => readConfig('{"cniVersion":"1.1.0","name":"pods","driver":"macvlan"}')).to.throw(/a macvlan network needs its LAN's subnet/);

@@ -15,11 +15,6 @@ export interface CreateOptions extends LanCreateOptions {
   hostIp?: string;
   firewall?: FirewallBackend;
   disableDns?: boolean;
-  ipv4?: boolean;
-  gatewayMode?: string;
-  gatewayModeIpv4?: string;
-  gatewayModeIpv6?: string;
-  trustedHostInterface: string[];
   opt: string[];
   json?: boolean;
 }

@@ -25,6 +25,12 @@ export interface LanCreateOptions {
   firewall?: string;
   masquerade: boolean;
   icc: boolean;
+  // The bridge driver's, refused here.
+  ipv4?: boolean;
+  gatewayMode?: string;
+  gatewayModeIpv4?: string;
+  gatewayModeIpv6?: string;
+  trustedHostInterface: string[];
 }
 
 /** `name=value`, as --aux-address, -o and --host-interface take it. */
@@ -59,6 +65,9 @@ function lanOptions(name: string, driver: 'macvlan' | 'ipvlan', options: LanCrea
     ['--firewall', options.firewall !== undefined],
     ['--no-masquerade', !options.masquerade],
     ['--no-icc', !options.icc],
+    ['--ipv4=false', options.ipv4 === false],
+    ['--gateway-mode', [options.gatewayMode, options.gatewayModeIpv4, options.gatewayModeIpv6].some((mode) => mode !== undefined)],
+    ['--trusted-host-interface', options.trustedHostInterface.length > 0],
   ].filter(([, given]) => given);
   if (bridgeOnly.length) throw new UsageError(`${bridgeOnly.map(([flag]) => flag).join(', ')}: options of the bridge driver, not ${driver}`);
   if (options.subnet === undefined) throw new UsageError(`a ${driver} network needs --subnet (its LAN's)`);

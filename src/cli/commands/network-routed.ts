@@ -11,9 +11,25 @@ const BRIDGE_ONLY = [
   ['ipv6Gateway', '--ipv6-gateway'],
 ] as const;
 
+/** Flags of other drivers, which a routed network does not take. */
+function otherDrivers(options: CreateOptions): string[] {
+  return [
+    ['--ip-range', options.ipRange !== undefined],
+    ['--aux-address', options.auxAddress.length > 0],
+    ['--ipv4=false', options.ipv4 === false],
+    ['--gateway-mode', [options.gatewayMode, options.gatewayModeIpv4, options.gatewayModeIpv6].some((mode) => mode !== undefined)],
+    ['--trusted-host-interface', options.trustedHostInterface.length > 0],
+    ['-o', options.opt.length > 0],
+    ['--parent', options.parent !== undefined],
+    ['--host-interface', options.hostInterface !== undefined],
+  ].filter(([, given]) => given).map(([flag]) => flag as string);
+}
+
 export function routedNetworkOptions(name: string, options: CreateOptions): RoutedNetworkOptions {
   const given = BRIDGE_ONLY.filter(([key]) => options[key] !== undefined).map(([, flag]) => flag);
   if (given.length) throw new UsageError(`${given.join(', ')}: a routed network has no bridge, and its gateway is link-local`);
+  const others = otherDrivers(options);
+  if (others.length) throw new UsageError(`${others.join(', ')}: options of other drivers, not routed`);
   const wanted: RoutedNetworkOptions = { name, masquerade: options.masquerade, icc: options.icc };
   if (options.subnet !== undefined) wanted.subnet = options.subnet;
   if (options.ipv6Subnet !== undefined) wanted.ipv6 = { subnet: options.ipv6Subnet };

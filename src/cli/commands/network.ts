@@ -12,7 +12,6 @@ import { addConnectCommands } from './network-connect';
 import { applyDriverOpts, applyGatewayFlags } from './network-driver-opts';
 import { addressingOptions, createLanNetwork } from './network-lan';
 
-
 /** `--ipv4=false` as Docker writes it, `--ipv4 true`, or `--no-ipv4`. */
 function ipv4Flag(value: string): boolean {
   if (value === 'true' || value === 'false') return value === 'true';

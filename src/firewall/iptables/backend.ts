@@ -9,7 +9,7 @@ import { faultPoint } from '../../fault';
 import { NetNamespace } from '../../netns';
 import { isIPv6 } from '../../types/ip';
 import type { EndpointRecord } from '../../types/endpoint';
-import type { NetworkRecord } from '../../types/network';
+import { type NetworkRecord, networkDriver } from '../../types/network';
 import { endpointTag, networkTag, previousEndpointTag } from '../../types/ownership';
 import type { Firewall } from '../backend';
 import { baseRules, CHAINS, endpointRules, type IpVersion, networkRules, type Rule, type Table } from './rules';
@@ -138,7 +138,8 @@ async function bridgeNetfilter(version: IpVersion): Promise<void> {
 export const iptablesFirewall: Firewall = {
   async addNetwork(network) {
     for (const version of versions(network)) {
-      if (!network.icc) await bridgeNetfilter(version);
+      // Only bridged traffic needs br_netfilter to meet the icc rules; a routed network's is routed.
+      if (!network.icc && networkDriver(network) === 'bridge') await bridgeNetfilter(version);
       await restore(version, networkRules(network, version).map(add));
     }
   },

@@ -8,6 +8,7 @@
 import type { EndpointRecord } from '../../types/endpoint';
 import { type NetworkRecord, networkDriver, resolvesNames } from '../../types/network';
 import { BRIDGE_LINK_GROUP, endpointTag, networkTag, NSNET_TAG } from '../../types/ownership';
+import { ROUTED_HOST_END_PREFIX } from '../../types/routed-network';
 import { dnatsFamily, exposedPorts, masqueradesFamily, portFamily, routedFamily, trustedInterfaces, unprotectedFamily } from '../gateway-modes';
 import { onEveryAddress } from '../ports';
 
@@ -85,7 +86,11 @@ export function networkRules(network: NetworkRecord, version: IpVersion): Rule[]
   // nat-unprotected: any port, by the container's own address, but not from
   // other networks, whose bridges are in nsnet's device group (routed and
   // trusted interfaces: the endpoints' published ports, endpointRules).
-  if (unprotectedFamily(network, version)) into(`-o ${br} -m devgroup ! --src-group ${BRIDGE_GROUP} -j ACCEPT`);
+  if (unprotectedFamily(network, version)) {
+    // A routed network's host ends are in groups of their own, apart from the bridges': by their prefix.
+    into(`-o ${br} -i ${ROUTED_HOST_END_PREFIX}+ -j DROP`);
+    into(`-o ${br} -m devgroup ! --src-group ${BRIDGE_GROUP} -j ACCEPT`);
+  }
   // routed: ICMP, all of it, as Docker.
   if (routedFamily(network, version)) into(`-o ${br} -p ${version === 4 ? 'icmp' : 'ipv6-icmp'} -j ACCEPT`);
   into(`-o ${br} -j DROP`);
@@ -119,7 +124,7 @@ function internalToHost(network: NetworkRecord, version: IpVersion, tag: string)
  */
 export function endpointRules(network: NetworkRecord, endpoint: EndpointRecord, version: IpVersion): Rule[] {
   const tag = comment(endpointTag(endpoint.network, endpoint.id));
-  const br = network.bridge;
+  const br = networkInterfaces(network);
   const exposed = exposedPorts(network, endpoint, version).flatMap(({ address, protocol, port }) => {
     const match = `-d ${address} -o ${br} -p ${protocol} -m ${protocol} --dport ${port}`;
     const from = routedFamily(network, version) ? [`! -i ${br}`] : trustedInterfaces(network).map((name) => `-i ${name}`);
