@@ -311,13 +311,15 @@ async function detach(container: Container): Promise<void> {
 }
 
 /**
- * The processes left in a namespace being deleted; with some left, a macvlan
- * or ipvlan child goes at once, while the namespace is still at hand (it has
- * no host end to delete it by later, and must not keep its address).
+ * The processes left in a namespace being deleted; with some left, its
+ * macvlan and ipvlan children (the container's own network's, and those of
+ * networks connected since) go at once, while the namespace is still at hand
+ * (they have no host end to delete them by later, and must not keep their
+ * addresses).
  */
-async function countAndCut(netns: NetNamespace, endpoint: EndpointRecord | undefined): Promise<number[]> {
+async function countAndCut(netns: NetNamespace, endpoints: EndpointRecord[]): Promise<number[]> {
   const pids = await netns.pids();
-  if (pids.length && endpoint?.link) await removeChildIn(netns, endpoint);
+  if (pids.length) for (const child of endpoints.filter((e) => e.link)) await removeChildIn(netns, child);
   return pids;
 }
 
@@ -391,7 +393,7 @@ export async function teardownContainer(id: string, options: ContainerTeardownOp
   // keeps them leased).
   // A deletion killed between the unmount and the unlink left the file.
   if (!netns && ownsNamespace(record)) await NetNamespace.removeLeftover(record.netnsPath as string);
-  const counted = netns && (await attemptPart(failures, `netns of "${id}"`, async () => (leftRunning = await netns.deleteHolding(() => countAndCut(netns, endpoint)))));
+  const counted = netns && (await attemptPart(failures, `netns of "${id}"`, async () => (leftRunning = await netns.deleteHolding(() => countAndCut(netns, endpoint ? [endpoint, ...others] : others)))));
   if (netns && !counted) {
     await Promise.all([resolvConfGone, namesGone]);
     throw teardownIncomplete(`"${id}"`, failures);

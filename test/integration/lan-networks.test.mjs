@@ -176,6 +176,27 @@ describe('macvlan and ipvlan networks', function () {
       }
     });
 
+    it('the same for a macvlan network connected to the namespace since: its child goes too', async () => {
+      const bridge = uniqueName('mvb');
+      networks.push(bridge);
+      await createBridgeNetwork({ name: bridge, subnet: otherSubnet() });
+      const a = await container(bridge);
+      const net = await macvlan();
+      await net.connect(a.netns, { ifname: 'eth1' });
+      const sleeper = a.netns.spawn('sleep', ['60'], { stdio: 'ignore' });
+      try {
+        await new Promise((resolve) => sleeper.once('spawn', resolve));
+        expect(await eventually(() => readlinkSync(`/proc/${sleeper.pid}/ns/net`) === `net:[${a.netns.inode}]`)).to.equal(true);
+        const { leftRunning } = await teardownContainer(containers.pop());
+        expect(leftRunning).to.include(sleeper.pid);
+        const inside = JSON.parse(execFileSync('nsenter', [`--net=/proc/${sleeper.pid}/ns/net`, 'ip', '-j', 'link'], { encoding: 'utf8' }));
+        expect(inside.map((l) => l.ifname)).to.deep.equal(['lo']);
+        expect(await net.endpoints()).to.deep.equal([]);
+      } finally {
+        await stop(sleeper);
+      }
+    });
+
     it('private and vepa modes as `ip -d` reports them: with a hairpinning switch, vepa children meet and private ones do not', async () => {
       await lan.uplinkHairpin(true);
       const vepa = await macvlan({ mode: 'vepa' });
