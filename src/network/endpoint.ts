@@ -65,22 +65,28 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, input: C
       hostIndex = hostEnd.index;
       undo.push(`host end ${plan.hostIfname}`, () => host.links.delete(hostEnd.index), { guardsEarlier: true });
     };
-    if (isLanNetwork(network)) {
-      await createChild(network, ns, record, place.freshNamespace === true, undo);
-    } else if (networkDriver(network) === 'routed') {
-      await createRoutedVeth(network, ns, record, place.freshNamespace === true, made);
-    } else if (place.freshNamespace) {
-      await createConfiguredVeth(network, ns, record, made);
-    } else {
-      const hostEnd = await step('create veth', () => createVeth(network, ns, plan));
-      made(hostEnd);
-      const routes = routeChoice(record, others, input.keepDefaultRoute);
-      // Before the veth goes, the routes this endpoint took go back to the network that had them.
+    // The default routes this endpoint takes, by the namespace's networks' priorities (all, in a namespace just made).
+    const routes = routeChoice(record, others, input.keepDefaultRoute);
+    const takeRoutes = (): void => {
+      // Undone, the routes this endpoint took go back to the network that had them (before a veth goes;
+      // after a macvlan or ipvlan child, which takes them with it).
       const previous = gatewayEndpoints(others);
       for (const family of FAMILIES) {
         const before = previous[family];
         if (routes[family] === 'replace' && before) undo.push(`default route of ${before.ifname}`, () => routeVia(ns, before, family));
       }
+    };
+    if (isLanNetwork(network)) {
+      takeRoutes();
+      await createChild(network, ns, record, place.freshNamespace === true, undo, routes);
+    } else if (networkDriver(network) === 'routed') {
+      await createRoutedVeth(network, ns, record, place.freshNamespace === true, (hostEnd) => (made(hostEnd), takeRoutes()), routes);
+    } else if (place.freshNamespace) {
+      await createConfiguredVeth(network, ns, record, made);
+    } else {
+      const hostEnd = await step('create veth', () => createVeth(network, ns, plan));
+      made(hostEnd);
+      takeRoutes();
       await plumb(network, ns, record, hostEnd, routes);
     }
     if (record.bandwidth) {

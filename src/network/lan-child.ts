@@ -16,7 +16,8 @@ import { type LinkSpec, Links } from '../rtnl/links';
 import type { EndpointRecord } from '../types/endpoint';
 import type { NetworkRecord } from '../types/network';
 import { endpointTag } from '../types/ownership';
-import { addressChain, disableIPv6, step } from './plumbing';
+import type { RouteChoice } from './default-route';
+import { addressChain, defaultRouteRequests, disableIPv6, step } from './plumbing';
 import type { Undo } from './undo';
 
 /** In a namespace just made, nothing but lo (index 1): the kernel numbers the first link made in it 2. */
@@ -39,11 +40,8 @@ function childSpec(network: NetworkRecord, ns: NetNamespace, record: EndpointRec
  * addresses: a machine of the LAN may still know a reused one by the MAC of
  * the container that had it), its default routes, then the child as it is.
  */
-async function insideRequests(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, index: number, held: number[]): Promise<ChainedRequest[]> {
-  const routes: ChainedRequest[] = [];
-  for (const gateway of [record.gateway, record.gateway6]) {
-    if (gateway !== undefined) routes.push({ ...(await ns.routes.addRequest({ dst: 'default', gateway })), existsIsDone: true });
-  }
+async function insideRequests(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, index: number, held: number[], choice: RouteChoice): Promise<ChainedRequest[]> {
+  const routes = await defaultRouteRequests(ns, record, index, choice);
   if (routesThroughDevice(network) && !network.internal) {
     routes.push({ ...(await ns.routes.addRequest({ dst: 'default', dev: index })), existsIsDone: true });
     if (record.ipv6) routes.push({ ...(await ns.routes.addRequest({ dst: 'default', dev: index, family: 6 })), existsIsDone: true });
@@ -82,7 +80,7 @@ async function childRefusal(error: Error, network: NetworkRecord, ns: NetNamespa
  * the child is made, then found by its name and configured. The record
  * takes the child's MAC (an ipvlan child has its parent's).
  */
-export async function createChild(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, fresh: boolean, undo: Undo): Promise<void> {
+export async function createChild(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, fresh: boolean, undo: Undo, routes: RouteChoice): Promise<void> {
   const host = NetNamespace.host();
   const held: number[] = [];
   try {
@@ -95,7 +93,7 @@ export async function createChild(network: NetworkRecord, ns: NetNamespace, reco
     const stages: ChainStage[] = [];
     if (fresh) {
       if (viaChain) stages.push(...(sysctlStages as ChainStage[]));
-      stages.push({ connection, requests: await insideRequests(network, ns, record, FRESH_CHILD_INDEX, held) });
+      stages.push({ connection, requests: await insideRequests(network, ns, record, FRESH_CHILD_INDEX, held, routes) });
     }
     const [[created], ...outcomes] = await step(`create ${network.driver}`, () => hostConnection.chain([create], stages));
     if (!created.ok) {
@@ -112,7 +110,7 @@ export async function createChild(network: NetworkRecord, ns: NetNamespace, reco
     if (!fresh) {
       index = (await step('find child', () => ns.links.get(record.ifname))).index;
       for (const [key, value] of sysctls) await step('write sysctls', () => unlessGone(() => ns.sysctl(key, value)));
-      const requests = await insideRequests(network, ns, record, index, held);
+      const requests = await insideRequests(network, ns, record, index, held, routes);
       [inside] = await step('configure addresses and routes', async () => connection.chain(requests, []));
     }
     const failed = inside.find((result) => !result.ok);

@@ -119,11 +119,17 @@ export async function addressChain(ns: NetNamespace, record: EndpointRecord, ind
   const requests: ChainedRequest[] = [];
   if (record.ipv4) requests.push(ns.addresses.addRequest(index, `${record.ipv4}/${record.prefixLength}`));
   if (record.ipv6) requests.push(ns.addresses.addRequest(index, `${record.ipv6}/${record.prefixLength6}`, { nodad: true }));
+  return [...requests, ...(await defaultRouteRequests(ns, record, index, routes))];
+}
+
+/** An endpoint's default routes via its gateways on interface `index`, as `routes` (default-route.ts) chooses them, for every driver. */
+export async function defaultRouteRequests(ns: NetNamespace, record: Pick<EndpointRecord, 'gateway' | 'gateway6'>, index: number, routes: RouteChoice = ADD_ROUTES): Promise<ChainedRequest[]> {
+  const requests: ChainedRequest[] = [];
   for (const family of FAMILIES) {
     const gateway = gatewayOf(record, family);
     if (gateway === undefined || routes[family] === 'none') continue;
     if (routes[family] === 'replace') requests.push(await ns.routes.replaceRequest({ dst: 'default', gateway, dev: index }));
-    else requests.push({ ...(await ns.routes.addRequest({ dst: 'default', gateway })), existsIsDone: true });
+    else requests.push({ ...(await ns.routes.addRequest({ dst: 'default', gateway, dev: index })), existsIsDone: true });
   }
   return requests;
 }

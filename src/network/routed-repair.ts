@@ -12,6 +12,7 @@ import { currentStore } from '../state/store';
 import { endpointKey, type EndpointRecord } from '../types/endpoint';
 import type { NetworkRecord } from '../types/network';
 import { endpointTag } from '../types/ownership';
+import { namespaceEndpoints, routeChoice } from './default-route';
 import { createRoutedVeth } from './routed-veth';
 import { Undo } from './undo';
 
@@ -38,7 +39,9 @@ async function remakeVeth(network: NetworkRecord, endpoint: EndpointRecord): Pro
     const record = { ...endpoint };
     // Whatever is left of the old inside (its interface, if only the host end was deleted, goes with it).
     await unlessGone(() => ns.links.delete(endpoint.ifname));
-    await createRoutedVeth(network, ns, record, false, (hostEnd) => undo.push(`host end ${endpoint.hostIfname}`, () => NetNamespace.host().links.delete(hostEnd.index)));
+    // Its default routes where its gateway priority gives them to it among the namespace's networks, as replumb's.
+    const others = (await namespaceEndpoints(endpoint.netnsInode)).filter((other) => other.id !== endpoint.id && other.status === 'ready');
+    await createRoutedVeth(network, ns, record, false, (hostEnd) => undo.push(`host end ${endpoint.hostIfname}`, () => NetNamespace.host().links.delete(hostEnd.index)), routeChoice(endpoint, others));
     await currentStore().write('endpoints', endpointKey(record.network, record.netnsInode), record);
   } catch (error) {
     throw await undo.fail(error);

@@ -23,7 +23,8 @@ import type { EndpointRecord } from '../types/endpoint';
 import type { NetworkRecord } from '../types/network';
 import { ROUTED_GATEWAY4, ROUTED_GATEWAY6, routedLinkGroup } from '../types/routed-network';
 import { endpointTag } from '../types/ownership';
-import { disableIPv6, FRESH_PEER_INDEX, step, vethRefusal, waitForCarrier } from './plumbing';
+import type { RouteChoice } from './default-route';
+import { defaultRouteRequests, disableIPv6, FRESH_PEER_INDEX, step, vethRefusal, waitForCarrier } from './plumbing';
 
 const CONFIGURE = 'configure addresses and routes';
 
@@ -36,23 +37,24 @@ const CONFIGURE = 'configure addresses and routes';
  * through another routed network's interface. A routed network always has
  * IPv4 (createRoutedNetwork has no ipv4: false).
  */
-async function insideRequests(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, index: number, held: number[]): Promise<ChainedRequest[]> {
+async function insideRequests(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, index: number, held: number[], routes: RouteChoice): Promise<ChainedRequest[]> {
   const requests = [
     await ns.links.changeRequest(1, { up: true }, held),
     await ns.links.changeRequest(index, { up: true }, held),
     ns.addresses.addRequest(index, `${record.ipv4}/32`),
     await ns.neighbours.addRequest({ dev: index, address: ROUTED_GATEWAY4, mac: network.bridgeMac }),
     { ...(await ns.routes.addRequest({ dst: `${ROUTED_GATEWAY4}/32`, dev: index })), existsIsDone: true },
-    { ...(await ns.routes.addRequest({ dst: network.internal ? (network.subnet as string) : 'default', gateway: ROUTED_GATEWAY4, dev: index })), existsIsDone: true },
+    ...(network.internal ? [{ ...(await ns.routes.addRequest({ dst: network.subnet as string, gateway: ROUTED_GATEWAY4, dev: index })), existsIsDone: true }] : []),
   ];
   if (record.ipv6 && network.ipv6) {
     requests.push(
       ns.addresses.addRequest(index, `${record.ipv6}/128`, { nodad: true }),
       await ns.neighbours.addRequest({ dev: index, address: ROUTED_GATEWAY6, mac: network.bridgeMac }),
-      { ...(await ns.routes.addRequest({ dst: network.internal ? network.ipv6.subnet : 'default', gateway: ROUTED_GATEWAY6, dev: index })), existsIsDone: true },
+      ...(network.internal ? [{ ...(await ns.routes.addRequest({ dst: network.ipv6.subnet, gateway: ROUTED_GATEWAY6, dev: index })), existsIsDone: true }] : []),
     );
   }
-  requests.push(ns.links.getRequest(index));
+  // Default routes via the link-local gateways (the record's), as the namespace's networks' priorities choose.
+  requests.push(...(await defaultRouteRequests(ns, record, index, routes)), ns.links.getRequest(index));
   return requests;
 }
 
@@ -95,7 +97,7 @@ function firstFailure(name: string, results: ChainResult[] | undefined): Promise
  * namespace's side. `made` gets the host end as soon as it exists, for the
  * caller's undo (which deletes it, and the host routes with it).
  */
-export async function createRoutedVeth(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, fresh: boolean, made: (hostEnd: Link) => void): Promise<void> {
+export async function createRoutedVeth(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, fresh: boolean, made: (hostEnd: Link) => void, routes: RouteChoice): Promise<void> {
   const host = NetNamespace.host();
   const held: number[] = [];
   try {
@@ -116,7 +118,7 @@ export async function createRoutedVeth(network: NetworkRecord, ns: NetNamespace,
     /** The namespace's side, by name; its interface is `peer` there. */
     const inside = async (peer: number): Promise<[string, ChainStage][]> => [
       ...named('disable IPv6', disable),
-      ...named(CONFIGURE, { connection: nsConnection, requests: await insideRequests(network, ns, record, peer, held) }),
+      ...named(CONFIGURE, { connection: nsConnection, requests: await insideRequests(network, ns, record, peer, held, routes) }),
       ...named('route_localnet on the host end', localnet),
     ];
     const first = [...hostSide, ...(fresh ? await inside(FRESH_PEER_INDEX) : [])];

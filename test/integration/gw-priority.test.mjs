@@ -9,7 +9,7 @@ import { join } from 'node:path';
 
 import { expect } from 'chai';
 
-import { createBridgeNetwork, NetNamespace, reconcile, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
+import { createBridgeNetwork, createRoutedNetwork, NetNamespace, reconcile, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
 import { createWan, defaultRoutes, expectReject, ip, linkNames, stateRecords, startWhoAmIServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
 
 const HOST = '198.18.7.1';
@@ -97,6 +97,23 @@ describe('several networks per namespace: default routes by gwPriority', functio
     // Out through b, which does not masquerade: the wan sees the container's own addresses.
     expect(await seenFrom(ns)).to.equal(epB.ipv4);
     expect(await seenFrom(ns, 6)).to.equal(epB.ipv6);
+  });
+
+  it('a routed network of a higher priority takes the default routes the same way, out through its host end, and gives them back when it goes', async () => {
+    const a = await network('a');
+    const name = `r${uniqueName('g')}`;
+    made.push(name);
+    const n = subnetCounter++;
+    const routed = await createRoutedNetwork({ name, subnet: `10.107.${n}.0/24`, masquerade: false });
+    await wan.routes.replace({ dst: `10.107.${n}.0/24`, gateway: HOST });
+    const ns = await namespace();
+    await a.connect(ns);
+    const epR = await routed.connect(ns, { gwPriority: 5 });
+    expect(defaults(ns, 4)).to.deep.equal([{ gateway: '169.254.1.1', dev: 'eth1' }]);
+    expect(await seenFrom(ns)).to.equal(epR.ipv4); // not masqueraded: out by the routed network
+    await routed.disconnect(ns);
+    expect(defaults(ns, 4)).to.deep.equal([{ gateway: a.gateway, dev: 'eth0' }]);
+    expect(await seenFrom(ns)).to.equal(HOST);
   });
 
   it('keeps the default routes of a better network when a lower-priority one is connected, which is still reached on its own interface', async () => {

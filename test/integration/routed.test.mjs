@@ -128,14 +128,15 @@ for (const backend of ['nftables', 'iptables']) describe(`routed networks (${bac
     await fails(tcpRequest(c.d1.netns, c.a1.endpoint.ipv4, 80, 'to another network', 1000));
   });
 
-  it('connects a namespace on a bridge network too, keeping the default route of its first network', async () => {
+  it('connects a namespace on a bridge network too, keeping the default route of the network of the higher gwPriority', async () => {
     const bridge = uniqueName('rtb');
     networks.push(bridge);
     await createBridgeNetwork({ name: bridge, subnet: `10.${base + 5}.0.0/24`, firewall: backend });
     const ns = await NetNamespace.create(uniqueName('rtn'));
     try {
       await (await getNetwork(bridge)).connect(ns);
-      const routed = await (await getNetwork(networks[0])).connect(ns, { ifname: 'eth1' });
+      // At equal priorities the dual-stack routed network would win (Docker's order): the bridge network's is higher.
+      const routed = await (await getNetwork(networks[0])).connect(ns, { ifname: 'eth1', gwPriority: -1 });
       const eth1 = ipJson(['-4', 'addr', 'show', 'dev', 'eth1'], ns.name)[0].addr_info.map((a) => `${a.local}/${a.prefixlen}`);
       expect(eth1).to.deep.equal([`${routed.ipv4}/32`]);
       expect(ipJson(['-4', 'route', 'show', 'default'], ns.name).map((r) => r.gateway)).to.deep.equal([`10.${base + 5}.0.1`]);
