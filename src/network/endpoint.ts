@@ -80,7 +80,11 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, input: C
       takeRoutes();
       await createChild(network, ns, record, place.freshNamespace === true, undo, routes);
     } else if (networkDriver(network) === 'routed') {
-      await createRoutedVeth(network, ns, record, place.freshNamespace === true, (hostEnd) => (made(hostEnd), takeRoutes()), routes);
+      const madeRouted = (hostEnd: Link): void => {
+        made(hostEnd);
+        takeRoutes();
+      };
+      await createRoutedVeth(network, ns, record, place.freshNamespace === true, madeRouted, routes);
     } else if (place.freshNamespace) {
       await createConfiguredVeth(network, ns, record, made);
     } else {
