@@ -1,7 +1,8 @@
 /**
  * The layers of src/, top to bottom (`npm run check:layers`):
  *
- *   cli → cni → network → dns (the resolver service and its client) → ipam, firewall, state
+ *   cli → cni → network → dns (the resolver service and its client) → ipam, firewall, state,
+ *     cluster (the etcd store of overlay networks)
  *     → netns.ts, rtnl/, kernel/ (the netlink connections), spawn.ts, sysctl.ts → native.ts → native-location.ts
  *
  * A module imports only from layers below its own. src/errors.ts, src/fault.ts
@@ -39,7 +40,7 @@ module.exports = {
       name: 'network-is-above',
       severity: 'error',
       comment: 'Networks use ipam, the firewall, the state and the kernel layer, never the other way round.',
-      from: { path: `^src/(dns|ipam|firewall|state)/|${KERNEL_LAYER}` },
+      from: { path: `^src/(dns|ipam|firewall|state|cluster)/|${KERNEL_LAYER}` },
       to: { path: '^src/network/' },
     },
     {
@@ -48,6 +49,20 @@ module.exports = {
       comment: 'The resolver reads the state directory and the kernel layer; they know nothing of names.',
       from: { path: `^src/(ipam|firewall|state)/|${KERNEL_LAYER}` },
       to: { path: '^src/dns/' },
+    },
+    {
+      name: 'cluster-beside-state',
+      comment: 'The etcd store of overlay networks knows nothing of names, ipam, the firewall or the state directory, nor they of it.',
+      severity: 'error',
+      from: { path: '^src/cluster/' },
+      to: { path: '^src/(dns|ipam|firewall|state)/' },
+    },
+    {
+      name: 'cluster-is-above-the-kernel-layer',
+      severity: 'error',
+      comment: 'The kernel layer, ipam, the firewall and the state directory know nothing of the store.',
+      from: { path: `^src/(ipam|firewall|state|dns)/|${KERNEL_LAYER}` },
+      to: { path: '^src/cluster/' },
     },
     {
       name: 'firewall-is-above-state-and-ipam',

@@ -59,6 +59,10 @@ export type NsnetErrorCode =
   | 'INVALID_DNS'
   /** The resolver service did not start or did not answer: the connect is undone. */
   | 'DNS_UNAVAILABLE'
+  /** An overlay network's store (etcd) did not answer in time, or refused: nothing was changed. */
+  | 'STORE_UNAVAILABLE'
+  /** A store option that names no usable store: not an http(s) URL list, or TLS files that cannot be read. */
+  | 'INVALID_STORE'
   /** Only under NSNET_FAULT, a test's switch (src/fault.ts): never raised otherwise. */
   | 'FAULT_INJECTED';
 

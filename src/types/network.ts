@@ -4,6 +4,7 @@ import v = require('valibot');
 import { invalid } from '../errors';
 import { GatewayModeOptionSchema, GatewayModesSchema, TrustedHostInterfacesSchema } from './gateway-mode';
 import { MAX_MTU, MAX_POOL_SIZE, MIN_MTU } from './limits';
+import { OverlayRecordSchema } from './overlay';
 import { CidrText, FirewallInterfaceName, IpText, MacText } from './record-text';
 import { Integer, jsonObject, jsonRecord, strictJsonObject } from './schema';
 
@@ -15,7 +16,7 @@ export const ACTIVE_FIREWALLS = ['nftables', 'iptables', 'none'] as const;
 export type ActiveFirewall = (typeof ACTIVE_FIREWALLS)[number];
 
 /** How a network attaches its containers; a record without `driver` is a bridge network (made before drivers). */
-export const NETWORK_DRIVERS = ['bridge', 'macvlan', 'ipvlan', 'routed'] as const;
+export const NETWORK_DRIVERS = ['bridge', 'macvlan', 'ipvlan', 'routed', 'overlay'] as const;
 export type NetworkDriver = (typeof NETWORK_DRIVERS)[number];
 
 /** Modes of a macvlan network (Docker's `-o macvlan_mode`); `source` is no network's. */
@@ -154,6 +155,8 @@ export const NetworkRecordSchema = v.pipe(jsonObject({
   ipvlanFlag: v.optional(v.picklist(IPVLAN_NETWORK_FLAGS)),
   /** macvlan: the host's own child of the parent, through which it reaches the network's children. */
   hostInterface: v.optional(jsonObject({ name: FirewallInterfaceName, address: IpText })),
+  /** overlay: its VXLAN port, this host's underlay address and the store the network lives in (types/overlay.ts). */
+  overlay: v.optional(OverlayRecordSchema),
   created: v.string(),
 }), v.check((record) => (record.subnet !== undefined && record.gateway !== undefined) || record.ipv6 !== undefined, 'a network with an IPv4 subnet and gateway, an ipv6 one or both'));
 export type NetworkRecord = v.InferOutput<typeof NetworkRecordSchema>;

@@ -56,6 +56,7 @@ export function networkCommand(): Command {
         routed: () => createRoutedFromCli(name, options),
         macvlan: () => createLanNetwork(name, options),
         ipvlan: () => createLanNetwork(name, options),
+        overlay: () => Promise.reject(new InvalidArgumentError('--driver overlay is not in this build yet')),
       }[options.driver];
       const net = await withProgress(`creating network ${name}`, create);
       if (options.json) printJson(net.options);
