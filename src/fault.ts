@@ -25,6 +25,7 @@ export type FaultOperation =
   | 'createMacvlanNetwork'
   | 'createIpvlanNetwork'
   | 'createRoutedNetwork'
+  | 'createOverlayNetwork'
   | 'removeNetwork'
   | 'reconcile';
 

@@ -35,6 +35,8 @@ export type { BridgeNetworkOptions, FirewallBackend, IpvlanNetworkOptions, Macvl
 export { NETWORK_DRIVERS, networkDriver } from './types/network';
 export { createRoutedNetwork } from './network/routed-network';
 export type { RoutedNetworkOptions } from './types/routed-network';
+export { createOverlayNetwork } from './network/overlay-network';
+export type { OverlayNetworkOptions, StoreOption } from './types/overlay-network';
 export type { ConnectOptions } from './types/endpoint';
 export type { Endpoint } from './network/endpoint-record';
 export { parsePublish } from './firewall/publish';

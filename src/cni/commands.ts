@@ -8,6 +8,7 @@ import { handOverDefaultRoutes } from '../network/default-route';
 import { removeHostEnd } from '../network/plumbing';
 import { Undo } from '../network/undo';
 import { BridgeNetwork, createBridgeNetwork, createIpvlanNetwork, createMacvlanNetwork } from '../network/network';
+import { createOverlayNetwork } from '../network/overlay-network';
 import { createRoutedNetwork } from '../network/routed-network';
 import { NetNamespace } from '../netns';
 import { currentStore } from '../state/store';
@@ -66,7 +67,7 @@ export async function add(env: CniEnvironment, config: CniConfig, context: CniCo
     pid: process.pid,
     created: new Date().toISOString(),
   };
-  const networkKey = JSON.stringify([config.driver ?? 'bridge', config.network, config.lan]);
+  const networkKey = JSON.stringify([config.driver ?? 'bridge', config.network, config.lan, config.overlay]);
   // The namespace opens, and then its rtnetlink socket on a thread inside it, while the
   // attachment is claimed and the options checked: neither waits for the other.
   const opening = NetNamespace.open(netnsPath);
@@ -129,6 +130,7 @@ function networkFor(config: CniConfig, key: string, context: CniContext): Promis
     // Remembered while it is made, so that a burst of ADDs makes it once.
     const { lan } = config;
     if (lan) network = lan.driver === 'macvlan' ? createMacvlanNetwork(lan.options) : createIpvlanNetwork(lan.options);
+    else if (config.overlay) network = createOverlayNetwork(config.overlay);
     else network = config.driver === 'routed' ? createRoutedNetwork(routedNetworkOptions(config.network)) : createBridgeNetwork(config.network);
     context.networks.set(key, network);
     network.catch(() => context.networks.delete(key));

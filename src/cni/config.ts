@@ -14,10 +14,12 @@ import { type CniNetworkConfig, CniNetworkConfigSchema } from '../types/cni-conf
 import type { ConnectOptions } from '../types/endpoint';
 import { canonicalAddress, type Cidr, parseCidr } from '../types/ip';
 import type { BridgeNetworkOptions, IpvlanNetworkOptions, MacvlanNetworkOptions, NetworkDriver } from '../types/network';
+import type { OverlayNetworkOptions } from '../types/overlay-network';
 import type { PublishSpec } from '../types/ports';
 import { Validator } from '../types/schema';
 import { checkMac, checkNewInterfaceName } from '../validate';
 import { CNI_CODES, CniError, invalidConfig, invalidEnvironment, unsupportedField } from './errors';
+import { overlayNetwork, refuseOverlayKeys } from './overlay';
 import { checkDriver } from './routed';
 import { checkVersion } from './versions';
 
@@ -122,7 +124,9 @@ export interface CniConfig {
   network: BridgeNetworkOptions & { name: string };
   /** `"driver": "macvlan"` or `"ipvlan"`: the network's options, for createMacvlanNetwork or createIpvlanNetwork (`network` then holds its name only). */
   lan?: { driver: 'macvlan' | 'ipvlan'; options: MacvlanNetworkOptions & IpvlanNetworkOptions };
-  /** The network's driver, as the config names it (absent: bridge); a macvlan or ipvlan network's is in `lan`. */
+  /** `"driver": "overlay"`: the network's options, for createOverlayNetwork (`network` then holds its name only). */
+  overlay?: OverlayNetworkOptions;
+  /** The network's driver, as the config names it (absent: bridge); a macvlan or ipvlan network's is in `lan`, an overlay network's in `overlay`. */
   driver?: NetworkDriver;
   connect: ConnectOptions;
   dns?: DnsConfig;
@@ -147,9 +151,12 @@ export function readConfig(stdin: string, args: CniArgs = { ips: [] }): CniConfi
   const cniVersion = checkVersion((raw as { cniVersion?: unknown }).cniVersion);
   const config = networkConfig.valid(raw, (problem) => invalidConfig(problem.path, `must be ${problem.expected}`));
   refuseUnsupported(config);
+  refuseOverlayKeys(config);
   const lan = config.driver === 'macvlan' || config.driver === 'ipvlan' ? lanNetwork(config) : undefined;
-  const result: CniConfig = { cniVersion, network: lan ? { name: config.name } : networkOptions(config), connect: connectOptions(config, args) };
+  const overlay = config.driver === 'overlay' ? overlayNetwork(config) : undefined;
+  const result: CniConfig = { cniVersion, network: lan || overlay ? { name: config.name } : networkOptions(config), connect: connectOptions(config, args) };
   if (lan) result.lan = lan;
+  else if (overlay) result.overlay = overlay;
   else if (config.driver !== undefined) result.driver = checkDriver(config);
   if (config.dns !== undefined) result.dns = dnsConfig(config.dns);
   if (config.prevResult !== undefined) result.prevResult = config.prevResult as Record<string, unknown>;

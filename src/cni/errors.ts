@@ -75,7 +75,11 @@ export function toCniError(error: unknown): CniError {
       case 'INVALID_ARGUMENT':
       case 'INVALID_PUBLISH':
       case 'INVALID_BANDWIDTH':
+      case 'INVALID_STORE':
         return new CniError(CNI_CODES.INVALID_CONFIG, error.message, error.code);
+      // An overlay network's store that does not answer: nothing was made, and the runtime may retry.
+      case 'STORE_UNAVAILABLE':
+        return new CniError(CNI_CODES.TRY_AGAIN_LATER, error.message, error.code);
       case 'STATE_CORRUPT':
         return new CniError(CNI_CODES.IO_FAILURE, error.message, error.code);
       case 'NETNS_NOT_FOUND':

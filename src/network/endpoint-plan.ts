@@ -1,15 +1,16 @@
 /**
  * Planning an endpoint, before anything is made: its options checked against
  * the network, its id and names chosen, then (under the state lock) its
- * addresses and host ports leased and its record written, so that concurrent
- * connects never share an address or a port.
+ * addresses and host ports leased (an overlay network's addresses claimed
+ * in its store too) and its record written, so that concurrent connects
+ * never share an address or a port.
  */
 import { randomBytes } from 'node:crypto';
 
 import { invalid, NsnetError } from '../errors';
 import { readPortTables, takePorts, writePortTables } from '../firewall/ports';
 import { saveLeases, takeLeases } from '../ipam/lease-file';
-import { type AddressTables, allocateAddress, emptyLeaseTable, type LeasesBefore, leasePointers } from '../ipam/leases';
+import { type AddressTables, allocateAddress, emptyLeaseTable, type LeasesBefore, leasePointers, releaseEndpointLeases } from '../ipam/leases';
 import { Subnet } from '../ipam/subnet';
 import { NetNamespace } from '../netns';
 import { processAlive } from '../state/process-alive';
@@ -25,6 +26,7 @@ import { endpointNames } from './dns-options';
 import { allOrFirstFailure } from './plumbing';
 import { routesThroughDevice } from './lan-child';
 import { isLanNetwork } from './lan-network';
+import { claimOverlayAddresses } from './overlay-claim';
 import { ifbName } from './shaping';
 import { forgetEndpointLocked, teardownEndpointLocked } from './teardown';
 import { Undo } from './undo';
@@ -78,8 +80,8 @@ export function sameNetwork(current: NetworkRecord | undefined, network: Network
 }
 
 /** Addresses IPAM never hands out, with why: the gateway, the aux addresses, a macvlan network's host interface. */
-function reservedAddresses(network: NetworkRecord, gateway: string): Map<string, string> {
-  const reserved = new Map([[gateway, 'the gateway']]);
+function reservedAddresses(network: NetworkRecord, gateway: string, skipped: ReadonlyMap<string, string>): Map<string, string> {
+  const reserved = new Map([...skipped, [gateway, 'the gateway']]);
   for (const [name, address] of Object.entries(network.auxAddresses ?? {})) reserved.set(address, `aux address ${name}`);
   if (network.hostInterface) reserved.set(network.hostInterface.address, `the host interface ${network.hostInterface.name}`);
   return reserved;
@@ -95,8 +97,8 @@ function ipRangeOffsets(network: NetworkRecord, subnet: Subnet): { first: bigint
   return { first: first > usable.first ? first : usable.first, last: last < usable.last ? last : usable.last };
 }
 
-/** The endpoint's record, its addresses taken from `leases` (changed in place). No I/O. */
-function endpointRecord(network: NetworkRecord, ns: NetNamespace, plan: EndpointPlan, leases: AddressTables): EndpointRecord {
+/** The endpoint's record, its addresses taken from `leases` (changed in place), none of `skipped`. No I/O. */
+function endpointRecord(network: NetworkRecord, ns: NetNamespace, plan: EndpointPlan, leases: AddressTables, skipped: ReadonlyMap<string, string>): EndpointRecord {
   const routed = networkDriver(network) === 'routed';
   const record: EndpointRecord = {
     id: plan.id,
@@ -114,14 +116,14 @@ function endpointRecord(network: NetworkRecord, ns: NetNamespace, plan: Endpoint
   const ipv4 = ipv4Of(network);
   if (ipv4) {
     const subnet = Subnet.parse(ipv4.subnet);
-    record.ipv4 = allocateAddress(leases.ipv4, subnet, plan.id, reservedAddresses(network, ipv4.gateway), plan.ip, ipRangeOffsets(network, subnet));
+    record.ipv4 = allocateAddress(leases.ipv4, subnet, plan.id, reservedAddresses(network, ipv4.gateway, skipped), plan.ip, ipRangeOffsets(network, subnet));
     // A routed network's container holds its address alone: everything else is through its gateway.
     record.prefixLength = routed ? 32 : subnet.prefixLength;
   }
   if (network.ipv6) {
     const subnet6 = Subnet.parse(network.ipv6.subnet);
     leases.ipv6 ??= emptyLeaseTable();
-    record.ipv6 = allocateAddress(leases.ipv6, subnet6, plan.id, reservedAddresses(network, network.ipv6.gateway), plan.ipv6);
+    record.ipv6 = allocateAddress(leases.ipv6, subnet6, plan.id, reservedAddresses(network, network.ipv6.gateway, skipped), plan.ipv6);
     record.prefixLength6 = routed ? 128 : subnet6.prefixLength;
   }
   if (plan.bandwidth) record.bandwidth = { ...plan.bandwidth, ...(plan.bandwidth.egress ? { ifb: ifbName(plan.id) } : {}) };
@@ -196,7 +198,7 @@ async function recordEndpointLocked(network: NetworkRecord, ns: NetNamespace, pl
   if (plan.macGiven) refuseTakenMac(network, plan.mac, endpoints);
   const leases: AddressTables = stored ?? { ipv4: emptyLeaseTable() };
   const before = leasePointers(leases);
-  const record = endpointRecord(network, ns, plan, leases);
+  const record = await overlayClaimed(network, leases, plan, (skipped) => endpointRecord(network, ns, plan, leases, skipped));
   record.ports = await takePorts(portTables, plan.publish, plan.id, network.hostIp);
   const recorded: RecordedEndpoint = { record, leases: { pointers: { before, after: leasePointers(leases) }, created: stored === undefined } };
   try {
@@ -212,6 +214,21 @@ async function recordEndpointLocked(network: NetworkRecord, ns: NetNamespace, pl
     throw await undo.fail(error);
   }
   return recorded;
+}
+
+/**
+ * The record `pick` makes; on an overlay network, once its addresses are
+ * claimed in the store: those another host holds are skipped and others
+ * picked, until a claim succeeds (or the subnet is full).
+ */
+async function overlayClaimed(network: NetworkRecord, leases: AddressTables, plan: EndpointPlan, pick: (skipped: ReadonlyMap<string, string>) => EndpointRecord): Promise<EndpointRecord> {
+  const skipped = new Map<string, string>();
+  for (;;) {
+    const record = pick(skipped);
+    if (!network.overlay || (await claimOverlayAddresses(network, record, plan.ip !== undefined || plan.ipv6 !== undefined))) return record;
+    releaseEndpointLeases(leases, record);
+    for (const address of [record.ipv4, record.ipv6]) if (address !== undefined) skipped.set(address, 'held by another host');
+  }
 }
 
 /** Records the endpoint as ready, unless its network was removed meanwhile. */

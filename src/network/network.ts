@@ -16,6 +16,7 @@ import { type Endpoint, toEndpoint } from './endpoint-record';
 import { createLanNetworkRecord, isLanNetwork, removeLanLinks } from './lan-network';
 import { checkLanOptions } from './lan-options';
 import { networkRecord, networkRecords } from './listing';
+import { removeOverlayParts } from './overlay-links';
 import { installNetworkLocked } from './network-install';
 import { checkHostAddresses } from './host-addresses';
 import { randomLocalMac } from './mac';
@@ -236,7 +237,9 @@ export async function listNetworks(): Promise<BridgeNetwork[]> {
 }
 
 /**
- * Removes a network: its bridge and records. Refused with NETWORK_IN_USE
+ * Removes a network: its bridge (an overlay network's agent and VXLAN
+ * device, and its definition in the store once no host uses it) and
+ * records. Refused with NETWORK_IN_USE
  * while endpoints exist, unless `force`, which disconnects them first.
  */
 export async function removeNetwork(name: string, options: { force?: boolean } = {}): Promise<void> {
@@ -261,6 +264,7 @@ export async function removeNetwork(name: string, options: { force?: boolean } =
     await firewallFor(record.activeFirewall)?.removeNetwork(record);
     // A routed network has no link of its own: its host ends went with its endpoints.
     if (isLanNetwork(record)) await removeLanLinks(record);
+    else if (networkDriver(record) === 'overlay') await removeOverlayParts(record);
     else if (networkDriver(record) === 'bridge') await deleteBridge(record);
     await store.remove('leases', name);
     await store.remove('networks', name);

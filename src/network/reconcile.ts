@@ -22,6 +22,7 @@ import { nsnetBridges } from './bridge';
 import { forgetContainerLocked } from './containers';
 import { sweepPoolEntries } from './pool-reconcile';
 import { isLanNetwork, repairLanNetwork, strayLanLinks } from './lan-network';
+import { repairVxlanPort, startStoppedAgents } from './overlay-links';
 import { mendUnreadableRecords } from './rebuild';
 import { repairBridge, repairEndpoints } from './repair';
 import { removeContainerResolvConf } from './resolv-file';
@@ -104,15 +105,19 @@ export async function reconcile(options: ReconcileOptions = {}): Promise<Reconci
   };
   /** Runs a repair; what fails is reported, and the rest goes on. */
   const attempt = (what: string, fn: () => Promise<unknown>) => attemptPart(report.failures, what, fn);
+  let networks: NetworkRecord[] = [];
   await store.locked(async () => {
     report.rebuilt = await mendUnreadableRecords(store);
-    const networks = await store.list<NetworkRecord>('networks');
+    networks = await store.list<NetworkRecord>('networks');
     const { tagged, untagged } = await nsnetBridges();
     // Before the repairs, which make a missing bridge again: an untagged one of ours is nobody's.
     for (const bridge of untagged) {
       if (await attempt(`untagged bridge ${bridge.name}`, () => NetNamespace.host().links.delete(bridge.index))) report.strayBridges.push(bridge.name);
     }
-    for (const network of networks) await (isLanNetwork(network) ? repairLanNetwork(network, report) : repairBridge(network, report));
+    for (const network of networks) {
+      await (isLanNetwork(network) ? repairLanNetwork(network, report) : repairBridge(network, report));
+      if (network.overlay) await repairVxlanPort(network, report);
+    }
     for (const link of await strayLanLinks(networks)) {
       if (await attempt(`stray ${link.kind} ${link.name}`, () => NetNamespace.host().links.delete(link.index))) report.links.push(link.name);
     }
@@ -219,5 +224,7 @@ export async function reconcile(options: ReconcileOptions = {}): Promise<Reconci
   });
   // Outside the lock: the resolver reads the state directory again, and drops the names of endpoints gone.
   await attempt('names of the resolver', () => dnsSync());
+  // An overlay network's agent reconciles its kernel entries and store keys itself once it runs.
+  await startStoppedAgents(networks, report);
   return report;
 }

@@ -21,6 +21,7 @@ import type { NetworkRecord } from '../types/network';
 import { handOverDefaultRoutes } from './default-route';
 import { removeNames } from './endpoint-names';
 import { removeChild } from './lan-child';
+import { releaseOverlayAddresses } from './overlay-claim';
 import { removeHostEnd } from './plumbing';
 import { removeIfb } from './shaping';
 
@@ -64,17 +65,18 @@ export async function attemptPart(failures: string[], what: string, fn: () => Pr
 }
 
 /**
- * Forgets an endpoint: its leases, its host ports and its record (if still
- * this one). Under the state lock. `undone`: given by a connect that is
+ * Forgets an endpoint: its leases (and an overlay network's claim in its
+ * store), its host ports and its record (if still this one). Under the state lock. `undone`: given by a connect that is
  * undone, which leaves the leases as it found them (pointers, and no record
  * if there was none).
  */
 export async function forgetEndpointLocked(record: EndpointRecord, undone?: LeasesBefore): Promise<void> {
   const store = currentStore();
   const key = endpointKey(record.network, record.netnsInode);
-  const [leases, current] = await Promise.all([
+  const [leases, current, network] = await Promise.all([
     takeLeases(store, record.network),
     store.read<EndpointRecord>('endpoints', key),
+    store.read<NetworkRecord>('networks', record.network),
   ]);
   let leasesSaved: Promise<void> | undefined;
   if (leases) {
@@ -88,6 +90,7 @@ export async function forgetEndpointLocked(record: EndpointRecord, undone?: Leas
     leasesSaved,
     current?.id === record.id ? store.remove('endpoints', key) : undefined,
     releasePorts(store, record.ports, record.id),
+    network?.overlay ? releaseOverlayAddresses(network, record) : undefined,
   ]);
 }
 

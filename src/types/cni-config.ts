@@ -37,7 +37,7 @@ const AttachmentsSchema = v.optional(v.array(jsonObject({ containerID: Text, ifn
 
 export const CniNetworkConfigSchema = jsonObject({
   name: v.string('a network name'),
-  /** nsnet's own: the network's driver (bridge when absent), made as createRoutedNetwork, createMacvlanNetwork or createIpvlanNetwork make it. */
+  /** nsnet's own: the network's driver (bridge when absent), made as createRoutedNetwork, createMacvlanNetwork, createIpvlanNetwork or createOverlayNetwork make it. */
   driver: v.optional(v.picklist(NETWORK_DRIVERS)),
   bridge: v.optional(Text),
   subnet: v.optional(Text),
@@ -61,6 +61,12 @@ export const CniNetworkConfigSchema = jsonObject({
   flag: v.optional(v.picklist(IPVLAN_NETWORK_FLAGS)),
   ipRange: v.optional(Text),
   auxAddresses: v.optional(v.record(v.string(), v.string())),
+  /** overlay: the etcd store (a URL, comma-separated URLs, or `{ endpoints, tls?, prefix? }`), VNI, UDP port, this host's underlay address, lease TTL (checked by the driver). */
+  store: v.optional(v.unknown()),
+  vni: v.optional(v.number('a whole number')),
+  vxlanPort: v.optional(v.number('a whole number')),
+  underlay: v.optional(Text),
+  leaseTtl: v.optional(v.number('a whole number')),
   // The reference plugin's options: nsnet refuses the values it cannot honour.
   ipam: v.optional(v.unknown()),
   isGateway: Flag,

@@ -4,6 +4,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { type ListedEndpoint, listedEndpoints, networkRecord, networkRecords } from '../../network/listing';
 import { type BridgeNetworkOptions, FIREWALL_BACKENDS, NETWORK_DRIVERS, networkDriver, type NetworkRecord, resolvesNames } from '../../types/network';
 import type { CreateOptions } from './network-create-options';
+import { createOverlayFromCli, type OverlayCreateOptions, refuseOverlayFlags } from './network-overlay';
 import { createRoutedFromCli } from './network-routed';
 import { fieldLines, formatPort, printJson, printTable, withProgress } from '../output';
 import { gatewayMode, trustedHostInterfaces } from '../../types/gateway-mode';
@@ -48,15 +49,21 @@ export function networkCommand(): Command {
     .option('--ip-range <cidr>', 'hand out addresses from this prefix of the subnet only')
     .option('--aux-address <name=address>', 'an address never handed out (repeatable)', collect, [])
     .option('--host-interface <name=address>', 'macvlan: a macvlan of the parent on the host with this address, so the host reaches the containers')
+    .option('--store <urls>', 'overlay: the etcd store the network lives in (http(s) URLs, comma-separated)')
+    .option('--vni <n>', 'overlay: the VXLAN network identifier (default: the lowest free from 4096)', integer)
+    .option('--underlay <address>', "overlay: this host's address on the underlay (default: the one that reaches the store)")
+    .option('--vxlan-port <port>', 'overlay: UDP port of the VXLAN traffic (default 4789)', integer)
+    .option('--lease-ttl <seconds>', "overlay: how long this host's containers stay known to the others once its agent is gone (default 15)", integer)
     .option('--json', 'print the network as JSON')
-    .action(async (name: string, options: CreateOptions) => {
+    .action(async (name: string, options: CreateOptions & OverlayCreateOptions) => {
       const { createBridgeNetwork } = await changes();
+      refuseOverlayFlags(options);
       const create = {
         bridge: () => createBridgeNetwork(networkOptions(name, options)),
         routed: () => createRoutedFromCli(name, options),
         macvlan: () => createLanNetwork(name, options),
         ipvlan: () => createLanNetwork(name, options),
-        overlay: () => Promise.reject(new InvalidArgumentError('--driver overlay is not in this build yet')),
+        overlay: () => createOverlayFromCli(name, options),
       }[options.driver];
       const net = await withProgress(`creating network ${name}`, create);
       if (options.json) printJson(net.options);
@@ -80,6 +87,7 @@ export function networkCommand(): Command {
           net.name,
           networkDriver(net),
           // A routed network has no bridge: its record's `bridge` is its host ends' prefix.
+          // An overlay network's bridge is this host's; its VXLAN device is in inspect.
           networkDriver(net) === 'routed' ? '-' : net.bridge,
           net.subnet ?? '-',
           net.internal || net.gateway === undefined ? '-' : net.gateway,

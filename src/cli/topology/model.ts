@@ -5,6 +5,7 @@ import { containersAndEndpoints, type ListedEndpoint, listedEndpoint, networkRec
 import { NetNamespace } from '../../netns';
 import type { LinkBrief } from '../../rtnl/links';
 import { networkDriver, type NetworkRecord } from '../../types/network';
+import type { OverlayRecord } from '../../types/overlay';
 import type { PublishedPort } from '../../types/ports';
 
 /** A link as the kernel has it now. */
@@ -28,7 +29,7 @@ export interface TopologyEndpoint {
 
 export interface TopologyNetwork {
   name: string;
-  /** A driver other than bridge, with its mode: `routed`, `macvlan bridge`, `ipvlan l2 bridge`. */
+  /** A driver other than bridge, with its mode: `routed`, `macvlan bridge`, `ipvlan l2 bridge`, `overlay vni 4096 underlay 10.0.0.2 store http://10.0.0.1:2379`. */
   driver?: string;
   /** The bridge device; a macvlan or ipvlan network's parent; for a routed network, which has none, its host ends' names (`<prefix>*`). */
   bridge: string;
@@ -87,7 +88,7 @@ export async function readTopology(): Promise<Topology> {
     const onBridge = (e: ListedEndpoint) => (routed ? linksByName.has(e.hostIfname) : bridge !== undefined && (lan || linksByName.get(e.hostIfname)?.master === bridge.index));
     result.networks.push({
       name: net.name,
-      ...(lan ? { driver: [net.driver, net.macvlanMode ?? net.ipvlanMode, net.ipvlanFlag].filter(Boolean).join(' ') } : routed ? { driver: 'routed' } : {}),
+      ...(lan ? { driver: [net.driver, net.macvlanMode ?? net.ipvlanMode, net.ipvlanFlag].filter(Boolean).join(' ') } : routed ? { driver: 'routed' } : net.overlay ? { driver: overlayDriver(net.overlay) } : {}),
       ...(routed
         ? routedBridge(net)
         // The host has no address on a macvlan or ipvlan network: its gateway is the LAN's router.
@@ -108,6 +109,11 @@ export async function readTopology(): Promise<Topology> {
     result.unattached.push({ id: c.id, mode, ...(c.netnsPath ? { netns: c.netnsPath } : {}) });
   }
   return result;
+}
+
+/** An overlay network's driver line: its VNI, this host's underlay address and its store. */
+function overlayDriver(overlay: OverlayRecord): string {
+  return `overlay vni ${overlay.vni} underlay ${overlay.underlay} store ${overlay.store.endpoints.join(',')}`;
 }
 
 /** What stands for the bridge of a routed network: its host ends' names, nothing to be missing or down (the network is its routes). */

@@ -1,0 +1,57 @@
+/**
+ * An overlay network's addresses are one space across hosts: each address a
+ * connect's IPAM picks is claimed in the store (a transaction that succeeds
+ * only when no host holds it) before the endpoint is recorded, and released
+ * once the endpoint's links are gone.
+ */
+import { NsnetError } from '../errors';
+import type { EndpointRecord } from '../types/endpoint';
+import type { NetworkRecord } from '../types/network';
+import type { AddressEntry, OverlayRecord } from '../types/overlay';
+import { agentLease, storeFor } from './overlay-host';
+
+function addressEntry(overlay: OverlayRecord, record: EndpointRecord): AddressEntry {
+  return { ipv4: record.ipv4 as string, ...(record.ipv6 === undefined ? {} : { ipv6: record.ipv6 }), mac: record.mac, host: overlay.underlay, container: record.id };
+}
+
+/**
+ * Claims the endpoint's addresses for this host, held by the agent's lease.
+ * False when another host holds them (the caller picks others); ADDRESS_IN_USE
+ * when they were asked for; STORE_UNAVAILABLE when the store does not answer.
+ * A key of this host's own that no endpoint here holds (left by a crash
+ * between claim and record, or a release the store missed) is taken back.
+ */
+export async function claimOverlayAddresses(network: NetworkRecord, record: EndpointRecord, asked: boolean): Promise<boolean> {
+  const overlay = network.overlay as OverlayRecord;
+  const store = storeFor(overlay.store);
+  const entry = addressEntry(overlay, record);
+  const leaseId = await agentLease(network);
+  let result = await store.claimAddresses(network.name, entry, leaseId);
+  if (result !== 'claimed' && result.takenBy === overlay.underlay) {
+    await store.releaseAddresses(network.name, entry);
+    result = await store.claimAddresses(network.name, entry, leaseId);
+  }
+  if (result === 'claimed') return true;
+  if (asked) {
+    throw new NsnetError('ADDRESS_IN_USE', `${[entry.ipv4, entry.ipv6].filter(Boolean).join(' or ')} is in use on overlay network "${network.name}" by host ${result.takenBy}`, {
+      takenBy: result.takenBy,
+    });
+  }
+  return false;
+}
+
+/**
+ * Releases the endpoint's claim (only if still this host's). The store
+ * unreachable, the key stays with this host's lease: the agent removes keys
+ * no endpoint here holds when it starts, and a connect that picks the
+ * address again takes it back.
+ */
+export async function releaseOverlayAddresses(network: NetworkRecord, record: EndpointRecord): Promise<void> {
+  if (record.ipv4 === undefined) return;
+  const overlay = network.overlay as OverlayRecord;
+  try {
+    await storeFor(overlay.store).releaseAddresses(network.name, addressEntry(overlay, record));
+  } catch (error) {
+    if (!(error instanceof NsnetError && error.code === 'STORE_UNAVAILABLE')) throw error;
+  }
+}
