@@ -75,7 +75,9 @@ export async function createOverlayNetwork(options: OverlayNetworkOptions): Prom
     const { hostIp } = checked.network;
     if (hostIp !== checked.network.gateway && hostIp !== checked.network.ipv6?.gateway) await checkHostAddresses([hostIp], 'hostIp');
     const underlay = await hostUnderlay(store, checked.underlay);
-    const mtu = checked.mtuGiven ? checked.network.mtu : (await underlayMtuOf(underlay)) - VXLAN_OVERHEAD;
+    // Read even when the MTU is given: it checks that the underlay address is this host's.
+    const carried = (await underlayMtuOf(underlay)) - VXLAN_OVERHEAD;
+    const mtu = checked.mtuGiven ? checked.network.mtu : carried;
     // Checked here before anything is made: the store's definition is the one change made before the links.
     const wanted = overlayDefinition(checked);
     const clusterStore = storeFor(store);
