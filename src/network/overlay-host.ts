@@ -5,8 +5,11 @@
  */
 import { NsnetError } from '../errors';
 import type { NetworkRecord } from '../types/network';
-import type { AddressEntry, OverlayDefinition, StoreConfig } from '../types/overlay';
+import { networkTag } from '../types/ownership';
+import type { AddressEntry, OverlayDefinition, OverlayRecord, StoreConfig } from '../types/overlay';
 import type { StoreOption } from '../types/overlay-network';
+import { createVxlanPort, deleteVxlanPort } from './overlay-dataplane';
+import { resolveUnderlay, underlayMtu } from './overlay-underlay';
 
 /** The store's operations an overlay network's lifecycle uses. */
 export interface OverlayStore {
@@ -31,24 +34,24 @@ export function storeFor(_config: StoreConfig): OverlayStore {
 }
 
 /** This host's underlay address: given, or the one the kernel picks to reach the first endpoint. */
-export async function hostUnderlay(_config: StoreConfig, given: string | undefined): Promise<string> {
-  if (given !== undefined) return given;
-  throw notBuilt('underlay');
+export async function hostUnderlay(config: StoreConfig, given: string | undefined): Promise<string> {
+  return given ?? resolveUnderlay(config.endpoints[0] as string);
 }
 
-/** The MTU of the interface that carries `underlay`. */
-export async function underlayMtuOf(_underlay: string): Promise<number> {
-  throw notBuilt('underlay MTU');
+/** The MTU of the interface that carries `underlay` (ADDRESS_NOT_LOCAL when it is no address of this host). */
+export function underlayMtuOf(underlay: string): Promise<number> {
+  return underlayMtu(underlay);
 }
 
-/** Adds the network's VXLAN device to its bridge. */
-export async function addVxlanPort(_record: NetworkRecord): Promise<void> {
-  throw notBuilt('VXLAN port');
+/** Adds the network's VXLAN device to its bridge, tagged as the network's. */
+export async function addVxlanPort(record: NetworkRecord): Promise<void> {
+  const overlay = record.overlay as OverlayRecord;
+  await createVxlanPort({ bridge: record.bridge, vxlan: overlay.vxlan, vni: overlay.vni, port: overlay.port, underlay: overlay.underlay, mtu: record.mtu, alias: networkTag(record.name) });
 }
 
 /** Deletes the network's VXLAN device; gone is fine. */
-export async function removeVxlanPort(_record: NetworkRecord): Promise<void> {
-  throw notBuilt('VXLAN port');
+export function removeVxlanPort(record: NetworkRecord): Promise<void> {
+  return deleteVxlanPort((record.overlay as OverlayRecord).vxlan);
 }
 
 /** Starts the network's agent unless it runs; its lease id, which this host's keys are held by. */
