@@ -27,7 +27,8 @@ function etcd3(): Etcd3Module {
 
 /** Runs the call once. */
 function once(): Policy {
-  return { execute: (fn: (context: { signal: AbortSignal }) => unknown) => fn({ signal: new AbortController().signal }) } as unknown as Policy;
+  // Async: etcd3 catches what a policy's execute returns, not what it throws.
+  return { execute: async (fn: (context: { signal: AbortSignal }) => unknown) => fn({ signal: new AbortController().signal }) } as unknown as Policy;
 }
 
 /** Runs the call on each endpoint in turn (etcd3 picks another each time) while the failure is a connection's. */

@@ -166,7 +166,7 @@ export class ClusterStore {
           stream.write({ ID: leaseId });
         });
       } finally {
-        stream.cancel();
+        stream.end(); // not cancel(): a cancelled stream's error counts against the endpoint
       }
     });
   }
