@@ -67,10 +67,15 @@ class EtcdServer {
     this.clientPort = clientPort;
     this.peerPort = peerPort;
     this.dataDir = dataDir;
-    this.url = `http://${host.includes(':') ? `[${host}]` : host}:${clientPort}`;
+    this.port = clientPort;
     this.peerUrl = `http://${host.includes(':') ? `[${host}]` : host}:${peerPort}`;
     this.log = join(dataDir, '..', 'etcd.log');
     this.child = undefined;
+  }
+
+  /** Where clients reach it: its port, or the one restart() was told to use for a while. */
+  get url() {
+    return `http://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}`;
   }
 
   get pid() {
@@ -129,9 +134,15 @@ class EtcdServer {
     clearTimeout(timer);
   }
 
-  /** Started again on the same data and ports: what was stored (leases included) is back. */
-  async restart() {
+  /**
+   * Started again on the same data and ports: what was stored (leases
+   * included) is back. `{ elsewhere: true }`: on another client port for a
+   * while, where its clients do not find it (etcdctl does); a restart() after
+   * that is on the first port again.
+   */
+  async restart({ elsewhere = false } = {}) {
     await this.stop();
+    this.port = elsewhere ? await freePort(this.host) : this.clientPort;
     await this.run();
   }
 
@@ -144,6 +155,14 @@ class EtcdServer {
   stored(prefix) {
     const out = JSON.parse(this.etcdctl(['get', '--prefix', prefix, '-w', 'json']));
     return new Map((out.kvs ?? []).map((kv) => [Buffer.from(kv.key, 'base64').toString(), Buffer.from(kv.value, 'base64').toString()]));
+  }
+
+  /** The lease a key is on (decimal text), '0' for none; undefined when the key is absent. */
+  leaseOf(key) {
+    // Read as text: a lease id is an int64, more than a JSON number holds exactly.
+    const out = this.etcdctl(['get', key, '-w', 'json']);
+    if (!out.includes('"kvs"')) return undefined;
+    return out.match(/"lease":(\d+)/)?.[1] ?? '0';
   }
 
   /** Stops it and removes its data. */

@@ -319,9 +319,10 @@ export class ClusterStore {
     });
     watcher.on('delete', (kv) => on({ type: 'delete', ipv4: ipv4Of(kv) }));
     watcher.on('disconnected', (error) => onError(this.etcd.unavailable(`stopped answering the watch of ${prefix}`, error)));
+    // A watch etcd cancels (its revision compacted, as a rule: etcd 3.4 gives no reason) does not come back by itself.
     watcher.on('error', (error) => {
-      const ended = this.etcd.unavailable(`ended the watch of ${prefix}`, error);
-      onError(new NsnetError(ended.code as 'STORE_UNAVAILABLE', ended.message, { ...ended.details, watchEnded: true, compacted: /compacted/.test(String(error)) }, { cause: error }));
+      const reason = /canceled: \S/.test(error.message) ? `: ${error.message}` : ' (its revision was compacted)';
+      onError(new NsnetError('STORE_UNAVAILABLE', `the store (etcd at ${this.etcd.where}) ended the watch of ${prefix}${reason}`, { endpoints: this.etcd.config.endpoints, watchEnded: true }, { cause: error }));
     });
     return {
       close: async () => {
