@@ -15,10 +15,13 @@ import type { ClusterStore } from '../cluster/store';
 import { NsnetError } from '../errors';
 import type { AddressEntry, HostEntry } from '../types/overlay';
 
+/** What the kernel holds of a remote container: its addresses, MAC and host, not its endpoint id. */
+export type ProgrammedEntry = Omit<AddressEntry, 'container'>;
+
 /** Forwarding entries to add and remove, as one change. */
 export interface RemoteChange {
   add: AddressEntry[];
-  remove: AddressEntry[];
+  remove: ProgrammedEntry[];
 }
 
 export interface OverlayAgentOptions {
@@ -32,7 +35,7 @@ export interface OverlayAgentOptions {
   /** This host's endpoints on the network, as their address entries. */
   ownEntries(): Promise<AddressEntry[]>;
   /** The entries programmed already (after a restart), so that those gone from the store are removed. */
-  installed?(): Promise<AddressEntry[]>;
+  installed?(): Promise<ProgrammedEntry[]>;
   /** Told each lease the agent holds (the first, and each one granted after a lease was lost). */
   onLease?(leaseId: string): Promise<void> | void;
   /** Where the agent says what it could not do; stderr when omitted. */
@@ -42,7 +45,8 @@ export interface OverlayAgentOptions {
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 5000;
 
-const sameEntry = (a: AddressEntry, b: AddressEntry) => a.ipv4 === b.ipv4 && a.ipv6 === b.ipv6 && a.mac === b.mac && a.host === b.host && a.container === b.container;
+/** Whether two entries program the same forwarding entries. */
+const sameEntry = (a: ProgrammedEntry, b: ProgrammedEntry) => a.ipv4 === b.ipv4 && a.ipv6 === b.ipv6 && a.mac === b.mac && a.host === b.host;
 
 export class OverlayAgent {
   private leaseId: string | undefined;

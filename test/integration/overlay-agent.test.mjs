@@ -53,7 +53,7 @@ describe('overlay agent (etcd)', function () {
   }
 
   /** An agent on host ME; apply collects the changes. */
-  function agentOn(network, own, { leaseTtl = 3 } = {}) {
+  function agentOn(network, own, { leaseTtl = 3, installed } = {}) {
     const calls = [];
     const logs = [];
     const leases = [];
@@ -65,6 +65,7 @@ describe('overlay agent (etcd)', function () {
       leaseTtl,
       apply: async (change) => void calls.push(change),
       ownEntries: async () => local.entries,
+      ...(installed ? { installed: async () => installed } : {}),
       onLease: (leaseId) => void leases.push(leaseId),
       log: (message) => logs.push(message),
     });
@@ -92,6 +93,20 @@ describe('overlay agent (etcd)', function () {
     expect(JSON.parse(stored.get(`${PREFIX}/networks/start/hosts/${ME}`))).to.include({ underlay: ME, hostname: 'me' });
     for (const n of [4, 6]) expect(server.etcd.leaseOf(key('start', n)), `10.80.0.${n} on the agent's lease`).to.equal(agent.lease);
     expect(server.etcd.leaseOf(`${PREFIX}/networks/start/hosts/${ME}`)).to.equal(agent.lease);
+  });
+
+  it('restarted: its first apply also removes what is programmed of containers the store no longer has', async () => {
+    const b = await otherHost(B);
+    await b.claim('again', entry(2, B));
+    await b.claim('again', entry(3, B));
+    const programmed = (e) => ({ ipv4: e.ipv4, mac: e.mac, host: e.host });
+    // Programmed before: 2 (still there), 3 on another MAC (moved), 4 (gone while the agent was down).
+    const installed = [programmed(entry(2, B)), { ...programmed(entry(3, B)), mac: mac(99) }, programmed(entry(4, C))];
+    const { agent, calls } = agentOn('again', [], { installed });
+    await agent.start();
+    expect(calls).to.have.length(1);
+    expect(byIp(calls[0].add)).to.deep.equal([entry(2, B), entry(3, B)]);
+    expect(byIp(calls[0].remove)).to.deep.equal([installed[1], installed[2]]);
   });
 
   it("applies other hosts' puts and deletes from the watch, never its own host's; stop() revokes its lease and its keys go", async () => {
