@@ -62,6 +62,8 @@ const found = (response: IResponseOp | undefined): IKeyValue | undefined => resp
 
 export class ClusterStore {
   private readonly keys: StoreKeys;
+  /** Renewals running: ended by close(). */
+  private readonly keepers = new Set<{ stop(): void }>();
 
   private constructor(private readonly etcd: EtcdConnection) {
     this.keys = new StoreKeys(etcd.config.prefix);
@@ -72,7 +74,9 @@ export class ClusterStore {
     return new ClusterStore(new EtcdConnection(config, options?.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS));
   }
 
+  /** Ends the renewals keepAlive started (their leases then expire) and the connection. */
   async close(): Promise<void> {
+    for (const keeper of [...this.keepers]) keeper.stop();
     this.etcd.close();
   }
 
@@ -185,7 +189,7 @@ export class ClusterStore {
         const ttl = await this.keepAliveOnce(leaseId);
         if (stopped) return;
         if (ttl <= 0) {
-          stopped = true;
+          keeper.stop();
           onLost(new NsnetError('STORE_UNAVAILABLE', `the store (etcd at ${this.etcd.where}) no longer has lease ${leaseId}: it expired or was revoked`, { leaseId, leaseLost: true }));
           return;
         }
@@ -196,12 +200,15 @@ export class ClusterStore {
       if (!stopped) timer = setTimeout(tick, next);
     };
     void tick();
-    return {
-      stop() {
+    const keeper = {
+      stop: () => {
         stopped = true;
         clearTimeout(timer);
+        this.keepers.delete(keeper);
       },
     };
+    this.keepers.add(keeper);
+    return keeper;
   }
 
   /** The host's key, on its lease. */
