@@ -209,6 +209,23 @@ describe('overlay store (etcd)', function () {
     expect(await store.claimAddresses('down', entry('10.78.0.2', '192.168.78.1'), lease)).to.equal('claimed');
   });
 
+  it('etcd frozen (SIGSTOP): a call fails with STORE_UNAVAILABLE at its deadline, not later; thawed: calls work again', async () => {
+    const store = open({ timeoutMs: 800 });
+    await store.listAddresses('frozen'); // connected before
+    process.kill(server.etcd.pid, 'SIGSTOP');
+    try {
+      for (const call of [() => store.listAddresses('frozen'), () => store.grantLease(5)]) {
+        const started = Date.now();
+        const error = await failsWith('STORE_UNAVAILABLE', call());
+        expect(Date.now() - started).to.be.within(700, 1500);
+        expect(error.message).to.match(/within 800 ms|deadline/i);
+      }
+    } finally {
+      process.kill(server.etcd.pid, 'SIGCONT');
+    }
+    expect((await store.listAddresses('frozen')).entries).to.deep.equal([]);
+  });
+
   it('an endpoint that refuses, or a client given an unreachable address, fails within its deadline', async () => {
     const refused = ClusterStore.open({ endpoints: ['http://127.0.0.1:1'], prefix: PREFIX });
     const unroutable = ClusterStore.open({ endpoints: ['http://192.0.2.1:2379'], prefix: PREFIX }, { timeoutMs: 500 });
