@@ -55,6 +55,8 @@ export interface NativeLinkCreate extends Omit<NativeLinkAttributes, 'hairpin'> 
   vxlanPort?: number;
   vxlanLocal?: string;
   vxlanGroup?: string;
+  vxlanLearning?: boolean;
+  vxlanProxy?: boolean;
 }
 
 export interface NativeLink {

@@ -58,6 +58,8 @@ const std::map<std::string, LinkKindSchema> kLinkKinds = {
           row<K::Be16>(IFLA_VXLAN_PORT, "vxlanPort", &LinkCreate::vxlanPort),
           ipRow(IFLA_VXLAN_LOCAL, IFLA_VXLAN_LOCAL6, "vxlanLocal", &LinkCreate::vxlanLocal),
           ipRow(IFLA_VXLAN_GROUP, IFLA_VXLAN_GROUP6, "vxlanGroup", &LinkCreate::vxlanGroup),
+          row<K::Flag>(IFLA_VXLAN_LEARNING, "vxlanLearning", &LinkCreate::vxlanLearning),
+          row<K::Flag>(IFLA_VXLAN_PROXY, "vxlanProxy", &LinkCreate::vxlanProxy),
       }}},
     {"macvlan", {kParentLinkRows, {row<K::U32>(IFLA_MACVLAN_MODE, "mode", &LinkCreate::mode)}}},
     {"ipvlan",

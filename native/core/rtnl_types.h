@@ -41,6 +41,8 @@ struct LinkCreate {
   std::optional<uint32_t> vxlanPort;
   std::optional<Bytes> vxlanLocal;  // 4 or 16 bytes
   std::optional<Bytes> vxlanGroup;  // remote or multicast group
+  std::optional<bool> vxlanLearning;  // absent: the kernel learns
+  std::optional<bool> vxlanProxy;     // answer ARP and NDP from the device's own neighbour table
 };
 
 struct LinkChange {

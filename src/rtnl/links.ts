@@ -4,7 +4,7 @@ import { closeSync } from 'node:fs';
 import { asNsnetError, invalid, messageOf } from '../errors';
 import { ipFamily } from '../types/ip';
 import { native, type NativeLink, type NativeLinkAttributes, type NativeLinkCreate, type NativeLinkStats } from '../native';
-import { checkAlias, checkInterfaceName, checkMac, checkNewInterfaceName, checkMtu, checkOneOf, checkUint } from '../validate';
+import { checkAlias, checkBoolean, checkInterfaceName, checkMac, checkNewInterfaceName, checkMtu, checkOneOf, checkUint } from '../validate';
 import type { ChainedRequest } from '../kernel/rtnl-connection';
 import type { RtnlContext } from './context';
 
@@ -60,6 +60,10 @@ export interface VxlanSpec extends CommonLinkOptions {
   port?: number;
   /** Underlying device, by name or index. */
   dev?: string | number;
+  /** Learn remotes from the traffic that comes in (the kernel's default: true). */
+  learning?: boolean;
+  /** Answer ARP and neighbour solicitations from the device's own neighbour table, not across the tunnel. */
+  proxy?: boolean;
 }
 /**
  * A link made on a parent of this namespace (by name or index) may be made
@@ -421,6 +425,8 @@ export class Links {
         if (local && group && local !== group) throw invalid('VXLAN local and group must be of one IP family');
         if (local) request.vxlanLocal = spec.local;
         if (group) request.vxlanGroup = spec.group;
+        if (spec.learning !== undefined) request.vxlanLearning = checkBoolean(spec.learning, 'VXLAN learning');
+        if (spec.proxy !== undefined) request.vxlanProxy = checkBoolean(spec.proxy, 'VXLAN proxy');
         if (spec.dev !== undefined) request.parentIndex = await this.indexOf(spec.dev);
         break;
       }

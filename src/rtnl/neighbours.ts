@@ -161,6 +161,16 @@ export class Neighbours {
     return this.changeRequest('add', spec);
   }
 
+  /** The replacement of an entry (added when absent), as a request for a chain. */
+  replaceRequest(spec: NeighbourSpec): Promise<ChainedRequest> {
+    return this.changeRequest('replace', spec);
+  }
+
+  /** The removal of an entry, as a request for a chain: an entry not there counts as removed. */
+  async deleteRequest(spec: NeighbourSpec): Promise<ChainedRequest> {
+    return { ...(await this.changeRequest('delete', spec)), goneIsDone: true };
+  }
+
   private async change(op: NeighbourOp, spec: NeighbourSpec): Promise<void> {
     const request = await this.changeRequest(op, spec);
     const conn = await this.ctx.connection();

@@ -122,6 +122,31 @@ describe('rtnetlink encoders (golden bytes)', function () {
       expectBytes(addon.encodeLinkCreate({ kind: 'bridge', name: 'br0' }), golden);
     });
 
+    it('creates a VXLAN device without learning, as a proxy: IFLA_VXLAN_LEARNING 0 and IFLA_VXLAN_PROXY 1 as u8', function () {
+      const golden = hex`
+        64000000          # nlmsg_len 100
+        1000              # nlmsg_type RTM_NEWLINK (16)
+        0106              # nlmsg_flags NLM_F_REQUEST | NLM_F_EXCL | NLM_F_CREATE
+        00000000          # nlmsg_seq
+        00000000          # nlmsg_pid
+        00 00 0000        # ifi_family AF_UNSPEC, pad, ifi_type
+        00000000          # ifi_index 0
+        00000000          # ifi_flags
+        00000000          # ifi_change
+        0800 0300 76783000            # IFLA_IFNAME (3) len 8 "vx0" NUL
+        3c00 1280                     # IFLA_LINKINFO (18 | NLA_F_NESTED) len 60
+        0a00 0100 76786c616e00 0000   #   IFLA_INFO_KIND (1) len 10 "vxlan" NUL + 2 bytes padding
+        2c00 0280                     #   IFLA_INFO_DATA (2 | NLA_F_NESTED) len 44
+        0800 0100 2a000000            #     IFLA_VXLAN_ID (1) 42
+        0600 0f00 12b5 0000           #     IFLA_VXLAN_PORT (15) 4789, network byte order, + 2 bytes padding
+        0800 0400 0a000001            #     IFLA_VXLAN_LOCAL (4) 10.0.0.1
+        0500 0700 00 000000           #     IFLA_VXLAN_LEARNING (7) 0 + 3 bytes padding
+        0500 0b00 01 000000           #     IFLA_VXLAN_PROXY (11) 1 + 3 bytes padding
+      `;
+      const spec = { kind: 'vxlan', name: 'vx0', vxlanId: 42, vxlanPort: 4789, vxlanLocal: '10.0.0.1', vxlanLearning: false, vxlanProxy: true };
+      expectBytes(addon.encodeLinkCreate(spec), golden);
+    });
+
     it('leaves bridge-port attributes out of a creation: one IFLA_LINKINFO, the kind\'s', function () {
       // The kernel applies IFLA_INFO_SLAVE_DATA only to an existing port, and
       // of two IFLA_LINKINFO it keeps the last. A change carries them.

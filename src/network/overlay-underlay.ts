@@ -1,0 +1,56 @@
+/**
+ * The underlay of an overlay network on this host: the address the host is
+ * known by (the VXLAN device's local address) and the MTU of the device that
+ * holds it, which the overlay's MTU is derived from.
+ */
+import { createSocket } from 'node:dgram';
+
+import { invalid, NsnetError } from '../errors';
+import { NetNamespace } from '../netns';
+import { ipFamily } from '../types/ip';
+
+/**
+ * The local address the kernel picks to reach `endpoint` (a store URL such as
+ * http://10.0.0.1:2379, or host:port): a UDP socket is connected to it, which
+ * chooses a route and a source address and sends nothing.
+ */
+export async function resolveUnderlay(endpoint: string): Promise<string> {
+  const { hostname, port } = endpointAddress(endpoint);
+  const family = hostname.includes(':') ? 'udp6' : 'udp4';
+  const socket = createSocket(family);
+  try {
+    return await new Promise<string>((resolve, reject) => {
+      socket.once('error', reject);
+      socket.connect(port, hostname, () => resolve(socket.address().address));
+    });
+  } catch (error) {
+    throw new NsnetError('ADDRESS_NOT_LOCAL', `no local address reaches ${endpoint}: ${(error as Error).message}`, { endpoint }, { cause: error });
+  } finally {
+    socket.close();
+  }
+}
+
+function endpointAddress(endpoint: string): { hostname: string; port: number } {
+  let url: URL;
+  try {
+    url = new URL(endpoint.includes('://') ? endpoint : `http://${endpoint}`);
+  } catch {
+    throw invalid(`store endpoint is not a URL: ${endpoint}`);
+  }
+  // URL keeps an IPv6 host in brackets.
+  const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
+  const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
+  if (hostname === '') throw invalid(`store endpoint has no host: ${endpoint}`);
+  return { hostname, port };
+}
+
+/** The MTU of the host's device that holds `underlay`; ADDRESS_NOT_LOCAL when none does. */
+export async function underlayMtu(underlay: string): Promise<number> {
+  const family = ipFamily(underlay, 'underlay address');
+  const host = NetNamespace.host();
+  const held = (await host.addresses.list({ family })).find((address) => address.address === underlay);
+  if (held === undefined) {
+    throw new NsnetError('ADDRESS_NOT_LOCAL', `${underlay} (the underlay address) is not an address of this host`, { underlay });
+  }
+  return (await host.links.get(held.index)).mtu;
+}
