@@ -14,14 +14,12 @@
 import type { ClusterStore } from '../cluster/store';
 import { NsnetError } from '../errors';
 import type { AddressEntry, HostEntry } from '../types/overlay';
+import type { RemoteEndpoint } from './overlay-dataplane';
 
-/** What the kernel holds of a remote container: its addresses, MAC and host, not its endpoint id. */
-export type ProgrammedEntry = Omit<AddressEntry, 'container'>;
-
-/** Forwarding entries to add and remove, as one change. */
-export interface RemoteChange {
+/** Forwarding entries to add and remove, as one change: address entries to add, what is programmed to remove. */
+export interface AgentChange {
   add: AddressEntry[];
-  remove: ProgrammedEntry[];
+  remove: RemoteEndpoint[];
 }
 
 export interface OverlayAgentOptions {
@@ -31,11 +29,11 @@ export interface OverlayAgentOptions {
   /** Seconds the host's keys outlive the agent. */
   leaseTtl: number;
   /** Programs other hosts' containers: ONE call at start-up with everything, then one per batch of changes. */
-  apply(change: RemoteChange): Promise<void>;
+  apply(change: AgentChange): Promise<void>;
   /** This host's endpoints on the network, as their address entries. */
   ownEntries(): Promise<AddressEntry[]>;
   /** The entries programmed already (after a restart), so that those gone from the store are removed. */
-  installed?(): Promise<ProgrammedEntry[]>;
+  installed?(): Promise<RemoteEndpoint[]>;
   /** Told each lease the agent holds (the first, and each one granted after a lease was lost). */
   onLease?(leaseId: string): Promise<void> | void;
   /** Where the agent says what it could not do; stderr when omitted. */
@@ -46,7 +44,7 @@ const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 5000;
 
 /** Whether two entries program the same forwarding entries. */
-const sameEntry = (a: ProgrammedEntry, b: ProgrammedEntry) => a.ipv4 === b.ipv4 && a.ipv6 === b.ipv6 && a.mac === b.mac && a.host === b.host;
+const sameEntry = (a: RemoteEndpoint, b: RemoteEndpoint) => a.ipv4 === b.ipv4 && a.ipv6 === b.ipv6 && a.mac === b.mac && a.host === b.host;
 
 export class OverlayAgent {
   private leaseId: string | undefined;
