@@ -25,7 +25,11 @@ const COMMANDS: Record<string, () => Command> = {
   cni: () => (require('./commands/cni') as typeof import('./commands/cni')).cniCommand(),
   dns: () => (require('./commands/dns') as typeof import('./commands/dns')).dnsCommand(),
   demo: () => (require('./commands/demo') as typeof import('./commands/demo')).demoCommand(),
+  overlay: () => (require('./commands/overlay') as typeof import('./commands/overlay')).overlayCommand(),
 };
+
+/** Commands nsnet runs itself, left out of help. */
+const HIDDEN = new Set(['overlay']);
 
 function version(): string {
   return JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')).version;
@@ -48,7 +52,7 @@ export function program(commandName?: string): Command {
     .version(version(), '-V, --version')
     .enablePositionalOptions();
   const named = commandName !== undefined && Object.hasOwn(COMMANDS, commandName);
-  for (const name of named ? [commandName] : Object.keys(COMMANDS)) nsnet.addCommand(COMMANDS[name]());
+  for (const name of named ? [commandName] : Object.keys(COMMANDS)) nsnet.addCommand(COMMANDS[name](), { hidden: HIDDEN.has(name) });
   nsnet.addHelpText(
     'after',
     `

@@ -1,0 +1,75 @@
+/**
+ * `nsnet overlay serve NAME`: the overlay agent of one network on this
+ * host, built from the network's record: the store it names, this host's
+ * underlay address, the lease TTL, and the VXLAN device the other hosts'
+ * containers are programmed on. Runs until SIGTERM or SIGINT, or until the
+ * network's record is gone; then revokes its lease (this host's keys go).
+ */
+import { hostname } from 'node:os';
+
+import { ClusterStore } from '../cluster/store';
+import { NsnetError } from '../errors';
+import { tellStarter } from '../service-socket';
+import { currentStore } from '../state/store';
+import type { EndpointRecord } from '../types/endpoint';
+import type { NetworkRecord } from '../types/network';
+import type { AddressEntry, OverlayRecord } from '../types/overlay';
+import { OverlayAgent } from './overlay-agent';
+import { removeOverlayAgentInfo, writeOverlayAgentInfo } from './overlay-agent-file';
+import { OVERLAY_READY_FD_VARIABLE } from './overlay-agent-process';
+import { applyRemotes, listRemotes } from './overlay-dataplane';
+
+/** How often the agent looks whether its network's record is still there. */
+const RECORD_CHECK_MS = 2000;
+
+async function overlayRecord(name: string): Promise<(NetworkRecord & { overlay: OverlayRecord }) | undefined> {
+  const record = (await currentStore().read('networks', name)) as NetworkRecord | undefined;
+  return record?.overlay ? (record as NetworkRecord & { overlay: OverlayRecord }) : undefined;
+}
+
+/** This host's endpoints on the network, as the store holds them. */
+async function ownEntries(name: string, underlay: string): Promise<AddressEntry[]> {
+  const endpoints = (await currentStore().list('endpoints')) as EndpointRecord[];
+  return endpoints
+    .filter((endpoint) => endpoint.network === name && endpoint.ipv4 !== undefined)
+    .map((endpoint) => ({ ipv4: endpoint.ipv4!, ...(endpoint.ipv6 ? { ipv6: endpoint.ipv6 } : {}), mac: endpoint.mac, host: underlay, container: endpoint.id }));
+}
+
+export async function runOverlayAgent(name: string): Promise<void> {
+  const record = await overlayRecord(name);
+  if (!record) throw new NsnetError('NETWORK_NOT_FOUND', `no overlay network "${name}" on this host`, { network: name });
+  const { overlay } = record;
+  let stop: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => (stop = resolve));
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+  const store = ClusterStore.open(overlay.store);
+  const since = new Date().toISOString();
+  const agent = new OverlayAgent({
+    store,
+    network: name,
+    host: { underlay: overlay.underlay, hostname: hostname(), since },
+    leaseTtl: overlay.leaseTtl,
+    apply: (change) => applyRemotes(overlay.vxlan, change),
+    installed: () => listRemotes(overlay.vxlan),
+    ownEntries: () => ownEntries(name, overlay.underlay),
+    onLease: (leaseId) => writeOverlayAgentInfo({ pid: process.pid, leaseId, network: name, underlay: overlay.underlay, since }),
+  });
+  try {
+    await agent.start();
+    process.stderr.write(`nsnet overlay ${name}: on lease ${agent.lease} as host ${overlay.underlay}\n`);
+    tellStarter(OVERLAY_READY_FD_VARIABLE);
+    const check = setInterval(() => {
+      overlayRecord(name).then(
+        (still) => still || stop(),
+        () => undefined, // unreadable for a moment: looked at again
+      );
+    }, RECORD_CHECK_MS);
+    await stopped;
+    clearInterval(check);
+  } finally {
+    await agent.stop();
+    removeOverlayAgentInfo(name, process.pid);
+    await store.close();
+  }
+}

@@ -1,0 +1,161 @@
+// The overlay agent as a process (`nsnet overlay serve NAME`, started on
+// demand by ensureOverlayAgent) against a real etcd in the sandbox: one per
+// network however many ask at once, its file with its pid and lease, its host
+// key on that lease, SIGTERM revoking it, and a start that fails fast when
+// the store does not answer. The network's record is written here as
+// createOverlayNetwork writes it (its VXLAN device made with ip).
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+
+import { expect } from 'chai';
+
+import { ClusterStore } from '../../dist/cluster/store.js';
+import { readOverlayAgentInfo, overlayAgentFile } from '../../dist/network/overlay-agent-file.js';
+import { ensureOverlayAgent, stopOverlayAgent } from '../../dist/network/overlay-agent-process.js';
+import { currentStore } from '../../dist/state/store.js';
+import { useEtcd } from '../etcd.mjs';
+
+const PREFIX = '/nsnet/v1';
+const UNDERLAY = '127.0.0.1';
+
+const alive = (pid) => {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+async function until(what, condition, ms = 8000) {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+describe('overlay agent process', function () {
+  this.timeout(60_000);
+  const server = useEtcd();
+  let savedStateDir;
+  const started = [];
+
+  before(() => {
+    savedStateDir = process.env.NSNET_STATE_DIR;
+    process.env.NSNET_STATE_DIR = mkdtempSync('/run/nsnet-overlay-agent-');
+  });
+  after(() => {
+    rmSync(process.env.NSNET_STATE_DIR, { recursive: true, force: true });
+    if (savedStateDir === undefined) delete process.env.NSNET_STATE_DIR;
+    else process.env.NSNET_STATE_DIR = savedStateDir;
+  });
+  afterEach(async () => {
+    // Agents a failed test left: ended by the pid they recorded.
+    for (const name of started.splice(0)) await stopOverlayAgent(name);
+  });
+
+  async function overlayNetwork(name, vni) {
+    const bridge = `nsbr-${name}`;
+    const vxlan = `nsvx-${name}`;
+    execFileSync('ip', ['link', 'add', bridge, 'type', 'bridge']);
+    execFileSync('ip', ['link', 'add', vxlan, 'type', 'vxlan', 'id', String(vni), 'dstport', '4789', 'local', UNDERLAY, 'nolearning', 'proxy']);
+    execFileSync('ip', ['link', 'set', vxlan, 'master', bridge, 'up']);
+    await currentStore().create('networks', name, {
+      name,
+      driver: 'overlay',
+      bridge,
+      bridgeMac: '02:42:0a:5a:00:01',
+      subnet: '10.90.0.0/24',
+      gateway: '10.90.0.1',
+      subnetAuto: false,
+      mtu: 1450,
+      masquerade: true,
+      icc: true,
+      internal: false,
+      hostIp: '0.0.0.0',
+      firewall: 'none',
+      activeFirewall: 'none',
+      overlay: { vni, port: 4789, vxlan, underlay: UNDERLAY, store: { endpoints: [server.etcd.url], prefix: PREFIX }, leaseTtl: 3 },
+      created: new Date().toISOString(),
+    });
+    started.push(name);
+    return { vxlan };
+  }
+
+  /** The VXLAN device's remote entries as the kernel holds them: MAC -> underlay address, and IPv4 -> MAC. */
+  function programmed(vxlan) {
+    const fdb = JSON.parse(execFileSync('bridge', ['-j', 'fdb', 'show', 'dev', vxlan], { encoding: 'utf8' }))
+      .filter((e) => e.dst !== undefined && e.mac !== '00:00:00:00:00:00')
+      .map((e) => `${e.mac}>${e.dst}`);
+    const neigh = JSON.parse(execFileSync('ip', ['-j', '-4', 'neigh', 'show', 'dev', vxlan], { encoding: 'utf8' })).map((e) => `${e.dst}>${e.lladdr}`);
+    return { fdb: fdb.sort(), neigh: neigh.sort() };
+  }
+
+  async function removeNetwork(name) {
+    await currentStore().remove('networks', name);
+    execFileSync('ip', ['link', 'del', `nsbr-${name}`]);
+    execFileSync('ip', ['link', 'del', `nsvx-${name}`]);
+  }
+
+  it('starts one agent however many ask at once; it holds its lease, its host key is on it; SIGTERM revokes it', async () => {
+    const { vxlan } = await overlayNetwork('ovp1', 4301);
+    const infos = await Promise.all([ensureOverlayAgent('ovp1'), ensureOverlayAgent('ovp1'), ensureOverlayAgent('ovp1')]);
+    expect(new Set(infos.map((info) => info.pid)).size).to.equal(1);
+    const [info] = infos;
+    expect(info).to.include({ network: 'ovp1', underlay: UNDERLAY });
+    expect(alive(info.pid)).to.equal(true);
+    expect(readOverlayAgentInfo('ovp1')).to.deep.equal(info);
+    expect(server.etcd.leaseOf(`${PREFIX}/networks/ovp1/hosts/${UNDERLAY}`)).to.equal(info.leaseId);
+    expect((await ensureOverlayAgent('ovp1')).pid, 'one running is the one').to.equal(info.pid);
+    // Another host's container: programmed by the agent (ONE batch), removed when it goes.
+    const other = ClusterStore.open({ endpoints: [server.etcd.url], prefix: PREFIX });
+    try {
+      const lease = await other.grantLease(30);
+      const remote = { ipv4: '10.90.0.7', mac: '02:42:0a:5a:00:07', host: '192.168.90.2', container: 'c7' };
+      await other.claimAddresses('ovp1', remote, lease);
+      await until('the remote programmed', () => programmed(vxlan).fdb.length === 1);
+      expect(programmed(vxlan)).to.deep.equal({ fdb: ['02:42:0a:5a:00:07>192.168.90.2'], neigh: ['10.90.0.7>02:42:0a:5a:00:07'] });
+      await other.releaseAddresses('ovp1', remote);
+      await until('the remote removed', () => programmed(vxlan).fdb.length === 0);
+      expect(programmed(vxlan).neigh).to.deep.equal([]);
+    } finally {
+      await other.close();
+    }
+    await stopOverlayAgent('ovp1');
+    expect(alive(info.pid)).to.equal(false);
+    expect(existsSync(overlayAgentFile('ovp1'))).to.equal(false);
+    expect(server.etcd.stored(`${PREFIX}/networks/ovp1/hosts/`).size, 'its lease revoked').to.equal(0);
+    expect(server.etcd.etcdctl(['lease', 'list'])).to.not.include(BigInt(info.leaseId).toString(16));
+    await removeNetwork('ovp1');
+  });
+
+  it('removes at its start what is programmed of containers the store no longer has; ends by itself when its network is gone', async () => {
+    const { vxlan } = await overlayNetwork('ovp2', 4302);
+    // Left by an agent before this one: a container of a host that went meanwhile.
+    execFileSync('bridge', ['fdb', 'add', '02:42:0a:5a:00:09', 'dev', vxlan, 'dst', '192.168.90.3', 'self', 'permanent']);
+    execFileSync('ip', ['neigh', 'add', '10.90.0.9', 'lladdr', '02:42:0a:5a:00:09', 'dev', vxlan, 'nud', 'permanent']);
+    expect(programmed(vxlan).fdb).to.deep.equal(['02:42:0a:5a:00:09>192.168.90.3']);
+    const { pid } = await ensureOverlayAgent('ovp2');
+    expect(programmed(vxlan)).to.deep.equal({ fdb: [], neigh: [] });
+    await removeNetwork('ovp2');
+    await until('the agent exited', () => !alive(pid));
+    expect(server.etcd.stored(`${PREFIX}/networks/ovp2/`).size).to.equal(0);
+  });
+
+  it('the store down: the start fails with STORE_UNAVAILABLE, fast, and leaves no agent', async () => {
+    await overlayNetwork('ovp3', 4303);
+    await server.etcd.stop();
+    try {
+      const startedAt = Date.now();
+      const error = await ensureOverlayAgent('ovp3').then(() => undefined, (e) => e);
+      expect(error?.code, error?.message).to.equal('STORE_UNAVAILABLE');
+      expect(error.message).to.include(server.etcd.url);
+      expect(Date.now() - startedAt).to.be.below(5000);
+      expect(readOverlayAgentInfo('ovp3')).to.equal(undefined);
+    } finally {
+      await server.etcd.restart();
+    }
+    await removeNetwork('ovp3');
+  });
+});

@@ -1,0 +1,199 @@
+// The overlay agent against a real etcd (started in the sandbox): its
+// start-up (lease, host key, its own keys put back, keys with no local
+// endpoint deleted, ONE apply with every other host's entries), the watch,
+// the store going away and coming back, a lost lease. `apply` here collects
+// the changes it is given: programming them into the kernel is the
+// dataplane's, tested across simulated hosts.
+import { expect } from 'chai';
+
+import { ClusterStore } from '../../dist/cluster/store.js';
+import { OverlayAgent } from '../../dist/network/overlay-agent.js';
+import { useEtcd } from '../etcd.mjs';
+
+const PREFIX = '/nsnet/v1';
+const ME = '192.168.80.1';
+const B = '192.168.80.2';
+const C = '192.168.80.3';
+const mac = (n) => `02:42:0a:50:00:${n.toString(16).padStart(2, '0')}`;
+const entry = (n, host, container = `c${n}`) => ({ ipv4: `10.80.0.${n}`, mac: mac(n), host, container });
+const key = (network, n) => `${PREFIX}/networks/${network}/addresses/10.80.0.${n}`;
+const byIp = (entries) => [...entries].sort((a, b) => a.ipv4.localeCompare(b.ipv4, 'en', { numeric: true }));
+
+async function until(what, condition, ms = 8000) {
+  const deadline = Date.now() + ms;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+describe('overlay agent (etcd)', function () {
+  this.timeout(60_000);
+  const server = useEtcd();
+  const cleanups = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  function store() {
+    const opened = ClusterStore.open({ endpoints: [server.etcd.url], prefix: PREFIX });
+    cleanups.push(() => opened.close());
+    return opened;
+  }
+
+  /** Another host of the network: its own client and lease. */
+  async function otherHost(underlay, ttl = 60) {
+    const client = store();
+    const lease = await client.grantLease(ttl);
+    return {
+      lease,
+      claim: (network, e) => client.claimAddresses(network, e, lease),
+      release: (network, e) => client.releaseAddresses(network, e),
+    };
+  }
+
+  /** An agent on host ME; apply collects the changes. */
+  function agentOn(network, own, { leaseTtl = 3, installed } = {}) {
+    const calls = [];
+    const logs = [];
+    const leases = [];
+    const local = { entries: own };
+    const agent = new OverlayAgent({
+      store: store(),
+      network,
+      host: { underlay: ME, hostname: 'me', since: new Date().toISOString() },
+      leaseTtl,
+      apply: async (change) => void calls.push(change),
+      ownEntries: async () => local.entries,
+      ...(installed ? { installed: async () => installed } : {}),
+      onLease: (leaseId) => void leases.push(leaseId),
+      log: (message) => logs.push(message),
+    });
+    cleanups.push(() => agent.stop());
+    return { agent, calls, logs, leases, local };
+  }
+
+  it('starts: lease, host key, its own keys put back, its keys with no endpoint deleted, ONE apply with every other host\'s entries', async () => {
+    const b = await otherHost(B);
+    const c = await otherHost(C);
+    await b.claim('start', entry(2, B));
+    await c.claim('start', entry(3, C));
+    // What a crashed agent of this host left, on its old lease: one endpoint still here, one gone.
+    const old = await otherHost(ME);
+    await old.claim('start', entry(4, ME));
+    await old.claim('start', entry(5, ME));
+    const { agent, calls, leases } = agentOn('start', [entry(4, ME), entry(6, ME)]);
+    await agent.start();
+    expect(calls).to.have.length(1);
+    expect(byIp(calls[0].add)).to.deep.equal([entry(2, B), entry(3, C)]);
+    expect(calls[0].remove).to.deep.equal([]);
+    expect(leases).to.deep.equal([agent.lease]);
+    const stored = server.etcd.stored(`${PREFIX}/networks/start/`);
+    expect([...stored.keys()].sort()).to.deep.equal([key('start', 2), key('start', 3), key('start', 4), key('start', 6), `${PREFIX}/networks/start/hosts/${ME}`].sort());
+    expect(JSON.parse(stored.get(`${PREFIX}/networks/start/hosts/${ME}`))).to.include({ underlay: ME, hostname: 'me' });
+    for (const n of [4, 6]) expect(server.etcd.leaseOf(key('start', n)), `10.80.0.${n} on the agent's lease`).to.equal(agent.lease);
+    expect(server.etcd.leaseOf(`${PREFIX}/networks/start/hosts/${ME}`)).to.equal(agent.lease);
+  });
+
+  it('restarted: its first apply also removes what is programmed of containers the store no longer has', async () => {
+    const b = await otherHost(B);
+    await b.claim('again', entry(2, B));
+    await b.claim('again', entry(3, B));
+    const programmed = (e) => ({ ipv4: e.ipv4, mac: e.mac, host: e.host });
+    // Programmed before: 2 (still there), 3 on another MAC (moved), 4 (gone while the agent was down).
+    const installed = [programmed(entry(2, B)), { ...programmed(entry(3, B)), mac: mac(99) }, programmed(entry(4, C))];
+    const { agent, calls } = agentOn('again', [], { installed });
+    await agent.start();
+    expect(calls).to.have.length(1);
+    expect(byIp(calls[0].add)).to.deep.equal([entry(2, B), entry(3, B)]);
+    expect(byIp(calls[0].remove)).to.deep.equal([installed[1], installed[2]]);
+  });
+
+  it("applies other hosts' puts and deletes from the watch, never its own host's; stop() revokes its lease and its keys go", async () => {
+    const b = await otherHost(B);
+    const { agent, calls } = agentOn('watch', [entry(2, ME)]);
+    await agent.start();
+    expect(calls).to.deep.equal([{ add: [], remove: [] }]);
+    await b.claim('watch', entry(3, B));
+    await until('the put applied', () => calls.length === 2);
+    expect(calls[1]).to.deep.equal({ add: [entry(3, B)], remove: [] });
+    // Another endpoint of this host, claimed by a connect on the agent's lease: not applied.
+    await store().claimAddresses('watch', entry(4, ME), agent.lease);
+    await b.release('watch', { ipv4: '10.80.0.3', host: B });
+    await until('the delete applied', () => calls.length === 3);
+    expect(calls[2]).to.deep.equal({ add: [], remove: [entry(3, B)] });
+    expect(agent.remotes()).to.deep.equal([]);
+    await agent.stop();
+    expect(server.etcd.stored(`${PREFIX}/networks/watch/`).size, "its lease revoked: this host's keys are gone").to.equal(0);
+  });
+
+  it('etcd stopped: keeps every entry applied; back: the watch resumes and a change made before it reconnected reaches apply', async function () {
+    const b = await otherHost(B);
+    await b.claim('away', entry(2, B));
+    const { agent, calls, logs } = agentOn('away', [entry(9, ME)]);
+    await agent.start();
+    expect(calls[0].add).to.deep.equal([entry(2, B)]);
+    await server.etcd.stop();
+    await until('the agent saw the store go', () => logs.some((line) => /keeping every entry/.test(line)));
+    await new Promise((resolve) => setTimeout(resolve, 3000)); // past the watch's quick retries
+    expect(calls, 'nothing removed while the store is away').to.have.length(1);
+    expect(agent.remotes()).to.deep.equal([entry(2, B)]);
+    await server.etcd.restart();
+    // At once, before the watch is open again (its retries are ~1 s apart by now).
+    await b.claim('away', entry(3, B));
+    await b.release('away', { ipv4: '10.80.0.2', host: B });
+    await until('both changes applied', () => agent.remotes().length === 1 && agent.remotes()[0].ipv4 === '10.80.0.3');
+    expect(calls.slice(1).flatMap((call) => call.remove)).to.deep.equal([entry(2, B)]);
+    expect(logs.some((line) => /listing the addresses again/.test(line)), 'resumed from its revision, not listed again').to.equal(false);
+    // Its lease outlived the outage (etcd keeps leases across a restart): its keys are there.
+    expect(server.etcd.leaseOf(key('away', 9))).to.equal(agent.lease);
+  });
+
+  it('a revision compacted while the store was away: lists again and applies the difference', async () => {
+    const b = await otherHost(B);
+    await b.claim('compact', entry(2, B));
+    await b.claim('compact', entry(3, B));
+    const { agent, logs } = agentOn('compact', []);
+    await agent.start();
+    // Changed and compacted where the agent does not reach it: its watch's revision is gone when it is back.
+    await server.etcd.restart({ elsewhere: true });
+    server.etcd.etcdctl(['del', key('compact', 2)]);
+    server.etcd.etcdctl(['put', key('compact', 4), JSON.stringify(entry(4, B))]);
+    server.etcd.etcdctl(['del', key('compact', 4)]);
+    server.etcd.etcdctl(['put', key('compact', 5), JSON.stringify(entry(5, B))]);
+    const revision = server.etcd.etcdctl(['endpoint', 'status', '-w', 'json']).match(/"revision":(\d+)/)[1];
+    server.etcd.etcdctl(['compact', revision]);
+    await server.etcd.restart();
+    await until('the difference applied', () => byIp(agent.remotes()).map((e) => e.ipv4).join() === '10.80.0.3,10.80.0.5');
+    expect(logs.some((line) => /compacted/.test(line) && /listing the addresses again/.test(line)), logs.join('\n')).to.equal(true);
+  });
+
+  it("its lease lost: takes a new one and puts its keys back; one another host took meanwhile is reported, not taken back", async () => {
+    const b = await otherHost(B);
+    const { agent, logs, leases } = agentOn('lost', [entry(2, ME), entry(3, ME)]);
+    await agent.start();
+    const first = agent.lease;
+    server.etcd.etcdctl(['lease', 'revoke', BigInt(first).toString(16)]);
+    expect(await b.claim('lost', entry(3, B, 'theirs'))).to.equal('claimed');
+    await until('a new lease', () => leases.length === 2);
+    expect(agent.lease).to.not.equal(first);
+    expect(server.etcd.leaseOf(key('lost', 2))).to.equal(agent.lease);
+    expect(server.etcd.leaseOf(`${PREFIX}/networks/lost/hosts/${ME}`)).to.equal(agent.lease);
+    expect(JSON.parse(server.etcd.stored(key('lost', 3)).get(key('lost', 3)))).to.include({ host: B, container: 'theirs' });
+    expect(server.etcd.leaseOf(key('lost', 3))).to.equal(b.lease);
+    expect(logs.some((line) => line.includes('10.80.0.3') && line.includes(`held by host ${B}`)), logs.join('\n')).to.equal(true);
+  });
+
+  it('does not start when the store does not answer (STORE_UNAVAILABLE), and applies nothing', async () => {
+    const calls = [];
+    const dead = ClusterStore.open({ endpoints: ['http://127.0.0.1:1'], prefix: PREFIX });
+    cleanups.push(() => dead.close());
+    const agent = new OverlayAgent({ store: dead, network: 'dead', host: { underlay: ME, since: 'now' }, leaseTtl: 3, apply: async (c) => void calls.push(c), ownEntries: async () => [], log: () => undefined });
+    const started = Date.now();
+    const error = await agent.start().then(() => undefined, (e) => e);
+    expect(error?.code).to.equal('STORE_UNAVAILABLE');
+    expect(Date.now() - started).to.be.below(2000);
+    expect(calls).to.deep.equal([]);
+    await agent.stop();
+  });
+});
