@@ -3,34 +3,33 @@
  * port) and its agent: the calls the network's creation, connect, teardown,
  * removal and reconcile make, in one place.
  */
-import { NsnetError } from '../errors';
+import { parseStoreOption } from '../cluster/config';
+import { ClusterStore } from '../cluster/store';
 import type { NetworkRecord } from '../types/network';
 import { networkTag } from '../types/ownership';
-import type { AddressEntry, OverlayDefinition, OverlayRecord, StoreConfig } from '../types/overlay';
+import type { OverlayRecord, StoreConfig } from '../types/overlay';
 import type { StoreOption } from '../types/overlay-network';
+import { ensureOverlayAgent, stopOverlayAgent } from './overlay-agent-process';
+import { readOverlayAgentInfo } from './overlay-agent-file';
 import { createVxlanPort, deleteVxlanPort } from './overlay-dataplane';
 import { resolveUnderlay, underlayMtu } from './overlay-underlay';
 
-/** The store's operations an overlay network's lifecycle uses. */
-export interface OverlayStore {
-  defineNetwork(name: string, wanted: Omit<OverlayDefinition, 'vni'> & { vni?: number }): Promise<OverlayDefinition>;
-  removeDefinitionIfUnused(name: string): Promise<boolean>;
-  claimAddresses(name: string, entry: AddressEntry, leaseId: string): Promise<'claimed' | { takenBy: string }>;
-  releaseAddresses(name: string, entry: Pick<AddressEntry, 'ipv4' | 'ipv6' | 'host'>): Promise<void>;
-}
-
-function notBuilt(what: string): NsnetError {
-  return new NsnetError('STORE_UNAVAILABLE', `${what}: this build has no store client`);
-}
-
 /** The store option checked (INVALID_STORE when bad). */
-export function storeConfigOf(_given: StoreOption): StoreConfig {
-  throw notBuilt('store option');
+export function storeConfigOf(given: StoreOption): StoreConfig {
+  return parseStoreOption(given);
 }
 
-/** The client of a store, one per configuration in this process. */
-export function storeFor(_config: StoreConfig): OverlayStore {
-  throw notBuilt('store');
+const stores = new Map<string, ClusterStore>();
+
+/** The client of a store, one per configuration in this process (it asks nothing before its first call). */
+export function storeFor(config: StoreConfig): ClusterStore {
+  const key = JSON.stringify(config);
+  let store = stores.get(key);
+  if (!store) {
+    store = ClusterStore.open(config);
+    stores.set(key, store);
+  }
+  return store;
 }
 
 /** This host's underlay address: given, or the one the kernel picks to reach the first endpoint. */
@@ -55,16 +54,16 @@ export function removeVxlanPort(record: NetworkRecord): Promise<void> {
 }
 
 /** Starts the network's agent unless it runs; its lease id, which this host's keys are held by. */
-export async function agentLease(_record: NetworkRecord): Promise<string> {
-  throw notBuilt('agent');
+export async function agentLease(record: NetworkRecord): Promise<string> {
+  return (await ensureOverlayAgent(record.name)).leaseId;
 }
 
 /** Whether the network's agent runs. */
-export async function agentRunning(_record: NetworkRecord): Promise<boolean> {
-  return false;
+export async function agentRunning(record: NetworkRecord): Promise<boolean> {
+  return readOverlayAgentInfo(record.name) !== undefined;
 }
 
 /** Stops the network's agent by its recorded PID (it revokes its lease: this host's keys go). */
-export async function stopAgent(_record: NetworkRecord): Promise<void> {
-  throw notBuilt('agent');
+export function stopAgent(record: NetworkRecord): Promise<void> {
+  return stopOverlayAgent(record.name);
 }

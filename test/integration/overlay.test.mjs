@@ -1,0 +1,325 @@
+// Overlay networks on three simulated hosts (test/hosts.mjs) with one etcd on
+// the underlay (test/etcd.mjs): createOverlayNetwork on each, containers set
+// up on each, and what must hold across them. The oracles: TCP between
+// containers of two hosts, iproute2 in each host (`ip -j`, `bridge -j fdb`),
+// and etcdctl for what the store holds.
+import { expect } from 'chai';
+
+import { NetNamespace } from '../../dist/index.js';
+import { startEtcd } from '../etcd.mjs';
+import { startWhoAmIServer, stop, tcpRequest } from '../helpers.mjs';
+import { createHosts } from '../hosts.mjs';
+
+const NETWORK = 'ovl';
+const SUBNET = '10.215.0.0/16';
+const BRIDGE = 'nsbr-ovl';
+const VXLAN = 'nsvx-ovl';
+const LEASE_TTL = 3;
+const PREFIX = '/nsnet/v1';
+
+// Steps run in a host's worker (host.run(step, arg)): their source is sent, so they name nothing of this module.
+
+/** createOverlayNetwork with `options`; resolves to the record, or to the refusal's code and details. */
+async function createOn(nsnet, options) {
+  try {
+    return { record: (await nsnet.createOverlayNetwork(options)).options };
+  } catch (error) {
+    return { code: error.code, details: error.details ?? null, message: error.message };
+  }
+}
+
+/** setupContainer on the network; its endpoint's addresses and MAC, or the refusal's code. */
+async function setUp(nsnet, { id, network, publish = [] }) {
+  try {
+    const { endpoint } = await nsnet.setupContainer(id, { network, publish });
+    return { id, ipv4: endpoint.ipv4, mac: endpoint.mac, netns: endpoint.netns.path, ports: endpoint.ports };
+  } catch (error) {
+    return { id, code: error.code, message: error.message };
+  }
+}
+
+/** Many setUps at once in one process. */
+async function setUpMany(nsnet, { ids, network }) {
+  return Promise.all(
+    ids.map(async (id) => {
+      const { endpoint } = await nsnet.setupContainer(id, { network });
+      return { id, ipv4: endpoint.ipv4, mac: endpoint.mac, netns: endpoint.netns.path };
+    }),
+  );
+}
+
+async function tearDown(nsnet, { ids }, keep) {
+  for (const id of ids) {
+    keep.servers?.[id]?.kill();
+    await nsnet.teardownContainer(id);
+  }
+}
+
+/** A TCP server in container `id` on `port`, replying "<id>:<data>"; kept until its container goes. */
+async function serveTcp(nsnet, { id, port }, keep) {
+  const ns = await nsnet.NetNamespace.open(id);
+  const script = `require('node:net').createServer((s) => s.on('data', (d) => s.end('${id}:' + d))).listen(${port}, '::', () => console.log('listening'))`;
+  const child = ns.spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  keep.servers = { ...keep.servers, [id]: child };
+  await new Promise((resolve, reject) => {
+    child.stdout.once('data', resolve);
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+}
+
+/** From container `from`, a TCP exchange with to:port: the reply, or 'failed: <why>'. */
+async function tcpFrom(nsnet, { from, to, port, timeoutMs = 3000 }) {
+  const ns = await nsnet.NetNamespace.open(from);
+  const script = `
+    const socket = require('node:net').connect({ host: process.argv[1], port: Number(process.argv[2]) });
+    let reply = '';
+    setTimeout(() => { console.error('timeout'); process.exit(2); }, ${timeoutMs});
+    socket.on('connect', () => socket.write('hello'));
+    socket.on('data', (data) => (reply += data));
+    socket.on('end', () => { process.stdout.write(reply); process.exit(0); });
+    socket.on('error', (e) => { console.error(e.code); process.exit(3); });`;
+  const result = await ns.exec(process.execPath, ['-e', script, to, String(port)]);
+  return result.code === 0 ? result.stdout : `failed: ${result.stderr.trim()}`;
+}
+
+/** What the host's state directory holds: its endpoint and lease records. */
+async function stateOf(nsnet, { network }) {
+  const { readdirSync, readFileSync } = require('node:fs');
+  const dir = process.env.NSNET_STATE_DIR;
+  const list = (kind) => {
+    try {
+      return readdirSync(`${dir}/${kind}`).filter((f) => f.endsWith('.json')).sort();
+    } catch {
+      return [];
+    }
+  };
+  let leases = null;
+  try {
+    leases = readFileSync(`${dir}/leases/${network}.json`, 'utf8');
+  } catch {}
+  return { endpoints: list('endpoints'), containers: list('containers'), leases };
+}
+
+async function removeOn(nsnet, { network }) {
+  await nsnet.removeNetwork(network, { force: true });
+}
+
+/** The remote entries of the host's VXLAN device, as iproute2 reads them: FDB MACs with their dst, neighbour IPs. */
+async function remoteEntries(host) {
+  const fdb = (await host.json(['bridge', '-j', 'fdb', 'show', 'dev', VXLAN])).filter((e) => e.dst).map((e) => `${e.mac} ${e.dst}`);
+  const neigh = (await host.json(['ip', '-j', 'neigh', 'show', 'dev', VXLAN])).map((e) => `${e.dst} ${e.lladdr}`);
+  return { fdb: fdb.sort(), neigh: neigh.sort() };
+}
+
+/** The host's view of `endpoint` (a container elsewhere) is there, or gone. */
+async function knows(host, endpoint) {
+  const { fdb, neigh } = await remoteEntries(host);
+  return fdb.includes(`${endpoint.mac} ${endpoint.host}`) && neigh.includes(`${endpoint.ipv4} ${endpoint.mac}`);
+}
+
+async function forgot(host, endpoint) {
+  const { fdb, neigh } = await remoteEntries(host);
+  return !fdb.some((e) => e.startsWith(`${endpoint.mac} `)) && !neigh.some((e) => e.startsWith(`${endpoint.ipv4} `));
+}
+
+/** Polls an async check every 100 ms, up to `timeoutMs`; whether it came true. */
+async function eventuallyAsync(check, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (await check()) return true;
+    if (Date.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+describe('overlay networks across three hosts', function () {
+  this.timeout(180000);
+  let hosts;
+  let etcd;
+  let a;
+  let b;
+  let c;
+  const options = () => ({ name: NETWORK, subnet: SUBNET, store: etcd.url, leaseTtl: LEASE_TTL });
+  /** Container id -> { id, ipv4, mac, host } of each container made. */
+  const made = {};
+
+  async function setUpOn(host, id, extra = {}) {
+    const result = await host.run(setUp, { id, network: NETWORK, ...extra });
+    if (result.code) throw new Error(`${host.name}: setupContainer ${id}: ${result.code}: ${result.message}`);
+    made[id] = { ...result, host: host.address };
+    return made[id];
+  }
+
+  const addressKeys = () => etcd.etcdctl(['get', '--prefix', '--keys-only', `${PREFIX}/networks/${NETWORK}/addresses/`]).split('\n').filter(Boolean);
+
+  before(async function () {
+    hosts = await createHosts(3);
+    [a, b, c] = hosts.list;
+    etcd = await startEtcd({ host: hosts.serviceAddress });
+    for (const host of hosts.list) {
+      const created = await host.run(createOn, options());
+      if (created.code) throw new Error(`${host.name}: ${created.code}: ${created.message}`);
+    }
+  });
+
+  after(async function () {
+    await hosts?.close();
+    await etcd?.stop();
+  });
+
+  it('makes the network on each host: the bridge with the shared gateway, a VXLAN port (no learning, proxy, local = its underlay address, MTU underlay - 50), one definition in the store', async () => {
+    for (const host of hosts.list) {
+      const [vxlan] = await host.json(['ip', '-d', '-j', 'link', 'show', 'dev', VXLAN]);
+      const data = vxlan.linkinfo.info_data;
+      expect(data).to.include({ id: 4096, local: host.address, port: 4789, learning: false, proxy: true });
+      expect(vxlan.master).to.equal(BRIDGE);
+      expect(vxlan.mtu).to.equal(1450);
+      const [bridge] = await host.json(['ip', '-j', 'address', 'show', 'dev', BRIDGE]);
+      expect(bridge.mtu).to.equal(1450);
+      expect(bridge.addr_info.map((x) => `${x.local}/${x.prefixlen}`)).to.include('10.215.0.1/16');
+      // No flood entry: broadcasts stay on the host.
+      expect((await host.json(['bridge', '-j', 'fdb', 'show', 'dev', VXLAN])).filter((e) => e.mac === '00:00:00:00:00:00')).to.deep.equal([]);
+    }
+    const definition = JSON.parse(etcd.etcdctl(['get', '--print-value-only', `${PREFIX}/networks/${NETWORK}/definition`]));
+    expect(definition).to.deep.include({ subnet: SUBNET, gateway: '10.215.0.1', vni: 4096, port: 4789 });
+    const registered = etcd.etcdctl(['get', '--prefix', '--keys-only', `${PREFIX}/networks/${NETWORK}/hosts/`]).split('\n').filter(Boolean);
+    expect(registered.sort()).to.deep.equal(hosts.list.map((h) => `${PREFIX}/networks/${NETWORK}/hosts/${h.address}`).sort());
+  });
+
+  it('carries TCP both ways between a container on host A and one on host B', async () => {
+    const onA = await setUpOn(a, 'web-a');
+    const onB = await setUpOn(b, 'web-b');
+    expect(onA.ipv4).to.not.equal(onB.ipv4);
+    await a.run(serveTcp, { id: 'web-a', port: 7000 });
+    await b.run(serveTcp, { id: 'web-b', port: 7000 });
+    expect(await eventuallyAsync(() => knows(a, onB), 5000)).to.equal(true);
+    expect(await eventuallyAsync(() => knows(b, onA), 5000)).to.equal(true);
+    expect(await a.run(tcpFrom, { from: 'web-a', to: onB.ipv4, port: 7000 })).to.equal('web-b:hello');
+    expect(await b.run(tcpFrom, { from: 'web-b', to: onA.ipv4, port: 7000 })).to.equal('web-a:hello');
+  });
+
+  it('hands out no address twice: 3 hosts x 20 concurrent setups, checked in each container and in etcd', async () => {
+    const before = addressKeys().length;
+    const ids = (host) => Array.from({ length: 20 }, (_, i) => `m${host.name.slice(-1)}${i}`);
+    const results = await Promise.all(hosts.list.map((host) => host.run(setUpMany, { ids: ids(host), network: NETWORK })));
+    const all = results.flat();
+    expect(all).to.have.length(60);
+    expect(new Set(all.map((e) => e.ipv4)).size).to.equal(60);
+    // The kernel: each container's eth0 holds the address it was given, and the 60 are distinct.
+    const inKernel = [];
+    for (const [i, host] of hosts.list.entries()) {
+      for (const endpoint of results[i]) {
+        const [link] = await host.json(['nsenter', `--net=${endpoint.netns}`, 'ip', '-j', '-4', 'address', 'show', 'dev', 'eth0']);
+        inKernel.push(...link.addr_info.map((x) => x.local));
+      }
+    }
+    expect(new Set(inKernel).size).to.equal(60);
+    expect(inKernel.sort()).to.deep.equal(all.map((e) => e.ipv4).sort());
+    // The store: one key per address, each naming its container's host.
+    const keys = addressKeys();
+    expect(keys.length - before).to.equal(60);
+    for (const [i, host] of hosts.list.entries()) {
+      for (const endpoint of results[i]) {
+        const entry = JSON.parse(etcd.etcdctl(['get', '--print-value-only', `${PREFIX}/networks/${NETWORK}/addresses/${endpoint.ipv4}`]));
+        expect(entry).to.include({ ipv4: endpoint.ipv4, mac: endpoint.mac, host: host.address });
+      }
+    }
+    await Promise.all(hosts.list.map((host) => host.run(tearDown, { ids: ids(host) })));
+    expect(addressKeys().length).to.equal(before);
+  });
+
+  it("forgets a container removed on A: gone from B's FDB and neighbour tables, its key gone from etcd", async () => {
+    const gone = await setUpOn(a, 'leaving-a');
+    expect(await eventuallyAsync(() => knows(b, gone), 5000)).to.equal(true);
+    await a.run(tearDown, { ids: ['leaving-a'] });
+    expect(await eventuallyAsync(() => forgot(b, gone), 5000)).to.equal(true);
+    expect(await eventuallyAsync(() => forgot(c, gone), 5000)).to.equal(true);
+    expect(addressKeys()).to.not.include(`${PREFIX}/networks/${NETWORK}/addresses/${gone.ipv4}`);
+  });
+
+  it('with etcd stopped, a connect fails with STORE_UNAVAILABLE and changes nothing, while running containers keep their traffic; with etcd back, everything resumes', async () => {
+    await etcd.stop();
+    try {
+      const stateBefore = await a.run(stateOf, { network: NETWORK });
+      const linksBefore = (await a.json(['ip', '-j', 'link'])).map((l) => l.ifname).sort();
+      const started = Date.now();
+      const refused = await a.run(setUp, { id: 'during-outage', network: NETWORK });
+      expect(refused.code).to.equal('STORE_UNAVAILABLE');
+      expect(Date.now() - started).to.be.below(10000);
+      expect(await a.run(stateOf, { network: NETWORK })).to.deep.equal(stateBefore);
+      expect((await a.json(['ip', '-j', 'link'])).map((l) => l.ifname).sort()).to.deep.equal(linksBefore);
+      expect(await a.run(tcpFrom, { from: 'web-a', to: made['web-b'].ipv4, port: 7000 })).to.equal('web-b:hello');
+      expect(await b.run(tcpFrom, { from: 'web-b', to: made['web-a'].ipv4, port: 7000 })).to.equal('web-a:hello');
+    } finally {
+      await etcd.restart();
+    }
+    const after = await setUpOn(a, 'after-outage');
+    expect(await eventuallyAsync(() => knows(b, after), 10000)).to.equal(true);
+    await a.run(serveTcp, { id: 'after-outage', port: 7000 });
+    expect(await b.run(tcpFrom, { from: 'web-b', to: after.ipv4, port: 7000 })).to.equal('after-outage:hello');
+  });
+
+  it('refuses bad store URLs (INVALID_STORE), an unreachable store (STORE_UNAVAILABLE), a differing definition (NETWORK_CONFLICT naming the fields) and an overlapping subnet (SUBNET_OVERLAP), making nothing', async () => {
+    const linksBefore = (await b.json(['ip', '-j', 'link'])).map((l) => l.ifname).sort();
+    for (const store of ['ftp://10.213.0.254:2379', 'http://', 'not a url', '']) {
+      expect((await b.run(createOn, { ...options(), name: 'ovl2', subnet: '10.218.0.0/16', store })).code, store).to.equal('INVALID_STORE');
+    }
+    expect((await b.run(createOn, { ...options(), name: 'ovl2', subnet: '10.218.0.0/16', store: `http://${hosts.serviceAddress}:1` })).code).to.equal('STORE_UNAVAILABLE');
+    const differing = await b.run(createOn, { ...options(), name: 'ovl3', subnet: '10.216.0.0/16' });
+    expect(differing.code).to.equal(undefined);
+    const conflict = await c.run(createOn, { ...options(), name: 'ovl3', subnet: '10.217.0.0/16' });
+    expect(conflict.code).to.equal('NETWORK_CONFLICT');
+    expect(conflict.details.differing).to.deep.equal(['subnet', 'gateway']);
+    expect((await c.run(createOn, { ...options(), name: 'ovl3', subnet: '10.216.0.0/16', port: 8472 })).details.differing).to.deep.equal(['port']);
+    // On this host already, with other options.
+    expect((await b.run(createOn, { ...options(), leaseTtl: 5 })).details.differing).to.deep.equal(['leaseTtl']);
+    // A subnet of this host's underlay.
+    expect((await c.run(createOn, { ...options(), name: 'ovl4', subnet: '10.213.0.0/24' })).code).to.equal('SUBNET_OVERLAP');
+    expect(etcd.etcdctl(['get', '--keys-only', `${PREFIX}/networks/ovl4/definition`]).trim()).to.equal('');
+    expect(etcd.etcdctl(['get', '--keys-only', `${PREFIX}/networks/ovl2/definition`]).trim()).to.equal('');
+    await b.run(removeOn, { network: 'ovl3' });
+    expect(etcd.etcdctl(['get', '--keys-only', `${PREFIX}/networks/ovl3/definition`]).trim()).to.equal('');
+    expect((await b.json(['ip', '-j', 'link'])).map((l) => l.ifname).sort()).to.deep.equal(linksBefore);
+  });
+
+  it("masquerades a container's traffic to the outside as its own host's underlay address", async () => {
+    const wan = await NetNamespace.open(hosts.wan);
+    const server = await startWhoAmIServer(wan, 7100);
+    try {
+      const seenFromA = await a.run(tcpFrom, { from: 'web-a', to: hosts.wanAddress, port: 7100 });
+      const seenFromB = await b.run(tcpFrom, { from: 'web-b', to: hosts.wanAddress, port: 7100 });
+      expect([seenFromA, seenFromB]).to.deep.equal([a.address, b.address]);
+    } finally {
+      await stop(server);
+      wan.close();
+    }
+  });
+
+  it('publishes a port on the host that runs the container: reached from the outside at that host\'s address', async () => {
+    await setUpOn(b, 'published-b', { publish: ['8080:7000'] });
+    await b.run(serveTcp, { id: 'published-b', port: 7000 });
+    const wan = await NetNamespace.open(hosts.wan);
+    try {
+      expect(await tcpRequest(wan, b.address, 8080, 'hello')).to.equal('published-b:hello');
+    } finally {
+      wan.close();
+    }
+  });
+
+  it('forgets host C once it is killed (its processes and its namespace): its containers vanish from A and B within the lease TTL', async () => {
+    const onC = await setUpOn(c, 'doomed-c');
+    expect(await eventuallyAsync(() => knows(a, onC), 5000)).to.equal(true);
+    expect(await eventuallyAsync(() => knows(b, onC), 5000)).to.equal(true);
+    await c.kill();
+    c.removeNamespace();
+    const killed = Date.now();
+    // The lease's TTL, plus etcd's expiry check (up to a second) and the watch's delivery.
+    const within = (LEASE_TTL + 2) * 1000;
+    expect(await eventuallyAsync(async () => (await forgot(a, onC)) && (await forgot(b, onC)), within)).to.equal(true);
+    expect(Date.now() - killed).to.be.below(within);
+    expect(addressKeys()).to.not.include(`${PREFIX}/networks/${NETWORK}/addresses/${onC.ipv4}`);
+    expect(etcd.etcdctl(['get', '--keys-only', `${PREFIX}/networks/${NETWORK}/hosts/${c.address}`]).trim()).to.equal('');
+    // A and B still reach each other.
+    expect(await a.run(tcpFrom, { from: 'web-a', to: made['web-b'].ipv4, port: 7000 })).to.equal('web-b:hello');
+  });
+});
