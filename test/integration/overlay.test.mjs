@@ -3,6 +3,8 @@
 // up on each, and what must hold across them. The oracles: TCP between
 // containers of two hosts, iproute2 in each host (`ip -j`, `bridge -j fdb`),
 // and etcdctl for what the store holds.
+import { fileURLToPath } from 'node:url';
+
 import { expect } from 'chai';
 
 import { NetNamespace } from '../../dist/index.js';
@@ -16,6 +18,7 @@ const BRIDGE = 'nsbr-ovl';
 const VXLAN = 'nsvx-ovl';
 const LEASE_TTL = 3;
 const PREFIX = '/nsnet/v1';
+const NSNET = fileURLToPath(new URL('../../bin/nsnet.js', import.meta.url));
 
 // Steps run in a host's worker (host.run(step, arg)): their source is sent, so they name nothing of this module.
 
@@ -100,6 +103,34 @@ async function stateOf(nsnet, { network }) {
   return { endpoints: list('endpoints'), containers: list('containers'), leases };
 }
 
+/** The network's agent on this host, as its file says: { pid, leaseId }, or null. */
+async function agentOf(nsnet, { network }) {
+  try {
+    return JSON.parse(require('node:fs').readFileSync(`${process.env.NSNET_STATE_DIR}/overlay/${network}.json`, 'utf8'));
+  } catch {
+    return null;
+  }
+}
+
+/** Kills the network's agent by the PID its file gives, and waits until it is gone. */
+async function killAgent(nsnet, { network }) {
+  const { pid } = JSON.parse(require('node:fs').readFileSync(`${process.env.NSNET_STATE_DIR}/overlay/${network}.json`, 'utf8'));
+  process.kill(pid, 'SIGKILL');
+  for (;;) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return pid;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function reconcileOn(nsnet) {
+  const { repaired, failures } = await nsnet.reconcile();
+  return { repaired, failures };
+}
+
 async function removeOn(nsnet, { network }) {
   await nsnet.removeNetwork(network, { force: true });
 }
@@ -156,10 +187,12 @@ describe('overlay networks across three hosts', function () {
     hosts = await createHosts(3);
     [a, b, c] = hosts.list;
     etcd = await startEtcd({ host: hosts.serviceAddress });
-    for (const host of hosts.list) {
+    for (const host of [a, b]) {
       const created = await host.run(createOn, options());
       if (created.code) throw new Error(`${host.name}: ${created.code}: ${created.message}`);
     }
+    // Host C by the command, with Docker's option for the VNI: the same network.
+    await c.exec([process.execPath, NSNET, 'network', 'create', NETWORK, '--driver', 'overlay', '--subnet', SUBNET, '--store', etcd.url, '--lease-ttl', String(LEASE_TTL), '-o', 'com.docker.network.driver.overlay.vxlanid_list=4096']);
   });
 
   after(async function () {
@@ -184,6 +217,17 @@ describe('overlay networks across three hosts', function () {
     expect(definition).to.deep.include({ subnet: SUBNET, gateway: '10.215.0.1', vni: 4096, port: 4789 });
     const registered = etcd.etcdctl(['get', '--prefix', '--keys-only', `${PREFIX}/networks/${NETWORK}/hosts/`]).split('\n').filter(Boolean);
     expect(registered.sort()).to.deep.equal(hosts.list.map((h) => `${PREFIX}/networks/${NETWORK}/hosts/${h.address}`).sort());
+  });
+
+  it('shows the driver, VNI, underlay and store in network ls and inspect, and the VNI in ps', async () => {
+    const [inspected] = JSON.parse(await c.exec([process.execPath, NSNET, 'network', 'inspect', '--json', NETWORK]));
+    expect(inspected).to.deep.include({ driver: 'overlay', bridge: BRIDGE, subnet: SUBNET, mtu: 1450, dns: false });
+    expect(inspected.overlay).to.deep.equal({ vni: 4096, port: 4789, vxlan: VXLAN, underlay: c.address, store: { endpoints: [etcd.url], prefix: PREFIX }, leaseTtl: LEASE_TTL });
+    expect(await c.exec([process.execPath, NSNET, 'network', 'ls'])).to.match(new RegExp(`^${NETWORK}\\s+overlay\\s+${BRIDGE}\\s+${SUBNET.replaceAll('.', '\\.')}`, 'm'));
+    expect(await c.exec([process.execPath, NSNET, 'network', 'inspect', NETWORK])).to.match(/^overlay:\n  vni: 4096\n/m);
+    await setUpOn(c, 'listed-c');
+    expect(await c.exec([process.execPath, NSNET, 'ps'])).to.match(new RegExp(`^listed-c\\s+network\\s+${NETWORK} \\(overlay vni 4096\\)\\s+10\\.215\\.`, 'm'));
+    await c.run(tearDown, { ids: ['listed-c'] });
   });
 
   it('carries TCP both ways between a container on host A and one on host B', async () => {
@@ -306,6 +350,22 @@ describe('overlay networks across three hosts', function () {
     }
   });
 
+  it("reconcile() on a host whose agent died and whose VXLAN device was deleted makes the device again and starts the agent, which programs the other hosts' containers again", async () => {
+    const killedPid = await a.run(killAgent, { network: NETWORK });
+    await a.exec(['ip', 'link', 'delete', VXLAN]);
+    expect(await a.run(tcpFrom, { from: 'web-a', to: made['web-b'].ipv4, port: 7000, timeoutMs: 1000 })).to.match(/^failed/);
+    const { repaired, failures } = await a.run(reconcileOn);
+    expect(failures).to.deep.equal([]);
+    expect(repaired).to.include.members([`network "${NETWORK}": VXLAN device ${VXLAN} made again on bridge ${BRIDGE}`, `network "${NETWORK}": agent started`]);
+    const agent = await a.run(agentOf, { network: NETWORK });
+    expect(agent.pid).to.not.equal(killedPid);
+    expect(await eventuallyAsync(() => knows(a, made['web-b']), 5000)).to.equal(true);
+    expect(await a.run(tcpFrom, { from: 'web-a', to: made['web-b'].ipv4, port: 7000 })).to.equal('web-b:hello');
+    expect(await b.run(tcpFrom, { from: 'web-b', to: made['web-a'].ipv4, port: 7000 })).to.equal('web-a:hello');
+    // Nothing left to do: a second reconcile repairs nothing of the network's.
+    expect((await a.run(reconcileOn)).repaired.filter((line) => line.startsWith(`network "${NETWORK}"`))).to.deep.equal([]);
+  });
+
   it('forgets host C once it is killed (its processes and its namespace): its containers vanish from A and B within the lease TTL', async () => {
     const onC = await setUpOn(c, 'doomed-c');
     expect(await eventuallyAsync(() => knows(a, onC), 5000)).to.equal(true);
@@ -321,5 +381,21 @@ describe('overlay networks across three hosts', function () {
     expect(etcd.etcdctl(['get', '--keys-only', `${PREFIX}/networks/${NETWORK}/hosts/${c.address}`]).trim()).to.equal('');
     // A and B still reach each other.
     expect(await a.run(tcpFrom, { from: 'web-a', to: made['web-b'].ipv4, port: 7000 })).to.equal('web-b:hello');
+  });
+
+  it('removeNetwork on the remaining hosts: agents stopped, VXLAN devices and bridges gone, the definition and its VNI gone with the last host', async () => {
+    const agents = await Promise.all([a, b].map((host) => host.run(agentOf, { network: NETWORK })));
+    await a.run(removeOn, { network: NETWORK });
+    // B is still on it: the definition stays.
+    expect(etcd.etcdctl(['get', '--keys-only', `${PREFIX}/networks/${NETWORK}/definition`]).trim()).to.not.equal('');
+    await b.run(removeOn, { network: NETWORK });
+    for (const [i, host] of [a, b].entries()) {
+      const names = (await host.json(['ip', '-j', 'link'])).map((l) => l.ifname);
+      expect(names).to.not.include(VXLAN);
+      expect(names).to.not.include(BRIDGE);
+      expect(await host.run(agentOf, { network: NETWORK })).to.equal(null);
+      expect((await host.exec(['sh', '-c', `kill -0 ${agents[i].pid} 2>/dev/null && echo alive || echo gone`])).trim()).to.equal('gone');
+    }
+    expect(etcd.etcdctl(['get', '--prefix', '--keys-only', `${PREFIX}/`]).trim()).to.equal('');
   });
 });
