@@ -153,7 +153,7 @@ export function readConfig(stdin: string, args: CniArgs = { ips: [] }): CniConfi
   refuseUnsupported(config);
   refuseOverlayKeys(config);
   const lan = config.driver === 'macvlan' || config.driver === 'ipvlan' ? lanNetwork(config) : undefined;
-  const overlay = config.driver === 'overlay' ? overlayNetwork(config) : undefined;
+  const overlay = config.driver === 'overlay' ? overlayNetwork(config, networkOptions(config)) : undefined;
   const result: CniConfig = { cniVersion, network: lan || overlay ? { name: config.name } : networkOptions(config), connect: connectOptions(config, args) };
   if (lan) result.lan = lan;
   else if (overlay) result.overlay = overlay;
