@@ -14,6 +14,7 @@ import { createHosts } from '../hosts.mjs';
 
 const NETWORK = 'ovl';
 const SUBNET = '10.215.0.0/16';
+const SUBNET6 = 'fd00:215::/64';
 const BRIDGE = 'nsbr-ovl';
 const VXLAN = 'nsvx-ovl';
 const LEASE_TTL = 3;
@@ -35,7 +36,7 @@ async function createOn(nsnet, options) {
 async function setUp(nsnet, { id, network, publish = [] }) {
   try {
     const { endpoint } = await nsnet.setupContainer(id, { network, publish });
-    return { id, ipv4: endpoint.ipv4, mac: endpoint.mac, netns: endpoint.netns.path, ports: endpoint.ports };
+    return { id, ipv4: endpoint.ipv4, ipv6: endpoint.ipv6, mac: endpoint.mac, netns: endpoint.netns.path, ports: endpoint.ports };
   } catch (error) {
     return { id, code: error.code, message: error.message };
   }
@@ -170,7 +171,7 @@ describe('overlay networks across three hosts', function () {
   let a;
   let b;
   let c;
-  const options = () => ({ name: NETWORK, subnet: SUBNET, store: etcd.url, leaseTtl: LEASE_TTL });
+  const options = () => ({ name: NETWORK, subnet: SUBNET, ipv6: { subnet: SUBNET6 }, store: etcd.url, leaseTtl: LEASE_TTL });
   /** Container id -> { id, ipv4, mac, host } of each container made. */
   const made = {};
 
@@ -192,7 +193,7 @@ describe('overlay networks across three hosts', function () {
       if (created.code) throw new Error(`${host.name}: ${created.code}: ${created.message}`);
     }
     // Host C by the command, with Docker's option for the VNI: the same network.
-    await c.exec([process.execPath, NSNET, 'network', 'create', NETWORK, '--driver', 'overlay', '--subnet', SUBNET, '--store', etcd.url, '--lease-ttl', String(LEASE_TTL), '-o', 'com.docker.network.driver.overlay.vxlanid_list=4096']);
+    await c.exec([process.execPath, NSNET, 'network', 'create', NETWORK, '--driver', 'overlay', '--subnet', SUBNET, '--ipv6-subnet', SUBNET6, '--store', etcd.url, '--lease-ttl', String(LEASE_TTL), '-o', 'com.docker.network.driver.overlay.vxlanid_list=4096']);
   });
 
   after(async function () {
@@ -240,6 +241,11 @@ describe('overlay networks across three hosts', function () {
     expect(await eventuallyAsync(() => knows(b, onA), 5000)).to.equal(true);
     expect(await a.run(tcpFrom, { from: 'web-a', to: onB.ipv4, port: 7000 })).to.equal('web-b:hello');
     expect(await b.run(tcpFrom, { from: 'web-b', to: onA.ipv4, port: 7000 })).to.equal('web-a:hello');
+    // IPv6 too: its address claimed with the IPv4 one, answered by B's VXLAN device from its neighbour table.
+    expect(onA.ipv6).to.not.equal(onB.ipv6);
+    expect(await a.run(tcpFrom, { from: 'web-a', to: onB.ipv6, port: 7000 })).to.equal('web-b:hello');
+    expect(await b.run(tcpFrom, { from: 'web-b', to: onA.ipv6, port: 7000 })).to.equal('web-a:hello');
+    expect(etcd.etcdctl(['get', '--print-value-only', `${PREFIX}/networks/${NETWORK}/addresses6/${onB.ipv6}`]).trim()).to.equal(onB.ipv4);
   });
 
   it('hands out no address twice: 3 hosts x 20 concurrent setups, checked in each container and in etcd', async () => {
@@ -305,20 +311,21 @@ describe('overlay networks across three hosts', function () {
 
   it('refuses bad store URLs (INVALID_STORE), an unreachable store (STORE_UNAVAILABLE), a differing definition (NETWORK_CONFLICT naming the fields) and an overlapping subnet (SUBNET_OVERLAP), making nothing', async () => {
     const linksBefore = (await b.json(['ip', '-j', 'link'])).map((l) => l.ifname).sort();
+    // Other networks, without IPv6 (the network's IPv6 subnet is taken on these hosts); once the network itself, with another lease TTL.
     for (const store of ['ftp://10.213.0.254:2379', 'http://', 'not a url', '']) {
-      expect((await b.run(createOn, { ...options(), name: 'ovl2', subnet: '10.218.0.0/16', store })).code, store).to.equal('INVALID_STORE');
+      expect((await b.run(createOn, { ...options(), ipv6: undefined, name: 'ovl2', subnet: '10.218.0.0/16', store })).code, store).to.equal('INVALID_STORE');
     }
-    expect((await b.run(createOn, { ...options(), name: 'ovl2', subnet: '10.218.0.0/16', store: `http://${hosts.serviceAddress}:1` })).code).to.equal('STORE_UNAVAILABLE');
-    const differing = await b.run(createOn, { ...options(), name: 'ovl3', subnet: '10.216.0.0/16' });
+    expect((await b.run(createOn, { ...options(), ipv6: undefined, name: 'ovl2', subnet: '10.218.0.0/16', store: `http://${hosts.serviceAddress}:1` })).code).to.equal('STORE_UNAVAILABLE');
+    const differing = await b.run(createOn, { ...options(), ipv6: undefined, name: 'ovl3', subnet: '10.216.0.0/16' });
     expect(differing.code).to.equal(undefined);
-    const conflict = await c.run(createOn, { ...options(), name: 'ovl3', subnet: '10.217.0.0/16' });
+    const conflict = await c.run(createOn, { ...options(), ipv6: undefined, name: 'ovl3', subnet: '10.217.0.0/16' });
     expect(conflict.code).to.equal('NETWORK_CONFLICT');
     expect(conflict.details.differing).to.deep.equal(['subnet', 'gateway']);
-    expect((await c.run(createOn, { ...options(), name: 'ovl3', subnet: '10.216.0.0/16', port: 8472 })).details.differing).to.deep.equal(['port']);
+    expect((await c.run(createOn, { ...options(), ipv6: undefined, name: 'ovl3', subnet: '10.216.0.0/16', port: 8472 })).details.differing).to.deep.equal(['port']);
     // On this host already, with other options.
     expect((await b.run(createOn, { ...options(), leaseTtl: 5 })).details.differing).to.deep.equal(['leaseTtl']);
     // A subnet of this host's underlay.
-    expect((await c.run(createOn, { ...options(), name: 'ovl4', subnet: '10.213.0.0/24' })).code).to.equal('SUBNET_OVERLAP');
+    expect((await c.run(createOn, { ...options(), ipv6: undefined, name: 'ovl4', subnet: '10.213.0.0/24' })).code).to.equal('SUBNET_OVERLAP');
     expect(etcd.etcdctl(['get', '--keys-only', `${PREFIX}/networks/ovl4/definition`]).trim()).to.equal('');
     expect(etcd.etcdctl(['get', '--keys-only', `${PREFIX}/networks/ovl2/definition`]).trim()).to.equal('');
     await b.run(removeOn, { network: 'ovl3' });
