@@ -174,6 +174,9 @@ async function throughput(a, b) {
   console.log(`  veth pair            ${gbits.veth.toFixed(2)}`);
   console.log(`  hand-made VXLAN      ${gbits.handMade.toFixed(2)}  (${(gbits.handMade / gbits.veth).toFixed(2)}x veth)`);
   console.log(`  nsnet VXLAN          ${gbits.nsnet.toFixed(2)}  (${(gbits.nsnet / gbits.veth).toFixed(2)}x veth, ${(gbits.nsnet / gbits.handMade).toFixed(2)}x hand-made)`);
+  // Round by round, to judge the noise of a shared machine.
+  const perRound = (name) => results[name].map((value) => (value / 1e9).toFixed(2)).join(' ');
+  console.log(`  rounds: veth ${perRound('veth')} | hand-made ${perRound('handMade')} | nsnet ${perRound('nsnet')}`);
 }
 
 async function remotesStartUp(a) {
