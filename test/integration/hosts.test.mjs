@@ -1,22 +1,12 @@
 // The simulated hosts of test/hosts.mjs: each its own network and mount
 // namespace, state directory and process; kill() ends every process a host
 // started; close() leaves nothing behind.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 
 import { expect } from 'chai';
 
 import { ipJson } from '../helpers.mjs';
-import { createHosts } from '../hosts.mjs';
-
-/** A process that runs (not a zombie its parent has yet to reap). */
-function alive(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
-  }
-}
+import { createHosts, running } from '../hosts.mjs';
 
 describe('simulated hosts', function () {
   this.timeout(60000);
@@ -79,9 +69,9 @@ describe('simulated hosts', function () {
       detached.unref();
       return [child.pid, detached.pid];
     });
-    expect(started.every(alive)).to.equal(true);
+    expect(started.every(running)).to.equal(true);
     await a.kill();
-    expect([a.pid, ...started].filter(alive)).to.deep.equal([]);
+    expect([a.pid, ...started].filter(running)).to.deep.equal([]);
     await expectRejected(a.run(async () => 1));
     await hosts.close();
     expect(ipJson(['link']).map((link) => link.ifname).filter((name) => !before.has(name))).to.deep.equal([]);
