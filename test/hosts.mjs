@@ -56,10 +56,13 @@ export async function createHosts(count, { prefix = '10.213.0' } = {}) {
   return hosts;
 }
 
+/** The underlay's end of the veth of namespace `netns`. */
+const underlayPort = (netns) => `u${netns}`.slice(0, 15);
+
 /** A namespace joined to the underlay by a veth (eth0 inside), at `address`, its default route through the service address. */
 function attachNamespace(hosts, netns, address) {
   ip('netns', 'add', netns);
-  const port = `u${netns}`.slice(0, 15);
+  const port = underlayPort(netns);
   ip('link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', netns);
   ip('link', 'set', port, 'master', hosts.underlay, 'up');
   ip('-n', netns, 'link', 'set', 'lo', 'up');
@@ -152,8 +155,8 @@ class SimulatedHost {
 
   /**
    * Kills the host's process and every process it started (those in its
-   * mount namespace, and their descendants), by PID, and waits for the
-   * worker. The host's namespace and its underlay link stay (removeNamespace()).
+   * mount namespace, and their descendants), by PID, and waits until they
+   * are gone. The host's namespace and its underlay link stay (removeNamespace()).
    */
   async kill() {
     const pids = hostProcesses(this);
@@ -165,15 +168,38 @@ class SimulatedHost {
       }
     }
     if (this.alive) await this.exited;
+    // A signal is acted on when its process next runs: on a busy machine, a moment later.
+    const deadline = Date.now() + 5000;
+    while (pids.some(running) && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
   }
 
-  /** Deletes the host's network namespace (and so its end of the underlay): the host is off the network. */
+  /** Deletes the host's network namespace and its veth to the underlay: the host is off the network. */
   removeNamespace() {
+    removeNamespace(this.netns);
+  }
+}
+
+/**
+ * Deletes a namespace of the underlay, its veth first: the kernel would take
+ * that end only in its batched cleanup of the namespace, a moment later.
+ */
+function removeNamespace(netns) {
+  for (const args of [['link', 'delete', underlayPort(netns)], ['netns', 'delete', netns]]) {
     try {
-      ip('netns', 'delete', this.netns);
+      ip(...args);
     } catch {
-      // deleted already
+      // not made, or deleted already
     }
+  }
+}
+
+/** Whether `pid` runs: not gone, and not a zombie its parent has yet to reap. */
+export function running(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  } catch {
+    return false;
   }
 }
 
@@ -212,11 +238,7 @@ async function closeHosts(hosts) {
     host.removeNamespace();
     rmSync(host.root, { recursive: true, force: true });
   }
-  try {
-    ip('netns', 'delete', hosts.wan);
-  } catch {
-    // not made
-  }
+  removeNamespace(hosts.wan);
   try {
     ip('link', 'delete', hosts.underlay);
   } catch {

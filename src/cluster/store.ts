@@ -11,6 +11,7 @@ import type { IKeyValue, ICompare, IRequestOp, IResponseOp, Watcher } from 'etcd
 
 import { NsnetError } from '../errors';
 import { type AddressEntry, AddressEntrySchema, type HostEntry, type OverlayDefinition, OverlayDefinitionSchema, type StoreConfig } from '../types/overlay';
+import { IpText } from '../types/record-text';
 import { Validator } from '../types/schema';
 import { type CallOptions, EtcdConnection } from './etcd-connection';
 import { prefixEnd, StoreKeys } from './keys';
@@ -32,7 +33,6 @@ export interface AddressChange {
 
 const definitionValidator = new Validator(OverlayDefinitionSchema);
 const addressValidator = new Validator(AddressEntrySchema);
-const IpTextSchema = AddressEntrySchema.pipe[1].entries.ipv4;
 
 function corrupt(key: string, why: string): NsnetError {
   return new NsnetError('STATE_CORRUPT', `the store's ${key} ${why}; delete the key (etcdctl del ${key}) or put back a valid value`, { key, problem: why });
@@ -263,7 +263,7 @@ export class ClusterStore {
   private async holderOf6(name: string, key6: string, held6: IKeyValue | undefined): Promise<AddressEntry | undefined> {
     if (!held6) return undefined;
     const ipv4 = held6.value.toString();
-    if (!v.is(IpTextSchema, ipv4)) throw corrupt(key6, `is not an IPv4 address: ${JSON.stringify(held6.value.toString().slice(0, 80))}`);
+    if (!v.is(IpText, ipv4)) throw corrupt(key6, `is not an address: ${JSON.stringify(held6.value.toString().slice(0, 80))}`);
     const key4 = this.keys.address(name, ipv4);
     const kv = (await this.range(`reading ${key4}`, key4)).kvs[0];
     // An IPv6 key whose IPv4 key is gone is held still (until its lease goes): by a host unknown.

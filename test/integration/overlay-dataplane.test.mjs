@@ -9,35 +9,12 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 
 import { createHosts } from '../hosts.mjs';
+import { applyOn, execIn, setUpHost, tearDownHost } from '../overlay-steps.mjs';
 
 const REMOTES_BATCH = fileURLToPath(new URL('../workers/remotes-batch.mjs', import.meta.url));
 const GATEWAY = '10.214.0.1';
 const VNI = 4242;
 const ZERO_MAC = '00:00:00:00:00:00';
-
-/** In a host's worker: the network, its VXLAN port and containers at `ips`; resolves to them as RemoteEndpoints. */
-async function setUpHost(nsnet, { network, bridge, vxlan, vni, underlay, ips }, keep) {
-  const { createVxlanPort } = require('../../dist/network/overlay-dataplane.js');
-  const { underlayMtu } = require('../../dist/network/overlay-underlay.js');
-  const mtu = (await underlayMtu(underlay)) - 50;
-  await nsnet.createBridgeNetwork({ name: network, bridge, subnet: '10.214.0.0/24', ipv6: { subnet: 'fd00:214::/64' }, mtu });
-  await createVxlanPort({ bridge, vxlan, vni, port: 4789, underlay, mtu });
-  keep.containers = [];
-  for (const ip of ips) {
-    // Addresses of each host's own: without a store, every host's IPAM would hand out the same ones.
-    const { id } = await nsnet.setupContainer(`c-${ip.replaceAll('.', '-')}`, { network, ip, ipv6: `fd00:214::${ip.split('.')[3]}` });
-    keep.containers.push(id);
-    keep[ip] = id;
-  }
-  const endpoints = await (await nsnet.getNetwork(network)).endpoints();
-  return endpoints.map(({ mac, ipv4, ipv6 }) => ({ mac, ipv4, ipv6, host: underlay }));
-}
-
-/** In a host's worker: applyRemotes(vxlan, change). */
-async function applyOn(nsnet, { vxlan, change }) {
-  const { applyRemotes } = require('../../dist/network/overlay-dataplane.js');
-  await applyRemotes(vxlan, change);
-}
 
 /** In a host's worker: starts a TCP server in the container at `ip`, replying "<ip>:<data>". */
 async function serveTcp(nsnet, { ip, port }, keep) {
@@ -66,26 +43,10 @@ async function tcpFrom(nsnet, { from, to, port, timeoutMs = 2000 }, keep) {
   return result.code === 0 ? result.stdout : `failed: ${result.stderr.trim()}`;
 }
 
-/** In a host's worker: a command run in the container at `ip`. */
-async function execIn(nsnet, { ip, argv }, keep) {
-  const ns = await nsnet.NetNamespace.open(keep[ip]);
-  return ns.exec(argv[0], argv.slice(1));
-}
-
 /** In a host's worker: listRemotes(vxlan). */
 async function listOn(nsnet, { vxlan }) {
   const { listRemotes } = require('../../dist/network/overlay-dataplane.js');
   return listRemotes(vxlan);
-}
-
-/** In a host's worker: the network removed, with its containers and servers; then the VXLAN port. */
-async function tearDownHost(nsnet, { network, vxlan }, keep) {
-  const { deleteVxlanPort } = require('../../dist/network/overlay-dataplane.js');
-  for (const child of keep.servers ?? []) child.kill();
-  for (const id of keep.containers ?? []) await nsnet.teardownContainer(id);
-  await deleteVxlanPort(vxlan);
-  await deleteVxlanPort(vxlan); // gone is fine
-  await nsnet.removeNetwork(network);
 }
 
 const byIp = (a, b) => a.ipv4.localeCompare(b.ipv4, 'en', { numeric: true });
@@ -245,6 +206,8 @@ describe('overlay dataplane on simulated hosts', function () {
 
   it('deletes the VXLAN port and the network on every host', async () => {
     for (const host of hosts.list) await host.run(tearDownHost, { network, vxlan });
+    // Deleted again: gone is fine.
+    await a.run(async (nsnet, { vxlan: dev }) => require('../../dist/network/overlay-dataplane.js').deleteVxlanPort(dev), { vxlan });
     for (const host of hosts.list) {
       const links = (await host.json(['ip', '-j', 'link', 'show'])).map((link) => link.ifname);
       expect(links).to.not.include(vxlan);

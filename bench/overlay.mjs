@@ -1,0 +1,212 @@
+// Benchmark: the overlay dataplane across two simulated hosts (test/hosts.mjs).
+//   - TCP throughput (iperf3, both ends pinned to one CPU with taskset, as the
+//     kernel's figure was taken) container to container across the hosts over
+//     nsnet's VXLAN port; against a plain veth pair between two namespaces;
+//     and against the same topology made by hand with `ip` and `bridge`
+//     (a bridge, a VXLAN device with static FDB and neighbour entries, a veth).
+//   - The start-up cost of 1,000 remote containers: one applyRemotes batch
+//     against 2,000 single requests, each awaited.
+//
+//   scripts/sandbox node bench/overlay.mjs
+//
+// Rounds alternate the variants (NSNET_BENCH_ROUNDS, 5; iperf3 runs of
+// NSNET_BENCH_SECONDS, 3); prints medians and ratios. Without iperf3 the
+// throughput part is skipped, with a message.
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+import { createHosts } from '../test/hosts.mjs';
+import { applyOn, setUpHost, tearDownHost } from '../test/overlay-steps.mjs';
+
+const ROUNDS = Number(process.env.NSNET_BENCH_ROUNDS || 5);
+const SECONDS = Number(process.env.NSNET_BENCH_SECONDS || 3);
+const REMOTES = 1000;
+const IPERF3 = '/usr/bin/iperf3';
+const CPU = '0';
+const REMOTES_BATCH = fileURLToPath(new URL('../test/workers/remotes-batch.mjs', import.meta.url));
+const VXLAN = 'nsvx-bench';
+
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const ip = (...args) => execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+
+/**
+ * Runs commands in the sandbox: `exec(argv)` to the end (its stdout),
+ * `start(argv)` in the background (once it prints: a function that awaits its
+ * end, or with `stop` ends it by its PID first).
+ */
+const sandbox = {
+  exec: (argv) =>
+    new Promise((resolve, reject) => {
+      execFile(argv[0], argv.slice(1), { encoding: 'utf8' }, (error, stdout, stderr) => (error ? reject(new Error(`${argv.join(' ')}: ${stderr}${stdout}`)) : resolve(stdout)));
+    }),
+  async start(argv) {
+    const child = spawn(argv[0], argv.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+    const ended = new Promise((resolve) => child.once('exit', resolve));
+    await new Promise((resolve, reject) => {
+      child.stdout.once('data', resolve);
+      child.once('exit', (code) => reject(new Error(`${argv.join(' ')} exited with ${code}`)));
+    });
+    child.stdout.resume();
+    return (stop) => {
+      if (stop && child.exitCode === null) child.kill();
+      return ended;
+    };
+  },
+};
+
+/** The same, in a simulated host (its namespaces, through its worker). */
+function inHost(host) {
+  return {
+    exec: (argv) => host.exec(argv),
+    async start(argv) {
+      await host.run(
+        async (nsnet, { command }, keep) => {
+          const child = require('node:child_process').spawn(command[0], command.slice(1), { stdio: ['ignore', 'pipe', 'inherit'] });
+          keep.background = { child, ended: new Promise((resolve) => child.once('exit', resolve)) };
+          await new Promise((resolve, reject) => {
+            child.stdout.once('data', resolve);
+            child.once('exit', (code) => reject(new Error(`${command.join(' ')} exited with ${code}`)));
+          });
+          child.stdout.resume();
+        },
+        { command: argv },
+      );
+      return (stop) =>
+        host.run(
+          async (nsnet, { stop: stopIt }, keep) => {
+            if (stopIt && keep.background.child.exitCode === null) keep.background.child.kill();
+            await keep.background.ended;
+          },
+          { stop },
+        );
+    },
+  };
+}
+
+/**
+ * iperf3 between two ends, each `{ runner, enter }` (`enter`: the argv
+ * prefix that enters the end's namespace), both pinned to CPU; bits per second.
+ */
+async function iperf(server, client, to, port) {
+  const pinned = ['taskset', '-c', CPU, IPERF3, '-p', String(port)];
+  // Flushed at once: a pipe's output would wait in iperf3's buffer, and its first line says it listens.
+  const ended = await server.runner.start([...server.enter, ...pinned, '-s', '-1', '--forceflush']);
+  let done = false;
+  try {
+    const out = await client.runner.exec([...client.enter, ...pinned, '-c', to, '-t', String(SECONDS), '-J']);
+    done = true;
+    return JSON.parse(out).end.sum_received.bits_per_second;
+  } finally {
+    await ended(!done);
+  }
+}
+
+/** Two namespaces of the sandbox joined by a veth: 10.216.0.1 and .2. */
+function makeVethPair(names) {
+  ip('netns', 'add', names[0]);
+  ip('netns', 'add', names[1]);
+  ip('-n', names[0], 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', names[1]);
+  names.forEach((ns, i) => {
+    ip('-n', ns, 'link', 'set', 'lo', 'up');
+    ip('-n', ns, 'address', 'add', `10.216.0.${i + 1}/24`, 'dev', 'eth0');
+    ip('-n', ns, 'link', 'set', 'eth0', 'up');
+  });
+}
+
+/** The namespace of a host's hand-made container (/run/netns is one directory for all hosts). */
+const handMadeNs = (host) => `hm${host.netns}`;
+
+/**
+ * On each host, by `ip` and `bridge` commands: a bridge, a VXLAN device
+ * (nolearning, proxy, VNI 4343, port 4790) on it, a namespace with a veth on
+ * it at 10.217.0.<i+10>, and the other host's namespace as static entries.
+ */
+async function makeHandMadeVxlan(hosts) {
+  const macs = [];
+  for (const [i, host] of hosts.entries()) {
+    const sh = (...argv) => host.exec(argv);
+    await sh('ip', 'netns', 'add', handMadeNs(host));
+    await sh('ip', 'link', 'add', 'hmbr', 'mtu', '1450', 'type', 'bridge');
+    await sh('ip', 'link', 'set', 'hmbr', 'up');
+    await sh('ip', 'link', 'add', 'hmvx', 'mtu', '1450', 'type', 'vxlan', 'id', '4343', 'local', host.address, 'dstport', '4790', 'nolearning', 'proxy');
+    await sh('ip', 'link', 'set', 'hmvx', 'master', 'hmbr', 'up');
+    await sh('ip', 'link', 'add', 'hmve', 'mtu', '1450', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', handMadeNs(host));
+    await sh('ip', 'link', 'set', 'hmve', 'master', 'hmbr', 'up');
+    await sh('ip', '-n', handMadeNs(host), 'link', 'set', 'lo', 'up');
+    await sh('ip', '-n', handMadeNs(host), 'address', 'add', `10.217.0.${i + 10}/24`, 'dev', 'eth0');
+    await sh('ip', '-n', handMadeNs(host), 'link', 'set', 'eth0', 'up');
+    macs.push(JSON.parse(await sh('ip', '-n', handMadeNs(host), '-j', 'link', 'show', 'eth0'))[0].address);
+  }
+  for (const [i, host] of hosts.entries()) {
+    const j = 1 - i;
+    await host.exec(['bridge', 'fdb', 'add', macs[j], 'dev', 'hmvx', 'self', 'permanent', 'dst', hosts[j].address]);
+    await host.exec(['ip', 'neigh', 'add', `10.217.0.${j + 10}`, 'lladdr', macs[j], 'dev', 'hmvx', 'nud', 'permanent']);
+  }
+}
+
+async function throughput(a, b) {
+  if (!existsSync(IPERF3)) {
+    console.log(`throughput: skipped (${IPERF3} is missing; Debian's iperf3 package has it)`);
+    return;
+  }
+  const veth = [`bv${process.pid}a`, `bv${process.pid}b`];
+  makeVethPair(veth);
+  await makeHandMadeVxlan([a, b]);
+  // An nsnet container's namespace is mounted in its host's NSNET_NETNS_DIR (setUpHost names it c-<address>).
+  const container = (host, address) => ['nsenter', `--net=${host.root}/netns/c-${address.replaceAll('.', '-')}`];
+  const variants = {
+    veth: () => iperf({ runner: sandbox, enter: ['ip', 'netns', 'exec', veth[1]] }, { runner: sandbox, enter: ['ip', 'netns', 'exec', veth[0]] }, '10.216.0.2', 5201),
+    handMade: () => iperf({ runner: inHost(b), enter: ['ip', 'netns', 'exec', handMadeNs(b)] }, { runner: inHost(a), enter: ['ip', 'netns', 'exec', handMadeNs(a)] }, '10.217.0.11', 5202),
+    nsnet: () => iperf({ runner: inHost(b), enter: container(b, '10.214.0.20') }, { runner: inHost(a), enter: container(a, '10.214.0.10') }, '10.214.0.20', 5203),
+  };
+  const results = Object.fromEntries(Object.keys(variants).map((name) => [name, []]));
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      for (const name of Object.keys(variants)) results[name].push(await variants[name]());
+    }
+  } finally {
+    for (const ns of veth) ip('netns', 'delete', ns);
+    for (const host of [a, b]) await host.exec(['ip', 'netns', 'delete', handMadeNs(host)]);
+  }
+  const gbits = Object.fromEntries(Object.entries(results).map(([name, values]) => [name, median(values) / 1e9]));
+  console.log(`TCP throughput, iperf3 ${SECONDS} s, both ends on CPU ${CPU}, median of ${ROUNDS} (Gbit/s):`);
+  console.log(`  veth pair            ${gbits.veth.toFixed(2)}`);
+  console.log(`  hand-made VXLAN      ${gbits.handMade.toFixed(2)}  (${(gbits.handMade / gbits.veth).toFixed(2)}x veth)`);
+  console.log(`  nsnet VXLAN          ${gbits.nsnet.toFixed(2)}  (${(gbits.nsnet / gbits.veth).toFixed(2)}x veth, ${(gbits.nsnet / gbits.handMade).toFixed(2)}x hand-made)`);
+  // Round by round, to judge the noise of a shared machine.
+  const perRound = (name) => results[name].map((value) => (value / 1e9).toFixed(2)).join(' ');
+  console.log(`  rounds: veth ${perRound('veth')} | hand-made ${perRound('handMade')} | nsnet ${perRound('nsnet')}`);
+}
+
+async function remotesStartUp(a) {
+  const times = { batch: [], single: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const mode of ['batch', 'single']) {
+      times[mode].push(JSON.parse(await a.exec([process.execPath, REMOTES_BATCH, VXLAN, String(REMOTES), mode, 'add'])).ms);
+      await a.exec([process.execPath, REMOTES_BATCH, VXLAN, String(REMOTES), mode, 'remove']);
+    }
+  }
+  const batch = median(times.batch);
+  const single = median(times.single);
+  console.log(`${REMOTES} remote containers (FDB + neighbour entry each), median of ${ROUNDS}:`);
+  console.log(`  one batch            ${batch.toFixed(1)} ms`);
+  console.log(`  2,000 single requests ${single.toFixed(1)} ms  (batch ${(single / batch).toFixed(1)}x faster)`);
+}
+
+const hosts = await createHosts(2);
+try {
+  const [a, b] = hosts.list;
+  const network = 'ovbench';
+  const endpoints = {};
+  for (const [host, ips] of [[a, ['10.214.0.10']], [b, ['10.214.0.20']]]) {
+    endpoints[host.name] = await host.run(setUpHost, { network, bridge: 'nsbr-bench', vxlan: VXLAN, vni: 4242, underlay: host.address, ips });
+  }
+  await a.run(applyOn, { vxlan: VXLAN, change: { add: endpoints.hostB, remove: [] } });
+  await b.run(applyOn, { vxlan: VXLAN, change: { add: endpoints.hostA, remove: [] } });
+  await throughput(a, b);
+  await remotesStartUp(a);
+  for (const host of [a, b]) await host.run(tearDownHost, { network, vxlan: VXLAN });
+} finally {
+  await hosts.close();
+}

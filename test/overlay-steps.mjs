@@ -1,0 +1,42 @@
+// Steps of an overlay dataplane on simulated hosts (test/hosts.mjs), each a
+// function run in a host's worker (host.run(step, arg)): its source is sent,
+// so it names nothing of this module; paths are the worker's (test/workers/).
+
+/** In a host's worker: the network, its VXLAN port and containers at `ips`; resolves to them as RemoteEndpoints. */
+export async function setUpHost(nsnet, { network, bridge, vxlan, vni, underlay, ips }, keep) {
+  const { createVxlanPort } = require('../../dist/network/overlay-dataplane.js');
+  const { underlayMtu } = require('../../dist/network/overlay-underlay.js');
+  const mtu = (await underlayMtu(underlay)) - 50;
+  await nsnet.createBridgeNetwork({ name: network, bridge, subnet: '10.214.0.0/24', ipv6: { subnet: 'fd00:214::/64' }, mtu });
+  await createVxlanPort({ bridge, vxlan, vni, port: 4789, underlay, mtu });
+  keep.containers = [];
+  for (const ip of ips) {
+    // Addresses of each host's own: without a store, every host's IPAM would hand out the same ones.
+    const { id } = await nsnet.setupContainer(`c-${ip.replaceAll('.', '-')}`, { network, ip, ipv6: `fd00:214::${ip.split('.')[3]}` });
+    keep.containers.push(id);
+    keep[ip] = id;
+  }
+  const endpoints = await (await nsnet.getNetwork(network)).endpoints();
+  return endpoints.map(({ mac, ipv4, ipv6 }) => ({ mac, ipv4, ipv6, host: underlay }));
+}
+
+/** In a host's worker: applyRemotes(vxlan, change). */
+export async function applyOn(nsnet, { vxlan, change }) {
+  const { applyRemotes } = require('../../dist/network/overlay-dataplane.js');
+  await applyRemotes(vxlan, change);
+}
+
+/** In a host's worker: the network removed, with its containers and servers; then the VXLAN port. */
+export async function tearDownHost(nsnet, { network, vxlan }, keep) {
+  const { deleteVxlanPort } = require('../../dist/network/overlay-dataplane.js');
+  for (const child of keep.servers ?? []) child.kill();
+  for (const id of keep.containers ?? []) await nsnet.teardownContainer(id);
+  await deleteVxlanPort(vxlan);
+  await nsnet.removeNetwork(network);
+}
+
+/** In a host's worker: a command run in the container at `ip`. */
+export async function execIn(nsnet, { ip, argv }, keep) {
+  const ns = await nsnet.NetNamespace.open(keep[ip]);
+  return ns.exec(argv[0], argv.slice(1));
+}
