@@ -238,9 +238,9 @@ export async function listNetworks(): Promise<BridgeNetwork[]> {
 
 /**
  * Removes a network: its bridge (an overlay network's agent and VXLAN
- * device, and its definition in the store once no host uses it) and
- * records. Refused with NETWORK_IN_USE
- * while endpoints exist, unless `force`, which disconnects them first.
+ * device too, and its definition in the store once no host uses it) and
+ * records. Refused with NETWORK_IN_USE while endpoints exist, unless
+ * `force`, which disconnects them first.
  */
 export async function removeNetwork(name: string, options: { force?: boolean } = {}): Promise<void> {
   faultOperation('removeNetwork');

@@ -78,7 +78,7 @@ export async function createOverlayNetwork(options: OverlayNetworkOptions): Prom
     // Read even when the MTU is given: it checks that the underlay address is this host's.
     const carried = (await underlayMtuOf(underlay)) - VXLAN_OVERHEAD;
     const mtu = checked.mtuGiven ? checked.network.mtu : carried;
-    // Checked here before anything is made: the store's definition is the one change made before the links.
+    // All checked: the definition in the store is the first change, undone if a later step fails.
     const wanted = overlayDefinition(checked);
     const clusterStore = storeFor(store);
     const defined = await clusterStore.defineNetwork(name, wanted);

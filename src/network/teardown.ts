@@ -66,9 +66,9 @@ export async function attemptPart(failures: string[], what: string, fn: () => Pr
 
 /**
  * Forgets an endpoint: its leases (and an overlay network's claim in its
- * store), its host ports and its record (if still this one). Under the state lock. `undone`: given by a connect that is
- * undone, which leaves the leases as it found them (pointers, and no record
- * if there was none).
+ * store), its host ports and its record (if still this one). Under the
+ * state lock. `undone`: given by a connect that is undone, which leaves the
+ * leases as it found them (pointers, and no record if there was none).
  */
 export async function forgetEndpointLocked(record: EndpointRecord, undone?: LeasesBefore): Promise<void> {
   const store = currentStore();
