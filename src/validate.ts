@@ -47,12 +47,13 @@ export function checkUint(value: unknown, what: string, max = 0xffffffff, min = 
   return value as number;
 }
 
-/** An interface alias (IFLA_IFALIAS): printable, under 256 bytes. */
+/** A boolean option. */
 export function checkBoolean(value: unknown, what: string): boolean {
   if (typeof value !== 'boolean') throw invalid(`${what} must be true or false, got ${String(value)}`);
   return value;
 }
 
+/** An interface alias (IFLA_IFALIAS): printable, under 256 bytes. */
 export function checkAlias(alias: unknown): string {
   if (typeof alias !== 'string' || Buffer.byteLength(alias) > 255 || /[\0\n]/.test(alias)) {
     throw invalid('alias must be a string of at most 255 bytes without NUL or newline');

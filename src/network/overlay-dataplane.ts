@@ -12,7 +12,9 @@ import type { ChainedRequest } from '../kernel/rtnl-connection';
 import { NetNamespace } from '../netns';
 import type { Link } from '../rtnl/links';
 import type { FdbEntry, IpNeighbour, NeighbourSpec } from '../rtnl/neighbours';
-import { ipFamily } from '../types/ip';
+import { type RemoteEndpoint, RemoteChangeSchema } from '../types/overlay';
+import { describeProblem, Validator } from '../types/schema';
+import { checkMac } from '../validate';
 
 export interface VxlanPort {
   /** The network's bridge, which the device is made a port of. */
@@ -29,19 +31,14 @@ export interface VxlanPort {
   alias?: string;
 }
 
-/** A container on another host, as this host's VXLAN device must know it. */
-export interface RemoteEndpoint {
-  mac: string;
-  ipv4: string;
-  ipv6?: string;
-  /** The underlay address of the container's host. */
-  host: string;
-}
+export type { RemoteEndpoint };
 
 export interface RemoteChange {
   add: RemoteEndpoint[];
   remove: RemoteEndpoint[];
 }
+
+const remoteChange = new Validator(RemoteChangeSchema);
 
 const ZERO_MAC = '00:00:00:00:00:00';
 
@@ -105,24 +102,13 @@ function remoteEntries(dev: number, remote: RemoteEndpoint): NeighbourSpec[] {
   return entries;
 }
 
+/** The change, checked whole (nothing is sent for a bad one); the all-zeros MAC, where a VXLAN device floods to, and group MACs are never a remote's. */
 function checkChange(change: unknown): RemoteChange {
-  if (typeof change !== 'object' || change === null) throw invalid('remote change must be an object with add and remove');
-  const { add = [], remove = [] } = change as Partial<RemoteChange>;
-  if (!Array.isArray(add) || !Array.isArray(remove)) throw invalid('remote change add and remove must be arrays');
-  [...add, ...remove].forEach(checkRemote);
-  return { add, remove };
-}
-
-function checkRemote(remote: unknown): void {
-  if (typeof remote !== 'object' || remote === null) throw invalid('a remote endpoint must be an object');
-  const { mac, ipv4, ipv6, host } = remote as Partial<RemoteEndpoint>;
-  if (typeof mac !== 'string' || mac.toLowerCase() === ZERO_MAC) {
-    // The all-zeros MAC is where a VXLAN device floods to: never a remote's.
-    throw invalid(`a remote endpoint's mac must be a unicast MAC, got ${String(mac)}`);
+  const { add = [], remove = [] } = remoteChange.valid(change, (problem) => invalid(describeProblem(problem, 'remote change')));
+  for (const [list, remotes] of [['add', add], ['remove', remove]] as const) {
+    remotes.forEach((remote, index) => checkMac(remote.mac, `remote change ${list}[${index}].mac`));
   }
-  if (ipFamily(ipv4, 'remote ipv4') !== 4) throw invalid(`a remote endpoint's ipv4 must be an IPv4 address, got ${String(ipv4)}`);
-  if (ipv6 !== undefined && ipFamily(ipv6, 'remote ipv6') !== 6) throw invalid(`a remote endpoint's ipv6 must be an IPv6 address, got ${String(ipv6)}`);
-  ipFamily(host, 'remote host');
+  return { add, remove };
 }
 
 /**

@@ -3,6 +3,8 @@
  * the shared store): what a network's record holds of its overlay, and the
  * values nsnet keeps in the store, checked when read back.
  */
+import { isIP } from 'node:net';
+
 import v = require('valibot');
 
 import { CidrText, FirewallInterfaceName, IpText, MacText } from './record-text';
@@ -39,17 +41,42 @@ export const HostEntrySchema = jsonObject({
 });
 export type HostEntry = v.InferOutput<typeof HostEntrySchema>;
 
-/** A container's addresses, at `<prefix>/networks/<name>/addresses/<ipv4>`, held by its host's lease. */
-export const AddressEntrySchema = jsonObject({
+/** What a host must know of a container on another host to reach it: its addresses and its host. */
+const remoteEndpointEntries = {
   ipv4: IpText,
   ipv6: v.optional(IpText),
   mac: MacText,
   /** The underlay address of the host the container runs on. */
   host: IpText,
+};
+
+/** A container's addresses, at `<prefix>/networks/<name>/addresses/<ipv4>`, held by its host's lease. */
+export const AddressEntrySchema = jsonObject({
+  ...remoteEndpointEntries,
   /** The endpoint's id. */
   container: v.string(),
 });
 export type AddressEntry = v.InferOutput<typeof AddressEntrySchema>;
+
+const ofFamily = (wanted: 4 | 6) => v.custom<string>((address) => typeof address === 'string' && isIP(address) === wanted, `an IPv${wanted} address`);
+
+/**
+ * A remote container as the dataplane programs it: an address entry without
+ * its container id (other keys let be), each address of its own family. The
+ * MAC's unicast rule is checkMac's, applied by the dataplane.
+ */
+export const RemoteEndpointSchema = jsonObject({
+  ...remoteEndpointEntries,
+  ipv4: ofFamily(4),
+  ipv6: v.optional(ofFamily(6)),
+});
+export type RemoteEndpoint = v.InferOutput<typeof RemoteEndpointSchema>;
+
+/** A change of the remotes a VXLAN device knows: entries to add (or replace) and to remove. */
+export const RemoteChangeSchema = jsonObject({
+  add: v.optional(v.array(RemoteEndpointSchema, 'a list of remote endpoints')),
+  remove: v.optional(v.array(RemoteEndpointSchema, 'a list of remote endpoints')),
+});
 
 /** VXLAN's encapsulation: outer Ethernet, IPv4, UDP and VXLAN headers (Docker's vxlanEncap). */
 export const VXLAN_OVERHEAD = 50;

@@ -9,39 +9,12 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 
 import { createHosts } from '../hosts.mjs';
-import { applyOn, execIn, setUpHost, tearDownHost } from '../overlay-steps.mjs';
+import { applyOn, execIn, serveTcp, setUpHost, tcpFrom, tearDownHost } from '../overlay-steps.mjs';
 
 const REMOTES_BATCH = fileURLToPath(new URL('../workers/remotes-batch.mjs', import.meta.url));
 const GATEWAY = '10.214.0.1';
 const VNI = 4242;
 const ZERO_MAC = '00:00:00:00:00:00';
-
-/** In a host's worker: starts a TCP server in the container at `ip`, replying "<ip>:<data>". */
-async function serveTcp(nsnet, { ip, port }, keep) {
-  const ns = await nsnet.NetNamespace.open(keep[ip]);
-  const script = `require('node:net').createServer((s) => s.on('data', (d) => s.end('${ip}:' + d))).listen(${port}, '::', () => console.log('listening'))`;
-  const child = ns.spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  keep.servers = [...(keep.servers ?? []), child];
-  await new Promise((resolve, reject) => {
-    child.stdout.once('data', resolve);
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-}
-
-/** In a host's worker: from the container at `from`, a TCP exchange with to:port; the reply, or 'failed: ...'. */
-async function tcpFrom(nsnet, { from, to, port, timeoutMs = 2000 }, keep) {
-  const ns = await nsnet.NetNamespace.open(keep[from]);
-  const script = `
-    const socket = require('node:net').connect({ host: process.argv[1], port: Number(process.argv[2]) });
-    let reply = '';
-    setTimeout(() => { console.error('timeout'); process.exit(2); }, ${timeoutMs});
-    socket.on('connect', () => socket.write('hello'));
-    socket.on('data', (data) => (reply += data));
-    socket.on('end', () => { process.stdout.write(reply); process.exit(0); });
-    socket.on('error', (e) => { console.error(e.code); process.exit(3); });`;
-  const result = await ns.exec(process.execPath, ['-e', script, to, String(port)]);
-  return result.code === 0 ? result.stdout : `failed: ${result.stderr.trim()}`;
-}
 
 /** In a host's worker: listRemotes(vxlan). */
 async function listOn(nsnet, { vxlan }) {
@@ -49,6 +22,8 @@ async function listOn(nsnet, { vxlan }) {
   return listRemotes(vxlan);
 }
 
+/** The container setUpHost makes at `ip`. */
+const containerAt = (ip) => `c-${ip.replaceAll('.', '-')}`;
 const byIp = (a, b) => a.ipv4.localeCompare(b.ipv4, 'en', { numeric: true });
 
 describe('overlay dataplane on simulated hosts', function () {
@@ -126,16 +101,16 @@ describe('overlay dataplane on simulated hosts', function () {
   });
 
   it('carries TCP both ways between containers of two hosts, and to a third', async () => {
-    await a.run(serveTcp, { ip: '10.214.0.10', port: 7000 });
-    await b.run(serveTcp, { ip: '10.214.0.20', port: 7000 });
-    await c.run(serveTcp, { ip: '10.214.0.30', port: 7000 });
-    expect(await b.run(tcpFrom, { from: '10.214.0.20', to: '10.214.0.10', port: 7000 })).to.equal('10.214.0.10:hello');
-    expect(await a.run(tcpFrom, { from: '10.214.0.11', to: '10.214.0.20', port: 7000 })).to.equal('10.214.0.20:hello');
-    expect(await c.run(tcpFrom, { from: '10.214.0.30', to: '10.214.0.10', port: 7000 })).to.equal('10.214.0.10:hello');
-    expect(await a.run(tcpFrom, { from: '10.214.0.10', to: '10.214.0.30', port: 7000 })).to.equal('10.214.0.30:hello');
+    await a.run(serveTcp, { id: containerAt('10.214.0.10'), port: 7000 });
+    await b.run(serveTcp, { id: containerAt('10.214.0.20'), port: 7000 });
+    await c.run(serveTcp, { id: containerAt('10.214.0.30'), port: 7000 });
+    expect(await b.run(tcpFrom, { from: containerAt('10.214.0.20'), to: '10.214.0.10', port: 7000 })).to.equal(`${containerAt('10.214.0.10')}:hello`);
+    expect(await a.run(tcpFrom, { from: containerAt('10.214.0.11'), to: '10.214.0.20', port: 7000 })).to.equal(`${containerAt('10.214.0.20')}:hello`);
+    expect(await c.run(tcpFrom, { from: containerAt('10.214.0.30'), to: '10.214.0.10', port: 7000 })).to.equal(`${containerAt('10.214.0.10')}:hello`);
+    expect(await a.run(tcpFrom, { from: containerAt('10.214.0.10'), to: '10.214.0.30', port: 7000 })).to.equal(`${containerAt('10.214.0.30')}:hello`);
     // IPv6 too: the VXLAN device answers the neighbour solicitation from its table.
     const [b6] = endpoints.hostB.map((endpoint) => endpoint.ipv6);
-    expect(await a.run(tcpFrom, { from: '10.214.0.10', to: b6, port: 7000 })).to.equal('10.214.0.20:hello');
+    expect(await a.run(tcpFrom, { from: containerAt('10.214.0.10'), to: b6, port: 7000 })).to.equal(`${containerAt('10.214.0.20')}:hello`);
   });
 
   it("answers ARP for the shared gateway with the container's own host's bridge, and sends none of it across", async () => {
@@ -143,7 +118,7 @@ describe('overlay dataplane on simulated hosts', function () {
     const [bridgeLink] = await a.json(['ip', '-j', 'link', 'show', 'dev', bridge]);
     await a.run(execIn, { ip: '10.214.0.10', argv: ['ip', 'neigh', 'flush', 'all'] });
     // A connection to a closed port of the gateway: refused by A, after ARP.
-    expect(await a.run(tcpFrom, { from: '10.214.0.10', to: GATEWAY, port: 9 })).to.equal('failed: ECONNREFUSED');
+    expect(await a.run(tcpFrom, { from: containerAt('10.214.0.10'), to: GATEWAY, port: 9 })).to.equal('failed: ECONNREFUSED');
     const { stdout } = await a.run(execIn, { ip: '10.214.0.10', argv: ['ip', '-j', 'neigh', 'show', GATEWAY] });
     expect(JSON.parse(stdout).map(({ dst, lladdr }) => ({ dst, lladdr }))).to.deep.equal([{ dst: GATEWAY, lladdr: bridgeLink.address }]);
     expect(await Promise.all([b, c].map((host) => vxlanRx(host)))).to.deep.equal(rxBefore);
@@ -152,22 +127,22 @@ describe('overlay dataplane on simulated hosts', function () {
   it('applyRemotes remove: TCP to the container fails, and its entries are gone from the kernel', async () => {
     const [removed] = endpoints.hostB;
     await a.run(applyOn, { vxlan, change: { add: [], remove: [removed] } });
-    expect(await a.run(tcpFrom, { from: '10.214.0.10', to: removed.ipv4, port: 7000, timeoutMs: 1000 })).to.match(/^failed/);
+    expect(await a.run(tcpFrom, { from: containerAt('10.214.0.10'), to: removed.ipv4, port: 7000, timeoutMs: 1000 })).to.match(/^failed/);
     const fdb = await a.json(['bridge', '-j', 'fdb', 'show', 'dev', vxlan]);
     expect(fdb.filter((entry) => entry.mac === removed.mac && entry.dst)).to.deep.equal([]);
     const neighbours = await a.json(['ip', '-j', 'neigh', 'show', 'dev', vxlan]);
     expect(neighbours.filter((entry) => entry.dst === removed.ipv4 || entry.dst === removed.ipv6)).to.deep.equal([]);
     // C still reaches it, and removing it again is done.
-    expect(await c.run(tcpFrom, { from: '10.214.0.30', to: removed.ipv4, port: 7000 })).to.equal('10.214.0.20:hello');
+    expect(await c.run(tcpFrom, { from: containerAt('10.214.0.30'), to: removed.ipv4, port: 7000 })).to.equal(`${containerAt('10.214.0.20')}:hello`);
     await a.run(applyOn, { vxlan, change: { add: [], remove: [removed] } });
     // Added back (twice: a replace), it is reached again.
     await a.run(applyOn, { vxlan, change: { add: [removed, removed], remove: [] } });
-    expect(await a.run(tcpFrom, { from: '10.214.0.10', to: removed.ipv4, port: 7000 })).to.equal('10.214.0.20:hello');
+    expect(await a.run(tcpFrom, { from: containerAt('10.214.0.10'), to: removed.ipv4, port: 7000 })).to.equal(`${containerAt('10.214.0.20')}:hello`);
   });
 
   it('refuses a bad remote, all-zeros MAC included, before anything is sent', async () => {
     const good = { mac: '02:42:0a:d6:00:63', ipv4: '10.214.0.99', host: b.address };
-    for (const bad of [{ ...good, mac: ZERO_MAC }, { ...good, ipv4: 'fd00::1' }, { ...good, host: 'b' }, { ...good, mac: 'nope' }]) {
+    for (const bad of [{ ...good, mac: ZERO_MAC }, { ...good, mac: 'ff:ff:ff:ff:ff:ff' }, { ...good, mac: '01:00:5e:00:00:01' }, { ...good, ipv4: 'fd00::1' }, { ...good, host: 'b' }, { ...good, mac: 'nope' }]) {
       const code = await a.run(
         async (nsnet, { vxlan: dev, change }) => {
           const { applyRemotes } = require('../../dist/network/overlay-dataplane.js');

@@ -25,8 +25,9 @@ const neighbours = NetNamespace.host().neighbours;
 const dev = await NetNamespace.host().links.indexOf(vxlan);
 
 async function one(op, remote) {
-  const fdb = { family: 'bridge', dev, mac: remote.mac, self: true, dst: remote.host };
-  const arp = { family: 4, dev, address: remote.ipv4, mac: remote.mac };
+  // The entries applyRemotes makes: both modes program the same permanent entries.
+  const fdb = { family: 'bridge', dev, mac: remote.mac, self: true, dst: remote.host, permanent: true };
+  const arp = { family: 4, dev, address: remote.ipv4, mac: remote.mac, state: 'permanent' };
   if (op === 'add') {
     await neighbours.replace(fdb);
     await neighbours.replace(arp);
