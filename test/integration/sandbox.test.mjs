@@ -204,6 +204,33 @@ describe('scripts/sandbox', () => {
     }
   });
 
+  it('ends, as its COMMAND ends, the overlay agents under any state directory of its /run, in other mount namespaces too; no process outside', async () => {
+    // An agent's stand-in: a process whose command line is an agent's, named as an agent names itself.
+    const agent = `${process.execPath} -e 'setInterval(() => {}, 1e6)' overlay serve`;
+    const info = (dir, pid) => `mkdir -p ${dir} && printf '{\\n  "pid": %s,\\n  "leaseId": "1"\\n}\\n' ${pid} >${dir}/net.json`;
+    const script = [
+      'ip netns add host1',
+      `ip netns exec host1 ${agent} net </dev/null >/dev/null 2>&1 &`,
+      `${info('/run/nsnet-hosts/host1/state/overlay', '$!')} && echo $!`,
+      `${agent} net </dev/null >/dev/null 2>&1 &`,
+      `${info('/run/nsnet/overlay', '$!')} && echo $!`,
+    ].join('\n');
+    const started = await sandboxRun(['sh', '-c', script], place);
+    expect(started.code, started.stderr).to.equal(0);
+    const agents = started.stdout.trim().split('\n').map(Number);
+    expect(agents).to.have.lengthOf(2);
+    expect(agents.filter(running), 'the agents are gone when the call returns').to.deep.equal([]);
+
+    const outsider = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e6)', 'overlay', 'serve', 'net'], { stdio: 'ignore' });
+    try {
+      const named = await sandboxRun(['sh', '-c', info('/run/nsnet-hosts/host1/state/overlay', outsider.pid)], place);
+      expect(named.code, named.stderr).to.equal(0);
+      expect(running(outsider.pid), 'a process outside the sandbox named in an agent file').to.equal(true);
+    } finally {
+      outsider.kill();
+    }
+  });
+
   it("without --keep, passes its stdin and SIGTERM on to COMMAND and exits with COMMAND's status", async () => {
     const piped = spawnSync(sandbox, ['sh', '-c', 'cat; exit 7'], { input: 'through stdin', encoding: 'utf8' });
     expect({ status: piped.status, stdout: piped.stdout }).to.deep.equal({ status: 7, stdout: 'through stdin' });
