@@ -134,12 +134,13 @@ export function publishedAnyPorts() {
 }
 
 /**
- * Polls `check` until it returns true, for kernel work that finishes in the
- * background (a deleted namespace's interfaces go in a batched cleanup).
+ * Polls `check` (it may be async) until it returns true, for work that
+ * finishes in the background (a deleted namespace's interfaces go in a
+ * batched cleanup; an agent applies a watched change). Resolves to whether it did.
  */
 export async function eventually(check, timeoutMs = 5000) {
   const deadline = Date.now() + timeoutMs;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
@@ -286,4 +287,14 @@ export function suiteFixture(create, prefix, defaults = {}) {
     return name;
   };
   return fixture;
+}
+
+/** Whether `pid` runs: not gone, and not a zombie its parent has yet to reap. */
+export function running(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
+  } catch {
+    return false;
+  }
 }

@@ -16,7 +16,7 @@ import { readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
-import { uniqueName } from './helpers.mjs';
+import { running, uniqueName } from './helpers.mjs';
 
 const WORKER = fileURLToPath(new URL('./workers/host.mjs', import.meta.url));
 const DIST = fileURLToPath(new URL('../dist/index.js', import.meta.url));
@@ -193,20 +193,13 @@ function removeNamespace(netns) {
   }
 }
 
-/** Whether `pid` runs: not gone, and not a zombie its parent has yet to reap. */
-export function running(pid) {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat[stat.lastIndexOf(')') + 2] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-/** The worker's PID, the PIDs in its mount namespace, and their descendants. */
+/**
+ * The worker's PID (only while it is ours: once reaped, that number may be
+ * anyone's), the PIDs in its mount namespace, and their descendants.
+ */
 function hostProcesses(host) {
   const parents = new Map();
-  const found = new Set([host.pid]);
+  const found = new Set(host.alive ? [host.pid] : []);
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const pid = Number(entry);

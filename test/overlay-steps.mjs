@@ -29,7 +29,7 @@ export async function applyOn(nsnet, { vxlan, change }) {
 /** In a host's worker: the network removed, with its containers and servers; then the VXLAN port. */
 export async function tearDownHost(nsnet, { network, vxlan }, keep) {
   const { deleteVxlanPort } = require('../../dist/network/overlay-dataplane.js');
-  for (const child of keep.servers ?? []) child.kill();
+  for (const child of Object.values(keep.servers ?? {})) child.kill();
   for (const id of keep.containers ?? []) await nsnet.teardownContainer(id);
   await deleteVxlanPort(vxlan);
   await nsnet.removeNetwork(network);
@@ -39,4 +39,31 @@ export async function tearDownHost(nsnet, { network, vxlan }, keep) {
 export async function execIn(nsnet, { ip, argv }, keep) {
   const ns = await nsnet.NetNamespace.open(keep[ip]);
   return ns.exec(argv[0], argv.slice(1));
+}
+
+/** In a host's worker: a TCP server in container `id` on `port`, replying "<id>:<data>"; kept in keep.servers[id]. */
+export async function serveTcp(nsnet, { id, port }, keep) {
+  const ns = await nsnet.NetNamespace.open(id);
+  const script = `require('node:net').createServer((s) => s.on('data', (d) => s.end('${id}:' + d))).listen(${port}, '::', () => console.log('listening'))`;
+  const child = ns.spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  keep.servers = { ...keep.servers, [id]: child };
+  await new Promise((resolve, reject) => {
+    child.stdout.once('data', resolve);
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
+  });
+}
+
+/** In a host's worker: from container `from`, a TCP exchange with to:port; the reply, or 'failed: <why>'. */
+export async function tcpFrom(nsnet, { from, to, port, timeoutMs = 3000 }) {
+  const ns = await nsnet.NetNamespace.open(from);
+  const script = `
+    const socket = require('node:net').connect({ host: process.argv[1], port: Number(process.argv[2]) });
+    let reply = '';
+    setTimeout(() => { console.error('timeout'); process.exit(2); }, ${timeoutMs});
+    socket.on('connect', () => socket.write('hello'));
+    socket.on('data', (data) => (reply += data));
+    socket.on('end', () => { process.stdout.write(reply); process.exit(0); });
+    socket.on('error', (e) => { console.error(e.code); process.exit(3); });`;
+  const result = await ns.exec(process.execPath, ['-e', script, to, String(port)]);
+  return result.code === 0 ? result.stdout : `failed: ${result.stderr.trim()}`;
 }

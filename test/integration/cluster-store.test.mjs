@@ -6,20 +6,11 @@ import { expect } from 'chai';
 
 import { ClusterStore } from '../../dist/cluster/store.js';
 import { useEtcd } from '../etcd.mjs';
+import { expectReject } from '../helpers.mjs';
 
 const PREFIX = '/nsnet/v1';
 const definition = (more = {}) => ({ subnet: '10.70.0.0/16', gateway: '10.70.0.1', port: 4789, ...more });
 const entry = (ipv4, host, more = {}) => ({ ipv4, mac: `02:42:0a:46:${(Number(ipv4.split('.')[3]) >> 8).toString(16).padStart(2, '0')}:${(Number(ipv4.split('.')[3]) & 255).toString(16).padStart(2, '0')}`, host, container: `c-${ipv4}`, ...more });
-
-async function failsWith(code, promise) {
-  try {
-    await promise;
-  } catch (error) {
-    expect(error.code, error.message).to.equal(code);
-    return error;
-  }
-  throw new Error(`expected ${code}`);
-}
 
 describe('overlay store (etcd)', function () {
   this.timeout(30_000);
@@ -44,7 +35,7 @@ describe('overlay store (etcd)', function () {
     expect(await b.readDefinition('nothing')).to.equal(undefined);
     expect((await a.defineNetwork('def2', definition({ subnet: '10.71.0.0/16', gateway: '10.71.0.1' }))).vni).to.equal(4097);
     expect((await a.defineNetwork('def3', definition({ vni: 4098 }))).vni).to.equal(4098);
-    const conflict = await failsWith('NETWORK_CONFLICT', b.defineNetwork('def4', definition({ vni: 4097 })));
+    const conflict = await expectReject(b.defineNetwork('def4', definition({ vni: 4097 })), 'NsnetError', 'NETWORK_CONFLICT');
     expect(conflict.message).to.match(/def2/);
     expect(await b.readDefinition('def4')).to.equal(undefined);
     // Two at once with no VNI: both get one, not the same one.
@@ -171,14 +162,14 @@ describe('overlay store (etcd)', function () {
   it('values that are not nsnet\'s are STATE_CORRUPT naming the key', async () => {
     const store = open();
     server.etcd.etcdctl(['put', `${PREFIX}/networks/bad1/definition`, '{"subnet": "10.76.0.0/16"}']);
-    const error = await failsWith('STATE_CORRUPT', store.readDefinition('bad1'));
+    const error = await expectReject(store.readDefinition('bad1'), 'NsnetError', 'STATE_CORRUPT');
     expect(error.message).to.include(`${PREFIX}/networks/bad1/definition`);
-    await failsWith('STATE_CORRUPT', store.defineNetwork('bad1', definition()));
+    await expectReject(store.defineNetwork('bad1', definition()), 'NsnetError', 'STATE_CORRUPT');
     server.etcd.etcdctl(['put', `${PREFIX}/networks/bad2/addresses/10.77.0.2`, 'not json']);
-    expect((await failsWith('STATE_CORRUPT', store.listAddresses('bad2'))).details.key).to.equal(`${PREFIX}/networks/bad2/addresses/10.77.0.2`);
+    expect((await expectReject(store.listAddresses('bad2'), 'NsnetError', 'STATE_CORRUPT')).details.key).to.equal(`${PREFIX}/networks/bad2/addresses/10.77.0.2`);
     server.etcd.etcdctl(['put', `${PREFIX}/networks/bad2/addresses/10.77.0.3`, '{"ipv4":"10.77.0.3","mac":"nope","host":"192.168.77.1","container":"c"}']);
     const lease = await store.grantLease(30);
-    expect((await failsWith('STATE_CORRUPT', store.claimAddresses('bad2', entry('10.77.0.3', '192.168.77.2'), lease))).message).to.match(/mac/);
+    expect((await expectReject(store.claimAddresses('bad2', entry('10.77.0.3', '192.168.77.2'), lease), 'NsnetError', 'STATE_CORRUPT')).message).to.match(/mac/);
   });
 
   it('etcd stopped: every call fails with STORE_UNAVAILABLE within 2 s, naming the endpoint; back: calls work again', async function () {
@@ -200,7 +191,7 @@ describe('overlay store (etcd)', function () {
     };
     for (const [name, call] of Object.entries(calls)) {
       const started = Date.now();
-      const error = await failsWith('STORE_UNAVAILABLE', call());
+      const error = await expectReject(call(), 'NsnetError', 'STORE_UNAVAILABLE');
       expect(Date.now() - started, name).to.be.below(2000);
       expect(error.message, name).to.include(server.etcd.url);
     }
@@ -216,7 +207,7 @@ describe('overlay store (etcd)', function () {
     try {
       for (const call of [() => store.listAddresses('frozen'), () => store.grantLease(5)]) {
         const started = Date.now();
-        const error = await failsWith('STORE_UNAVAILABLE', call());
+        const error = await expectReject(call(), 'NsnetError', 'STORE_UNAVAILABLE');
         expect(Date.now() - started).to.be.within(700, 1500);
         expect(error.message).to.match(/within 800 ms|deadline/i);
       }
@@ -232,7 +223,7 @@ describe('overlay store (etcd)', function () {
     stores.push(refused, unroutable);
     for (const store of [refused, unroutable]) {
       const started = Date.now();
-      await failsWith('STORE_UNAVAILABLE', store.listAddresses('x'));
+      await expectReject(store.listAddresses('x'), 'NsnetError', 'STORE_UNAVAILABLE');
       expect(Date.now() - started).to.be.below(2000);
     }
     // Two endpoints, the first dead: the call goes to the second.

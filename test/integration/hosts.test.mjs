@@ -5,8 +5,8 @@ import { existsSync } from 'node:fs';
 
 import { expect } from 'chai';
 
-import { ipJson } from '../helpers.mjs';
-import { createHosts, running } from '../hosts.mjs';
+import { expectReject, ipJson, running } from '../helpers.mjs';
+import { createHosts } from '../hosts.mjs';
 
 describe('simulated hosts', function () {
   this.timeout(60000);
@@ -61,26 +61,26 @@ describe('simulated hosts', function () {
     const before = new Set(ipJson(['link']).map((link) => link.ifname));
     const netnsBefore = ipJson(['netns', 'list']).map((ns) => ns.name);
     const hosts = await createHosts(1);
-    const [a] = hosts.list;
-    const started = await a.run(async () => {
-      const { spawn } = require('node:child_process');
-      const child = spawn('sleep', ['600'], { stdio: 'ignore' });
-      const detached = spawn('sleep', ['600'], { stdio: 'ignore', detached: true });
-      detached.unref();
-      return [child.pid, detached.pid];
-    });
-    expect(started.every(running)).to.equal(true);
-    await a.kill();
-    expect([a.pid, ...started].filter(running)).to.deep.equal([]);
-    await expectRejected(a.run(async () => 1));
-    await hosts.close();
+    let a;
+    try {
+      [a] = hosts.list;
+      const started = await a.run(async () => {
+        const { spawn } = require('node:child_process');
+        const child = spawn('sleep', ['600'], { stdio: 'ignore' });
+        const detached = spawn('sleep', ['600'], { stdio: 'ignore', detached: true });
+        detached.unref();
+        return [child.pid, detached.pid];
+      });
+      expect(started.every(running)).to.equal(true);
+      await a.kill();
+      expect([a.pid, ...started].filter(running)).to.deep.equal([]);
+      await expectReject(a.run(async () => 1), 'Error', undefined);
+    } finally {
+      await hosts.close();
+    }
     expect(ipJson(['link']).map((link) => link.ifname).filter((name) => !before.has(name))).to.deep.equal([]);
     expect(ipJson(['netns', 'list']).map((ns) => ns.name)).to.deep.equal(netnsBefore);
     expect(existsSync(a.root)).to.equal(false);
   });
 });
 
-async function expectRejected(promise) {
-  const outcome = await promise.then(() => 'resolved', () => 'rejected');
-  expect(outcome).to.equal('rejected');
-}

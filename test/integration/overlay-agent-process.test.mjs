@@ -14,26 +14,10 @@ import { readOverlayAgentInfo, overlayAgentFile } from '../../dist/network/overl
 import { ensureOverlayAgent, stopOverlayAgent } from '../../dist/network/overlay-agent-process.js';
 import { currentStore } from '../../dist/state/store.js';
 import { useEtcd } from '../etcd.mjs';
+import { eventually, running } from '../helpers.mjs';
 
 const PREFIX = '/nsnet/v1';
 const UNDERLAY = '127.0.0.1';
-
-const alive = (pid) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-async function until(what, condition, ms = 8000) {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 describe('overlay agent process', function () {
   this.timeout(60_000);
@@ -104,7 +88,7 @@ describe('overlay agent process', function () {
     expect(new Set(infos.map((info) => info.pid)).size).to.equal(1);
     const [info] = infos;
     expect(info).to.include({ network: 'ovp1', underlay: UNDERLAY });
-    expect(alive(info.pid)).to.equal(true);
+    expect(running(info.pid)).to.equal(true);
     expect(readOverlayAgentInfo('ovp1')).to.deep.equal(info);
     expect(server.etcd.leaseOf(`${PREFIX}/networks/ovp1/hosts/${UNDERLAY}`)).to.equal(info.leaseId);
     expect((await ensureOverlayAgent('ovp1')).pid, 'one running is the one').to.equal(info.pid);
@@ -114,16 +98,16 @@ describe('overlay agent process', function () {
       const lease = await other.grantLease(30);
       const remote = { ipv4: '10.90.0.7', mac: '02:42:0a:5a:00:07', host: '192.168.90.2', container: 'c7' };
       await other.claimAddresses('ovp1', remote, lease);
-      await until('the remote programmed', () => programmed(vxlan).fdb.length === 1);
+      expect(await eventually(() => programmed(vxlan).fdb.length === 1, 8000), 'the remote programmed').to.equal(true);
       expect(programmed(vxlan)).to.deep.equal({ fdb: ['02:42:0a:5a:00:07>192.168.90.2'], neigh: ['10.90.0.7>02:42:0a:5a:00:07'] });
       await other.releaseAddresses('ovp1', remote);
-      await until('the remote removed', () => programmed(vxlan).fdb.length === 0);
+      expect(await eventually(() => programmed(vxlan).fdb.length === 0, 8000), 'the remote removed').to.equal(true);
       expect(programmed(vxlan).neigh).to.deep.equal([]);
     } finally {
       await other.close();
     }
     await stopOverlayAgent('ovp1');
-    expect(alive(info.pid)).to.equal(false);
+    expect(running(info.pid)).to.equal(false);
     expect(existsSync(overlayAgentFile('ovp1'))).to.equal(false);
     expect(server.etcd.stored(`${PREFIX}/networks/ovp1/hosts/`).size, 'its lease revoked').to.equal(0);
     expect(server.etcd.etcdctl(['lease', 'list'])).to.not.include(BigInt(info.leaseId).toString(16));
@@ -139,7 +123,7 @@ describe('overlay agent process', function () {
     const { pid } = await ensureOverlayAgent('ovp2');
     expect(programmed(vxlan)).to.deep.equal({ fdb: [], neigh: [] });
     await removeNetwork('ovp2');
-    await until('the agent exited', () => !alive(pid));
+    expect(await eventually(() => !running(pid), 8000), 'the agent exited').to.equal(true);
     expect(server.etcd.stored(`${PREFIX}/networks/ovp2/`).size).to.equal(0);
   });
 

@@ -9,6 +9,7 @@ import { expect } from 'chai';
 import { ClusterStore } from '../../dist/cluster/store.js';
 import { OverlayAgent } from '../../dist/network/overlay-agent.js';
 import { useEtcd } from '../etcd.mjs';
+import { eventually } from '../helpers.mjs';
 
 const PREFIX = '/nsnet/v1';
 const ME = '192.168.80.1';
@@ -18,14 +19,6 @@ const mac = (n) => `02:42:0a:50:00:${n.toString(16).padStart(2, '0')}`;
 const entry = (n, host, container = `c${n}`) => ({ ipv4: `10.80.0.${n}`, mac: mac(n), host, container });
 const key = (network, n) => `${PREFIX}/networks/${network}/addresses/10.80.0.${n}`;
 const byIp = (entries) => [...entries].sort((a, b) => a.ipv4.localeCompare(b.ipv4, 'en', { numeric: true }));
-
-async function until(what, condition, ms = 8000) {
-  const deadline = Date.now() + ms;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`not within ${ms} ms: ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}
 
 describe('overlay agent (etcd)', function () {
   this.timeout(60_000);
@@ -115,12 +108,12 @@ describe('overlay agent (etcd)', function () {
     await agent.start();
     expect(calls).to.deep.equal([{ add: [], remove: [] }]);
     await b.claim('watch', entry(3, B));
-    await until('the put applied', () => calls.length === 2);
+    expect(await eventually(() => calls.length === 2, 8000), 'the put applied').to.equal(true);
     expect(calls[1]).to.deep.equal({ add: [entry(3, B)], remove: [] });
     // Another endpoint of this host, claimed by a connect on the agent's lease: not applied.
     await store().claimAddresses('watch', entry(4, ME), agent.lease);
     await b.release('watch', { ipv4: '10.80.0.3', host: B });
-    await until('the delete applied', () => calls.length === 3);
+    expect(await eventually(() => calls.length === 3, 8000), 'the delete applied').to.equal(true);
     expect(calls[2]).to.deep.equal({ add: [], remove: [entry(3, B)] });
     expect(agent.remotes()).to.deep.equal([]);
     await agent.stop();
@@ -134,7 +127,7 @@ describe('overlay agent (etcd)', function () {
     await agent.start();
     expect(calls[0].add).to.deep.equal([entry(2, B)]);
     await server.etcd.stop();
-    await until('the agent saw the store go', () => logs.some((line) => /keeping every entry/.test(line)));
+    expect(await eventually(() => logs.some((line) => /keeping every entry/.test(line)), 8000), 'the agent saw the store go').to.equal(true);
     await new Promise((resolve) => setTimeout(resolve, 3000)); // past the watch's quick retries
     expect(calls, 'nothing removed while the store is away').to.have.length(1);
     expect(agent.remotes()).to.deep.equal([entry(2, B)]);
@@ -142,7 +135,7 @@ describe('overlay agent (etcd)', function () {
     // At once, before the watch is open again (its retries are ~1 s apart by now).
     await b.claim('away', entry(3, B));
     await b.release('away', { ipv4: '10.80.0.2', host: B });
-    await until('both changes applied', () => agent.remotes().length === 1 && agent.remotes()[0].ipv4 === '10.80.0.3');
+    expect(await eventually(() => agent.remotes().length === 1 && agent.remotes()[0].ipv4 === '10.80.0.3', 8000), 'both changes applied').to.equal(true);
     expect(calls.slice(1).flatMap((call) => call.remove)).to.deep.equal([entry(2, B)]);
     expect(logs.some((line) => /listing the addresses again/.test(line)), 'resumed from its revision, not listed again').to.equal(false);
     // Its lease outlived the outage (etcd keeps leases across a restart): its keys are there.
@@ -164,7 +157,7 @@ describe('overlay agent (etcd)', function () {
     const revision = server.etcd.etcdctl(['endpoint', 'status', '-w', 'json']).match(/"revision":(\d+)/)[1];
     server.etcd.etcdctl(['compact', revision]);
     await server.etcd.restart();
-    await until('the difference applied', () => byIp(agent.remotes()).map((e) => e.ipv4).join() === '10.80.0.3,10.80.0.5');
+    expect(await eventually(() => byIp(agent.remotes()).map((e) => e.ipv4).join() === '10.80.0.3,10.80.0.5', 8000), 'the difference applied').to.equal(true);
     expect(logs.some((line) => /compacted/.test(line) && /listing the addresses again/.test(line)), logs.join('\n')).to.equal(true);
   });
 
@@ -175,7 +168,7 @@ describe('overlay agent (etcd)', function () {
     const first = agent.lease;
     server.etcd.etcdctl(['lease', 'revoke', BigInt(first).toString(16)]);
     expect(await b.claim('lost', entry(3, B, 'theirs'))).to.equal('claimed');
-    await until('a new lease', () => leases.length === 2);
+    expect(await eventually(() => leases.length === 2, 8000), 'a new lease').to.equal(true);
     expect(agent.lease).to.not.equal(first);
     expect(server.etcd.leaseOf(key('lost', 2))).to.equal(agent.lease);
     expect(server.etcd.leaseOf(`${PREFIX}/networks/lost/hosts/${ME}`)).to.equal(agent.lease);

@@ -11,6 +11,7 @@ import { NetNamespace } from '../../dist/index.js';
 import { startEtcd } from '../etcd.mjs';
 import { startWhoAmIServer, stop, tcpRequest } from '../helpers.mjs';
 import { createHosts } from '../hosts.mjs';
+import { serveTcp, tcpFrom } from '../overlay-steps.mjs';
 
 const NETWORK = 'ovl';
 const SUBNET = '10.215.0.0/16';
@@ -57,33 +58,6 @@ async function tearDown(nsnet, { ids }, keep) {
     keep.servers?.[id]?.kill();
     await nsnet.teardownContainer(id);
   }
-}
-
-/** A TCP server in container `id` on `port`, replying "<id>:<data>"; kept until its container goes. */
-async function serveTcp(nsnet, { id, port }, keep) {
-  const ns = await nsnet.NetNamespace.open(id);
-  const script = `require('node:net').createServer((s) => s.on('data', (d) => s.end('${id}:' + d))).listen(${port}, '::', () => console.log('listening'))`;
-  const child = ns.spawn(process.execPath, ['-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  keep.servers = { ...keep.servers, [id]: child };
-  await new Promise((resolve, reject) => {
-    child.stdout.once('data', resolve);
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)));
-  });
-}
-
-/** From container `from`, a TCP exchange with to:port: the reply, or 'failed: <why>'. */
-async function tcpFrom(nsnet, { from, to, port, timeoutMs = 3000 }) {
-  const ns = await nsnet.NetNamespace.open(from);
-  const script = `
-    const socket = require('node:net').connect({ host: process.argv[1], port: Number(process.argv[2]) });
-    let reply = '';
-    setTimeout(() => { console.error('timeout'); process.exit(2); }, ${timeoutMs});
-    socket.on('connect', () => socket.write('hello'));
-    socket.on('data', (data) => (reply += data));
-    socket.on('end', () => { process.stdout.write(reply); process.exit(0); });
-    socket.on('error', (e) => { console.error(e.code); process.exit(3); });`;
-  const result = await ns.exec(process.execPath, ['-e', script, to, String(port)]);
-  return result.code === 0 ? result.stdout : `failed: ${result.stderr.trim()}`;
 }
 
 /** What the host's state directory holds: its endpoint and lease records. */

@@ -1,6 +1,6 @@
 // An overlay network's store option: what parseStoreOption makes of it, and
 // what it refuses (INVALID_STORE) before any connection is tried.
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -20,6 +20,16 @@ function refused(given) {
 }
 
 describe('store option', () => {
+  const made = [];
+  const tempDir = () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nsnet-store-'));
+    made.push(dir);
+    return dir;
+  };
+  after(() => {
+    for (const dir of made) rmSync(dir, { recursive: true, force: true });
+  });
+
   it('takes a URL, a comma-separated list, or an object; the prefix defaults to /nsnet/v1', () => {
     expect(parseStoreOption('http://10.0.0.1:2379')).to.deep.equal({ endpoints: ['http://10.0.0.1:2379'], prefix: '/nsnet/v1' });
     expect(parseStoreOption('http://a:2379, http://b:2379/')).to.deep.equal({ endpoints: ['http://a:2379', 'http://b:2379'], prefix: '/nsnet/v1' });
@@ -27,7 +37,7 @@ describe('store option', () => {
   });
 
   it('keeps readable TLS files as absolute paths, with https endpoints', () => {
-    const dir = mkdtempSync(join(tmpdir(), 'nsnet-store-'));
+    const dir = tempDir();
     for (const name of ['ca.pem', 'cert.pem', 'key.pem']) writeFileSync(join(dir, name), 'x');
     const config = parseStoreOption({ endpoints: ['https://etcd:2379'], tls: { ca: join(dir, 'ca.pem'), cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') } });
     expect(config.tls).to.deep.equal({ ca: join(dir, 'ca.pem'), cert: join(dir, 'cert.pem'), key: join(dir, 'key.pem') });
@@ -52,7 +62,7 @@ describe('store option', () => {
 
   it('refuses TLS files that cannot be read, and TLS over http', () => {
     expect(refused({ endpoints: ['https://a:2379'], tls: { ca: '/nonexistent/ca.pem' } })).to.match(/cannot be read: ENOENT/);
-    const dir = mkdtempSync(join(tmpdir(), 'nsnet-store-'));
+    const dir = tempDir();
     writeFileSync(join(dir, 'ca.pem'), 'x');
     expect(refused({ endpoints: ['https://a:2379'], tls: { cert: join(dir, 'ca.pem') } })).to.match(/go together/);
     expect(refused({ endpoints: ['http://a:2379'], tls: { ca: join(dir, 'ca.pem') } })).to.match(/use https/);
