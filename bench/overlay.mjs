@@ -1,31 +1,44 @@
-// Benchmark: the overlay dataplane across two simulated hosts (test/hosts.mjs).
+// Benchmark: overlay networks across two simulated hosts (test/hosts.mjs),
+// with etcd on the underlay (test/etcd.mjs), in one run:
+//   - setupContainer and teardownContainer on host A, one at a time: on an
+//     overlay network against a bridge network of the same host, and the
+//     kernel's floor (floor.c) measured in the same run;
+//   - the time from the start of a setupContainer on A until host B's VXLAN
+//     device holds the container's FDB and neighbour entries (B's kernel
+//     can reach it), read on B's CLOCK_MONOTONIC, which A's shares;
 //   - TCP throughput (iperf3, both ends pinned to one CPU with taskset, as the
-//     kernel's figure was taken) container to container across the hosts over
-//     nsnet's VXLAN port; against a plain veth pair between two namespaces;
-//     and against the same topology made by hand with `ip` and `bridge`
-//     (a bridge, a VXLAN device with static FDB and neighbour entries, a veth).
-//   - The start-up cost of 1,000 remote containers: one applyRemotes batch
-//     against 2,000 single requests, each awaited.
+//     kernel's figure was taken) between containers of the overlay network on
+//     A and B; against a plain veth pair between two namespaces; and against
+//     the same topology made by hand with `ip` and `bridge` (a bridge, a
+//     VXLAN device with static FDB and neighbour entries, a veth);
+//   - the start-up cost of 1,000 remote containers on A's VXLAN device: one
+//     applyRemotes batch against 2,000 single requests, each awaited (the
+//     same permanent entries in both).
 //
 //   scripts/sandbox node bench/overlay.mjs
 //
-// Rounds alternate the variants (NSNET_BENCH_ROUNDS, 5; iperf3 runs of
-// NSNET_BENCH_SECONDS, 3); prints medians and ratios. Without iperf3 the
-// throughput part is skipped, with a message.
+// Rounds alternate the variants (NSNET_BENCH_ROUNDS, 5; of NSNET_BENCH_PER_ROUND,
+// 20, containers each for setup; iperf3 runs of NSNET_BENCH_SECONDS, 3);
+// prints medians and ratios. Without iperf3 the throughput part is skipped,
+// with a message.
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
+import { startEtcd } from '../test/etcd.mjs';
 import { createHosts } from '../test/hosts.mjs';
-import { applyOn, setUpHost, tearDownHost } from '../test/overlay-steps.mjs';
+import { measureFloor, timesFloor } from './floor.mjs';
 
 const ROUNDS = Number(process.env.NSNET_BENCH_ROUNDS || 5);
+const PER_ROUND = Number(process.env.NSNET_BENCH_PER_ROUND || 20);
+const OVERLAY = 'ovbench';
+const BRIDGE = 'brbench';
 const SECONDS = Number(process.env.NSNET_BENCH_SECONDS || 3);
 const REMOTES = 1000;
 const IPERF3 = '/usr/bin/iperf3';
 const CPU = '0';
 const REMOTES_BATCH = fileURLToPath(new URL('../test/workers/remotes-batch.mjs', import.meta.url));
-const VXLAN = 'nsvx-bench';
+const VXLAN = 'nsvx-ovbench';
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const ip = (...args) => execFileSync('ip', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
@@ -145,7 +158,7 @@ async function makeHandMadeVxlan(hosts) {
   }
 }
 
-async function throughput(a, b) {
+async function throughput(a, b, onB) {
   if (!existsSync(IPERF3)) {
     console.log(`throughput: skipped (${IPERF3} is missing; Debian's iperf3 package has it)`);
     return;
@@ -153,12 +166,12 @@ async function throughput(a, b) {
   const veth = [`bv${process.pid}a`, `bv${process.pid}b`];
   makeVethPair(veth);
   await makeHandMadeVxlan([a, b]);
-  // An nsnet container's namespace is mounted in its host's NSNET_NETNS_DIR (setUpHost names it c-<address>).
-  const container = (host, address) => ['nsenter', `--net=${host.root}/netns/c-${address.replaceAll('.', '-')}`];
+  // An nsnet container's namespace is mounted in its host's NSNET_NETNS_DIR.
+  const container = (host, id) => ['nsenter', `--net=${host.root}/netns/${id}`];
   const variants = {
     veth: () => iperf({ runner: sandbox, enter: ['ip', 'netns', 'exec', veth[1]] }, { runner: sandbox, enter: ['ip', 'netns', 'exec', veth[0]] }, '10.216.0.2', 5201),
     handMade: () => iperf({ runner: inHost(b), enter: ['ip', 'netns', 'exec', handMadeNs(b)] }, { runner: inHost(a), enter: ['ip', 'netns', 'exec', handMadeNs(a)] }, '10.217.0.11', 5202),
-    nsnet: () => iperf({ runner: inHost(b), enter: container(b, '10.214.0.20') }, { runner: inHost(a), enter: container(a, '10.214.0.10') }, '10.214.0.20', 5203),
+    nsnet: () => iperf({ runner: inHost(b), enter: container(b, 'iperf-b') }, { runner: inHost(a), enter: container(a, 'iperf-a') }, onB, 5203),
   };
   const results = Object.fromEntries(Object.keys(variants).map((name) => [name, []]));
   try {
@@ -194,19 +207,101 @@ async function remotesStartUp(a) {
   console.log(`  2,000 single requests ${single.toFixed(1)} ms  (batch ${(single / batch).toFixed(1)}x faster)`);
 }
 
-const hosts = await createHosts(2);
-try {
-  const [a, b] = hosts.list;
-  const network = 'ovbench';
-  const endpoints = {};
-  for (const [host, ips] of [[a, ['10.214.0.10']], [b, ['10.214.0.20']]]) {
-    endpoints[host.name] = await host.run(setUpHost, { network, bridge: 'nsbr-bench', vxlan: VXLAN, vni: 4242, underlay: host.address, ips });
+// Steps run in a host's worker: their source is sent, so they name nothing of this module.
+
+/** Sets up `count` containers one at a time, then tears them down one at a time: each one's setup and teardown in ms, and when its setup began (ns, monotonic). */
+async function setUpAndDown(nsnet, { network, count, macs }) {
+  const timings = [];
+  for (let i = 0; i < count; i++) {
+    const began = process.hrtime.bigint();
+    await nsnet.setupContainer(`${network}-${i}`, { network, ...(macs ? { mac: macs[i] } : {}) });
+    timings.push({ setup: Number(process.hrtime.bigint() - began) / 1e6, began: began.toString() });
   }
-  await a.run(applyOn, { vxlan: VXLAN, change: { add: endpoints.hostB, remove: [] } });
-  await b.run(applyOn, { vxlan: VXLAN, change: { add: endpoints.hostA, remove: [] } });
-  await throughput(a, b);
+  // The other host has had its entries meanwhile: its watcher is done before the teardowns are timed.
+  await new Promise((resolve) => setTimeout(resolve, macs ? 300 : 0));
+  for (let i = 0; i < count; i++) {
+    const began = process.hrtime.bigint();
+    await nsnet.teardownContainer(`${network}-${i}`);
+    timings[i].teardown = Number(process.hrtime.bigint() - began) / 1e6;
+  }
+  return timings;
+}
+
+/** Listens to the kernel's neighbour events on the VXLAN device (no polling); when each of `macs` got its IPv4 neighbour entry, the last of its entries applyRemotes adds (ns, monotonic). */
+async function watchFor(nsnet, { vxlan, macs, timeoutMs }, keep) {
+  const host = nsnet.NetNamespace.host();
+  const events = host.events({ neighbours: true });
+  await events.opened;
+  keep.watching = true;
+  const seen = new Map();
+  const timer = setTimeout(() => events.close(), timeoutMs);
+  for await (const event of events) {
+    if (event.type === 'neighbour' && event.action === 'new' && event.family === 4 && event.dev === vxlan && macs.includes(event.mac) && !seen.has(event.mac)) {
+      seen.set(event.mac, process.hrtime.bigint().toString());
+      if (seen.size === macs.length) break;
+    }
+  }
+  clearTimeout(timer);
+  return macs.map((mac) => seen.get(mac) ?? null);
+}
+
+/** Whether watchFor is listening. */
+async function watching(nsnet, arg, keep) {
+  const listening = keep.watching === true;
+  keep.watching = false;
+  return listening;
+}
+
+/** Setup and teardown on the overlay network and a bridge network of host A, alternating; the time until B's kernel holds each overlay container. */
+async function setupTimes(a, b) {
+  const results = { [OVERLAY]: { setup: [], teardown: [] }, [BRIDGE]: { setup: [], teardown: [] }, reach: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const network of round % 2 ? [BRIDGE, OVERLAY] : [OVERLAY, BRIDGE]) {
+      const macs = network === OVERLAY ? Array.from({ length: PER_ROUND }, (_, i) => `02:ab:${round.toString(16).padStart(2, '0')}:00:00:${i.toString(16).padStart(2, '0')}`) : undefined;
+      const watched = macs && b.run(watchFor, { vxlan: VXLAN, macs, timeoutMs: 60000 });
+      while (macs && !(await b.run(watching))) await new Promise((resolve) => setTimeout(resolve, 10));
+      const timings = await a.run(setUpAndDown, { network, count: PER_ROUND, macs });
+      results[network].setup.push(...timings.map((t) => t.setup));
+      results[network].teardown.push(...timings.map((t) => t.teardown));
+      if (watched) {
+        const appeared = await watched;
+        for (const [i, at] of appeared.entries()) if (at !== null) results.reach.push(Number(BigInt(at) - BigInt(timings[i].began)) / 1e6);
+        if (appeared.includes(null)) console.log(`round ${round}: ${appeared.filter((at) => at === null).length} containers never appeared on B`);
+      }
+    }
+  }
+  const floor = await measureFloor(PER_ROUND * 2, { burst: false });
+  const fmt = (ms) => `${ms.toFixed(2)} ms`;
+  console.log(`${ROUNDS} alternating rounds of ${PER_ROUND} containers on host A, one at a time; medians:`);
+  for (const network of [BRIDGE, OVERLAY]) {
+    const setup = median(results[network].setup);
+    const teardown = median(results[network].teardown);
+    console.log(`  ${network === OVERLAY ? 'overlay' : 'bridge '}  setup ${fmt(setup)} (${timesFloor(setup, floor.setup)} the floor)  teardown ${fmt(teardown)}`);
+  }
+  console.log(`  overlay / bridge setup: ${(median(results[OVERLAY].setup) / median(results[BRIDGE].setup)).toFixed(2)}x; teardown: ${(median(results[OVERLAY].teardown) / median(results[BRIDGE].teardown)).toFixed(2)}x`);
+  // The floor's teardown only closes its descriptors: the kernel frees the namespace later, so it is no ratio's base.
+  console.log(`  kernel floor (floor.c): setup ${fmt(floor.setup)}, teardown ${fmt(floor.teardown)}`);
+  const reach = [...results.reach].sort((x, y) => x - y);
+  console.log(`  from setup start on A to the entries in B's kernel: p50 ${fmt(median(reach))}, p90 ${fmt(reach[Math.floor(reach.length * 0.9)])}, max ${fmt(reach[reach.length - 1])} (${reach.length} containers)`);
+}
+
+const hosts = await createHosts(2);
+const [a, b] = hosts.list;
+const etcd = await startEtcd({ host: hosts.serviceAddress });
+try {
+  for (const host of [a, b]) await host.run((nsnet, store) => nsnet.createOverlayNetwork({ name: 'ovbench', subnet: '10.222.0.0/16', store }).then(() => null), etcd.url);
+  await a.run((nsnet) => nsnet.createBridgeNetwork({ name: 'brbench', subnet: '10.223.0.0/16' }).then(() => null));
+  await setupTimes(a, b);
+  // One container of the overlay network on each host, for iperf3; B's reached from A's once A's agent programmed it.
+  await a.run((nsnet) => nsnet.setupContainer('iperf-a', { network: 'ovbench' }).then(() => null));
+  const onB = await b.run((nsnet) => nsnet.setupContainer('iperf-b', { network: 'ovbench' }).then(({ endpoint }) => endpoint.ipv4));
+  for (let tries = 0; !(await a.json(['ip', '-j', 'neigh', 'show', 'dev', VXLAN])).some((entry) => entry.dst === onB); tries++) {
+    if (tries > 100) throw new Error(`${onB} never programmed on host A`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await throughput(a, b, onB);
   await remotesStartUp(a);
-  for (const host of [a, b]) await host.run(tearDownHost, { network, vxlan: VXLAN });
 } finally {
   await hosts.close();
+  await etcd.stop();
 }
