@@ -9,7 +9,7 @@ import { expect } from 'chai';
 
 import { NetNamespace } from '../../dist/index.js';
 import { startEtcd } from '../etcd.mjs';
-import { startWhoAmIServer, stop, tcpRequest } from '../helpers.mjs';
+import { eventually, startWhoAmIServer, stop, tcpRequest } from '../helpers.mjs';
 import { createHosts } from '../hosts.mjs';
 import { serveTcp, tcpFrom } from '../overlay-steps.mjs';
 
@@ -128,16 +128,6 @@ async function forgot(host, endpoint) {
   return !fdb.some((e) => e.startsWith(`${endpoint.mac} `)) && !neigh.some((e) => e.startsWith(`${endpoint.ipv4} `));
 }
 
-/** Polls an async check every 100 ms, up to `timeoutMs`; whether it came true. */
-async function eventuallyAsync(check, timeoutMs) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return true;
-    if (Date.now() > deadline) return false;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
 describe('overlay networks across three hosts', function () {
   this.timeout(180000);
   let hosts;
@@ -211,8 +201,8 @@ describe('overlay networks across three hosts', function () {
     expect(onA.ipv4).to.not.equal(onB.ipv4);
     await a.run(serveTcp, { id: 'web-a', port: 7000 });
     await b.run(serveTcp, { id: 'web-b', port: 7000 });
-    expect(await eventuallyAsync(() => knows(a, onB), 5000)).to.equal(true);
-    expect(await eventuallyAsync(() => knows(b, onA), 5000)).to.equal(true);
+    expect(await eventually(() => knows(a, onB), 5000)).to.equal(true);
+    expect(await eventually(() => knows(b, onA), 5000)).to.equal(true);
     expect(await a.run(tcpFrom, { from: 'web-a', to: onB.ipv4, port: 7000 })).to.equal('web-b:hello');
     expect(await b.run(tcpFrom, { from: 'web-b', to: onA.ipv4, port: 7000 })).to.equal('web-a:hello');
     // IPv6 too: its address claimed with the IPv4 one, answered by B's VXLAN device from its neighbour table.
@@ -254,10 +244,10 @@ describe('overlay networks across three hosts', function () {
 
   it("forgets a container removed on A: gone from B's FDB and neighbour tables, its key gone from etcd", async () => {
     const gone = await setUpOn(a, 'leaving-a');
-    expect(await eventuallyAsync(() => knows(b, gone), 5000)).to.equal(true);
+    expect(await eventually(() => knows(b, gone), 5000)).to.equal(true);
     await a.run(tearDown, { ids: ['leaving-a'] });
-    expect(await eventuallyAsync(() => forgot(b, gone), 5000)).to.equal(true);
-    expect(await eventuallyAsync(() => forgot(c, gone), 5000)).to.equal(true);
+    expect(await eventually(() => forgot(b, gone), 5000)).to.equal(true);
+    expect(await eventually(() => forgot(c, gone), 5000)).to.equal(true);
     expect(addressKeys()).to.not.include(`${PREFIX}/networks/${NETWORK}/addresses/${gone.ipv4}`);
   });
 
@@ -278,7 +268,7 @@ describe('overlay networks across three hosts', function () {
       await etcd.restart();
     }
     const after = await setUpOn(a, 'after-outage');
-    expect(await eventuallyAsync(() => knows(b, after), 10000)).to.equal(true);
+    expect(await eventually(() => knows(b, after), 10000)).to.equal(true);
     await a.run(serveTcp, { id: 'after-outage', port: 7000 });
     expect(await b.run(tcpFrom, { from: 'web-b', to: after.ipv4, port: 7000 })).to.equal('after-outage:hello');
   });
@@ -340,7 +330,7 @@ describe('overlay networks across three hosts', function () {
     expect(repaired).to.include.members([`network "${NETWORK}": VXLAN device ${VXLAN} made again on bridge ${BRIDGE}`, `network "${NETWORK}": agent started`]);
     const agent = await a.run(agentOf, { network: NETWORK });
     expect(agent.pid).to.not.equal(killedPid);
-    expect(await eventuallyAsync(() => knows(a, made['web-b']), 5000)).to.equal(true);
+    expect(await eventually(() => knows(a, made['web-b']), 5000)).to.equal(true);
     expect(await a.run(tcpFrom, { from: 'web-a', to: made['web-b'].ipv4, port: 7000 })).to.equal('web-b:hello');
     expect(await b.run(tcpFrom, { from: 'web-b', to: made['web-a'].ipv4, port: 7000 })).to.equal('web-a:hello');
     // Nothing left to do: a second reconcile repairs nothing of the network's.
@@ -349,14 +339,14 @@ describe('overlay networks across three hosts', function () {
 
   it('forgets host C once it is killed (its processes and its namespace): its containers vanish from A and B within the lease TTL', async () => {
     const onC = await setUpOn(c, 'doomed-c');
-    expect(await eventuallyAsync(() => knows(a, onC), 5000)).to.equal(true);
-    expect(await eventuallyAsync(() => knows(b, onC), 5000)).to.equal(true);
+    expect(await eventually(() => knows(a, onC), 5000)).to.equal(true);
+    expect(await eventually(() => knows(b, onC), 5000)).to.equal(true);
     await c.kill();
     c.removeNamespace();
     const killed = Date.now();
     // The lease's TTL, plus etcd's expiry check (up to a second) and the watch's delivery.
     const within = (LEASE_TTL + 2) * 1000;
-    expect(await eventuallyAsync(async () => (await forgot(a, onC)) && (await forgot(b, onC)), within)).to.equal(true);
+    expect(await eventually(async () => (await forgot(a, onC)) && (await forgot(b, onC)), within)).to.equal(true);
     expect(Date.now() - killed).to.be.below(within);
     expect(addressKeys()).to.not.include(`${PREFIX}/networks/${NETWORK}/addresses/${onC.ipv4}`);
     expect(etcd.etcdctl(['get', '--keys-only', `${PREFIX}/networks/${NETWORK}/hosts/${c.address}`]).trim()).to.equal('');
