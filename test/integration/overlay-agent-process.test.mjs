@@ -152,6 +152,29 @@ describe('overlay agent process', function () {
     await removeNetwork('ovp4');
   });
 
+  it('an address moving from host B to host C (released and claimed again at once) is programmed to C in the kernel', async () => {
+    const { vxlan } = await overlayNetwork('ovp6', 4306);
+    const b = ClusterStore.open({ endpoints: [server.etcd.url], prefix: PREFIX });
+    const c = ClusterStore.open({ endpoints: [server.etcd.url], prefix: PREFIX });
+    try {
+      await ensureOverlayAgent('ovp6');
+      const onB = { ipv4: '10.90.0.6', mac: '02:42:0a:5a:00:06', host: '192.168.90.2', container: 'b6' };
+      const onC = { ipv4: '10.90.0.6', mac: '02:42:0a:5a:00:66', host: '192.168.90.3', container: 'c6' };
+      await b.claimAddresses('ovp6', onB, await b.grantLease(30));
+      await until('on B', () => programmed(vxlan).fdb.length === 1);
+      const leaseC = await c.grantLease(30);
+      await b.releaseAddresses('ovp6', onB);
+      await c.claimAddresses('ovp6', onC, leaseC);
+      await until('on C', () => programmed(vxlan).fdb.join() === '02:42:0a:5a:00:66>192.168.90.3');
+      expect(programmed(vxlan)).to.deep.equal({ fdb: ['02:42:0a:5a:00:66>192.168.90.3'], neigh: ['10.90.0.6>02:42:0a:5a:00:66'] });
+    } finally {
+      await b.close();
+      await c.close();
+    }
+    await stopOverlayAgent('ovp6', { remove: true });
+    await removeNetwork('ovp6');
+  });
+
   it('a start that fails for another reason than the store passes its code on (here: its VXLAN device gone)', async () => {
     const { vxlan } = await overlayNetwork('ovp5', 4305);
     execFileSync('ip', ['link', 'del', vxlan]);
