@@ -8,6 +8,8 @@ import { resolve } from 'node:path';
 
 import { NsnetError } from '../errors';
 import type { StoreConfig } from '../types/overlay';
+import { type StoreOption, StoreOptionSchema } from '../types/overlay-network';
+import { Validator } from '../types/schema';
 
 export type { StoreConfig };
 
@@ -19,8 +21,8 @@ function invalidStore(message: string, given: unknown): NsnetError {
 }
 
 /** One endpoint: `http://host:port` or `https://host:port`, nothing else. */
-function endpoint(text: unknown, given: unknown): string {
-  if (typeof text !== 'string' || text.trim() === '') throw invalidStore(`endpoints must be http:// or https:// URLs, got ${JSON.stringify(text)}`, given);
+function endpoint(text: string, given: unknown): string {
+  if (text.trim() === '') throw invalidStore(`endpoints must be http:// or https:// URLs, got ${JSON.stringify(text)}`, given);
   let url: URL;
   try {
     url = new URL(text.trim());
@@ -36,8 +38,8 @@ function endpoint(text: unknown, given: unknown): string {
   return `${url.protocol}//${url.host}`;
 }
 
-function readableFile(path: unknown, what: string, given: unknown): string {
-  if (typeof path !== 'string' || path === '') throw invalidStore(`tls.${what} must be a file path`, given);
+function readableFile(path: string, what: string, given: unknown): string {
+  if (path === '') throw invalidStore(`tls.${what} must be a file path`, given);
   const absolute = resolve(path);
   try {
     accessSync(absolute, constants.R_OK);
@@ -47,22 +49,15 @@ function readableFile(path: unknown, what: string, given: unknown): string {
   return absolute;
 }
 
-function checkPrefix(prefix: unknown, given: unknown): string {
+function checkPrefix(prefix: string | undefined, given: unknown): string {
   if (prefix === undefined) return DEFAULT_STORE_PREFIX;
-  if (typeof prefix !== 'string' || !/^(\/[^/\s]+)+$/.test(prefix)) {
+  if (!/^(\/[^/\s]+)+$/.test(prefix)) {
     throw invalidStore(`prefix must be an absolute key path such as ${DEFAULT_STORE_PREFIX} (no trailing '/', no empty part), got ${JSON.stringify(prefix)}`, given);
   }
   return prefix;
 }
 
-function isPlainObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function onlyKeys(object: Record<string, unknown>, keys: string[], what: string, given: unknown): void {
-  const unknown = Object.keys(object).find((key) => !keys.includes(key));
-  if (unknown !== undefined) throw invalidStore(`${what} has an unknown key "${unknown}" (known: ${keys.join(', ')})`, given);
-}
+const storeOptionValidator = new Validator(StoreOptionSchema);
 
 /**
  * `'http://10.0.0.1:2379'`, several of them comma-separated, or
@@ -70,27 +65,25 @@ function onlyKeys(object: Record<string, unknown>, keys: string[], what: string,
  * refused with INVALID_STORE.
  */
 export function parseStoreOption(given: unknown): StoreConfig {
-  let endpoints: string[];
+  const problem = storeOptionValidator.problem(given);
+  if (problem?.unknownKey) throw invalidStore(`has an unknown key "${problem.path}" (known: endpoints, tls { ca, cert, key }, prefix)`, given);
+  if (problem) {
+    throw invalidStore(`${problem.path ? `${problem.path} ` : ''}must be ${problem.path ? problem.expected : 'an etcd URL such as http://10.0.0.1:2379 or { endpoints: [...] }'}, got ${JSON.stringify(problem.value)}`, given);
+  }
+  const option = given as StoreOption;
   let tls: StoreConfig['tls'];
   let prefix = DEFAULT_STORE_PREFIX;
-  if (typeof given === 'string') {
-    endpoints = given.split(',').map((text) => endpoint(text, given));
-  } else if (isPlainObject(given)) {
-    onlyKeys(given, ['endpoints', 'tls', 'prefix'], 'store', given);
-    if (!Array.isArray(given.endpoints) || given.endpoints.length === 0) throw invalidStore('endpoints must be a non-empty list of URLs', given);
-    endpoints = given.endpoints.map((text) => endpoint(text, given));
-    if (given.tls !== undefined) {
-      if (!isPlainObject(given.tls)) throw invalidStore('tls must be an object of file paths { ca?, cert?, key? }', given);
-      onlyKeys(given.tls, ['ca', 'cert', 'key'], 'store tls', given);
+  const endpoints = (typeof option === 'string' ? option.split(',') : option.endpoints).map((text) => endpoint(text, given));
+  if (endpoints.length === 0) throw invalidStore('endpoints must be a non-empty list of URLs', given);
+  if (typeof option !== 'string') {
+    if (option.tls !== undefined) {
       tls = {};
       for (const what of ['ca', 'cert', 'key'] as const) {
-        if (given.tls[what] !== undefined) tls[what] = readableFile(given.tls[what], what, given);
+        if (option.tls[what] !== undefined) tls[what] = readableFile(option.tls[what], what, given);
       }
       if ((tls.cert === undefined) !== (tls.key === undefined)) throw invalidStore('tls.cert and tls.key go together (a client certificate and its key)', given);
     }
-    prefix = checkPrefix(given.prefix, given);
-  } else {
-    throw invalidStore(`must be an etcd URL such as http://10.0.0.1:2379 or { endpoints: [...] }, got ${JSON.stringify(given)}`, given);
+    prefix = checkPrefix(option.prefix, given);
   }
   const schemes = new Set(endpoints.map((url) => url.slice(0, url.indexOf(':'))));
   if (schemes.size > 1) throw invalidStore('endpoints must be all http:// or all https://', given);

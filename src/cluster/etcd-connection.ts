@@ -2,7 +2,10 @@
  * The etcd client of a store, made to fail fast: no retries of its own and
  * no circuit breaker (etcd3's defaults retry three times and then refuse
  * for 5 s), each call tried once per endpoint, and every call given a
- * deadline; whatever goes wrong is STORE_UNAVAILABLE naming the endpoints.
+ * deadline, shared out among the endpoints (a silent one does not use up
+ * the others' time); a store that does not answer or refuses the connection
+ * is STORE_UNAVAILABLE naming the endpoints, one that refuses the client
+ * (permission, authentication) INVALID_STORE.
  * The `etcd3` module (gRPC, ~200 ms to load) is loaded on first use, so
  * only overlay networks pay for it.
  */
@@ -80,7 +83,8 @@ export class EtcdConnection {
     this.client = new Etcd3({
       hosts: config.endpoints,
       credentials: credentials(config.tls),
-      defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + timeoutMs }),
+      // Per attempt, so each endpoint gets its share of the call's time; call() keeps the whole call to timeoutMs.
+      defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + timeoutMs / config.endpoints.length }),
       faultHandling: { host: once, global: eachEndpoint(config.endpoints.length), watchBackoff: watchBackoff() },
       grpcOptions: {
         // A store back is connected to at once, not after gRPC's growing backoff (up to 2 min).
@@ -93,9 +97,14 @@ export class EtcdConnection {
     });
   }
 
-  /** The store did not answer or refused: STORE_UNAVAILABLE naming the endpoints. */
+  /** The store did not answer or refused: STORE_UNAVAILABLE naming the endpoints; it refused this client: INVALID_STORE. */
   unavailable(what: string, cause?: unknown): NsnetError {
     if (cause instanceof NsnetError) return cause;
+    const { EtcdPermissionDeniedError, EtcdAuthenticationFailedError, EtcdInvalidAuthTokenError, GRPCUnauthenticatedError } = etcd3();
+    if ([EtcdPermissionDeniedError, EtcdAuthenticationFailedError, EtcdInvalidAuthTokenError, GRPCUnauthenticatedError].some((refused) => cause instanceof refused) || /user name is empty/.test(String((cause as Error | undefined)?.message))) {
+      // Trying again does not help: the store's users, roles or certificates must change.
+      return new NsnetError('INVALID_STORE', `the store (etcd at ${this.where}) refused ${what}: ${(cause as Error).message.replace(/^\d+ [A-Z_]+: /, '')}`, { endpoints: this.config.endpoints }, { cause });
+    }
     const message = cause instanceof Error ? cause.message.replace(/^\d+ [A-Z_]+: /, '') : undefined;
     // gRPC's "No connection established. Last error: Error: connect ECONNREFUSED 10.0.0.1:2379 ...": the connect error says it.
     const reason = message?.match(/connect E[A-Z]+ \S+/)?.[0] ?? message;
@@ -109,13 +118,13 @@ export class EtcdConnection {
   }
 
   /**
-   * `work` given call options with the deadline; it settles by then, or the
+   * `work`, given call options for a stream (a request's deadline is each
+   * attempt's, set by the client); it settles within the deadline, or the
    * call is STORE_UNAVAILABLE (and what it does later is ignored).
    */
-  call<T>(what: string, work: (options: CallOptions) => Promise<T>): Promise<T> {
-    const deadline = Date.now() + this.timeoutMs;
+  call<T>(what: string, work: (streamOptions: CallOptions) => Promise<T>): Promise<T> {
     let timer: NodeJS.Timeout | undefined;
-    const running = Promise.resolve().then(() => work({ deadline }));
+    const running = Promise.resolve().then(() => work({ deadline: Date.now() + this.timeoutMs }));
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(this.unavailable(`did not answer ${what} within ${this.timeoutMs} ms`)), this.timeoutMs);
     });

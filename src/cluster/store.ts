@@ -13,7 +13,7 @@ import { NsnetError } from '../errors';
 import { type AddressEntry, AddressEntrySchema, type HostEntry, type OverlayDefinition, OverlayDefinitionSchema, type StoreConfig } from '../types/overlay';
 import { IpText } from '../types/record-text';
 import { Validator } from '../types/schema';
-import { type CallOptions, EtcdConnection } from './etcd-connection';
+import { EtcdConnection } from './etcd-connection';
 import { prefixEnd, StoreKeys } from './keys';
 
 /** How long a call may take when the caller gives no deadline. */
@@ -81,13 +81,13 @@ export class ClusterStore {
   }
 
   private range(what: string, key: string, options: { prefix?: boolean; keysOnly?: boolean } = {}) {
-    return this.etcd.call(what, (call) =>
-      this.etcd.client.kv.range({ key: bytes(key), ...(options.prefix ? { range_end: prefixEnd(key) } : {}), ...(options.keysOnly ? { keys_only: true } : {}) }, call),
+    return this.etcd.call(what, () =>
+      this.etcd.client.kv.range({ key: bytes(key), ...(options.prefix ? { range_end: prefixEnd(key) } : {}), ...(options.keysOnly ? { keys_only: true } : {}) }),
     );
   }
 
   private txn(what: string, compare: ICompare[], success: IRequestOp[], failure: IRequestOp[] = []) {
-    return this.etcd.call(what, (call: CallOptions) => this.etcd.client.kv.txn({ compare, success, failure }, call));
+    return this.etcd.call(what, () => this.etcd.client.kv.txn({ compare, success, failure }));
   }
 
   async readDefinition(name: string): Promise<OverlayDefinition | undefined> {
@@ -107,6 +107,8 @@ export class ClusterStore {
     for (let attempt = 0; attempt < RACE_RETRIES; attempt++) {
       const vni = wanted.vni ?? (await this.lowestFreeVni());
       const definition = { ...wanted, vni } as OverlayDefinition;
+      const problem = definitionValidator.problem(definition);
+      if (problem) throw new NsnetError('INVALID_ARGUMENT', `network ${name}'s definition is not valid: ${problem.path || 'it'} must be ${problem.expected}, got ${JSON.stringify(problem.value)}`, { network: name, problem });
       const vniKey = this.keys.vni(vni);
       const result = await this.txn(`defining network ${name}`, [absent(definitionKey), absent(vniKey)], [put(definitionKey, JSON.stringify(definition)), put(vniKey, name)], [get(definitionKey), get(vniKey)]);
       if (result.succeeded) return definition;
@@ -145,14 +147,14 @@ export class ClusterStore {
 
   /** A new lease of `ttlSeconds`; its id as decimal text. */
   async grantLease(ttlSeconds: number): Promise<string> {
-    const granted = await this.etcd.call('granting a lease', (call) => this.etcd.client.leaseClient.leaseGrant({ TTL: ttlSeconds }, call));
+    const granted = await this.etcd.call('granting a lease', () => this.etcd.client.leaseClient.leaseGrant({ TTL: ttlSeconds }));
     return granted.ID;
   }
 
   /** Gone already is fine: its keys are gone too. */
   async revokeLease(leaseId: string): Promise<void> {
     try {
-      await this.etcd.call(`revoking lease ${leaseId}`, (call) => this.etcd.client.leaseClient.leaseRevoke({ ID: leaseId }, call));
+      await this.etcd.call(`revoking lease ${leaseId}`, () => this.etcd.client.leaseClient.leaseRevoke({ ID: leaseId }));
     } catch (error) {
       if (!(error instanceof NsnetError && error.details?.leaseLost)) throw error;
     }
@@ -214,7 +216,7 @@ export class ClusterStore {
   /** The host's key, on its lease. */
   async registerHost(name: string, host: HostEntry, leaseId: string): Promise<void> {
     const key = this.keys.host(name, host.underlay);
-    await this.etcd.call(`writing ${key}`, (call) => this.etcd.client.kv.put({ key: bytes(key), value: bytes(JSON.stringify(host)), lease: leaseId }, call));
+    await this.etcd.call(`writing ${key}`, () => this.etcd.client.kv.put({ key: bytes(key), value: bytes(JSON.stringify(host)), lease: leaseId }));
   }
 
   /**
@@ -270,30 +272,67 @@ export class ClusterStore {
     return kv ? parsed(key4, kv, addressValidator, 'address entry') : { ipv4, mac: '', host: 'an unknown host', container: '' };
   }
 
-  /** Deletes the addresses' keys if the entry is still `host`'s (compared on their mod revisions); another's or gone is left alone. */
-  async releaseAddresses(name: string, entry: Pick<AddressEntry, 'ipv4' | 'ipv6' | 'host'>): Promise<void> {
+  /**
+   * Deletes the addresses' keys if they are still `host`'s (and
+   * `container`'s, when given); another's or gone is left alone. A full
+   * entry, as claimed, is released in one transaction comparing the stored
+   * value; otherwise, or when the stored value is written differently, the
+   * keys are read and deleted unless changed since.
+   */
+  async releaseAddresses(name: string, entry: Pick<AddressEntry, 'ipv4' | 'ipv6' | 'host'> & Partial<Pick<AddressEntry, 'container' | 'mac'>>): Promise<void> {
     const key4 = this.keys.address(name, entry.ipv4);
     const key6 = entry.ipv6 === undefined ? undefined : this.keys.address6(name, entry.ipv6);
     const what = `releasing ${entry.ipv4} on network ${name}`;
+    const keys = key6 ? [key4, key6] : [key4];
+    const full = addressValidator.problem(entry) === undefined;
+    if (full) {
+      const valueIs = (key: string, value: string): ICompare => ({ key: bytes(key), target: 'Value', result: 'Equal', value: bytes(value) });
+      const compare = [valueIs(key4, JSON.stringify(entry)), ...(key6 ? [valueIs(key6, entry.ipv4)] : [])];
+      const result = await this.txn(what, compare, keys.map(del), keys.map(get));
+      if (result.succeeded || (await this.releaseRead(name, entry, result.responses, what))) return;
+    }
     for (let attempt = 0; attempt < RACE_RETRIES; attempt++) {
-      const read = await this.txn(what, [], key6 ? [get(key4), get(key6)] : [get(key4)]);
-      const held4 = found(read.responses[0]);
-      if (!held4) return;
-      const holder = parsed(key4, held4, addressValidator, 'address entry');
-      if (holder.host !== entry.host) return;
-      const held6 = key6 ? found(read.responses[1]) : undefined;
-      const with6 = held6 && held6.value.toString() === entry.ipv4 ? held6 : undefined;
-      const result = await this.txn(what, [unchanged(held4), ...(with6 ? [unchanged(with6)] : [])], [del(key4), ...(with6 ? [del(key6!)] : [])]);
-      if (result.succeeded) return;
+      const read = await this.txn(what, [], keys.map(get));
+      if (await this.releaseRead(name, entry, read.responses, what)) return;
     }
     throw this.etcd.unavailable(`kept changing while ${what} (${RACE_RETRIES} attempts)`);
   }
 
-  /** Every address entry of the network, and the store's revision they were read at. */
-  async listAddresses(name: string): Promise<{ entries: AddressEntry[]; revision: string }> {
+  /** Deletes the keys read (`responses`: the IPv4 key's, then the IPv6 key's) if still the entry's; whether that is settled (deleted, or not the entry's). */
+  private async releaseRead(name: string, entry: Pick<AddressEntry, 'ipv4' | 'ipv6' | 'host'> & { container?: string }, responses: IResponseOp[], what: string): Promise<boolean> {
+    const key4 = this.keys.address(name, entry.ipv4);
+    const held4 = found(responses[0]);
+    if (!held4) return true;
+    const holder = parsed(key4, held4, addressValidator, 'address entry');
+    if (holder.host !== entry.host || (entry.container !== undefined && holder.container !== entry.container)) return true;
+    const held6 = entry.ipv6 === undefined ? undefined : found(responses[1]);
+    const with6 = held6 && held6.value.toString() === entry.ipv4 ? held6 : undefined;
+    const result = await this.txn(what, [unchanged(held4), ...(with6 ? [unchanged(with6)] : [])], [del(key4), ...(with6 ? [del(this.keys.address6(name, entry.ipv6!))] : [])]);
+    return result.succeeded;
+  }
+
+  /**
+   * Every address entry of the network, the lease each is held by (by IPv4
+   * address), and the store's revision they were read at. A value that is
+   * not a valid entry is left out and reported in `corrupt` (STATE_CORRUPT
+   * naming its key): one bad key does not hide the others.
+   */
+  async listAddresses(name: string): Promise<{ entries: AddressEntry[]; leases: Map<string, string>; corrupt: NsnetError[]; revision: string }> {
     const prefix = this.keys.addresses(name);
     const result = await this.range(`listing ${prefix}`, prefix, { prefix: true });
-    return { entries: result.kvs.map((kv) => parsed(kv.key.toString(), kv, addressValidator, 'address entry')), revision: result.header.revision };
+    const entries: AddressEntry[] = [];
+    const leases = new Map<string, string>();
+    const corrupt: NsnetError[] = [];
+    for (const kv of result.kvs) {
+      try {
+        const entry = parsed(kv.key.toString(), kv, addressValidator, 'address entry');
+        entries.push(entry);
+        leases.set(entry.ipv4, kv.lease);
+      } catch (error) {
+        corrupt.push(error as NsnetError);
+      }
+    }
+    return { entries, leases, corrupt, revision: result.header.revision };
   }
 
   /**
@@ -321,6 +360,7 @@ export class ClusterStore {
       try {
         on({ type: 'put', ipv4: ipv4Of(kv), entry: parsed(key, kv, addressValidator, 'address entry') });
       } catch (error) {
+        // A value that is not an entry (STATE_CORRUPT naming its key) is reported as what it is and skipped.
         onError(error instanceof NsnetError ? error : this.etcd.unavailable('sent a change that could not be read', error));
       }
     });

@@ -4,12 +4,12 @@
  * that changed them resolves. One connection per process, requests
  * pipelined on it by id; dnsAdd starts the service when none answers.
  */
-import { spawn } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
-import { dirname, join } from 'node:path';
+import { dirname } from 'node:path';
 
 import { NsnetError, type NsnetErrorCode } from '../errors';
+import { lastLine, startDetachedService } from '../service-socket';
 import { withFileLock } from '../state/lock';
 import type { DnsEndpoint, DnsNetwork } from '../types/dns';
 import { type ControlRequest, type ControlResponse, lineSplitter, lineWriter, type ServiceStatus } from './control';
@@ -153,36 +153,12 @@ async function startService(): Promise<void> {
     } catch (error) {
       if (!(error instanceof NoService)) throw error;
     }
-    const log = openSync(`${path}.log`, 'a', 0o600);
-    const bin = join(__dirname, '..', '..', 'bin', 'nsnet.js');
-    const child = spawn(process.execPath, [bin, 'dns', 'serve', '--on-demand', '--socket', path, '--idle-exit-ms', String(ON_DEMAND_IDLE_EXIT_MS)], {
-      detached: true,
-      stdio: ['ignore', 'ignore', log, 'pipe'],
-      env: { ...process.env, NSNET_DNS_READY_FD: '3' },
-    });
-    closeSync(log);
-    const ready = child.stdio[3]!;
-    try {
-      await new Promise<void>((resolve, reject) => {
-        ready.once('data', () => resolve());
-        child.once('exit', (code, signal) => reject(unavailable(`exited at start (${signal ?? code}): ${lastLine(`${path}.log`)}`)));
-        child.once('error', (error) => reject(unavailable('could not be started', error)));
-      });
-    } finally {
-      ready.destroy();
-      child.removeAllListeners('exit');
-      child.unref();
-    }
+    const log = `${path}.log`;
+    await startDetachedService(
+      { args: ['dns', 'serve', '--on-demand', '--socket', path, '--idle-exit-ms', String(ON_DEMAND_IDLE_EXIT_MS)], log, readyFdVariable: 'NSNET_DNS_READY_FD' },
+      (why, cause) => unavailable(cause ? why : `${why}: ${lastLine(log)}`, cause),
+    );
   });
-}
-
-/** What a service that failed to start said last. */
-function lastLine(log: string): string {
-  try {
-    return readFileSync(log, 'utf8').trimEnd().split('\n').pop() ?? '';
-  } catch {
-    return `no ${log}`;
-  }
 }
 
 function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {

@@ -8,16 +8,12 @@ import { join } from 'node:path';
 
 import { processAlive } from '../state/process-alive';
 import { stateDir } from '../state/store';
+import { type OverlayAgentInfo, OverlayAgentInfoSchema } from '../types/overlay-agent';
+import { Validator } from '../types/schema';
 
-export interface OverlayAgentInfo {
-  pid: number;
-  leaseId: string;
-  network: string;
-  /** This host's underlay address: its name in the store. */
-  underlay: string;
-  /** When the agent took the lease (ISO time). */
-  since: string;
-}
+export type { OverlayAgentInfo };
+
+const infoValidator = new Validator(OverlayAgentInfoSchema);
 
 export function overlayAgentDir(): string {
   return join(stateDir(), 'overlay');
@@ -36,11 +32,6 @@ export function writeOverlayAgentInfo(info: OverlayAgentInfo): void {
   renameSync(temporary, file);
 }
 
-function isInfo(value: unknown): value is OverlayAgentInfo {
-  const info = value as OverlayAgentInfo;
-  return typeof value === 'object' && value !== null && Number.isInteger(info.pid) && info.pid > 0 && typeof info.leaseId === 'string' && /^\d+$/.test(info.leaseId) && typeof info.network === 'string' && typeof info.underlay === 'string';
-}
-
 /** The network's agent, if its file is there and its process runs; a file of a process gone counts as none. */
 export function readOverlayAgentInfo(network: string): OverlayAgentInfo | undefined {
   let info: unknown;
@@ -49,7 +40,7 @@ export function readOverlayAgentInfo(network: string): OverlayAgentInfo | undefi
   } catch {
     return undefined; // none, or a file cut short by a crash before rename could not be: none either way
   }
-  return isInfo(info) && info.network === network && processAlive(info.pid) ? info : undefined;
+  return infoValidator.problem(info) === undefined && (info as OverlayAgentInfo).network === network && processAlive((info as OverlayAgentInfo).pid) ? (info as OverlayAgentInfo) : undefined;
 }
 
 /** Removes the file if it is still the one process `pid` wrote. */

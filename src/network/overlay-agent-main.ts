@@ -2,8 +2,11 @@
  * `nsnet overlay serve NAME`: the overlay agent of one network on this
  * host, built from the network's record: the store it names, this host's
  * underlay address, the lease TTL, and the VXLAN device the other hosts'
- * containers are programmed on. Runs until SIGTERM or SIGINT, or until the
- * network's record is gone; then revokes its lease (this host's keys go).
+ * containers are programmed on. Runs until SIGTERM or SIGINT (the lease is
+ * revoked only when this host has no endpoint on the network: running
+ * containers keep their addresses through a restart within the TTL), or
+ * until REMOVE_SIGNAL or the network's record is gone (the network is
+ * being removed: the lease is revoked, this host's keys go at once).
  */
 import { hostname } from 'node:os';
 
@@ -16,7 +19,7 @@ import type { NetworkRecord } from '../types/network';
 import type { AddressEntry, OverlayRecord } from '../types/overlay';
 import { OverlayAgent } from './overlay-agent';
 import { removeOverlayAgentInfo, writeOverlayAgentInfo } from './overlay-agent-file';
-import { OVERLAY_READY_FD_VARIABLE } from './overlay-agent-process';
+import { OVERLAY_READY_FD_VARIABLE, OVERLAY_REMOVE_SIGNAL } from './overlay-agent-process';
 import { applyRemotes, listRemotes } from './overlay-dataplane';
 
 /** How often the agent looks whether its network's record is still there. */
@@ -39,10 +42,16 @@ export async function runOverlayAgent(name: string): Promise<void> {
   const record = await overlayRecord(name);
   if (!record) throw new NsnetError('NETWORK_NOT_FOUND', `no overlay network "${name}" on this host`, { network: name });
   const { overlay } = record;
+  let release = false;
   let stop: () => void = () => undefined;
   const stopped = new Promise<void>((resolve) => (stop = resolve));
+  const remove = () => {
+    release = true;
+    stop();
+  };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+  process.once(OVERLAY_REMOVE_SIGNAL, remove);
   const store = ClusterStore.open(overlay.store);
   const since = new Date().toISOString();
   const agent = new OverlayAgent({
@@ -61,14 +70,14 @@ export async function runOverlayAgent(name: string): Promise<void> {
     tellStarter(OVERLAY_READY_FD_VARIABLE);
     const check = setInterval(() => {
       overlayRecord(name).then(
-        (still) => still || stop(),
+        (still) => still || remove(),
         () => undefined, // unreadable for a moment: looked at again
       );
     }, RECORD_CHECK_MS);
     await stopped;
     clearInterval(check);
   } finally {
-    await agent.stop();
+    await agent.stop({ release });
     removeOverlayAgentInfo(name, process.pid);
     await store.close();
   }

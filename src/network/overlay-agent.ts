@@ -34,7 +34,10 @@ export interface OverlayAgentOptions {
   ownEntries(): Promise<AddressEntry[]>;
   /** The entries programmed already (after a restart), so that those gone from the store are removed. */
   installed?(): Promise<RemoteEndpoint[]>;
-  /** Told each lease the agent holds (the first, and each one granted after a lease was lost). */
+  /**
+   * Told each lease the agent holds: the first once start() is done (connects
+   * claim on it only then), and each one granted after a lease was lost.
+   */
   onLease?(leaseId: string): Promise<void> | void;
   /** Where the agent says what it could not do; stderr when omitted. */
   log?(message: string): void;
@@ -54,6 +57,9 @@ export class OverlayAgent {
   private watch: { close(): Promise<void> } | undefined;
   /** Changes from the watch not yet applied, by IPv4 address (undefined: a delete). */
   private pending = new Map<string, AddressEntry | undefined>();
+  /** Entries of a batch that failed, by IPv4 address: perhaps programmed, so removed when the store drops them. */
+  private readonly unsure = new Map<string, AddressEntry>();
+  private applyRetryMs = FIRST_RETRY_MS;
   /** The chain of work done one step at a time: applying, listing again, a new lease. */
   private queue: Promise<void> = Promise.resolve();
   private stopped = false;
@@ -82,13 +88,15 @@ export class OverlayAgent {
    */
   async start(): Promise<void> {
     const { store, network } = this.options;
-    await this.takeLease();
+    await this.takeLease(false);
     const listed = await store.listAddresses(network);
+    for (const corrupt of listed.corrupt) this.log(`${corrupt.message}; left out`);
     const own = await this.options.ownEntries();
     const mine = this.options.host.underlay;
     for (const entry of listed.entries) {
-      if (entry.host === mine && !own.some((local) => local.ipv4 === entry.ipv4 && local.container === entry.container)) {
-        // Claimed, and the endpoint never recorded (a crash between the two), or gone since.
+      // Claimed on an older lease, and the endpoint never recorded (a crash between the two), or gone since.
+      // One on this lease is a connect's, whose record may not be written yet: it stays.
+      if (entry.host === mine && listed.leases.get(entry.ipv4) !== this.leaseId && !own.some((local) => local.ipv4 === entry.ipv4 && local.container === entry.container)) {
         await store.releaseAddresses(network, entry);
       }
     }
@@ -98,15 +106,23 @@ export class OverlayAgent {
     await this.options.apply({ add: [...wanted.values()], remove });
     for (const [ipv4, entry] of wanted) this.applied.set(ipv4, entry);
     this.watchFrom(listed.revision);
+    await this.options.onLease?.(this.leaseId!);
   }
 
-  /** Revokes the lease (the host's keys go with it) and closes the watch. The entries programmed stay. */
-  async stop(): Promise<void> {
+  /**
+   * Closes the watch and stops renewing the lease. The lease is revoked (the
+   * host's keys go with it at once) when `release` says so (the network is
+   * being removed) or the host has no endpoint on the network; otherwise it
+   * runs out after its TTL, so an agent started again within it keeps the
+   * running containers' addresses. The entries programmed stay.
+   */
+  async stop(options: { release?: boolean } = {}): Promise<void> {
     this.stopped = true;
     this.keeper?.stop();
     await this.watch?.close();
     await this.queue;
-    if (this.leaseId !== undefined) {
+    const release = options.release || (await this.options.ownEntries().then((own) => own.length === 0, () => false));
+    if (this.leaseId !== undefined && release) {
       try {
         await this.options.store.revokeLease(this.leaseId);
       } catch (error) {
@@ -120,7 +136,7 @@ export class OverlayAgent {
   }
 
   /** A new lease; the host's key and its own address keys on it; kept alive. */
-  private async takeLease(): Promise<void> {
+  private async takeLease(tell: boolean): Promise<void> {
     const { store, network, host, leaseTtl } = this.options;
     const leaseId = await store.grantLease(leaseTtl);
     await store.registerHost(network, host, leaseId);
@@ -131,14 +147,14 @@ export class OverlayAgent {
       }
     }
     this.leaseId = leaseId;
-    await this.options.onLease?.(leaseId);
+    if (tell) await this.options.onLease?.(leaseId);
     this.keeper?.stop();
     this.keeper = store.keepAlive(leaseId, (why) => this.enqueue(() => this.leaseLost(why)));
   }
 
   private async leaseLost(why: NsnetError): Promise<void> {
     this.log(`${why.message}: taking a new lease and putting this host's keys back`);
-    await this.retrying('taking a new lease', () => this.takeLease());
+    await this.retrying('taking a new lease', () => this.takeLease(true));
   }
 
   private watchFrom(revision: string): void {
@@ -156,7 +172,9 @@ export class OverlayAgent {
         this.enqueue(() => this.applyPending());
       },
       (error) => {
-        if (error.details?.watchEnded) {
+        if (error.code === 'STATE_CORRUPT') {
+          this.log(`${error.message}; skipped`);
+        } else if (error.details?.watchEnded) {
           this.enqueue(() => this.listAgain(error));
         } else if (!this.storeAway) {
           this.storeAway = true;
@@ -174,6 +192,7 @@ export class OverlayAgent {
     await old?.close();
     const listed = await this.retrying('listing the addresses', () => this.options.store.listAddresses(this.options.network));
     if (!listed) return;
+    for (const corrupt of listed.corrupt) this.log(`${corrupt.message}; left out`);
     const wanted = this.remoteMap(listed.entries);
     this.pending = new Map();
     for (const ipv4 of this.applied.keys()) if (!wanted.has(ipv4)) this.pending.set(ipv4, undefined);
@@ -191,15 +210,25 @@ export class OverlayAgent {
     for (const [ipv4, entry] of batch) {
       const old = this.applied.get(ipv4);
       if (old && (!entry || !sameEntry(old, entry))) remove.push(old);
+      const tried = this.unsure.get(ipv4);
+      if (tried && (!entry || !sameEntry(tried, entry)) && !(old && sameEntry(old, tried))) remove.push(tried);
       if (entry && !(old && sameEntry(old, entry))) add.push(entry);
     }
     if (add.length === 0 && remove.length === 0) return;
     try {
       await this.options.apply({ add, remove });
     } catch (error) {
-      this.log(`could not program ${add.length} entries and remove ${remove.length}: ${(error as Error).message}`);
+      // Part of the batch may be in the kernel: its adds are removed if the store drops them; the batch is tried again (add replaces, remove of what is gone is fine).
+      for (const entry of add) this.unsure.set(entry.ipv4, entry);
+      for (const [ipv4, entry] of batch) if (!this.pending.has(ipv4)) this.pending.set(ipv4, entry);
+      const wait = this.applyRetryMs;
+      this.applyRetryMs = Math.min(wait * 2, MAX_RETRY_MS);
+      this.log(`could not program ${add.length} entries and remove ${remove.length}: ${(error as Error).message}; trying again in ${wait} ms`);
+      setTimeout(() => this.enqueue(() => this.applyPending()), wait).unref();
       return;
     }
+    this.applyRetryMs = FIRST_RETRY_MS;
+    for (const ipv4 of batch.keys()) this.unsure.delete(ipv4);
     for (const entry of remove) this.applied.delete(entry.ipv4);
     for (const entry of add) this.applied.set(entry.ipv4, entry);
   }

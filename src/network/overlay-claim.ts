@@ -28,7 +28,8 @@ export async function claimOverlayAddresses(network: NetworkRecord, record: Endp
   const leaseId = await agentLease(network);
   let result = await store.claimAddresses(network.name, entry, leaseId);
   if (result !== 'claimed' && result.takenBy === overlay.underlay) {
-    await store.releaseAddresses(network.name, entry);
+    // Under the state lock no endpoint here holds it: whichever container's key it is, it is stale.
+    await store.releaseAddresses(network.name, { ipv4: entry.ipv4, ipv6: entry.ipv6, host: entry.host });
     result = await store.claimAddresses(network.name, entry, leaseId);
   }
   if (result === 'claimed') return true;

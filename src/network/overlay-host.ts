@@ -63,7 +63,7 @@ export async function agentRunning(record: NetworkRecord): Promise<boolean> {
   return readOverlayAgentInfo(record.name) !== undefined;
 }
 
-/** Stops the network's agent by its recorded PID (it revokes its lease: this host's keys go). */
+/** Stops the network's agent by its recorded PID, as the network is removed (it revokes its lease: this host's keys go). */
 export function stopAgent(record: NetworkRecord): Promise<void> {
-  return stopOverlayAgent(record.name);
+  return stopOverlayAgent(record.name, { remove: true });
 }

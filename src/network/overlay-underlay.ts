@@ -5,43 +5,32 @@
  */
 import { createSocket } from 'node:dgram';
 
-import { invalid, NsnetError } from '../errors';
+import { NsnetError } from '../errors';
 import { NetNamespace } from '../netns';
 import { ipFamily } from '../types/ip';
 
 /**
- * The local address the kernel picks to reach `endpoint` (a store URL such as
- * http://10.0.0.1:2379, or host:port): a UDP socket is connected to it, which
- * chooses a route and a source address and sends nothing.
+ * The local address the kernel picks to reach `endpoint` (a store endpoint
+ * as parseStoreOption makes them: http://HOST:PORT or https://HOST:PORT): a
+ * UDP socket is connected to it, which chooses a route and a source address
+ * and sends nothing.
  */
 export async function resolveUnderlay(endpoint: string): Promise<string> {
-  const { hostname, port } = endpointAddress(endpoint);
+  const url = new URL(endpoint);
+  // URL keeps an IPv6 host in brackets.
+  const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
   const family = hostname.includes(':') ? 'udp6' : 'udp4';
   const socket = createSocket(family);
   try {
     return await new Promise<string>((resolve, reject) => {
       socket.once('error', reject);
-      socket.connect(port, hostname, () => resolve(socket.address().address));
+      socket.connect(Number(url.port), hostname, () => resolve(socket.address().address));
     });
   } catch (error) {
     throw new NsnetError('ADDRESS_NOT_LOCAL', `no local address reaches ${endpoint}: ${(error as Error).message}`, { endpoint }, { cause: error });
   } finally {
     socket.close();
   }
-}
-
-function endpointAddress(endpoint: string): { hostname: string; port: number } {
-  let url: URL;
-  try {
-    url = new URL(endpoint.includes('://') ? endpoint : `http://${endpoint}`);
-  } catch {
-    throw invalid(`store endpoint is not a URL: ${endpoint}`);
-  }
-  // URL keeps an IPv6 host in brackets.
-  const hostname = url.hostname.replace(/^\[(.*)\]$/, '$1');
-  const port = url.port === '' ? (url.protocol === 'https:' ? 443 : 80) : Number(url.port);
-  if (hostname === '') throw invalid(`store endpoint has no host: ${endpoint}`);
-  return { hostname, port };
 }
 
 /** The MTU of the host's device that holds `underlay`; ADDRESS_NOT_LOCAL when none does. */

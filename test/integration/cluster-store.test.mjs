@@ -3,6 +3,7 @@
 // concurrent clients, leases, the watch, a store that stops answering, and
 // values that are not nsnet's. etcdctl is the oracle of what is stored.
 import { expect } from 'chai';
+import { createServer } from 'node:net';
 
 import { ClusterStore } from '../../dist/cluster/store.js';
 import { useEtcd } from '../etcd.mjs';
@@ -106,6 +107,27 @@ describe('overlay store (etcd)', function () {
     await store.releaseAddresses('both', { ipv4: '10.73.0.2', host: '192.168.73.1' }); // gone is fine
   });
 
+  it("releases in one transaction only the entry of the container given: the same address claimed again for another container stays", async () => {
+    const store = open();
+    const lease = await store.grantLease(60);
+    const first = entry('10.73.1.2', '192.168.73.1', { ipv6: 'fd73::1:2' });
+    expect(await store.claimAddresses('again', first, lease)).to.equal('claimed');
+    const revision = BigInt((await store.listAddresses('again')).revision);
+    await store.releaseAddresses('again', first);
+    expect(server.etcd.stored(`${PREFIX}/networks/again/`).size).to.equal(0);
+    expect(BigInt((await store.listAddresses('again')).revision), 'one transaction: one revision').to.equal(revision + 1n);
+    const second = { ...first, container: 'c-other', mac: '02:42:0a:46:01:99' };
+    expect(await store.claimAddresses('again', second, lease)).to.equal('claimed');
+    await store.releaseAddresses('again', first);
+    await store.releaseAddresses('again', { ipv4: first.ipv4, ipv6: first.ipv6, host: first.host, container: first.container });
+    expect(JSON.parse(server.etcd.stored(`${PREFIX}/networks/again/addresses/10.73.1.2`).get(`${PREFIX}/networks/again/addresses/10.73.1.2`)).container).to.equal('c-other');
+    // Written differently from what the caller has (another nsnet's key order): still released, on a compared read.
+    const key = `${PREFIX}/networks/again/addresses/10.73.1.2`;
+    server.etcd.etcdctl(['put', key, JSON.stringify({ container: 'c-other', host: first.host, ipv4: first.ipv4, ipv6: first.ipv6, mac: second.mac })]);
+    await store.releaseAddresses('again', second);
+    expect(server.etcd.stored(`${PREFIX}/networks/again/`).size).to.equal(0);
+  });
+
   it("a lease not kept alive takes its keys with it after the TTL; one kept alive keeps them", async function () {
     const store = open();
     const dropped = await store.grantLease(2);
@@ -114,11 +136,13 @@ describe('overlay store (etcd)', function () {
     await store.claimAddresses('ttl', entry('10.74.0.2', '192.168.74.1'), dropped);
     await store.registerHost('ttl', { underlay: '192.168.74.2', since: 'now' }, kept);
     await store.claimAddresses('ttl', entry('10.74.0.3', '192.168.74.2'), kept);
-    const keeper = store.keepAlive(kept, () => expect.fail('lost a lease kept alive'));
+    const lost = [];
+    const keeper = store.keepAlive(kept, (why) => lost.push(why));
     try {
       expect(server.etcd.stored(`${PREFIX}/networks/ttl/`).size).to.equal(4);
       await new Promise((resolve) => setTimeout(resolve, 4500));
       expect([...server.etcd.stored(`${PREFIX}/networks/ttl/`).keys()].sort()).to.deep.equal([`${PREFIX}/networks/ttl/addresses/10.74.0.3`, `${PREFIX}/networks/ttl/hosts/192.168.74.2`]);
+      expect(lost, 'a lease kept alive reported lost').to.deep.equal([]);
     } finally {
       keeper.stop();
     }
@@ -159,6 +183,25 @@ describe('overlay store (etcd)', function () {
     }
   });
 
+  it('a definition that is not valid is refused before anything is stored', async () => {
+    const store = open();
+    const error = await expectReject(store.defineNetwork('badly', definition({ subnet: 'not a subnet' })), 'NsnetError', 'INVALID_ARGUMENT');
+    expect(error.message).to.match(/subnet/);
+    expect(server.etcd.stored(`${PREFIX}/`).has(`${PREFIX}/networks/badly/definition`)).to.equal(false);
+  });
+
+  it('one corrupt address key is left out of the list and reported; the others are listed', async () => {
+    const store = open();
+    const lease = await store.grantLease(60);
+    await store.claimAddresses('onebad', entry('10.76.0.2', '192.168.76.1'), lease);
+    server.etcd.etcdctl(['put', `${PREFIX}/networks/onebad/addresses/10.76.0.3`, '{"ipv4":"10.76.0.3"}']);
+    const listed = await store.listAddresses('onebad');
+    expect(listed.entries.map((e) => e.ipv4)).to.deep.equal(['10.76.0.2']);
+    expect(listed.leases.get('10.76.0.2')).to.equal(lease);
+    expect(listed.corrupt.map((e) => e.code)).to.deep.equal(['STATE_CORRUPT']);
+    expect(listed.corrupt[0].message).to.include(`${PREFIX}/networks/onebad/addresses/10.76.0.3`);
+  });
+
   it('values that are not nsnet\'s are STATE_CORRUPT naming the key', async () => {
     const store = open();
     server.etcd.etcdctl(['put', `${PREFIX}/networks/bad1/definition`, '{"subnet": "10.76.0.0/16"}']);
@@ -166,7 +209,7 @@ describe('overlay store (etcd)', function () {
     expect(error.message).to.include(`${PREFIX}/networks/bad1/definition`);
     await expectReject(store.defineNetwork('bad1', definition()), 'NsnetError', 'STATE_CORRUPT');
     server.etcd.etcdctl(['put', `${PREFIX}/networks/bad2/addresses/10.77.0.2`, 'not json']);
-    expect((await expectReject(store.listAddresses('bad2'), 'NsnetError', 'STATE_CORRUPT')).details.key).to.equal(`${PREFIX}/networks/bad2/addresses/10.77.0.2`);
+    expect((await store.listAddresses('bad2')).corrupt[0].details.key).to.equal(`${PREFIX}/networks/bad2/addresses/10.77.0.2`);
     server.etcd.etcdctl(['put', `${PREFIX}/networks/bad2/addresses/10.77.0.3`, '{"ipv4":"10.77.0.3","mac":"nope","host":"192.168.77.1","container":"c"}']);
     const lease = await store.grantLease(30);
     expect((await expectReject(store.claimAddresses('bad2', entry('10.77.0.3', '192.168.77.2'), lease), 'NsnetError', 'STATE_CORRUPT')).message).to.match(/mac/);
@@ -200,6 +243,23 @@ describe('overlay store (etcd)', function () {
     expect(await store.claimAddresses('down', entry('10.78.0.2', '192.168.78.1'), lease)).to.equal('claimed');
   });
 
+  it('etcd refusing the client (authentication on, no user given): INVALID_STORE, not an outage', async () => {
+    const store = open();
+    server.etcd.etcdctl(['user', 'add', 'root', '--new-user-password=nsnet-test']);
+    server.etcd.etcdctl(['role', 'add', 'root']);
+    server.etcd.etcdctl(['user', 'grant-role', 'root', 'root']);
+    server.etcd.etcdctl(['auth', 'enable']);
+    try {
+      const error = await expectReject(store.listAddresses('auth'), 'NsnetError', 'INVALID_STORE');
+      expect(error.message).to.include(server.etcd.url);
+    } finally {
+      server.etcd.etcdctl(['--user', 'root:nsnet-test', 'auth', 'disable']);
+      server.etcd.etcdctl(['user', 'delete', 'root']);
+      server.etcd.etcdctl(['role', 'delete', 'root']);
+    }
+    expect((await store.listAddresses('auth')).entries).to.deep.equal([]);
+  });
+
   it('etcd frozen (SIGSTOP): a call fails with STORE_UNAVAILABLE at its deadline, not later; thawed: calls work again', async () => {
     const store = open({ timeoutMs: 800 });
     await store.listAddresses('frozen'); // connected before
@@ -225,6 +285,22 @@ describe('overlay store (etcd)', function () {
       const started = Date.now();
       await expectReject(store.listAddresses('x'), 'NsnetError', 'STORE_UNAVAILABLE');
       expect(Date.now() - started).to.be.below(2000);
+    }
+    // Two endpoints, the first silent (it accepts and never answers): each call still reaches the second in time.
+    const held = [];
+    const silent = createServer((socket) => held.push(socket));
+    await new Promise((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    try {
+      const halfDead = ClusterStore.open({ endpoints: [`http://127.0.0.1:${silent.address().port}`, server.etcd.url], prefix: PREFIX });
+      stores.push(halfDead);
+      for (let i = 0; i < 10; i++) {
+        const started = Date.now();
+        expect((await halfDead.listAddresses('x')).entries, `call ${i}`).to.deep.equal([]);
+        expect(Date.now() - started).to.be.below(1500);
+      }
+    } finally {
+      for (const socket of held) socket.destroy();
+      silent.close();
     }
     // Two endpoints, the first dead: the call goes to the second.
     const both = ClusterStore.open({ endpoints: ['http://127.0.0.1:1', server.etcd.url], prefix: PREFIX });

@@ -114,6 +114,69 @@ describe('overlay agent process', function () {
     await removeNetwork('ovp1');
   });
 
+  it('SIGTERM with an endpoint on the network lets the lease run out (a restart keeps the address); stopped for removal it revokes it at once', async () => {
+    await overlayNetwork('ovp4', 4304);
+    const record = { id: 'e4', network: 'ovp4', netnsPath: '/run/netns/none', netnsInode: 4, ifname: 'eth0', hostIfname: 'nsve-e4', mac: '02:42:0a:5a:00:04', ipv4: '10.90.0.4', prefixLength: 24, ports: [], status: 'ready', pid: process.pid, created: new Date().toISOString() };
+    await currentStore().create('endpoints', 'ovp4@4', record);
+    const address = `${PREFIX}/networks/ovp4/addresses/10.90.0.4`;
+    try {
+      const first = await ensureOverlayAgent('ovp4');
+      expect(server.etcd.leaseOf(address)).to.equal(first.leaseId);
+      await stopOverlayAgent('ovp4');
+      expect(alive(first.pid)).to.equal(false);
+      expect(server.etcd.leaseOf(address), 'still held, on the old lease').to.equal(first.leaseId);
+      const second = await ensureOverlayAgent('ovp4');
+      expect(server.etcd.leaseOf(address), 'taken onto the new lease').to.equal(second.leaseId);
+      await stopOverlayAgent('ovp4', { remove: true });
+      expect(alive(second.pid)).to.equal(false);
+      expect(server.etcd.stored(`${PREFIX}/networks/ovp4/`).size, "this host's keys gone").to.equal(0);
+    } finally {
+      await currentStore().remove('endpoints', 'ovp4@4');
+    }
+    await removeNetwork('ovp4');
+  });
+
+  it('an address moving from host B to host C (released and claimed again at once) is programmed to C in the kernel', async () => {
+    const { vxlan } = await overlayNetwork('ovp6', 4306);
+    const b = ClusterStore.open({ endpoints: [server.etcd.url], prefix: PREFIX });
+    const c = ClusterStore.open({ endpoints: [server.etcd.url], prefix: PREFIX });
+    try {
+      await ensureOverlayAgent('ovp6');
+      const onB = { ipv4: '10.90.0.6', mac: '02:42:0a:5a:00:06', host: '192.168.90.2', container: 'b6' };
+      const onC = { ipv4: '10.90.0.6', mac: '02:42:0a:5a:00:66', host: '192.168.90.3', container: 'c6' };
+      await b.claimAddresses('ovp6', onB, await b.grantLease(30));
+      await until('on B', () => programmed(vxlan).fdb.length === 1);
+      const leaseC = await c.grantLease(30);
+      await b.releaseAddresses('ovp6', onB);
+      await c.claimAddresses('ovp6', onC, leaseC);
+      await until('on C', () => programmed(vxlan).fdb.join() === '02:42:0a:5a:00:66>192.168.90.3');
+      expect(programmed(vxlan)).to.deep.equal({ fdb: ['02:42:0a:5a:00:66>192.168.90.3'], neigh: ['10.90.0.6>02:42:0a:5a:00:66'] });
+    } finally {
+      await b.close();
+      await c.close();
+    }
+    await stopOverlayAgent('ovp6', { remove: true });
+    await removeNetwork('ovp6');
+  });
+
+  it('a start that fails for another reason than the store passes its code on (here: its VXLAN device gone)', async () => {
+    const { vxlan } = await overlayNetwork('ovp5', 4305);
+    execFileSync('ip', ['link', 'del', vxlan]);
+    const other = ClusterStore.open({ endpoints: [server.etcd.url], prefix: PREFIX });
+    try {
+      // A remote container to program: the first batch meets the missing device.
+      await other.claimAddresses('ovp5', { ipv4: '10.90.0.8', mac: '02:42:0a:5a:00:08', host: '192.168.90.2', container: 'c8' }, await other.grantLease(30));
+      const error = await ensureOverlayAgent('ovp5').then(() => undefined, (e) => e);
+      expect(error, 'the start failed').to.be.instanceOf(Error);
+      expect(error.code, error.message).to.not.be.oneOf(['STORE_UNAVAILABLE', 'INTERNAL']);
+      expect(error.message).to.match(new RegExp(`^the overlay agent of network ovp5 exited at start \\(1\\): nsnet: ${error.code}: `));
+    } finally {
+      await other.close();
+    }
+    await currentStore().remove('networks', 'ovp5');
+    execFileSync('ip', ['link', 'del', 'nsbr-ovp5']);
+  });
+
   it('removes at its start what is programmed of containers the store no longer has; ends by itself when its network is gone', async () => {
     const { vxlan } = await overlayNetwork('ovp2', 4302);
     // Left by an agent before this one: a container of a host that went meanwhile.

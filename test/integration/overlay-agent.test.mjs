@@ -116,8 +116,102 @@ describe('overlay agent (etcd)', function () {
     expect(await eventually(() => calls.length === 3, 8000), 'the delete applied').to.equal(true);
     expect(calls[2]).to.deep.equal({ add: [], remove: [entry(3, B)] });
     expect(agent.remotes()).to.deep.equal([]);
-    await agent.stop();
+    await agent.stop({ release: true });
     expect(server.etcd.stored(`${PREFIX}/networks/watch/`).size, "its lease revoked: this host's keys are gone").to.equal(0);
+  });
+
+  it('stop() with endpoints on this host keeps its lease to run out (a restart within the TTL keeps their addresses); with none it revokes it', async () => {
+    const { agent, local } = agentOn('keep', [entry(2, ME)]);
+    await agent.start();
+    await agent.stop();
+    expect(server.etcd.leaseOf(key('keep', 2)), 'still on its lease').to.equal(agent.lease);
+    const again = agentOn('keep', local.entries);
+    await again.agent.start();
+    expect(server.etcd.leaseOf(key('keep', 2)), 'taken onto the new lease').to.equal(again.agent.lease);
+    again.local.entries = [];
+    await again.agent.stop();
+    expect(server.etcd.stored(`${PREFIX}/networks/keep/`).size, 'no endpoint here: revoked').to.equal(0);
+  });
+
+  it("keeps at its start a connect's claim on its new lease made before the endpoint was recorded; tells its lease only once started", async () => {
+    const network = 'fresh';
+    const client = store();
+    const leases = [];
+    // A connect that claims on the lease as soon as it is granted, its endpoint not yet recorded.
+    const racing = Object.create(client, {
+      grantLease: {
+        value: async (ttl) => {
+          const lease = await client.grantLease(ttl);
+          expect(await client.claimAddresses(network, entry(7, ME), lease)).to.equal('claimed');
+          return lease;
+        },
+      },
+    });
+    const agent = new OverlayAgent({
+      store: racing,
+      network,
+      host: { underlay: ME, since: new Date().toISOString() },
+      leaseTtl: 3,
+      apply: async () => undefined,
+      ownEntries: async () => [],
+      onLease: async (lease) => {
+        leases.push(lease);
+        expect(server.etcd.stored(`${PREFIX}/networks/${network}/hosts/`).size, 'told after the host key is written').to.equal(1);
+      },
+      log: () => undefined,
+    });
+    cleanups.push(() => agent.stop());
+    await agent.start();
+    expect(server.etcd.leaseOf(key(network, 7)), "the connect's claim kept").to.equal(agent.lease);
+    expect(leases).to.deep.equal([agent.lease]);
+  });
+
+  it('a batch the kernel refused is tried again, and what it may have programmed is removed when the store drops it', async () => {
+    const b = await otherHost(B);
+    const calls = [];
+    const logs = [];
+    let refuse = 2;
+    const agent = new OverlayAgent({
+      store: store(),
+      network: 'retry',
+      host: { underlay: ME, since: new Date().toISOString() },
+      leaseTtl: 3,
+      apply: async (change) => {
+        calls.push(change);
+        if (calls.length > 1 && refuse-- > 0) throw new Error('refused');
+      },
+      ownEntries: async () => [],
+      log: (message) => logs.push(message),
+    });
+    cleanups.push(() => agent.stop());
+    await agent.start();
+    await b.claim('retry', entry(2, B));
+    await until('applied after two refusals', () => agent.remotes().length === 1);
+    expect(calls.slice(1)).to.deep.equal([1, 2, 3].map(() => ({ add: [entry(2, B)], remove: [] })));
+    expect(logs.filter((line) => line.includes('trying again'))).to.have.length(2);
+    // Refused once more: entry 3 may be half in; its delete removes it.
+    refuse = 1;
+    await b.claim('retry', entry(3, B));
+    await until('tried', () => calls.length === 5);
+    await b.release('retry', entry(3, B));
+    await until('removed', () => calls.some((call) => call.remove.some((e) => e.ipv4 === '10.80.0.3')));
+    expect(calls.at(-1)).to.deep.equal({ add: [], remove: [entry(3, B)] });
+    expect(agent.remotes()).to.deep.equal([entry(2, B)]);
+  });
+
+  it("starts though one address key is corrupt (reported); a corrupt put on the watch is reported as what it is", async () => {
+    const b = await otherHost(B);
+    await b.claim('corrupt', entry(2, B));
+    server.etcd.etcdctl(['put', key('corrupt', 3), 'not json']);
+    const { agent, calls, logs } = agentOn('corrupt', []);
+    await agent.start();
+    expect(calls[0].add).to.deep.equal([entry(2, B)]);
+    expect(logs.some((line) => line.includes('STATE_CORRUPT') || (line.includes(key('corrupt', 3)) && line.includes('not JSON'))), logs.join('\n')).to.equal(true);
+    server.etcd.etcdctl(['put', key('corrupt', 4), '{"ipv4":"10.80.0.4"}']);
+    await until('reported', () => logs.some((line) => line.includes(key('corrupt', 4))));
+    expect(logs.some((line) => /keeping every entry/.test(line)), 'not taken for the store away').to.equal(false);
+    await b.claim('corrupt', entry(5, B));
+    await until('the watch goes on', () => calls.length === 2);
   });
 
   it('etcd stopped: keeps every entry applied; back: the watch resumes and a change made before it reconnected reaches apply', async function () {

@@ -53,7 +53,7 @@ describe('store option', () => {
     expect(refused('')).to.match(/endpoints/);
     expect(refused('http://a:2379,')).to.match(/endpoints/);
     expect(refused({ endpoints: [] })).to.match(/non-empty/);
-    expect(refused({ endpoints: 'http://a:2379' })).to.match(/non-empty list/);
+    expect(refused({ endpoints: 'http://a:2379' })).to.match(/endpoints must be a list/);
     expect(refused({ endpoints: ['http://a:2379'], extra: 1 })).to.match(/unknown key "extra"/);
     expect(refused(['http://a:2379'])).to.match(/must be an etcd URL/);
     expect(refused(2379)).to.match(/must be an etcd URL/);
@@ -67,6 +67,8 @@ describe('store option', () => {
     expect(refused({ endpoints: ['https://a:2379'], tls: { cert: join(dir, 'ca.pem') } })).to.match(/go together/);
     expect(refused({ endpoints: ['http://a:2379'], tls: { ca: join(dir, 'ca.pem') } })).to.match(/use https/);
     expect(refused({ endpoints: ['https://a:2379'], tls: 'ca.pem' })).to.match(/tls must be an object/);
+    expect(refused({ endpoints: ['https://a:2379'], tls: { ca: 1 } })).to.match(/tls.ca must be a string/);
+    expect(refused({ endpoints: ['https://a:2379'], tls: { crt: 'x' } })).to.match(/unknown key "tls.crt"/);
   });
 
   it('refuses a prefix that is not an absolute key path', () => {
