@@ -21,7 +21,7 @@ import { addressEntry } from './overlay-claim';
 import { applyRemotes, listRemotes } from './overlay-dataplane';
 import { RemoteNames } from './overlay-names';
 
-/** How often the agent looks whether its network's record is still there. */
+/** How often the agent looks whether its network's record is still there, and whether the resolver was started anew. */
 const RECORD_CHECK_MS = 2000;
 
 async function overlayRecord(name: string): Promise<(NetworkRecord & { overlay: OverlayRecord }) | undefined> {
@@ -68,6 +68,7 @@ export async function runOverlayAgent(name: string): Promise<void> {
         (still) => still || stop(),
         () => undefined, // unreadable for a moment: looked at again
       );
+      void names.refresh();
     }, RECORD_CHECK_MS);
     await stopped;
     clearInterval(check);

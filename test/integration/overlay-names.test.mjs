@@ -148,6 +148,29 @@ describe('names across hosts on an overlay network', function () {
     for (const [host, id] of [[a, 'quiet-a'], [b, 'quiet-b']]) await host.run(tearDown, { id });
   });
 
+  it("gives the other hosts' names again to a resolver started anew (it was killed), starting it when none runs", async () => {
+    const killResolver = async () => {
+      const pid = Number(require('node:fs').readFileSync(`${process.env.NSNET_DNS_SOCKET}.pid`, 'utf8'));
+      process.kill(pid, 'SIGKILL');
+      for (;;) {
+        try {
+          process.kill(pid, 0);
+        } catch {
+          return pid;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    };
+    const killed = await a.run(killResolver);
+    expect(await status(a, 'alpha-c', 'bravo')).to.equal('no answer');
+    expect(await eventually(async () => JSON.stringify(await ask(a, 'alpha-c', 'bravo')) === JSON.stringify([made['bravo-c'].ipv4]), 8000)).to.equal(true);
+    expect(await ask(a, 'alpha-c', 'bee')).to.deep.equal([made['bravo-c'].ipv4]);
+    // And this host's own, read back from its state directory.
+    expect(await ask(b, 'bravo-c', 'alpha')).to.deep.equal([made['alpha-c'].ipv4]);
+    const pid = await a.run(() => Number(require('node:fs').readFileSync(`${process.env.NSNET_DNS_SOCKET}.pid`, 'utf8')));
+    expect(pid).to.not.equal(killed);
+  });
+
   it("drops the names of a host that is killed, within the lease TTL", async () => {
     const doomed = await setUpOn(c, 'doomed-c', { name: 'doomed' });
     expect(await eventually(async () => (await ask(a, 'alpha-c', 'doomed')).includes(doomed.ipv4), 5000)).to.equal(true);
