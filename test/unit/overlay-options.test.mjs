@@ -118,11 +118,13 @@ describe('overlay networks from the command line and from CNI configs', () => {
     throw new Error('nothing thrown');
   };
 
-  it('maps the flags, Docker\'s -o vxlanid_list among them; refuses what an overlay network does not take', () => {
+  it('maps the flags, Docker\'s -o vxlanid_list and --disable-dns among them; refuses what an overlay network does not take', () => {
     expect(overlayNetworkOptions('across', flags({ vni: 7, underlay: '10.0.0.2', vxlanPort: 8472, leaseTtl: 3, mtu: 1400 }))).to.deep.equal({
       name: 'across', subnet: '10.77.0.0/16', store: 'http://10.0.0.1:2379', masquerade: true, icc: true, vni: 7, underlay: '10.0.0.2', port: 8472, leaseTtl: 3, mtu: 1400,
     });
     expect(overlayNetworkOptions('across', flags({ opt: ['com.docker.network.driver.overlay.vxlanid_list=4097'] })).vni).to.equal(4097);
+    expect(overlayNetworkOptions('across', flags({ disableDns: true })).dns).to.equal(false);
+    expect(overlayNetworkOptions('across', flags()).dns).to.equal(undefined);
     // Each passes commander's usage error on, with a message that names the flag.
     expect(thrown(() => overlayNetworkOptions('across', flags({ store: undefined }))).message).to.match(/--store/);
     expect(thrown(() => overlayNetworkOptions('across', flags({ subnet: undefined }))).message).to.match(/--subnet/);
