@@ -13,7 +13,7 @@ import { lastLine, startDetachedService } from '../service-socket';
 import { withFileLock } from '../state/lock';
 import type { DnsEndpoint, DnsNetwork } from '../types/dns';
 import { type ControlRequest, type ControlResponse, lineSplitter, lineWriter, type ServiceStatus } from './control';
-import { dnsSocketPath } from './socket-path';
+import { dnsPidPath, dnsSocketPath } from './socket-path';
 
 /** How long dnsAdd waits for a service to start and answer. */
 const ANSWER_TIMEOUT_MS = 5000;
@@ -208,6 +208,18 @@ export async function dnsRemove(network: string, endpointId: string): Promise<vo
 /** Asks a running service to read every name again from the state directory (after reconcile). */
 export async function dnsSync(): Promise<void> {
   await askIfRunning({ op: 'sync' });
+}
+
+/** The pid of the service answering now, from its pid file; none when none runs. */
+export function dnsServicePid(): number | undefined {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(dnsPidPath(dnsSocketPath()), 'utf8').trim());
+    process.kill(pid, 0);
+  } catch {
+    return undefined; // no file, or left by a service that died
+  }
+  return pid;
 }
 
 /** What the running service answers for; none when no service runs. */

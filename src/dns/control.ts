@@ -5,6 +5,7 @@
  * on one connection may be answered out of order.
  *
  *   {op: 'add', network: DnsNetwork, endpoint: DnsEndpoint}   answered once the names answer
+ *                                                             (endpoint.host: another host's, on an overlay network)
  *   {op: 'remove', network: string, endpoint: string}         (the endpoint's id)
  *   {op: 'sync'}                                              everything again from the state directory
  *   {op: 'status'} → {pid, networks: [{name, gateway, gateway6?, endpoints}], names}

@@ -117,7 +117,8 @@ export class NameTable {
     const known = this.views.get(address);
     if (known) return known;
     const asker = this.byAddress.get(address) ?? this.byAddress.get(canonicalOrSame(address));
-    if (!asker) return undefined;
+    // Another host's container asks its own host's resolver.
+    if (!asker || asker.host !== undefined) return undefined;
     const view = this.makeView(asker);
     this.views.set(address, view);
     return view;

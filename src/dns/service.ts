@@ -95,13 +95,15 @@ class Resolver {
    * The table as the state directory has it: ready endpoints with names on
    * networks that resolve names are (re)added; an endpoint whose record is
    * gone, or has no names left, is dropped; one still being made stays as
-   * its add() left it.
+   * its add() left it. Another host's endpoint has no record here: it stays
+   * until the overlay agent that added it removes it.
    */
   async sync(): Promise<void> {
     const store = currentStore();
     const networks = new Map((await store.list('networks')).filter(resolvesNames).map((record) => [record.name, dnsNetworkOf(record)]));
     const records = new Map((await store.list('endpoints')).map((record) => [record.id, record]));
     for (const endpoint of this.table.endpoints()) {
+      if (endpoint.host !== undefined) continue;
       const record = records.get(endpoint.id);
       if (!record || !networks.has(endpoint.network) || !record.names?.length) this.table.remove(endpoint.network, endpoint.id);
     }
@@ -172,6 +174,7 @@ function checkedEndpoint(value: unknown, network: DnsNetwork): DnsEndpoint {
   if (endpoint.upstreams !== undefined && !(Array.isArray(endpoint.upstreams) && endpoint.upstreams.every((server) => isIP(server.replace(/%.*$/, ''))))) {
     throw invalid(`add: bad upstream servers of ${endpoint.id}`);
   }
+  if (endpoint.host !== undefined && !isIP(endpoint.host)) throw invalid(`add: bad host of ${endpoint.id}: ${endpoint.host}`);
   return endpoint;
 }
 

@@ -20,9 +20,11 @@ import type { AddressEntry, OverlayRecord } from '../types/overlay';
 import { OverlayAgent } from './overlay-agent';
 import { removeOverlayAgentInfo, writeOverlayAgentInfo } from './overlay-agent-file';
 import { OVERLAY_READY_FD_VARIABLE, OVERLAY_REMOVE_SIGNAL } from './overlay-agent-process';
+import { addressEntry } from './overlay-claim';
 import { applyRemotes, listRemotes } from './overlay-dataplane';
+import { RemoteNames } from './overlay-names';
 
-/** How often the agent looks whether its network's record is still there. */
+/** How often the agent looks whether its network's record is still there, and whether the resolver was started anew. */
 const RECORD_CHECK_MS = 2000;
 
 async function overlayRecord(name: string): Promise<(NetworkRecord & { overlay: OverlayRecord }) | undefined> {
@@ -31,11 +33,9 @@ async function overlayRecord(name: string): Promise<(NetworkRecord & { overlay: 
 }
 
 /** This host's endpoints on the network, as the store holds them. */
-async function ownEntries(name: string, underlay: string): Promise<AddressEntry[]> {
+async function ownEntries(name: string, overlay: OverlayRecord): Promise<AddressEntry[]> {
   const endpoints = (await currentStore().list('endpoints')) as EndpointRecord[];
-  return endpoints
-    .filter((endpoint) => endpoint.network === name && endpoint.ipv4 !== undefined)
-    .map((endpoint) => ({ ipv4: endpoint.ipv4!, ...(endpoint.ipv6 ? { ipv6: endpoint.ipv6 } : {}), mac: endpoint.mac, host: underlay, container: endpoint.id }));
+  return endpoints.filter((endpoint) => endpoint.network === name && endpoint.ipv4 !== undefined).map((endpoint) => addressEntry(overlay, endpoint));
 }
 
 export async function runOverlayAgent(name: string): Promise<void> {
@@ -54,14 +54,18 @@ export async function runOverlayAgent(name: string): Promise<void> {
   process.once(OVERLAY_REMOVE_SIGNAL, remove);
   const store = ClusterStore.open(overlay.store);
   const since = new Date().toISOString();
+  const names = new RemoteNames(record);
   const agent = new OverlayAgent({
     store,
     network: name,
     host: { underlay: overlay.underlay, hostname: hostname(), since },
     leaseTtl: overlay.leaseTtl,
-    apply: (change) => applyRemotes(overlay.vxlan, change),
+    apply: async (change) => {
+      await applyRemotes(overlay.vxlan, change);
+      await names.apply(change);
+    },
     installed: () => listRemotes(overlay.vxlan),
-    ownEntries: () => ownEntries(name, overlay.underlay),
+    ownEntries: () => ownEntries(name, overlay),
     onLease: (leaseId) => writeOverlayAgentInfo({ pid: process.pid, leaseId, network: name, underlay: overlay.underlay, since }),
   });
   try {
@@ -73,11 +77,13 @@ export async function runOverlayAgent(name: string): Promise<void> {
         (still) => still || remove(),
         () => undefined, // unreadable for a moment: looked at again
       );
+      void names.refresh();
     }, RECORD_CHECK_MS);
     await stopped;
     clearInterval(check);
   } finally {
     await agent.stop({ release });
+    await names.removeAll();
     removeOverlayAgentInfo(name, process.pid);
     await store.close();
   }

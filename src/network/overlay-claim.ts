@@ -10,8 +10,12 @@ import type { NetworkRecord } from '../types/network';
 import type { AddressEntry, OverlayRecord } from '../types/overlay';
 import { agentLease, storeFor } from './overlay-host';
 
-function addressEntry(overlay: OverlayRecord, record: EndpointRecord): AddressEntry {
-  return { ipv4: record.ipv4 as string, ...(record.ipv6 === undefined ? {} : { ipv6: record.ipv6 }), mac: record.mac, host: overlay.underlay, container: record.id };
+/** The endpoint's key in the store: its addresses, MAC and host, and its names for the other hosts' resolvers. */
+export function addressEntry(overlay: OverlayRecord, record: EndpointRecord): AddressEntry {
+  const entry: AddressEntry = { ipv4: record.ipv4 as string, mac: record.mac, host: overlay.underlay, container: record.id };
+  if (record.ipv6 !== undefined) entry.ipv6 = record.ipv6;
+  if (record.names?.length) entry.names = record.names;
+  return entry;
 }
 
 /**

@@ -34,8 +34,7 @@ export function checkOverlayOptions(given: OverlayNetworkOptions): CheckedOverla
   }
   const options = overlayOptions.valid(given, (problem) => invalid(describeProblem(problem, 'overlay network option')));
   const { store, vni, port, underlay, leaseTtl, ipv4: _ipv4, ...rest } = options;
-  // Names resolve on one host only, so an overlay network resolves none (rather than some of its containers).
-  const asBridge: BridgeNetworkOptions = { ...rest, dns: false };
+  const asBridge: BridgeNetworkOptions = rest;
   const network: CheckedOptions = { ...checkNetworkOptions(asBridge), driver: 'overlay' };
   const checked: CheckedOverlayOptions = { network, mtuGiven: options.mtu !== undefined, store, port: port ?? DEFAULT_VXLAN_PORT, leaseTtl: leaseTtl ?? DEFAULT_LEASE_TTL };
   if (vni !== undefined) checked.vni = vni;
@@ -58,6 +57,7 @@ export function overlayDefinition(checked: CheckedOverlayOptions): Omit<OverlayD
     subnet: network.subnet as string,
     gateway: network.gateway as string,
     port: checked.port,
+    dns: network.dns as boolean,
   };
   if (network.ipv6) definition.ipv6 = network.ipv6;
   if (checked.vni !== undefined) definition.vni = checked.vni;
@@ -79,6 +79,7 @@ export function definitionDifferences(stored: OverlayDefinition, wanted: Omit<Ov
     if (!same(stored[field], wanted[field])) differing.push(field);
   }
   if ((stored.internal ?? false) !== (wanted.internal ?? false)) differing.push('internal');
+  if ((stored.dns ?? false) !== (wanted.dns ?? false)) differing.push('dns');
   if (wanted.vni !== undefined && wanted.vni !== stored.vni) differing.push('vni');
   return differing;
 }

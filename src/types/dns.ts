@@ -31,6 +31,12 @@ export interface DnsEndpoint {
   names: string[];
   /** The container's own upstream servers (`dns` option), in place of the host's. */
   upstreams?: string[];
+  /**
+   * Another host's endpoint on an overlay network: that host's underlay
+   * address. It answers to its names and address, never asks (its namespace
+   * is elsewhere: netnsInode 0, no namespace's), and has no record here.
+   */
+  host?: string;
 }
 
 /** The resolver's port on each gateway address. */

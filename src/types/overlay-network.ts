@@ -46,6 +46,8 @@ export const OverlayNetworkOptionsSchema = strictJsonObject({
   masquerade: v.optional(v.boolean()),
   icc: v.optional(v.boolean()),
   internal: v.optional(v.boolean()),
+  /** Containers find each other by name on every host (on unless false, as on a user bridge network; none on an internal one unless true). */
+  dns: v.optional(v.boolean()),
   /** Default host address of published ports. */
   hostIp: v.optional(v.string()),
   firewall: v.optional(v.picklist(FIREWALL_BACKENDS)),

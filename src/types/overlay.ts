@@ -28,6 +28,8 @@ export const OverlayDefinitionSchema = jsonObject({
   /** Only when given explicitly: else each host's underlay MTU less the VXLAN overhead. */
   mtu: v.optional(Integer),
   internal: v.optional(v.boolean()),
+  /** Whether containers find each other by name; absent in definitions of builds where no overlay network did. */
+  dns: v.optional(v.boolean()),
   ipRange: v.optional(CidrText),
   auxAddresses: v.optional(jsonRecord(v.string(), IpText)),
 });
@@ -55,6 +57,8 @@ export const AddressEntrySchema = jsonObject({
   ...remoteEndpointEntries,
   /** The endpoint's id. */
   container: v.string(),
+  /** The endpoint's names as its host's resolver answers them (Docker's order: the first answers PTR queries); none on a network without names. */
+  names: v.optional(v.array(v.string())),
 });
 export type AddressEntry = v.InferOutput<typeof AddressEntrySchema>;
 

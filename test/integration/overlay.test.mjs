@@ -186,7 +186,7 @@ describe('overlay networks across three hosts', function () {
 
   it('shows the driver, VNI, underlay and store in network ls and inspect, and the VNI in ps', async () => {
     const [inspected] = JSON.parse(await c.exec([process.execPath, NSNET, 'network', 'inspect', '--json', NETWORK]));
-    expect(inspected).to.deep.include({ driver: 'overlay', bridge: BRIDGE, subnet: SUBNET, mtu: 1450, dns: false });
+    expect(inspected).to.deep.include({ driver: 'overlay', bridge: BRIDGE, subnet: SUBNET, mtu: 1450, dns: true });
     expect(inspected.overlay).to.deep.equal({ vni: 4096, port: 4789, vxlan: VXLAN, underlay: c.address, store: { endpoints: [etcd.url], prefix: PREFIX }, leaseTtl: LEASE_TTL });
     expect(await c.exec([process.execPath, NSNET, 'network', 'ls'])).to.match(new RegExp(`^${NETWORK}\\s+overlay\\s+${BRIDGE}\\s+${SUBNET.replaceAll('.', '\\.')}`, 'm'));
     expect(await c.exec([process.execPath, NSNET, 'network', 'inspect', NETWORK])).to.match(/^overlay:\n  vni: 4096\n/m);

@@ -129,4 +129,18 @@ describe('resolver answers', () => {
     expect(ask(answerer, '10.1.0.3', 'web')).to.equal('forward');
     expect(ask(answerer, '10.1.0.2', 'api')).to.equal('dropped');
   });
+
+  it("answers another host's endpoint on an overlay network by name and PTR, and never answers it (its namespace is elsewhere)", () => {
+    const { table, answerer } = world();
+    table.add(frontend, { id: 'remote:frontend:10.1.0.9', network: 'frontend', netnsInode: 0, ipv4: '10.1.0.9', names: ['far', 'web'], host: '192.0.2.2' });
+    expect(addresses(ask(answerer, '10.1.0.3', 'far'))).to.deep.equal(['10.1.0.9']);
+    // A name a local and a remote endpoint share: both, as for two local ones.
+    expect(addresses(ask(answerer, '10.1.0.3', 'web'))).to.deep.equal(['10.1.0.2', '10.1.0.9']);
+    expect(ask(answerer, '10.1.0.3', reverseName('10.1.0.9'), 'PTR').answers.map((a) => a.data)).to.deep.equal(['far.frontend']);
+    expect(ask(answerer, '10.1.0.9', 'web')).to.equal('dropped');
+    // Not seen from Backend alone.
+    expect(ask(answerer, '10.2.0.4', 'far.frontend')).to.equal('forward');
+    table.remove('frontend', 'remote:frontend:10.1.0.9');
+    expect(ask(answerer, '10.1.0.3', 'far.frontend').rcode).to.equal('NXDOMAIN');
+  });
 });

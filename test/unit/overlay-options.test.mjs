@@ -30,12 +30,13 @@ function recordFor(options, underlay = '10.0.0.2') {
 }
 
 describe('overlay network options', () => {
-  it("fills in the defaults: the first host as every host's gateway, VXLAN port 4789, lease TTL 15 s, bridge nsbr-<name>, no names", () => {
+  it("fills in the defaults: the first host as every host's gateway, VXLAN port 4789, lease TTL 15 s, bridge nsbr-<name>, names resolved", () => {
     const checked = checkOverlayOptions(base);
-    expect(checked.network).to.include({ name: 'across', driver: 'overlay', subnet: '10.77.0.0/16', gateway: '10.77.0.1', bridge: 'nsbr-across', masquerade: true, icc: true, internal: false, dns: false, hostIp: '0.0.0.0', firewall: 'auto' });
+    expect(checked.network).to.include({ name: 'across', driver: 'overlay', subnet: '10.77.0.0/16', gateway: '10.77.0.1', bridge: 'nsbr-across', masquerade: true, icc: true, internal: false, dns: true, hostIp: '0.0.0.0', firewall: 'auto' });
     expect(checked).to.include({ port: 4789, leaseTtl: 15, mtuGiven: false, store: 'http://10.0.0.1:2379' });
     expect(checked.vni).to.equal(undefined);
     expect(checked.underlay).to.equal(undefined);
+    expect(checkOverlayOptions({ ...base, dns: false }).network.dns).to.equal(false);
     expect(vxlanName('across')).to.equal('nsvx-across');
     expect(vxlanName('a-very-long-network-name')).to.match(/^nsvx-[0-9a-f]{10}$/);
   });
@@ -47,7 +48,7 @@ describe('overlay network options', () => {
     expect(checked.network.ipv6).to.deep.equal({ subnet: 'fd00:77::/64', gateway: 'fd00:77::1' });
   });
 
-  it('refuses bad input with INVALID_ARGUMENT: ipv4 false, no subnet or store, an IPv6 subnet as the subnet, bad VNI, port, TTL, MTU, names', () => {
+  it('refuses bad input with INVALID_ARGUMENT: ipv4 false, no subnet or store, an IPv6 subnet as the subnet, bad VNI, port, TTL, MTU, dns, names', () => {
     expect(code(() => checkOverlayOptions({ ...base, ipv4: false }))).to.equal('INVALID_ARGUMENT');
     const { subnet: _subnet, ...noSubnet } = base;
     expect(code(() => checkOverlayOptions(noSubnet))).to.equal('INVALID_ARGUMENT');
@@ -62,7 +63,7 @@ describe('overlay network options', () => {
     expect(code(() => checkOverlayOptions({ ...base, mtu: 10 }))).to.equal('INVALID_ARGUMENT');
     expect(code(() => checkOverlayOptions({ ...base, name: 'host' }))).to.equal('INVALID_ARGUMENT');
     expect(code(() => checkOverlayOptions({ ...base, name: 'bad name' }))).to.equal('INVALID_ARGUMENT');
-    expect(code(() => checkOverlayOptions({ ...base, dns: true }))).to.equal('INVALID_ARGUMENT');
+    expect(code(() => checkOverlayOptions({ ...base, dns: 'yes' }))).to.equal('INVALID_ARGUMENT');
     expect(code(() => checkOverlayOptions({ ...base, ipRange: '10.78.0.0/24' }))).to.equal('INVALID_ARGUMENT');
     expect(code(() => checkOverlayOptions({ ...base, store: 42 }))).to.equal('INVALID_ARGUMENT');
     expect(code(() => checkOverlayOptions({ ...base, underlay: 'eth0' }))).to.equal('INVALID_ARGUMENT');
@@ -71,10 +72,10 @@ describe('overlay network options', () => {
 });
 
 describe('overlay network definitions', () => {
-  it('stores what every host must agree on: the MTU and the VNI only when given', () => {
-    expect(overlayDefinition(checkOverlayOptions(base))).to.deep.equal({ subnet: '10.77.0.0/16', gateway: '10.77.0.1', port: 4789 });
+  it('stores what every host must agree on, names resolved or not among it: the MTU and the VNI only when given', () => {
+    expect(overlayDefinition(checkOverlayOptions(base))).to.deep.equal({ subnet: '10.77.0.0/16', gateway: '10.77.0.1', port: 4789, dns: true });
     const full = overlayDefinition(checkOverlayOptions({ ...base, vni: 42, mtu: 1400, internal: true, ipv6: { subnet: 'fd00:77::/64' }, auxAddresses: { r: '10.77.0.2' } }));
-    expect(full).to.deep.equal({ subnet: '10.77.0.0/16', gateway: '10.77.0.1', port: 4789, vni: 42, mtu: 1400, internal: true, ipv6: { subnet: 'fd00:77::/64', gateway: 'fd00:77::1' }, auxAddresses: { r: '10.77.0.2' } });
+    expect(full).to.deep.equal({ subnet: '10.77.0.0/16', gateway: '10.77.0.1', port: 4789, dns: true, vni: 42, mtu: 1400, internal: true, ipv6: { subnet: 'fd00:77::/64', gateway: 'fd00:77::1' }, auxAddresses: { r: '10.77.0.2' } });
   });
 
   it("takes the stored VNI when none is asked for; names each field that differs from another host's", () => {
@@ -84,6 +85,10 @@ describe('overlay network definitions', () => {
     expect(definitionDifferences(stored, overlayDefinition(checkOverlayOptions({ ...base, vni: 7 })))).to.deep.equal(['vni']);
     const other = overlayDefinition(checkOverlayOptions({ ...base, subnet: '10.78.0.0/16', port: 8472, mtu: 1400, internal: true, ipv6: { subnet: 'fd00:78::/64' } }));
     expect(definitionDifferences(stored, other)).to.deep.equal(['subnet', 'gateway', 'ipv6', 'port', 'mtu', 'internal']);
+    expect(definitionDifferences(stored, overlayDefinition(checkOverlayOptions({ ...base, dns: false })))).to.deep.equal(['dns']);
+    // Stored by a build whose overlay networks resolved no names.
+    const { dns: _dns, ...older } = stored;
+    expect(definitionDifferences(older, overlayDefinition(checkOverlayOptions({ ...base, dns: false })))).to.deep.equal([]);
     // Written by another host, keys in another order: the same.
     const aux = overlayDefinition(checkOverlayOptions({ ...base, auxAddresses: { a: '10.77.0.2', b: '10.77.0.3' } }));
     expect(definitionDifferences({ ...aux, vni: 4096, auxAddresses: { b: '10.77.0.3', a: '10.77.0.2' } }, aux)).to.deep.equal([]);
@@ -113,11 +118,13 @@ describe('overlay networks from the command line and from CNI configs', () => {
     throw new Error('nothing thrown');
   };
 
-  it('maps the flags, Docker\'s -o vxlanid_list among them; refuses what an overlay network does not take', () => {
+  it('maps the flags, Docker\'s -o vxlanid_list and --disable-dns among them; refuses what an overlay network does not take', () => {
     expect(overlayNetworkOptions('across', flags({ vni: 7, underlay: '10.0.0.2', vxlanPort: 8472, leaseTtl: 3, mtu: 1400 }))).to.deep.equal({
       name: 'across', subnet: '10.77.0.0/16', store: 'http://10.0.0.1:2379', masquerade: true, icc: true, vni: 7, underlay: '10.0.0.2', port: 8472, leaseTtl: 3, mtu: 1400,
     });
     expect(overlayNetworkOptions('across', flags({ opt: ['com.docker.network.driver.overlay.vxlanid_list=4097'] })).vni).to.equal(4097);
+    expect(overlayNetworkOptions('across', flags({ disableDns: true })).dns).to.equal(false);
+    expect(overlayNetworkOptions('across', flags()).dns).to.equal(undefined);
     // Each passes commander's usage error on, with a message that names the flag.
     expect(thrown(() => overlayNetworkOptions('across', flags({ store: undefined }))).message).to.match(/--store/);
     expect(thrown(() => overlayNetworkOptions('across', flags({ subnet: undefined }))).message).to.match(/--subnet/);

@@ -22,7 +22,6 @@ const MTU = 'com.docker.network.driver.mtu';
 function otherDrivers(options: CreateOptions): string[] {
   return [
     ['--ipv4=false', options.ipv4 === false],
-    ['--disable-dns', options.disableDns === true],
     ['--gateway-mode', [options.gatewayMode, options.gatewayModeIpv4, options.gatewayModeIpv6].some((mode) => mode !== undefined)],
     ['--trusted-host-interface', options.trustedHostInterface.length > 0],
     ['--parent', options.parent !== undefined],
@@ -66,6 +65,7 @@ export function overlayNetworkOptions(name: string, options: CreateOptions & Ove
   if (options.bridge !== undefined) wanted.bridge = options.bridge;
   if (options.mtu !== undefined) wanted.mtu = options.mtu;
   if (options.internal) wanted.internal = true;
+  if (options.disableDns) wanted.dns = false;
   if (options.hostIp !== undefined) wanted.hostIp = options.hostIp;
   if (options.firewall !== undefined) wanted.firewall = options.firewall;
   applyOverlayOpts(wanted, options.opt);
