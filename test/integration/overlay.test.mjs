@@ -363,7 +363,7 @@ describe('overlay networks across three hosts', function () {
     expect(await a.run(tcpFrom, { from: 'web-a', to: made['web-b'].ipv4, port: 7000, timeoutMs: 1000 })).to.match(/^failed/);
     const { repaired, failures } = await a.run(reconcileOn);
     expect(failures).to.deep.equal([]);
-    expect(repaired).to.include.members([`network "${NETWORK}": VXLAN device ${VXLAN} made again on bridge ${BRIDGE}`, `network "${NETWORK}": agent started`]);
+    expect(repaired).to.include.members([`network "${NETWORK}": VXLAN device ${VXLAN} made again on bridge ${BRIDGE} (its agent restarted)`, `network "${NETWORK}": agent started`]);
     const agent = await a.run(agentOf, { network: NETWORK });
     expect(agent.pid).to.not.equal(killedPid);
     expect(await eventuallyAsync(() => knows(a, made['web-b']), 5000)).to.equal(true);
