@@ -2,8 +2,7 @@
 import type { BridgeNetwork } from '../../network/network';
 import type { OverlayNetworkOptions } from '../../types/overlay-network';
 import { UsageError } from '../output';
-import type { CreateOptions } from './network-create-options';
-import { addressingOptions } from './network-lan';
+import { addressingOptions, type CreateOptions } from './network-create-options';
 
 /** The flags only an overlay network takes. */
 export interface OverlayCreateOptions {
