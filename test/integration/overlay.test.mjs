@@ -480,6 +480,18 @@ describe('overlay networks across three hosts', function () {
       expect((await b.run(createOn, small())).code).to.equal(undefined);
     });
 
+    it('refuses a warm pool with NOT_SUPPORTED_BY_DRIVER, as a LAN network does', async () => {
+      const refused = await a.run(async (nsnet, { network }) => {
+        try {
+          (await nsnet.getNetwork(network)).pool(1);
+          return null;
+        } catch (error) {
+          return error.code;
+        }
+      }, { network: SMALL });
+      expect(refused).to.equal('NOT_SUPPORTED_BY_DRIVER');
+    });
+
     it('an ipv6 asked for, with the IPv4 address picked automatically held by another host: another IPv4 address is picked', async () => {
       const first = await a.run(setUp, { id: 'small-a', network: SMALL });
       expect(first.code).to.equal(undefined);
