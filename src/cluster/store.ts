@@ -31,6 +31,12 @@ export interface AddressChange {
   entry?: AddressEntry;
 }
 
+/** A claim refused: the host holding the addresses, and which of them are held. */
+export interface AddressesTaken {
+  takenBy: string;
+  taken: ('ipv4' | 'ipv6')[];
+}
+
 const definitionValidator = new Validator(OverlayDefinitionSchema);
 const addressValidator = new Validator(AddressEntrySchema);
 
@@ -223,7 +229,7 @@ export class ClusterStore {
    * The container's IPv4 address (and IPv6, in the same transaction), on the
    * lease, if neither is held; else the host that holds them.
    */
-  claimAddresses(name: string, entry: AddressEntry, leaseId: string): Promise<'claimed' | { takenBy: string }> {
+  claimAddresses(name: string, entry: AddressEntry, leaseId: string): Promise<'claimed' | AddressesTaken> {
     return this.claim(name, entry, leaseId, false);
   }
 
@@ -231,11 +237,11 @@ export class ClusterStore {
    * claimAddresses, or the same entry held by the same host (on an older
    * lease: the host restarted, or its lease expired) put on this lease.
    */
-  reclaimAddresses(name: string, entry: AddressEntry, leaseId: string): Promise<'claimed' | { takenBy: string }> {
+  reclaimAddresses(name: string, entry: AddressEntry, leaseId: string): Promise<'claimed' | AddressesTaken> {
     return this.claim(name, entry, leaseId, true);
   }
 
-  private async claim(name: string, entry: AddressEntry, leaseId: string, again: boolean): Promise<'claimed' | { takenBy: string }> {
+  private async claim(name: string, entry: AddressEntry, leaseId: string, again: boolean): Promise<'claimed' | AddressesTaken> {
     const key4 = this.keys.address(name, entry.ipv4);
     const key6 = entry.ipv6 === undefined ? undefined : this.keys.address6(name, entry.ipv6);
     const value = JSON.stringify(entry);
@@ -254,7 +260,7 @@ export class ClusterStore {
       const holder = held4 ? parsed(key4, held4, addressValidator, 'address entry') : await this.holderOf6(name, key6!, held6);
       if (holder === undefined) continue; // released meanwhile
       const ours = holder.host === entry.host && holder.container === entry.container && holder.ipv4 === entry.ipv4 && holder.ipv6 === entry.ipv6;
-      if (!again || !ours || !held4 || (key6 && !held6)) return { takenBy: holder.host };
+      if (!again || !ours || !held4 || (key6 && !held6)) return { takenBy: holder.host, taken: [...(held4 ? ['ipv4' as const] : []), ...(held6 ? ['ipv6' as const] : [])] };
       const moved = await this.txn(what, [unchanged(held4), ...(held6 ? [unchanged(held6)] : [])], [put(key4, value, leaseId), ...(key6 ? [put(key6, entry.ipv4, leaseId)] : [])]);
       if (moved.succeeded) return 'claimed';
     }

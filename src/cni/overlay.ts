@@ -30,7 +30,7 @@ export function overlayNetwork(config: CniNetworkConfig, common: BridgeNetworkOp
   if (config.ipv4 === false) throw unsupportedField('ipv4', 'an overlay network needs IPv4');
   if (config.store === undefined) throw invalidConfig('store', 'an overlay network needs its etcd store');
   if (config.subnet === undefined) throw invalidConfig('subnet', 'an overlay network needs its subnet, the same on every host');
-  const { gatewayMode: _gatewayMode, trustedHostInterfaces: _trusted, ipv4: _ipv4, dns: _dns, pool: _pool, subnet: _subnet, ...rest } = common;
+  const { gatewayMode: _gatewayMode, trustedHostInterfaces: _trusted, ipv4: _ipv4, ...rest } = common;
   const options: OverlayNetworkOptions = { ...rest, subnet: config.subnet, store: config.store as StoreOption };
   if (config.vni !== undefined) options.vni = config.vni;
   if (config.vxlanPort !== undefined) options.port = config.vxlanPort;

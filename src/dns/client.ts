@@ -4,7 +4,7 @@
  * that changed them resolves. One connection per process, requests
  * pipelined on it by id; dnsAdd starts the service when none answers.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { createConnection, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 

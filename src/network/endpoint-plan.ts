@@ -42,6 +42,10 @@ export interface EndpointPlan extends Omit<ConnectInput, 'bandwidth'> {
 /** Checks connect input (see checkConnectInput) against the network; picks the endpoint's id and host interface name. */
 export function planEndpoint(network: NetworkRecord, input: ConnectInput): EndpointPlan {
   if (isLanNetwork(network)) refuseOnLan(network, input);
+  // A MAC asked for would be checked on this host only, while the overlay is one L2 segment across hosts.
+  if (network.overlay && input.macGiven) {
+    throw new NsnetError('NOT_SUPPORTED_BY_DRIVER', `overlay network "${network.name}" gives its containers random MACs: no mac may be asked for`, { driver: 'overlay' });
+  }
   if (input.publish.length && network.activeFirewall === 'none') {
     throw new NsnetError('INVALID_PUBLISH', `network "${network.name}" has no firewall (firewall: 'none') to publish ports with`);
   }
@@ -198,8 +202,10 @@ async function recordEndpointLocked(network: NetworkRecord, ns: NetNamespace, pl
   if (plan.macGiven) refuseTakenMac(network, plan.mac, endpoints);
   const leases: AddressTables = stored ?? { ipv4: emptyLeaseTable() };
   const before = leasePointers(leases);
+  // Ports before the claim: a port refused leaves no key in the store.
+  const ports = await takePorts(portTables, plan.publish, plan.id, network.hostIp);
   const record = await overlayClaimed(network, leases, plan, (skipped) => endpointRecord(network, ns, plan, leases, skipped));
-  record.ports = await takePorts(portTables, plan.publish, plan.id, network.hostIp);
+  record.ports = ports;
   const recorded: RecordedEndpoint = { record, leases: { pointers: { before, after: leasePointers(leases) }, created: stored === undefined } };
   try {
     // The record first: a crash after it leaves what a teardown of the container finds
@@ -223,11 +229,14 @@ async function recordEndpointLocked(network: NetworkRecord, ns: NetNamespace, pl
  */
 async function overlayClaimed(network: NetworkRecord, leases: AddressTables, plan: EndpointPlan, pick: (skipped: ReadonlyMap<string, string>) => EndpointRecord): Promise<EndpointRecord> {
   const skipped = new Map<string, string>();
+  const asked = { ipv4: plan.ip !== undefined, ipv6: plan.ipv6 !== undefined };
   for (;;) {
     const record = pick(skipped);
-    if (!network.overlay || (await claimOverlayAddresses(network, record, plan.ip !== undefined || plan.ipv6 !== undefined))) return record;
+    if (!network.overlay) return record;
+    const held = await claimOverlayAddresses(network, record, asked);
+    if (!held.length) return record;
     releaseEndpointLeases(leases, record);
-    for (const address of [record.ipv4, record.ipv6]) if (address !== undefined) skipped.set(address, 'held by another host');
+    for (const address of held) skipped.set(address, 'held by another host');
   }
 }
 

@@ -20,12 +20,13 @@ export function addressEntry(overlay: OverlayRecord, record: EndpointRecord): Ad
 
 /**
  * Claims the endpoint's addresses for this host, held by the agent's lease.
- * False when another host holds them (the caller picks others); ADDRESS_IN_USE
- * when they were asked for; STORE_UNAVAILABLE when the store does not answer.
- * A key of this host's own that no endpoint here holds (left by a crash
- * between claim and record, or a release the store missed) is taken back.
+ * The addresses another host holds (none: claimed), for the caller to skip
+ * and pick others; ADDRESS_IN_USE when one of them was asked for;
+ * STORE_UNAVAILABLE when the store does not answer. A key of this host's own
+ * that no endpoint here holds (left by a crash between claim and record, or
+ * a release the store missed) is taken back.
  */
-export async function claimOverlayAddresses(network: NetworkRecord, record: EndpointRecord, asked: boolean): Promise<boolean> {
+export async function claimOverlayAddresses(network: NetworkRecord, record: EndpointRecord, asked: { ipv4: boolean; ipv6: boolean }): Promise<string[]> {
   const overlay = network.overlay as OverlayRecord;
   const store = storeFor(overlay.store);
   const entry = addressEntry(overlay, record);
@@ -36,13 +37,16 @@ export async function claimOverlayAddresses(network: NetworkRecord, record: Endp
     await store.releaseAddresses(network.name, { ipv4: entry.ipv4, ipv6: entry.ipv6, host: entry.host });
     result = await store.claimAddresses(network.name, entry, leaseId);
   }
-  if (result === 'claimed') return true;
-  if (asked) {
-    throw new NsnetError('ADDRESS_IN_USE', `${[entry.ipv4, entry.ipv6].filter(Boolean).join(' or ')} is in use on overlay network "${network.name}" by host ${result.takenBy}`, {
+  if (result === 'claimed') return [];
+  const held = result.taken.map((family) => entry[family] as string);
+  // Only the family asked for is refused: a collision of the one picked automatically is skipped.
+  const refused = result.taken.filter((family) => asked[family]).map((family) => entry[family] as string);
+  if (refused.length) {
+    throw new NsnetError('ADDRESS_IN_USE', `${refused.join(' and ')} in use on overlay network "${network.name}" by host ${result.takenBy}`, {
       takenBy: result.takenBy,
     });
   }
-  return false;
+  return held;
 }
 
 /**

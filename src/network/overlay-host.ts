@@ -3,21 +3,13 @@
  * port) and its agent: the calls the network's creation, connect, teardown,
  * removal and reconcile make, in one place.
  */
-import { parseStoreOption } from '../cluster/config';
 import { ClusterStore } from '../cluster/store';
 import type { NetworkRecord } from '../types/network';
 import { networkTag } from '../types/ownership';
 import type { OverlayRecord, StoreConfig } from '../types/overlay';
-import type { StoreOption } from '../types/overlay-network';
 import { ensureOverlayAgent, stopOverlayAgent } from './overlay-agent-process';
 import { readOverlayAgentInfo } from './overlay-agent-file';
 import { createVxlanPort, deleteVxlanPort } from './overlay-dataplane';
-import { resolveUnderlay, underlayMtu } from './overlay-underlay';
-
-/** The store option checked (INVALID_STORE when bad). */
-export function storeConfigOf(given: StoreOption): StoreConfig {
-  return parseStoreOption(given);
-}
 
 const stores = new Map<string, ClusterStore>();
 
@@ -30,16 +22,6 @@ export function storeFor(config: StoreConfig): ClusterStore {
     stores.set(key, store);
   }
   return store;
-}
-
-/** This host's underlay address: given, or the one the kernel picks to reach the first endpoint. */
-export async function hostUnderlay(config: StoreConfig, given: string | undefined): Promise<string> {
-  return given ?? resolveUnderlay(config.endpoints[0] as string);
-}
-
-/** The MTU of the interface that carries `underlay` (ADDRESS_NOT_LOCAL when it is no address of this host). */
-export function underlayMtuOf(underlay: string): Promise<number> {
-  return underlayMtu(underlay);
 }
 
 /** Adds the network's VXLAN device to its bridge, tagged as the network's. */

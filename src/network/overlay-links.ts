@@ -10,10 +10,18 @@ import type { RepairReport } from './repair';
 /** The bridge and its VXLAN port, made again where gone (an outside deletion, a reboot). */
 export async function ensureOverlayLinks(record: NetworkRecord): Promise<void> {
   if (!(await findBridge(record))) await createBridge(record);
-  if (!(await vxlanPortPresent(record))) {
-    await removeVxlanPort(record);
-    await addVxlanPort(record);
-  }
+  if (!(await vxlanPortPresent(record))) await remakeVxlanPort(record);
+}
+
+/**
+ * Makes the VXLAN device again and stops the network's agent: the entries it
+ * programmed went with the old device, and a fresh agent (started by the
+ * caller, or by reconcile) programs them all again.
+ */
+async function remakeVxlanPort(record: NetworkRecord): Promise<void> {
+  await stopAgent(record);
+  await removeVxlanPort(record);
+  await addVxlanPort(record);
 }
 
 /** An overlay network's own part of its removal, once its endpoints are gone: its agent, its VXLAN port, its bridge, its definition if no host uses it. */
@@ -46,11 +54,10 @@ async function vxlanPortPresent(record: NetworkRecord): Promise<boolean> {
 /** reconcile: the VXLAN device of an overlay network's bridge (after repairBridge), made again where gone. */
 export async function repairVxlanPort(record: NetworkRecord, report: Pick<RepairReport, 'repaired' | 'failures'>): Promise<void> {
   const subject = `network "${record.name}"`;
-  const what = `VXLAN device ${record.overlay?.vxlan} made again on bridge ${record.bridge}`;
+  const what = `VXLAN device ${record.overlay?.vxlan} made again on bridge ${record.bridge} (its agent restarted)`;
   try {
     if (await vxlanPortPresent(record)) return;
-    await removeVxlanPort(record);
-    await addVxlanPort(record);
+    await remakeVxlanPort(record);
   } catch (error) {
     report.failures.push(`${subject}: ${what} failed: ${messageOf(error)}`);
     return;

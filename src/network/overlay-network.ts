@@ -6,12 +6,14 @@
  * agent watches to program the other hosts' containers into the VXLAN
  * device's forwarding and neighbour tables.
  */
-import { NsnetError } from '../errors';
+import { parseStoreOption } from '../cluster/config';
+import { invalid, NsnetError } from '../errors';
 import { faultOperation } from '../fault';
 import { resolveFirewall } from '../firewall/firewall';
 import { currentStore } from '../state/store';
+import { isIPv6 } from '../types/ip';
 import type { NetworkRecord } from '../types/network';
-import { type OverlayRecord, type StoreConfig, VXLAN_OVERHEAD } from '../types/overlay';
+import { type OverlayRecord, type StoreConfig, VXLAN_OVERHEAD, VXLAN_OVERHEAD6 } from '../types/overlay';
 import type { OverlayNetworkOptions } from '../types/overlay-network';
 import { createBridge, deleteBridge, findBridge } from './bridge';
 import { checkHostAddresses } from './host-addresses';
@@ -19,9 +21,10 @@ import { randomLocalMac } from './mac';
 import { BridgeNetwork } from './network';
 import { installNetworkLocked } from './network-install';
 import { differences } from './options';
-import { addVxlanPort, agentLease, hostUnderlay, removeVxlanPort, stopAgent, storeConfigOf, storeFor, underlayMtuOf } from './overlay-host';
+import { addVxlanPort, agentLease, removeVxlanPort, stopAgent, storeFor } from './overlay-host';
 import { ensureOverlayLinks } from './overlay-links';
-import { type CheckedOverlayOptions, checkOverlayOptions, definitionDifferences, overlayDefinition, vxlanName } from './overlay-options';
+import { canonicalJson, type CheckedOverlayOptions, checkOverlayOptions, definitionDifferences, overlayDefinition, vxlanName } from './overlay-options';
+import { resolveUnderlay, underlayMtu } from './overlay-underlay';
 import { checkSubnetFree } from './subnets';
 import { Undo } from './undo';
 
@@ -38,8 +41,13 @@ export function overlayRecordDifferences(record: NetworkRecord, checked: Checked
   if (checked.port !== overlay.port) differing.push('port');
   if (checked.underlay !== undefined && checked.underlay !== overlay.underlay) differing.push('underlay');
   if (checked.leaseTtl !== overlay.leaseTtl) differing.push('leaseTtl');
-  if (JSON.stringify(store) !== JSON.stringify(overlay.store)) differing.push('store');
+  if (storeKey(store) !== storeKey(overlay.store)) differing.push('store');
   return differing;
+}
+
+/** A store configuration as text that does not depend on the order of its keys or endpoints. */
+function storeKey(store: StoreConfig): string {
+  return canonicalJson({ ...store, endpoints: [...store.endpoints].sort() });
 }
 
 /**
@@ -52,7 +60,7 @@ export function overlayRecordDifferences(record: NetworkRecord, checked: Checked
 export async function createOverlayNetwork(options: OverlayNetworkOptions): Promise<BridgeNetwork> {
   faultOperation('createOverlayNetwork');
   const checked = checkOverlayOptions(options);
-  const store = storeConfigOf(checked.store);
+  const store = parseStoreOption(checked.store);
   const name = checked.network.name;
   const state = currentStore();
   return state.locked(async () => {
@@ -60,6 +68,11 @@ export async function createOverlayNetwork(options: OverlayNetworkOptions): Prom
     if (existing) {
       const differing = overlayRecordDifferences(existing, checked, store);
       if (differing.length) throw conflict(name, differing, 'on this host');
+      // The store may have lost the definition (removed by a host that saw this one's keys expire) or hold another.
+      const wanted = { ...overlayDefinition(checked), vni: (existing.overlay as OverlayRecord).vni };
+      const stored = await storeFor(store).defineNetwork(name, wanted);
+      const storeDiffering = definitionDifferences(stored, wanted);
+      if (storeDiffering.length) throw conflict(name, storeDiffering, 'in the store');
       await ensureOverlayLinks(existing);
       await agentLease(existing);
       return new BridgeNetwork(existing);
@@ -74,9 +87,11 @@ export async function createOverlayNetwork(options: OverlayNetworkOptions): Prom
     if (checked.network.ipv6) await checkSubnetFree(checked.network.ipv6.subnet, networks);
     const { hostIp } = checked.network;
     if (hostIp !== checked.network.gateway && hostIp !== checked.network.ipv6?.gateway) await checkHostAddresses([hostIp], 'hostIp');
-    const underlay = await hostUnderlay(store, checked.underlay);
+    const underlay = checked.underlay ?? (await resolveUnderlay(store.endpoints[0] as string));
     // Read even when the MTU is given: it checks that the underlay address is this host's.
-    const carried = (await underlayMtuOf(underlay)) - VXLAN_OVERHEAD;
+    const carried = (await underlayMtu(underlay)) - (isIPv6(underlay) ? VXLAN_OVERHEAD6 : VXLAN_OVERHEAD);
+    // A larger MTU would have the kernel drop (or fragment) every full-size packet between hosts.
+    if (checked.mtuGiven && checked.network.mtu > carried) throw invalid(`mtu ${checked.network.mtu} is more than the underlay of ${underlay} carries inside VXLAN (${carried})`);
     const mtu = checked.mtuGiven ? checked.network.mtu : carried;
     // All checked: the definition in the store is the first change, undone if a later step fails.
     const wanted = overlayDefinition(checked);

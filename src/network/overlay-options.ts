@@ -63,6 +63,7 @@ export function overlayDefinition(checked: CheckedOverlayOptions): Omit<OverlayD
   if (checked.vni !== undefined) definition.vni = checked.vni;
   if (checked.mtuGiven) definition.mtu = network.mtu;
   if (network.internal) definition.internal = true;
+  if (!network.icc) definition.icc = false;
   if (network.ipRange !== undefined) definition.ipRange = network.ipRange;
   if (network.auxAddresses !== undefined) definition.auxAddresses = network.auxAddresses;
   return definition;
@@ -80,12 +81,13 @@ export function definitionDifferences(stored: OverlayDefinition, wanted: Omit<Ov
   }
   if ((stored.internal ?? false) !== (wanted.internal ?? false)) differing.push('internal');
   if ((stored.dns ?? false) !== (wanted.dns ?? false)) differing.push('dns');
+  if ((stored.icc ?? true) !== (wanted.icc ?? true)) differing.push('icc');
   if (wanted.vni !== undefined && wanted.vni !== stored.vni) differing.push('vni');
   return differing;
 }
 
 /** JSON with object keys sorted: two definitions written by different hosts compare by content. */
-function canonicalJson(value: unknown): string {
+export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, inner: unknown) =>
     inner !== null && typeof inner === 'object' && !Array.isArray(inner)
       ? Object.fromEntries(Object.entries(inner as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))

@@ -63,7 +63,8 @@ export class NetworkPool {
       throw invalid(`pool size must be an integer from 0 to ${MAX_POOL_SIZE} (a bridge's ports): ${String(size)}`);
     }
     // Its namespaces are prepared with a veth on the bridge already.
-    if (size > 0 && networkDriver(this.network) !== 'bridge') throw invalid(`network "${this.network.name}" is a ${networkDriver(this.network)} network: a warm pool is for bridge networks`);
+    const driver = networkDriver(this.network);
+    if (size > 0 && driver !== 'bridge') throw new NsnetError('NOT_SUPPORTED_BY_DRIVER', `network "${this.network.name}" is a ${driver} network: a warm pool is for bridge networks`, { driver });
     this.target = size;
     const extra = this.entries.splice(size);
     for (const entry of extra) deletePoolEntry(entry).catch(() => undefined); // reconcile removes what stays

@@ -30,6 +30,8 @@ export const OverlayDefinitionSchema = jsonObject({
   internal: v.optional(v.boolean()),
   /** Whether containers find each other by name; absent in definitions of builds where no overlay network did. */
   dns: v.optional(v.boolean()),
+  /** Only when false: containers of the network may not reach each other, on any host. */
+  icc: v.optional(v.literal(false)),
   ipRange: v.optional(CidrText),
   auxAddresses: v.optional(jsonRecord(v.string(), IpText)),
 });
@@ -84,6 +86,9 @@ export const RemoteChangeSchema = jsonObject({
 
 /** VXLAN's encapsulation: outer Ethernet, IPv4, UDP and VXLAN headers (Docker's vxlanEncap). */
 export const VXLAN_OVERHEAD = 50;
+
+/** The same over an IPv6 underlay (its header 20 bytes longer). */
+export const VXLAN_OVERHEAD6 = 70;
 
 /** Docker's VXLAN port (the kernel's own default, and flannel's, is 8472). */
 export const DEFAULT_VXLAN_PORT = 4789;

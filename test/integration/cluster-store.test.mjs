@@ -98,7 +98,7 @@ describe('overlay store (etcd)', function () {
     const lease = await store.grantLease(60);
     expect(await store.claimAddresses('both', entry('10.73.0.2', '192.168.73.1', { ipv6: 'fd73::2' }), lease)).to.equal('claimed');
     // Its IPv6 address taken: the IPv4 one is not claimed either.
-    expect(await store.claimAddresses('both', entry('10.73.0.3', '192.168.73.2', { ipv6: 'fd73::2' }), lease)).to.deep.equal({ takenBy: '192.168.73.1' });
+    expect(await store.claimAddresses('both', entry('10.73.0.3', '192.168.73.2', { ipv6: 'fd73::2' }), lease)).to.deep.equal({ takenBy: '192.168.73.1', taken: ['ipv6'] });
     expect(server.etcd.stored(`${PREFIX}/networks/both/addresses/10.73.0.3`).size).to.equal(0);
     await store.releaseAddresses('both', { ipv4: '10.73.0.2', ipv6: 'fd73::2', host: '192.168.73.2' });
     expect(server.etcd.stored(`${PREFIX}/networks/both/`).size, "another host's release leaves it").to.equal(2);

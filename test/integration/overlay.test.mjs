@@ -34,9 +34,9 @@ async function createOn(nsnet, options) {
 }
 
 /** setupContainer on the network; its endpoint's addresses and MAC, or the refusal's code. */
-async function setUp(nsnet, { id, network, publish = [] }) {
+async function setUp(nsnet, { id, network, publish = [], ...asked }) {
   try {
-    const { endpoint } = await nsnet.setupContainer(id, { network, publish });
+    const { endpoint } = await nsnet.setupContainer(id, { network, publish, ...asked });
     return { id, ipv4: endpoint.ipv4, ipv6: endpoint.ipv6, mac: endpoint.mac, netns: endpoint.netns.path, ports: endpoint.ports };
   } catch (error) {
     return { id, code: error.code, message: error.message };
@@ -85,6 +85,13 @@ async function agentOf(nsnet, { network }) {
   } catch {
     return null;
   }
+}
+
+/** The MTU of eth0 in container `id`, as the kernel has it. */
+async function eth0Mtu(nsnet, { id }) {
+  const ns = await nsnet.NetNamespace.open(id);
+  const result = await ns.exec('ip', ['-j', 'link', 'show', 'dev', 'eth0']);
+  return JSON.parse(result.stdout)[0].mtu;
 }
 
 /** Kills the network's agent by the PID its file gives, and waits until it is gone. */
@@ -259,7 +266,7 @@ describe('overlay networks across three hosts', function () {
       const started = Date.now();
       const refused = await a.run(setUp, { id: 'during-outage', network: NETWORK });
       expect(refused.code).to.equal('STORE_UNAVAILABLE');
-      expect(Date.now() - started).to.be.below(10000);
+      expect(Date.now() - started).to.be.below(3000);
       expect(await a.run(stateOf, { network: NETWORK })).to.deep.equal(stateBefore);
       expect((await a.json(['ip', '-j', 'link'])).map((l) => l.ifname).sort()).to.deep.equal(linksBefore);
       expect(await a.run(tcpFrom, { from: 'web-a', to: made['web-b'].ipv4, port: 7000 })).to.equal('web-b:hello');
@@ -327,7 +334,7 @@ describe('overlay networks across three hosts', function () {
     expect(await a.run(tcpFrom, { from: 'web-a', to: made['web-b'].ipv4, port: 7000, timeoutMs: 1000 })).to.match(/^failed/);
     const { repaired, failures } = await a.run(reconcileOn);
     expect(failures).to.deep.equal([]);
-    expect(repaired).to.include.members([`network "${NETWORK}": VXLAN device ${VXLAN} made again on bridge ${BRIDGE}`, `network "${NETWORK}": agent started`]);
+    expect(repaired).to.include.members([`network "${NETWORK}": VXLAN device ${VXLAN} made again on bridge ${BRIDGE} (its agent restarted)`, `network "${NETWORK}": agent started`]);
     const agent = await a.run(agentOf, { network: NETWORK });
     expect(agent.pid).to.not.equal(killedPid);
     expect(await eventually(() => knows(a, made['web-b']), 5000)).to.equal(true);
@@ -335,6 +342,134 @@ describe('overlay networks across three hosts', function () {
     expect(await b.run(tcpFrom, { from: 'web-b', to: made['web-a'].ipv4, port: 7000 })).to.equal('web-a:hello');
     // Nothing left to do: a second reconcile repairs nothing of the network's.
     expect((await a.run(reconcileOn)).repaired.filter((line) => line.startsWith(`network "${NETWORK}"`))).to.deep.equal([]);
+  });
+
+  it("the VXLAN device deleted while the agent runs: reconcile() makes it again and restarts the agent, which programs the other hosts' containers again", async () => {
+    const runningPid = (await a.run(agentOf, { network: NETWORK })).pid;
+    expect(await knows(a, made['web-b'])).to.equal(true);
+    await a.exec(['ip', 'link', 'delete', VXLAN]);
+    const { repaired, failures } = await a.run(reconcileOn);
+    expect(failures).to.deep.equal([]);
+    expect(repaired).to.include.members([`network "${NETWORK}": VXLAN device ${VXLAN} made again on bridge ${BRIDGE} (its agent restarted)`, `network "${NETWORK}": agent started`]);
+    expect((await a.run(agentOf, { network: NETWORK })).pid).to.not.equal(runningPid);
+    expect(await eventuallyAsync(() => knows(a, made['web-b']), 5000)).to.equal(true);
+    expect(await a.run(tcpFrom, { from: 'web-a', to: made['web-b'].ipv4, port: 7000 })).to.equal('web-b:hello');
+    // Its own containers' keys were taken back by the new agent.
+    expect(addressKeys()).to.include(`${PREFIX}/networks/${NETWORK}/addresses/${made['web-a'].ipv4}`);
+  });
+
+  it("gives a container's eth0 the network's MTU (underlay - 50)", async () => {
+    expect(await a.run(eth0Mtu, { id: 'web-a' })).to.equal(1450);
+    expect(await b.run(eth0Mtu, { id: 'web-b' })).to.equal(1450);
+  });
+
+  it('creating the network again with the same options on a host changes nothing (same agent, same VXLAN device)', async () => {
+    const agentBefore = await a.run(agentOf, { network: NETWORK });
+    const [vxlanBefore] = await a.json(['ip', '-j', 'link', 'show', 'dev', VXLAN]);
+    const again = await a.run(createOn, options());
+    expect(again.code).to.equal(undefined);
+    expect(await a.run(agentOf, { network: NETWORK })).to.deep.equal(agentBefore);
+    expect((await a.json(['ip', '-j', 'link', 'show', 'dev', VXLAN]))[0].ifindex).to.equal(vxlanBefore.ifindex);
+    expect(await eventuallyAsync(() => knows(a, made['web-b']), 1000)).to.equal(true);
+  });
+
+  it('refuses an existing network whose definition in the store differs (another host made it again), and defines it again when the store lost it', async () => {
+    const key = `${PREFIX}/networks/${NETWORK}/definition`;
+    const original = etcd.etcdctl(['get', '--print-value-only', key]).trim();
+    const { vni } = JSON.parse(original);
+    etcd.etcdctl(['put', key, JSON.stringify({ ...JSON.parse(original), subnet: '10.99.0.0/16', gateway: '10.99.0.1' })]);
+    try {
+      const refused = await a.run(createOn, options());
+      expect(refused.code).to.equal('NETWORK_CONFLICT');
+      expect(refused.details.differing).to.include.members(['subnet', 'gateway']);
+    } finally {
+      etcd.etcdctl(['put', key, original]);
+    }
+    // Gone, as removeDefinitionIfUnused leaves it: this host's definition goes back.
+    etcd.etcdctl(['del', key]);
+    etcd.etcdctl(['del', `${PREFIX}/vnis/${vni}`]);
+    expect((await a.run(createOn, options())).code).to.equal(undefined);
+    expect(JSON.parse(etcd.etcdctl(['get', '--print-value-only', key]))).to.deep.equal(JSON.parse(original));
+    expect(etcd.etcdctl(['get', '--print-value-only', `${PREFIX}/vnis/${vni}`]).trim()).to.equal(NETWORK);
+  });
+
+  it('refuses an explicit ip another host holds with ADDRESS_IN_USE, changing nothing', async () => {
+    const stateBefore = await b.run(stateOf, { network: NETWORK });
+    const keysBefore = addressKeys();
+    const refused = await b.run(setUp, { id: 'taken-b', network: NETWORK, ip: made['web-a'].ipv4 });
+    expect(refused.code).to.equal('ADDRESS_IN_USE');
+    expect(await b.run(stateOf, { network: NETWORK })).to.deep.equal(stateBefore);
+    expect(addressKeys()).to.deep.equal(keysBefore);
+    const entry = JSON.parse(etcd.etcdctl(['get', '--print-value-only', `${PREFIX}/networks/${NETWORK}/addresses/${made['web-a'].ipv4}`]));
+    expect(entry).to.include({ host: a.address, mac: made['web-a'].mac });
+  });
+
+  it('refuses a mac on an overlay network with NOT_SUPPORTED_BY_DRIVER (it would be checked on one host only)', async () => {
+    const keysBefore = addressKeys();
+    const refused = await b.run(setUp, { id: 'mac-b', network: NETWORK, mac: made['web-a'].mac });
+    expect(refused.code).to.equal('NOT_SUPPORTED_BY_DRIVER');
+    expect(addressKeys()).to.deep.equal(keysBefore);
+  });
+
+  it('a setup that fails after its addresses are picked (a host port in use) leaves no key in etcd', async () => {
+    const keysBefore = addressKeys();
+    const stateBefore = await b.run(stateOf, { network: NETWORK });
+    const refused = await b.run(setUp, { id: 'port-b', network: NETWORK, publish: ['8080:7000'] });
+    expect(refused.code).to.equal('PORT_IN_USE');
+    expect(addressKeys()).to.deep.equal(keysBefore);
+    expect(await b.run(stateOf, { network: NETWORK })).to.deep.equal(stateBefore);
+  });
+
+  describe('a second overlay network on a /29', function () {
+    const SMALL = 'ovs';
+    const small = (extra = {}) => ({ name: SMALL, subnet: '10.216.0.0/29', ipv6: { subnet: 'fd00:216::/64' }, store: etcd.url, leaseTtl: LEASE_TTL, ...extra });
+
+    after(async () => {
+      for (const host of [a, b]) await host.run(removeOn, { network: SMALL });
+    });
+
+    it('refuses an mtu larger than the underlay carries inside VXLAN with INVALID_ARGUMENT, making nothing', async () => {
+      const refused = await a.run(createOn, small({ mtu: 1500 }));
+      expect(refused.code).to.equal('INVALID_ARGUMENT');
+      expect(etcd.etcdctl(['get', '--prefix', '--keys-only', `${PREFIX}/networks/${SMALL}/`]).trim()).to.equal('');
+      expect((await a.json(['ip', '-j', 'link'])).map((l) => l.ifname)).to.not.include('nsbr-ovs');
+    });
+
+    it('refuses icc: false on one host when the network was defined with icc on (NETWORK_CONFLICT naming icc), making nothing', async () => {
+      expect((await a.run(createOn, small())).code).to.equal(undefined);
+      const refused = await b.run(createOn, small({ icc: false }));
+      expect(refused.code).to.equal('NETWORK_CONFLICT');
+      expect(refused.details.differing).to.deep.equal(['icc']);
+      expect((await b.json(['ip', '-j', 'link'])).map((l) => l.ifname)).to.not.include('nsbr-ovs');
+      expect((await b.run(createOn, small())).code).to.equal(undefined);
+    });
+
+    it('refuses a warm pool with NOT_SUPPORTED_BY_DRIVER, as a LAN network does', async () => {
+      const refused = await a.run(async (nsnet, { network }) => {
+        try {
+          (await nsnet.getNetwork(network)).pool(1);
+          return null;
+        } catch (error) {
+          return error.code;
+        }
+      }, { network: SMALL });
+      expect(refused).to.equal('NOT_SUPPORTED_BY_DRIVER');
+    });
+
+    it('an ipv6 asked for, with the IPv4 address picked automatically held by another host: another IPv4 address is picked', async () => {
+      const first = await a.run(setUp, { id: 'small-a', network: SMALL });
+      expect(first.code).to.equal(undefined);
+      // B's IPAM knows nothing of A's container: it picks the same first address, which the store refuses.
+      const onB = await b.run(setUp, { id: 'small-b', network: SMALL, ipv6: 'fd00:216::99' });
+      expect(onB.code).to.equal(undefined);
+      expect(onB.ipv6).to.equal('fd00:216::99');
+      expect(onB.ipv4).to.not.equal(first.ipv4);
+      // The IPv6 address asked for held by another host: refused.
+      const refused = await a.run(setUp, { id: 'small-a2', network: SMALL, ipv6: 'fd00:216::99' });
+      expect(refused.code).to.equal('ADDRESS_IN_USE');
+      await a.run(tearDown, { ids: ['small-a'] });
+      await b.run(tearDown, { ids: ['small-b'] });
+    });
   });
 
   it('forgets host C once it is killed (its processes and its namespace): its containers vanish from A and B within the lease TTL', async () => {

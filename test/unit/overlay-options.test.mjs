@@ -93,6 +93,12 @@ describe('overlay network definitions', () => {
     const aux = overlayDefinition(checkOverlayOptions({ ...base, auxAddresses: { a: '10.77.0.2', b: '10.77.0.3' } }));
     expect(definitionDifferences({ ...aux, vni: 4096, auxAddresses: { b: '10.77.0.3', a: '10.77.0.2' } }, aux)).to.deep.equal([]);
     expect(definitionDifferences({ ...aux, vni: 4096, auxAddresses: { a: '10.77.0.2' } }, aux)).to.deep.equal(['auxAddresses']);
+    // icc is shared: one host without it would have half-open traffic with the others.
+    const closed = overlayDefinition(checkOverlayOptions({ ...base, icc: false }));
+    expect(closed.icc).to.equal(false);
+    expect(definitionDifferences(stored, closed)).to.deep.equal(['icc']);
+    expect(definitionDifferences({ ...closed, vni: 4096 }, overlayDefinition(checkOverlayOptions(base)))).to.deep.equal(['icc']);
+    expect(definitionDifferences(stored, overlayDefinition(checkOverlayOptions({ ...base, icc: true })))).to.deep.equal([]);
   });
 
   it("compares a request with this host's record: the MTU only when asked for, the overlay's own fields, the driver", () => {
@@ -102,6 +108,10 @@ describe('overlay network definitions', () => {
     expect(overlayRecordDifferences(record, checkOverlayOptions({ ...base, mtu: 1400 }), storeConfig)).to.deep.equal(['mtu']);
     expect(overlayRecordDifferences(record, checkOverlayOptions({ ...base, vni: 9, port: 8472, underlay: '10.0.0.3', leaseTtl: 3 }), storeConfig)).to.deep.equal(['vni', 'port', 'underlay', 'leaseTtl']);
     expect(overlayRecordDifferences(record, checkOverlayOptions(base), { ...storeConfig, prefix: '/other' })).to.deep.equal(['store']);
+    // The same store with its endpoints, or its keys, in another order.
+    const two = { ...record, overlay: { ...record.overlay, store: { endpoints: ['http://10.0.0.1:2379', 'http://10.0.0.9:2379'], prefix: '/nsnet/v1' } } };
+    expect(overlayRecordDifferences(two, checkOverlayOptions(base), { prefix: '/nsnet/v1', endpoints: ['http://10.0.0.9:2379', 'http://10.0.0.1:2379'] })).to.deep.equal([]);
+    expect(overlayRecordDifferences(two, checkOverlayOptions(base), { prefix: '/nsnet/v1', endpoints: ['http://10.0.0.9:2379'] })).to.deep.equal(['store']);
     const { overlay: _overlay, driver: _driver, ...bridgeRecord } = record;
     expect(overlayRecordDifferences(bridgeRecord, checkOverlayOptions(base), storeConfig)[0]).to.equal('driver');
   });
@@ -125,6 +135,8 @@ describe('overlay networks from the command line and from CNI configs', () => {
     expect(overlayNetworkOptions('across', flags({ opt: ['com.docker.network.driver.overlay.vxlanid_list=4097'] })).vni).to.equal(4097);
     expect(overlayNetworkOptions('across', flags({ disableDns: true })).dns).to.equal(false);
     expect(overlayNetworkOptions('across', flags()).dns).to.equal(undefined);
+    expect(overlayNetworkOptions('across', flags({ vni: 4097, opt: ['com.docker.network.driver.overlay.vxlanid_list=4097'] })).vni).to.equal(4097);
+    expect(thrown(() => overlayNetworkOptions('across', flags({ vni: 7, opt: ['com.docker.network.driver.overlay.vxlanid_list=4097'] }))).message).to.match(/--vni 7 and -o .*=4097 differ/);
     // Each passes commander's usage error on, with a message that names the flag.
     expect(thrown(() => overlayNetworkOptions('across', flags({ store: undefined }))).message).to.match(/--store/);
     expect(thrown(() => overlayNetworkOptions('across', flags({ subnet: undefined }))).message).to.match(/--subnet/);

@@ -4,53 +4,9 @@
  * and `--ip-range`, `--aux-address name=ip`, which every driver takes.
  */
 import type { Network } from '../../network/network';
-import type { IpvlanNetworkOptions, MacvlanNetworkOptions, NetworkDriver } from '../../types/network';
+import type { IpvlanNetworkOptions, MacvlanNetworkOptions } from '../../types/network';
 import { UsageError } from '../output';
-
-export interface LanCreateOptions {
-  driver: NetworkDriver;
-  parent?: string;
-  ipRange?: string;
-  auxAddress: string[];
-  opt: string[];
-  hostInterface?: string;
-  subnet?: string;
-  gateway?: string;
-  ipv6Subnet?: string;
-  ipv6Gateway?: string;
-  mtu?: number;
-  internal?: boolean;
-  bridge?: string;
-  hostIp?: string;
-  firewall?: string;
-  masquerade: boolean;
-  icc: boolean;
-  // The bridge driver's, refused here.
-  ipv4?: boolean;
-  gatewayMode?: string;
-  gatewayModeIpv4?: string;
-  gatewayModeIpv6?: string;
-  trustedHostInterface: string[];
-}
-
-/** `name=value`, as --aux-address, -o and --host-interface take it. */
-function pair(text: string, what: string): [string, string] {
-  const at = text.indexOf('=');
-  if (at <= 0) throw new UsageError(`${what} must be name=value: ${text}`);
-  return [text.slice(0, at), text.slice(at + 1)];
-}
-
-/** --ip-range and --aux-address, for any driver. */
-export function addressingOptions(options: LanCreateOptions, driver: string): { ipRange?: string; auxAddresses?: Record<string, string> } {
-  const wanted: { ipRange?: string; auxAddresses?: Record<string, string> } = {};
-  if (options.ipRange !== undefined) wanted.ipRange = options.ipRange;
-  if (options.auxAddress.length) wanted.auxAddresses = Object.fromEntries(options.auxAddress.map((text) => pair(text, '--aux-address')));
-  // A bridge network's -o keys are its own (network-driver-opts.ts).
-  if (driver === 'bridge' && (options.parent !== undefined || options.hostInterface !== undefined)) {
-    throw new UsageError('--parent and --host-interface are options of the macvlan and ipvlan drivers');
-  }
-  return wanted;
-}
+import { addressingOptions, type LanCreateOptions, pair } from './network-create-options';
 
 /** The -o keys each driver takes, and the option each sets. */
 const DRIVER_OPTS: Record<'macvlan' | 'ipvlan', Record<string, 'parent' | 'mode' | 'flag'>> = {

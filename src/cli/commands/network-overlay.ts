@@ -2,8 +2,7 @@
 import type { BridgeNetwork } from '../../network/network';
 import type { OverlayNetworkOptions } from '../../types/overlay-network';
 import { UsageError } from '../output';
-import type { CreateOptions } from './network-create-options';
-import { addressingOptions } from './network-lan';
+import { addressingOptions, type CreateOptions } from './network-create-options';
 
 /** The flags only an overlay network takes. */
 export interface OverlayCreateOptions {
@@ -69,6 +68,9 @@ export function overlayNetworkOptions(name: string, options: CreateOptions & Ove
   if (options.hostIp !== undefined) wanted.hostIp = options.hostIp;
   if (options.firewall !== undefined) wanted.firewall = options.firewall;
   applyOverlayOpts(wanted, options.opt);
+  if (options.vni !== undefined && wanted.vni !== undefined && wanted.vni !== options.vni) {
+    throw new UsageError(`--vni ${options.vni} and -o ${VXLANID_LIST}=${wanted.vni} differ: give one`);
+  }
   if (options.vni !== undefined) wanted.vni = options.vni;
   if (options.underlay !== undefined) wanted.underlay = options.underlay;
   if (options.vxlanPort !== undefined) wanted.port = options.vxlanPort;

@@ -3,7 +3,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 
 import { type ListedEndpoint, listedEndpoints, networkRecord, networkRecords } from '../../network/listing';
 import { type BridgeNetworkOptions, FIREWALL_BACKENDS, NETWORK_DRIVERS, networkDriver, type NetworkRecord, resolvesNames } from '../../types/network';
-import type { CreateOptions } from './network-create-options';
+import { addressingOptions, type CreateOptions } from './network-create-options';
 import { createOverlayFromCli, type OverlayCreateOptions, refuseOverlayFlags } from './network-overlay';
 import { createRoutedFromCli } from './network-routed';
 import { fieldLines, formatPort, printJson, printTable, withProgress } from '../output';
@@ -11,7 +11,7 @@ import { gatewayMode, trustedHostInterfaces } from '../../types/gateway-mode';
 import { collect, integer } from '../options';
 import { addConnectCommands } from './network-connect';
 import { applyDriverOpts, applyGatewayFlags } from './network-driver-opts';
-import { addressingOptions, createLanNetwork } from './network-lan';
+import { createLanNetwork } from './network-lan';
 
 /** `--ipv4=false` as Docker writes it, `--ipv4 true`, or `--no-ipv4`. */
 function ipv4Flag(value: string): boolean {
