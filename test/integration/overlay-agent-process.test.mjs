@@ -123,12 +123,12 @@ describe('overlay agent process', function () {
       const first = await ensureOverlayAgent('ovp4');
       expect(server.etcd.leaseOf(address)).to.equal(first.leaseId);
       await stopOverlayAgent('ovp4');
-      expect(alive(first.pid)).to.equal(false);
+      expect(running(first.pid)).to.equal(false);
       expect(server.etcd.leaseOf(address), 'still held, on the old lease').to.equal(first.leaseId);
       const second = await ensureOverlayAgent('ovp4');
       expect(server.etcd.leaseOf(address), 'taken onto the new lease').to.equal(second.leaseId);
       await stopOverlayAgent('ovp4', { remove: true });
-      expect(alive(second.pid)).to.equal(false);
+      expect(running(second.pid)).to.equal(false);
       expect(server.etcd.stored(`${PREFIX}/networks/ovp4/`).size, "this host's keys gone").to.equal(0);
     } finally {
       await currentStore().remove('endpoints', 'ovp4@4');
@@ -145,11 +145,11 @@ describe('overlay agent process', function () {
       const onB = { ipv4: '10.90.0.6', mac: '02:42:0a:5a:00:06', host: '192.168.90.2', container: 'b6' };
       const onC = { ipv4: '10.90.0.6', mac: '02:42:0a:5a:00:66', host: '192.168.90.3', container: 'c6' };
       await b.claimAddresses('ovp6', onB, await b.grantLease(30));
-      await until('on B', () => programmed(vxlan).fdb.length === 1);
+      expect(await eventually(() => programmed(vxlan).fdb.length === 1, 8000), 'on B').to.equal(true);
       const leaseC = await c.grantLease(30);
       await b.releaseAddresses('ovp6', onB);
       await c.claimAddresses('ovp6', onC, leaseC);
-      await until('on C', () => programmed(vxlan).fdb.join() === '02:42:0a:5a:00:66>192.168.90.3');
+      expect(await eventually(() => programmed(vxlan).fdb.join() === '02:42:0a:5a:00:66>192.168.90.3', 8000), 'on C').to.equal(true);
       expect(programmed(vxlan)).to.deep.equal({ fdb: ['02:42:0a:5a:00:66>192.168.90.3'], neigh: ['10.90.0.6>02:42:0a:5a:00:66'] });
     } finally {
       await b.close();

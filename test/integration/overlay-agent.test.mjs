@@ -186,15 +186,15 @@ describe('overlay agent (etcd)', function () {
     cleanups.push(() => agent.stop());
     await agent.start();
     await b.claim('retry', entry(2, B));
-    await until('applied after two refusals', () => agent.remotes().length === 1);
+    expect(await eventually(() => agent.remotes().length === 1, 8000), 'applied after two refusals').to.equal(true);
     expect(calls.slice(1)).to.deep.equal([1, 2, 3].map(() => ({ add: [entry(2, B)], remove: [] })));
     expect(logs.filter((line) => line.includes('trying again'))).to.have.length(2);
     // Refused once more: entry 3 may be half in; its delete removes it.
     refuse = 1;
     await b.claim('retry', entry(3, B));
-    await until('tried', () => calls.length === 5);
+    expect(await eventually(() => calls.length === 5, 8000), 'tried').to.equal(true);
     await b.release('retry', entry(3, B));
-    await until('removed', () => calls.some((call) => call.remove.some((e) => e.ipv4 === '10.80.0.3')));
+    expect(await eventually(() => calls.some((call) => call.remove.some((e) => e.ipv4 === '10.80.0.3')), 8000), 'removed').to.equal(true);
     expect(calls.at(-1)).to.deep.equal({ add: [], remove: [entry(3, B)] });
     expect(agent.remotes()).to.deep.equal([entry(2, B)]);
   });
@@ -208,10 +208,10 @@ describe('overlay agent (etcd)', function () {
     expect(calls[0].add).to.deep.equal([entry(2, B)]);
     expect(logs.some((line) => line.includes('STATE_CORRUPT') || (line.includes(key('corrupt', 3)) && line.includes('not JSON'))), logs.join('\n')).to.equal(true);
     server.etcd.etcdctl(['put', key('corrupt', 4), '{"ipv4":"10.80.0.4"}']);
-    await until('reported', () => logs.some((line) => line.includes(key('corrupt', 4))));
+    expect(await eventually(() => logs.some((line) => line.includes(key('corrupt', 4))), 8000), 'reported').to.equal(true);
     expect(logs.some((line) => /keeping every entry/.test(line)), 'not taken for the store away').to.equal(false);
     await b.claim('corrupt', entry(5, B));
-    await until('the watch goes on', () => calls.length === 2);
+    expect(await eventually(() => calls.length === 2, 8000), 'the watch goes on').to.equal(true);
   });
 
   it('etcd stopped: keeps every entry applied; back: the watch resumes and a change made before it reconnected reaches apply', async function () {

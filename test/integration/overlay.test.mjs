@@ -352,7 +352,7 @@ describe('overlay networks across three hosts', function () {
     expect(failures).to.deep.equal([]);
     expect(repaired).to.include.members([`network "${NETWORK}": VXLAN device ${VXLAN} made again on bridge ${BRIDGE} (its agent restarted)`, `network "${NETWORK}": agent started`]);
     expect((await a.run(agentOf, { network: NETWORK })).pid).to.not.equal(runningPid);
-    expect(await eventuallyAsync(() => knows(a, made['web-b']), 5000)).to.equal(true);
+    expect(await eventually(() => knows(a, made['web-b']), 5000)).to.equal(true);
     expect(await a.run(tcpFrom, { from: 'web-a', to: made['web-b'].ipv4, port: 7000 })).to.equal('web-b:hello');
     // Its own containers' keys were taken back by the new agent.
     expect(addressKeys()).to.include(`${PREFIX}/networks/${NETWORK}/addresses/${made['web-a'].ipv4}`);
@@ -370,7 +370,7 @@ describe('overlay networks across three hosts', function () {
     expect(again.code).to.equal(undefined);
     expect(await a.run(agentOf, { network: NETWORK })).to.deep.equal(agentBefore);
     expect((await a.json(['ip', '-j', 'link', 'show', 'dev', VXLAN]))[0].ifindex).to.equal(vxlanBefore.ifindex);
-    expect(await eventuallyAsync(() => knows(a, made['web-b']), 1000)).to.equal(true);
+    expect(await eventually(() => knows(a, made['web-b']), 1000)).to.equal(true);
   });
 
   it('refuses an existing network whose definition in the store differs (another host made it again), and defines it again when the store lost it', async () => {
