@@ -210,15 +210,15 @@ async function remotesStartUp(a) {
 // Steps run in a host's worker: their source is sent, so they name nothing of this module.
 
 /** Sets up `count` containers one at a time, then tears them down one at a time: each one's setup and teardown in ms, and when its setup began (ns, monotonic). */
-async function setUpAndDown(nsnet, { network, count, macs }) {
+async function setUpAndDown(nsnet, { network, count, watched }) {
   const timings = [];
   for (let i = 0; i < count; i++) {
     const began = process.hrtime.bigint();
-    await nsnet.setupContainer(`${network}-${i}`, { network, ...(macs ? { mac: macs[i] } : {}) });
-    timings.push({ setup: Number(process.hrtime.bigint() - began) / 1e6, began: began.toString() });
+    const { endpoint } = await nsnet.setupContainer(`${network}-${i}`, { network });
+    timings.push({ setup: Number(process.hrtime.bigint() - began) / 1e6, began: began.toString(), ipv4: endpoint.ipv4 });
   }
   // The other host has had its entries meanwhile: its watcher is done before the teardowns are timed.
-  await new Promise((resolve) => setTimeout(resolve, macs ? 300 : 0));
+  await new Promise((resolve) => setTimeout(resolve, watched ? 300 : 0));
   for (let i = 0; i < count; i++) {
     const began = process.hrtime.bigint();
     await nsnet.teardownContainer(`${network}-${i}`);
@@ -227,8 +227,8 @@ async function setUpAndDown(nsnet, { network, count, macs }) {
   return timings;
 }
 
-/** Listens to the kernel's neighbour events on the VXLAN device (no polling); when each of `macs` got its IPv4 neighbour entry, the last of its entries applyRemotes adds (ns, monotonic). */
-async function watchFor(nsnet, { vxlan, macs, timeoutMs }, keep) {
+/** Listens to the kernel's neighbour events on the VXLAN device (no polling); when each of the next `count` addresses got its IPv4 neighbour entry, the last of its entries applyRemotes adds (ns, monotonic), by address. */
+async function watchFor(nsnet, { vxlan, count, timeoutMs }, keep) {
   const host = nsnet.NetNamespace.host();
   const events = host.events({ neighbours: true });
   await events.opened;
@@ -236,13 +236,13 @@ async function watchFor(nsnet, { vxlan, macs, timeoutMs }, keep) {
   const seen = new Map();
   const timer = setTimeout(() => events.close(), timeoutMs);
   for await (const event of events) {
-    if (event.type === 'neighbour' && event.action === 'new' && event.family === 4 && event.dev === vxlan && macs.includes(event.mac) && !seen.has(event.mac)) {
-      seen.set(event.mac, process.hrtime.bigint().toString());
-      if (seen.size === macs.length) break;
+    if (event.type === 'neighbour' && event.action === 'new' && event.family === 4 && event.dev === vxlan && !seen.has(event.address)) {
+      seen.set(event.address, process.hrtime.bigint().toString());
+      if (seen.size === count) break;
     }
   }
   clearTimeout(timer);
-  return macs.map((mac) => seen.get(mac) ?? null);
+  return Object.fromEntries(seen);
 }
 
 /** Whether watchFor is listening. */
@@ -257,16 +257,16 @@ async function setupTimes(a, b) {
   const results = { [OVERLAY]: { setup: [], teardown: [] }, [BRIDGE]: { setup: [], teardown: [] }, reach: [] };
   for (let round = 0; round < ROUNDS; round++) {
     for (const network of round % 2 ? [BRIDGE, OVERLAY] : [OVERLAY, BRIDGE]) {
-      const macs = network === OVERLAY ? Array.from({ length: PER_ROUND }, (_, i) => `02:ab:${round.toString(16).padStart(2, '0')}:00:00:${i.toString(16).padStart(2, '0')}`) : undefined;
-      const watched = macs && b.run(watchFor, { vxlan: VXLAN, macs, timeoutMs: 60000 });
-      while (macs && !(await b.run(watching))) await new Promise((resolve) => setTimeout(resolve, 10));
-      const timings = await a.run(setUpAndDown, { network, count: PER_ROUND, macs });
+      const watched = network === OVERLAY ? b.run(watchFor, { vxlan: VXLAN, count: PER_ROUND, timeoutMs: 60000 }) : undefined;
+      while (watched && !(await b.run(watching))) await new Promise((resolve) => setTimeout(resolve, 10));
+      const timings = await a.run(setUpAndDown, { network, count: PER_ROUND, watched: watched !== undefined });
       results[network].setup.push(...timings.map((t) => t.setup));
       results[network].teardown.push(...timings.map((t) => t.teardown));
       if (watched) {
         const appeared = await watched;
-        for (const [i, at] of appeared.entries()) if (at !== null) results.reach.push(Number(BigInt(at) - BigInt(timings[i].began)) / 1e6);
-        if (appeared.includes(null)) console.log(`round ${round}: ${appeared.filter((at) => at === null).length} containers never appeared on B`);
+        const missing = timings.filter((timing) => appeared[timing.ipv4] === undefined);
+        for (const timing of timings) if (appeared[timing.ipv4] !== undefined) results.reach.push(Number(BigInt(appeared[timing.ipv4]) - BigInt(timing.began)) / 1e6);
+        if (missing.length) console.log(`round ${round}: ${missing.length} containers never appeared on B`);
       }
     }
   }
