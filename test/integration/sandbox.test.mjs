@@ -204,30 +204,35 @@ describe('scripts/sandbox', () => {
     }
   });
 
-  it('ends, as its COMMAND ends, the overlay agents under any state directory of its /run, in other mount namespaces too; no process outside', async () => {
-    // An agent's stand-in: a process whose command line is an agent's, named as an agent names itself.
-    const agent = `${process.execPath} -e 'setInterval(() => {}, 1e6)' overlay serve`;
+  it('ends, as its COMMAND ends, the overlay agents and resolvers under any state directory or socket of its /run, in other mount namespaces too; no process outside', async () => {
+    // Stand-ins: processes whose command lines are a service's, named where that service names itself.
+    const service = (kind) => `${process.execPath} -e 'setInterval(() => {}, 1e6)' ${kind} serve`;
     const info = (dir, pid) => `mkdir -p ${dir} && printf '{\\n  "pid": %s,\\n  "leaseId": "1"\\n}\\n' ${pid} >${dir}/net.json`;
     const script = [
       'ip netns add host1',
-      `ip netns exec host1 ${agent} net </dev/null >/dev/null 2>&1 &`,
+      `ip netns exec host1 ${service('overlay')} net </dev/null >/dev/null 2>&1 &`,
       `${info('/run/nsnet-hosts/host1/state/overlay', '$!')} && echo $!`,
-      `${agent} net </dev/null >/dev/null 2>&1 &`,
+      `${service('overlay')} net </dev/null >/dev/null 2>&1 &`,
       `${info('/run/nsnet/overlay', '$!')} && echo $!`,
+      `ip netns exec host1 ${service('dns')} </dev/null >/dev/null 2>&1 &`,
+      'echo $! >/run/nsnet-hosts/host1/dns.sock.pid && echo $!',
     ].join('\n');
     const started = await sandboxRun(['sh', '-c', script], place);
     expect(started.code, started.stderr).to.equal(0);
-    const agents = started.stdout.trim().split('\n').map(Number);
-    expect(agents).to.have.lengthOf(2);
-    expect(agents.filter(running), 'the agents are gone when the call returns').to.deep.equal([]);
+    const services = started.stdout.trim().split('\n').map(Number);
+    expect(services).to.have.lengthOf(3);
+    expect(services.filter(running), 'the services are gone when the call returns').to.deep.equal([]);
 
-    const outsider = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e6)', 'overlay', 'serve', 'net'], { stdio: 'ignore' });
-    try {
-      const named = await sandboxRun(['sh', '-c', info('/run/nsnet-hosts/host1/state/overlay', outsider.pid)], place);
-      expect(named.code, named.stderr).to.equal(0);
-      expect(running(outsider.pid), 'a process outside the sandbox named in an agent file').to.equal(true);
-    } finally {
-      outsider.kill();
+    for (const kind of ['overlay', 'dns']) {
+      const outsider = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e6)', kind, 'serve', 'net'], { stdio: 'ignore' });
+      try {
+        const named = kind === 'overlay' ? info('/run/nsnet-hosts/host1/state/overlay', outsider.pid) : `mkdir -p /run/nsnet-hosts/host1 && echo ${outsider.pid} >/run/nsnet-hosts/host1/dns.sock.pid`;
+        const call = await sandboxRun(['sh', '-c', named], place);
+        expect(call.code, call.stderr).to.equal(0);
+        expect(running(outsider.pid), `a process outside the sandbox named in a ${kind} service's file`).to.equal(true);
+      } finally {
+        outsider.kill();
+      }
     }
   });
 
