@@ -129,10 +129,13 @@ class SimulatedHost {
   request(body) {
     if (!this.alive) return Promise.reject(new Error(`${this.name}: its process has ended`));
     const id = ++this.nextId;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
+    const waiting = {};
+    waiting.promise = new Promise((resolve, reject) => {
+      Object.assign(waiting, { resolve, reject });
+      this.pending.set(id, waiting);
       this.child.stdin.write(`${JSON.stringify({ id, ...body })}\n`);
     });
+    return waiting.promise;
   }
 
   /** Runs `fn(nsnet, arg, keep)` in the host's process; resolves to its (JSON) value. */
@@ -226,6 +229,8 @@ function hostProcesses(host) {
 
 async function closeHosts(hosts) {
   for (const host of hosts.list) {
+    // A call a failed test left waiting ends with its host: its failure is no news, and must not end the close half-way.
+    for (const { promise } of host.pending.values()) promise.catch(() => {});
     host.child.stdin.end();
     await host.kill();
     host.removeNamespace();
