@@ -67,3 +67,23 @@ export async function tcpFrom(nsnet, { from, to, port, timeoutMs = 3000 }) {
   const result = await ns.exec(process.execPath, ['-e', script, to, String(port)]);
   return result.code === 0 ? result.stdout : `failed: ${result.stderr.trim()}`;
 }
+
+/**
+ * Kills, by SIGKILL, the process whose pid the host's file `path` gives (its
+ * `pid` field when JSON), `$NAME` in `path` read from the host's environment,
+ * and waits until it is gone: its pid.
+ */
+export async function killByPidFile(nsnet, { path }) {
+  const file = path.replace(/\$(\w+)/g, (_, name) => process.env[name]);
+  const text = require('node:fs').readFileSync(file, 'utf8');
+  const pid = text.trim().startsWith('{') ? JSON.parse(text).pid : Number(text);
+  process.kill(pid, 'SIGKILL');
+  for (;;) {
+    try {
+      process.kill(pid, 0);
+    } catch {
+      return pid;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}

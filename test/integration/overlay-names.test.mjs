@@ -7,6 +7,7 @@ import { expect } from 'chai';
 
 import { startEtcd } from '../etcd.mjs';
 import { createHosts } from '../hosts.mjs';
+import { killByPidFile } from '../overlay-steps.mjs';
 
 const NETWORK = 'ovn';
 const SUBNET = '10.216.0.0/16';
@@ -149,19 +150,7 @@ describe('names across hosts on an overlay network', function () {
   });
 
   it("gives the other hosts' names again to a resolver started anew (it was killed), starting it when none runs", async () => {
-    const killResolver = async () => {
-      const pid = Number(require('node:fs').readFileSync(`${process.env.NSNET_DNS_SOCKET}.pid`, 'utf8'));
-      process.kill(pid, 'SIGKILL');
-      for (;;) {
-        try {
-          process.kill(pid, 0);
-        } catch {
-          return pid;
-        }
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    };
-    const killed = await a.run(killResolver);
+    const killed = await a.run(killByPidFile, { path: '$NSNET_DNS_SOCKET.pid' });
     expect(await status(a, 'alpha-c', 'bravo')).to.equal('no answer');
     expect(await eventually(async () => JSON.stringify(await ask(a, 'alpha-c', 'bravo')) === JSON.stringify([made['bravo-c'].ipv4]), 8000)).to.equal(true);
     expect(await ask(a, 'alpha-c', 'bee')).to.deep.equal([made['bravo-c'].ipv4]);

@@ -11,7 +11,7 @@ import { NetNamespace } from '../../dist/index.js';
 import { startEtcd } from '../etcd.mjs';
 import { eventually, startWhoAmIServer, stop, tcpRequest } from '../helpers.mjs';
 import { createHosts } from '../hosts.mjs';
-import { serveTcp, tcpFrom } from '../overlay-steps.mjs';
+import { killByPidFile, serveTcp, tcpFrom } from '../overlay-steps.mjs';
 
 const NETWORK = 'ovl';
 const SUBNET = '10.215.0.0/16';
@@ -92,20 +92,6 @@ async function eth0Mtu(nsnet, { id }) {
   const ns = await nsnet.NetNamespace.open(id);
   const result = await ns.exec('ip', ['-j', 'link', 'show', 'dev', 'eth0']);
   return JSON.parse(result.stdout)[0].mtu;
-}
-
-/** Kills the network's agent by the PID its file gives, and waits until it is gone. */
-async function killAgent(nsnet, { network }) {
-  const { pid } = JSON.parse(require('node:fs').readFileSync(`${process.env.NSNET_STATE_DIR}/overlay/${network}.json`, 'utf8'));
-  process.kill(pid, 'SIGKILL');
-  for (;;) {
-    try {
-      process.kill(pid, 0);
-    } catch {
-      return pid;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 async function reconcileOn(nsnet) {
@@ -329,7 +315,7 @@ describe('overlay networks across three hosts', function () {
   });
 
   it("reconcile() on a host whose agent died and whose VXLAN device was deleted makes the device again and starts the agent, which programs the other hosts' containers again", async () => {
-    const killedPid = await a.run(killAgent, { network: NETWORK });
+    const killedPid = await a.run(killByPidFile, { path: `$NSNET_STATE_DIR/overlay/${NETWORK}.json` });
     await a.exec(['ip', 'link', 'delete', VXLAN]);
     expect(await a.run(tcpFrom, { from: 'web-a', to: made['web-b'].ipv4, port: 7000, timeoutMs: 1000 })).to.match(/^failed/);
     const { repaired, failures } = await a.run(reconcileOn);
