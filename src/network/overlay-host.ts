@@ -45,7 +45,11 @@ export async function agentRunning(record: NetworkRecord): Promise<boolean> {
   return readOverlayAgentInfo(record.name) !== undefined;
 }
 
-/** Stops the network's agent by its recorded PID, as the network is removed (it revokes its lease: this host's keys go). */
-export function stopAgent(record: NetworkRecord): Promise<void> {
-  return stopOverlayAgent(record.name, { remove: true });
+/**
+ * Stops the network's agent by its recorded PID. `remove`: the network is
+ * removed, and the agent revokes its lease (this host's keys go); else it
+ * leaves the lease to run out, so a new agent takes this host's keys over.
+ */
+export function stopAgent(record: NetworkRecord, options: { remove: boolean }): Promise<void> {
+  return stopOverlayAgent(record.name, options);
 }

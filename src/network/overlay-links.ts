@@ -19,14 +19,15 @@ export async function ensureOverlayLinks(record: NetworkRecord): Promise<void> {
  * caller, or by reconcile) programs them all again.
  */
 async function remakeVxlanPort(record: NetworkRecord): Promise<void> {
-  await stopAgent(record);
+  // Not a removal: the new agent takes this host's keys over from the old lease, so no host drops them meanwhile.
+  await stopAgent(record, { remove: false });
   await removeVxlanPort(record);
   await addVxlanPort(record);
 }
 
 /** An overlay network's own part of its removal, once its endpoints are gone: its agent, its VXLAN port, its bridge, its definition if no host uses it. */
 export async function removeOverlayParts(record: NetworkRecord): Promise<void> {
-  await stopAgent(record);
+  await stopAgent(record, { remove: true });
   await removeVxlanPort(record);
   await deleteBridge(record);
   const overlay = record.overlay as OverlayRecord;

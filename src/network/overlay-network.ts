@@ -128,7 +128,7 @@ export async function createOverlayNetwork(options: OverlayNetworkOptions): Prom
       await agentLease(record);
     } catch (error) {
       undo.push(`record of network "${name}"`, () => state.remove('networks', name));
-      undo.push(`agent of network "${name}"`, () => stopAgent(record));
+      undo.push(`agent of network "${name}"`, () => stopAgent(record, { remove: true }));
       throw await undo.fail(error);
     }
     return new BridgeNetwork(record);
