@@ -6,6 +6,8 @@
  * reused at once (stale ARP caches), and a connect looks at the addresses
  * after the last one only, not at the table from its start.
  */
+import { createHash } from 'node:crypto';
+
 import { NsnetError } from '../errors';
 import { JsonEntries } from '../state/json-entries';
 import type { LeaseTable, NetworkLeases } from '../types/leases';
@@ -95,6 +97,19 @@ export function allocateAddress(
     return address;
   }
   throw new NsnetError('SUBNET_FULL', pool ? `no free address left in the ip range of ${subnet.cidr}` : `no free address left in ${subnet.cidr}`);
+}
+
+/**
+ * For a subnet that several hosts hand out from (an overlay network's): a
+ * table without a pointer yet gets one at a point of `range` (offsets of the
+ * subnet, its usable addresses by default) that `seed`, the host's own, picks,
+ * so that the hosts' round-robin searches start apart and seldom meet.
+ */
+export function spreadStart(table: AddressTable, subnet: Subnet, seed: string, range?: { first: bigint; last: bigint }): void {
+  if (table.last !== undefined) return;
+  const { first, last } = range ?? subnet.usableRange;
+  const point = BigInt(`0x${createHash('sha256').update(seed).digest('hex').slice(0, 16)}`);
+  table.last = (first + (point % (last - first + 1n))).toString();
 }
 
 /** Releases every address of `owner`, looking at every lease; returns them. */

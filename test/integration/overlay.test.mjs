@@ -94,6 +94,14 @@ async function eth0Mtu(nsnet, { id }) {
   return JSON.parse(result.stdout)[0].mtu;
 }
 
+/** The global addresses of eth0 in container `id`, as the kernel has them. */
+async function eth0Addresses(nsnet, { id }) {
+  const ns = await nsnet.NetNamespace.open(id);
+  const result = await ns.exec('ip', ['-j', 'addr', 'show', 'dev', 'eth0', 'scope', 'global']);
+  // iproute2 prints some lifetimes as entries of their own, without an address.
+  return JSON.parse(result.stdout)[0].addr_info.filter((a) => a.local).map((a) => `${a.local}/${a.prefixlen}`);
+}
+
 async function reconcileOn(nsnet) {
   const { repaired, failures } = await nsnet.reconcile();
   return { repaired, failures };
@@ -442,14 +450,24 @@ describe('overlay networks across three hosts', function () {
       expect(refused).to.equal('NOT_SUPPORTED_BY_DRIVER');
     });
 
-    it('an ipv6 asked for, with the IPv4 address picked automatically held by another host: another IPv4 address is picked', async () => {
-      const first = await a.run(setUp, { id: 'small-a', network: SMALL });
+    it('an address picked automatically that another host holds: the setup is undone and made again with the next; an ipv6 asked for stays', async () => {
+      // The /29's addresses in the order a host's search walks them (.1 is the gateway).
+      const after = (address) => `10.216.0.${((Number(address.split('.')[3]) - 1) % 5) + 2}`;
+      // Where B's search stands: after its first pick, which a probe takes and gives back.
+      const probe = await b.run(setUp, { id: 'small-probe', network: SMALL });
+      await b.run(tearDown, { ids: ['small-probe'] });
+      const first = await a.run(setUp, { id: 'small-a', network: SMALL, ip: after(probe.ipv4) });
       expect(first.code).to.equal(undefined);
-      // B's IPAM knows nothing of A's container: it picks the same first address, which the store refuses.
+      // B's IPAM knows nothing of A's container: it picks A's address, which the store refuses.
       const onB = await b.run(setUp, { id: 'small-b', network: SMALL, ipv6: 'fd00:216::99' });
-      expect(onB.code).to.equal(undefined);
+      expect(onB.code, onB.message).to.equal(undefined);
       expect(onB.ipv6).to.equal('fd00:216::99');
-      expect(onB.ipv4).to.not.equal(first.ipv4);
+      expect(onB.ipv4).to.equal(after(first.ipv4));
+      // Made once over: the container holds its addresses alone, B records one endpoint.
+      expect(await b.run(eth0Addresses, { id: 'small-b' })).to.deep.equal([`${onB.ipv4}/29`, 'fd00:216::99/64']);
+      expect((await b.run(stateOf, { network: SMALL })).endpoints).to.have.length(1);
+      // Each container's keys (IPv4 and IPv6): none left of the undone try.
+      expect(etcd.etcdctl(['get', '--prefix', '--keys-only', `${PREFIX}/networks/${SMALL}/addresses`]).split('\n').filter(Boolean)).to.have.length(4);
       // The IPv6 address asked for held by another host: refused.
       const refused = await a.run(setUp, { id: 'small-a2', network: SMALL, ipv6: 'fd00:216::99' });
       expect(refused.code).to.equal('ADDRESS_IN_USE');

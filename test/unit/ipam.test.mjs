@@ -1,7 +1,7 @@
 // Subnet arithmetic and lease allocation: pure functions, no privileges.
 import { expect } from 'chai';
 
-import { addressTablesJson, allocateAddress, emptyLeaseTable, leasePointers, leasesEmpty, releaseAddresses, releaseLeases, rewindPointers } from '../../dist/ipam/leases.js';
+import { addressTablesJson, allocateAddress, emptyLeaseTable, leasePointers, leasesEmpty, releaseAddresses, releaseLeases, rewindPointers, spreadStart } from '../../dist/ipam/leases.js';
 import { specialRange } from '../../dist/ipam/special-ranges.js';
 import { Subnet } from '../../dist/ipam/subnet.js';
 import { toText } from '../../dist/types/ip.js';
@@ -76,6 +76,30 @@ describe('leases', () => {
     const v6 = Subnet.parse('fd00::/64');
     expect(allocateAddress(table, v6, 'a', new Set(['fd00::1']))).to.equal('fd00::2');
     expect(allocateAddress(table, v6, 'b', new Set(['fd00::1']), 'fd00::ffff:1')).to.equal('fd00::ffff:1');
+  });
+
+  it('starts the search of each host that shares a subnet at a point of its own, inside the range, once', () => {
+    const wide = Subnet.parse('10.9.0.0/16');
+    const starts = ['192.168.90.1', '192.168.90.2', '192.168.90.3'].map((underlay) => {
+      const table = emptyLeaseTable();
+      spreadStart(table, wide, underlay);
+      return allocateAddress(table, wide, 'a', new Set(['10.9.0.1']));
+    });
+    expect(new Set(starts).size, starts.join()).to.equal(3);
+    // The same host always starts at the same point.
+    const again = emptyLeaseTable();
+    spreadStart(again, wide, '192.168.90.2');
+    expect(allocateAddress(again, wide, 'a', new Set(['10.9.0.1']))).to.equal(starts[1]);
+    // A pointer that exists is kept; a range bounds the start.
+    const moved = emptyLeaseTable();
+    allocateAddress(moved, subnet, 'a', gateway);
+    spreadStart(moved, subnet, '192.168.90.1');
+    expect(allocateAddress(moved, subnet, 'b', gateway)).to.equal('10.0.0.3');
+    for (const underlay of ['192.168.90.1', '192.168.90.2', '192.168.90.3', 'fd00::1']) {
+      const ranged = emptyLeaseTable();
+      spreadStart(ranged, subnet, underlay, { first: 4n, last: 5n });
+      expect(allocateAddress(ranged, subnet, 'a', gateway, undefined, { first: 4n, last: 5n })).to.be.oneOf(['10.0.0.4', '10.0.0.5']);
+    }
   });
 });
 
