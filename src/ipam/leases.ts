@@ -108,6 +108,7 @@ export function allocateAddress(
 export function spreadStart(table: AddressTable, subnet: Subnet, seed: string, range?: { first: bigint; last: bigint }): void {
   if (table.last !== undefined) return;
   const { first, last } = range ?? subnet.usableRange;
+  if (last < first) return; // no usable address: allocation says SUBNET_FULL
   const point = BigInt(`0x${createHash('sha256').update(seed).digest('hex').slice(0, 16)}`);
   table.last = (first + (point % (last - first + 1n))).toString();
 }

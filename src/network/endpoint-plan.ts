@@ -1,16 +1,16 @@
 /**
  * Planning an endpoint, before anything is made: its options checked against
  * the network, its id and names chosen, then (under the state lock) its
- * addresses and host ports leased and its record written, so that
- * concurrent connects never share an address or a port (an overlay
- * network's addresses are claimed in its store after, see endpoint.ts).
+ * addresses and host ports leased (an overlay network's addresses claimed
+ * in its store too) and its record written, so that concurrent connects
+ * never share an address or a port.
  */
 import { randomBytes } from 'node:crypto';
 
 import { invalid, NsnetError } from '../errors';
 import { readPortTables, takePorts, writePortTables } from '../firewall/ports';
 import { saveLeases, takeLeases } from '../ipam/lease-file';
-import { type AddressTables, allocateAddress, emptyLeaseTable, type LeasesBefore, leasePointers, spreadStart } from '../ipam/leases';
+import { type AddressTables, allocateAddress, emptyLeaseTable, type LeasesBefore, leasePointers, releaseEndpointLeases, spreadStart } from '../ipam/leases';
 import { Subnet } from '../ipam/subnet';
 import { NetNamespace } from '../netns';
 import { processAlive } from '../state/process-alive';
@@ -26,6 +26,7 @@ import { endpointNames } from './dns-options';
 import { allOrFirstFailure } from './plumbing';
 import { routesThroughDevice } from './lan-child';
 import { isLanNetwork } from './lan-network';
+import { claimOverlayAddresses } from './overlay-claim';
 import { ifbName } from './shaping';
 import { forgetEndpointLocked, teardownEndpointLocked } from './teardown';
 import { Undo } from './undo';
@@ -163,13 +164,9 @@ export interface RecordedEndpoint {
   leases: LeasesBefore;
 }
 
-/**
- * Leases the addresses and host ports and writes the record 'creating', under
- * the state lock; none of `skipped` (an overlay network's addresses another
- * host holds) is picked.
- */
-export async function recordEndpoint(network: NetworkRecord, ns: NetNamespace, plan: EndpointPlan, skipped: ReadonlyMap<string, string> = new Map()): Promise<RecordedEndpoint> {
-  return currentStore().locked(() => recordEndpointLocked(network, ns, plan, skipped, true));
+/** Leases the addresses and host ports and writes the record 'creating', under the state lock. */
+export async function recordEndpoint(network: NetworkRecord, ns: NetNamespace, plan: EndpointPlan): Promise<RecordedEndpoint> {
+  return currentStore().locked(() => recordEndpointLocked(network, ns, plan, true));
 }
 
 /**
@@ -182,7 +179,7 @@ async function stale(existing: EndpointRecord): Promise<boolean> {
   return !(await NetNamespace.exists(existing.netnsPath, existing.netnsInode));
 }
 
-async function recordEndpointLocked(network: NetworkRecord, ns: NetNamespace, plan: EndpointPlan, skipped: ReadonlyMap<string, string>, mayClear: boolean): Promise<RecordedEndpoint> {
+async function recordEndpointLocked(network: NetworkRecord, ns: NetNamespace, plan: EndpointPlan, mayClear: boolean): Promise<RecordedEndpoint> {
   const store = currentStore();
   const key = endpointKey(network.name, ns.inode);
   const [current, existing, stored, portTables, endpoints] = await Promise.all([
@@ -200,7 +197,7 @@ async function recordEndpointLocked(network: NetworkRecord, ns: NetNamespace, pl
   if (existing) {
     if (mayClear && (await stale(existing))) {
       const failures = await teardownEndpointLocked(existing, current);
-      if (!failures.length) return recordEndpointLocked(network, ns, plan, skipped, false); // read again, as the teardown left them
+      if (!failures.length) return recordEndpointLocked(network, ns, plan, false); // read again, as the teardown left them
       throw new NsnetError('ENDPOINT_EXISTS', `${ns.label} has the record of an endpoint gone on network "${network.name}", which could not be removed (run reconcile): ${failures.join('; ')}`, { failures });
     }
     throw new NsnetError('ENDPOINT_EXISTS', `${ns.label} is already connected to network "${network.name}"`);
@@ -208,8 +205,9 @@ async function recordEndpointLocked(network: NetworkRecord, ns: NetNamespace, pl
   if (plan.macGiven) refuseTakenMac(network, plan.mac, endpoints);
   const leases: AddressTables = stored ?? { ipv4: emptyLeaseTable() };
   const before = leasePointers(leases);
+  // Ports before the claim: a port refused leaves no key in the store.
   const ports = await takePorts(portTables, plan.publish, plan.id, network.hostIp);
-  const record = endpointRecord(network, ns, plan, leases, skipped);
+  const record = await overlayClaimed(network, leases, plan, (skipped) => endpointRecord(network, ns, plan, leases, skipped));
   record.ports = ports;
   const recorded: RecordedEndpoint = { record, leases: { pointers: { before, after: leasePointers(leases) }, created: stored === undefined } };
   try {
@@ -225,6 +223,24 @@ async function recordEndpointLocked(network: NetworkRecord, ns: NetNamespace, pl
     throw await undo.fail(error);
   }
   return recorded;
+}
+
+/**
+ * The record `pick` makes; on an overlay network, once its addresses are
+ * claimed in the store: those another host holds are skipped and others
+ * picked, until a claim succeeds (or the subnet is full).
+ */
+async function overlayClaimed(network: NetworkRecord, leases: AddressTables, plan: EndpointPlan, pick: (skipped: ReadonlyMap<string, string>) => EndpointRecord): Promise<EndpointRecord> {
+  const skipped = new Map<string, string>();
+  const asked = { ipv4: plan.ip !== undefined, ipv6: plan.ipv6 !== undefined };
+  for (;;) {
+    const record = pick(skipped);
+    if (!network.overlay) return record;
+    const held = await claimOverlayAddresses(network, record, asked);
+    if (!held.length) return record;
+    releaseEndpointLeases(leases, record);
+    for (const address of held) skipped.set(address, 'held by another host');
+  }
 }
 
 /** Records the endpoint as ready, unless its network was removed meanwhile. */

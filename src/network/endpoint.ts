@@ -14,14 +14,13 @@ import type { EndpointRecord } from '../types/endpoint';
 import { type NetworkRecord, networkDriver } from '../types/network';
 import type { ConnectInput } from './connect-options';
 import { FAMILIES, gatewayEndpoints, namespaceEndpoints, routeChoice, routeVia } from './default-route';
-import { type EndpointPlan, markReady, planEndpoint, recordEndpoint } from './endpoint-plan';
+import { markReady, planEndpoint, recordEndpoint } from './endpoint-plan';
 import { addNames } from './endpoint-names';
 import { addEndpointEntries } from './firewall-reinstall';
 import { checkHostAddresses } from './host-addresses';
 import { freeInterfaceName } from './interface-name';
 import { createChild } from './lan-child';
 import { isLanNetwork } from './lan-network';
-import { claimOverlayAddresses } from './overlay-claim';
 import { allOrFirstFailure, createConfiguredVeth, createVeth, plumb, step } from './plumbing';
 import { createRoutedVeth } from './routed-veth';
 import { applyLimits, makeIfb } from './shaping';
@@ -47,48 +46,18 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, input: C
   // The namespace's own socket opens (on a thread of its own) while the
   // addresses are leased; a failure to open it surfaces at its first use.
   ns.connection().catch(() => undefined);
-  // Addresses another host holds, found by an overlay network's claim: the endpoint is undone and made again without them.
-  const skipped = new Map<string, string>();
-  for (let again = false; ; again = true) {
-    try {
-      // Made again, a namespace just made is no longer as planned ahead (its next interface index has moved on).
-      return await makeEndpoint(network, ns, input, again ? { ...place, freshNamespace: false } : place, plan, others, skipped);
-    } catch (error) {
-      if (!(error instanceof AddressesHeld)) throw error;
-      for (const address of error.addresses) skipped.set(address, 'held by another host');
-    }
-  }
-}
-
-/** Addresses that an overlay network's claim found held by another host. Never leaves connect(). */
-class AddressesHeld extends Error {
-  constructor(readonly addresses: string[]) {
-    super(`${addresses.join(' and ')} held by another host`);
-  }
-}
-
-/** The endpoint of connect(), none of `skipped` its address. */
-async function makeEndpoint(network: NetworkRecord, ns: NetNamespace, input: ConnectInput, place: ConnectPlace, plan: EndpointPlan, others: EndpointRecord[], skipped: ReadonlyMap<string, string>): Promise<EndpointRecord> {
   const undo = new Undo();
   const host = NetNamespace.host();
   // Recorded before the veth is made: a crash in between leaves a record
   // 'creating' that reconcile finds, and with it the veth, even where the
   // namespace stays (a veth made first would be nobody's).
-  const { record, leases } = await recordEndpoint(network, ns, plan, skipped);
+  const { record, leases } = await recordEndpoint(network, ns, plan);
   // Undone last first: the veth goes before its address is released.
   undo.push(`records of ${record.hostIfname}`, () => currentStore().locked(() => forgetEndpointLocked(record, leases)));
-  // An overlay network's addresses are claimed in its store while the veth is
-  // made (the round trip is the dearest part of the connect); the endpoint is
-  // ready, its ports published and its names given only once the claim holds.
-  // The record is written first, so that a teardown after a crash releases
-  // the claim; the claim after the ports, so that a port refused leaves no key.
-  const claimed = network.overlay ? claimOverlay(network, record, plan) : undefined;
-  claimed?.catch(() => undefined); // awaited below, or before the undo
   // The ifb, for an egress limit, is made while the veth is.
   const ifb = record.bandwidth?.ifb === undefined ? undefined : makeIfb(record, network.mtu, undo);
   ifb?.catch(() => undefined); // awaited below, or in the undo
-  const named = claimed ? claimed.then(() => addNames(network, record, undo)) : addNames(network, record, undo);
-  named?.catch(() => undefined); // awaited below, or before the undo
+  const named = addNames(network, record, undo);
   try {
     let hostIndex = 0;
     // Only a veth this connect made: one that could not be made may be someone else's namesake.
@@ -135,21 +104,14 @@ async function makeEndpoint(network: NetworkRecord, ns: NetNamespace, input: Con
     // Undone even when adding them failed: a reconcile meanwhile may have written them back
     // from the record (the ports are this endpoint's by its port records, so nobody else's go).
     if (firewall) undo.push(`firewall entries of ${record.hostIfname}`, () => firewall.removeEndpoint(network, record));
-    await claimed;
     const published = firewall ? step('publish ports', () => addEndpointEntries(firewall, network, record)) : undefined;
     await allOrFirstFailure([published, markReady(network, ready), named]);
     return ready;
   } catch (error) {
-    // An ifb, names or a claim still on their way are undone with the rest.
-    await Promise.all([ifb?.catch(() => undefined), named?.catch(() => undefined), claimed?.catch(() => undefined)]);
+    // An ifb, or names, still being added are undone with the rest.
+    await Promise.all([ifb?.catch(() => undefined), named?.catch(() => undefined)]);
     throw await undo.fail(error);
   }
-}
-
-/** Claims the endpoint's addresses in the overlay network's store; AddressesHeld when another host holds one picked automatically. */
-async function claimOverlay(network: NetworkRecord, record: EndpointRecord, plan: EndpointPlan): Promise<void> {
-  const held = await claimOverlayAddresses(network, record, { ipv4: plan.ip !== undefined, ipv6: plan.ipv6 !== undefined });
-  if (held.length) throw new AddressesHeld(held);
 }
 
 /**

@@ -20,8 +20,9 @@ export function addressEntry(overlay: OverlayRecord, record: EndpointRecord): Ad
 
 /**
  * Claims the endpoint's addresses for this host, held by the agent's lease.
- * The addresses another host holds (none: claimed), for the caller to skip
- * and pick others; ADDRESS_IN_USE when one of them was asked for;
+ * None when claimed; else the addresses other hosts hold (the ones refused,
+ * and every other host's as listed now), for the caller to skip and pick
+ * others; ADDRESS_IN_USE when one of them was asked for;
  * STORE_UNAVAILABLE when the store does not answer. A key of this host's own
  * that no endpoint here holds (left by a crash between claim and record, or
  * a release the store missed) is taken back.
@@ -38,7 +39,7 @@ export async function claimOverlayAddresses(network: NetworkRecord, record: Endp
     result = await store.claimAddresses(network.name, entry, leaseId);
   }
   if (result === 'claimed') return [];
-  const held = result.taken.map((family) => entry[family] as string);
+  const taken = result.taken.map((family) => entry[family] as string);
   // Only the family asked for is refused: a collision of the one picked automatically is skipped.
   const refused = result.taken.filter((family) => asked[family]).map((family) => entry[family] as string);
   if (refused.length) {
@@ -46,7 +47,10 @@ export async function claimOverlayAddresses(network: NetworkRecord, record: Endp
       takenBy: result.takenBy,
     });
   }
-  return held;
+  // With the other hosts' addresses, all skipped at once: a search that ran into another host's
+  // addresses would otherwise try them one transaction at a time.
+  const others = (await store.listAddresses(network.name)).entries.filter((held) => held.host !== overlay.underlay);
+  return [...taken, ...others.flatMap((held) => (held.ipv6 === undefined ? [held.ipv4] : [held.ipv4, held.ipv6]))];
 }
 
 /**

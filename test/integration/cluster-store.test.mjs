@@ -3,13 +3,23 @@
 // concurrent clients, leases, the watch, a store that stops answering, and
 // values that are not nsnet's. etcdctl is the oracle of what is stored.
 import { expect } from 'chai';
+import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 import { ClusterStore } from '../../dist/cluster/store.js';
 import { useEtcd } from '../etcd.mjs';
-import { expectReject } from '../helpers.mjs';
+import { eventually, expectReject } from '../helpers.mjs';
 
 const PREFIX = '/nsnet/v1';
+
+/** Every thread of process `pid` is stopped (state T in its stat line). */
+function stoppedThreads(pid) {
+  return readdirSync(`/proc/${pid}/task`).every((task) => {
+    const stat = readFileSync(`/proc/${pid}/task/${task}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) === 'T';
+  });
+}
+
 const definition = (more = {}) => ({ subnet: '10.70.0.0/16', gateway: '10.70.0.1', port: 4789, ...more });
 const entry = (ipv4, host, more = {}) => ({ ipv4, mac: `02:42:0a:46:${(Number(ipv4.split('.')[3]) >> 8).toString(16).padStart(2, '0')}:${(Number(ipv4.split('.')[3]) & 255).toString(16).padStart(2, '0')}`, host, container: `c-${ipv4}`, ...more });
 
@@ -264,6 +274,8 @@ describe('overlay store (etcd)', function () {
     const store = open({ timeoutMs: 800 });
     await store.listAddresses('frozen'); // connected before
     process.kill(server.etcd.pid, 'SIGSTOP');
+    // The stop reaches each of its threads in its own time: a request sent before they all stopped could still be answered.
+    expect(await eventually(() => stoppedThreads(server.etcd.pid), 2000), 'every thread of etcd stopped').to.equal(true);
     try {
       for (const call of [() => store.listAddresses('frozen'), () => store.grantLease(5)]) {
         const started = Date.now();

@@ -100,6 +100,10 @@ describe('leases', () => {
       spreadStart(ranged, subnet, underlay, { first: 4n, last: 5n });
       expect(allocateAddress(ranged, subnet, 'a', gateway, undefined, { first: 4n, last: 5n })).to.be.oneOf(['10.0.0.4', '10.0.0.5']);
     }
+    // A range with no usable address (a /32 ip range on the network address): SUBNET_FULL, as without a start.
+    const none = emptyLeaseTable();
+    spreadStart(none, subnet, '192.168.90.1', { first: 1n, last: 0n });
+    expect(code(() => allocateAddress(none, subnet, 'a', gateway, undefined, { first: 1n, last: 0n }))).to.equal('SUBNET_FULL');
   });
 });
 
