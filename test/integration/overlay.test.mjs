@@ -476,6 +476,40 @@ describe('overlay networks across three hosts', function () {
     });
   });
 
+  describe('an overlay network with icc: false', function () {
+    const ISOLATED = 'ovi';
+    const ISOLATED_VXLAN = 'nsvx-ovi';
+
+    after(async () => {
+      for (const host of [a, b]) await host.run(removeOn, { network: ISOLATED });
+    });
+
+    it('keeps its containers apart on one host and across hosts, while each still reaches its own host', async () => {
+      for (const host of [a, b]) {
+        const created = await host.run(createOn, { name: ISOLATED, subnet: '10.218.0.0/24', store: etcd.url, leaseTtl: LEASE_TTL, icc: false });
+        expect(created.code, created.message).to.equal(undefined);
+      }
+      const up = async (host, id) => {
+        const result = await host.run(setUp, { id, network: ISOLATED });
+        expect(result.code, result.message).to.equal(undefined);
+        return result;
+      };
+      const [a1, a2, b1] = [await up(a, 'iso-a1'), await up(a, 'iso-a2'), await up(b, 'iso-b1')];
+      for (const [host, id] of [[a, 'iso-a2'], [b, 'iso-b1'], [a, 'iso-a1']]) await host.run(serveTcp, { id, port: 7000 });
+      // The entries are there, so a refusal below is the filter's, not a missing route.
+      const holds = async (host, ipv4) => (await host.json(['ip', '-j', 'neigh', 'show', 'dev', ISOLATED_VXLAN])).some((entry) => entry.dst === ipv4);
+      expect(await eventually(() => holds(b, a2.ipv4), 5000), "B's entry of A's container").to.equal(true);
+      expect(await eventually(() => holds(a, b1.ipv4), 5000), "A's entry of B's container").to.equal(true);
+      expect(await a.run(tcpFrom, { from: 'iso-a1', to: a2.ipv4, port: 7000, timeoutMs: 1000 }), 'same host').to.match(/^failed/);
+      expect(await a.run(tcpFrom, { from: 'iso-a1', to: b1.ipv4, port: 7000, timeoutMs: 1000 }), 'A to B').to.match(/^failed/);
+      expect(await b.run(tcpFrom, { from: 'iso-b1', to: a1.ipv4, port: 7000, timeoutMs: 1000 }), 'B to A').to.match(/^failed/);
+      // Its own host (the gateway) is no other container: reached.
+      expect(await a.run(tcpFrom, { from: 'iso-a1', to: '10.218.0.1', port: 7001, timeoutMs: 1000 })).to.match(/ECONNREFUSED/);
+      await a.run(tearDown, { ids: ['iso-a1', 'iso-a2'] });
+      await b.run(tearDown, { ids: ['iso-b1'] });
+    });
+  });
+
   it('forgets host C once it is killed (its processes and its namespace): its containers vanish from A and B within the lease TTL', async () => {
     const onC = await setUpOn(c, 'doomed-c');
     expect(await eventually(() => knows(a, onC), 5000)).to.equal(true);
