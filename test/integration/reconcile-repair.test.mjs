@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 
 import { createBridgeNetwork, getNetwork, NetNamespace, reconcile, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
+import { eui64LinkLocal } from '../../dist/network/mac.js';
 import { currentStore } from '../../dist/state/store.js';
 import { endpointKey } from '../../dist/types/endpoint.js';
 import { createWan, fails, ipJson, ipLink, startTcpServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
@@ -52,14 +53,8 @@ describe('reconcile repairs a network broken from outside', function () {
     expect(await tcpRequest(wan, HOST6, PORT6, `${message} v6`)).to.equal(`web:${message} v6`);
   }
 
-  /** The bridge's link-local address, as the kernel derives it from its MAC (EUI-64). */
-  function linkLocal() {
-    const b = ipLink(bridge).address.split(':').map((byte) => parseInt(byte, 16));
-    const groups = [((b[0] ^ 2) << 8) | b[1], (b[2] << 8) | 0xff, 0xfe00 | b[3], (b[4] << 8) | b[5]];
-    // In the kernel's (RFC 5952) form, as `ip` prints it: a first group of 0 is part of the run of zeros.
-    const text = new URL(`http://[fe80::${groups.map((g) => g.toString(16)).join(':')}]`).hostname.slice(1, -1);
-    return `${text}/64`;
-  }
+  /** The bridge's link-local address, as the kernel derives it from its MAC (EUI-64), in the form `ip` prints. */
+  const linkLocal = () => `${eui64LinkLocal(ipLink(bridge).address)}/64`;
 
   async function expectDead() {
     await fails(tcpRequest(wan, HOST, PORT, 'broken', 1000));
