@@ -19,10 +19,10 @@ import type { BandwidthRecord } from '../types/bandwidth';
 import { endpointKey, type EndpointRecord } from '../types/endpoint';
 import { isIPv6 } from '../types/ip';
 import { ipv4Of, type NetworkRecord, networkDriver, resolvesNames } from '../types/network';
-import { routedHostEndName } from '../types/routed-network';
 import { limitsFor } from './bandwidth';
 import type { ConnectInput } from './connect-options';
 import { endpointNames } from './dns-options';
+import { hostEndName } from './host-end-name';
 import { allOrFirstFailure } from './plumbing';
 import { routesThroughDevice } from './lan-child';
 import { isLanNetwork } from './lan-network';
@@ -34,7 +34,7 @@ import { Undo } from './undo';
 export interface EndpointPlan extends Omit<ConnectInput, 'bandwidth'> {
   /** Rate limits with their bursts, a default one fitting the network's MTU. */
   bandwidth?: Omit<BandwidthRecord, 'ifb'>;
-  /** The endpoint's id, and the name of its host end that derives from it. */
+  /** The endpoint's id, and the name of its host end that derives from it (see host-end-name.ts). */
   id: string;
   hostIfname: string;
 }
@@ -62,7 +62,7 @@ export function planEndpoint(network: NetworkRecord, input: ConnectInput): Endpo
   const { bandwidth: asked, ...rest } = input;
   const bandwidth = limitsFor(asked, network.mtu);
   const id = randomBytes(8).toString('hex');
-  const hostIfname = isLanNetwork(network) ? (network.parent as string) : networkDriver(network) === 'routed' ? routedHostEndName(network.bridge, id) : `veth${id.slice(0, 7)}`;
+  const hostIfname = isLanNetwork(network) ? (network.parent as string) : hostEndName(network, id);
   return { ...rest, ...(bandwidth ? { bandwidth } : {}), id, hostIfname };
 }
 
@@ -245,6 +245,11 @@ async function overlayClaimed(network: NetworkRecord, leases: AddressTables, pla
 
 /** Records the endpoint as ready, unless its network was removed meanwhile. */
 export async function markReady(network: NetworkRecord, ready: EndpointRecord): Promise<void> {
+  await rewriteEndpoint(network, ready);
+}
+
+/** Writes the endpoint's record again (changed since recordEndpoint), unless its network was removed meanwhile. */
+export async function rewriteEndpoint(network: NetworkRecord, ready: EndpointRecord): Promise<void> {
   const store = currentStore();
   await store.locked(async () => {
     const current = await store.read<NetworkRecord>('networks', network.name);

@@ -14,9 +14,10 @@ import type { EndpointRecord } from '../types/endpoint';
 import { type NetworkRecord, networkDriver } from '../types/network';
 import type { ConnectInput } from './connect-options';
 import { FAMILIES, gatewayEndpoints, namespaceEndpoints, routeChoice, routeVia } from './default-route';
-import { markReady, planEndpoint, recordEndpoint } from './endpoint-plan';
+import { markReady, planEndpoint, recordEndpoint, rewriteEndpoint } from './endpoint-plan';
 import { addNames } from './endpoint-names';
 import { addEndpointEntries } from './firewall-reinstall';
+import { withFreeHostEnd } from './host-end-name';
 import { checkHostAddresses } from './host-addresses';
 import { freeInterfaceName } from './interface-name';
 import { createChild } from './lan-child';
@@ -63,8 +64,10 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, input: C
     // Only a veth this connect made: one that could not be made may be someone else's namesake.
     const made = (hostEnd: Link): void => {
       hostIndex = hostEnd.index;
-      undo.push(`host end ${plan.hostIfname}`, () => host.links.delete(hostEnd.index), { guardsEarlier: true });
+      undo.push(`host end ${hostEnd.name}`, () => host.links.delete(hostEnd.index), { guardsEarlier: true });
     };
+    // A host end named as one the host has already gets another name, recorded before its veth is made.
+    const freeHostEnd = <T>(create: () => Promise<T>): Promise<T> => withFreeHostEnd(network, record, create, () => rewriteEndpoint(network, record));
     // The default routes this endpoint takes, by the namespace's networks' priorities (all, in a namespace just made).
     const routes = routeChoice(record, others, input.keepDefaultRoute);
     const takeRoutes = (): void => {
@@ -84,11 +87,11 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, input: C
         made(hostEnd);
         takeRoutes();
       };
-      await createRoutedVeth(network, ns, record, place.freshNamespace === true, madeRouted, routes);
+      await freeHostEnd(() => createRoutedVeth(network, ns, record, place.freshNamespace === true, madeRouted, routes));
     } else if (place.freshNamespace) {
-      await createConfiguredVeth(network, ns, record, made);
+      await freeHostEnd(() => createConfiguredVeth(network, ns, record, made));
     } else {
-      const hostEnd = await step('create veth', () => createVeth(network, ns, plan));
+      const hostEnd = await freeHostEnd(() => step('create veth', () => createVeth(network, ns, record)));
       made(hostEnd);
       takeRoutes();
       await plumb(network, ns, record, hostEnd, routes);

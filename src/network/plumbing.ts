@@ -15,6 +15,7 @@ import { BRIDGE_MAX_PORTS } from '../types/limits';
 import type { NetworkRecord } from '../types/network';
 import { endpointTag } from '../types/ownership';
 import { FAMILIES, gatewayOf, type RouteChoice } from './default-route';
+import { hostEndTaken } from './host-end-name';
 
 /** The veth to make: its host end's name and the interface inside. */
 export interface VethPlan {
@@ -51,7 +52,7 @@ function staleMaster(error: unknown): boolean {
 /**
  * The kernel's refusal of the veth in nsnet's terms, where it has them:
  * EEXIST for either end says which name is taken (the container's, as a
- * rule), EXFULL that the bridge has no port left. The kernel made nothing.
+ * rule, or the host end's), EXFULL that the bridge has no port left. The kernel made nothing.
  */
 export async function vethRefusal(error: unknown, network: NetworkRecord, ns: NetNamespace, veth: VethPlan): Promise<unknown> {
   if (!(error instanceof NetlinkError)) return error;
@@ -66,6 +67,8 @@ export async function vethRefusal(error: unknown, network: NetworkRecord, ns: Ne
   if (error.code === 'EEXIST' && (await unlessGone(() => ns.links.get(veth.ifname)))) {
     return new NsnetError('INTERFACE_EXISTS', `${ns.label} has an interface ${veth.ifname} already: give the endpoint another ifname`, { ifname: veth.ifname }, { cause: error });
   }
+  // The host end's name is random: a connect takes another (see host-end-name.ts).
+  if (error.code === 'EEXIST' && (await unlessGone(() => NetNamespace.host().links.get(veth.hostIfname)))) return hostEndTaken(veth.hostIfname, error);
   return error;
 }
 

@@ -22,6 +22,7 @@ import { endpointTag } from '../types/ownership';
 import type { PoolEntryRecord } from '../types/pool';
 import { planEndpoint } from './endpoint-plan';
 import { randomLocalMac } from './mac';
+import { withFreeHostEnd } from './host-end-name';
 import { allOrFirstFailure, createVeth, disableIPv6, step, waitForCarrier } from './plumbing';
 import { Undo } from './undo';
 
@@ -70,7 +71,12 @@ export async function preparePoolEntry(network: NetworkRecord, between: () => Pr
     await store.write('pool', record.id, record);
     undo.push(`record of pool entry ${record.id}`, () => store.remove('pool', record.id));
     await between();
-    const hostEnd = await step('create veth', () => createVeth(network, ns, plan));
+    const hostEnd = await withFreeHostEnd(
+      network,
+      plan,
+      () => step('create veth', () => createVeth(network, ns, plan)),
+      () => store.write('pool', record.id, Object.assign(record, { hostIfname: plan.hostIfname })),
+    );
     const peerIndex = hostEnd.peerIndex ?? (await ns.links.get(plan.ifname)).index;
     await between();
     await allOrFirstFailure([

@@ -182,12 +182,12 @@ describe('traffic figures', function () {
       let stderr = '';
       child.stdout.on('data', (chunk) => (stdout += chunk));
       child.stderr.on('data', (chunk) => (stderr += chunk));
-      const refreshes = () => (args.length ? stdout.split('\n').filter(Boolean).length : stdout.split('CONTAINER').length - 1);
+      const refreshes = () => (args.length ? stdout.split('\n').slice(0, -1).filter(Boolean).length : stdout.split('CONTAINER').length - 1);
       const deadline = Date.now() + 15000;
       while (refreshes() < 2 && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 100));
       expect(refreshes(), stdout + stderr).to.be.at.least(2);
       child.kill(signal);
-      const [code, killedBy] = await once(child, 'exit');
+      const [code, killedBy] = await once(child, 'close');
       expect({ code, killedBy, stderr }).to.deep.equal({ code: 0, killedBy: null, stderr: '' });
       if (args.length) {
         const frames = stdout.trimEnd().split('\n').map((line) => JSON.parse(line));
@@ -205,7 +205,9 @@ describe('traffic figures', function () {
     let stdout = '';
     child.stdout.on('data', (chunk) => (stdout += chunk));
     try {
-      const listed = () => stdout.split('\n').filter(Boolean).some((line) => JSON.parse(line).some((e) => e.id === id && e.interfaces.length === 1));
+      // Complete lines only: the last may still be arriving (a frame of many containers comes in several chunks).
+      const frames = () => stdout.split('\n').slice(0, -1).filter(Boolean).map((line) => JSON.parse(line));
+      const listed = () => frames().some((frame) => frame.some((e) => e.id === id && e.interfaces.length === 1));
       const deadline = Date.now() + 15000;
       while (!listed() && Date.now() < deadline && child.exitCode === null) await new Promise((r) => setTimeout(r, 20));
       expect(listed(), stdout).to.equal(true);
