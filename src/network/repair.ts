@@ -183,13 +183,16 @@ async function repairHostEnd(network: NetworkRecord, endpoint: EndpointRecord, s
 
 /**
  * Repairs the host ends of the ready endpoints in `live` (the bridges
- * repaired already). An endpoint whose network or bridge is missing cannot
- * be repaired: that is a failure.
+ * repaired already), then the default routes of their namespaces. An
+ * endpoint whose network or bridge is missing cannot be repaired: that is a
+ * failure.
  */
 export async function repairEndpoints(networks: ReadonlyMap<string, NetworkRecord>, live: readonly EndpointRecord[], report: RepairReport): Promise<void> {
-  // A macvlan or ipvlan child has no host end: it lives and dies with its namespace.
-  const ready = live.filter((endpoint) => endpoint.status === 'ready' && endpoint.link === undefined);
-  if (!ready.length) return;
+  const whole = live.filter((endpoint) => endpoint.status === 'ready');
+  if (!whole.length) return;
+  // A macvlan or ipvlan child has no host end: it lives and dies with its namespace, and only its namespace's default routes are its part.
+  const children = whole.filter((endpoint) => endpoint.link !== undefined);
+  const ready = whole.filter((endpoint) => endpoint.link === undefined);
   const [links, containers] = await Promise.all([NetNamespace.host().links.list(), currentStore().list<ContainerRecord>('containers')]);
   const byName = new Map(links.map((link) => [link.name, link]));
   const containerOf = new Map(containers.filter((c) => c.endpoint !== undefined).map((c) => [c.endpoint, c.id]));
@@ -219,7 +222,7 @@ export async function repairEndpoints(networks: ReadonlyMap<string, NetworkRecor
   }
   // Once the host ends are back (a veth made again has none of its limits).
   await repairLimits(repaired, (endpoint) => networks.get(endpoint.network)?.mtu ?? 1500, report);
-  await repairDefaultRoutes(repaired.map(({ endpoint }) => endpoint), containerOf, report);
+  await repairDefaultRoutes([...repaired.map(({ endpoint }) => endpoint), ...children], containerOf, report);
 }
 
 /**

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 
 import { createBridgeNetwork, createRoutedNetwork, NetNamespace, reconcile, removeNetwork, setupContainer, teardownContainer } from '../../dist/index.js';
-import { createWan, defaultRoutes, expectReject, ip, linkNames, stateRecords, startWhoAmIServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
+import { createWan, defaultRoutes, expectReject, ip, ipJson, linkNames, stateRecords, startWhoAmIServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
 
 const HOST = '198.18.7.1';
 const WAN = '198.18.7.2';
@@ -114,6 +114,35 @@ describe('several networks per namespace: default routes by gwPriority', functio
     await routed.disconnect(ns);
     expect(defaults(ns, 4)).to.deep.equal([{ gateway: a.gateway, dev: 'eth0' }]);
     expect(await seenFrom(ns)).to.equal(HOST);
+  });
+
+  it('two routed networks: each interface has its own route to the link-local gateway, so the default routes go by priority and move both ways, traffic following', async () => {
+    const routedNetwork = async (lead, options) => {
+      const name = `${lead}${uniqueName('g')}`;
+      made.push(name);
+      const subnet = `10.107.${subnetCounter++}.0/24`;
+      await wan.routes.replace({ dst: subnet, gateway: HOST });
+      return createRoutedNetwork({ name, subnet, ...options });
+    };
+    const masqueraded = await routedNetwork('r');
+    const direct = await routedNetwork('s', { masquerade: false });
+    const ns = await namespace();
+    await masqueraded.connect(ns);
+    const epD = await direct.connect(ns, { gwPriority: 5 });
+    expect(defaults(ns, 4)).to.deep.equal([{ gateway: '169.254.1.1', dev: 'eth1' }]);
+    const gatewayRoutes = () => ipJson(['-4', 'route', 'show', '169.254.1.1'], ns.name).map((route) => route.dev).sort();
+    expect(gatewayRoutes()).to.deep.equal(['eth0', 'eth1']);
+    expect(await seenFrom(ns)).to.equal(epD.ipv4);
+    await direct.disconnect(ns);
+    expect(defaults(ns, 4)).to.deep.equal([{ gateway: '169.254.1.1', dev: 'eth0' }]);
+    expect(await seenFrom(ns)).to.equal(HOST);
+    // Connected again below the other; the other going hands it the routes.
+    const again = await direct.connect(ns, { gwPriority: -1 });
+    expect(defaults(ns, 4)).to.deep.equal([{ gateway: '169.254.1.1', dev: 'eth0' }]);
+    await masqueraded.disconnect(ns);
+    expect(defaults(ns, 4)).to.deep.equal([{ gateway: '169.254.1.1', dev: 'eth1' }]);
+    expect(gatewayRoutes()).to.deep.equal(['eth1']);
+    expect(await seenFrom(ns)).to.equal(again.ipv4);
   });
 
   it('keeps the default routes of a better network when a lower-priority one is connected, which is still reached on its own interface', async () => {

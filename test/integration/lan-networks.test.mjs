@@ -191,6 +191,22 @@ describe('macvlan and ipvlan networks', function () {
       expect(await net.endpoints()).to.deep.equal([]);
     });
 
+    it('reconcile puts back the default route a macvlan network gives a namespace on a bridge network too', async () => {
+      const bridge = uniqueName('mvb');
+      networks.push(bridge);
+      await createBridgeNetwork({ name: bridge, subnet: otherSubnet() });
+      const a = await container(bridge);
+      const net = await macvlan();
+      await net.connect(a.netns, { ifname: 'eth1', gwPriority: 1 });
+      expect(defaultRoute(a)).to.include({ gateway: lan.gateway, dev: 'eth1' });
+      ip(['-n', a.netns.name, '-4', 'route', 'del', 'default']);
+      const report = await reconcile();
+      expect(report.failures).to.deep.equal([]);
+      expect(report.repaired).to.include(`container "${containers[containers.length - 1]}": IPv4 default route via ${lan.gateway} (network "${net.name}") put back`);
+      expect(defaultRoute(a)).to.include({ gateway: lan.gateway, dev: 'eth1' });
+      await reaches(a, lan.router, BEYOND_ROUTER);
+    });
+
     it('private and vepa modes as `ip -d` reports them: with a hairpinning switch, vepa children meet and private ones do not', async () => {
       await lan.uplinkHairpin(true);
       const vepa = await macvlan({ mode: 'vepa' });
