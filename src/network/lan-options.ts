@@ -15,7 +15,7 @@ import {
 } from '../types/network';
 import { describeProblem, Validator } from '../types/schema';
 import { checkNewInterfaceName } from '../validate';
-import { addressingDifferences, checkAddressing, checkGateway, checkSubnets, networkLinkName, refuseModeName } from './options';
+import { addressingDifferences, checkAddressing, checkGateway, checkSubnets, networkLinkName, refuseModeName, refusePool } from './options';
 
 export type LanDriver = 'macvlan' | 'ipvlan';
 
@@ -33,6 +33,7 @@ function checkParentName(name: string, what: string): string {
 }
 
 export function checkLanOptions(driver: LanDriver, given: MacvlanNetworkOptions | IpvlanNetworkOptions): LanWanted {
+  refusePool(driver, given);
   const validator = driver === 'macvlan' ? macvlanOptions : ipvlanOptions;
   const options = (validator as Validator<typeof MacvlanNetworkOptionsSchema | typeof IpvlanNetworkOptionsSchema>).valid(given, (problem) =>
     invalid(describeProblem(problem, `${driver} network option`)),

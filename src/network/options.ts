@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
 
-import { invalid } from '../errors';
+import { invalid, NsnetError } from '../errors';
 import { specialRange } from '../ipam/special-ranges';
 import { Subnet } from '../ipam/subnet';
 import { canonicalAddress, ipFamily, isIPv6 } from '../types/ip';
@@ -19,6 +19,17 @@ export { checkNetworkName } from '../types/network';
 
 /** Names that stand for a container mode (setupContainer's `network`), so a network of that name could not be asked for. */
 const MODE_NAMES = new Set(['host', 'none']);
+
+/**
+ * A warm pool's namespaces are prepared with a veth on the network's bridge:
+ * a network of another driver given `pool` is NOT_SUPPORTED_BY_DRIVER, as
+ * its `pool()` is, rather than an unknown option.
+ */
+export function refusePool(driver: string, given: unknown): void {
+  if (given !== null && typeof given === 'object' && (given as { pool?: unknown }).pool !== undefined) {
+    throw new NsnetError('NOT_SUPPORTED_BY_DRIVER', `a ${driver} network has no warm pool: a warm pool is for bridge networks`, { driver });
+  }
+}
 
 /** The bridge device a network gets when none is named. */
 export function defaultBridgeName(network: string): string {

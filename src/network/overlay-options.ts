@@ -9,7 +9,7 @@ import type { BridgeNetworkOptions } from '../types/network';
 import { DEFAULT_VXLAN_PORT, type OverlayDefinition } from '../types/overlay';
 import { type OverlayNetworkOptions, OverlayNetworkOptionsSchema, type StoreOption } from '../types/overlay-network';
 import { describeProblem, Validator } from '../types/schema';
-import { type CheckedOptions, checkNetworkOptions, networkLinkName } from './options';
+import { type CheckedOptions, checkNetworkOptions, networkLinkName, refusePool } from './options';
 
 const overlayOptions = new Validator(OverlayNetworkOptionsSchema);
 
@@ -32,6 +32,7 @@ export function checkOverlayOptions(given: OverlayNetworkOptions): CheckedOverla
   if (typeof given === 'object' && given !== null && (given as { ipv4?: unknown }).ipv4 === false) {
     throw invalid('an overlay network needs IPv4 (ipv4: false is refused): its containers are found across hosts by their IPv4 addresses');
   }
+  refusePool('overlay', given);
   const options = overlayOptions.valid(given, (problem) => invalid(describeProblem(problem, 'overlay network option')));
   const { store, vni, port, underlay, leaseTtl, ipv4: _ipv4, ...rest } = options;
   const asBridge: BridgeNetworkOptions = rest;

@@ -16,7 +16,7 @@ import { checkHostAddresses } from './host-addresses';
 import { randomLocalMac } from './mac';
 import { BridgeNetwork } from './network';
 import { installNetworkLocked } from './network-install';
-import { type CheckedOptions, checkNetworkOptions, differences } from './options';
+import { type CheckedOptions, checkNetworkOptions, differences, refusePool } from './options';
 import { checkSubnetFree, pickSubnet } from './subnets';
 import { Undo } from './undo';
 
@@ -24,6 +24,7 @@ const routedOptions = new Validator(RoutedNetworkOptionsSchema);
 
 /** The options checked as a bridge network's are (subnets, MTU, hostIp), then made routed. */
 function checkRoutedOptions(given: RoutedNetworkOptions): CheckedOptions {
+  refusePool('routed', given);
   const options = routedOptions.valid(given, (problem) => invalid(describeProblem(problem, 'routed network option')));
   const { ipv6, ...rest } = options;
   const asBridge: BridgeNetworkOptions = { ...rest, dns: false, ...(ipv6 ? { ipv6: { subnet: ipv6.subnet } } : {}) };

@@ -344,6 +344,7 @@ describe('macvlan and ipvlan networks', function () {
         [() => container(net.name, { bandwidth: { egress: { rate: '1mbit' } } }), 'NOT_SUPPORTED_BY_DRIVER', /bandwidth/],
         [() => container(net.name, { ip: a.endpoint.ipv4 }), 'ADDRESS_IN_USE', /in use/],
         [async () => net.pool(2), 'NOT_SUPPORTED_BY_DRIVER', /warm pool/],
+        [() => macvlan({ pool: { size: 2 }, subnet: otherSubnet(), gateway: undefined }), 'NOT_SUPPORTED_BY_DRIVER', /warm pool is for bridge networks/],
       ];
       refusals.push([() => createIpvlanNetwork({ name: uniqueName('iv'), parent: lan.parent, subnet: otherSubnet() }), 'PARENT_IN_USE', /one kind of child/]);
       // Known before anything is recorded: the kernel's own say, on a parent nothing uses.

@@ -167,13 +167,15 @@ for (const backend of ['nftables', 'iptables']) describe(`routed networks (${bac
 describe('routed networks: refusals', function () {
   this.timeout(60000);
 
-  it('refuses a subnet of another network, dns, and an existing name of another driver, changing nothing', async () => {
+  it('refuses a subnet of another network, dns, a pool, and an existing name of another driver, changing nothing', async () => {
     const bridge = uniqueName('rb');
     await createBridgeNetwork({ name: bridge, subnet: '10.190.0.0/24' });
     const before = (await listNetworks()).map((n) => n.options);
     try {
       await expectReject(createRoutedNetwork({ name: uniqueName('rt'), subnet: '10.190.0.128/25' }), 'NsnetError', 'SUBNET_OVERLAP');
       await expectReject(createRoutedNetwork({ name: uniqueName('rt'), subnet: '10.191.0.0/24', dns: true }), 'NsnetError', 'INVALID_ARGUMENT');
+      const pooled = await expectReject(createRoutedNetwork({ name: uniqueName('rt'), subnet: '10.191.0.0/24', pool: { size: 2 } }), 'NsnetError', 'NOT_SUPPORTED_BY_DRIVER');
+      expect(pooled.message).to.match(/warm pool is for bridge networks/);
       await expectReject(createRoutedNetwork({ name: bridge, subnet: '10.192.0.0/24' }), 'NsnetError', 'NETWORK_CONFLICT');
       expect((await getNetwork(bridge)).options.driver).to.equal(undefined);
       expect((await listNetworks()).map((n) => n.options)).to.deep.equal(before);

@@ -48,8 +48,10 @@ describe('overlay network options', () => {
     expect(checked.network.ipv6).to.deep.equal({ subnet: 'fd00:77::/64', gateway: 'fd00:77::1' });
   });
 
-  it('refuses bad input with INVALID_ARGUMENT: ipv4 false, no subnet or store, an IPv6 subnet as the subnet, bad VNI, port, TTL, MTU, dns, names', () => {
+  it('refuses bad input with INVALID_ARGUMENT (a pool: NOT_SUPPORTED_BY_DRIVER): ipv4 false, no subnet or store, an IPv6 subnet as the subnet, bad VNI, port, TTL, MTU, dns, names', () => {
     expect(code(() => checkOverlayOptions({ ...base, ipv4: false }))).to.equal('INVALID_ARGUMENT');
+    // A warm pool is a bridge network's: said as what it is, not as an unknown option.
+    expect(code(() => checkOverlayOptions({ ...base, pool: { size: 2 } }))).to.equal('NOT_SUPPORTED_BY_DRIVER');
     const { subnet: _subnet, ...noSubnet } = base;
     expect(code(() => checkOverlayOptions(noSubnet))).to.equal('INVALID_ARGUMENT');
     const { store: _store, ...noStore } = base;
