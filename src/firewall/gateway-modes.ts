@@ -20,6 +20,15 @@ export function dnatsFamily(network: NetworkRecord, family: IpFamilyNumber): boo
   return gatewayMode(network, family) !== 'routed';
 }
 
+/**
+ * Whether a port published on `hostIp` holds its host port: not where its
+ * family is routed, where Docker ignores the host port of `-p` (two
+ * containers may both publish 8080:80).
+ */
+export function bindsHostPort(network: NetworkRecord, hostIp: string): boolean {
+  return dnatsFamily(network, isIPv6(hostIp) ? 6 : 4);
+}
+
 /** Every port of a container of this family is reachable by its address (nat-unprotected). */
 export function unprotectedFamily(network: NetworkRecord, family: IpFamilyNumber): boolean {
   return !network.internal && gatewayMode(network, family) === 'nat-unprotected';

@@ -52,17 +52,25 @@ export async function writePortTables(store: StateStore, tables: PortTables): Pr
   await Promise.all([...tables].map(([protocol, table]) => portRecords.save(store, protocol, table)));
 }
 
+/** Whether a port published on `hostIp` holds its host port (it does not where the family is routed: the port is reached at the container's own address). */
+export type BindsHostPort = (hostIp: string) => boolean;
+
+const ALWAYS: BindsHostPort = () => true;
+
 /**
  * Takes the host ports of `requests` for `owner` in `tables` (PORT_IN_USE
  * when taken); a request without a host port gets a free one from the
- * ephemeral range, or from its host range. Returns the mappings; the caller
- * writes the tables back, under the state lock it read them in.
+ * ephemeral range, or from its host range. A request that binds no host
+ * port takes none: it is recorded with the host port asked, or with its
+ * container port when none was. Returns the mappings; the caller writes the
+ * tables back, under the state lock it read them in.
  */
 export async function takePorts(
   tables: PortTables,
   requests: PortRequest[],
   owner: string,
   defaultHostIp: string,
+  bindsHostPort: BindsHostPort = ALWAYS,
 ): Promise<PublishedPort[]> {
   const table = (protocol: PortProtocol) => tables.get(protocol) as HeldPortTable;
   const free = (protocol: PortProtocol, port: number, hostIp: string) => !table(protocol).get(String(port))?.some((b) => clash(b.hostIp, hostIp));
@@ -70,6 +78,11 @@ export async function takePorts(
   for (const request of requests) {
     const hostIp = request.hostIp ?? defaultHostIp;
     const count = request.containerPortEnd - request.containerPort + 1;
+    if (!bindsHostPort(hostIp)) {
+      const first = request.hostPort ?? request.containerPort;
+      for (let i = 0; i < count; i++) published.push({ hostIp, hostPort: first + i, containerPort: request.containerPort + i, protocol: request.protocol });
+      continue;
+    }
     let first = request.hostPort;
     if (first === undefined || (request.hostPortEnd !== undefined && count === 1)) {
       const [low, high] = first === undefined ? await ephemeralRange() : [first, request.hostPortEnd as number];
@@ -105,11 +118,12 @@ export async function takePorts(
  * half-way through writing an endpoint's records, a port in its record may
  * have gone to another endpoint, whose entry has the same key.
  */
-export async function portsOwnedBy(store: StateStore, ports: PublishedPort[], owner: string): Promise<PublishedPort[]> {
-  if (!ports.length) return ports;
+export async function portsOwnedBy(store: StateStore, ports: PublishedPort[], owner: string, bindsHostPort: BindsHostPort = ALWAYS): Promise<PublishedPort[]> {
+  if (!ports.some((port) => bindsHostPort(port.hostIp))) return ports;
   const protocols = [...new Set(ports.map((p) => p.protocol))];
   const tables = new Map(await Promise.all(protocols.map(async (p) => [p, await portRecords.peek(store, p)] as const)));
-  return ports.filter((port) => tables.get(port.protocol)?.get(String(port.hostPort))?.some((binding) => binding.owner === owner));
+  // A port that binds no host port is nobody else's: its entries are at the owner's own address.
+  return ports.filter((port) => !bindsHostPort(port.hostIp) || tables.get(port.protocol)?.get(String(port.hostPort))?.some((binding) => binding.owner === owner));
 }
 
 /** Gives back the host ports of `owner`. Call under the state lock. */

@@ -8,6 +8,7 @@
 import { randomBytes } from 'node:crypto';
 
 import { invalid, NsnetError } from '../errors';
+import { bindsHostPort } from '../firewall/gateway-modes';
 import { readPortTables, takePorts, writePortTables } from '../firewall/ports';
 import { saveLeases, takeLeases } from '../ipam/lease-file';
 import { type AddressTables, allocateAddress, emptyLeaseTable, type LeasesBefore, leasePointers, releaseEndpointLeases, spreadStart } from '../ipam/leases';
@@ -206,7 +207,7 @@ async function recordEndpointLocked(network: NetworkRecord, ns: NetNamespace, pl
   const leases: AddressTables = stored ?? { ipv4: emptyLeaseTable() };
   const before = leasePointers(leases);
   // Ports before the claim: a port refused leaves no key in the store.
-  const ports = await takePorts(portTables, plan.publish, plan.id, network.hostIp);
+  const ports = await takePorts(portTables, plan.publish, plan.id, network.hostIp, (hostIp) => bindsHostPort(network, hostIp));
   const record = await overlayClaimed(network, leases, plan, (skipped) => endpointRecord(network, ns, plan, leases, skipped));
   record.ports = ports;
   const recorded: RecordedEndpoint = { record, leases: { pointers: { before, after: leasePointers(leases) }, created: stored === undefined } };

@@ -12,6 +12,7 @@
  */
 import { isGone, messageOf, NsnetError } from '../errors';
 import { firewallFor } from '../firewall/firewall';
+import { bindsHostPort } from '../firewall/gateway-modes';
 import { portsOwnedBy, releasePorts } from '../firewall/ports';
 import { removeLeases, saveLeases, takeLeases } from '../ipam/lease-file';
 import { type LeasesBefore, leasesEmpty, releaseEndpointLeases, rewindPointers } from '../ipam/leases';
@@ -99,7 +100,7 @@ async function removeRecordedLocked(record: EndpointRecord, network: NetworkReco
   const firewall = network && firewallFor(network.activeFirewall);
   if (firewall) {
     await attemptPart(failures, `firewall entries of ${record.hostIfname}`, async () => {
-      const ports = await portsOwnedBy(currentStore(), record.ports, record.id);
+      const ports = await portsOwnedBy(currentStore(), record.ports, record.id, (hostIp) => bindsHostPort(network, hostIp));
       await firewall.removeEndpoint(network, { ...record, ports });
     });
   }

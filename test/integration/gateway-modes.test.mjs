@@ -167,6 +167,33 @@ for (const [index, [backend, view]] of Object.entries(BACKENDS).entries()) descr
     await fails(tcpRequest(wan.netns, c.n1.endpoint.ipv4, 80, 'still untrusted', 1000));
   });
 
+  it('routed: the host port of a published port binds nothing, as Docker ignores it: another container publishes 8082:80 too, each reached at its own address; a teardown leaves the other\'s', async () => {
+    const routed = c.r1.endpoint.network;
+    const mixed = c.m1.endpoint.network;
+    // A routed family's port is no host port's: nat's 8084 stays m1's (PORT_IN_USE), its IPv6 8085 is free to publish again.
+    await expectReject(setupContainer(uniqueName('m2'), { network: mixed, publish: ['8084:80'] }), 'NsnetError', 'PORT_IN_USE');
+    const r2 = await container('r2', routed, { publish: ['8082:80', '[::]:8083:80', '90'] });
+    const r2Id = ids[ids.length - 1];
+    expect(r2.endpoint.ports.map((p) => `${p.hostIp}:${p.hostPort}->${p.containerPort}`)).to.deep.equal(['0.0.0.0:8082->80', ':::8083->80', '0.0.0.0:90->90']);
+    const m2 = await container('m2', mixed, { publish: ['[::]:8085:80'] });
+    const m2Id = ids[ids.length - 1];
+    const servers2 = [await startTcpServer(r2.netns, 80, 'r2'), await startTcpServer(m2.netns, 80, 'm2')];
+    try {
+      expect(await tcpRequest(wan.netns, r2.endpoint.ipv4, 80, 'second')).to.equal('r2:second');
+      expect(await tcpRequest(wan.netns, r2.endpoint.ipv6, 80, 'second6')).to.equal('r2:second6');
+      expect(await tcpRequest(wan.netns, m2.endpoint.ipv6, 80, 'second6')).to.equal('m2:second6');
+      expect(await tcpRequest(wan.netns, c.r1.endpoint.ipv4, 80, 'first')).to.equal('r1:first');
+      await fails(tcpRequest(wan.netns, r2.endpoint.ipv4, 81, 'unpublished', 1000));
+      for (const id of [r2Id, m2Id]) await teardownContainer(ids.splice(ids.indexOf(id), 1)[0]);
+      expect(await tcpRequest(wan.netns, c.r1.endpoint.ipv4, 80, 'still')).to.equal('r1:still');
+      expect(await tcpRequest(wan.netns, c.r1.endpoint.ipv6, 80, 'still6')).to.equal('r1:still6');
+      expect(await tcpRequest(wan.netns, c.m1.endpoint.ipv6, 80, 'still6')).to.equal('m1:still6');
+      expect(view.entriesOf(r2.endpoint.ipv4)).to.equal(0);
+    } finally {
+      for (const server of servers2) await stop(server);
+    }
+  });
+
   it('IPv6-only: endpoints with no IPv4 address or route, talking over IPv6, published on IPv6', async () => {
     const { s1, s2 } = c;
     expect(s1.endpoint.ipv4).to.equal(undefined);
