@@ -17,9 +17,21 @@ const SAMPLE = 100;
 
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 
+/**
+ * Both families' way: IPv4 only, where each container has disable_ipv6
+ * written inside (as Docker does), and dual-stack, where nothing is written
+ * inside and the namespace's sysctl directories are not opened (a
+ * namespace's first lookup under /proc/sys grows with the number of
+ * namespaces: bench/sysctl-scale.c measures it alone).
+ */
 export async function routedFlatness() {
+  await flatness('IPv4 only', {});
+  await flatness('dual-stack', { ipv6: { subnet: 'fd00:155::/64' } });
+}
+
+async function flatness(label, options) {
   const network = 'benchflat';
-  const { bridge: prefix } = await createRoutedNetwork({ name: network, subnet: '10.155.0.0/16' });
+  const { bridge: prefix } = await createRoutedNetwork({ name: network, subnet: '10.155.0.0/16', ...options });
   const setup = [];
   const user = [];
   const system = [];
@@ -48,7 +60,7 @@ export async function routedFlatness() {
   }
   const first = median(setup.slice(0, SAMPLE));
   const last = median(setup.slice(-SAMPLE));
-  console.log(`routed network, ${COUNT.toLocaleString('en')} containers one at a time: setup of the first ${SAMPLE} ${first.toFixed(2)} ms (median), of the last ${SAMPLE} ${last.toFixed(2)} ms: last / first ${times(last / first)}`);
+  console.log(`routed network (${label}), ${COUNT.toLocaleString('en')} containers one at a time: setup of the first ${SAMPLE} ${first.toFixed(2)} ms (median), of the last ${SAMPLE} ${last.toFixed(2)} ms: last / first ${times(last / first)}`);
   const split = (values) => `${median(values.slice(0, SAMPLE)).toFixed(2)} -> ${median(values.slice(-SAMPLE)).toFixed(2)} ms`;
   console.log(`  CPU per setup, first ${SAMPLE} -> last ${SAMPLE} (medians): user ${split(user)}, system ${split(system)}`);
   console.log(`  teardown of the first ${SAMPLE} ${median(teardown.slice(0, SAMPLE)).toFixed(2)} ms, of the last ${SAMPLE} ${median(teardown.slice(-SAMPLE)).toFixed(2)} ms\n`);

@@ -199,8 +199,8 @@ export interface NativeAddon {
   RTNLGRP: { link: number; neighbour: number; ipv4Address: number; ipv6Address: number; ipv4Route: number; ipv6Route: number };
 
   /** A new namespace, and a rtnetlink socket opened inside it by the same thread. */
-  /** ipv4Conf and ipv6Conf: the namespace's /proc/sys/net/ipv{4,6}/conf directories, opened inside it (-1: none). */
-  createNamespace(bindPath: string): Promise<{ fd: number; rtnl: NetlinkHandle; ipv4Conf: number; ipv6Conf: number }>;
+  /** ipv4Conf and ipv6Conf: the namespace's /proc/sys/net/ipv{4,6}/conf directories, opened inside it (-1: none, or `sysctlDirs` false). */
+  createNamespace(bindPath: string, sysctlDirs?: boolean): Promise<{ fd: number; rtnl: NetlinkHandle; ipv4Conf: number; ipv6Conf: number }>;
   /** An rtnetlink socket and the sysctl directories of a namespace, opened inside it (as createNamespace opens them). */
   openRtnl(netnsFd: number): Promise<{ rtnl: NetlinkHandle; ipv4Conf: number; ipv6Conf: number }>;
   shareNamespaceDirectory(dir: string): Promise<void>;

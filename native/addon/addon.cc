@@ -42,6 +42,12 @@ std::string stringArg(const Napi::CallbackInfo& info, size_t i) {
   return info[i].As<Napi::String>().Utf8Value();
 }
 
+bool optionalBoolArg(const Napi::CallbackInfo& info, size_t i, bool fallback) {
+  if (info.Length() <= i || info[i].IsUndefined()) return fallback;
+  if (!info[i].IsBoolean()) throw Napi::TypeError::New(info.Env(), "expected a boolean argument");
+  return info[i].As<Napi::Boolean>().Value();
+}
+
 int32_t intArg(const Napi::CallbackInfo& info, size_t i) {
   if (!info[i].IsNumber()) throw Napi::TypeError::New(info.Env(), "expected a number argument");
   return info[i].As<Napi::Number>().Int32Value();
@@ -97,9 +103,10 @@ Napi::Value newNetlinkHandle(Napi::Env env, int fd) {
   return env.GetInstanceData<AddonData>()->netlinkHandle.New({Napi::Number::New(env, fd)});
 }
 
-// createNamespace(bindPath: string): Promise<{ fd, rtnl, ipv4Conf, ipv6Conf }>;
+// createNamespace(bindPath: string, sysctlDirs = true): Promise<{ fd, rtnl, ipv4Conf, ipv6Conf }>;
 // '' for an unnamed one. `rtnl` is a NetlinkHandle on a rtnetlink socket
-// opened inside it; ipv4Conf and ipv6Conf are its sysctl directories (-1: none).
+// opened inside it; ipv4Conf and ipv6Conf are its sysctl directories (-1:
+// none, or not asked for).
 Napi::Value createNamespaceJs(const Napi::CallbackInfo& info) {
   auto path = stringArg(info, 0);
   struct Created {
@@ -107,6 +114,7 @@ Napi::Value createNamespaceJs(const Napi::CallbackInfo& info) {
     InsideFds inside;
   };
   auto created = std::make_shared<Created>();
+  created->inside.sysctlDirs = optionalBoolArg(info, 1, true);
   return PromiseWorker::start(
       info.Env(),
       [path, created] {

@@ -57,6 +57,7 @@ int openFromInside(int protocol, InsideFds* inside) {
     inside->netlink = -1;
     return error;
   }
+  if (!inside->sysctlDirs) return 0;
   // Missing (no IPv6) stays -1: writes there take the thread path and fail as they would.
   inside->ipv4Conf = open("/proc/sys/net/ipv4/conf", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   inside->ipv6Conf = open("/proc/sys/net/ipv6/conf", O_RDONLY | O_DIRECTORY | O_CLOEXEC);

@@ -22,6 +22,10 @@ struct InsideFds {
   int netlink = -1;
   int ipv4Conf = -1;
   int ipv6Conf = -1;
+  // Whether to open ipv4Conf and ipv6Conf: a namespace's first lookup under
+  // /proc/sys costs more the more namespaces there are, so one that writes
+  // no sysctl inside is spared it.
+  bool sysctlDirs = true;
 };
 
 // Creates a namespace. With a non-empty `bindPath` (which must not exist:

@@ -27,6 +27,7 @@ import { checkNetworkName } from './options';
 import { setupFromPool } from './pool-claim';
 import { removeContainerResolvConf, resolvConfDirMissing, resolvConfPath, resolvConfText, writeResolvConf } from './resolv-file';
 import { attemptPart, removeNamesPart, teardownEndpoint, teardownEndpointLocked, teardownIncomplete } from './teardown';
+import { writesSysctlsInside } from './plumbing';
 import { Undo } from './undo';
 
 export const DEFAULT_NETWORK = 'bridge';
@@ -208,6 +209,16 @@ interface Attached {
   network?: NetworkRecord;
 }
 
+/**
+ * The networks (by mode and name) whose connects, as this process last saw
+ * them, write no sysctl inside the namespace (writesSysctlsInside): the
+ * namespace of a container on one is made without its sysctl directories
+ * open. Only a guess, made before the network is read: one made again since
+ * with other options has its writes done the slower way, through a thread
+ * inside.
+ */
+const noSysctlsInside = new Set<string>();
+
 /** The namespace a container gets, and its endpoint when on a network. */
 async function attach(record: ContainerRecord, joined: ContainerRecord | undefined, connect: ConnectInput | undefined): Promise<Attached> {
   if (record.mode === 'host') return { container: { id: record.id, mode: 'host', netns: NetNamespace.host() } };
@@ -225,10 +236,15 @@ async function attach(record: ContainerRecord, joined: ContainerRecord | undefin
     if (pooled) return { container: { id: record.id, mode: record.mode, netns: pooled.netns, endpoint: pooled.endpoint }, network: pooled.network };
   }
   // The namespace is made while the network is looked up: its job first, as the lookup reads on the JS thread.
+  const networkKey = `${record.mode}:${record.network ?? ''}`;
   const [created, network] = await Promise.allSettled([
-    NetNamespace.create(record.id),
+    NetNamespace.create(record.id, { sysctlDirs: !noSysctlsInside.has(networkKey) }),
     record.mode === 'none' ? undefined : record.mode === 'bridge' ? defaultNetwork() : getNetwork(record.network as string),
   ]);
+  if (network.status === 'fulfilled' && network.value) {
+    if (writesSysctlsInside(network.value.options)) noSysctlsInside.delete(networkKey);
+    else noSysctlsInside.add(networkKey);
+  }
   if (created.status === 'rejected') throw created.reason;
   const netns = created.value;
   const undo = new Undo();

@@ -12,7 +12,7 @@ import { type Link, Links } from '../rtnl/links';
 import { forgetNeighbourRequest } from '../rtnl/neighbours';
 import type { EndpointRecord } from '../types/endpoint';
 import { BRIDGE_MAX_PORTS } from '../types/limits';
-import type { NetworkRecord } from '../types/network';
+import { networkDriver, type NetworkRecord } from '../types/network';
 import { endpointTag } from '../types/ownership';
 import { FAMILIES, gatewayOf, type RouteChoice } from './default-route';
 import { hostEndTaken } from './host-end-name';
@@ -215,6 +215,16 @@ async function plumbing(
       ...(master === undefined ? [] : addresses.map((address) => forgetNeighbourRequest(host, master, address))),
     ],
   };
+}
+
+/**
+ * Whether a connect to `network` writes sysctls inside the namespace:
+ * disable_ipv6 where the network has no IPv6 (as Docker), arp_notify on a
+ * macvlan or ipvlan child.
+ */
+export function writesSysctlsInside(network: NetworkRecord): boolean {
+  const driver = networkDriver(network);
+  return driver === 'macvlan' || driver === 'ipvlan' || !network.ipv6;
 }
 
 /**

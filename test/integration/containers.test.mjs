@@ -53,6 +53,24 @@ describe('setupContainer / teardownContainer', () => {
     }
   });
 
+  it("IPv6 stays on in a dual-stack network's containers and goes off in an IPv4-only one's, even on a network made again the other way by the same name", async () => {
+    const network = uniqueName('cs');
+    const disabled = (c) => execFileSync('ip', ['netns', 'exec', c.id, 'cat', '/proc/sys/net/ipv6/conf/eth0/disable_ipv6'], { encoding: 'utf8' }).trim();
+    try {
+      // After the first, a dual-stack network's namespaces are made without their sysctl directories (nothing is written inside).
+      await createBridgeNetwork({ name: network, subnet: '10.142.1.0/24', ipv6: { subnet: 'fd00:142:1::/64' } });
+      for (let i = 0; i < 3; i++) expect(disabled(await container({ network }))).to.equal('0');
+      for (const id of ids.splice(0)) await teardownContainer(id);
+      await removeNetwork(network);
+      // Made again IPv4-only: the guess is wrong once, and disable_ipv6 is written through a thread inside instead.
+      await createBridgeNetwork({ name: network, subnet: '10.142.1.0/24' });
+      for (let i = 0; i < 2; i++) expect(disabled(await container({ network }))).to.equal('1');
+    } finally {
+      for (const id of ids.splice(0)) await teardownContainer(id).catch(() => undefined);
+      await removeNetwork(network, { force: true });
+    }
+  });
+
   it("'host' uses the host namespace; 'none' a new one with only lo, up", async () => {
     const host = await container({ network: 'host' });
     expect(host.mode).to.equal('host');

@@ -59,6 +59,23 @@ describe('ns.sysctl', () => {
     }
   });
 
+  it('a namespace made without its sysctl directories writes its own keys through a thread inside', async () => {
+    const bare = await NetNamespace.create(uniqueName('sysb'), { sysctlDirs: false });
+    const name = uniqueName('sb').slice(0, 15);
+    const host = NetNamespace.host();
+    await host.links.add({ kind: 'bridge', name });
+    try {
+      await bare.links.add({ kind: 'bridge', name });
+      await bare.sysctl(`net/ipv6/conf/${name}/disable_ipv6`, 1);
+      expect(readInNamespace(bare.name, `/proc/sys/net/ipv6/conf/${name}/disable_ipv6`)).to.equal('1');
+      expect(readFileSync(`/proc/sys/net/ipv6/conf/${name}/disable_ipv6`, 'utf8').trim()).to.equal('0');
+      expect(await bare.sysctl(`net/ipv6/conf/${name}/disable_ipv6`)).to.equal('1');
+    } finally {
+      await host.links.delete(name);
+      await bare.delete();
+    }
+  });
+
   it('refuses keys outside net.* and path tricks', async () => {
     for (const bad of ['kernel.hostname', 'net', 'net..ipv4', 'net/../kernel/hostname', '', 'net.ipv4.ip_forward\n']) {
       await expectReject(ns.sysctl(bad), 'NsnetError', 'INVALID_ARGUMENT');
