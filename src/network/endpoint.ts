@@ -56,7 +56,7 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, input: C
   // Undone last first: the veth goes before its address is released.
   undo.push(`records of ${record.hostIfname}`, () => currentStore().locked(() => forgetEndpointLocked(record, leases)));
   // The ifb, for an egress limit, is made while the veth is.
-  const ifb = record.bandwidth?.ifb === undefined ? undefined : makeIfb(record, network.mtu, undo);
+  const ifb = record.bandwidth?.ifb === undefined ? undefined : makeIfb(record, network.mtu, undo, () => rewriteEndpoint(network, record));
   ifb?.catch(() => undefined); // awaited below, or in the undo
   const named = addNames(network, record, undo);
   try {

@@ -15,7 +15,7 @@ import type { EndpointRecord } from '../types/endpoint';
 import type { NetworkRecord } from '../types/network';
 import type { ConnectInput } from './connect-options';
 import { addNames } from './endpoint-names';
-import { markReady, planEndpoint, recordEndpoint, sameNetwork } from './endpoint-plan';
+import { markReady, planEndpoint, recordEndpoint, rewriteEndpoint, sameNetwork } from './endpoint-plan';
 import { type Endpoint, toEndpoint } from './endpoint-record';
 import { addEndpointEntries } from './firewall-reinstall';
 import { allOrFirstFailure, configureAddresses, step } from './plumbing';
@@ -86,7 +86,7 @@ async function claim(entry: PoolEntry, ns: NetNamespace, input: ConnectInput): P
     // The veth goes before its address is released, as a connect's undo does.
     undo.push(`host end ${record.hostIfname}`, () => NetNamespace.host().links.delete(entry.hostIndex), { guardsEarlier: true });
     record.hostMac = entry.hostMac;
-    const ifb = record.bandwidth?.ifb === undefined ? undefined : await makeIfb(record, network.mtu, undo);
+    const ifb = record.bandwidth?.ifb === undefined ? undefined : await makeIfb(record, network.mtu, undo, () => rewriteEndpoint(network, record));
     const ready: EndpointRecord = { ...record, status: 'ready' };
     const firewall = firewallFor(network.activeFirewall);
     // Undone even when adding them failed, as in a connect.

@@ -8,6 +8,8 @@
  * deletion takes its qdiscs and filter; the ifb, a device of its own in the
  * host's namespace, is deleted explicitly.
  */
+import { randomBytes } from 'node:crypto';
+
 import { isGone } from '../errors';
 import { NetNamespace } from '../netns';
 import type { Link } from '../rtnl/links';
@@ -39,11 +41,27 @@ export function createIfb(record: EndpointRecord, mtu: number): Promise<Link> {
   });
 }
 
-/** Makes the endpoint's ifb (a connect's step); once made, `undo` deletes it. */
-export async function makeIfb(record: EndpointRecord, mtu: number, undo: Undo): Promise<Link> {
-  const ifb = await step('create ifb', () => createIfb(record, mtu));
-  undo.push(`ifb ${ifb.name}`, () => NetNamespace.host().links.delete(ifb.index));
-  return ifb;
+/** Tries with names this many times before the name's EEXIST stands, as a host end does (host-end-name.ts). */
+const IFB_ATTEMPTS = 4;
+
+/**
+ * Makes the endpoint's ifb (a connect's step); once made, `undo` deletes
+ * it. Its name is as random as a host end's (7 hex digits of the id): one
+ * the host has already (the kernel's EEXIST) gives the endpoint another,
+ * which `renamed` records before it is made.
+ */
+export async function makeIfb(record: EndpointRecord, mtu: number, undo: Undo, renamed: () => Promise<void>): Promise<Link> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const ifb = await step('create ifb', () => createIfb(record, mtu));
+      undo.push(`ifb ${ifb.name}`, () => NetNamespace.host().links.delete(ifb.index));
+      return ifb;
+    } catch (error) {
+      if (attempt === IFB_ATTEMPTS || (error as NodeJS.ErrnoException).code !== 'EEXIST' || !record.bandwidth) throw error;
+      record.bandwidth.ifb = ifbName(randomBytes(8).toString('hex'));
+      await renamed();
+    }
+  }
 }
 
 /**

@@ -152,6 +152,28 @@ describe('host end names: a namesake on the host', function () {
     networks.splice(networks.indexOf(name), 1);
   });
 
+  it("an egress limit's ifb, named as a link the host has, takes another name, recorded; teardown removes it and leaves the namesake", async () => {
+    const taken = occupy('ifb');
+    const id = uniqueName('hc');
+    ids.push(id);
+    const made = await setupContainer(id, { network: bridge, bandwidth: { egress: { rate: '10mbit' } } });
+    expect(queuedIds, 'the taken id was drawn').to.deep.equal([]);
+    expect(made.endpoint.id).to.equal(taken.id);
+    const record = stateRecords('endpoints').find((r) => r.id === taken.id);
+    const ifb = record.bandwidth.ifb;
+    expect(ifb).to.match(/^ifb[0-9a-f]{7}$/).and.not.equal(taken.name);
+    const link = ipJson(['-d', 'link', 'show', 'dev', ifb])[0];
+    expect(link.linkinfo.info_kind).to.equal('ifb');
+    expect(link.ifalias).to.include(taken.id);
+    // Fed by the host end's redirect: the limit is on the ifb made, not on the namesake.
+    const filters = JSON.parse(execFileSync('tc', ['-j', 'filter', 'show', 'dev', made.endpoint.hostIfname, 'ingress'], { encoding: 'utf8' }));
+    expect(JSON.stringify(filters)).to.include(ifb);
+    await teardownContainer(id);
+    ids.splice(ids.indexOf(id), 1);
+    expect(ipLink(ifb), 'its ifb goes').to.equal(undefined);
+    expect(ipLink(taken.name).ifindex, 'the namesake stays').to.equal(taken.link.ifindex);
+  });
+
   it('gives up after four names taken, with INTERFACE_EXISTS naming the host end, and leaves nothing', async () => {
     const before = new Set(ipJson(['link']).map((link) => link.ifname));
     const records = stateRecords('endpoints').length;
