@@ -127,7 +127,8 @@ export class NetNamespace {
    * thread inside, as on a namespace opened without them.
    */
   static async create(name?: string, options: { sysctlDirs?: boolean } = {}): Promise<NetNamespace> {
-    const { sysctlDirs = true } = options;
+    const { sysctlDirs = true } = options ?? {};
+    if (typeof sysctlDirs !== 'boolean') throw invalid(`sysctlDirs must be true or false, got ${JSON.stringify(sysctlDirs)}`);
     if (name === undefined) {
       const created = await asKernelError('netns create', () => {
         faultPoint('netns create');
@@ -326,6 +327,18 @@ export class NetNamespace {
     });
     opening.catch(() => (this.conn = undefined));
     return opening;
+  }
+
+  /**
+   * @internal Opens the sysctl directories of a namespace made without them
+   * (create's `sysctlDirs: false`), from a thread inside, as its socket was;
+   * a handle that has them keeps them.
+   */
+  async openSysctlDirs(): Promise<void> {
+    if (this.sysctlDirs.length) return;
+    const inside = await asKernelError(`sysctl directories of ${this.label}`, () => native().openRtnl(this.isHost ? -1 : this.fd));
+    inside.rtnl.close();
+    this.keepSysctlDirs(inside);
   }
 
   private keepSysctlDirs(inside: { ipv4Conf: number; ipv6Conf: number }): void {

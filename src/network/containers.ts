@@ -237,12 +237,14 @@ async function attach(record: ContainerRecord, joined: ContainerRecord | undefin
   }
   // The namespace is made while the network is looked up: its job first, as the lookup reads on the JS thread.
   const networkKey = `${record.mode}:${record.network ?? ''}`;
+  const withoutDirs = noSysctlsInside.has(networkKey);
   const [created, network] = await Promise.allSettled([
-    NetNamespace.create(record.id, { sysctlDirs: !noSysctlsInside.has(networkKey) }),
+    NetNamespace.create(record.id, { sysctlDirs: !withoutDirs }),
     record.mode === 'none' ? undefined : record.mode === 'bridge' ? defaultNetwork() : getNetwork(record.network as string),
   ]);
+  const writes = network.status === 'fulfilled' && network.value !== undefined && writesSysctlsInside(network.value.options);
   if (network.status === 'fulfilled' && network.value) {
-    if (writesSysctlsInside(network.value.options)) noSysctlsInside.delete(networkKey);
+    if (writes) noSysctlsInside.delete(networkKey);
     else noSysctlsInside.add(networkKey);
   }
   if (created.status === 'rejected') throw created.reason;
@@ -251,6 +253,8 @@ async function attach(record: ContainerRecord, joined: ContainerRecord | undefin
   undo.push(`netns ${netns.name}`, () => netns.delete());
   try {
     if (network.status === 'rejected') throw network.reason;
+    // A wrong guess: the directories after all, so that the writes go in before the interface is up, as they would have.
+    if (withoutDirs && writes) await netns.openSysctlDirs();
     if (record.mode === 'none') {
       await netns.links.set('lo', { up: true });
       return { container: { id: record.id, mode: 'none', netns } };

@@ -23,7 +23,7 @@ import { freeInterfaceName } from './interface-name';
 import { createChild } from './lan-child';
 import { isLanNetwork } from './lan-network';
 import { allOrFirstFailure, createConfiguredVeth, createVeth, plumb, step } from './plumbing';
-import { besideRouted, createRoutedVeth } from './routed-veth';
+import { createRoutedVeth } from './routed-veth';
 import { applyLimits, makeIfb } from './shaping';
 import { forgetEndpointLocked, type TeardownOptions, teardownEndpoint, teardownIncomplete } from './teardown';
 import { Undo } from './undo';
@@ -87,7 +87,7 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, input: C
         made(hostEnd);
         takeRoutes();
       };
-      await freeHostEnd(() => createRoutedVeth(network, ns, record, place.freshNamespace === true, madeRouted, { routes, besideRouted: besideRouted(others) }));
+      await freeHostEnd(() => createRoutedVeth(network, ns, record, place.freshNamespace === true, madeRouted, routes));
     } else if (place.freshNamespace) {
       await freeHostEnd(() => createConfiguredVeth(network, ns, record, made));
     } else {

@@ -13,11 +13,13 @@
 import { join, relative } from 'node:path';
 
 import type { NsnetError } from '../errors';
+import { bindsHostPort } from '../firewall/gateway-modes';
 import { NetNamespace, netnsDir } from '../netns';
 import type { StateStore } from '../state/store';
 import type { ContainerRecord } from '../types/container';
 import { endpointKey, type EndpointRecord } from '../types/endpoint';
 import type { LeaseTable, NetworkLeases } from '../types/leases';
+import type { NetworkRecord } from '../types/network';
 import { type PortProtocol, type PortTable, PROTOCOLS } from '../types/ports';
 import { DEFAULT_NETWORK } from './containers';
 
@@ -54,7 +56,7 @@ export async function mendUnreadableRecords(store: StateStore): Promise<string[]
       done.push(`ports/${name}.json ${problemOf(error)}; moved aside as ${aside} (no such protocol)`);
       continue;
     }
-    const table = portTableOf(name as PortProtocol, endpoints);
+    const table = portTableOf(name as PortProtocol, endpoints, new Map((await store.list('networks')).map((network) => [network.name, network])));
     if (Object.keys(table).length) await store.write('ports', name, table);
     done.push(`ports/${name}.json ${problemOf(error)}; rebuilt from the endpoint records (${Object.keys(table).length} port(s)), the unreadable file kept as ${aside}`);
   }
@@ -93,11 +95,14 @@ function leasesOf(endpoints: EndpointRecord[]): NetworkLeases {
   return leases;
 }
 
-function portTableOf(protocol: PortProtocol, endpoints: EndpointRecord[]): PortTable {
+/** The host ports the endpoints hold: not those of a routed family, which bind none. */
+function portTableOf(protocol: PortProtocol, endpoints: EndpointRecord[], networks: ReadonlyMap<string, NetworkRecord>): PortTable {
   const table: PortTable = {};
   for (const endpoint of endpoints) {
+    const network = networks.get(endpoint.network);
     for (const port of endpoint.ports) {
-      if (port.protocol === protocol) (table[port.hostPort] ??= []).push({ hostIp: port.hostIp, owner: endpoint.id });
+      if (port.protocol !== protocol || (network && !bindsHostPort(network, port.hostIp))) continue;
+      (table[port.hostPort] ??= []).push({ hostIp: port.hostIp, owner: endpoint.id });
     }
   }
   return table;

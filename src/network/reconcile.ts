@@ -8,7 +8,8 @@ import { stat } from 'node:fs/promises';
 import { dnsSync } from '../dns/client';
 import { faultOperation } from '../fault';
 import { type Firewall, firewallFor } from '../firewall/firewall';
-import { releaseOrphanPorts } from '../firewall/ports';
+import { bindsHostPort } from '../firewall/gateway-modes';
+import { portsOwnedBy, releaseOrphanPorts, releasePorts } from '../firewall/ports';
 import { saveLeases, takeLeases } from '../ipam/lease-file';
 import { releaseLeases } from '../ipam/leases';
 import { NetNamespace } from '../netns';
@@ -160,7 +161,9 @@ export async function reconcile(options: ReconcileOptions = {}): Promise<Reconci
         return false;
       }
       report.endpoints.push(key);
-      report.ports.push(...endpoint.ports.map((port) => `${port.protocol} ${port.hostIp}:${port.hostPort}`));
+      const network = networksByName.get(endpoint.network);
+      const held = network ? endpoint.ports.filter((port) => bindsHostPort(network, port.hostIp)) : endpoint.ports;
+      report.ports.push(...held.map((port) => `${port.protocol} ${port.hostIp}:${port.hostPort}`));
       report.leases.push(...[endpoint.ipv4, endpoint.ipv6].filter((address) => address !== undefined).map((address) => `${endpoint.network} ${address}`));
       return true;
     };
@@ -208,6 +211,15 @@ export async function reconcile(options: ReconcileOptions = {}): Promise<Reconci
     }
 
     report.ports.push(...(await releaseOrphanPorts(store, liveIds)));
+    // Ports of a routed family bind no host port; an endpoint made by an earlier release may still hold one.
+    for (const endpoint of live) {
+      const network = networksByName.get(endpoint.network);
+      const unbound = network ? endpoint.ports.filter((port) => !bindsHostPort(network, port.hostIp)) : [];
+      const held = unbound.length ? await portsOwnedBy(store, unbound, endpoint.id) : [];
+      if (!held.length) continue;
+      await releasePorts(store, held, endpoint.id);
+      report.ports.push(...held.map((port) => `${port.protocol} ${port.hostIp}:${port.hostPort}`));
+    }
 
     const networkNames = new Set(networks.map((n) => n.name));
     for (const network of networkNames) {

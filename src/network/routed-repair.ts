@@ -13,7 +13,7 @@ import { endpointKey, type EndpointRecord } from '../types/endpoint';
 import type { NetworkRecord } from '../types/network';
 import { endpointTag } from '../types/ownership';
 import { namespaceEndpoints, routeChoice } from './default-route';
-import { besideRouted, createRoutedVeth } from './routed-veth';
+import { createRoutedVeth } from './routed-veth';
 import { Undo } from './undo';
 
 type Repair = (subject: string, what: string, fn: () => Promise<unknown>) => Promise<boolean>;
@@ -41,7 +41,7 @@ async function remakeVeth(network: NetworkRecord, endpoint: EndpointRecord): Pro
     await unlessGone(() => ns.links.delete(endpoint.ifname));
     // Its default routes where its gateway priority gives them to it among the namespace's networks, as replumb's.
     const others = (await namespaceEndpoints(endpoint.netnsInode)).filter((other) => other.id !== endpoint.id && other.status === 'ready');
-    await createRoutedVeth(network, ns, record, false, (hostEnd) => undo.push(`host end ${endpoint.hostIfname}`, () => NetNamespace.host().links.delete(hostEnd.index)), { routes: routeChoice(endpoint, others), besideRouted: besideRouted(others) });
+    await createRoutedVeth(network, ns, record, false, (hostEnd) => undo.push(`host end ${endpoint.hostIfname}`, () => NetNamespace.host().links.delete(hostEnd.index)), routeChoice(endpoint, others));
     await currentStore().write('endpoints', endpointKey(record.network, record.netnsInode), record);
   } catch (error) {
     throw await undo.fail(error);

@@ -28,40 +28,25 @@ import { defaultRouteRequests, disableIPv6, FRESH_PEER_INDEX, step, vethRefusal,
 
 const CONFIGURE = 'configure addresses and routes';
 
-/** How the inside's routes are chosen: the default routes it takes, and whether its gateway route needs a metric of its own. */
-export interface RoutedInside {
-  routes: RouteChoice;
-  /**
-   * Another of the namespace's interfaces is on a routed network, with its
-   * route to the gateway: this one's gets its interface index as its metric,
-   * so that both exist and a route via the gateway on either device is valid.
-   */
-  besideRouted: boolean;
-}
-
-/** Whether one of `others` (a namespace's other endpoints) is on a routed network. */
-export function besideRouted(others: readonly Pick<EndpointRecord, 'gateway'>[]): boolean {
-  return others.some((other) => other.gateway === ROUTED_GATEWAY4);
-}
-
 /**
  * The routes inside: the gateway on the link, then through it the default
  * route, or on an internal network only the network's own subnet (its
  * containers reach each other, and nothing else). A default route of a
  * family the namespace has already (another network's) stays, as on a
  * bridge network (see plumbing.ts). The kernel takes a route via the
- * gateway on a device only where the gateway's route is on that device:
- * beside another routed network's interface, this one's has a metric of its
- * own (one without would be the same route as the other's). A routed
- * network always has IPv4 (createRoutedNetwork has no ipv4: false).
+ * gateway on a device only where the gateway's route is on that device, and
+ * two such routes of one metric are one route: the gateway's route has the
+ * interface's index as its metric, so that a second routed network's
+ * interface in the namespace (or another plugin's route) has one of its own.
+ * A routed network always has IPv4 (createRoutedNetwork has no ipv4: false).
  */
-async function insideRequests(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, index: number, held: number[], { routes, besideRouted: beside }: RoutedInside): Promise<ChainedRequest[]> {
+async function insideRequests(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, index: number, held: number[], routes: RouteChoice): Promise<ChainedRequest[]> {
   const requests = [
     await ns.links.changeRequest(1, { up: true }, held),
     await ns.links.changeRequest(index, { up: true }, held),
     ns.addresses.addRequest(index, `${record.ipv4}/32`),
     await ns.neighbours.addRequest({ dev: index, address: ROUTED_GATEWAY4, mac: network.bridgeMac }),
-    { ...(await ns.routes.addRequest({ dst: `${ROUTED_GATEWAY4}/32`, dev: index, ...(beside ? { metric: index } : {}) })), existsIsDone: true },
+    { ...(await ns.routes.addRequest({ dst: `${ROUTED_GATEWAY4}/32`, dev: index, metric: index })), existsIsDone: true },
     ...(network.internal ? [{ ...(await ns.routes.addRequest({ dst: network.subnet as string, gateway: ROUTED_GATEWAY4, dev: index })), existsIsDone: true }] : []),
   ];
   if (record.ipv6 && network.ipv6) {
@@ -115,7 +100,7 @@ function firstFailure(name: string, results: ChainResult[] | undefined): Promise
  * namespace's side. `made` gets the host end as soon as it exists, for the
  * caller's undo (which deletes it, and the host routes with it).
  */
-export async function createRoutedVeth(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, fresh: boolean, made: (hostEnd: Link) => void, choice: RoutedInside): Promise<void> {
+export async function createRoutedVeth(network: NetworkRecord, ns: NetNamespace, record: EndpointRecord, fresh: boolean, made: (hostEnd: Link) => void, routes: RouteChoice): Promise<void> {
   const host = NetNamespace.host();
   const held: number[] = [];
   try {
@@ -136,7 +121,7 @@ export async function createRoutedVeth(network: NetworkRecord, ns: NetNamespace,
     /** The namespace's side, by name; its interface is `peer` there. */
     const inside = async (peer: number): Promise<[string, ChainStage][]> => [
       ...named('disable IPv6', disable),
-      ...named(CONFIGURE, { connection: nsConnection, requests: await insideRequests(network, ns, record, peer, held, choice) }),
+      ...named(CONFIGURE, { connection: nsConnection, requests: await insideRequests(network, ns, record, peer, held, routes) }),
       ...named('route_localnet on the host end', localnet),
     ];
     const first = [...hostSide, ...(fresh ? await inside(FRESH_PEER_INDEX) : [])];

@@ -4,6 +4,8 @@
 // subnets only through the host, so that it can try a container's own
 // address; a `vpn` namespace comes in on gwt0, a trusted host interface.
 import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 import { expect } from 'chai';
@@ -191,6 +193,39 @@ for (const [index, [backend, view]] of Object.entries(BACKENDS).entries()) descr
       expect(view.entriesOf(r2.endpoint.ipv4)).to.equal(0);
     } finally {
       for (const server of servers2) await stop(server);
+    }
+  });
+
+  it("routed: a nat network's container takes the host port a routed one names; reconcile neither rebuilds a port table with routed ports nor keeps a binding an earlier release made for one", async () => {
+    const tcpTable = join(process.env.NSNET_STATE_DIR, 'ports', 'tcp.json');
+    const nat = c.n1.endpoint.network;
+    const n2 = await container('n2', nat, { publish: ['8082:80'] });
+    const n2Id = ids[ids.length - 1];
+    try {
+      const owners = () => Object.values(JSON.parse(readFileSync(tcpTable, 'utf8'))).filter(Array.isArray).flat().map((binding) => binding.owner);
+      // As an earlier release held it: a binding of r1's routed port.
+      const table = JSON.parse(readFileSync(tcpTable, 'utf8'));
+      table['8082'] = [...table['8082'], { hostIp: '0.0.0.0', owner: c.r1.endpoint.id }];
+      writeFileSync(tcpTable, JSON.stringify(table));
+      let report = await reconcile();
+      expect(report.ports).to.deep.equal(['tcp 0.0.0.0:8082']);
+      expect(owners()).to.not.include(c.r1.endpoint.id);
+      expect(owners()).to.include(n2.endpoint.id);
+      // A table that cannot be read is made again from the records: without the routed ports.
+      writeFileSync(tcpTable, '{ not json');
+      report = await reconcile();
+      expect(report.rebuilt.some((line) => line.startsWith('ports/tcp.json'))).to.equal(true);
+      expect(report.ports, 'nothing to release: the rebuilt table holds no routed port').to.deep.equal([]);
+      expect(owners()).to.not.include(c.r1.endpoint.id);
+      expect(owners()).to.include(n2.endpoint.id);
+      const server = await startTcpServer(n2.netns, 80, 'n2');
+      try {
+        expect(await tcpRequest(wan.netns, HOST, 8082, 'nat')).to.equal('n2:nat');
+      } finally {
+        await stop(server);
+      }
+    } finally {
+      await teardownContainer(ids.splice(ids.indexOf(n2Id), 1)[0]);
     }
   });
 

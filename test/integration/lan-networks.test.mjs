@@ -207,6 +207,18 @@ describe('macvlan and ipvlan networks', function () {
       await reaches(a, lan.router, BEYOND_ROUTER);
     });
 
+    it('a macvlan network made under the name of a dual-stack bridge network its process used: the child still has arp_notify', async () => {
+      const name = uniqueName('mvg');
+      await createBridgeNetwork({ name, subnet: otherSubnet(), ipv6: { subnet: 'fd00:151::/64' } });
+      // Twice: the second namespace is made without its sysctl directories (a dual-stack bridge network writes none inside).
+      for (let i = 0; i < 2; i++) await container(name);
+      for (const id of containers.splice(0)) await teardownContainer(id);
+      await removeNetwork(name);
+      await macvlan({ name });
+      const a = await container(name);
+      expect(execFileSync('ip', ['netns', 'exec', a.netns.name, 'cat', '/proc/sys/net/ipv4/conf/eth0/arp_notify'], { encoding: 'utf8' }).trim()).to.equal('1');
+    });
+
     it('private and vepa modes as `ip -d` reports them: with a hairpinning switch, vepa children meet and private ones do not', async () => {
       await lan.uplinkHairpin(true);
       const vepa = await macvlan({ mode: 'vepa' });

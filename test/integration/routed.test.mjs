@@ -87,7 +87,8 @@ for (const backend of ['nftables', 'iptables']) describe(`routed networks (${bac
     expect(eth0.addr_info.filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`)).to.deep.equal([`${endpoint.ipv4}/32`]);
     const routes = ipJson(['-4', 'route', 'show'], c.a1.id).map(({ protocol: _protocol, ...route }) => route);
     expect(routes).to.deep.include.members([
-      { dst: '169.254.1.1', dev: 'eth0', scope: 'link', flags: [] },
+      // Its metric is the interface's index: another routed network's interface has a route of its own.
+      { dst: '169.254.1.1', dev: 'eth0', scope: 'link', metric: 2, flags: [] },
       { dst: 'default', gateway: '169.254.1.1', dev: 'eth0', flags: [] },
     ]);
     expect(ipJson(['-6', 'route', 'show', 'default'], c.a1.id)[0]).to.include({ gateway: 'fe80::1', dev: 'eth0' });

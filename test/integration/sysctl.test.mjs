@@ -1,10 +1,18 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 
 import { expect } from 'chai';
 
 import { NetNamespace } from '../../dist/index.js';
 import { expectReject, uniqueName } from '../helpers.mjs';
+
+const readlinkOr = (path) => {
+  try {
+    return readlinkSync(path);
+  } catch {
+    return '';
+  }
+};
 
 /** The value as `ip netns exec` + cat reads it: the kernel's, not ours. */
 function readInNamespace(name, file) {
@@ -59,8 +67,14 @@ describe('ns.sysctl', () => {
     }
   });
 
-  it('a namespace made without its sysctl directories writes its own keys through a thread inside', async () => {
+  it('a namespace made without its sysctl directories opens none, and writes its own keys through a thread inside', async () => {
+    const held = () => readdirSync('/proc/self/fd').filter((fd) => /^\/proc\/sys\/net\/ipv[46]\/conf$/.test(readlinkOr(`/proc/self/fd/${fd}`))).length;
+    const before = held();
     const bare = await NetNamespace.create(uniqueName('sysb'), { sysctlDirs: false });
+    expect(held(), 'no directory opened').to.equal(before);
+    const full = await NetNamespace.create(uniqueName('sysf'));
+    expect(held() - before, 'a namespace made as by default has both').to.equal(2);
+    await full.delete();
     const name = uniqueName('sb').slice(0, 15);
     const host = NetNamespace.host();
     await host.links.add({ kind: 'bridge', name });
