@@ -124,7 +124,7 @@ export class NetNamespace {
    * write a sysctl inside: its sysctl directories are not opened with its
    * socket (a namespace's first lookup under /proc/sys costs the more the
    * more namespaces the host has, about 1 ms at 2,000); a write then takes a
-   * thread inside, as on a namespace opened without them.
+   * thread of its own inside.
    */
   static async create(name?: string, options: { sysctlDirs?: boolean } = {}): Promise<NetNamespace> {
     const { sysctlDirs = true } = options ?? {};
