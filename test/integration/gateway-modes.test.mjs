@@ -4,7 +4,7 @@
 // subnets only through the host, so that it can try a container's own
 // address; a `vpn` namespace comes in on gwt0, a trusted host interface.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -226,6 +226,9 @@ for (const [index, [backend, view]] of Object.entries(BACKENDS).entries()) descr
       }
     } finally {
       await teardownContainer(ids.splice(ids.indexOf(n2Id), 1)[0]);
+      // The unreadable file reconcile kept aside: other suites read every file of ports/.
+      const portsDir = join(process.env.NSNET_STATE_DIR, 'ports');
+      for (const file of readdirSync(portsDir).filter((name) => name.startsWith('tcp.json.corrupt-'))) rmSync(join(portsDir, file));
     }
   });
 
