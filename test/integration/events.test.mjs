@@ -255,8 +255,11 @@ describe('ns.events()', () => {
     const [code] = await once(child, 'exit');
     expect(code).to.equal(0);
     const { before, opened, collected } = JSON.parse(out);
-    expect(opened).to.deep.equal([before[0] + 40, before[1] + 20]);
-    expect(collected).to.deep.equal(before);
+    expect(opened[0]).to.equal(before[0] + 40);
+    expect(opened[1]).to.be.within(before[1] + 19, before[1] + 20);
+    // Descriptors exactly; threads at most as many: the short-lived thread that opened the namespace's socket may still have been exiting at the first count.
+    expect(collected[0]).to.equal(before[0]);
+    expect(collected[1]).to.be.at.most(before[1]);
   });
 
   it('refuses options it does not know, before opening anything', () => {
