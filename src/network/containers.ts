@@ -242,11 +242,9 @@ async function attach(record: ContainerRecord, joined: ContainerRecord | undefin
     NetNamespace.create(record.id, { sysctlDirs: !withoutDirs }),
     record.mode === 'none' ? undefined : record.mode === 'bridge' ? defaultNetwork() : getNetwork(record.network as string),
   ]);
-  const writes = network.status === 'fulfilled' && network.value !== undefined && writesSysctlsInside(network.value.options);
-  if (network.status === 'fulfilled' && network.value) {
-    if (writes) noSysctlsInside.delete(networkKey);
-    else noSysctlsInside.add(networkKey);
-  }
+  const writes = network.status === 'fulfilled' && network.value ? writesSysctlsInside(network.value.options) : undefined;
+  if (writes) noSysctlsInside.delete(networkKey);
+  else if (writes === false) noSysctlsInside.add(networkKey);
   if (created.status === 'rejected') throw created.reason;
   const netns = created.value;
   const undo = new Undo();

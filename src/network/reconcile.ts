@@ -19,6 +19,7 @@ import type { ContainerRecord } from '../types/container';
 import { endpointKey, type EndpointRecord } from '../types/endpoint';
 import type { NetworkRecord } from '../types/network';
 import { IFB_LINK_GROUP, parseTag } from '../types/ownership';
+import type { PublishedPort } from '../types/ports';
 import { nsnetBridges } from './bridge';
 import { forgetContainerLocked } from './containers';
 import { sweepPoolEntries } from './pool-reconcile';
@@ -80,6 +81,9 @@ export interface ReconcileSweep {
 export interface ReconcileOptions {
   sweeps?: ReconcileSweep[];
 }
+
+/** A released host port as the report names it: `tcp 0.0.0.0:8080`. */
+const portLine = (port: PublishedPort): string => `${port.protocol} ${port.hostIp}:${port.hostPort}`;
 
 /** Work (a setup, a connect, a teardown) of a process that died before finishing it. */
 function abandoned(record: { status: string; pid: number }): boolean {
@@ -163,7 +167,7 @@ export async function reconcile(options: ReconcileOptions = {}): Promise<Reconci
       report.endpoints.push(key);
       const network = networksByName.get(endpoint.network);
       const held = network ? endpoint.ports.filter((port) => bindsHostPort(network, port.hostIp)) : endpoint.ports;
-      report.ports.push(...held.map((port) => `${port.protocol} ${port.hostIp}:${port.hostPort}`));
+      report.ports.push(...held.map(portLine));
       report.leases.push(...[endpoint.ipv4, endpoint.ipv6].filter((address) => address !== undefined).map((address) => `${endpoint.network} ${address}`));
       return true;
     };
@@ -218,7 +222,7 @@ export async function reconcile(options: ReconcileOptions = {}): Promise<Reconci
       const held = unbound.length ? await portsOwnedBy(store, unbound, endpoint.id) : [];
       if (!held.length) continue;
       await releasePorts(store, held, endpoint.id);
-      report.ports.push(...held.map((port) => `${port.protocol} ${port.hostIp}:${port.hostPort}`));
+      report.ports.push(...held.map(portLine));
     }
 
     const networkNames = new Set(networks.map((n) => n.name));

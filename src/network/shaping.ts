@@ -8,8 +8,6 @@
  * deletion takes its qdiscs and filter; the ifb, a device of its own in the
  * host's namespace, is deleted explicitly.
  */
-import { randomBytes } from 'node:crypto';
-
 import { isGone } from '../errors';
 import { NetNamespace } from '../netns';
 import type { Link } from '../rtnl/links';
@@ -17,6 +15,7 @@ import { ingressRequest, INGRESS_PARENT, qdiscDeleteRequest, redirectRequest, tb
 import type { EndpointRecord } from '../types/endpoint';
 import { endpointTag, IFB_LINK_GROUP } from '../types/ownership';
 import { tbfParameters } from './bandwidth';
+import { withFreeName } from './host-end-name';
 import { allOrFirstFailure, step } from './plumbing';
 import type { Undo } from './undo';
 
@@ -41,9 +40,6 @@ export function createIfb(record: EndpointRecord, mtu: number): Promise<Link> {
   });
 }
 
-/** Tries with names this many times before the name's EEXIST stands, as a host end does (host-end-name.ts). */
-const IFB_ATTEMPTS = 4;
-
 /**
  * Makes the endpoint's ifb (a connect's step); once made, `undo` deletes
  * it. Its name is as random as a host end's (7 hex digits of the id): one
@@ -51,17 +47,17 @@ const IFB_ATTEMPTS = 4;
  * which `renamed` records before it is made.
  */
 export async function makeIfb(record: EndpointRecord, mtu: number, undo: Undo, renamed: () => Promise<void>): Promise<Link> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      const ifb = await step('create ifb', () => createIfb(record, mtu));
-      undo.push(`ifb ${ifb.name}`, () => NetNamespace.host().links.delete(ifb.index));
-      return ifb;
-    } catch (error) {
-      if (attempt === IFB_ATTEMPTS || (error as NodeJS.ErrnoException).code !== 'EEXIST' || !record.bandwidth) throw error;
-      record.bandwidth.ifb = ifbName(randomBytes(8).toString('hex'));
-      await renamed();
-    }
-  }
+  const bandwidth = record.bandwidth as NonNullable<EndpointRecord['bandwidth']>;
+  const ifb = await withFreeName(
+    () => step('create ifb', () => createIfb(record, mtu)),
+    (error) => (error as NodeJS.ErrnoException).code === 'EEXIST',
+    (id) => {
+      bandwidth.ifb = ifbName(id);
+      return renamed();
+    },
+  );
+  undo.push(`ifb ${ifb.name}`, () => NetNamespace.host().links.delete(ifb.index));
+  return ifb;
 }
 
 /**
