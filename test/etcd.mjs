@@ -62,7 +62,8 @@ function exited(child) {
 }
 
 class EtcdServer {
-  constructor(host, clientPort, peerPort, dataDir) {
+  constructor(host, clientPort, peerPort, dataDir, args = []) {
+    this.args = args;
     this.host = host;
     this.clientPort = clientPort;
     this.peerPort = peerPort;
@@ -96,6 +97,7 @@ class EtcdServer {
         '--initial-cluster', `nsnet-test=${this.peerUrl}`,
         '--initial-cluster-state', 'new',
         '--listen-metrics-urls', '',
+        ...this.args,
       ],
       { stdio: ['ignore', log, log] },
     );
@@ -173,12 +175,12 @@ class EtcdServer {
 }
 
 /** Starts etcd on `host` (an address of the sandbox) and waits until it is healthy. */
-export async function startEtcd({ host = '127.0.0.1' } = {}) {
+export async function startEtcd({ host = '127.0.0.1', args = [] } = {}) {
   insideSandbox();
   mkdirSync('/run/nsnet-test-etcd', { recursive: true });
   const dir = mkdtempSync('/run/nsnet-test-etcd/etcd-');
   const dataDir = join(dir, 'data');
-  const server = new EtcdServer(host, await freePort(host), await freePort(host), dataDir);
+  const server = new EtcdServer(host, await freePort(host), await freePort(host), dataDir, args);
   await server.run();
   return server;
 }

@@ -6,15 +6,16 @@
  * the others' time); a store that does not answer or refuses the connection
  * is STORE_UNAVAILABLE naming the endpoints, one that refuses the client
  * (permission, authentication) INVALID_STORE.
- * The `etcd3` module (gRPC, ~200 ms to load) is loaded on first use, so
- * only overlay networks pay for it.
+ * Key-value calls go through etcd's JSON gateway (etcd-gateway.ts); leases
+ * and watches through gRPC, with the `etcd3` module (~200 ms to load),
+ * loaded on first use.
  */
-import { readFileSync } from 'node:fs';
-
 import type { Etcd3, IOptions } from 'etcd3';
 
 import { NsnetError } from '../errors';
 import type { StoreConfig } from '../types/overlay';
+import { EtcdGateway, GatewayError, PERMISSION_DENIED, UNAUTHENTICATED, UNIMPLEMENTED } from './etcd-gateway';
+import { readStoreTls, type StoreTls } from './etcd-tls';
 
 type Etcd3Module = typeof import('etcd3');
 export type CallOptions = NonNullable<Parameters<Etcd3['kv']['range']>[1]>;
@@ -56,36 +57,43 @@ function watchBackoff(ms = 100): Backoff {
   return { duration: ms, next: () => watchBackoff(Math.min(ms * 2, 1000)) } as unknown as Backoff;
 }
 
-function credentials(tls: StoreConfig['tls']): IOptions['credentials'] {
+function credentials(tls: StoreTls | undefined): IOptions['credentials'] {
   if (!tls) return undefined;
-  const read = (path: string | undefined, what: string) => {
-    if (path === undefined) return undefined;
-    try {
-      return readFileSync(path);
-    } catch (error) {
-      throw new NsnetError('INVALID_STORE', `store tls.${what} ${path} cannot be read: ${(error as Error).message}`, { path });
-    }
-  };
   // No CA file: the system's roots (gRPC's default when rootCertificate is empty).
-  return { rootCertificate: read(tls.ca, 'ca') ?? (undefined as unknown as Buffer), certChain: read(tls.cert, 'cert'), privateKey: read(tls.key, 'key') };
+  return { rootCertificate: tls.ca ?? (undefined as unknown as Buffer), certChain: tls.cert, privateKey: tls.key };
 }
 
 export class EtcdConnection {
-  readonly client: Etcd3;
+  /** The JSON gateway: key-value calls, a connect's and a teardown's included. */
+  readonly kv: EtcdGateway;
   readonly where: string;
+  private readonly tls: StoreTls | undefined;
+  private grpc: Etcd3 | undefined;
 
   constructor(
     readonly config: StoreConfig,
     readonly timeoutMs: number,
   ) {
-    const { Etcd3 } = etcd3();
     this.where = config.endpoints.join(', ');
-    this.client = new Etcd3({
-      hosts: config.endpoints,
-      credentials: credentials(config.tls),
+    this.tls = readStoreTls(config.tls);
+    this.kv = new EtcdGateway(config.endpoints, this.tls, timeoutMs);
+  }
+
+  /** gRPC, for leases and watches: made (and `etcd3` loaded) on first use, so a process that only connects containers never loads it. */
+  get client(): Etcd3 {
+    this.grpc ??= this.grpcClient();
+    return this.grpc;
+  }
+
+  private grpcClient(): Etcd3 {
+    const { Etcd3 } = etcd3();
+    const { endpoints } = this.config;
+    return new Etcd3({
+      hosts: endpoints,
+      credentials: credentials(this.tls),
       // Per attempt, so each endpoint gets its share of the call's time; call() keeps the whole call to timeoutMs.
-      defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + timeoutMs / config.endpoints.length }),
-      faultHandling: { host: once, global: eachEndpoint(config.endpoints.length), watchBackoff: watchBackoff() },
+      defaultCallOptions: (context) => (context.isStream ? {} : { deadline: Date.now() + this.timeoutMs / endpoints.length }),
+      faultHandling: { host: once, global: eachEndpoint(endpoints.length), watchBackoff: watchBackoff() },
       grpcOptions: {
         // A store back is connected to at once, not after gRPC's growing backoff (up to 2 min).
         'grpc.initial_reconnect_backoff_ms': 100,
@@ -97,18 +105,25 @@ export class EtcdConnection {
     });
   }
 
+  /** Whether the store refused this client (users, roles, certificates, no gateway), which trying again does not change. */
+  private refusedClient(cause: unknown): boolean {
+    if (/user name is empty/.test(String((cause as Error | undefined)?.message))) return true;
+    if (cause instanceof GatewayError) return [PERMISSION_DENIED, UNAUTHENTICATED, UNIMPLEMENTED].includes(cause.grpcCode);
+    if (!loaded) return false; // not gRPC's error: etcd3 was never loaded
+    const { EtcdPermissionDeniedError, EtcdAuthenticationFailedError, EtcdInvalidAuthTokenError, GRPCUnauthenticatedError } = loaded;
+    return [EtcdPermissionDeniedError, EtcdAuthenticationFailedError, EtcdInvalidAuthTokenError, GRPCUnauthenticatedError].some((refused) => cause instanceof refused);
+  }
+
   /** The store did not answer or refused: STORE_UNAVAILABLE naming the endpoints; it refused this client: INVALID_STORE. */
   unavailable(what: string, cause?: unknown): NsnetError {
     if (cause instanceof NsnetError) return cause;
-    const { EtcdPermissionDeniedError, EtcdAuthenticationFailedError, EtcdInvalidAuthTokenError, GRPCUnauthenticatedError } = etcd3();
-    if ([EtcdPermissionDeniedError, EtcdAuthenticationFailedError, EtcdInvalidAuthTokenError, GRPCUnauthenticatedError].some((refused) => cause instanceof refused) || /user name is empty/.test(String((cause as Error | undefined)?.message))) {
-      // Trying again does not help: the store's users, roles or certificates must change.
+    if (this.refusedClient(cause)) {
       return new NsnetError('INVALID_STORE', `the store (etcd at ${this.where}) refused ${what}: ${(cause as Error).message.replace(/^\d+ [A-Z_]+: /, '')}`, { endpoints: this.config.endpoints }, { cause });
     }
     const message = cause instanceof Error ? cause.message.replace(/^\d+ [A-Z_]+: /, '') : undefined;
-    // gRPC's "No connection established. Last error: Error: connect ECONNREFUSED 10.0.0.1:2379 ...": the connect error says it.
+    // "No connection established. Last error: Error: connect ECONNREFUSED 10.0.0.1:2379 ...": the connect error says it.
     const reason = message?.match(/connect E[A-Z]+ \S+/)?.[0] ?? message;
-    const leaseLost = cause instanceof etcd3().EtcdLeaseInvalidError || /requested lease not found/.test(reason ?? '');
+    const leaseLost = (loaded !== undefined && cause instanceof loaded.EtcdLeaseInvalidError) || /requested lease not found/.test(reason ?? '');
     return new NsnetError(
       'STORE_UNAVAILABLE',
       `the store (etcd at ${this.where}) ${what}${reason ? `: ${reason}` : ''}`,
@@ -142,6 +157,7 @@ export class EtcdConnection {
   }
 
   close(): void {
-    this.client.close();
+    this.kv.close();
+    this.grpc?.close();
   }
 }

@@ -7,13 +7,14 @@
  */
 import v = require('valibot');
 
-import type { IKeyValue, ICompare, IRequestOp, IResponseOp, Watcher } from 'etcd3';
+import type { Watcher } from 'etcd3';
 
 import { NsnetError } from '../errors';
 import { type AddressEntry, AddressEntrySchema, type HostEntry, type OverlayDefinition, OverlayDefinitionSchema, type StoreConfig } from '../types/overlay';
 import { IpText } from '../types/record-text';
 import { Validator } from '../types/schema';
 import { EtcdConnection } from './etcd-connection';
+import type { Compare, KeyValue, RequestOp, ResponseOp } from './etcd-gateway';
 import { prefixEnd, StoreKeys } from './keys';
 
 /** How long a call may take when the caller gives no deadline. */
@@ -44,7 +45,7 @@ function corrupt(key: string, why: string): NsnetError {
   return new NsnetError('STATE_CORRUPT', `the store's ${key} ${why}; delete the key (etcdctl del ${key}) or put back a valid value`, { key, problem: why });
 }
 
-function parsed<S extends v.GenericSchema>(key: string, kv: IKeyValue, validator: Validator<S>, kind: string): v.InferOutput<S> {
+function parsed<S extends v.GenericSchema>(key: string, kv: KeyValue, validator: Validator<S>, kind: string): v.InferOutput<S> {
   let value: unknown;
   try {
     value = JSON.parse(kv.value.toString());
@@ -59,12 +60,12 @@ function parsed<S extends v.GenericSchema>(key: string, kv: IKeyValue, validator
 }
 
 const bytes = (text: string) => Buffer.from(text);
-const absent = (key: string): ICompare => ({ key: bytes(key), target: 'Create', result: 'Equal', create_revision: 0 });
-const unchanged = (kv: IKeyValue): ICompare => ({ key: kv.key, target: 'Mod', result: 'Equal', mod_revision: kv.mod_revision });
-const get = (key: string): IRequestOp => ({ request_range: { key: bytes(key) } });
-const put = (key: string, value: string, lease?: string): IRequestOp => ({ request_put: { key: bytes(key), value: bytes(value), ...(lease ? { lease } : {}) } });
-const del = (key: string): IRequestOp => ({ request_delete_range: { key: bytes(key) } });
-const found = (response: IResponseOp | undefined): IKeyValue | undefined => response?.response_range?.kvs[0];
+const absent = (key: string): Compare => ({ key: bytes(key), target: 'CREATE', result: 'EQUAL', create_revision: 0 });
+const unchanged = (kv: KeyValue): Compare => ({ key: kv.key, target: 'MOD', result: 'EQUAL', mod_revision: kv.mod_revision });
+const get = (key: string): RequestOp => ({ request_range: { key: bytes(key) } });
+const put = (key: string, value: string, lease?: string): RequestOp => ({ request_put: { key: bytes(key), value: bytes(value), ...(lease ? { lease } : {}) } });
+const del = (key: string): RequestOp => ({ request_delete_range: { key: bytes(key) } });
+const found = (response: ResponseOp | undefined): KeyValue | undefined => response?.response_range?.kvs[0];
 
 export class ClusterStore {
   private readonly keys: StoreKeys;
@@ -88,12 +89,12 @@ export class ClusterStore {
 
   private range(what: string, key: string, options: { prefix?: boolean; keysOnly?: boolean } = {}) {
     return this.etcd.call(what, () =>
-      this.etcd.client.kv.range({ key: bytes(key), ...(options.prefix ? { range_end: prefixEnd(key) } : {}), ...(options.keysOnly ? { keys_only: true } : {}) }),
+      this.etcd.kv.range({ key: bytes(key), ...(options.prefix ? { range_end: prefixEnd(key) } : {}), ...(options.keysOnly ? { keys_only: true } : {}) }),
     );
   }
 
-  private txn(what: string, compare: ICompare[], success: IRequestOp[], failure: IRequestOp[] = []) {
-    return this.etcd.call(what, () => this.etcd.client.kv.txn({ compare, success, failure }));
+  private txn(what: string, compare: Compare[], success: RequestOp[], failure: RequestOp[] = []) {
+    return this.etcd.call(what, () => this.etcd.kv.txn({ compare, success, failure }));
   }
 
   async readDefinition(name: string): Promise<OverlayDefinition | undefined> {
@@ -142,10 +143,10 @@ export class ClusterStore {
     const kv = (await this.range(`reading ${definitionKey}`, definitionKey)).kvs[0];
     if (!kv) return false;
     const { vni } = parsed(definitionKey, kv, definitionValidator, 'network definition');
-    const none = (prefix: string): ICompare => ({ key: bytes(prefix), range_end: prefixEnd(prefix), target: 'Create', result: 'Equal', create_revision: 0 });
+    const none = (prefix: string): Compare => ({ key: bytes(prefix), range_end: prefixEnd(prefix), target: 'CREATE', result: 'EQUAL', create_revision: 0 });
     const result = await this.txn(
       `removing network ${name}`,
-      [unchanged(kv), none(this.keys.hosts(name)), none(this.keys.anyAddresses(name)), { key: bytes(this.keys.vni(vni)), target: 'Value', result: 'Equal', value: bytes(name) }],
+      [unchanged(kv), none(this.keys.hosts(name)), none(this.keys.anyAddresses(name)), { key: bytes(this.keys.vni(vni)), target: 'VALUE', result: 'EQUAL', value: bytes(name) }],
       [del(definitionKey), del(this.keys.vni(vni))],
     );
     return result.succeeded;
@@ -222,7 +223,7 @@ export class ClusterStore {
   /** The host's key, on its lease. */
   async registerHost(name: string, host: HostEntry, leaseId: string): Promise<void> {
     const key = this.keys.host(name, host.underlay);
-    await this.etcd.call(`writing ${key}`, () => this.etcd.client.kv.put({ key: bytes(key), value: bytes(JSON.stringify(host)), lease: leaseId }));
+    await this.etcd.call(`writing ${key}`, () => this.etcd.kv.put({ key: bytes(key), value: bytes(JSON.stringify(host)), lease: leaseId }));
   }
 
   /**
@@ -268,7 +269,7 @@ export class ClusterStore {
   }
 
   /** The entry of the IPv4 address an IPv6 key names; undefined when either is gone. */
-  private async holderOf6(name: string, key6: string, held6: IKeyValue | undefined): Promise<AddressEntry | undefined> {
+  private async holderOf6(name: string, key6: string, held6: KeyValue | undefined): Promise<AddressEntry | undefined> {
     if (!held6) return undefined;
     const ipv4 = held6.value.toString();
     if (!v.is(IpText, ipv4)) throw corrupt(key6, `is not an address: ${JSON.stringify(held6.value.toString().slice(0, 80))}`);
@@ -292,7 +293,7 @@ export class ClusterStore {
     const keys = key6 ? [key4, key6] : [key4];
     const full = addressValidator.problem(entry) === undefined;
     if (full) {
-      const valueIs = (key: string, value: string): ICompare => ({ key: bytes(key), target: 'Value', result: 'Equal', value: bytes(value) });
+      const valueIs = (key: string, value: string): Compare => ({ key: bytes(key), target: 'VALUE', result: 'EQUAL', value: bytes(value) });
       const compare = [valueIs(key4, JSON.stringify(entry)), ...(key6 ? [valueIs(key6, entry.ipv4)] : [])];
       const result = await this.txn(what, compare, keys.map(del), keys.map(get));
       if (result.succeeded || (await this.releaseRead(name, entry, result.responses, what))) return;
@@ -305,7 +306,7 @@ export class ClusterStore {
   }
 
   /** Deletes the keys read (`responses`: the IPv4 key's, then the IPv6 key's) if still the entry's; whether that is settled (deleted, or not the entry's). */
-  private async releaseRead(name: string, entry: Pick<AddressEntry, 'ipv4' | 'ipv6' | 'host'> & { container?: string }, responses: IResponseOp[], what: string): Promise<boolean> {
+  private async releaseRead(name: string, entry: Pick<AddressEntry, 'ipv4' | 'ipv6' | 'host'> & { container?: string }, responses: ResponseOp[], what: string): Promise<boolean> {
     const key4 = this.keys.address(name, entry.ipv4);
     const held4 = found(responses[0]);
     if (!held4) return true;
@@ -360,7 +361,7 @@ export class ClusterStore {
       .prefix(prefix)
       .startRevision(String(BigInt(fromRevision) + 1n))
       .watcher();
-    const ipv4Of = (kv: IKeyValue) => kv.key.toString().slice(prefix.length);
+    const ipv4Of = (kv: KeyValue) => kv.key.toString().slice(prefix.length);
     watcher.on('put', (kv) => {
       const key = kv.key.toString();
       try {

@@ -7,7 +7,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
 import { ClusterStore } from '../../dist/cluster/store.js';
-import { useEtcd } from '../etcd.mjs';
+import { startEtcd, useEtcd } from '../etcd.mjs';
 import { eventually, expectReject } from '../helpers.mjs';
 
 const PREFIX = '/nsnet/v1';
@@ -268,6 +268,19 @@ describe('overlay store (etcd)', function () {
       server.etcd.etcdctl(['role', 'delete', 'root']);
     }
     expect((await store.listAddresses('auth')).entries).to.deep.equal([]);
+  });
+
+  it('etcd without its JSON gateway (--enable-grpc-gateway=false): INVALID_STORE saying so, not an outage', async function () {
+    this.timeout(30_000);
+    const bare = await startEtcd({ args: ['--enable-grpc-gateway=false'] });
+    try {
+      const store = ClusterStore.open({ endpoints: [bare.url], prefix: PREFIX });
+      stores.push(store);
+      const error = await expectReject(store.listAddresses('x'), 'NsnetError', 'INVALID_STORE');
+      expect(error.message).to.include(bare.url).and.match(/--enable-grpc-gateway/);
+    } finally {
+      await bare.stop();
+    }
   });
 
   it('etcd frozen (SIGSTOP): a call fails with STORE_UNAVAILABLE at its deadline, not later; thawed: calls work again', async () => {
