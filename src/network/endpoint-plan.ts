@@ -1,9 +1,9 @@
 /**
  * Planning an endpoint, before anything is made: its options checked against
  * the network, its id and names chosen, then (under the state lock) its
- * addresses and host ports leased (an overlay network's addresses claimed
- * in its store too) and its record written, so that concurrent connects
- * never share an address or a port.
+ * addresses and host ports leased and its record written, so that
+ * concurrent connects never share an address or a port; then, on an overlay
+ * network, its addresses claimed in the store, while the connect goes on.
  */
 import { randomBytes } from 'node:crypto';
 
@@ -11,7 +11,7 @@ import { invalid, NsnetError } from '../errors';
 import { bindsHostPort } from '../firewall/gateway-modes';
 import { readPortTables, takePorts, writePortTables } from '../firewall/ports';
 import { saveLeases, takeLeases } from '../ipam/lease-file';
-import { type AddressTables, allocateAddress, emptyLeaseTable, type LeasesBefore, leasePointers, releaseEndpointLeases, spreadStart } from '../ipam/leases';
+import { type AddressTables, allocateAddress, emptyLeaseTable, type LeasesBefore, leasePointers, spreadStart } from '../ipam/leases';
 import { Subnet } from '../ipam/subnet';
 import { NetNamespace } from '../netns';
 import { processAlive } from '../state/process-alive';
@@ -163,11 +163,21 @@ function refuseTakenMac(network: NetworkRecord, mac: string, endpoints: Endpoint
 export interface RecordedEndpoint {
   record: EndpointRecord;
   leases: LeasesBefore;
+  /**
+   * An overlay network's claim of the endpoint's addresses in its store,
+   * under way: awaited before anything leads to the endpoint, and settled
+   * before an undo releases it (AddressesHeldElsewhere: pick again).
+   */
+  claim?: Promise<void>;
 }
 
-/** Leases the addresses and host ports and writes the record 'creating', under the state lock. */
-export async function recordEndpoint(network: NetworkRecord, ns: NetNamespace, plan: EndpointPlan): Promise<RecordedEndpoint> {
-  return currentStore().locked(() => recordEndpointLocked(network, ns, plan, true));
+/**
+ * Leases the addresses and host ports and writes the record 'creating',
+ * under the state lock; `skipped`: addresses not to pick (held by other
+ * hosts of an overlay network).
+ */
+export async function recordEndpoint(network: NetworkRecord, ns: NetNamespace, plan: EndpointPlan, skipped: ReadonlyMap<string, string> = new Map()): Promise<RecordedEndpoint> {
+  return currentStore().locked(() => recordEndpointLocked(network, ns, plan, skipped, true));
 }
 
 /**
@@ -180,7 +190,7 @@ async function stale(existing: EndpointRecord): Promise<boolean> {
   return !(await NetNamespace.exists(existing.netnsPath, existing.netnsInode));
 }
 
-async function recordEndpointLocked(network: NetworkRecord, ns: NetNamespace, plan: EndpointPlan, mayClear: boolean): Promise<RecordedEndpoint> {
+async function recordEndpointLocked(network: NetworkRecord, ns: NetNamespace, plan: EndpointPlan, skipped: ReadonlyMap<string, string>, mayClear: boolean): Promise<RecordedEndpoint> {
   const store = currentStore();
   const key = endpointKey(network.name, ns.inode);
   const [current, existing, stored, portTables, endpoints] = await Promise.all([
@@ -198,7 +208,7 @@ async function recordEndpointLocked(network: NetworkRecord, ns: NetNamespace, pl
   if (existing) {
     if (mayClear && (await stale(existing))) {
       const failures = await teardownEndpointLocked(existing, current);
-      if (!failures.length) return recordEndpointLocked(network, ns, plan, false); // read again, as the teardown left them
+      if (!failures.length) return recordEndpointLocked(network, ns, plan, skipped, false); // read again, as the teardown left them
       throw new NsnetError('ENDPOINT_EXISTS', `${ns.label} has the record of an endpoint gone on network "${network.name}", which could not be removed (run reconcile): ${failures.join('; ')}`, { failures });
     }
     throw new NsnetError('ENDPOINT_EXISTS', `${ns.label} is already connected to network "${network.name}"`);
@@ -208,7 +218,7 @@ async function recordEndpointLocked(network: NetworkRecord, ns: NetNamespace, pl
   const before = leasePointers(leases);
   // Ports before the claim: a port refused leaves no key in the store.
   const ports = await takePorts(portTables, plan.publish, plan.id, network.hostIp, (hostIp) => bindsHostPort(network, hostIp));
-  const record = await overlayClaimed(network, leases, plan, (skipped) => endpointRecord(network, ns, plan, leases, skipped));
+  const record = endpointRecord(network, ns, plan, leases, skipped);
   record.ports = ports;
   const recorded: RecordedEndpoint = { record, leases: { pointers: { before, after: leasePointers(leases) }, created: stored === undefined } };
   try {
@@ -223,25 +233,12 @@ async function recordEndpointLocked(network: NetworkRecord, ns: NetNamespace, pl
     undo.push(`records of ${record.hostIfname}`, () => forgetEndpointLocked(record, recorded.leases));
     throw await undo.fail(error);
   }
-  return recorded;
-}
-
-/**
- * The record `pick` makes; on an overlay network, once its addresses are
- * claimed in the store: those another host holds are skipped and others
- * picked, until a claim succeeds (or the subnet is full).
- */
-async function overlayClaimed(network: NetworkRecord, leases: AddressTables, plan: EndpointPlan, pick: (skipped: ReadonlyMap<string, string>) => EndpointRecord): Promise<EndpointRecord> {
-  const skipped = new Map<string, string>();
-  const asked = { ipv4: plan.ip !== undefined, ipv6: plan.ipv6 !== undefined };
-  for (;;) {
-    const record = pick(skipped);
-    if (!network.overlay) return record;
-    const held = await claimOverlayAddresses(network, record, asked);
-    if (!held.length) return record;
-    releaseEndpointLeases(leases, record);
-    for (const address of held) skipped.set(address, 'held by another host');
+  // Claimed once recorded: a crash meanwhile leaves a record whose teardown releases the claim.
+  if (network.overlay) {
+    recorded.claim = claimOverlayAddresses(network, record, { ipv4: plan.ip !== undefined, ipv6: plan.ipv6 !== undefined });
+    recorded.claim.catch(() => undefined); // awaited by the connect
   }
+  return recorded;
 }
 
 /** Records the endpoint as ready, unless its network was removed meanwhile. */

@@ -3,7 +3,9 @@
  * default route. A connect plans the endpoint and leases its addresses
  * (endpoint-plan.ts), then makes the veth (plumbing.ts), configures the
  * namespace, then publishes its ports; any failure undoes every step done so
- * far, and a disconnect is the one teardown (teardown.ts).
+ * far, and a disconnect is the one teardown (teardown.ts). An overlay
+ * network's addresses are claimed in its store while the veth is made; a
+ * claim another host won undoes the connect, which picks again.
  */
 import { faultOperation } from '../fault';
 import { firewallFor } from '../firewall/firewall';
@@ -26,6 +28,7 @@ import { allOrFirstFailure, createConfiguredVeth, createVeth, plumb, step } from
 import { createRoutedVeth } from './routed-veth';
 import { applyLimits, makeIfb } from './shaping';
 import { forgetEndpointLocked, type TeardownOptions, teardownEndpoint, teardownIncomplete } from './teardown';
+import { AddressesHeldElsewhere } from './overlay-claim';
 import { Undo } from './undo';
 
 export interface ConnectPlace {
@@ -35,6 +38,20 @@ export interface ConnectPlace {
 
 /** Connects `ns` to `network` as `input` (checked options) asks; undoes everything on failure. */
 export async function connect(network: NetworkRecord, ns: NetNamespace, input: ConnectInput, place: ConnectPlace = {}): Promise<EndpointRecord> {
+  const skipped = new Map<string, string>();
+  for (let again = place; ; again = { ...place, freshNamespace: false }) {
+    try {
+      return await connectOnce(network, ns, input, again, skipped);
+    } catch (error) {
+      // Undone whole (else the error carries a note and is not this class): pick others and connect again,
+      // in a namespace no longer fresh (its lo is up, its next link not interface 2).
+      if (!(error instanceof AddressesHeldElsewhere)) throw error;
+      for (const address of error.held) skipped.set(address, 'held by another host');
+    }
+  }
+}
+
+async function connectOnce(network: NetworkRecord, ns: NetNamespace, input: ConnectInput, place: ConnectPlace, skipped: ReadonlyMap<string, string>): Promise<EndpointRecord> {
   faultOperation('connect');
   // The namespace's other networks (none in one just made): they name its interface and decide its default routes.
   const others = place.freshNamespace ? [] : (await namespaceEndpoints(ns.inode)).filter((other) => other.network !== network.name);
@@ -52,7 +69,7 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, input: C
   // Recorded before the veth is made: a crash in between leaves a record
   // 'creating' that reconcile finds, and with it the veth, even where the
   // namespace stays (a veth made first would be nobody's).
-  const { record, leases } = await recordEndpoint(network, ns, plan);
+  const { record, leases, claim } = await recordEndpoint(network, ns, plan, skipped);
   // Undone last first: the veth goes before its address is released.
   undo.push(`records of ${record.hostIfname}`, () => currentStore().locked(() => forgetEndpointLocked(record, leases)));
   // The ifb, for an egress limit, is made while the veth is.
@@ -100,6 +117,8 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, input: C
       const ifbIndex = (await ifb)?.index;
       await step('limit bandwidth', () => applyLimits(record, hostIndex, ifbIndex));
     }
+    // An overlay network's addresses were being claimed meanwhile: this host's before anything leads here.
+    await claim;
     // Marked ready while the ports are published: a failure still undoes both.
     const ready: EndpointRecord = { ...record, status: 'ready' };
     const firewall = firewallFor(network.activeFirewall);
@@ -111,8 +130,8 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, input: C
     await allOrFirstFailure([published, markReady(network, ready), named]);
     return ready;
   } catch (error) {
-    // An ifb, or names, still being added are undone with the rest.
-    await Promise.all([ifb?.catch(() => undefined), named?.catch(() => undefined)]);
+    // An ifb, or names, still being added are undone with the rest; a claim under way is released once it is settled.
+    await Promise.all([ifb?.catch(() => undefined), named?.catch(() => undefined), claim?.catch(() => undefined)]);
     throw await undo.fail(error);
   }
 }

@@ -1,8 +1,8 @@
 /**
  * An overlay network's addresses are one space across hosts: each address a
  * connect's IPAM picks is claimed in the store (a transaction that succeeds
- * only when no host holds it) before the endpoint is recorded, and released
- * once the endpoint's links are gone.
+ * only when no host holds it) once the endpoint is recorded, while its links
+ * are made, and released once they are gone.
  */
 import { NsnetError } from '../errors';
 import type { EndpointRecord } from '../types/endpoint';
@@ -19,26 +19,38 @@ export function addressEntry(overlay: OverlayRecord, record: EndpointRecord): Ad
 }
 
 /**
- * Claims the endpoint's addresses for this host, held by the agent's lease.
- * None when claimed; else the addresses other hosts hold (the ones refused,
- * and every other host's as listed now), for the caller to skip and pick
- * others; ADDRESS_IN_USE when one of them was asked for;
- * STORE_UNAVAILABLE when the store does not answer. A key of this host's own
- * that no endpoint here holds (left by a crash between claim and record, or
- * a release the store missed) is taken back.
+ * A claim refused for addresses picked automatically: the addresses other
+ * hosts hold (the ones refused, and every other host's as listed then), for
+ * the connect to skip when it picks again.
  */
-export async function claimOverlayAddresses(network: NetworkRecord, record: EndpointRecord, asked: { ipv4: boolean; ipv6: boolean }): Promise<string[]> {
+export class AddressesHeldElsewhere extends NsnetError {
+  constructor(
+    network: string,
+    readonly held: string[],
+  ) {
+    super('ADDRESS_IN_USE', `the addresses picked on overlay network "${network}" are held by another host`, { network, held });
+  }
+}
+
+/**
+ * Claims the endpoint's addresses for this host, held by the agent's lease;
+ * AddressesHeldElsewhere when another host holds one picked automatically,
+ * ADDRESS_IN_USE when one was asked for, STORE_UNAVAILABLE when the store
+ * does not answer. A key of this host's own for these addresses is stale
+ * (left by a crash between claim and record, or a release the store
+ * missed), since this connect holds their leases here: it is taken back.
+ */
+export async function claimOverlayAddresses(network: NetworkRecord, record: EndpointRecord, asked: { ipv4: boolean; ipv6: boolean }): Promise<void> {
   const overlay = network.overlay as OverlayRecord;
   const store = storeFor(overlay.store);
   const entry = addressEntry(overlay, record);
   const leaseId = await agentLease(network);
   let result = await store.claimAddresses(network.name, entry, leaseId);
   if (result !== 'claimed' && result.takenBy === overlay.underlay) {
-    // Under the state lock no endpoint here holds it: whichever container's key it is, it is stale.
     await store.releaseAddresses(network.name, { ipv4: entry.ipv4, ipv6: entry.ipv6, host: entry.host });
     result = await store.claimAddresses(network.name, entry, leaseId);
   }
-  if (result === 'claimed') return [];
+  if (result === 'claimed') return;
   const taken = result.taken.map((family) => entry[family] as string);
   // Only the family asked for is refused: a collision of the one picked automatically is skipped.
   const refused = result.taken.filter((family) => asked[family]).map((family) => entry[family] as string);
@@ -48,9 +60,9 @@ export async function claimOverlayAddresses(network: NetworkRecord, record: Endp
     });
   }
   // With the other hosts' addresses, all skipped at once: a search that ran into another host's
-  // addresses would otherwise try them one transaction at a time.
+  // addresses would otherwise try them one connect at a time.
   const others = (await store.listAddresses(network.name)).entries.filter((held) => held.host !== overlay.underlay);
-  return [...taken, ...others.flatMap((held) => (held.ipv6 === undefined ? [held.ipv4] : [held.ipv4, held.ipv6]))];
+  throw new AddressesHeldElsewhere(network.name, [...taken, ...others.flatMap((held) => (held.ipv6 === undefined ? [held.ipv4] : [held.ipv4, held.ipv6]))]);
 }
 
 /**

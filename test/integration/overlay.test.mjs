@@ -102,6 +102,12 @@ async function eth0Addresses(nsnet, { id }) {
   return JSON.parse(result.stdout)[0].addr_info.filter((a) => a.local).map((a) => `${a.local}/${a.prefixlen}`);
 }
 
+/** The names of the links in a container's namespace. */
+async function linkNames(nsnet, { id }) {
+  const ns = await nsnet.NetNamespace.open(id);
+  return JSON.parse((await ns.exec('ip', ['-j', 'link'])).stdout).map((link) => link.ifname).sort();
+}
+
 async function reconcileOn(nsnet) {
   const { repaired, failures } = await nsnet.reconcile();
   return { repaired, failures };
@@ -458,9 +464,16 @@ describe('overlay networks across three hosts', function () {
       await b.run(tearDown, { ids: ['small-probe'] });
       const first = await a.run(setUp, { id: 'small-a', network: SMALL, ip: after(probe.ipv4) });
       expect(first.code).to.equal(undefined);
-      // B's IPAM knows nothing of A's container: it picks A's address, which the store refuses.
+      // B's IPAM knows nothing of A's container: it picks A's address, which the store refuses
+      // while B makes the veth; that connect is undone and B picks again.
+      const linksBefore = (await b.json(['ip', '-j', 'link'])).map((link) => link.ifname);
       const onB = await b.run(setUp, { id: 'small-b', network: SMALL, ipv6: 'fd00:216::99' });
       expect(onB.code, onB.message).to.equal(undefined);
+      // One link more on B (the container's host end), none left of the connect undone.
+      const added = (await b.json(['ip', '-j', 'link'])).filter((link) => !linksBefore.includes(link.ifname));
+      expect(added, 'links B gained').to.have.length(1);
+      expect(added[0].master, 'the host end is on the bridge').to.be.a('string');
+      expect(await b.run(linkNames, { id: 'small-b' })).to.deep.equal(['eth0', 'lo']);
       expect(onB.ipv6).to.equal('fd00:216::99');
       expect(onB.ipv4).to.equal(after(first.ipv4));
       // The container holds its addresses alone, B records one endpoint.
