@@ -9,8 +9,9 @@
 // Or `useEtcd(hooks)` inside a describe: started in before, stopped in after
 // (mocha runs after hooks when a test fails, too).
 import { spawn, execFileSync } from 'node:child_process';
-import { mkdtempSync, mkdirSync, openSync, closeSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
+import { get as getHttps } from 'node:https';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -45,9 +46,10 @@ function freePort(host) {
   });
 }
 
-function healthy(url) {
+function healthy(url, tls) {
   return new Promise((resolve) => {
-    const request = get(`${url}/health`, { timeout: 500 }, (response) => {
+    const options = tls ? { timeout: 500, ca: readFileSync(tls.ca), cert: readFileSync(tls.cert), key: readFileSync(tls.key) } : { timeout: 500 };
+    const request = (tls ? getHttps : get)(`${url}/health`, options, (response) => {
       let body = '';
       response.on('data', (chunk) => (body += chunk));
       response.on('end', () => resolve(response.statusCode === 200 && body.includes('"true"')));
@@ -62,8 +64,10 @@ function exited(child) {
 }
 
 class EtcdServer {
-  constructor(host, clientPort, peerPort, dataDir, args = []) {
+  constructor(host, clientPort, peerPort, dataDir, args = [], tls = undefined) {
     this.args = args;
+    /** With TLS: the client's files ({ ca, cert, key }), which etcd asks for (client certificates on). */
+    this.tls = tls;
     this.host = host;
     this.clientPort = clientPort;
     this.peerPort = peerPort;
@@ -76,7 +80,7 @@ class EtcdServer {
 
   /** Where clients reach it: its port, or the one restart() was told to use for a while. */
   get url() {
-    return `http://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}`;
+    return `${this.tls ? 'https' : 'http'}://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}`;
   }
 
   get pid() {
@@ -97,6 +101,7 @@ class EtcdServer {
         '--initial-cluster', `nsnet-test=${this.peerUrl}`,
         '--initial-cluster-state', 'new',
         '--listen-metrics-urls', '',
+        ...(this.tls ? ['--cert-file', this.tls.serverCert, '--key-file', this.tls.serverKey, '--trusted-ca-file', this.tls.ca, '--client-cert-auth'] : []),
         ...this.args,
       ],
       { stdio: ['ignore', log, log] },
@@ -104,7 +109,7 @@ class EtcdServer {
     closeSync(log);
     running.add(this);
     const deadline = Date.now() + READY_TIMEOUT_MS;
-    while (!(await healthy(this.url))) {
+    while (!(await healthy(this.url, this.tls))) {
       if (exited(this.child)) throw new Error(`etcd exited at start: ${this.lastLines()}`);
       if (Date.now() > deadline) {
         await this.stop();
@@ -150,7 +155,8 @@ class EtcdServer {
 
   /** etcdctl (API v3) against this server; its stdout. */
   etcdctl(args) {
-    return execFileSync(ETCDCTL, ['--endpoints', this.url, ...args], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
+    const tls = this.tls ? ['--cacert', this.tls.ca, '--cert', this.tls.cert, '--key', this.tls.key] : [];
+    return execFileSync(ETCDCTL, ['--endpoints', this.url, ...tls, ...args], { encoding: 'utf8', env: { ...process.env, ETCDCTL_API: '3' } });
   }
 
   /** Every key under `prefix` with its value, read by etcdctl: the oracle of what is stored. */
@@ -175,12 +181,33 @@ class EtcdServer {
 }
 
 /** Starts etcd on `host` (an address of the sandbox) and waits until it is healthy. */
-export async function startEtcd({ host = '127.0.0.1', args = [] } = {}) {
+/**
+ * A CA, a certificate for the server at `host` and one for its client, made
+ * by openssl in `dir`; their paths.
+ */
+function makeCertificates(dir, host) {
+  const openssl = (...args) => execFileSync('openssl', args, { cwd: dir, stdio: ['ignore', 'ignore', 'pipe'] });
+  const key = (name) => openssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', `${name}.key`);
+  key('ca');
+  openssl('req', '-x509', '-new', '-key', 'ca.key', '-subj', '/CN=nsnet test CA', '-days', '1', '-out', 'ca.crt');
+  // The server's is a client's too: etcd's JSON gateway connects to its own gRPC server with it.
+  for (const [name, usage] of [['server', 'serverAuth,clientAuth'], ['client', 'clientAuth']]) {
+    key(name);
+    openssl('req', '-new', '-key', `${name}.key`, '-subj', `/CN=nsnet test ${name}`, '-out', `${name}.csr`);
+    writeFileSync(join(dir, `${name}.ext`), `subjectAltName=IP:${host}\nextendedKeyUsage=${usage}\n`);
+    openssl('x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-days', '1', '-extfile', `${name}.ext`, '-out', `${name}.crt`);
+  }
+  const path = (file) => join(dir, file);
+  return { ca: path('ca.crt'), cert: path('client.crt'), key: path('client.key'), serverCert: path('server.crt'), serverKey: path('server.key') };
+}
+
+/** `tls: true`: https only, client certificates required (the server's `tls` names the client's files). */
+export async function startEtcd({ host = '127.0.0.1', args = [], tls = false } = {}) {
   insideSandbox();
   mkdirSync('/run/nsnet-test-etcd', { recursive: true });
   const dir = mkdtempSync('/run/nsnet-test-etcd/etcd-');
   const dataDir = join(dir, 'data');
-  const server = new EtcdServer(host, await freePort(host), await freePort(host), dataDir, args);
+  const server = new EtcdServer(host, await freePort(host), await freePort(host), dataDir, args, tls ? makeCertificates(dir, host) : undefined);
   await server.run();
   return server;
 }

@@ -62,6 +62,7 @@ export interface TxnResponse {
 export const UNKNOWN = 2;
 export const PERMISSION_DENIED = 7;
 export const UNIMPLEMENTED = 12;
+export const UNAVAILABLE = 14;
 export const UNAUTHENTICATED = 16;
 
 /** etcd answered with an error: its gRPC status code and message. */
@@ -322,7 +323,13 @@ export class EtcdGateway {
         if (answer.status === 404) throw new GatewayError(UNIMPLEMENTED, `does not serve its JSON gateway (${path} is HTTP 404 ${text}): start etcd with --enable-grpc-gateway (its default)`);
         throw new GatewayError(UNKNOWN, `answered ${path} with HTTP ${answer.status} and no JSON: ${text}`);
       }
-      if (answer.status !== 200) throw new GatewayError(Number(json.code ?? UNKNOWN), String(json.message ?? json.error ?? `HTTP ${answer.status}`));
+      if (answer.status !== 200) {
+        const code = Number(json.code ?? UNKNOWN);
+        const message = String(json.message ?? json.error ?? `HTTP ${answer.status}`);
+        // The gateway could not reach etcd's own gRPC server: with TLS, as a rule, a certificate that allows no client authentication.
+        const hint = code === UNAVAILABLE && connection.url.protocol === 'https:' ? " (etcd's JSON gateway could not reach its own gRPC server: with --client-cert-auth, etcd's certificate must allow client authentication too)" : '';
+        throw new GatewayError(code, `${message}${hint}`);
+      }
       return json;
     }
     throw last;

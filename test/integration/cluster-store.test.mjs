@@ -283,6 +283,37 @@ describe('overlay store (etcd)', function () {
     }
   });
 
+  it('over TLS with client certificates: claims and listings (the JSON gateway), leases and the watch (gRPC); a client without a certificate is refused in time', async function () {
+    this.timeout(30_000);
+    const secure = await startEtcd({ tls: true });
+    try {
+      const { ca, cert, key } = secure.tls;
+      const store = ClusterStore.open({ endpoints: [secure.url], tls: { ca, cert, key }, prefix: PREFIX });
+      stores.push(store);
+      const listed = await store.listAddresses('tls');
+      const changes = [];
+      const watch = store.watchAddresses('tls', listed.revision, (change) => changes.push(change), () => undefined);
+      try {
+        const lease = await store.grantLease(30);
+        expect(await store.claimAddresses('tls', entry('10.79.0.2', '192.168.79.1'), lease)).to.equal('claimed');
+        expect(secure.leaseOf(`${PREFIX}/networks/tls/addresses/10.79.0.2`)).to.equal(lease);
+        expect((await store.listAddresses('tls')).entries.map((held) => held.ipv4)).to.deep.equal(['10.79.0.2']);
+        expect(await eventually(() => changes.length === 1, 5000), 'the watch saw the claim').to.equal(true);
+        expect(changes[0]).to.include({ type: 'put', ipv4: '10.79.0.2' });
+      } finally {
+        await watch.close();
+      }
+      const anonymous = ClusterStore.open({ endpoints: [secure.url], tls: { ca }, prefix: PREFIX });
+      stores.push(anonymous);
+      const started = Date.now();
+      const refused = await anonymous.listAddresses('tls').then(() => undefined, (error) => error);
+      expect(refused?.code, 'refused').to.be.oneOf(['STORE_UNAVAILABLE', 'INVALID_STORE']);
+      expect(Date.now() - started).to.be.below(2000);
+    } finally {
+      await secure.stop();
+    }
+  });
+
   it('etcd frozen (SIGSTOP): a call fails with STORE_UNAVAILABLE at its deadline, not later; thawed: calls work again', async () => {
     const store = open({ timeoutMs: 800 });
     await store.listAddresses('frozen'); // connected before
