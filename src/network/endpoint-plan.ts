@@ -165,8 +165,9 @@ export interface RecordedEndpoint {
   leases: LeasesBefore;
   /**
    * An overlay network's claim of the endpoint's addresses in its store,
-   * under way: awaited before anything leads to the endpoint, and settled
-   * before an undo releases it (AddressesHeldElsewhere: pick again).
+   * under way: awaited before its ports are published and it is marked
+   * ready, and settled before an undo releases it (AddressesHeldElsewhere:
+   * pick again).
    */
   claim?: Promise<void>;
 }

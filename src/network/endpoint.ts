@@ -24,11 +24,11 @@ import { checkHostAddresses } from './host-addresses';
 import { freeInterfaceName } from './interface-name';
 import { createChild } from './lan-child';
 import { isLanNetwork } from './lan-network';
+import { AddressesHeldElsewhere } from './overlay-claim';
 import { allOrFirstFailure, createConfiguredVeth, createVeth, plumb, step } from './plumbing';
 import { createRoutedVeth } from './routed-veth';
 import { applyLimits, makeIfb } from './shaping';
 import { forgetEndpointLocked, type TeardownOptions, teardownEndpoint, teardownIncomplete } from './teardown';
-import { AddressesHeldElsewhere } from './overlay-claim';
 import { Undo } from './undo';
 
 export interface ConnectPlace {
@@ -117,7 +117,8 @@ async function connectOnce(network: NetworkRecord, ns: NetNamespace, input: Conn
       const ifbIndex = (await ifb)?.index;
       await step('limit bandwidth', () => applyLimits(record, hostIndex, ifbIndex));
     }
-    // An overlay network's addresses were being claimed meanwhile: this host's before anything leads here.
+    // An overlay network's addresses were being claimed meanwhile: this host's before the ports lead
+    // here and the endpoint is ready (names added meanwhile go with an undo).
     await claim;
     // Marked ready while the ports are published: a failure still undoes both.
     const ready: EndpointRecord = { ...record, status: 'ready' };
