@@ -31,6 +31,15 @@
  * elements, a thousand to a transaction, then tears all down: the kernel's
  * work for a burst, printed per container (wall time / N).
  *
+ * `floor N routed [ipv6]` makes a routed network's containers instead, all N
+ * kept until the end (IPv4 only, with IPv6 off in each namespace as above;
+ * with `ipv6`, dual-stack, IPv6 left on): a veth whose host end is on no
+ * bridge, the host's /32 (and /128) route through it, and inside lo and eth0
+ * up, the addresses, the link-local gateway's permanent neighbour entry, its
+ * route and the default route, one sendmsg. It prints, per step, the median
+ * of the first and of the last 100 setups: what the kernel's own work does
+ * as the containers add up (bench/routed-flatness.mjs sets nsnet beside it).
+ *
  * Afterwards (untimed) it checks traffic with TCP connections from the last
  * container: to the first one across the bridge, to a host address off the
  * subnet (the default route), and with --port to the first container's host
@@ -46,6 +55,9 @@
  * last 20 containers, which shows whether the kernel slows as they add up:
  *   floor one n=1000 setup of the first and last 20: early 1.030 late 2.280
  *   floor one n=1000 port=0 ms: netns 0.795 veth 0.848 configure 0.169 port 0.000 setup 1.945 teardown 0.074
+ *
+ *   floor routed dual-stack n=2000, medians of the first and last 100 (ms): netns 0.533 -> 0.672 (1.26x)
+ *     veth 0.424 -> 0.764 (1.80x) configure 0.170 -> 1.100 (6.45x) setup 1.186 -> 2.542 (2.14x)
  *
  * Build: cc -O2 -o floor floor.c -lpthread   (bench/floor.mjs does it)
  */
@@ -167,6 +179,9 @@ static int netlink_open(int protocol) {
 
 /* ---- one container ---- */
 
+/* `routed ipv6`: containers with IPv6 too, whose namespaces keep it on. */
+static int dual_stack;
+
 struct container {
   char path[256];
   char host_end[IFNAMSIZ];
@@ -195,7 +210,7 @@ static void *make_namespace(void *arg) {
   c->netns = open(c->path, O_RDONLY | O_CLOEXEC);
   if (c->netns < 0) die("open the namespace");
   c->rtnl = netlink_open(NETLINK_ROUTE);
-  disable_ipv6_by_default();
+  if (!dual_stack) disable_ipv6_by_default();
   return NULL;
 }
 
@@ -534,15 +549,138 @@ static const char *netns_directory(void) {
   return dir;
 }
 
+/* ---- a routed network's containers (`floor N routed [ipv6]`) ---- */
+
+static const unsigned char GATEWAY_MAC[6] = { 0xee, 0xee, 0xee, 0xee, 0xee, 0xee };
+#define ROUTED_GATEWAY 0xa9fe0101u /* 169.254.1.1 */
+
+static void queue_route(struct queue *q, int family, const void *dst, int prefix, const void *gateway, int oif, int scope, int metric) {
+  struct rtmsg route = { .rtm_family = family, .rtm_dst_len = prefix, .rtm_table = RT_TABLE_MAIN, .rtm_protocol = RTPROT_BOOT, .rtm_scope = scope, .rtm_type = RTN_UNICAST };
+  int size = family == AF_INET ? 4 : 16;
+  struct nlmsghdr *h = message(q, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK, &route, sizeof route);
+  if (prefix) attribute(h, RTA_DST, dst, size);
+  if (gateway) attribute(h, RTA_GATEWAY, gateway, size);
+  attribute(h, RTA_OIF, &oif, 4);
+  if (metric) attribute(h, RTA_PRIORITY, &metric, 4);
+  queued(q, h);
+}
+
+static void queue_neighbour(struct queue *q, int family, const void *address, int index) {
+  struct ndmsg header = { .ndm_family = family, .ndm_ifindex = index, .ndm_state = NUD_PERMANENT };
+  struct nlmsghdr *h = message(q, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_REPLACE | NLM_F_ACK, &header, sizeof header);
+  attribute(h, NDA_DST, address, family == AF_INET ? 4 : 16);
+  attribute(h, NDA_LLADDR, GATEWAY_MAC, 6);
+  queued(q, h);
+}
+
+static void address6(unsigned char out[16], int i) {
+  static const unsigned char prefix[8] = { 0xfd, 0x00, 0x01, 0x55, 0, 0, 0, 0 }; /* fd00:155::/64 */
+  memcpy(out, prefix, 8);
+  memset(out + 8, 0, 8);
+  out[14] = (i + 2) >> 8;
+  out[15] = (i + 2) & 0xff;
+}
+
+/*
+ * What a routed network's container is in nsnet: a veth whose host end is on
+ * no bridge and has the gateway's MAC, the host's /32 (and /128) route to the
+ * container through it; inside, lo and eth0 up, the /32 (and /128, nodad),
+ * the gateway's permanent neighbour entry, its route on eth0, and the default
+ * route through it. All N stay until the end: the setup of the last against
+ * the first shows what the kernel's own work does with N.
+ */
+static void routed(struct container *c, int n, int rtnl, struct queue *q, double *times[STEPS]) {
+  for (int i = 0; i < n; i++) {
+    struct many one = { &c[i], 1 };
+    double t0 = now_ms();
+    on_thread(make_namespace, &c[i]);
+    double t1 = now_ms();
+    struct ifinfomsg host = { .ifi_family = AF_UNSPEC, .ifi_flags = IFF_UP, .ifi_change = IFF_UP };
+    struct nlmsghdr *h = message(q, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK | NLM_F_ECHO, &host, sizeof host);
+    attribute(h, IFLA_IFNAME, c[i].host_end, strlen(c[i].host_end) + 1);
+    attribute(h, IFLA_ADDRESS, GATEWAY_MAC, 6);
+    struct rtattr *info = nest(h, IFLA_LINKINFO);
+    attribute(h, IFLA_INFO_KIND, "veth", 5);
+    struct rtattr *data = nest(h, IFLA_INFO_DATA);
+    struct rtattr *peer = nest(h, VETH_INFO_PEER);
+    struct ifinfomsg peer_header = { .ifi_family = AF_UNSPEC };
+    memcpy((char *)h + h->nlmsg_len, &peer_header, sizeof peer_header);
+    h->nlmsg_len += sizeof peer_header;
+    attribute(h, IFLA_IFNAME, "eth0", 5);
+    attribute(h, IFLA_NET_NS_FD, &c[i].netns, 4);
+    nest_end(h, peer);
+    nest_end(h, data);
+    nest_end(h, info);
+    queued(q, h);
+    transact(rtnl, q, read_peer_index, &one);
+    if (!c[i].peer) { errno = ENODEV; die("the kernel did not echo the veth's peer index"); }
+    int host_index = if_nametoindex(c[i].host_end);
+    unsigned be = htonl(c[i].address), gateway = htonl(ROUTED_GATEWAY);
+    unsigned char six[16], gateway6[16] = { 0xfe, 0x80, [15] = 1 };
+    address6(six, i);
+    queue_route(q, AF_INET, &be, 32, NULL, host_index, RT_SCOPE_LINK, 0);
+    if (dual_stack) queue_route(q, AF_INET6, six, 128, NULL, host_index, RT_SCOPE_UNIVERSE, 0);
+    transact(rtnl, q, NULL, NULL);
+    double t2 = now_ms();
+    queue_link_up(q, 1);
+    queue_link_up(q, c[i].peer);
+    queue_address(q, c[i].peer, c[i].address, 32);
+    queue_neighbour(q, AF_INET, &gateway, c[i].peer);
+    queue_route(q, AF_INET, &gateway, 32, NULL, c[i].peer, RT_SCOPE_LINK, c[i].peer);
+    queue_route(q, AF_INET, NULL, 0, &gateway, c[i].peer, RT_SCOPE_UNIVERSE, 0);
+    if (dual_stack) {
+      struct ifaddrmsg header = { .ifa_family = AF_INET6, .ifa_prefixlen = 128, .ifa_flags = IFA_F_NODAD, .ifa_index = c[i].peer };
+      struct nlmsghdr *a = message(q, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK, &header, sizeof header);
+      attribute(a, IFA_LOCAL, six, 16);
+      attribute(a, IFA_ADDRESS, six, 16);
+      queued(q, a);
+      queue_neighbour(q, AF_INET6, gateway6, c[i].peer);
+      queue_route(q, AF_INET6, NULL, 0, gateway6, c[i].peer, RT_SCOPE_UNIVERSE, 0);
+    }
+    transact(c[i].rtnl, q, NULL, NULL);
+    double t3 = now_ms();
+    times[NETNS][i] = t1 - t0;
+    times[VETH][i] = t2 - t1;
+    times[CONFIGURE][i] = t3 - t2;
+    times[SETUP][i] = t3 - t0;
+  }
+  int window = n < 100 ? n : 100;
+  printf("floor routed%s n=%d, medians of the first and last %d (ms):", dual_stack ? " dual-stack" : " IPv4", n, window);
+  for (int s = NETNS; s <= SETUP; s++) {
+    if (s == PORT) continue;
+    double early = median(times[s], window), late = median(times[s] + n - window, window);
+    printf(" %s %.3f -> %.3f (%.2fx)", STEP_NAMES[s], early, late, late / early);
+  }
+  printf("\n");
+  for (int i = 0; i < n; i++) delete_namespace(&c[i]);
+}
+
 int main(int argc, char **argv) {
-  int n = 200, bursting = 0, with_port = 0;
+  int n = 200, bursting = 0, with_port = 0, routed_network = 0;
   for (int i = 1; i < argc; i++) {
     if (!strcmp(argv[i], "burst")) bursting = 1;
     else if (!strcmp(argv[i], "--port")) with_port = 1;
+    else if (!strcmp(argv[i], "routed")) routed_network = 1;
+    else if (!strcmp(argv[i], "ipv6")) dual_stack = 1;
     else if (atoi(argv[i]) > 0 && atoi(argv[i]) < 60000) n = atoi(argv[i]);
-    else { fprintf(stderr, "usage: floor [N] [burst] [--port]\n"); return 2; }
+    else { fprintf(stderr, "usage: floor [N] [burst] [--port] | floor [N] routed [ipv6]\n"); return 2; }
   }
   const char *dir = netns_directory();
+  if (routed_network) {
+    static struct queue rq;
+    int rtnl = netlink_open(NETLINK_ROUTE);
+    struct container *containers = calloc(n, sizeof *containers);
+    double *times[STEPS];
+    for (int s = 0; s < STEPS; s++) times[s] = calloc(n, sizeof(double));
+    for (int i = 0; i < n; i++) {
+      snprintf(containers[i].path, sizeof containers[i].path, "%s/floor%d", dir, i);
+      snprintf(containers[i].host_end, sizeof containers[i].host_end, "flr%d", i);
+      containers[i].address = SUBNET + 2 + i;
+    }
+    routed(containers, n, rtnl, &rq, times);
+    wait_for_cleanup(containers, n);
+    return 0;
+  }
   static struct queue q;
   int rtnl = netlink_open(NETLINK_ROUTE);
   int nft = -1;

@@ -87,6 +87,27 @@ export async function measureFloor(count, { port = false, burst = true } = {}) {
   return figures;
 }
 
+/**
+ * The floor of a routed network's `count` containers, all kept until the
+ * end (`floor N routed [ipv6]`): per step, the median of the first and of
+ * the last 100 setups, { netns, veth, configure, setup: { first, last } },
+ * in ms; veth counts the host's routes to the container too.
+ */
+export async function measureRoutedFloor(count, { dualStack = false } = {}) {
+  const args = [count, 'routed', ...(dualStack ? ['ipv6'] : [])];
+  const { stdout } = await promisify(execFile)(build(), args.map(String), { encoding: 'utf8' }).catch((error) => {
+    throw new Error(`floor ${args.join(' ')} failed: ${(error.stderr || error.message).trim()}`);
+  });
+  await settleKernel();
+  const figures = {};
+  for (const step of ['netns', 'veth', 'configure', 'setup']) {
+    const found = stdout.match(new RegExp(`\\b${step} ([0-9.]+) -> ([0-9.]+)`));
+    if (!found) throw new Error(`floor ${args.join(' ')}: no ${step} figures in: ${stdout.trim()}`);
+    figures[step] = { first: Number(found[1]), last: Number(found[2]) };
+  }
+  return figures;
+}
+
 /** A ratio as the tables print it: "4.5x", two decimals below 1 ("0.07x"); blank when undefined. */
 export function times(ratio) {
   if (ratio === undefined) return '';

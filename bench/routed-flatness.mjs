@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { performance } from 'node:perf_hooks';
 
 import { createRoutedNetwork, removeNetwork, setupContainer, teardownContainer } from '../dist/index.js';
-import { settleKernel, times } from './floor.mjs';
+import { measureRoutedFloor, settleKernel, times } from './floor.mjs';
 
 const COUNT = Number(process.env.NSNET_BENCH_ROUTED || 2000);
 const SAMPLE = 100;
@@ -25,11 +25,11 @@ const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.l
  * namespaces: bench/sysctl-scale.c measures it alone).
  */
 export async function routedFlatness() {
-  await flatness('IPv4 only', {});
-  await flatness('dual-stack', { ipv6: { subnet: 'fd00:155::/64' } });
+  await flatness('IPv4 only', {}, { dualStack: false });
+  await flatness('dual-stack', { ipv6: { subnet: 'fd00:155::/64' } }, { dualStack: true });
 }
 
-async function flatness(label, options) {
+async function flatness(label, options, floorOptions) {
   const network = 'benchflat';
   const { bridge: prefix } = await createRoutedNetwork({ name: network, subnet: '10.155.0.0/16', ...options });
   const setup = [];
@@ -63,5 +63,10 @@ async function flatness(label, options) {
   console.log(`routed network (${label}), ${COUNT.toLocaleString('en')} containers one at a time: setup of the first ${SAMPLE} ${first.toFixed(2)} ms (median), of the last ${SAMPLE} ${last.toFixed(2)} ms: last / first ${times(last / first)}`);
   const split = (values) => `${median(values.slice(0, SAMPLE)).toFixed(2)} -> ${median(values.slice(-SAMPLE)).toFixed(2)} ms`;
   console.log(`  CPU per setup, first ${SAMPLE} -> last ${SAMPLE} (medians): user ${split(user)}, system ${split(system)}`);
-  console.log(`  teardown of the first ${SAMPLE} ${median(teardown.slice(0, SAMPLE)).toFixed(2)} ms, of the last ${SAMPLE} ${median(teardown.slice(-SAMPLE)).toFixed(2)} ms\n`);
+  console.log(`  teardown of the first ${SAMPLE} ${median(teardown.slice(0, SAMPLE)).toFixed(2)} ms, of the last ${SAMPLE} ${median(teardown.slice(-SAMPLE)).toFixed(2)} ms`);
+  // The same containers made by floor.c with only the system calls, in the same run: how much of the growth is the kernel's own.
+  const floor = await measureRoutedFloor(COUNT, floorOptions);
+  const step = (name) => `${name} ${floor[name].first.toFixed(2)} -> ${floor[name].last.toFixed(2)} ms`;
+  console.log(`  the kernel's own (floor.c), first ${SAMPLE} -> last ${SAMPLE}: ${step('setup')} (last / first ${times(floor.setup.last / floor.setup.first)}; ${step('netns')}, ${step('veth')} with the host routes, ${step('configure')})`);
+  console.log(`  nsnet over the kernel's floor: first ${SAMPLE} ${times(first / floor.setup.first)}, last ${SAMPLE} ${times(last / floor.setup.last)}; growth beyond the kernel's ${(last - first - (floor.setup.last - floor.setup.first)).toFixed(2)} ms\n`);
 }
