@@ -39,6 +39,8 @@
  * route and the default route, one sendmsg. It prints, per step, the median
  * of the first and of the last 100 setups: what the kernel's own work does
  * as the containers add up (bench/routed-flatness.mjs sets nsnet beside it).
+ * It checks no traffic (the host it runs in forwards nothing): what it
+ * measures is the kernel's work for the requests nsnet sends.
  *
  * Afterwards (untimed) it checks traffic with TCP connections from the last
  * container: to the first one across the bridge, to a host address off the
