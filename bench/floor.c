@@ -183,6 +183,8 @@ static int netlink_open(int protocol) {
 
 /* `routed ipv6`: containers with IPv6 too, whose namespaces keep it on. */
 static int dual_stack;
+/* A routed network's gateway MAC: its host ends', and the one its containers' neighbour entry names. */
+static const unsigned char GATEWAY_MAC[6] = { 0xee, 0xee, 0xee, 0xee, 0xee, 0xee };
 
 struct container {
   char path[256];
@@ -246,11 +248,13 @@ static void read_peer_index(struct nlmsghdr *h, void *context) {
   }
 }
 
-static void queue_veth(struct queue *q, struct container *c, int bridge) {
+/* The host end up, on `bridge` (0: none), with `mac` (NULL: the kernel's); its peer eth0 made in the namespace. */
+static void queue_veth(struct queue *q, struct container *c, int bridge, const unsigned char *mac) {
   struct ifinfomsg host = { .ifi_family = AF_UNSPEC, .ifi_flags = IFF_UP, .ifi_change = IFF_UP };
   struct nlmsghdr *h = message(q, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK | NLM_F_ECHO, &host, sizeof host);
   attribute(h, IFLA_IFNAME, c->host_end, strlen(c->host_end) + 1);
-  attribute(h, IFLA_MASTER, &bridge, 4);
+  if (bridge) attribute(h, IFLA_MASTER, &bridge, 4);
+  if (mac) attribute(h, IFLA_ADDRESS, mac, 6);
   struct rtattr *info = nest(h, IFLA_LINKINFO);
   attribute(h, IFLA_INFO_KIND, "veth", 5);
   struct rtattr *data = nest(h, IFLA_INFO_DATA);
@@ -485,7 +489,7 @@ static void one_at_a_time(struct container *c, int n, int bridge, int rtnl, int 
     double t0 = now_ms();
     on_thread(make_namespace, &c[i]);
     double t1 = now_ms();
-    queue_veth(q, &c[i], bridge);
+    queue_veth(q, &c[i], bridge, NULL);
     transact(rtnl, q, read_peer_index, &one);
     if (!c[i].peer) { errno = ENODEV; die("the kernel did not echo the veth's peer index"); }
     double t2 = now_ms();
@@ -518,7 +522,7 @@ static void burst(struct container *c, int n, int bridge, int rtnl, int nft, str
   on_thread(make_namespaces, &all);
   double t1 = now_ms();
   for (int first = 0; first < n; first += BURST_VETHS) {
-    for (int i = first; i < n && i < first + BURST_VETHS; i++) queue_veth(q, &c[i], bridge);
+    for (int i = first; i < n && i < first + BURST_VETHS; i++) queue_veth(q, &c[i], bridge, NULL);
     transact(rtnl, q, read_peer_index, &all);
   }
   for (int i = 0; i < n; i++) {
@@ -553,7 +557,6 @@ static const char *netns_directory(void) {
 
 /* ---- a routed network's containers (`floor N routed [ipv6]`) ---- */
 
-static const unsigned char GATEWAY_MAC[6] = { 0xee, 0xee, 0xee, 0xee, 0xee, 0xee };
 #define ROUTED_GATEWAY 0xa9fe0101u /* 169.254.1.1 */
 
 static void queue_route(struct queue *q, int family, const void *dst, int prefix, const void *gateway, int oif, int scope, int metric) {
@@ -597,23 +600,7 @@ static void routed(struct container *c, int n, int rtnl, struct queue *q, double
     double t0 = now_ms();
     on_thread(make_namespace, &c[i]);
     double t1 = now_ms();
-    struct ifinfomsg host = { .ifi_family = AF_UNSPEC, .ifi_flags = IFF_UP, .ifi_change = IFF_UP };
-    struct nlmsghdr *h = message(q, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ACK | NLM_F_ECHO, &host, sizeof host);
-    attribute(h, IFLA_IFNAME, c[i].host_end, strlen(c[i].host_end) + 1);
-    attribute(h, IFLA_ADDRESS, GATEWAY_MAC, 6);
-    struct rtattr *info = nest(h, IFLA_LINKINFO);
-    attribute(h, IFLA_INFO_KIND, "veth", 5);
-    struct rtattr *data = nest(h, IFLA_INFO_DATA);
-    struct rtattr *peer = nest(h, VETH_INFO_PEER);
-    struct ifinfomsg peer_header = { .ifi_family = AF_UNSPEC };
-    memcpy((char *)h + h->nlmsg_len, &peer_header, sizeof peer_header);
-    h->nlmsg_len += sizeof peer_header;
-    attribute(h, IFLA_IFNAME, "eth0", 5);
-    attribute(h, IFLA_NET_NS_FD, &c[i].netns, 4);
-    nest_end(h, peer);
-    nest_end(h, data);
-    nest_end(h, info);
-    queued(q, h);
+    queue_veth(q, &c[i], 0, GATEWAY_MAC);
     transact(rtnl, q, read_peer_index, &one);
     if (!c[i].peer) { errno = ENODEV; die("the kernel did not echo the veth's peer index"); }
     int host_index = if_nametoindex(c[i].host_end);
