@@ -124,7 +124,7 @@ export class NetNamespace {
    * write a sysctl inside: its sysctl directories are not opened with its
    * socket (a namespace's first lookup under /proc/sys costs the more the
    * more namespaces the host has, about 1 ms at 2,000); a write then takes a
-   * thread of its own inside.
+   * job of the pool that enters the namespace.
    */
   static async create(name?: string, options: { sysctlDirs?: boolean } = {}): Promise<NetNamespace> {
     const { sysctlDirs = true } = options ?? {};
@@ -331,7 +331,7 @@ export class NetNamespace {
 
   /**
    * @internal Opens the sysctl directories of a namespace made without them
-   * (create's `sysctlDirs: false`), from a thread inside, as its socket was;
+   * (create's `sysctlDirs: false`), from inside, as its socket was;
    * a handle that has them keeps them.
    */
   async openSysctlDirs(): Promise<void> {

@@ -3,48 +3,49 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <sys/mount.h>
 #include <unistd.h>
 
 #include <linux/netlink.h>
-
-#include <pthread.h>
 
 #include "netlink_socket.h"
 
 namespace nsnet {
 
 namespace {
-// Runs `fn` on a thread of its own and waits for it: 0, or -errno when no
-// thread could be made. The work is a few system calls, so a small stack
-// does (the default 8 MiB is mapped and given back for every thread).
-int onOwnThread(const std::function<void()>& fn) {
-  pthread_attr_t attributes;
-  pthread_attr_init(&attributes);
-  pthread_attr_setstacksize(&attributes, 256 * 1024);
-  pthread_t thread;
-  auto run = [](void* arg) -> void* {
-    (*static_cast<const std::function<void()>*>(arg))();
-    return nullptr;
-  };
-  int error = pthread_create(&thread, &attributes, run, const_cast<std::function<void()>*>(&fn));
-  pthread_attr_destroy(&attributes);
-  if (error) return -error;
-  pthread_join(thread, nullptr);
-  return 0;
+// Runs `work` with the calling thread moved into another network namespace
+// by `enter` (setns or unshare: 0 or -errno), then moves it back into its
+// own. Done on the thread the job already runs on, with nothing else run on
+// it meanwhile: a thread of its own for the step would cost two wake-ups
+// more (its start, its join), tens of microseconds each on a virtual
+// machine. A thread that could not get back would go on to run later jobs
+// (of nsnet, or of node's file system) in the wrong namespace, so then the
+// process aborts; getting back into a namespace the thread was in a moment
+// ago does not fail short of the kernel running out of memory.
+int awayFromHome(const std::function<int()>& enter, const std::function<int()>& work) {
+  int home = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (home < 0) return -errno;
+  int entered = enter();
+  if (entered) {
+    close(home);
+    return entered;
+  }
+  // Back on every way out of `work`, an exception's too.
+  struct GoBack {
+    int home;
+    ~GoBack() {
+      if (setns(home, CLONE_NEWNET) < 0) abort();
+      close(home);
+    }
+  } back{home};
+  return work();
 }
 }  // namespace
 
 int runInNamespace(int netnsFd, const std::function<int()>& work) {
-  int result = 0;
-  int error = onOwnThread([&] {
-    if (netnsFd >= 0 && setns(netnsFd, CLONE_NEWNET) < 0) {
-      result = -errno;
-      return;
-    }
-    result = work();
-  });
-  return error ? error : result;
+  if (netnsFd < 0) return work();
+  return awayFromHome([netnsFd] { return setns(netnsFd, CLONE_NEWNET) < 0 ? -errno : 0; }, work);
 }
 
 namespace {
@@ -81,25 +82,13 @@ int createNamespace(const std::string& bindPath, int netlinkProtocol, InsideFds*
     close(file);
   }
   int fd = -1;
-  int error = 0;
-  int started = onOwnThread([&] {
-    if (unshare(CLONE_NEWNET) < 0) {
-      error = errno;
-      return;
-    }
+  int error = -awayFromHome([] { return unshare(CLONE_NEWNET) < 0 ? -errno : 0; }, [&] {
     const char* self = "/proc/thread-self/ns/net";
-    if (named && mount(self, bindPath.c_str(), "none", MS_BIND, nullptr) < 0) {
-      error = errno;
-      return;
-    }
+    if (named && mount(self, bindPath.c_str(), "none", MS_BIND, nullptr) < 0) return -errno;
     fd = open(self, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-      error = errno;
-      return;
-    }
-    if (netlinkProtocol >= 0) error = -openFromInside(netlinkProtocol, inside);
+    if (fd < 0) return -errno;
+    return netlinkProtocol >= 0 ? openFromInside(netlinkProtocol, inside) : 0;
   });
-  if (started) error = -started;
   if (!error) return fd;
   if (fd >= 0) close(fd);
   closeInside(inside);

@@ -1,7 +1,8 @@
 // Network namespace operations. Anything that must run inside a namespace
-// happens on a fresh thread that switches with setns(2) and then exits, so
-// no long-lived thread (the JS thread, libuv's pool) ever changes namespace.
-// Failures are -errno (result.h).
+// runs on the calling thread (a thread of libuv's pool), which enters it
+// with setns(2) (or unshare(2), for a new one) and goes back to its own
+// namespace before the job ends; it aborts the process rather than run on
+// in another. Failures are -errno (result.h).
 #pragma once
 
 #include <functional>
@@ -9,8 +10,9 @@
 
 namespace nsnet {
 
-// Runs `work` on a new thread that first joins the namespace `netnsFd`
-// (no switch when netnsFd < 0). Returns what `work` returns, or -errno of setns.
+// Runs `work` with the calling thread in the namespace `netnsFd`, then back
+// in its own (no switch when netnsFd < 0). Returns what `work` returns, or
+// -errno of setns.
 int runInNamespace(int netnsFd, const std::function<int()>& work);
 
 // What a namespace's creating thread opens inside it, for use from any
@@ -31,8 +33,8 @@ struct InsideFds {
 // Creates a namespace. With a non-empty `bindPath` (which must not exist:
 // EEXIST otherwise) it is bind-mounted there. Returns an O_RDONLY fd on it,
 // or -errno with nothing left behind. With `netlinkProtocol` >= 0, also
-// opens, from the same thread, a netlink socket and the sysctl directories
-// inside it into *inside.
+// opens, from inside it, a netlink socket and the sysctl directories into
+// *inside.
 int createNamespace(const std::string& bindPath, int netlinkProtocol, InsideFds* inside);
 
 // Makes the netns directory a shared mount point, as `ip netns` does, so

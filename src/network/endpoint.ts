@@ -61,7 +61,7 @@ async function connectOnce(network: NetworkRecord, ns: NetNamespace, input: Conn
     plan.publish.map((request) => request.hostIp ?? network.hostIp),
     'hostIp of a published port',
   );
-  // The namespace's own socket opens (on a thread of its own) while the
+  // The namespace's own socket opens (a job of the pool, inside) while the
   // addresses are leased; a failure to open it surfaces at its first use.
   ns.connection().catch(() => undefined);
   const undo = new Undo();
