@@ -4,7 +4,7 @@ import v = require('valibot');
 import { type BandwidthRecord, BandwidthOptionsSchema, BandwidthRecordSchema } from './bandwidth';
 import { type PublishedPort, PublishedPortSchema, PublishSpecSchema } from './ports';
 import { FirewallInterfaceName, InterfaceName, IpText, MacText } from './record-text';
-import { Integer, jsonObject, strictJsonObject } from './schema';
+import { Integer, jsonObject, presenceCheck, strictJsonObject } from './schema';
 
 /** A gateway priority: Docker's is a Go int; nsnet's, the integers a JSON number holds exactly. */
 export const GwPriority = v.pipe(v.number(), v.integer(), v.minValue(-Number.MAX_SAFE_INTEGER), v.maxValue(Number.MAX_SAFE_INTEGER));
@@ -69,7 +69,7 @@ export const EndpointRecordSchema = v.pipe(jsonObject({
   status: v.picklist(['creating', 'ready', 'removing']),
   pid: Integer,
   created: v.string(),
-}), v.check((record) => record.ipv4 !== undefined || record.ipv6 !== undefined, 'an endpoint with an ipv4 address, an ipv6 one or both'));
+}), presenceCheck((record) => record.ipv4 !== undefined || record.ipv6 !== undefined, 'an endpoint with an ipv4 address, an ipv6 one or both'));
 export type EndpointRecord = v.InferOutput<typeof EndpointRecordSchema>;
 
 /** Endpoint records are keyed by network and namespace: one endpoint per pair. */

@@ -6,7 +6,7 @@ import { GatewayModeOptionSchema, GatewayModesSchema, TrustedHostInterfacesSchem
 import { MAX_MTU, MAX_POOL_SIZE, MIN_MTU } from './limits';
 import { OverlayRecordSchema } from './overlay';
 import { CidrText, FirewallInterfaceName, IpText, MacText } from './record-text';
-import { Integer, jsonObject, jsonRecord, strictJsonObject } from './schema';
+import { Integer, jsonObject, jsonRecord, presenceCheck, strictJsonObject } from './schema';
 
 export const FIREWALL_BACKENDS = ['auto', 'nftables', 'iptables', 'none'] as const;
 export type FirewallBackend = (typeof FIREWALL_BACKENDS)[number];
@@ -158,7 +158,7 @@ export const NetworkRecordSchema = v.pipe(jsonObject({
   /** overlay: its VXLAN port, this host's underlay address and the store the network lives in (types/overlay.ts). */
   overlay: v.optional(OverlayRecordSchema),
   created: v.string(),
-}), v.check((record) => (record.subnet !== undefined && record.gateway !== undefined) || record.ipv6 !== undefined, 'a network with an IPv4 subnet and gateway, an ipv6 one or both'));
+}), presenceCheck((record) => (record.subnet !== undefined && record.gateway !== undefined) || record.ipv6 !== undefined, 'a network with an IPv4 subnet and gateway, an ipv6 one or both'));
 export type NetworkRecord = v.InferOutput<typeof NetworkRecordSchema>;
 
 /** A network's driver; records made before drivers have none and are bridge networks. */

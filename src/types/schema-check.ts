@@ -36,6 +36,22 @@ interface Parts {
 const PASS_THROUGH = new Set(['custom', 'string', 'number', 'boolean', 'picklist']);
 const OPTIONAL_KINDS = new Set(['exact_optional', 'optional', 'nullish']);
 
+/**
+ * Checks of a whole object that read only which of its entries are there
+ * (`record.ipv4 !== undefined`), made by presenceCheck: such a check says
+ * the same of the copy valibot makes of an object (the schema's keys, those
+ * the value has) as of the value itself, so it is written here after an
+ * object too. Any other check after an object or a list is valibot's.
+ */
+const PRESENCE_CHECKS = new WeakSet<object>();
+
+/** v.check of which entries an object has (see PRESENCE_CHECKS), for the end of an object's pipe. */
+export function presenceCheck<T>(requirement: (value: T) => boolean, message: string): v.CheckAction<T, string> {
+  const action = v.check(requirement, message);
+  PRESENCE_CHECKS.add(action);
+  return action;
+}
+
 /** The check of `schema`: valibot's answer, by these rules where they apply. */
 export function fitsOf(schema: Schema): Fits {
   const writer = new CheckWriter();
@@ -89,6 +105,12 @@ class CheckWriter {
       }
       case 'object':
         return this.object(schema.entries as Record<string, Parts>, at);
+      case 'strict_object': {
+        // An object, and no key (own or inherited, as valibot's `in` loop finds them) that is not the schema's.
+        const text = this.object(schema.entries as Record<string, Parts>, at);
+        const key = this.name('key');
+        return text && `${text}for (const ${key} in ${at}) if (!Object.prototype.hasOwnProperty.call(${this.give(schema.entries)}, ${key})) return false;\n`;
+      }
       case 'record': {
         // valibot's records skip these keys (its _isValidObjectKey), and inherited ones.
         const [key, value] = [this.name('key'), this.name('value')];
@@ -123,14 +145,14 @@ class CheckWriter {
    */
   private pipe(steps: readonly Parts[], at: string): string | undefined {
     let text = '';
-    let passedThrough = true;
+    let made: Parts | undefined; // the last schema that made a copy: what the steps after it see
     for (const step of steps) {
       if (step.kind === 'metadata') continue;
-      if (!passedThrough) return undefined;
+      if (made && !seesTheSame(made, step)) return undefined;
       const check = step.kind === 'schema' ? this.covered(step, at) ?? this.askValibot(step, at) : this.action(step, at);
       if (check === undefined) return undefined;
       text += check;
-      passedThrough = step.kind !== 'schema' || passesThrough(step);
+      if (step.kind === 'schema' && !passesThrough(step)) made = step;
     }
     return text;
   }
@@ -149,6 +171,8 @@ class CheckWriter {
         return `if (${at}.length < ${this.give(action.requirement)}) return false;\n`;
       case 'regex':
         return `if (!${this.give(action.requirement)}.test(${at})) return false;\n`;
+      case 'check':
+        return `if (!${this.give(action.requirement)}(${at})) return false;\n`;
       default:
         return undefined;
     }
@@ -169,6 +193,18 @@ class CheckWriter {
   private name(what: string): string {
     return `${what}${this.names++}`;
   }
+}
+
+/**
+ * Whether a step after `made` (a schema that copies what it checks) answers
+ * of the copy as it would of the value: a list's length is the value's, and
+ * a presence check sees the same entries there.
+ */
+function seesTheSame(made: Parts, step: Parts): boolean {
+  const last = made.pipe ? [...made.pipe].reverse().find((part) => part.kind === 'schema') ?? made : made;
+  if (step.kind !== 'validation') return false;
+  if (step.type === 'min_length') return last.type === 'array';
+  return step.type === 'check' && PRESENCE_CHECKS.has(step) && (last.type === 'object' || last.type === 'strict_object');
 }
 
 /** Whether what a schema makes of a value that fits is the value itself (objects and lists are copied). */

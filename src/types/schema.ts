@@ -11,6 +11,8 @@ import v = require('valibot');
 
 import { type Fits, fitsOf } from './schema-check';
 
+export { presenceCheck } from './schema-check';
+
 export interface SchemaProblem {
   /** Where, as `ipv6.subnet` or `publish[1]`; '' for the value itself. */
   path: string;

@@ -14,7 +14,7 @@ import * as endpoint from '../../dist/types/endpoint.js';
 import * as leases from '../../dist/types/leases.js';
 import * as network from '../../dist/types/network.js';
 import * as ports from '../../dist/types/ports.js';
-import { fitsOf } from '../../dist/types/schema-check.js';
+import { fitsOf, presenceCheck } from '../../dist/types/schema-check.js';
 
 /** Every schema the types modules export, by name. */
 const schemas = Object.entries({ ...attachment, ...cniConfig, ...container, ...endpoint, ...leases, ...network, ...ports }).filter(([name]) =>
@@ -131,6 +131,12 @@ describe('schema checks (valibot’s answer, without its copies)', () => {
       [v.picklist(['a', NaN]), [NaN, 'a', 'b']],
       [v.union([v.string(), v.pipe(v.number(), v.integer(), v.minValue(1))]), ['x', 0, 1, 1.5]],
       [v.pipe(v.string(), v.minLength(1)), ['', 'a']],
+      // A list's length, and a presence check of an object's entries, are the same of valibot's copy as of the value.
+      [v.pipe(v.array(v.string()), v.minLength(1)), [[], ['a'], [1], 'a']],
+      [v.pipe(v.object({ a: v.optional(v.string()), b: v.optional(v.number()) }), presenceCheck((o) => o.a !== undefined || o.b !== undefined, 'a or b')), [{}, { a: 'x' }, { b: 1 }, { c: 1 }, { a: 1 }, { a: undefined }, null]],
+      [v.pipe(v.string(), v.check((s) => s.startsWith('x'))), ['x1', 'y', 1]],
+      // No key but the schema's, inherited ones too (valibot's for-in).
+      [v.strictObject({ a: v.string(), b: v.optional(v.number()) }), [{ a: 'x' }, { a: 'x', b: 1 }, { a: 'x', c: 1 }, { b: 1 }, Object.create({ c: 1 }, { a: { value: 'x', enumerable: true } }), []]],
     ];
     for (const [schema, values] of cases) {
       for (const value of values) expect(fitsOf(schema)(value), String(value)).to.equal(v.is(schema, value));
@@ -157,7 +163,8 @@ describe('schema checks (valibot’s answer, without its copies)', () => {
       [v.pipe(v.object({ a: v.string() }), v.check((o) => Object.keys(o).length === 1)), [{ a: 'x' }, { a: 'x', b: 1 }]],
       [v.nullish(v.number()), [null, undefined, 1, 'x']],
       [v.object({ a: v.nullish(v.number()) }), [{}, { a: null }, { a: 'x' }]],
-      [v.strictObject({ a: v.string() }), [{ a: 'x' }, { a: 'x', b: 1 }]],
+      [v.pipe(v.object({ a: v.optional(v.string()) }), v.check((o) => o.a !== undefined)), [{}, { a: 'x' }]],
+      [v.pipe(v.array(v.string()), v.check((list) => list.length === 1)), [['a'], []]],
       [v.pipe(v.string(), v.maxLength(2)), ['ab', 'abc']],
       [v.tuple([v.string()]), [['a'], [1]]],
     ];
