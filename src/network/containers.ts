@@ -235,31 +235,29 @@ async function attach(record: ContainerRecord, joined: ContainerRecord | undefin
     const pooled = await setupFromPool(record.id, record.network as string, connect as ConnectInput);
     if (pooled) return { container: { id: record.id, mode: record.mode, netns: pooled.netns, endpoint: pooled.endpoint }, network: pooled.network };
   }
-  // The namespace is made while the network is looked up: its job first, as the lookup reads on the JS thread.
+  // The namespace is made while the network is looked up and the endpoint
+  // planned: its job first, as the rest reads and writes on the JS thread.
   const networkKey = `${record.mode}:${record.network ?? ''}`;
   const withoutDirs = noSysctlsInside.has(networkKey);
-  const [created, network] = await Promise.allSettled([
-    NetNamespace.create(record.id, { sysctlDirs: !withoutDirs }),
-    record.mode === 'none' ? undefined : record.mode === 'bridge' ? defaultNetwork() : getNetwork(record.network as string),
-  ]);
-  const writes = network.status === 'fulfilled' && network.value ? writesSysctlsInside(network.value.options) : undefined;
-  if (writes) noSysctlsInside.delete(networkKey);
-  else if (writes === false) noSysctlsInside.add(networkKey);
-  if (created.status === 'rejected') throw created.reason;
-  const netns = created.value;
+  const creating = NetNamespace.create(record.id, { sysctlDirs: !withoutDirs });
+  creating.catch(() => undefined); // awaited below, or by the undo
   const undo = new Undo();
-  undo.push(`netns ${netns.name}`, () => netns.delete());
+  // Once made (one that could not be made left nothing).
+  undo.push(`netns ${record.id}`, async () => (await creating.catch(() => undefined))?.delete());
   try {
-    if (network.status === 'rejected') throw network.reason;
-    // A wrong guess: the directories after all, so that the writes go in before the interface is up, as they would have.
-    if (withoutDirs && writes) await netns.openSysctlDirs();
-    if (record.mode === 'none') {
+    const network = record.mode === 'none' ? undefined : record.mode === 'bridge' ? await defaultNetwork() : await getNetwork(record.network as string);
+    const writes = network ? writesSysctlsInside(network.options) : undefined;
+    if (writes) noSysctlsInside.delete(networkKey);
+    else if (writes === false) noSysctlsInside.add(networkKey);
+    if (!network) {
+      const netns = await creating;
       await netns.links.set('lo', { up: true });
       return { container: { id: record.id, mode: 'none', netns } };
     }
-    const bridge = network.value as BridgeNetwork;
-    const endpoint = await bridge.connectChecked(netns, connect as ConnectInput, { freshNamespace: true }); // brings lo up too
-    return { container: { id: record.id, mode: record.mode, netns, endpoint }, network: bridge.options };
+    // A wrong guess: the directories after all, so that the writes go in before the interface is up, as they would have.
+    const namespace = withoutDirs && writes ? creating.then(async (netns) => (await netns.openSysctlDirs(), netns)) : creating;
+    const endpoint = await network.connectFresh(namespace, connect as ConnectInput); // brings lo up too
+    return { container: { id: record.id, mode: record.mode, netns: await creating, endpoint }, network: network.options };
   } catch (error) {
     throw await undo.fail(error);
   }

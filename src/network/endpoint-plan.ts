@@ -102,14 +102,18 @@ function ipRangeOffsets(network: NetworkRecord, subnet: Subnet): { first: bigint
   return { first: first > usable.first ? first : usable.first, last: last < usable.last ? last : usable.last };
 }
 
-/** The endpoint's record, its addresses taken from `leases` (changed in place), none of `skipped`. No I/O. */
-function endpointRecord(network: NetworkRecord, ns: NetNamespace, plan: EndpointPlan, leases: AddressTables, skipped: ReadonlyMap<string, string>): EndpointRecord {
+/**
+ * The endpoint's record, its addresses taken from `leases` (changed in
+ * place), none of `skipped`; its namespace (path and inode) is filled in by
+ * the caller, once the namespace exists. No I/O.
+ */
+function endpointRecord(network: NetworkRecord, plan: EndpointPlan, leases: AddressTables, skipped: ReadonlyMap<string, string>): EndpointRecord {
   const routed = networkDriver(network) === 'routed';
   const record: EndpointRecord = {
     id: plan.id,
     network: network.name,
-    netnsPath: ns.path,
-    netnsInode: ns.inode,
+    netnsPath: '', // here, so that the record's keys keep their order in its file
+    netnsInode: 0,
     ifname: plan.ifname,
     hostIfname: plan.hostIfname,
     mac: plan.mac,
@@ -175,10 +179,39 @@ export interface RecordedEndpoint {
 /**
  * Leases the addresses and host ports and writes the record 'creating',
  * under the state lock; `skipped`: addresses not to pick (held by other
- * hosts of an overlay network).
+ * hosts of an overlay network). The namespace may be one still being made
+ * (a setup's, holding nothing yet): the addresses are picked meanwhile, and
+ * the record, keyed by the namespace's inode, is written once it exists.
  */
-export async function recordEndpoint(network: NetworkRecord, ns: NetNamespace, plan: EndpointPlan, skipped: ReadonlyMap<string, string> = new Map()): Promise<RecordedEndpoint> {
+export async function recordEndpoint(
+  network: NetworkRecord,
+  ns: NetNamespace | Promise<NetNamespace>,
+  plan: EndpointPlan,
+  skipped: ReadonlyMap<string, string> = new Map(),
+): Promise<RecordedEndpoint> {
   return currentStore().locked(() => recordEndpointLocked(network, ns, plan, skipped, true));
+}
+
+/**
+ * An endpoint recorded already under the key of `ns` on the network: one
+ * no one's any more (see stale()) is removed and the endpoint recorded
+ * after all, with the tables read again; else ENDPOINT_EXISTS.
+ */
+async function clearedOrRefused(
+  network: NetworkRecord,
+  current: NetworkRecord | undefined,
+  ns: NetNamespace,
+  plan: EndpointPlan,
+  skipped: ReadonlyMap<string, string>,
+  mayClear: boolean,
+  existing: EndpointRecord,
+): Promise<RecordedEndpoint> {
+  if (mayClear && (await stale(existing))) {
+    const failures = await teardownEndpointLocked(existing, current);
+    if (!failures.length) return recordEndpointLocked(network, ns, plan, skipped, false); // read again, as the teardown left them
+    throw new NsnetError('ENDPOINT_EXISTS', `${ns.label} has the record of an endpoint gone on network "${network.name}", which could not be removed (run reconcile): ${failures.join('; ')}`, { failures });
+  }
+  throw new NsnetError('ENDPOINT_EXISTS', `${ns.label} is already connected to network "${network.name}"`);
 }
 
 /**
@@ -191,12 +224,18 @@ async function stale(existing: EndpointRecord): Promise<boolean> {
   return !(await NetNamespace.exists(existing.netnsPath, existing.netnsInode));
 }
 
-async function recordEndpointLocked(network: NetworkRecord, ns: NetNamespace, plan: EndpointPlan, skipped: ReadonlyMap<string, string>, mayClear: boolean): Promise<RecordedEndpoint> {
+async function recordEndpointLocked(
+  network: NetworkRecord,
+  namespace: NetNamespace | Promise<NetNamespace>,
+  plan: EndpointPlan,
+  skipped: ReadonlyMap<string, string>,
+  mayClear: boolean,
+): Promise<RecordedEndpoint> {
   const store = currentStore();
-  const key = endpointKey(network.name, ns.inode);
+  const known = namespace instanceof NetNamespace ? namespace : undefined;
   const [current, existing, stored, portTables, endpoints] = await Promise.all([
     store.read<NetworkRecord>('networks', network.name),
-    store.read<EndpointRecord>('endpoints', key),
+    known && store.read<EndpointRecord>('endpoints', endpointKey(network.name, known.inode)),
     takeLeases(store, network.name),
     readPortTables(store, plan.publish),
     // Only a MAC asked for is checked: a random one (46 random bits) needs no read of every endpoint.
@@ -206,21 +245,24 @@ async function recordEndpointLocked(network: NetworkRecord, ns: NetNamespace, pl
   if (!sameNetwork(current, network)) {
     throw new NsnetError('NETWORK_NOT_FOUND', `network "${network.name}" was removed since it was looked up`);
   }
-  if (existing) {
-    if (mayClear && (await stale(existing))) {
-      const failures = await teardownEndpointLocked(existing, current);
-      if (!failures.length) return recordEndpointLocked(network, ns, plan, skipped, false); // read again, as the teardown left them
-      throw new NsnetError('ENDPOINT_EXISTS', `${ns.label} has the record of an endpoint gone on network "${network.name}", which could not be removed (run reconcile): ${failures.join('; ')}`, { failures });
-    }
-    throw new NsnetError('ENDPOINT_EXISTS', `${ns.label} is already connected to network "${network.name}"`);
-  }
+  // A namespace connected already is refused before its options are looked at.
+  if (known && existing) return clearedOrRefused(network, current, known, plan, skipped, mayClear, existing);
   if (plan.macGiven) refuseTakenMac(network, plan.mac, endpoints);
   const leases: AddressTables = stored ?? { ipv4: emptyLeaseTable() };
   const before = leasePointers(leases);
   // Ports before the claim: a port refused leaves no key in the store.
   const ports = await takePorts(portTables, plan.publish, plan.id, network.hostIp, (hostIp) => bindsHostPort(network, hostIp));
-  const record = endpointRecord(network, ns, plan, leases, skipped);
+  const record = endpointRecord(network, plan, leases, skipped);
   record.ports = ports;
+  // Nothing is written before the namespace exists: given up (it could not be made), the tables
+  // changed in memory are not held (HeldRecords.take), and the next connect reads their files.
+  const ns = known ?? (await namespace);
+  record.netnsPath = ns.path;
+  record.netnsInode = ns.inode;
+  const key = endpointKey(network.name, ns.inode);
+  // A namespace just made can have no endpoint but a stale one, of a namespace gone whose inode number it got.
+  const stale = known ? undefined : await store.read<EndpointRecord>('endpoints', key);
+  if (stale) return clearedOrRefused(network, current, ns, plan, skipped, mayClear, stale);
   const recorded: RecordedEndpoint = { record, leases: { pointers: { before, after: leasePointers(leases) }, created: stored === undefined } };
   try {
     // The record first: a crash after it leaves what a teardown of the container finds

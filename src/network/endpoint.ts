@@ -32,12 +32,19 @@ import { forgetEndpointLocked, type TeardownOptions, teardownEndpoint, teardownI
 import { Undo } from './undo';
 
 export interface ConnectPlace {
-  /** `ns` was just made here and holds nothing but lo: its side is configured in the veth's own job. */
+  /**
+   * `ns` was just made here and holds nothing but lo (or is being made: a
+   * promise of it): its side is configured in the veth's own job.
+   */
   freshNamespace?: boolean;
 }
 
-/** Connects `ns` to `network` as `input` (checked options) asks; undoes everything on failure. */
-export async function connect(network: NetworkRecord, ns: NetNamespace, input: ConnectInput, place: ConnectPlace = {}): Promise<EndpointRecord> {
+/**
+ * Connects `ns` to `network` as `input` (checked options) asks; undoes
+ * everything on failure. A namespace still being made (freshNamespace) has
+ * the endpoint planned and its addresses picked meanwhile.
+ */
+export async function connect(network: NetworkRecord, ns: NetNamespace | Promise<NetNamespace>, input: ConnectInput, place: ConnectPlace = {}): Promise<EndpointRecord> {
   const skipped = new Map<string, string>();
   for (let again = place; ; again = { ...place, freshNamespace: false }) {
     try {
@@ -51,11 +58,18 @@ export async function connect(network: NetworkRecord, ns: NetNamespace, input: C
   }
 }
 
-async function connectOnce(network: NetworkRecord, ns: NetNamespace, input: ConnectInput, place: ConnectPlace, skipped: ReadonlyMap<string, string>): Promise<EndpointRecord> {
+async function connectOnce(
+  network: NetworkRecord,
+  namespace: NetNamespace | Promise<NetNamespace>,
+  input: ConnectInput,
+  place: ConnectPlace,
+  skipped: ReadonlyMap<string, string>,
+): Promise<EndpointRecord> {
   faultOperation('connect');
   // The namespace's other networks (none in one just made): they name its interface and decide its default routes.
-  const others = place.freshNamespace ? [] : (await namespaceEndpoints(ns.inode)).filter((other) => other.network !== network.name);
-  const ifname = others.length && !input.ifnameGiven ? await freeInterfaceName(ns) : input.ifname;
+  const given = place.freshNamespace ? undefined : await namespace;
+  const others = given ? (await namespaceEndpoints(given.inode)).filter((other) => other.network !== network.name) : [];
+  const ifname = given && others.length && !input.ifnameGiven ? await freeInterfaceName(given) : input.ifname;
   const plan = planEndpoint(network, { ...input, ifname });
   await checkHostAddresses(
     plan.publish.map((request) => request.hostIp ?? network.hostIp),
@@ -63,13 +77,15 @@ async function connectOnce(network: NetworkRecord, ns: NetNamespace, input: Conn
   );
   // The namespace's own socket opens (a job of the pool, inside) while the
   // addresses are leased; a failure to open it surfaces at its first use.
-  ns.connection().catch(() => undefined);
+  // (One made here has it open already.)
+  given?.connection().catch(() => undefined);
   const undo = new Undo();
   const host = NetNamespace.host();
   // Recorded before the veth is made: a crash in between leaves a record
   // 'creating' that reconcile finds, and with it the veth, even where the
   // namespace stays (a veth made first would be nobody's).
-  const { record, leases, claim } = await recordEndpoint(network, ns, plan, skipped);
+  const { record, leases, claim } = await recordEndpoint(network, namespace, plan, skipped);
+  const ns = given ?? (await namespace);
   // Undone last first: the veth goes before its address is released.
   undo.push(`records of ${record.hostIfname}`, () => currentStore().locked(() => forgetEndpointLocked(record, leases)));
   // The ifb, for an egress limit, is made while the veth is.

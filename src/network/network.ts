@@ -70,6 +70,15 @@ export class BridgeNetwork {
     return this.connectChecked(target, checkConnectInput(options));
   }
 
+  /**
+   * @internal connectChecked() of a namespace setupContainer is making: the
+   * endpoint is planned, and its addresses picked, while it is made.
+   */
+  async connectFresh(namespace: Promise<NetNamespace>, input: ConnectInput): Promise<Endpoint> {
+    const record = await connect(this.record, namespace, input, { freshNamespace: true });
+    return toEndpoint(record, await namespace);
+  }
+
   /** @internal connect() with options checked already (setupContainer checks them before it makes anything). */
   async connectChecked(target: ConnectTarget, input: ConnectInput, place: ConnectPlace = {}): Promise<Endpoint> {
     const { ns, owned } = await openTarget(target);

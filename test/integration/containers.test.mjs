@@ -278,4 +278,24 @@ describe('setupContainer / teardownContainer', () => {
       ip(['netns', 'del', id]);
     }
   });
+
+  it('a setup whose namespace cannot be made gives up the address it picked meanwhile: the next setup gets it', async () => {
+    // The address is picked while the namespace is made; given up, it must not stay taken in this process's copy of the leases.
+    const network = uniqueName('cg');
+    await createBridgeNetwork({ name: network, subnet: '10.147.0.0/24' });
+    const [first, failing, next] = [uniqueName('ct'), uniqueName('ct'), uniqueName('ct')];
+    execFileSync('ip', ['netns', 'add', failing]); // the name is taken
+    try {
+      expect((await setupContainer(first, { network })).endpoint.ipv4).to.equal('10.147.0.2');
+      await expectReject(setupContainer(failing, { network }), 'NsnetError', 'NETNS_EXISTS');
+      expect(leasesOf(network)).to.deep.equal(['10.147.0.2']);
+      const container = await setupContainer(next, { network });
+      expect(container.endpoint.ipv4).to.equal('10.147.0.3');
+      expect(ipJson(['-n', next, '-4', 'addr', 'show', 'dev', 'eth0'])[0].addr_info[0].local).to.equal('10.147.0.3');
+    } finally {
+      for (const id of [next, first]) await teardownContainer(id).catch(() => undefined);
+      ip(['netns', 'del', failing]);
+      await removeNetwork(network, { force: true });
+    }
+  });
 });
