@@ -19,6 +19,18 @@ export function addNames(network: NetworkRecord, record: EndpointRecord, undo: U
   return added;
 }
 
+/**
+ * addNames() one turn of the event loop later, so that the batches queued
+ * meanwhile (the endpoint's link requests: RtnlConnection leaves them for
+ * setImmediate too) go to the kernel first: the resolver's line is then
+ * written in the next turn, and the write, which wakes the resolver (about
+ * 0.1 ms of this thread), is made while the kernel works. Awaited with the
+ * rest, and before an undo, which then takes the names out too.
+ */
+export function addNamesAfterBatches(network: NetworkRecord, record: EndpointRecord, undo: Undo): Promise<void> {
+  return new Promise<void>(setImmediate).then(() => addNames(network, record, undo));
+}
+
 /** Takes the endpoint's names out of the resolver; nothing for an endpoint recorded without names. */
 export async function removeNames(record: EndpointRecord): Promise<void> {
   if (record.names?.length) await dnsRemove(record.network, record.id);

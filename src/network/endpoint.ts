@@ -17,7 +17,7 @@ import { type NetworkRecord, networkDriver } from '../types/network';
 import type { ConnectInput } from './connect-options';
 import { FAMILIES, gatewayEndpoints, namespaceEndpoints, routeChoice, routeVia } from './default-route';
 import { markReady, planEndpoint, recordEndpoint, rewriteEndpoint } from './endpoint-plan';
-import { addNames } from './endpoint-names';
+import { addNamesAfterBatches } from './endpoint-names';
 import { addEndpointEntries } from './firewall-reinstall';
 import { withFreeHostEnd } from './host-end-name';
 import { checkHostAddresses } from './host-addresses';
@@ -91,11 +91,8 @@ async function connectOnce(
   // The ifb, for an egress limit, is made while the veth is.
   const ifb = record.bandwidth?.ifb === undefined ? undefined : makeIfb(record, network.mtu, undo, () => rewriteEndpoint(network, record));
   ifb?.catch(() => undefined); // awaited below, or in the undo
-  // The names go to the resolver once the veth's job has gone to the kernel: this turn's
-  // batches (the job's among them) leave in the order they were queued (setImmediate), and
-  // writing the line wakes the resolver, about 0.1 ms of this thread better spent while the
-  // kernel works. Awaited with the rest, and before an undo, which then takes them out too.
-  const named = new Promise<void>(setImmediate).then(() => addNames(network, record, undo));
+  // Once the veth's job has gone to the kernel.
+  const named = addNamesAfterBatches(network, record, undo);
   try {
     let hostIndex = 0;
     // Only a veth this connect made: one that could not be made may be someone else's namesake.

@@ -14,7 +14,7 @@ import { currentStore } from '../state/store';
 import type { EndpointRecord } from '../types/endpoint';
 import type { NetworkRecord } from '../types/network';
 import type { ConnectInput } from './connect-options';
-import { addNames } from './endpoint-names';
+import { addNamesAfterBatches } from './endpoint-names';
 import { markReady, planEndpoint, recordEndpoint, rewriteEndpoint, sameNetwork } from './endpoint-plan';
 import { type Endpoint, toEndpoint } from './endpoint-record';
 import { addEndpointEntries } from './firewall-reinstall';
@@ -82,7 +82,8 @@ async function claim(entry: PoolEntry, ns: NetNamespace, input: ConnectInput): P
     undo.push(`records of ${record.hostIfname}`, () => store.locked(() => forgetEndpointLocked(record, leases)));
     // The endpoint's record names the veth now.
     await store.remove('pool', entry.record.id);
-    named = addNames(network, record, undo);
+    // Once the addresses' job has gone to the kernel.
+    named = addNamesAfterBatches(network, record, undo);
     // The veth goes before its address is released, as a connect's undo does.
     undo.push(`host end ${record.hostIfname}`, () => NetNamespace.host().links.delete(entry.hostIndex), { guardsEarlier: true });
     record.hostMac = entry.hostMac;
