@@ -8,7 +8,8 @@
 // teardowns (not timed). Pooled setups are timed two ways: with the pool
 // full before each one (waited for, untimed: the critical path alone), and
 // back to back, the pool topping up behind them as a burst would see it.
-// Each setup is checked (address and default route, as `ip -j` reads them).
+// Each setup is checked (address and default route, as `ip -j` reads them),
+// after the round's last.
 // The floor (bench/floor.c: only the kernel's work per container, with a
 // published port) runs once a round with the round's count. Prints medians
 // in ms, and ratios to the floor; beside them, the kernel's part of what a
@@ -44,9 +45,14 @@ function check(id, address) {
 let port = 20000;
 let serial = 0;
 
-/** One round: PER_ROUND setups timed, checked, then torn down. */
+/**
+ * One round: PER_ROUND setups timed, then checked (after the last, as in
+ * containers.mjs: the `ip` processes of a check made the next setup slower),
+ * then torn down.
+ */
 async function round(times, { pool, waitFull, cpu = [] }) {
   const ids = [];
+  const addresses = [];
   for (let i = 0; i < PER_ROUND; i++) {
     if (waitFull) await pool.filled();
     const id = `pb${serial++}`;
@@ -55,9 +61,10 @@ async function round(times, { pool, waitFull, cpu = [] }) {
     const container = await setupContainer(id, { network: NETWORK, publish: [`${port++}:80`] });
     times.push(performance.now() - start);
     cpu.push(onCpu() - cpuBefore);
-    check(id, container.endpoint.ipv4);
     ids.push(id);
+    addresses.push(container.endpoint.ipv4);
   }
+  ids.forEach((id, i) => check(id, addresses[i]));
   for (const id of ids) await teardownContainer(id);
 }
 
