@@ -261,8 +261,8 @@ async function recordEndpointLocked(
   record.netnsInode = ns.inode;
   const key = endpointKey(network.name, ns.inode);
   // A namespace just made can have no endpoint but a stale one, of a namespace gone whose inode number it got.
-  const stale = known ? undefined : await store.read<EndpointRecord>('endpoints', key);
-  if (stale) return clearedOrRefused(network, current, ns, plan, skipped, mayClear, stale);
+  const leftOver = known ? undefined : await store.read<EndpointRecord>('endpoints', key);
+  if (leftOver) return clearedOrRefused(network, current, ns, plan, skipped, mayClear, leftOver);
   const recorded: RecordedEndpoint = { record, leases: { pointers: { before, after: leasePointers(leases) }, created: stored === undefined } };
   try {
     // The record first: a crash after it leaves what a teardown of the container finds

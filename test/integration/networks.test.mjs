@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { expect } from 'chai';
 
 import { createBridgeNetwork, getNetwork, listNetworks, NetNamespace, reconcile, removeNetwork } from '../../dist/index.js';
+import { checkConnectInput } from '../../dist/network/connect-options.js';
 import { expectReject, ip, ipJson, ipLink, linkNames, newLinks, runNode, startTcpServer, stop, tcpRequest, uniqueName } from '../helpers.mjs';
 
 const stateDir = process.env.NSNET_STATE_DIR;
@@ -376,6 +377,26 @@ describe('bridge networks', () => {
       expect((await net.endpoints()).map((e) => e.id)).to.deep.equal([ep.id]);
       const leases = JSON.parse(readFileSync(join(stateDir, 'leases', `${net.name}.json`), 'utf8'));
       expect(Object.values(leases.ipv4.addresses)).to.not.include(old.id);
+      await net.disconnect(ns);
+    });
+
+    it('takes over such a record too when the namespace is still being made (a setup picks its addresses meanwhile)', async () => {
+      // setupContainer's path: connectFresh gets the namespace as a promise, and reads its key only once it exists.
+      const net = await network();
+      const gone = await namespace();
+      const old = await net.connect(gone);
+      await gone.delete();
+      const ns = await namespace();
+      const dir = join(stateDir, 'endpoints');
+      const stale = JSON.parse(readFileSync(join(dir, `${net.name}@${gone.inode}.json`), 'utf8'));
+      rmSync(join(dir, `${net.name}@${gone.inode}.json`));
+      writeFileSync(join(dir, `${net.name}@${ns.inode}.json`), JSON.stringify({ ...stale, netnsInode: ns.inode }));
+      const ep = await net.connectFresh(Promise.resolve(ns), checkConnectInput({}));
+      expect(ep.id).to.not.equal(old.id);
+      expect((await net.endpoints()).map((e) => e.id)).to.deep.equal([ep.id]);
+      const leases = JSON.parse(readFileSync(join(stateDir, 'leases', `${net.name}.json`), 'utf8'));
+      expect(Object.values(leases.ipv4.addresses)).to.deep.equal([ep.id]);
+      expect(ipJson(['-4', 'addr', 'show', 'dev', 'eth0'], ns.name)[0].addr_info[0].local).to.equal(ep.ipv4);
       await net.disconnect(ns);
     });
 
