@@ -654,6 +654,24 @@ static void routed(struct container *c, int n, int rtnl, struct queue *q, double
   for (int i = 0; i < n; i++) delete_namespace(&c[i]);
 }
 
+/* N containers to make: their mount points in `dir`, host ends `<prefix><i>`, addresses from SUBNET + 2. */
+static struct container *new_containers(int n, const char *dir, const char *prefix) {
+  struct container *containers = calloc(n, sizeof *containers);
+  if (!containers) die("calloc");
+  for (int i = 0; i < n; i++) {
+    snprintf(containers[i].path, sizeof containers[i].path, "%s/floor%d", dir, i);
+    snprintf(containers[i].host_end, sizeof containers[i].host_end, "%s%d", prefix, i);
+    containers[i].address = SUBNET + 2 + i;
+  }
+  return containers;
+}
+
+/* A column of n times for each step. */
+static void new_times(double *times[STEPS], int n) {
+  for (int s = 0; s < STEPS; s++)
+    if (!(times[s] = calloc(n, sizeof(double)))) die("calloc");
+}
+
 int main(int argc, char **argv) {
   int n = 200, bursting = 0, with_port = 0, routed_network = 0;
   for (int i = 1; i < argc; i++) {
@@ -668,14 +686,9 @@ int main(int argc, char **argv) {
   if (routed_network) {
     static struct queue rq;
     int rtnl = netlink_open(NETLINK_ROUTE);
-    struct container *containers = calloc(n, sizeof *containers);
+    struct container *containers = new_containers(n, dir, "flr");
     double *times[STEPS];
-    for (int s = 0; s < STEPS; s++) times[s] = calloc(n, sizeof(double));
-    for (int i = 0; i < n; i++) {
-      snprintf(containers[i].path, sizeof containers[i].path, "%s/floor%d", dir, i);
-      snprintf(containers[i].host_end, sizeof containers[i].host_end, "flr%d", i);
-      containers[i].address = SUBNET + 2 + i;
-    }
+    new_times(times, n);
     routed(containers, n, rtnl, &rq, times);
     wait_for_cleanup(containers, n);
     return 0;
@@ -690,14 +703,9 @@ int main(int argc, char **argv) {
     nft = netlink_open(NETLINK_NETFILTER);
   }
   int bridge = make_bridge(rtnl, &q);
-  struct container *containers = calloc(n, sizeof *containers);
+  struct container *containers = new_containers(n, dir, "flv");
   double *times[STEPS];
-  for (int s = 0; s < STEPS; s++) times[s] = calloc(n, sizeof(double));
-  for (int i = 0; i < n; i++) {
-    snprintf(containers[i].path, sizeof containers[i].path, "%s/floor%d", dir, i);
-    snprintf(containers[i].host_end, sizeof containers[i].host_end, "flv%d", i);
-    containers[i].address = SUBNET + 2 + i;
-  }
+  new_times(times, n);
   (bursting ? burst : one_at_a_time)(containers, n, bridge, rtnl, nft, &q, with_port, times);
   printf("floor %s n=%d port=%d ms:", bursting ? "burst" : "one", n, with_port);
   for (int s = 0; s < STEPS; s++) printf(" %s %.3f", STEP_NAMES[s], times[s][0]);
