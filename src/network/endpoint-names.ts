@@ -10,7 +10,7 @@ import type { Undo } from './undo';
  * caller awaits it with the rest); undone before the address is released.
  * Nothing for an endpoint without names (a network that resolves none).
  */
-export function addNames(network: NetworkRecord, record: EndpointRecord, undo: Undo): Promise<void> | undefined {
+function addNames(network: NetworkRecord, record: EndpointRecord, undo: Undo): Promise<void> | undefined {
   const endpoint = dnsEndpointOf(record);
   if (!endpoint) return undefined;
   undo.push(`names of ${record.hostIfname}`, () => removeNames(record));
